@@ -1,0 +1,244 @@
+"""The value codec: typed plaintext <-> ``ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]``.
+
+Byte-exact with sops 3.x (``aes/cipher.go``): AES-256-GCM with a **32-byte** IV, the
+16-byte tag split off into ``tag``, standard base64 with padding, and the plaintext
+serialised by type exactly as Go does (``True``/``False``, ``strconv.FormatFloat(v, 'f', -1,
+64)``, RFC 3339 with trimmed nanoseconds). Empty strings are never encrypted.
+
+The :class:`ValueCipher` keeps sops's IV *stash*: every IV seen while decrypting is
+remembered under ``(type, plaintext, aad)`` and reused when the same value is encrypted
+again at the same key path, so an edit leaves unchanged values byte-identical.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from sopskit.errors import DecryptionError, EncryptionError, FormatError
+from sopskit.format.tree import Comment, Value
+
+IV_SIZE = 32
+TAG_SIZE = 16
+DATA_KEY_SIZE = 32
+
+_ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_BOOL_VALUES = {
+    "1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+    "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False,
+}
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+RngFn = Callable[[int], bytes]
+
+
+def is_encrypted_value(value: object) -> bool:
+    """True for a string that looks like a sops ``ENC[...]`` value."""
+    return isinstance(value, str) and value.startswith("ENC[AES256_GCM,")
+
+
+# -- plaintext serialisation ----------------------------------------------------------------
+
+def format_go_float(value: float) -> str:
+    """``strconv.FormatFloat(v, 'f', -1, 64)``: shortest digits, never an exponent."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_time(value: _dt.datetime) -> str:
+    """Go ``time.Time.MarshalText``: RFC 3339 with nanoseconds, trailing zeros trimmed."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.UTC)
+    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        base += "." + f"{value.microsecond:06d}".rstrip("0")
+    offset = value.utcoffset() or _dt.timedelta(0)
+    if not offset:
+        return base + "Z"
+    total = int(offset.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    return f"{base}{sign}{total // 3600:02d}:{(total % 3600) // 60:02d}"
+
+
+def parse_time(text: str) -> _dt.datetime:
+    """Parse RFC 3339 (Go ``time.Parse(time.RFC3339, …)``); raises ``ValueError``."""
+    m = _RFC3339_RE.match(text)
+    if not m:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    frac = m.group(7) or ""
+    micro = int((frac + "000000")[:6]) if frac else 0
+    zone = m.group(8)
+    if zone in ("Z", "z"):
+        tz: _dt.tzinfo = _dt.UTC
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        tz = _dt.timezone(sign * _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    return _dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+
+
+def normalize_rfc3339(text: str) -> str:
+    """Re-format a timestamp the way sops does before using it as the MAC's AAD."""
+    t = parse_time(text)
+    return format_time(t.replace(microsecond=0))
+
+
+def value_to_bytes(value: Value) -> bytes:
+    """sops ``ToBytes``: the bytes a plaintext value contributes to the MAC and cipher."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bool):
+        return b"True" if value else b"False"
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, float):
+        return format_go_float(value).encode()
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, _dt.datetime):
+        return format_time(value).encode()
+    if isinstance(value, Comment):
+        return value.text.encode("utf-8", "surrogateescape")
+    raise EncryptionError(f"cannot serialise a value of type {type(value).__name__}")
+
+
+def type_tag(value: Value) -> str:
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, bytes):
+        return "str"  # sops converts []byte to string before encryption
+    if isinstance(value, _dt.datetime):
+        return "time"
+    if isinstance(value, Comment):
+        return "comment"
+    raise EncryptionError(f"cannot encrypt a value of type {type(value).__name__}")
+
+
+def parse_typed(plaintext: bytes, tag: str) -> Value:
+    """Turn decrypted bytes back into a typed value, as sops's ``Decrypt`` does."""
+    if tag == "str":
+        return plaintext.decode("utf-8", "surrogateescape")
+    if tag == "bytes":
+        return plaintext
+    text = plaintext.decode("utf-8", "surrogateescape")
+    if tag == "comment":
+        return Comment(text)
+    if tag == "int":
+        if not _INT_RE.match(text):
+            raise DecryptionError("a value of type int does not hold an integer")
+        return int(text)
+    if tag == "float":
+        if "_" in text or text.strip() != text:
+            raise DecryptionError("a value of type float does not hold a number")
+        try:
+            return float(text)
+        except ValueError:
+            raise DecryptionError("a value of type float does not hold a number") from None
+    if tag == "bool":
+        if text not in _BOOL_VALUES:
+            raise DecryptionError("a value of type bool does not hold a boolean")
+        return _BOOL_VALUES[text]
+    if tag == "time":
+        try:
+            return parse_time(text)
+        except ValueError:
+            raise DecryptionError("a value of type time does not hold an RFC 3339 time") from None
+    raise DecryptionError(f"unknown value type {tag!r} in an ENC[] value")
+
+
+# -- the ENC[...] string ---------------------------------------------------------------------
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise FormatError(f"malformed ENC[] value: {what} is not valid base64") from None
+
+
+def parse_enc(text: str) -> tuple[bytes, bytes, bytes, str]:
+    """Split an ``ENC[...]`` string into (ciphertext, iv, tag, type); raises FormatError."""
+    m = _ENC_RE.match(text)
+    if not m:
+        raise FormatError("malformed ENC[] value: expected ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]")
+    data, iv, tag = (_unb64(m.group(i), name) for i, name in ((1, "data"), (2, "iv"), (3, "tag")))
+    if not iv:
+        raise FormatError("malformed ENC[] value: empty iv")
+    return data, iv, tag, m.group(4)
+
+
+class ValueCipher:
+    """AES-256-GCM for one data key, with sops's IV stash for byte-stable re-encryption."""
+
+    __slots__ = ("_aead", "_rng", "_stash")
+
+    def __init__(self, data_key: bytes, *, rng: RngFn) -> None:
+        if len(data_key) != DATA_KEY_SIZE:
+            raise EncryptionError(f"data key must be {DATA_KEY_SIZE} bytes")
+        self._aead = AESGCM(data_key)
+        self._rng = rng
+        self._stash: dict[tuple[str, bytes, bytes], bytes] = {}
+
+    def seed_stash(self, other: ValueCipher) -> None:
+        """Reuse IVs learnt by another cipher (rotate: same IVs, new key, as sops does)."""
+        self._stash.update(other._stash)
+
+    def encrypt(self, value: Value, aad: bytes) -> str:
+        """Encrypt one leaf; empty strings and empty comments stay empty, like sops."""
+        if (isinstance(value, str) and value == "") or (isinstance(value, Comment) and value.text == ""):
+            return ""
+        tag_name = type_tag(value)
+        plaintext = value_to_bytes(value)
+        key = (tag_name, plaintext, aad)
+        iv = self._stash.get(key)
+        if iv is None:
+            iv = self._rng(IV_SIZE)
+        sealed = self._aead.encrypt(iv, plaintext, aad)
+        return (
+            f"ENC[AES256_GCM,data:{_b64(sealed[:-TAG_SIZE])},iv:{_b64(iv)},"
+            f"tag:{_b64(sealed[-TAG_SIZE:])},type:{tag_name}]"
+        )
+
+    def decrypt(self, text: str, aad: bytes) -> Value:
+        """Decrypt one ``ENC[...]`` string at the key path given as ``aad``."""
+        if text == "":
+            return ""
+        data, iv, tag, tag_name = parse_enc(text)
+        try:
+            plaintext = self._aead.decrypt(iv, data + tag, aad)
+        except InvalidTag:
+            raise DecryptionError(
+                "a value failed authentication: it was tampered with, moved to another key, "
+                "or encrypted with another data key"
+            ) from None
+        except ValueError:
+            raise FormatError("malformed ENC[] value: bad iv or tag length") from None
+        value = parse_typed(plaintext, tag_name)
+        self._stash[(type_tag(value) if tag_name != "bytes" else "str", value_to_bytes(value), aad)] = iv
+        return value

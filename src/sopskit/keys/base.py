@@ -1,0 +1,72 @@
+"""The one small interface every master-key backend implements.
+
+A master key wraps (encrypts) the data key, or one Shamir share of it, and unwraps it again.
+Backends are described by strings: the *spec* a user writes (an age recipient, a PGP
+fingerprint, a KMS ARN, or a ``.sops.yaml`` key-group object) and the *record* stored in the
+file's metadata (:class:`sopskit.format.metadata.KeyRecord`). The registry in
+:mod:`sopskit.keys` maps the metadata key type (``age``, ``pgp``, ``kms``...) to the backend
+class, imported only when a file or rule uses that type.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from sopskit.format.metadata import KeyRecord
+
+
+@dataclass
+class KeyContext:
+    """What backends may use to unwrap a data key; injected so tests and the cluster
+    workflow can supply identities in memory.
+
+    ``age_identities``: when not None, these identity strings (``AGE-SECRET-KEY-1…`` or
+    OpenSSH private keys) are used *instead of* the environment and key files.
+    ``env``: the environment to read ``SOPS_*`` variables from.
+    """
+
+    age_identities: Sequence[str] | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    gpg_exec: str | None = None
+    #: AWS KMS encryption context given on the command line (``--encryption-context``)
+    encryption_context: Mapping[str, str] | None = None
+    aws_profile: str | None = None
+
+
+class MasterKey(Protocol):
+    """One master key: knows how to wrap a data key and to unwrap its own record."""
+
+    key_type: ClassVar[str]
+
+    def to_string(self) -> str:
+        """The key's identity as users write it (recipient, fingerprint, ARN, URL).
+
+        Used to compare keys (updatekeys, rotate --rm-*) and in messages; never secret.
+        """
+        ...
+
+    def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
+        """Wrap ``data_key`` and return the metadata record to store in the file."""
+        ...
+
+    def decrypt(self, record: KeyRecord, *, context: KeyContext) -> bytes:
+        """Unwrap the data key (or share) from this key's record; raise MasterKeyError."""
+        ...
+
+
+class MasterKeyFactory(Protocol):
+    key_type: ClassVar[str]
+
+    @classmethod
+    def from_spec(cls, spec: str | Mapping[str, Any]) -> MasterKey:
+        """From a CLI string or a ``.sops.yaml`` key-group entry; raise ConfigError."""
+        ...
+
+    @classmethod
+    def from_record(cls, record: KeyRecord) -> MasterKey:
+        """From a metadata record (its ``enc`` is what ``decrypt`` unwraps)."""
+        ...
