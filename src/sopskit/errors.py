@@ -11,7 +11,8 @@ recipients and fingerprints, never what was encrypted.
 ::
 
     SopsError (1)
-    ├── UsageError (1)                    bad arguments; ConflictingParametersError (8)
+    ├── UsageError (1)                    bad arguments; ConflictingParametersError (8),
+    │                                     InvalidEncryptionContextError (6)
     ├── ConfigError (1)                   .sops.yaml problems; NoMatchingRuleError
     ├── InputError (2)                    cannot read input; ParseError (plaintext syntax)
     ├── OutputError (3)                   cannot write output
@@ -56,6 +57,10 @@ class UsageError(SopsError):
 
 class ConflictingParametersError(UsageError):
     exit_code = 8
+
+
+class InvalidEncryptionContextError(UsageError):
+    exit_code = 6
 
 
 class ConfigError(SopsError):

@@ -65,7 +65,10 @@ def format_time(value: _dt.datetime) -> str:
     """Go ``time.Time.MarshalText``: RFC 3339 with nanoseconds, trailing zeros trimmed."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=_dt.UTC)
-    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    base = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
     if value.microsecond:
         base += "." + f"{value.microsecond:06d}".rstrip("0")
     offset = value.utcoffset() or _dt.timedelta(0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -35,6 +35,21 @@ class KeyContext:
     #: AWS KMS encryption context given on the command line (``--encryption-context``)
     encryption_context: Mapping[str, str] | None = None
     aws_profile: str | None = None
+    #: asks for the passphrase of a passphrase-protected age identity file or SSH key; when
+    #: None, the terminal is used if stdin is a TTY, otherwise loading that source fails
+    passphrase_reader: Callable[[str], str] | None = None
+
+
+def timestamp_of(now: _dt.datetime) -> str:
+    """``created_at`` as sops writes it: RFC 3339 in UTC with a ``Z`` and whole seconds."""
+    if now.tzinfo is None:
+        raise ValueError("created_at needs a timezone-aware time")
+    return now.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def split_key_list(text: str) -> list[str]:
+    """Items of a comma-separated key list (``--age a,b``), trimmed, empty items dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 class MasterKey(Protocol):

@@ -1,0 +1,61 @@
+"""sopskit: SOPS-compatible encryption of secrets for GitOps repositories.
+
+The library API (stable; everything else is internal)::
+
+    import sopskit
+
+    config = sopskit.load("flux/secrets/prod/db.yaml")          # -> dict, MAC checked
+    plain = sopskit.decrypt_file("secret.enc.yaml")              # -> plaintext bytes
+    plain = sopskit.decrypt(data, format="json")
+    blob = sopskit.encrypt(b"password: hunter2\\n", format="yaml", age=["age1..."])
+    blob = sopskit.encrypt_file("secret.yaml")                   # keys from .sops.yaml
+
+Errors are :class:`sopskit.SopsError` subclasses (see :mod:`sopskit.errors`). Names are
+resolved lazily so that ``import sopskit`` costs almost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "decrypt": "sopskit.ops.decrypt",
+    "decrypt_file": "sopskit.ops.decrypt",
+    "load": "sopskit.ops.decrypt",
+    "load_all": "sopskit.ops.decrypt",
+    "encrypt": "sopskit.ops.encrypt",
+    "encrypt_file": "sopskit.ops.encrypt",
+    "SopsError": "sopskit.errors",
+    "IntegrityError": "sopskit.errors",
+    "DecryptionError": "sopskit.errors",
+    "DataKeyUnavailableError": "sopskit.errors",
+    "FormatError": "sopskit.errors",
+    "ConfigError": "sopskit.errors",
+}
+
+__all__ = ["__version__", *_API]
+
+if TYPE_CHECKING:
+    from sopskit.errors import (
+        ConfigError,
+        DataKeyUnavailableError,
+        DecryptionError,
+        FormatError,
+        IntegrityError,
+        SopsError,
+    )
+    from sopskit.ops.decrypt import decrypt, decrypt_file, load, load_all
+    from sopskit.ops.encrypt import encrypt, encrypt_file
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _API.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'sopskit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value

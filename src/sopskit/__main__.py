@@ -1,0 +1,5 @@
+"""``python -m sopskit``."""
+
+from sopskit.cli.main import main
+
+main()

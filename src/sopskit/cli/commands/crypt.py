@@ -1,0 +1,122 @@
+"""``sopskit encrypt`` and ``sopskit decrypt``, with sops's syntax and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+
+from sopskit.cli import common, options
+
+ENCRYPT_EPILOG = """\
+examples:
+  sopskit encrypt --age age1abc... secret.yaml > secret.enc.yaml
+  sopskit encrypt -i flux/secrets/prod/db.yaml          (keys from the matching .sops.yaml rule)
+  sopskit encrypt --encrypted-regex '^(data|stringData)$' secret.yaml
+  cat app.env | sopskit encrypt --filename-override app.env --age age1... > app.enc.env
+
+Keys on the command line replace the rule's keys; a .sops.yaml whose rules match nothing
+refuses to encrypt (as sops does), so a file never escapes the rule meant for it.
+"""
+
+DECRYPT_EPILOG = """\
+examples:
+  sopskit decrypt secret.enc.yaml
+  sopskit decrypt --extract '["data"]["password"]' secret.enc.yaml
+  sopskit decrypt --from-cluster flux/secrets/prod/db.yaml   (key from the cluster, memory only)
+  sopskit decrypt --input-type json - < secret.enc.json
+
+The MAC is checked unless --ignore-mac is given. Exit codes: 51 MAC mismatch, 128 no
+key could decrypt the data key (each key and its answer are listed), 100 no such file.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    enc = subparsers.add_parser(
+        "encrypt", help="encrypt a plaintext file", description="Encrypt a plaintext file.",
+        epilog=ENCRYPT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    options.add_all_shared(enc, sub=True)
+    enc.add_argument("files", nargs="*", metavar="FILE", help="the file (stdin if omitted or -)")
+    enc.set_defaults(handler=run_encrypt)
+
+    dec = subparsers.add_parser(
+        "decrypt", help="decrypt a SOPS file", description="Decrypt a SOPS file to stdout.",
+        epilog=DECRYPT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    options.add_all_shared(dec, sub=True)
+    dec.add_argument("--extract", default=argparse.SUPPRESS, metavar="PATH",
+                     help='print only this part of the tree, e.g. \'["data"]["password"]\'')
+    dec.add_argument("files", nargs="*", metavar="FILE", help="the file (stdin if omitted or -)")
+    dec.set_defaults(handler=run_decrypt)
+
+
+def run_encrypt(args: argparse.Namespace) -> int:
+    from sopskit.format.selection import SelectionRules
+    from sopskit.ops.encrypt import encrypt_with_plan
+    from sopskit.ops.plan import cli_key_specs, plan_encryption
+
+    path = options.single_file(args.files, "encrypt")
+    stdin = common.is_stdin(path)
+    options.check_output_conflicts(args, stdin=stdin)
+    if stdin and not (args.filename_override or args.input_type):
+        from sopskit.errors import ConflictingParametersError
+
+        raise ConflictingParametersError(
+            "encrypting standard input needs --filename-override PATH (or --input-type)",
+            hint="the path chooses the format and the .sops.yaml rule",
+        )
+    data = common.read_source(path)
+    fmt = common.input_format(args, path)
+    config = common.load_sops_config(args)
+    selection_opts = options.selection_options(args)
+    selection = SelectionRules.from_options(selection_opts) if any(selection_opts.values()) else None
+    specs = cli_key_specs(
+        options.key_values(args),
+        encryption_context=options.encryption_context(args),
+        aws_profile=args.aws_profile,
+    )
+    plan = plan_encryption(
+        common.rule_path(args, path),
+        config=config,
+        cli_keys=specs,
+        selection=selection,
+        shamir_threshold=args.shamir_secret_sharing_threshold,
+        mac_only_encrypted=args.mac_only_encrypted or None,
+    )
+    out_fmt = common.output_format(args, fmt)
+    result = encrypt_with_plan(
+        data, plan, input_format=fmt, output_format=out_fmt,
+        indent=common.store_indent(args, out_fmt, config),
+    )
+    common.write_result(args, result, source=path)
+    return 0
+
+
+def run_decrypt(args: argparse.Namespace) -> int:
+    from sopskit.ops.decrypt import emit_plaintext
+    from sopskit.ops.document import open_document, read_encrypted
+    from sopskit.ops.treepath import parse_tree_path
+    from sopskit.stores import get_store
+
+    path = options.single_file(args.files, "decrypt")
+    options.check_output_conflicts(args, stdin=common.is_stdin(path))
+    extract = parse_tree_path(args.extract) if getattr(args, "extract", None) else None
+    data = common.read_source(path)
+    fmt = common.input_format(args, path)
+    branches, metadata = read_encrypted(data, get_store(fmt))
+    opened = open_document(
+        branches, metadata,
+        context=common.key_context(args),
+        decryption_order=options.decryption_order(args),
+        ignore_mac=args.ignore_mac,
+    )
+    out_fmt = common.output_format(args, fmt)
+    config = None
+    if args.indent is None and out_fmt in ("yaml", "json", "binary"):
+        try:
+            config = common.load_sops_config(args)
+        except Exception:
+            config = None  # a broken .sops.yaml must not stop a decrypt; only indent is read
+    result = emit_plaintext(opened, output_format=out_fmt, extract=extract,
+                            indent=common.store_indent(args, out_fmt, config))
+    common.write_result(args, result, source=path)
+    return 0

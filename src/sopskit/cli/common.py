@@ -1,0 +1,117 @@
+"""Helpers every sops-style command needs: input, config, key context, output."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from sopskit.errors import ConflictingParametersError, InputError, NoFileSpecifiedError
+
+STDIN_NAMES = (None, "-", "/dev/stdin")
+
+
+def is_stdin(path: str | None) -> bool:
+    return path in STDIN_NAMES
+
+
+def read_source(path: str | None) -> bytes:
+    """The bytes of the input file, or of stdin for ``-`` / no file."""
+    if is_stdin(path):
+        return sys.stdin.buffer.read()
+    assert path is not None
+    if not os.path.exists(path):
+        raise NoFileSpecifiedError(f"{path}: no such file", hint="check the path, or pass - to read stdin")
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def input_format(args: argparse.Namespace, path: str | None, *, stdin_default: str = "binary") -> str:
+    from sopskit.stores import format_for_path
+
+    if getattr(args, "input_type", None):
+        return str(args.input_type)
+    name = getattr(args, "filename_override", None) or (None if is_stdin(path) else path)
+    return format_for_path(name) if name else stdin_default
+
+
+def output_format(args: argparse.Namespace, fallback: str) -> str:
+    return str(getattr(args, "output_type", None) or fallback)
+
+
+def rule_path(args: argparse.Namespace, path: str | None) -> str | None:
+    """The path used to choose the creation rule (``--filename-override`` wins)."""
+    override = getattr(args, "filename_override", None)
+    if override:
+        return os.path.abspath(override)
+    return None if is_stdin(path) else path
+
+
+def load_sops_config(args: argparse.Namespace, *, required: bool = False):  # type: ignore[no-untyped-def]
+    """``--config`` / ``SOPS_CONFIG`` / discovery from the working directory."""
+    from sopskit.config import find_config, load_config
+    from sopskit.errors import ConfigError
+
+    explicit = getattr(args, "config", None) or os.environ.get("SOPS_CONFIG")
+    if explicit:
+        return load_config(explicit)
+    found = find_config()
+    if found is None:
+        if required:
+            raise ConfigError("no .sops.yaml found in this directory or any parent",
+                              hint="create one (`sopskit repo init`) or pass --config FILE")
+        return None
+    return load_config(found)
+
+
+def store_indent(args: argparse.Namespace, fmt: str, config: object | None = None) -> int | None:
+    """``--indent`` wins; then ``stores.<format>.indent`` of .sops.yaml."""
+    if getattr(args, "indent", None) is not None:
+        return int(args.indent)
+    if config is None:
+        return None
+    attr = {"yaml": "yaml_indent", "json": "json_indent", "binary": "json_binary_indent"}.get(fmt)
+    value = getattr(config, attr, None) if attr else None
+    return int(value) if value is not None else None
+
+
+def key_context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Key context for decryption; with ``--from-cluster`` the identity comes from the
+    cluster's sops-age Secret, held in memory only."""
+    from sopskit.keys.base import KeyContext
+
+    if getattr(args, "from_cluster", False):
+        from sopskit.k8s.identity import fetch_identities
+
+        identities = fetch_identities(
+            kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "kube_context", None)
+        )
+        return KeyContext(age_identities=identities)
+    return KeyContext()
+
+
+def write_result(args: argparse.Namespace, data: bytes, *, source: str | None) -> None:
+    """stdout, ``--output FILE`` or ``-i`` (atomic replace of the source)."""
+    from sopskit.ops.files import atomic_write
+
+    in_place = getattr(args, "in_place", False)
+    output = getattr(args, "output", None)
+    if in_place and output:
+        raise ConflictingParametersError("--in-place and --output cannot be used together")
+    if in_place:
+        if is_stdin(source):
+            raise ConflictingParametersError("--in-place cannot be used with standard input")
+        assert source is not None
+        atomic_write(source, data)
+        return
+    if output:
+        atomic_write(output, data)
+        return
+    out = sys.stdout.buffer
+    out.write(data)
+    out.flush()

@@ -1,0 +1,177 @@
+"""The command-line edge: parse, dispatch, and turn every error into one line and an exit code.
+
+Only the module of the command being run is imported (a table of module names, not
+imports), so ``sopskit decrypt`` does not pay for the scanner, the Kubernetes client or
+``rich``. Both sops syntaxes work: ``sopskit decrypt FILE`` and the legacy
+``sopskit -d FILE`` / ``sopskit FILE`` (edit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from sopskit import __version__
+from sopskit.cli import options
+
+SOPS_COMPAT_VERSION = "3.13.2"
+
+#: command name -> module whose ``register(subparsers)`` defines it
+COMMANDS: dict[str, str] = {
+    "encrypt": "sopskit.cli.commands.crypt",
+    "decrypt": "sopskit.cli.commands.crypt",
+    "edit": "sopskit.cli.commands.edit",
+    "set": "sopskit.cli.commands.setunset",
+    "unset": "sopskit.cli.commands.setunset",
+    "rotate": "sopskit.cli.commands.keys",
+    "updatekeys": "sopskit.cli.commands.keys",
+    "groups": "sopskit.cli.commands.keys",
+    "exec-env": "sopskit.cli.commands.execs",
+    "exec-file": "sopskit.cli.commands.execs",
+    "filestatus": "sopskit.cli.commands.filestatus",
+    "git": "sopskit.cli.commands.git",
+    "cluster": "sopskit.cli.commands.cluster",
+    "secret": "sopskit.cli.commands.secret",
+    "repo": "sopskit.cli.commands.repo",
+    "demo": "sopskit.cli.commands.demo",
+    "scan": "sopskit.cli.commands.scan",
+    "policy": "sopskit.cli.commands.policy",
+    "flux": "sopskit.cli.commands.flux",
+}
+
+DESCRIPTION = """\
+sopskit keeps secrets encrypted in Git and decrypted only where they are used.
+
+It reads and writes SOPS files byte-compatibly with sops 3.x (YAML, JSON, dotenv, INI,
+binary; age, PGP and cloud KMS keys; .sops.yaml creation rules), so `alias sops=sopskit`
+keeps scripts working, and adds a per-cluster key workflow and secret guardrails.
+"""
+
+EPILOG = """\
+examples:
+  sopskit encrypt --age age1... secret.yaml > secret.enc.yaml
+  sopskit decrypt secret.enc.yaml
+  sopskit -d secret.enc.yaml                 (sops's legacy form works too)
+  sopskit edit flux/secrets/prod/db.yaml     (plaintext only on tmpfs)
+  sopskit cluster init --path-regex '^flux/secrets/prod/'
+  sopskit scan --history
+  sopskit demo                               (the whole flow on a throwaway repo)
+
+`sopskit COMMAND --help` explains each command. Exit codes follow sops's.
+"""
+
+
+def _value_flags(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        flag
+        for action in parser._actions
+        if action.nargs != 0
+        for flag in action.option_strings
+    }
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sopskit",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--version", action="version",
+                        version=f"sopskit {__version__} (sops {SOPS_COMPAT_VERSION} compatible)")
+    options.add_all_shared(parser, sub=False)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = [COMMANDS[only]] if only in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # command not built in this installation
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def _command_in(argv: Sequence[str], value_flags: set[str]) -> str | None:
+    """The first positional word, skipping values of options; None if there is none."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word == "--":
+            return None
+        if word.startswith("-") and word != "-":
+            if "=" not in word and word in value_flags:
+                skip = True
+            continue
+        return word
+    return None
+
+
+def run(argv: Sequence[str]) -> int:
+    probe = argparse.ArgumentParser(add_help=False)
+    options.add_all_shared(probe, sub=False)
+    from sopskit.cli.commands import legacy
+
+    legacy.add_legacy_flags(probe)
+    word = _command_in(argv, _value_flags(probe))
+    if word is None and not any(a in ("-h", "--help", "-v", "--version") for a in argv) and not argv:
+        build_parser().print_help()
+        return 0
+    if word is not None and word in COMMANDS:
+        parser = build_parser(word)
+        args = parser.parse_args(list(argv))
+        handler = getattr(args, "handler", None)
+        if handler is None:
+            parser.parse_args([word, "--help"])
+            return 0
+        code: int = handler(args)
+        return code
+    if word is None and any(a in ("-h", "--help", "-v", "--version") for a in argv):
+        build_parser().parse_args(list(argv))
+        return 0
+    return legacy.run_legacy(list(argv))
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("SOPSKIT_DEBUG", "") not in ("", "0", "false")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from sopskit.errors import DataKeyUnavailableError, SopsError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = run(argv)
+    except DataKeyUnavailableError as exc:
+        print(f"sopskit: {exc.report()}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        code = exc.exit_code
+    except SopsError as exc:
+        print(f"sopskit: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        print("sopskit: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        code = 141
+    except Exception as exc:  # the one place unexpected errors are caught
+        if _debug_requested(argv):
+            raise
+        # the exception text may quote data, so only its type is shown
+        print(
+            f"sopskit: unexpected internal error ({type(exc).__name__}); "
+            "run again with --debug for a traceback and please report it",
+            file=sys.stderr,
+        )
+        code = 1
+    sys.stdout.flush()
+    sys.exit(code)

@@ -1,0 +1,312 @@
+""".sops.yaml: discovery, parsing and creation-rule matching, as sops 3.x does them.
+
+* Discovery starts in the current working directory (not the file's directory) and walks up
+  at most 100 levels; only ``.sops.yaml`` counts (``.sops.yml`` is never read by sops).
+* ``creation_rules`` are tried in order and the first whose ``path_regex`` is found in the
+  file's path relative to the config's directory wins; a rule without ``path_regex``
+  matches everything.
+* Rule-level keys form one key group (strings are comma lists, or YAML lists since 3.11);
+  ``key_groups`` (with ``merge``) replaces them. Inside explicit groups duplicate keys are
+  dropped, as sops 3.9+ does.
+* Unknown keys are ignored by sops, which is why sopskit's own settings can live under a
+  top-level ``sopskit:`` mapping in the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sopskit.errors import ConfigError, SopsError
+from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
+
+CONFIG_NAME = ".sops.yaml"
+MAX_DEPTH = 100
+
+#: rule-level key -> metadata key type, in the order sops builds the group
+_RULE_KEYS = (
+    ("age", "age"),
+    ("pgp", "pgp"),
+    ("kms", "kms"),
+    ("gcp_kms", "gcp_kms"),
+    ("hckms", "hckms"),
+    ("azure_keyvault", "azure_kv"),
+    ("hc_vault_transit_uri", "hc_vault"),
+)
+#: key-group key -> metadata key type
+_GROUP_KEYS = (
+    ("age", "age"),
+    ("pgp", "pgp"),
+    ("kms", "kms"),
+    ("gcp_kms", "gcp_kms"),
+    ("hckms", "hckms"),
+    ("azure_keyvault", "azure_kv"),
+    ("hc_vault", "hc_vault"),
+)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """A master key as written in config or on the command line, not yet resolved."""
+
+    key_type: str
+    spec: str | Mapping[str, Any]
+
+    def identity(self) -> str:
+        """String form used for de-duplication and comparison."""
+        if isinstance(self.spec, str):
+            return self.spec
+        return ",".join(f"{k}={self.spec[k]}" for k in sorted(self.spec))
+
+
+@dataclass
+class CreationRule:
+    path_regex: str | None
+    key_groups: list[list[KeySpec]]
+    shamir_threshold: int = 0
+    #: None when the rule sets no selection option (the CLI or the default then applies)
+    selection: SelectionRules | None = None
+    mac_only_encrypted: bool = False
+    index: int = 0
+    _compiled: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    def matches(self, relative_path: str) -> bool:
+        return self._compiled is None or self._compiled.search(relative_path) is not None
+
+    def recipients(self, key_type: str) -> list[str]:
+        """Every key of one type across the rule's groups, as strings."""
+        return [k.identity() for g in self.key_groups for k in g if k.key_type == key_type]
+
+
+@dataclass
+class SopsConfig:
+    path: Path
+    creation_rules: list[CreationRule]
+    yaml_indent: int | None = None
+    json_indent: int | None = None
+    json_binary_indent: int | None = None
+    sopskit_settings: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def relative_path(self, file_path: str | Path) -> str:
+        """The path a rule's ``path_regex`` is matched against (sops strips the config dir)."""
+        absolute = os.path.abspath(os.fspath(file_path))
+        prefix = str(self.directory.resolve()) + os.sep
+        if absolute.startswith(prefix):
+            return absolute[len(prefix):]
+        prefix_unresolved = os.path.abspath(self.directory) + os.sep
+        if absolute.startswith(prefix_unresolved):
+            return absolute[len(prefix_unresolved):]
+        return absolute
+
+    def rule_for(self, file_path: str | Path) -> CreationRule | None:
+        relative = self.relative_path(file_path)
+        for rule in self.creation_rules:
+            if rule.matches(relative):
+                return rule
+        return None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """Walk up from ``start`` (default: the working directory) to the first ``.sops.yaml``."""
+    directory = Path(start if start is not None else os.getcwd()).absolute()
+    for _ in range(MAX_DEPTH):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+        if directory.parent == directory:
+            return None
+        directory = directory.parent
+    return None
+
+
+def _split(value: Any, where: str) -> list[str]:
+    """A comma-separated string or a list of strings -> trimmed, non-empty items."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        out: list[str] = []
+        for item in value:
+            if not isinstance(item, str):
+                raise ConfigError(f"{where}: expected a string, got {type(item).__name__}")
+            out.extend(part.strip() for part in item.split(",") if part.strip())
+        return out
+    raise ConfigError(f"{where}: expected a string or a list of strings")
+
+
+def _kms_spec(text: str, profile: str | None) -> dict[str, Any]:
+    arn, _, role = text.partition("+")
+    spec: dict[str, Any] = {"arn": arn.strip()}
+    if role:
+        spec["role"] = role.strip()
+    if profile:
+        spec["aws_profile"] = profile
+    return spec
+
+
+def _rule_group(rule: Mapping[str, Any], where: str) -> list[KeySpec]:
+    group: list[KeySpec] = []
+    profile = rule.get("aws_profile")
+    for config_key, key_type in _RULE_KEYS:
+        for item in _split(rule.get(config_key), f"{where}.{config_key}"):
+            if key_type == "kms":
+                group.append(KeySpec("kms", _kms_spec(item, profile)))
+            else:
+                group.append(KeySpec(key_type, item))
+    return group
+
+
+def _group_entries(key_type: str, value: Any, where: str) -> list[KeySpec]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list")
+    specs: list[KeySpec] = []
+    for item in value:
+        if isinstance(item, str):
+            if key_type in ("age", "pgp", "hc_vault"):
+                specs.extend(KeySpec(key_type, s) for s in _split(item, where))
+            elif key_type == "kms":
+                specs.append(KeySpec("kms", _kms_spec(item, None)))
+            else:
+                specs.append(KeySpec(key_type, item))
+        elif isinstance(item, Mapping):
+            if key_type in ("age", "pgp", "hc_vault"):
+                raise ConfigError(f"{where}: expected strings")
+            specs.append(KeySpec(key_type, dict(item)))
+        else:
+            raise ConfigError(f"{where}: unexpected {type(item).__name__} entry")
+    return specs
+
+
+def _explicit_group(group: Any, where: str) -> list[KeySpec]:
+    if not isinstance(group, Mapping):
+        raise ConfigError(f"{where}: each key group must be a mapping")
+    specs: list[KeySpec] = []
+    for i, merged in enumerate(group.get("merge") or []):
+        specs.extend(_explicit_group(merged, f"{where}.merge[{i}]"))
+    for config_key, key_type in _GROUP_KEYS:
+        specs.extend(_group_entries(key_type, group.get(config_key), f"{where}.{config_key}"))
+    seen: set[tuple[str, str]] = set()
+    unique: list[KeySpec] = []
+    for spec in specs:
+        ident = (spec.key_type, spec.identity())
+        if ident not in seen:
+            seen.add(ident)
+            unique.append(spec)
+    return unique
+
+
+def _int(value: Any, where: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: expected an integer")
+    return value
+
+
+def _parse_rule(raw: Any, index: int) -> CreationRule:
+    where = f"creation_rules[{index}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: each creation rule must be a mapping")
+    path_regex = raw.get("path_regex")
+    compiled = None
+    if path_regex is not None:
+        if not isinstance(path_regex, str):
+            raise ConfigError(f"{where}.path_regex: expected a string")
+        try:
+            compiled = re.compile(path_regex)
+        except re.error as exc:
+            raise ConfigError(f"{where}.path_regex {path_regex!r} is not a valid regex: {exc}") from None
+    raw_groups = raw.get("key_groups")
+    if raw_groups:
+        if not isinstance(raw_groups, list):
+            raise ConfigError(f"{where}.key_groups: expected a list")
+        groups = [_explicit_group(g, f"{where}.key_groups[{i}]") for i, g in enumerate(raw_groups)]
+    else:
+        group = _rule_group(raw, where)
+        groups = [group] if group else []
+    options: dict[str, str | None] = {}
+    for name in SELECTION_OPTIONS:
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}.{name}: expected a string")
+        options[name] = value
+    try:
+        selection = (
+            SelectionRules.from_options(options) if any(options.values()) else None
+        )
+    except SopsError as exc:
+        raise ConfigError(f"{where}: {exc.message}") from None
+    return CreationRule(
+        path_regex=path_regex,
+        key_groups=groups,
+        shamir_threshold=_int(raw.get("shamir_threshold"), f"{where}.shamir_threshold"),
+        selection=selection,
+        mac_only_encrypted=bool(raw.get("mac_only_encrypted", False)),
+        index=index,
+        _compiled=compiled,
+    )
+
+
+def _store_indent(stores: Mapping[str, Any], name: str) -> int | None:
+    section = stores.get(name)
+    if isinstance(section, Mapping) and "indent" in section:
+        return _int(section["indent"], f"stores.{name}.indent")
+    return None
+
+
+def parse_config(text: str, path: Path) -> SopsConfig:
+    """Parse the text of a ``.sops.yaml``; raises :class:`ConfigError` with the file named."""
+    import yaml
+
+    try:
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    rules_raw = raw.get("creation_rules") or []
+    if not isinstance(rules_raw, Sequence) or isinstance(rules_raw, str):
+        raise ConfigError(f"{path}: creation_rules must be a list")
+    try:
+        rules = [_parse_rule(r, i) for i, r in enumerate(rules_raw)]
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.message}", hint=exc.hint) from None
+    stores = raw.get("stores") if isinstance(raw.get("stores"), Mapping) else {}
+    assert isinstance(stores, Mapping)
+    settings = raw.get("sopskit")
+    return SopsConfig(
+        path=path,
+        creation_rules=rules,
+        yaml_indent=_store_indent(stores, "yaml"),
+        json_indent=_store_indent(stores, "json"),
+        json_binary_indent=_store_indent(stores, "json_binary"),
+        sopskit_settings=dict(settings) if isinstance(settings, Mapping) else {},
+        raw=raw,
+    )
+
+
+def load_config(path: Path | str) -> SopsConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    return parse_config(text, path)

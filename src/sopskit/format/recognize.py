@@ -1,0 +1,37 @@
+"""Cheap recognition of SOPS files and values, for the scanner and the policy checks.
+
+These functions never parse fully and never decrypt: they look for the markers every store
+writes (a ``sops`` block with ``mac`` and ``lastmodified``, ``ENC[AES256_GCM,…]`` values), so
+a guardrail can tell an encrypted file from a plaintext one in microseconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+ENC_VALUE_RE = re.compile(r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]")
+AGE_RECIPIENT_RE = re.compile(r"\bage1[02-9ac-hj-np-z]{58}\b")
+
+_YAML_META = re.compile(rb"(?m)^sops:\s*$")
+_JSON_META = re.compile(rb'"sops"\s*:\s*\{')
+_DOTENV_META = re.compile(rb"(?m)^sops_(?:mac|lastmodified|version)=")
+_INI_META = re.compile(rb"(?m)^\[sops\]\s*$")
+_MAC_FIELD = re.compile(rb"(?m)(?:^\s*\"?mac\"?\s*[:=]|^sops_mac=)")
+_LASTMOD_FIELD = re.compile(rb"lastmodified")
+
+
+def is_enc_value(text: str) -> bool:
+    """True if ``text`` is exactly one sops ``ENC[...]`` value."""
+    return ENC_VALUE_RE.fullmatch(text) is not None
+
+
+def has_sops_metadata(data: bytes) -> bool:
+    """True if the bytes carry a sops metadata block in any store's layout.
+
+    Needs both the block marker and its ``mac``/``lastmodified`` fields, so a manifest that
+    merely has a key called ``sops`` is not mistaken for an encrypted file.
+    """
+    if not (_YAML_META.search(data) or _JSON_META.search(data) or _DOTENV_META.search(data)
+            or _INI_META.search(data)):
+        return False
+    return bool(_MAC_FIELD.search(data)) and bool(_LASTMOD_FIELD.search(data))

@@ -1,0 +1,139 @@
+"""Azure Key Vault master keys (the ``azure`` extra: azure-identity, azure-keyvault-keys).
+
+A key is ``https://<vault>/keys/<name>[/<version>]`` on the command line or
+``{vaultUrl, key, version}`` in a ``.sops.yaml`` key group; an empty version is resolved to
+the key's current version when wrapping, and that version is stored. The data key is wrapped
+with RSA-OAEP-256; ``enc`` is **URL-safe base64 without padding**. The record holds
+``vault_url``, ``name``, ``version``, ``created_at`` and ``enc``. Credentials: the azidentity
+default chain (``DefaultAzureCredential``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from sopskit.errors import ConfigError, FormatError, MasterKeyError, MissingExtraError
+from sopskit.format.metadata import KeyRecord
+from sopskit.keys.base import KeyContext, split_key_list, timestamp_of
+
+
+def encode_ciphertext(blob: bytes) -> str:
+    """base64 RawURL encoding, as sops stores Azure ciphertexts."""
+    return base64.urlsafe_b64encode(blob).decode().rstrip("=")
+
+
+def decode_ciphertext(text: str) -> bytes:
+    """Inverse of :func:`encode_ciphertext`; padded input is accepted too."""
+    stripped = text.strip().rstrip("=")
+    try:
+        return base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise FormatError("azure_kv: the encrypted data key is not URL-safe base64") from exc
+
+
+class AzureKvKey:
+    """One Azure Key Vault key, optionally pinned to a version."""
+
+    key_type: ClassVar[str] = "azure_kv"
+
+    def __init__(self, vault_url: str, name: str, version: str = "") -> None:
+        self.vault_url = vault_url.strip().rstrip("/")
+        self.name = name.strip()
+        self.version = version.strip()
+        if not self.vault_url.startswith(("https://", "http://")) or not self.name:
+            raise ConfigError(f"azure_kv: {self.to_string()!r} is not a Key Vault key")
+
+    def __repr__(self) -> str:
+        return f"AzureKvKey({self.vault_url!r}, {self.name!r}, {self.version!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AzureKvKey) and (
+            (other.vault_url, other.name, other.version) == (self.vault_url, self.name, self.version)
+        )
+
+    def __hash__(self) -> int:
+        return hash(("azure_kv", self.vault_url, self.name, self.version))
+
+    @classmethod
+    def from_url(cls, url: str) -> AzureKvKey:
+        """``https://<vault>/keys/<name>[/<version>]``."""
+        parts = urlsplit(url.strip())
+        segments = [s for s in parts.path.split("/") if s]
+        if not parts.scheme or not parts.netloc or len(segments) not in (2, 3) or segments[0] != "keys":
+            raise ConfigError(f"azure_kv: {url!r} is not of the form https://<vault>/keys/<name>[/<version>]")
+        version = segments[2] if len(segments) == 3 else ""
+        return cls(f"{parts.scheme}://{parts.netloc}", segments[1], version)
+
+    @classmethod
+    def from_spec(cls, spec: str | Mapping[str, Any]) -> AzureKvKey:
+        if isinstance(spec, Mapping):
+            return cls(str(spec.get("vaultUrl") or ""), str(spec.get("key") or ""),
+                       str(spec.get("version") or ""))
+        return cls.from_url(spec)
+
+    @classmethod
+    def from_record(cls, record: KeyRecord) -> AzureKvKey:
+        f = record.fields
+        try:
+            return cls(str(f.get("vault_url") or ""), str(f.get("name") or ""), str(f.get("version") or ""))
+        except ConfigError as exc:
+            raise FormatError(f"sops metadata: {exc.message}") from exc
+
+    def to_string(self) -> str:
+        return f"{self.vault_url}/keys/{self.name}/{self.version}"
+
+    def to_record(self, enc: str, created_at: str) -> KeyRecord:
+        return KeyRecord("azure_kv", {
+            "vault_url": self.vault_url, "name": self.name, "version": self.version,
+            "created_at": created_at, "enc": enc,
+        })
+
+    # -- Azure --------------------------------------------------------------------------------
+
+    def _sdk(self) -> tuple[Any, Any, Any, Any]:
+        try:
+            from azure.identity import DefaultAzureCredential
+            from azure.keyvault.keys import KeyClient
+            from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm
+        except ImportError:
+            raise MissingExtraError("Azure Key Vault", "azure") from None
+        return DefaultAzureCredential, KeyClient, CryptographyClient, EncryptionAlgorithm
+
+    def _guard(self, what: str, call: Any) -> Any:
+        try:
+            return call()
+        except Exception as exc:  # azure.core raises many types; translate them all here
+            raise MasterKeyError(f"azure_kv: {what} with {self.to_string()} failed: {type(exc).__name__}") from exc
+
+    def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
+        credential_cls, key_client_cls, crypto_cls, algorithm = self._sdk()
+        credential = credential_cls()
+        version = self.version
+        if not version:
+            key = self._guard("resolving the key version", lambda: key_client_cls(
+                vault_url=self.vault_url, credential=credential).get_key(self.name))
+            version = str(key.properties.version)
+        key_id = f"{self.vault_url}/keys/{self.name}/{version}"
+        result = self._guard("encrypt", lambda: crypto_cls(key_id, credential).encrypt(
+            algorithm.rsa_oaep_256, data_key))
+        pinned = AzureKvKey(self.vault_url, self.name, version)
+        return pinned.to_record(encode_ciphertext(result.ciphertext), timestamp_of(now))
+
+    def decrypt(self, record: KeyRecord, *, context: KeyContext) -> bytes:
+        blob = decode_ciphertext(record.enc)
+        credential_cls, _, crypto_cls, algorithm = self._sdk()
+        key_id = f"{self.vault_url}/keys/{self.name}/{self.version}".rstrip("/")
+        result = self._guard("decrypt", lambda: crypto_cls(key_id, credential_cls()).decrypt(
+            algorithm.rsa_oaep_256, blob))
+        plain: bytes = result.plaintext
+        return plain
+
+
+def parse_key_urls(text: str) -> list[AzureKvKey]:
+    """``--azure-kv`` / ``SOPS_AZURE_KEYVAULT_URLS`` / rule-level ``azure_keyvault``."""
+    return [AzureKvKey.from_url(item) for item in split_key_list(text)]

@@ -1,0 +1,306 @@
+"""Where age identities come from when none are given in memory.
+
+sops 3.11+ loads identities from *every* source below, in this order, and tries them all:
+
+1. ``SOPS_AGE_SSH_PRIVATE_KEY_FILE``: an OpenSSH private key file;
+2. ``SOPS_AGE_SSH_PRIVATE_KEY_CMD``: a command printing an unencrypted OpenSSH key;
+3. ``~/.ssh/id_ed25519`` and ``~/.ssh/id_rsa`` when they exist;
+4. ``SOPS_AGE_KEY``: identities separated by any whitespace;
+5. ``SOPS_AGE_KEY_FILE``: an identity file;
+6. ``SOPS_AGE_KEY_CMD``: a command (split with shell rules) printing an identity file;
+7. ``<XDG_CONFIG_HOME or ~/.config>/sops/age/keys.txt``.
+
+Both commands run with ``SOPS_AGE_RECIPIENT`` set to the recipient being decrypted, so a
+command can pick the right key. A source that cannot be loaded does not stop discovery: its
+problem is recorded (without any key material) and reported only if no identity decrypts.
+
+Identity strings are secrets. They are kept in memory as :class:`str`, handed to pyrage, and
+never placed in messages: sources are described by their environment variable or path.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sopskit.errors import MasterKeyError
+
+#: identity file lines we can use (X25519); others are recognised to explain why not
+X25519_PREFIX = "AGE-SECRET-KEY-1"
+_UNSUPPORTED_PREFIXES = {
+    "AGE-SECRET-KEY-PQ-1": "hybrid post-quantum identities are not supported",
+    "AGE-PLUGIN-": "age plugin identities are not supported",
+}
+#: content starting like this is an age-encrypted (passphrase-protected) identity file
+_ENCRYPTED_MARKERS = ("age-encryption.org/", "-----BEGIN AGE ENCRYPTED FILE-----")
+_SSH_KEY_MARKER = "PRIVATE KEY-----"
+
+PassphraseReader = Callable[[str], str]
+Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
+
+
+@dataclass
+class DiscoveredIdentities:
+    """The identities found and, for messages, where discovery looked.
+
+    ``identities`` holds secrets; every other field is safe to show.
+    """
+
+    identities: list[str] = field(default_factory=list)
+    #: sources that yielded at least one identity
+    sources: list[str] = field(default_factory=list)
+    #: sources that were looked at but not set, absent or empty
+    unused: list[str] = field(default_factory=list)
+    #: one line per source that could not be loaded (no key material)
+    errors: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line for error messages: which sources were used, missing or broken."""
+        parts = []
+        if self.sources:
+            parts.append("identities from " + ", ".join(self.sources))
+        if self.unused:
+            parts.append("nothing found in " + ", ".join(self.unused))
+        if self.errors:
+            parts.append("errors: " + "; ".join(self.errors))
+        return "; ".join(parts) if parts else "no identity sources"
+
+    def add(self, location: str, identities: list[str]) -> None:
+        if identities:
+            self.identities.extend(identities)
+            self.sources.append(location)
+        else:
+            self.unused.append(location)
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+def is_passphrase_protected(content: str) -> bool:
+    """True for an age-encrypted identity file (what ``age -p`` writes, armoured or not)."""
+    return content.lstrip().startswith(_ENCRYPTED_MARKERS)
+
+
+def parse_identity_file(content: str, *, location: str) -> list[str]:
+    """Identities of an identity file: one per line, blank lines and ``#`` comments ignored.
+
+    A final line without a newline is fine. Raises :class:`MasterKeyError` naming the
+    location and line number of a malformed line, never its content.
+    """
+    identities = []
+    for number, raw in enumerate(content.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        reason = next((why for p, why in _UNSUPPORTED_PREFIXES.items() if line.startswith(p)), None)
+        if reason:
+            raise MasterKeyError(f"{location} line {number}: {reason}")
+        if not line.startswith(X25519_PREFIX):
+            raise MasterKeyError(f"{location} line {number}: not an age identity")
+        identities.append(line)
+    return identities
+
+
+def split_identity_list(text: str) -> list[str]:
+    """``SOPS_AGE_KEY``: identities separated by newlines or any other whitespace (3.13).
+
+    Comment lines (``# public key: …`` as ``age-keygen`` writes) are dropped first.
+    """
+    kept = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    return " ".join(kept).split()
+
+
+def _read_passphrase(location: str, reader: PassphraseReader | None) -> str:
+    prompt = f"Enter passphrase for {location}: "
+    if reader is not None:
+        return reader(prompt)
+    if not sys.stdin.isatty():
+        raise MasterKeyError(
+            f"{location} is passphrase-protected and there is no terminal to ask for the passphrase",
+            hint="run from a terminal, or provide an unprotected identity via SOPS_AGE_KEY_FILE",
+        )
+    return getpass.getpass(prompt)
+
+
+def unlock_identity_file(content: bytes, *, location: str, reader: PassphraseReader | None) -> str:
+    """Decrypt a passphrase-protected (scrypt) identity file and return its text."""
+    from pyrage import DecryptError, passphrase
+
+    from sopskit.keys.age import dearmor_age  # lazy: age.py imports this module
+
+    secret = _read_passphrase(location, reader)
+    try:
+        plain: bytes = passphrase.decrypt(dearmor_age(content.decode("utf-8", "replace")), secret)
+    except DecryptError as exc:
+        raise MasterKeyError(f"{location}: wrong passphrase or damaged identity file") from exc
+    return plain.decode("utf-8", "replace")
+
+
+def load_identity_content(content: bytes, *, location: str, reader: PassphraseReader | None) -> list[str]:
+    """Identities from an identity-file source, unlocking it first if passphrase-protected."""
+    text = content.decode("utf-8", "replace")
+    if is_passphrase_protected(text):
+        text = unlock_identity_file(content, location=location, reader=reader)
+    return parse_identity_file(text, location=location)
+
+
+def load_ssh_identity(content: bytes, *, location: str, reader: PassphraseReader | None) -> str:
+    """An OpenSSH private key as an identity string; encrypted keys are unlocked in memory."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    text = content.decode("utf-8", "replace")
+    if _SSH_KEY_MARKER not in text:
+        raise MasterKeyError(f"{location}: not an SSH private key")
+    try:
+        serialization.load_ssh_private_key(content, password=None)
+        return text
+    except TypeError:
+        pass  # encrypted: ask for the passphrase below
+    except (ValueError, UnsupportedAlgorithm):
+        # PEM ("BEGIN RSA PRIVATE KEY") keys are not OpenSSH format; let pyrage judge them
+        return text
+    secret = _read_passphrase(location, reader)
+    try:
+        key = serialization.load_ssh_private_key(content, password=secret.encode())
+    except UnsupportedAlgorithm as exc:
+        raise MasterKeyError(f"{location}: encrypted SSH keys need the 'bcrypt' package") from exc
+    except ValueError as exc:
+        raise MasterKeyError(f"{location}: wrong passphrase for the SSH key") from exc
+    unlocked = key.private_bytes(  # type: ignore[union-attr]
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    return unlocked.decode()
+
+
+# -- discovery ------------------------------------------------------------------------------
+
+def _home(env: Mapping[str, str]) -> Path | None:
+    home = env.get("HOME") or env.get("USERPROFILE")
+    return Path(home) if home else None
+
+
+def default_key_file(env: Mapping[str, str]) -> Path | None:
+    """``<XDG_CONFIG_HOME or ~/.config>/sops/age/keys.txt`` (the Linux user config dir)."""
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "sops" / "age" / "keys.txt"
+    home = _home(env)
+    return home / ".config" / "sops" / "age" / "keys.txt" if home else None
+
+
+def _run_command(
+    variable: str, command: str, env: Mapping[str, str], recipient: str, run: Runner
+) -> bytes:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise MasterKeyError(f"{variable}: the command cannot be split into arguments") from exc
+    if not argv:
+        raise MasterKeyError(f"{variable} is empty")
+    try:
+        result = run(
+            argv, env={**env, "SOPS_AGE_RECIPIENT": recipient},
+            stdin=subprocess.DEVNULL, capture_output=True, check=False,
+        )
+    except OSError as exc:
+        raise MasterKeyError(f"{variable}: cannot run {argv[0]!r}: {exc.strerror}") from exc
+    if result.returncode != 0:
+        # stderr of a key command may echo anything; report only the status
+        raise MasterKeyError(f"{variable}: command {argv[0]!r} exited with status {result.returncode}")
+    return result.stdout
+
+
+def _from_file(
+    found: DiscoveredIdentities, location: str, path: Path,
+    load: Callable[[bytes], list[str]], *, must_exist: bool,
+) -> None:
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        if must_exist:
+            found.errors.append(f"{location}: file not found")
+        else:
+            found.unused.append(location)
+        return
+    except OSError as exc:
+        found.errors.append(f"{location}: cannot read ({exc.strerror})")
+        return
+    try:
+        found.add(location, load(content))
+    except MasterKeyError as exc:
+        found.errors.append(exc.message)
+
+
+def discover_identities(
+    env: Mapping[str, str],
+    *,
+    recipient: str = "",
+    passphrase_reader: PassphraseReader | None = None,
+    run: Runner = subprocess.run,
+) -> DiscoveredIdentities:
+    """Collect identities from every source sops reads, in sops's order.
+
+    ``recipient`` is passed to key commands as ``SOPS_AGE_RECIPIENT``. Problems with one
+    source are recorded in the result's ``errors``; this function raises nothing itself.
+    """
+    found = DiscoveredIdentities()
+
+    def ssh(location: str) -> Callable[[bytes], list[str]]:
+        return lambda content: [load_ssh_identity(content, location=location, reader=passphrase_reader)]
+
+    def idfile(location: str) -> Callable[[bytes], list[str]]:
+        return lambda content: load_identity_content(content, location=location, reader=passphrase_reader)
+
+    def from_command(variable: str, load: Callable[[bytes], list[str]]) -> None:
+        command = env.get(variable)
+        if command is None:
+            found.unused.append(variable)
+            return
+        try:
+            found.add(variable, load(_run_command(variable, command, env, recipient, run)))
+        except MasterKeyError as exc:
+            found.errors.append(exc.message)
+
+    ssh_file = env.get("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+    if ssh_file is None:
+        found.unused.append("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+    else:
+        label = f"SOPS_AGE_SSH_PRIVATE_KEY_FILE ({ssh_file})"
+        _from_file(found, label, Path(ssh_file), ssh(label), must_exist=True)
+
+    from_command("SOPS_AGE_SSH_PRIVATE_KEY_CMD", ssh("SOPS_AGE_SSH_PRIVATE_KEY_CMD"))
+
+    home = _home(env)
+    if home is not None:
+        for name in ("id_ed25519", "id_rsa"):
+            path = home / ".ssh" / name
+            _from_file(found, str(path), path, ssh(str(path)), must_exist=False)
+
+    key_text = env.get("SOPS_AGE_KEY")
+    if key_text is None:
+        found.unused.append("SOPS_AGE_KEY")
+    else:
+        try:
+            found.add("SOPS_AGE_KEY", parse_identity_file(
+                "\n".join(split_identity_list(key_text)), location="SOPS_AGE_KEY"))
+        except MasterKeyError as exc:
+            found.errors.append(exc.message)
+
+    key_file = env.get("SOPS_AGE_KEY_FILE")
+    if key_file is None:
+        found.unused.append("SOPS_AGE_KEY_FILE")
+    else:
+        label = f"SOPS_AGE_KEY_FILE ({key_file})"
+        _from_file(found, label, Path(key_file), idfile(label), must_exist=True)
+
+    from_command("SOPS_AGE_KEY_CMD", idfile("SOPS_AGE_KEY_CMD"))
+
+    default = default_key_file(env)
+    if default is not None:
+        _from_file(found, str(default), default, idfile(str(default)), must_exist=False)
+    return found

@@ -1,0 +1,110 @@
+"""Encrypting plaintext files with explicit recipients or the matching creation rule."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sopskit.config import KeySpec, SopsConfig, find_config, load_config
+from sopskit.format.selection import SelectionRules
+from sopskit.keys.base import KeyContext
+from sopskit.ops.decrypt import read_input
+from sopskit.ops.document import EncryptionPlan, check_plain_input, emit_encrypted, encrypt_new
+from sopskit.ops.plan import cli_key_specs, plan_encryption
+from sopskit.stores import format_for_path, get_store
+
+
+def resolve_config(config: SopsConfig | str | Path | None | bool) -> SopsConfig | None:
+    """``True`` (default): discover ``.sops.yaml`` from the working directory; ``False``/None:
+    no config; a path: load that file; a :class:`SopsConfig`: use it."""
+    if isinstance(config, SopsConfig):
+        return config
+    if config is True:
+        found = find_config()
+        return load_config(found) if found else None
+    if config is False or config is None:
+        return None
+    return load_config(config)
+
+
+def encrypt_with_plan(
+    data: bytes,
+    plan: EncryptionPlan,
+    *,
+    input_format: str,
+    output_format: str | None = None,
+    indent: int | None = None,
+    context: KeyContext | None = None,
+    now: _dt.datetime | None = None,
+    rng: Callable[[int], bytes] = os.urandom,
+) -> bytes:
+    in_store = get_store(input_format)
+    branches = in_store.load_plain(data)
+    check_plain_input(branches, in_store)
+    if input_format == "binary":
+        # sops 3.11+: selection options and mac_only_encrypted do not apply to binary files
+        plan.selection = SelectionRules()
+        plan.mac_only_encrypted = False
+    opened = encrypt_new(branches, plan, context=context or KeyContext(), now=now, rng=rng)
+    return emit_encrypted(opened, get_store(output_format or input_format, indent=indent))
+
+
+def encrypt(
+    data: bytes,
+    *,
+    format: str,
+    output_format: str | None = None,
+    path: str | Path | None = None,
+    age: Sequence[str] = (),
+    pgp: Sequence[str] = (),
+    key_groups: Sequence[Sequence[KeySpec]] | None = None,
+    shamir_threshold: int | None = None,
+    selection: SelectionRules | None = None,
+    mac_only_encrypted: bool | None = None,
+    config: SopsConfig | str | Path | None | bool = True,
+    indent: int | None = None,
+    now: _dt.datetime | None = None,
+    rng: Callable[[int], bytes] = os.urandom,
+) -> bytes:
+    """Encrypt plaintext bytes and return the SOPS file's bytes.
+
+    Keys come from ``age``/``pgp``/``key_groups`` when given, else from the creation rule of
+    the discovered (or given) ``.sops.yaml`` that matches ``path``.
+    """
+    cfg = resolve_config(config)
+    specs: list[KeySpec] = cli_key_specs({"age": list(age), "pgp": list(pgp)})
+    if key_groups:
+        plan = plan_encryption(str(path) if path else None, config=None, cli_keys=[k for g in key_groups for k in g],
+                               selection=selection, shamir_threshold=shamir_threshold,
+                               mac_only_encrypted=mac_only_encrypted)
+        from sopskit.ops.plan import resolve_keys
+
+        plan.key_groups = resolve_keys(key_groups)
+    else:
+        plan = plan_encryption(
+            str(path) if path else None,
+            config=cfg,
+            cli_keys=specs,
+            selection=selection,
+            shamir_threshold=shamir_threshold,
+            mac_only_encrypted=mac_only_encrypted,
+        )
+    return encrypt_with_plan(
+        data, plan, input_format=format, output_format=output_format, indent=indent, now=now, rng=rng
+    )
+
+
+def encrypt_file(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    age: Sequence[str] = (),
+    pgp: Sequence[str] = (),
+    config: SopsConfig | str | Path | None | bool = True,
+    selection: SelectionRules | None = None,
+) -> bytes:
+    """Encrypt a plaintext file on disk (not in place) and return the encrypted bytes."""
+    fmt = format or format_for_path(str(path))
+    return encrypt(read_input(path), format=fmt, path=path, age=age, pgp=pgp, config=config, selection=selection)

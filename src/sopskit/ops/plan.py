@@ -1,0 +1,103 @@
+"""Deciding how a new file is encrypted: which master keys, which values, what threshold.
+
+Precedence is sops's: key flags given on the command line replace the matching creation
+rule's keys (one group, in the order kms, gcp_kms, hckms, azure_kv, pgp, hc_vault, age);
+selection flags replace the rule's option; with neither, the ``_unencrypted`` suffix rule
+applies. A ``.sops.yaml`` whose rules match nothing blocks encryption even when keys are
+given on the command line, as in sops, so a mistyped path never escapes its rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sopskit.config import CreationRule, KeySpec, SopsConfig
+from sopskit.errors import ConfigError, NoMatchingRuleError
+from sopskit.format.selection import SelectionRules
+from sopskit.keys import key_from_spec
+from sopskit.keys.base import MasterKey
+from sopskit.ops.document import EncryptionPlan
+
+#: order of CLI key flags in the single group sops builds from them
+CLI_KEY_ORDER = ("kms", "gcp_kms", "hckms", "azure_kv", "pgp", "hc_vault", "age")
+
+
+def cli_key_specs(
+    keys: Mapping[str, Sequence[str]],
+    *,
+    encryption_context: Mapping[str, str] | None = None,
+    aws_profile: str | None = None,
+) -> list[KeySpec]:
+    """Key specs from ``--age``/``--pgp``/... values (each already split on commas)."""
+    specs: list[KeySpec] = []
+    for key_type in CLI_KEY_ORDER:
+        for item in keys.get(key_type, ()):
+            item = item.strip()
+            if not item:
+                continue
+            if key_type == "kms":
+                arn, _, role = item.partition("+")
+                spec: dict[str, Any] = {"arn": arn}
+                if role:
+                    spec["role"] = role
+                if encryption_context:
+                    spec["context"] = dict(encryption_context)
+                if aws_profile:
+                    spec["aws_profile"] = aws_profile
+                specs.append(KeySpec("kms", spec))
+            else:
+                specs.append(KeySpec(key_type, item))
+    return specs
+
+
+def resolve_keys(groups: Sequence[Sequence[KeySpec]]) -> list[list[MasterKey]]:
+    return [[key_from_spec(k.key_type, k.spec) for k in group] for group in groups]
+
+
+def matching_rule(config: SopsConfig | None, path: str | None) -> CreationRule | None:
+    """The creation rule for ``path``; raises when a config with rules matches nothing."""
+    if config is None or not config.creation_rules:
+        return None
+    rule = config.rule_for(path or "")
+    if rule is None:
+        raise NoMatchingRuleError(
+            f"no creation rule in {config.path} matches {path or 'the input'}",
+            hint="add a rule whose path_regex matches this file, or pass --config another file",
+        )
+    return rule
+
+
+def plan_encryption(
+    path: str | None,
+    *,
+    config: SopsConfig | None,
+    cli_keys: Sequence[KeySpec] = (),
+    selection: SelectionRules | None = None,
+    shamir_threshold: int | None = None,
+    mac_only_encrypted: bool | None = None,
+) -> EncryptionPlan:
+    rule = matching_rule(config, path)
+    if cli_keys:
+        groups: list[list[KeySpec]] = [list(cli_keys)]
+    elif rule is not None:
+        groups = rule.key_groups
+    else:
+        groups = []
+    if not groups:
+        where = f" (rule {rule.index} of {config.path})" if rule is not None and config else ""
+        raise ConfigError(
+            f"no master keys to encrypt with{where}",
+            hint="pass --age RECIPIENT or --pgp FINGERPRINT, or add keys to a creation rule in .sops.yaml",
+        )
+    if any(not g for g in groups):
+        raise ConfigError("a key group in the creation rule is empty; every group needs at least one key")
+    chosen = selection or (rule.selection if rule is not None else None) or SelectionRules()
+    threshold = shamir_threshold if shamir_threshold is not None else (rule.shamir_threshold if rule else 0)
+    mac_only = bool(mac_only_encrypted) or bool(rule.mac_only_encrypted if rule else False)
+    return EncryptionPlan(
+        key_groups=resolve_keys(groups),
+        shamir_threshold=threshold,
+        selection=chosen,
+        mac_only_encrypted=mac_only,
+    )

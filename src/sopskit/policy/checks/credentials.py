@@ -1,0 +1,181 @@
+"""Credential files that must never be committed in plaintext.
+
+``private-key``: PEM/OpenSSH/PGP private key blocks with a key body, age identities
+(``AGE-SECRET-KEY-1...``) and any ``*.agekey`` file.  ``kubeconfig``: a ``kind: Config``
+kubeconfig that embeds credentials (token, client key, password, auth-provider secrets).
+``cloud-credentials``: AWS shared credentials, GCP service-account keys, Azure CLI token caches
+and service-principal JSON.  ``production-dotenv``: a plaintext ``.env`` file under a production
+path. SOPS-encrypted files never match: their values are ``ENC[...]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from sopskit.format.recognize import is_enc_value
+from sopskit.policy.check import Check
+from sopskit.policy.context import CheckContext
+from sopskit.policy.globs import matches_any
+from sopskit.policy.repo import RepoFile, is_kind
+from sopskit.policy.results import Violation
+
+_PEM_PRIVATE = re.compile(
+    rb"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----[\s\S]{0,300}?[A-Za-z0-9+/]{40}"
+)
+_AGE_IDENTITY = re.compile(rb"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
+_AWS_SECRET = re.compile(r"(?im)^[ \t]*aws_secret_access_key[ \t]*[=:][ \t]*[\"']?[A-Za-z0-9/+=]{40}\b")
+_GCP_TYPE = re.compile(r'"type"\s*:\s*"service_account"')
+_GCP_KEY = re.compile(r'"private_key"\s*:\s*"-----BEGIN')
+_AZURE_SECRET = re.compile(r'"(?:clientSecret|client_secret|password)"\s*:\s*"[^"$]{8,}"')
+_AZURE_TENANT = re.compile(r'"(?:tenantId|tenant)"\s*:')
+_AZURE_CACHES = {"accessTokens.json", "msal_token_cache.json", "msal_token_cache.bin", "service_principal_entries.json"}
+_KUBECONFIG_SECRETS = ("token", "client-key-data", "password")
+_AUTH_PROVIDER_SECRETS = ("id-token", "refresh-token", "client-secret", "access-token")
+_DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".tmpl")
+
+
+def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
+    for file in ctx.repo.files:
+        if file.name.endswith(".agekey") and not file.is_encrypted:
+            yield Violation(
+                PRIVATE_KEY.id, file.rel, None, "an age identity file (*.agekey) is committed",
+                f"`git rm --cached {file.rel}`, add `*.agekey` to .gitignore, and replace the key "
+                "(it must be treated as leaked)",
+            )
+            continue
+        for pattern, label in ((_PEM_PRIVATE, None), (_AGE_IDENTITY, "age identity (AGE-SECRET-KEY-1...)")):
+            match = pattern.search(file.raw)
+            if match is None:
+                continue
+            what = label or f"{match.group(1).decode()} block"
+            yield Violation(
+                PRIVATE_KEY.id, file.rel, _line_of_byte(file, match.start()),
+                f"a plaintext private key is committed: {what}",
+                "remove it from the repository (and history), rotate the key, and keep it in a secret "
+                "store or a sops-encrypted file",
+            )
+            break
+
+
+def _line_of_byte(file: RepoFile, offset: int) -> int:
+    return file.raw.count(b"\n", 0, offset) + 1
+
+
+def _kubeconfigs(ctx: CheckContext) -> Iterator[Violation]:
+    for file, doc in ctx.repo.documents():
+        data = doc.data
+        if not is_kind(data, "Config") or isinstance(data.get("sops"), dict):
+            continue
+        if "users" not in data and "clusters" not in data:
+            continue
+        users = data.get("users")
+        for index, entry in enumerate(users if isinstance(users, list) else []):
+            fields = _embedded_credentials(entry)
+            if fields:
+                name = entry.get("name", f"#{index}") if isinstance(entry, dict) else f"#{index}"
+                yield Violation(
+                    KUBECONFIG.id, file.rel, doc.line_of("users", index),
+                    f"kubeconfig user {name!r} embeds credentials ({', '.join(fields)})",
+                    "remove the kubeconfig from the repository and revoke the credentials; use an exec "
+                    "plugin or OIDC login, or sops-encrypt the file if it must be shared",
+                )
+
+
+def _embedded_credentials(entry: Any) -> list[str]:
+    user = entry.get("user") if isinstance(entry, dict) else None
+    if not isinstance(user, dict):
+        return []
+    found = [key for key in _KUBECONFIG_SECRETS if _is_plain(user.get(key))]
+    provider = user.get("auth-provider")
+    config = provider.get("config") if isinstance(provider, dict) else None
+    if isinstance(config, dict):
+        found += [f"auth-provider {key}" for key in _AUTH_PROVIDER_SECRETS if _is_plain(config.get(key))]
+    return found
+
+
+def _is_plain(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and not is_enc_value(value)
+
+
+def _cloud_credentials(ctx: CheckContext) -> Iterator[Violation]:
+    for file in ctx.repo.files:
+        text = file.text
+        if text is None or file.rel.endswith((".md", ".rst", ".adoc")):
+            continue
+        kind = _cloud_kind(file.name, text)
+        if kind is None:
+            continue
+        description, line = kind
+        yield Violation(
+            CLOUD_CREDENTIALS.id, file.rel, line, f"{description} is committed",
+            "remove the file from the repository, revoke/rotate the credential, and use workload identity "
+            "or a sops-encrypted file instead",
+        )
+
+
+def _cloud_kind(name: str, text: str) -> tuple[str, int | None] | None:
+    aws = _AWS_SECRET.search(text)
+    if aws:
+        return "an AWS secret access key (shared credentials format)", text.count("\n", 0, aws.start()) + 1
+    if _GCP_TYPE.search(text) and (gcp := _GCP_KEY.search(text)):
+        return "a GCP service-account key", text.count("\n", 0, gcp.start()) + 1
+    if name in _AZURE_CACHES:
+        return f"an Azure CLI token cache ({name})", None
+    if name.endswith(".json") and _AZURE_TENANT.search(text) and (azure := _AZURE_SECRET.search(text)):
+        return "an Azure service-principal secret", text.count("\n", 0, azure.start()) + 1
+    return None
+
+
+def _production_dotenv(ctx: CheckContext) -> Iterator[Violation]:
+    for file in ctx.repo.files:
+        if not _is_dotenv(file.name) or file.is_encrypted:
+            continue
+        if matches_any(file.rel, ctx.settings.production_paths):
+            yield Violation(
+                PRODUCTION_DOTENV.id, file.rel, None,
+                "a plaintext .env file is committed under a production path",
+                f"encrypt it (`sops --encrypt --in-place {file.rel}`) or remove it and load the values "
+                "from a secret store; commit a `.env.example` with empty values instead",
+            )
+
+
+def _is_dotenv(name: str) -> bool:
+    if name.endswith(_DOTENV_TEMPLATES):
+        return False
+    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
+
+
+PRIVATE_KEY = Check(
+    id="private-key",
+    title="Plaintext private key",
+    catches="PEM, OpenSSH or PGP private key blocks, age identities (AGE-SECRET-KEY-1...) and *.agekey files.",
+    fix="Remove the file (and purge it from history), rotate the key, keep keys out of Git "
+    "(add *.agekey to .gitignore) or sops-encrypt them.",
+    run=_private_keys,
+)
+KUBECONFIG = Check(
+    id="kubeconfig",
+    title="Kubeconfig with embedded credentials",
+    catches="A kubeconfig (kind: Config) whose users carry a token, client-key-data, password or "
+    "auth-provider secrets in plaintext.",
+    fix="Remove it and revoke the credentials; use an exec credential plugin, or sops-encrypt the file.",
+    run=_kubeconfigs,
+)
+CLOUD_CREDENTIALS = Check(
+    id="cloud-credentials",
+    title="Cloud credential file",
+    catches="AWS shared credentials with aws_secret_access_key, GCP service-account key JSON, Azure CLI "
+    "token caches and Azure service-principal JSON with a client secret.",
+    fix="Remove the file, revoke the credential, and use workload identity or a sops-encrypted file.",
+    run=_cloud_credentials,
+)
+PRODUCTION_DOTENV = Check(
+    id="production-dotenv",
+    title="Plaintext .env file under a production path",
+    catches="A .env / .env.* / *.env file (not .example/.sample/.template) that is not SOPS-encrypted "
+    "under a sopskit.production_paths glob.",
+    fix="sops-encrypt it (dotenv is a sops format) or remove it; commit an .env.example with empty values.",
+    run=_production_dotenv,
+)

@@ -1,0 +1,176 @@
+"""Terraform checks, on ``.tf`` files with a small block reader (no HCL dependency).
+
+``terraform-secret-default``: a ``variable`` whose name looks secret (password, token, ...) and
+whose ``default`` is a non-empty literal string: the value sits in Git.
+``terraform-sensitive-output``: an ``output`` without ``sensitive = true`` whose name looks secret
+or whose ``value`` references a secret-looking attribute (``random_password.x.result``,
+``aws_db_instance.x.password``, ``var.db_password``): Terraform prints it in plan/apply logs.
+Names ending in ``_name``, ``_arn``, ``_id`` and similar point at a secret, they are not one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sopskit.policy.check import Check
+from sopskit.policy.context import CheckContext
+from sopskit.policy.repo import RepoFile
+from sopskit.policy.results import Violation
+
+_BLOCK = re.compile(r'(?m)^[ \t]*(variable|output)[ \t]+"([^"]+)"[ \t]*\{')
+_SECRET_WORD = re.compile(
+    r"(?i)(pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|"
+    r"client[_-]?secret|connection[_-]?string)"
+)
+_POINTER_SUFFIX = re.compile(
+    r"(?i)[_-](name|names|arn|id|ids|path|file|ttl|length|version|enabled|count|prefix|type|ref|"
+    r"rotation|policy|url|uri|arns|kms_key|key_id)$"
+)
+_REFERENCE = re.compile(r"\b([A-Za-z_][\w-]*(?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])+)")
+_DEFAULT = re.compile(r'(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$')
+_VALUE = re.compile(r"(?m)^[ \t]*value[ \t]*=[ \t]*(.*)$")
+_SENSITIVE = re.compile(r"(?m)^[ \t]*sensitive[ \t]*=[ \t]*true\b")
+_LITERAL = re.compile(r'^"((?:[^"\\]|\\.)+)"')
+
+
+@dataclass(frozen=True)
+class _Block:
+    kind: str
+    name: str
+    body: str
+    body_offset: int
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_WORD.search(name)) and not _POINTER_SUFFIX.search(name)
+
+
+def _blocks(text: str) -> Iterator[_Block]:
+    for match in _BLOCK.finditer(text):
+        start = match.end()
+        end = _matching_brace(text, start)
+        yield _Block(match.group(1), match.group(2), text[start:end], start)
+
+
+def _matching_brace(text: str, start: int) -> int:
+    """Index of the ``}`` closing the block whose body starts at ``start`` (strings, comments
+    and heredocs skipped); end of text for an unterminated block."""
+    depth, i, n = 1, start, len(text)
+    while i < n:
+        char = text[i]
+        if char == '"':
+            i = _end_of_string(text, i + 1)
+        elif char == "#" or text.startswith("//", i):
+            newline = text.find("\n", i)
+            i = n if newline < 0 else newline
+        elif text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            i = n if close < 0 else close + 1
+        elif text.startswith("<<", i) and (heredoc := re.match(r"<<-?([A-Z_][A-Z0-9_]*)\n", text[i:])):
+            close = re.compile(rf"(?m)^[ \t]*{heredoc.group(1)}[ \t]*$").search(text, i + heredoc.end())
+            i = n if close is None else close.end()
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return n
+
+
+def _end_of_string(text: str, i: int) -> int:
+    interpolation = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if text.startswith("${", i):
+            interpolation += 1
+            i += 2
+            continue
+        if char == "}" and interpolation:
+            interpolation -= 1
+        elif char == '"' and not interpolation:
+            return i
+        elif char == "\n" and not interpolation:
+            return i  # unterminated: stop at the line end rather than swallow the file
+        i += 1
+    return i
+
+
+def _tf_files(ctx: CheckContext) -> Iterator[tuple[RepoFile, str]]:
+    for file in ctx.repo.files:
+        if file.rel.endswith(".tf") and file.text is not None:
+            yield file, file.text
+
+
+def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
+    for file, text in _tf_files(ctx):
+        for block in _blocks(text):
+            if block.kind != "variable" or not is_secret_name(block.name):
+                continue
+            default = _DEFAULT.search(block.body)
+            if default is None:
+                continue
+            literal = _LITERAL.match(default.group(1).strip())
+            if literal is None or "${" in literal.group(1):
+                continue
+            yield Violation(
+                TERRAFORM_SECRET_DEFAULT.id, file.rel, file.line_of_offset(block.body_offset + default.start(1)),
+                f"variable {block.name!r} looks secret and has a literal default, so the value is in Git",
+                "remove the default (pass it with TF_VAR_" + block.name + " or a sops-encrypted tfvars file "
+                "via the carlpett/sops provider), mark the variable `sensitive = true`, and rotate the value",
+            )
+
+
+def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
+    for file, text in _tf_files(ctx):
+        for block in _blocks(text):
+            if block.kind != "output" or _SENSITIVE.search(block.body):
+                continue
+            value = _VALUE.search(block.body)
+            expression = value.group(1) if value else ""
+            reason = _secret_reason(block.name, expression)
+            if reason is None:
+                continue
+            line_offset = block.body_offset + (value.start(1) if value else 0)
+            yield Violation(
+                TERRAFORM_SENSITIVE_OUTPUT.id, file.rel, file.line_of_offset(line_offset),
+                f"output {block.name!r} exposes {reason} but is not marked sensitive",
+                "add `sensitive = true` to the output block (Terraform then redacts it in plan/apply output)",
+            )
+
+
+def _secret_reason(name: str, expression: str) -> str | None:
+    if is_secret_name(name):
+        return "a secret-looking value"
+    for reference in _REFERENCE.findall(expression):
+        parts = [p for p in re.split(r"[.\[\]]", reference) if p]
+        if parts[0] in {"random_password", "tls_private_key"}:
+            return f"{parts[0]} material"
+        last = parts[-1].strip('"')
+        if is_secret_name(last) or (parts[0] == "var" and len(parts) > 1 and is_secret_name(parts[1])):
+            return "a secret-looking attribute"
+    return None
+
+
+TERRAFORM_SECRET_DEFAULT = Check(
+    id="terraform-secret-default",
+    title="Terraform variable with a secret-looking name and a literal default",
+    catches="variable \"db_password\" { default = \"...\" } and the like: the default value is committed.",
+    fix="Drop the default and supply the value at plan time (TF_VAR_name, a secret store, or a "
+    "sops-encrypted tfvars file); mark the variable sensitive; rotate the committed value.",
+    run=_secret_defaults,
+)
+TERRAFORM_SENSITIVE_OUTPUT = Check(
+    id="terraform-sensitive-output",
+    title="Terraform output of a secret value not marked sensitive",
+    catches="An output whose name or value expression is secret-looking (random_password, *.password, "
+    "var.*_token, tls_private_key) without sensitive = true, so it is printed in CI logs.",
+    fix="Add sensitive = true to the output block.",
+    run=_unmarked_outputs,
+)

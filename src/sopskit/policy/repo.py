@@ -1,0 +1,204 @@
+"""Load a repository for checking: which files, their bytes, YAML documents and namespaces.
+
+In a Git work tree the files are the ones Git would commit (tracked plus untracked that are
+not ignored): an ignored ``age.agekey`` is the guard working, not a leak. Outside Git every
+regular file is taken, minus tool directories. Symlinks are skipped (Flux refuses them too) and
+big or binary files are not read as text.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sopskit.format.recognize import has_sops_metadata
+from sopskit.policy.globs import matches_any
+from sopskit.policy.yamldocs import YamlDocument, YamlParse, parse_yaml_documents
+
+MAX_TEXT_BYTES = 2 * 1024 * 1024
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+YAML_SUFFIXES = (".yaml", ".yml")
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".terraform", "__pycache__", ".mypy_cache", ".tox"}
+
+
+@dataclass
+class RepoFile:
+    """One file of the repository, read lazily."""
+
+    root: Path
+    rel: str
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.rel
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.rel).name
+
+    @property
+    def parent(self) -> str:
+        """Relative POSIX directory; ``""`` for the root."""
+        parent = str(PurePosixPath(self.rel).parent)
+        return "" if parent == "." else parent
+
+    @cached_property
+    def raw(self) -> bytes:
+        try:
+            with self.path.open("rb") as handle:
+                return handle.read(MAX_TEXT_BYTES + 1)
+        except OSError:
+            return b""
+
+    @cached_property
+    def text(self) -> str | None:
+        """Decoded text, or None for binary and oversized files."""
+        data = self.raw
+        if len(data) > MAX_TEXT_BYTES or b"\0" in data[:8192]:
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    @cached_property
+    def is_encrypted(self) -> bool:
+        """True if the file carries a SOPS metadata block (any store)."""
+        return has_sops_metadata(self.raw)
+
+    @property
+    def is_yaml(self) -> bool:
+        return self.rel.endswith(YAML_SUFFIXES) or self.name in KUSTOMIZATION_NAMES or _looks_like_kubeconfig(self)
+
+    @property
+    def is_kustomization(self) -> bool:
+        return self.name in KUSTOMIZATION_NAMES
+
+    @cached_property
+    def yaml(self) -> YamlParse | None:
+        if not self.is_yaml or self.text is None:
+            return None
+        return parse_yaml_documents(self.text)
+
+    def line_of_offset(self, offset: int) -> int:
+        return (self.text or "").count("\n", 0, offset) + 1
+
+
+def _looks_like_kubeconfig(file: RepoFile) -> bool:
+    return file.name.startswith("kubeconfig") or file.name.endswith(".kubeconfig") or file.rel.endswith(".kube/config")
+
+
+@dataclass
+class Repo:
+    """The files to check, plus every path Git would commit (for existence checks)."""
+
+    root: Path
+    files: tuple[RepoFile, ...]
+    committed: frozenset[str]
+    is_git: bool
+    by_rel: dict[str, RepoFile] = field(init=False)
+    _directories: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_rel = {f.rel: f for f in self.files}
+        self._directories = frozenset(
+            str(parent) for path in self.committed for parent in PurePosixPath(path).parents
+        )
+
+    def documents(self) -> Iterator[tuple[RepoFile, YamlDocument]]:
+        """Every mapping document of every YAML file, in path order."""
+        for file in self.files:
+            parsed = file.yaml
+            if parsed is None:
+                continue
+            for doc in parsed.documents:
+                if isinstance(doc.data, dict):
+                    yield file, doc
+
+    def kustomizations(self) -> Iterator[tuple[RepoFile, YamlDocument]]:
+        for file in self.files:
+            if file.is_kustomization and file.yaml and file.yaml.documents:
+                doc = file.yaml.documents[0]
+                if isinstance(doc.data, dict):
+                    yield file, doc
+
+    @cached_property
+    def _kustomize_namespaces(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for file, doc in self.kustomizations():
+            namespace = doc.data.get("namespace")
+            if isinstance(namespace, str) and namespace:
+                found[file.parent] = namespace
+        return found
+
+    def namespace_of(self, file: RepoFile, doc: YamlDocument) -> str | None:
+        """Effective namespace: the nearest enclosing kustomization's ``namespace:`` (kustomize
+        overrides manifests with it), else ``metadata.namespace``, else None."""
+        directory = file.parent
+        while True:
+            if directory in self._kustomize_namespaces:
+                return self._kustomize_namespaces[directory]
+            if not directory:
+                break
+            directory = "" if "/" not in directory else directory.rsplit("/", 1)[0]
+        metadata = doc.data.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        return namespace if isinstance(namespace, str) and namespace else None
+
+    def exists(self, rel: str) -> bool:
+        """True if ``rel`` (a file or a directory) would be in a commit."""
+        rel = rel.rstrip("/") or "."
+        return rel in self.committed or rel in self._directories
+
+
+def load_repo(root: Path, *, exclude: Sequence[str] = ()) -> Repo:
+    """List the files under ``root`` that a commit would hold; ``exclude`` globs drop some from
+    checking (they still count for existence, so excluding a file cannot fake a missing one)."""
+    root = root.resolve()
+    listed = _git_files(root)
+    is_git = listed is not None
+    paths = sorted(listed if listed is not None else _walk_files(root))
+    regular = [p for p in paths if _is_regular(root / p)]
+    files = tuple(RepoFile(root, p) for p in regular if not matches_any(p, exclude))
+    return Repo(root=root, files=files, committed=frozenset(regular), is_git=is_git)
+
+
+def _is_regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def _git_files(root: Path) -> list[str] | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True, check=False, timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return sorted({p for p in result.stdout.decode("utf-8", errors="replace").split("\0") if p})
+
+
+def _walk_files(root: Path) -> Iterator[str]:
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        base = Path(directory).relative_to(root)
+        for name in filenames:
+            yield (base / name).as_posix()
+
+
+def is_kind(data: Any, kind: str, api_prefix: str | None = None) -> bool:
+    """True if ``data`` is a manifest of ``kind`` (and API group prefix when given)."""
+    if not isinstance(data, dict) or data.get("kind") != kind:
+        return False
+    api = data.get("apiVersion")
+    return api_prefix is None or (isinstance(api, str) and api.startswith(api_prefix))
+
+
+def name_of(data: dict[str, Any]) -> str:
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else "<unnamed>"

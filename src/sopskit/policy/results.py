@@ -1,0 +1,47 @@
+"""Violations and the report a run returns. Results, not errors: the command maps them to exit 1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sopskit.policy.check import Check
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One problem found in the repository.
+
+    ``path`` is POSIX and relative to the checked root; ``line`` is 1-based or ``None`` when a
+    line would mean nothing (a missing file). ``message`` says what is wrong and ``fix`` what
+    to do; neither ever contains a secret value, only names, keys and paths.
+    """
+
+    check_id: str
+    path: str
+    line: int | None
+    message: str
+    fix: str
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return (self.path, self.line or 0, self.check_id, self.message)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What one run found: the checks that ran and their violations, sorted by location."""
+
+    suite: str
+    root: Path
+    checks: tuple[Check, ...]
+    violations: tuple[Violation, ...]
+    files_checked: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def exit_code(self) -> int:
+        """0 when clean, 1 when anything was found (the contract CI and pre-commit rely on)."""
+        return 0 if self.ok else 1

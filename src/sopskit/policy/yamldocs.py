@@ -1,0 +1,102 @@
+"""Tolerant multi-document YAML parsing that keeps line numbers.
+
+Checks need the data *and* where a key sits, and a repository always holds some broken or
+templated YAML. So this parser keeps every document that parsed before an error, reports the
+error as data (problem and line only: PyYAML's full message quotes the source line, which may
+be a secret), and accepts unknown tags (``!Ref``, ``!vault``) instead of failing on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+
+class _TolerantLoader(yaml.SafeLoader):
+    """SafeLoader that builds plain values for tags it does not know."""
+
+
+def _construct_unknown(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_TolerantLoader.add_constructor(None, _construct_unknown)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """One document: constructed data plus its node tree for line look-ups."""
+
+    index: int
+    data: Any = field(repr=False)  # may hold secret values: keep them out of reprs and tracebacks
+    node: yaml.Node = field(repr=False)
+
+    @property
+    def line(self) -> int:
+        """1-based line where the document's content starts."""
+        return self.node.start_mark.line + 1
+
+    def line_of(self, *path: str | int) -> int:
+        """Line of the key (or list item) at ``path``; the deepest found ancestor otherwise."""
+        node = self.node
+        line = self.line
+        for step in path:
+            child: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.value == step:
+                        line = key.start_mark.line + 1
+                        child = value
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+                child = node.value[step]
+                line = child.start_mark.line + 1
+            if child is None:
+                return line
+            node = child
+        return line
+
+
+@dataclass(frozen=True)
+class YamlParse:
+    """All documents that parsed, and the first error if parsing stopped early."""
+
+    documents: tuple[YamlDocument, ...]
+    error: str | None = None
+    error_line: int | None = None
+
+
+def parse_yaml_documents(text: str) -> YamlParse:
+    """Parse every document of ``text``; never raises on malformed input."""
+    loader = _TolerantLoader(text)
+    documents: list[YamlDocument] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            data = loader.construct_document(node)
+            documents.append(YamlDocument(index=len(documents), data=data, node=node))
+    except yaml.YAMLError as err:
+        return YamlParse(tuple(documents), *_describe(err))
+    except (TypeError, ValueError, RecursionError):
+        # Unhashable keys, bad timestamps, alias bombs: broken input, not a crash.
+        return YamlParse(tuple(documents), "the YAML cannot be turned into data", None)
+    finally:
+        loader.dispose()
+    return YamlParse(tuple(documents))
+
+
+def _describe(err: yaml.YAMLError) -> tuple[str, int | None]:
+    """Problem text and line, without the quoted source snippet."""
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        problem = err.problem or err.context or "invalid YAML"
+        return problem, (mark.line + 1 if mark is not None else None)
+    return "invalid YAML", None

@@ -1,0 +1,107 @@
+"""The dotenv store, byte-exact with sops 3.13.2 (``stores/dotenv/store.go``).
+
+sops's dotenv is deliberately simple, and so is this: the input is split on ``\\n`` only
+(a ``\\r`` stays in the value), blank lines are skipped, a line starting with ``#`` is a comment
+(its text is everything after the ``#``), every other line is split at its first ``=`` with
+nothing trimmed, and the two characters ``\\n`` in a value become a newline. There are no
+quotes and no ``export``. Every value is a string.
+
+Metadata lives in the same file as ``sops_``-prefixed flattened keys after the data, so any
+key starting with ``sops_`` is metadata when reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sopskit.errors import EmitError, FormatError, ParseError
+from sopskit.format.tree import Comment, Key, TreeMap, Value
+from sopskit.stores.flatten import (
+    escape_newlines,
+    flatten_metadata,
+    unescape_newlines,
+    unflatten_metadata,
+    value_to_text,
+)
+
+SOPS_PREFIX = "sops_"
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def parse_dotenv(data: bytes) -> TreeMap:
+    """Parse dotenv bytes into one branch; a line without ``=`` is a ParseError."""
+    branch = TreeMap()
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line:
+            continue
+        if line.startswith(b"#"):
+            branch.entries.append((Comment(_text(line[1:])), None))
+            continue
+        key, sep, value = line.partition(b"=")
+        if not sep:
+            raise ParseError(f"invalid dotenv input: line {number} has no '='")
+        branch.entries.append((_text(key), unescape_newlines(_text(value))))
+    return branch
+
+
+def _line(key: Key, value: Value) -> str:
+    if isinstance(value, (TreeMap, list)):
+        where = f" (key {key!r})" if isinstance(key, str) else ""
+        raise EmitError(f"cannot use complex value in dotenv file{where}")
+    if isinstance(key, Comment):
+        return f"#{key.text}\n"
+    try:
+        text = value_to_text(value)
+    except TypeError as exc:
+        raise EmitError(f"cannot write the value of key {key!r} in a dotenv file: {exc}") from None
+    return f"{key}={escape_newlines(text)}\n"
+
+
+class DotenvStore:
+    """sops's dotenv store: one branch of ``KEY=value`` lines."""
+
+    name = "dotenv"
+
+    def __init__(self, indent: int | None = None) -> None:
+        """``indent`` is accepted because the registry passes it to every store; unused."""
+
+    def load_plain(self, data: bytes) -> list[TreeMap]:
+        return [parse_dotenv(data)]
+
+    def load_encrypted(self, data: bytes) -> tuple[list[TreeMap], dict[str, Any]]:
+        branch = parse_dotenv(data)
+        body = TreeMap()
+        flat: list[tuple[str, str]] = []
+        for key, value in branch.entries:
+            if isinstance(key, str) and key.startswith(SOPS_PREFIX):
+                assert isinstance(value, str)
+                flat.append((key[len(SOPS_PREFIX):], value))
+            else:
+                body.entries.append((key, value))
+        if not flat:
+            raise FormatError("sops metadata not found: the file has no sops_ keys")
+        return [body], unflatten_metadata(flat)
+
+    def emit_plain(self, branches: list[TreeMap]) -> bytes:
+        if not branches:
+            return b""
+        text = "".join(_line(key, value) for key, value in branches[0].entries)
+        return text.encode("utf-8", "surrogateescape")
+
+    def emit_encrypted(self, branches: list[TreeMap], metadata: dict[str, Any]) -> bytes:
+        data = branches[0].entries if branches else []
+        extra: list[tuple[Key, Value]] = [
+            (SOPS_PREFIX + key, text) for key, text in flatten_metadata(metadata)
+        ]
+        return self.emit_plain([TreeMap([*data, *extra])])
+
+    def emit_value(self, value: Value) -> bytes:
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape")
+        raise EmitError(f"the dotenv store only supports emitting strings, got {type(value).__name__}")
+
+    def has_sops_metadata(self, branch: TreeMap) -> bool:
+        return any(key.startswith(SOPS_PREFIX) for key in branch.keys())

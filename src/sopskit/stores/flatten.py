@@ -1,0 +1,295 @@
+"""Metadata flattening for the flat stores (dotenv, INI), and their scalar-to-text rule.
+
+dotenv and INI files hold only ``key = text`` pairs, so sops writes its nested ``sops`` block
+as flat keys (``stores/flatten.go``): a nested mapping entry becomes ``<parent>__map_<key>``,
+a list element ``<parent>__list_<i>``; top-level keys carry no separator
+(``pgp__list_0__map_fp``). Non-string scalars are written as text (``shamir_threshold=2``,
+``mac_only_encrypted=true``) and read back to their types.
+
+Why a module of its own: both flat stores need exactly the same mapping in both directions,
+and unflattening is where malformed files are caught, so it deserves one careful place.
+
+Unlike sops (which turns a bad list index into 0 and panics on some type clashes), malformed
+keys raise :class:`~sopskit.errors.FormatError` naming the key, never its value.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sopskit.errors import FormatError
+from sopskit.format.codec import format_time
+
+MAP_SEPARATOR = "__map_"
+LIST_SEPARATOR = "__list_"
+
+_SEPARATOR_RE = re.compile(f"({MAP_SEPARATOR}|{LIST_SEPARATOR})")
+_INDEX_RE = re.compile(r"^(?:0|[1-9][0-9]*)$")
+
+
+# -- flattening --------------------------------------------------------------------------------
+
+def flatten_metadata(plain: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ``sops`` block as flat ``(key, text)`` pairs, in the order of ``plain``.
+
+    ``plain`` comes from :func:`sopskit.format.metadata.metadata_to_plain`, already sorted at
+    every level, so walking it in order gives sops 3.13's key order. ``None`` values and empty
+    lists or mappings produce no entry, as in sops. Newlines are *not* escaped here: each store
+    applies its own rule.
+    """
+    out: list[tuple[str, str]] = []
+    for key, value in plain.items():
+        _flatten_into(out, str(key), value)
+    return out
+
+
+def _flatten_into(out: list[tuple[str, str]], prefix: str, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            _flatten_into(out, f"{prefix}{MAP_SEPARATOR}{key}", child)
+    elif isinstance(value, (list, tuple)):
+        for index, child in enumerate(value):
+            _flatten_into(out, f"{prefix}{LIST_SEPARATOR}{index}", child)
+    elif value is not None:
+        out.append((prefix, metadata_scalar_to_text(value)))
+
+
+def metadata_scalar_to_text(value: Any) -> str:
+    """sops's ``EncodeNonStrings``: ints as decimal, booleans ``true``/``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    return value_to_text(value)
+
+
+# -- unflattening ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _MapStep:
+    key: str
+
+
+@dataclass(frozen=True)
+class _ListStep:
+    index: int
+
+
+_Step = _MapStep | _ListStep
+
+
+def _tokenize(flat_key: str) -> list[_Step]:
+    """Split ``a__list_0__map_b`` into steps; every separator occurrence counts, as in sops."""
+    parts = _SEPARATOR_RE.split(flat_key)
+    head = parts[0]
+    if head == "":
+        raise FormatError(f"sops metadata key {flat_key!r} has an empty top-level name")
+    steps: list[_Step] = [_MapStep(head)]
+    for separator, text in zip(parts[1::2], parts[2::2], strict=True):
+        if separator == LIST_SEPARATOR:
+            if not _INDEX_RE.match(text):
+                raise FormatError(f"sops metadata key {flat_key!r} has a bad list index")
+            steps.append(_ListStep(int(text)))
+        else:
+            if text == "":
+                raise FormatError(f"sops metadata key {flat_key!r} has an empty map key")
+            steps.append(_MapStep(text))
+    return steps
+
+
+class _Unset:
+    """Placeholder for a list slot not seen yet (lists must end up dense)."""
+
+
+_UNSET = _Unset()
+
+
+def unflatten_metadata(items: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Rebuild the nested ``sops`` block from flat ``(key, text)`` pairs.
+
+    Values stay strings except ``shamir_threshold`` (int) and ``mac_only_encrypted`` (bool),
+    which sops decodes from text. Raises :class:`FormatError` for duplicate keys, a key used
+    both as a value and as a container, a list that has gaps, or a malformed key.
+    """
+    root: dict[str, Any] = {}
+    for flat_key, text in items:
+        steps = _tokenize(flat_key)
+        _place(root, steps, text, flat_key)
+    _check_dense(root, "")
+    _decode_non_strings(root)
+    return root
+
+
+def _place(root: dict[str, Any], steps: list[_Step], value: str, flat_key: str) -> None:
+    node: Any = root
+    for position, step in enumerate(steps):
+        last = position == len(steps) - 1
+        following = None if last else steps[position + 1]
+        if isinstance(step, _MapStep):
+            if not isinstance(node, dict):
+                raise FormatError(f"sops metadata key {flat_key!r} mixes a list and a mapping")
+            current = node.get(step.key, _UNSET)
+            node = _descend_or_set(node, step.key, current, following, value, flat_key)
+        else:
+            if not isinstance(node, list):
+                raise FormatError(f"sops metadata key {flat_key!r} mixes a list and a mapping")
+            while len(node) <= step.index:
+                node.append(_UNSET)
+            node = _descend_or_set(node, step.index, node[step.index], following, value, flat_key)
+
+
+def _descend_or_set(
+    container: Any, slot: Any, current: Any, following: _Step | None, value: str, flat_key: str
+) -> Any:
+    if following is None:
+        if current is not _UNSET:
+            raise FormatError(f"sops metadata key {flat_key!r} appears more than once")
+        container[slot] = value
+        return None
+    wanted: type = dict if isinstance(following, _MapStep) else list
+    if current is _UNSET:
+        current = wanted()
+        container[slot] = current
+    elif not isinstance(current, wanted):
+        raise FormatError(f"sops metadata key {flat_key!r} clashes with another key's type")
+    return current
+
+
+def _check_dense(node: Any, where: str) -> None:
+    if isinstance(node, dict):
+        for key, child in node.items():
+            _check_dense(child, f"{where}{MAP_SEPARATOR if where else ''}{key}")
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            if child is _UNSET:
+                raise FormatError(f"sops metadata list {where!r} has no element {index}")
+            _check_dense(child, f"{where}{LIST_SEPARATOR}{index}")
+
+
+def _decode_non_strings(root: dict[str, Any]) -> None:
+    """sops's ``DecodeNonStrings`` for the two typed top-level fields."""
+    if "mac_only_encrypted" in root:
+        root["mac_only_encrypted"] = root["mac_only_encrypted"] == "true"
+    if "shamir_threshold" in root:
+        root["shamir_threshold"] = _parse_threshold(root["shamir_threshold"])
+
+
+def _parse_threshold(value: Any) -> int:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            as_float = float(text)  # INI files written by sops <= 3.10 hold "2.000000"
+        except ValueError:
+            as_float = math.nan
+        if as_float.is_integer():
+            return int(as_float)
+    raise FormatError("sops metadata: shamir_threshold is not an integer")
+
+
+# -- newline escaping --------------------------------------------------------------------------
+
+def escape_newlines(text: str) -> str:
+    """sops's ``EncodeNewLines``: a newline becomes the two characters ``\\n``."""
+    return text.replace("\n", "\\n")
+
+
+def unescape_newlines(text: str) -> str:
+    """sops's ``DecodeNewLines``: every two-character ``\\n`` becomes a newline."""
+    return text.replace("\\n", "\n")
+
+
+# -- scalar to text ----------------------------------------------------------------------------
+
+def value_to_text(value: Any) -> str:
+    """sops's ``stores.ValToString`` (3.11+), used for every value a flat store writes.
+
+    Floats use Go's ``'G'`` shortest form with ``.0`` forced when the text would read as an
+    integer; booleans ``true``/``false``; times RFC 3339 without fractional seconds; anything
+    else Go's ``%v``.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = format_go_float_g(value, upper=True)
+        if "." not in text and "E" not in text:
+            text = format_go_float_fixed1(value)
+        return text
+    if isinstance(value, _dt.datetime):
+        return format_time(value.replace(microsecond=0))
+    if isinstance(value, bytes):
+        return "[" + " ".join(str(b) for b in value) + "]"  # Go's %v of a []byte
+    if value is None:
+        return "<nil>"  # Go's %v of a nil interface
+    raise TypeError(f"cannot write a value of type {type(value).__name__} as text")
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """(significant digits, decimal point position) of the shortest round-trip ``abs(value)``.
+
+    Python's ``repr`` is the same shortest round-trip form Go's ``strconv`` computes.
+    """
+    number = Decimal(repr(abs(value)))
+    if number == 0:
+        return "", 0
+    _, digit_tuple, exponent = number.normalize().as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(str(d) for d in digit_tuple)
+    return digits, len(digits) + exponent
+
+
+def format_go_float_g(value: float, *, upper: bool = False) -> str:
+    """Go ``strconv.FormatFloat(v, 'g' or 'G', -1, 64)``: exponent form below 1e-4 or from 1e6."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    digits, point = _shortest_digits(value)
+    if not digits:
+        return sign + "0"
+    exp = point - 1
+    if exp < -4 or exp >= 6:
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{mantissa}{'E' if upper else 'e'}{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    return sign + fixed_from_digits(digits, point)
+
+
+def format_go_float_e(value: float) -> str:
+    """Go ``strconv.FormatFloat(v, 'e', -1, 64)`` for a finite non-zero ``value``."""
+    sign = "-" if value < 0 else ""
+    digits, point = _shortest_digits(value)
+    exp = point - 1
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{sign}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+
+
+def fixed_from_digits(digits: str, point: int) -> str:
+    """Place the decimal point into a digit string (no exponent, no trailing zeros added)."""
+    if point <= 0:
+        return "0." + "0" * (-point) + digits
+    if point >= len(digits):
+        return digits + "0" * (point - len(digits))
+    return digits[:point] + "." + digits[point:]
+
+
+def format_go_float_fixed1(value: float) -> str:
+    """Go ``strconv.FormatFloat(v, 'f', 1, 64)``."""
+    if math.isnan(value) or math.isinf(value):
+        return format_go_float_g(value)
+    return f"{value:.1f}"
