@@ -46,6 +46,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,17 @@ __all__ = [
 ]
 
 JSON = "application/json"
-SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-sopskit-fake",
-                  "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-                  "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc",
-                  "platform": "linux/amd64"}
+SERVER_VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-sopskit-fake",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2025-01-01T00:00:00Z",
+    "goVersion": "go1.23",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -94,8 +102,14 @@ class Rule:
     namespace: str | None = None
 
     @classmethod
-    def of(cls, verbs: Iterable[str], resources: Iterable[str], *, names: Iterable[str] = (),
-           namespace: str | None = None) -> Rule:
+    def of(
+        cls,
+        verbs: Iterable[str],
+        resources: Iterable[str],
+        *,
+        names: Iterable[str] = (),
+        namespace: str | None = None,
+    ) -> Rule:
         return cls(frozenset(verbs), frozenset(resources), frozenset(names), namespace)
 
     def allows(self, verb: str, resource: str, namespace: str | None, name: str | None) -> bool:
@@ -123,13 +137,20 @@ ADMIN = (Rule.of(["*"], ["*"]),)
 READ_ONLY = (Rule.of(["get", "list", "watch"], ["*"]),)
 
 
-def minimal_role_rules(namespace: str = "flux-system", name: str = "sops-age", *,
-                       with_patch: bool = False, with_namespace: bool = False) -> tuple[Rule, ...]:
+def minimal_role_rules(
+    namespace: str = "flux-system",
+    name: str = "sops-age",
+    *,
+    with_patch: bool = False,
+    with_namespace: bool = False,
+) -> tuple[Rule, ...]:
     """The Role the cluster-key workflow documents: ``create`` on secrets, ``get/update/delete``
     on the one named Secret (``patch`` too when asked), namespace access only when asked."""
     verbs = ["get", "update", "delete", *(["patch"] if with_patch else [])]
-    rules = [Rule.of(["create"], ["secrets"], namespace=namespace),
-             Rule.of(verbs, ["secrets"], names=[name], namespace=namespace)]
+    rules = [
+        Rule.of(["create"], ["secrets"], namespace=namespace),
+        Rule.of(verbs, ["secrets"], names=[name], namespace=namespace),
+    ]
     if with_namespace:
         rules.append(Rule.of(["get", "create"], ["namespaces"]))
     return tuple(rules)
@@ -178,8 +199,9 @@ class FaultPlan:
         with self._lock:
             self._countdown, self._action = n, "drop"
 
-    def fail_when(self, predicate: Callable[[RequestRecord], bool], *, status: int | None = 503,
-                  drop: bool = False) -> None:
+    def fail_when(
+        self, predicate: Callable[[RequestRecord], bool], *, status: int | None = 503, drop: bool = False
+    ) -> None:
         """Fail (or drop, with ``drop=True``) every request the predicate matches."""
         with self._lock:
             self._predicates.append((predicate, "drop" if drop else str(status)))
@@ -209,31 +231,54 @@ class FaultPlan:
 class ApiError(Exception):
     """An error the server answers as a ``Status`` object."""
 
-    def __init__(self, code: int, reason: str, message: str, *, details: dict[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
         self.details = details
         self.headers = dict(headers or {})
 
     def status(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                "message": self.message, "reason": self.reason, "code": self.code}
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
         if self.details is not None:
             body["details"] = self.details
         return body
 
 
 def _not_found(resource: str, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{resource} "{name}" not found', details={"name": name, "kind": resource})
+    return ApiError(
+        404, "NotFound", f'{resource} "{name}" not found', details={"name": name, "kind": resource}
+    )
 
 
 def _invalid(kind: str, name: str, resource: str, causes: list[tuple[str, str]]) -> ApiError:
     text = ", ".join(f"{fld}: {msg}" for fld, msg in causes)
     message = f'{kind} "{name}" is invalid: ' + (f"[{text}]" if len(causes) > 1 else text)
-    return ApiError(422, "Invalid", message, details={
-        "name": name, "kind": kind, "causes": [
-            {"reason": "FieldValueInvalid", "message": msg, "field": fld} for fld, msg in causes]})
+    return ApiError(
+        422,
+        "Invalid",
+        message,
+        details={
+            "name": name,
+            "kind": kind,
+            "causes": [{"reason": "FieldValueInvalid", "message": msg, "field": fld} for fld, msg in causes],
+        },
+    )
 
 
 def _bad_request(message: str) -> ApiError:
@@ -345,22 +390,34 @@ def json_patch(target: Any, operations: Any) -> Any:
                 add(parts, copy.deepcopy(get(_pointer(op["from"]))))
             elif kind == "test":
                 if get(parts) != op["value"]:
-                    raise _bad_request(f"the server rejected our request due to an error in our request: "
-                                       f"testing value {op['path']} failed")
+                    raise _bad_request(
+                        f"the server rejected our request due to an error in our request: "
+                        f"testing value {op['path']} failed"
+                    )
             else:
                 raise _bad_request(f"Unexpected kind: {kind}")
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         if isinstance(exc, ApiError):
             raise
-        raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {exc}")
+        raise ApiError(
+            422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+        )
     return doc
 
 
 # --------------------------------------------------------------------------- field ownership
 
 Path_ = tuple[str, ...]
-_SERVER_FIELDS = {"resourceVersion", "uid", "creationTimestamp", "managedFields", "generation",
-                  "selfLink", "deletionTimestamp"}
+_MISSING = object()
+_SERVER_FIELDS = {
+    "resourceVersion",
+    "uid",
+    "creationTimestamp",
+    "managedFields",
+    "generation",
+    "selfLink",
+    "deletionTimestamp",
+}
 
 
 def _leaf_paths(obj: Mapping[str, Any], prefix: Path_ = ()) -> dict[Path_, Any]:
@@ -385,8 +442,8 @@ def _fields_v1(paths: Iterable[Path_]) -> dict[str, Any]:
         node = tree
         for depth, part in enumerate(path):
             node = node.setdefault(f"f:{part}", {})
-            if depth < len(path) - 1:
-                node.setdefault(".", {}) if depth > 0 else None
+            if depth < len(path) - 1 and path[: depth + 1] != ("metadata",):
+                node.setdefault(".", {})
     return tree
 
 
@@ -424,13 +481,22 @@ class _Stored:
         out = copy.deepcopy(self.obj)
         if self.managers:
             out["metadata"]["managedFields"] = [
-                {"manager": name, "operation": m.operation, "apiVersion": "v1", "time": m.time,
-                 "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(m.paths)}
-                for name, m in self.managers.items() if m.paths]
+                {
+                    "manager": name,
+                    "operation": m.operation,
+                    "apiVersion": "v1",
+                    "time": m.time,
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": _fields_v1(m.paths),
+                }
+                for name, m in self.managers.items()
+                if m.paths
+            ]
         return out
 
 
 # --------------------------------------------------------------------------- kinds
+
 
 @dataclass(frozen=True)
 class _Kind:
@@ -441,15 +507,36 @@ class _Kind:
     known_fields: frozenset[str]
 
 
-_SECRETS = _Kind("secrets", "Secret", True, (),
-                 frozenset({"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"}))
-_NAMESPACES = _Kind("namespaces", "Namespace", False, ("ns",),
-                    frozenset({"apiVersion", "kind", "metadata", "spec", "status"}))
+_SECRETS = _Kind(
+    "secrets",
+    "Secret",
+    True,
+    (),
+    frozenset({"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"}),
+)
+_NAMESPACES = _Kind(
+    "namespaces", "Namespace", False, ("ns",), frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
+)
 _KINDS = {k.resource: k for k in (_SECRETS, _NAMESPACES)}
-_METADATA_FIELDS = frozenset({"name", "generateName", "namespace", "labels", "annotations", "uid",
-                              "resourceVersion", "creationTimestamp", "managedFields", "finalizers",
-                              "ownerReferences", "generation", "selfLink", "deletionTimestamp",
-                              "deletionGracePeriodSeconds"})
+_METADATA_FIELDS = frozenset(
+    {
+        "name",
+        "generateName",
+        "namespace",
+        "labels",
+        "annotations",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "managedFields",
+        "finalizers",
+        "ownerReferences",
+        "generation",
+        "selfLink",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    }
+)
 
 
 def _now() -> str:
@@ -481,28 +568,27 @@ class _Store:
         self.revision = 0
         self.objects: dict[tuple[str, str | None, str], _Stored] = {}
         for ns in _INITIAL_NAMESPACES:
-            self._insert(_NAMESPACES, None, {"metadata": {"name": ns}}, manager=None)
+            self._insert(_NAMESPACES, None, {"metadata": {"name": ns}})
 
     def next_revision(self) -> str:
         self.revision += 1
         return str(self.revision)
 
-    def _insert(self, kind: _Kind, ns: str | None, obj: dict[str, Any], *, manager: str | None) -> _Stored:
+    def _insert(self, kind: _Kind, ns: str | None, obj: dict[str, Any]) -> _Stored:
         obj = self._normalize(kind, ns, obj, existing=None)
         meta = obj["metadata"]
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = _now()
         meta["resourceVersion"] = self.next_revision()
         stored = _Stored(obj)
-        if manager:
-            stored.managers[manager] = _Manager("Update", _now(), set(_leaf_paths(obj)))
         self.objects[(kind.resource, ns, meta["name"])] = stored
         return stored
 
     # ---- validation and defaults
 
-    def _normalize(self, kind: _Kind, ns: str | None, obj: dict[str, Any],
-                   existing: _Stored | None) -> dict[str, Any]:
+    def _normalize(
+        self, kind: _Kind, ns: str | None, obj: dict[str, Any], existing: _Stored | None
+    ) -> dict[str, Any]:
         obj = copy.deepcopy(obj)
         obj["apiVersion"], obj["kind"] = "v1", kind.kind
         meta = obj.setdefault("metadata", {})
@@ -521,10 +607,19 @@ class _Store:
             self._normalize_secret(obj, name, existing)
         else:
             if not _DNS1123_LABEL.match(name or "x"):
-                raise _invalid("Namespace", name, "namespaces", [(
-                    "metadata.name", f'Invalid value: "{name}": a lowercase RFC 1123 label must consist of '
-                    "lower case alphanumeric characters or '-', and must start and end with an "
-                    "alphanumeric character")])
+                raise _invalid(
+                    "Namespace",
+                    name,
+                    "namespaces",
+                    [
+                        (
+                            "metadata.name",
+                            f'Invalid value: "{name}": a lowercase RFC 1123 label must consist of '
+                            "lower case alphanumeric characters or '-', and must start and end with an "
+                            "alphanumeric character",
+                        )
+                    ],
+                )
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}
@@ -533,23 +628,32 @@ class _Store:
     def _normalize_secret(self, obj: dict[str, Any], name: str, existing: _Stored | None) -> None:
         data = obj.get("data") or {}
         if not isinstance(data, dict):
-            raise _bad_request('Secret in version "v1" cannot be handled as a Secret: '
-                               "json: cannot unmarshal into Go struct field Secret.data")
+            raise _bad_request(
+                'Secret in version "v1" cannot be handled as a Secret: '
+                "json: cannot unmarshal into Go struct field Secret.data"
+            )
         causes: list[tuple[str, str]] = []
-        for key, value in data.items():
+        for value in data.values():
             error = _b64_error(value)
             if error is not None:
                 raise _bad_request(f'Secret in version "v1" cannot be handled as a Secret: {error}')
         for key, value in (obj.pop("stringData", None) or {}).items():
             if not isinstance(value, str):
-                raise _bad_request('Secret in version "v1" cannot be handled as a Secret: '
-                                   "json: cannot unmarshal into Go struct field Secret.stringData of type string")
+                raise _bad_request(
+                    'Secret in version "v1" cannot be handled as a Secret: '
+                    "json: cannot unmarshal into Go struct field Secret.stringData of type string"
+                )
             data[key] = base64.b64encode(value.encode()).decode()
         for key in data:
             if not _CONFIG_KEY.match(key):
-                causes.append((f"data[{key}]", f'Invalid value: "{key}": a valid config key must consist of '
-                               "alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  "
-                               "or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"))
+                causes.append(
+                    (
+                        f"data[{key}]",
+                        f'Invalid value: "{key}": a valid config key must consist of '
+                        "alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  "
+                        "or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+                    )
+                )
         if sum(len(base64.b64decode(v)) for v in data.values()) > _MAX_SECRET_BYTES:
             causes.append(("data", f"Too long: must have at most {_MAX_SECRET_BYTES} bytes"))
         if data:
@@ -558,10 +662,17 @@ class _Store:
             obj.pop("data", None)
         obj.setdefault("type", "Opaque")
         if not name or not _DNS1123_SUBDOMAIN.match(name) or len(name) > 253:
-            causes.insert(0, ("metadata.name", "Required value: name or generateName is required" if not name
-                              else f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of '
-                              "lower case alphanumeric characters, '-' or '.', and must start and end with an "
-                              "alphanumeric character"))
+            causes.insert(
+                0,
+                (
+                    "metadata.name",
+                    "Required value: name or generateName is required"
+                    if not name
+                    else f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of '
+                    "lower case alphanumeric characters, '-' or '.', and must start and end with an "
+                    "alphanumeric character",
+                ),
+            )
         if existing is not None:
             old = existing.obj
             if obj["type"] != old.get("type"):
@@ -584,74 +695,111 @@ class _Store:
             raise _not_found("namespaces", ns)
 
     def list(self, kind: _Kind, ns: str | None) -> list[_Stored]:
-        return [s for (res, s_ns, _), s in sorted(self.objects.items(), key=lambda kv: (kv[0][1] or "", kv[0][2]))
-                if res == kind.resource and (ns is None or s_ns == ns)]
+        return [
+            s
+            for (res, s_ns, _), s in sorted(self.objects.items(), key=lambda kv: (kv[0][1] or "", kv[0][2]))
+            if res == kind.resource and (ns is None or s_ns == ns)
+        ]
 
-    def create(self, kind: _Kind, ns: str | None, obj: dict[str, Any], *, manager: str,
-               dry_run: bool) -> _Stored:
+    def create(
+        self,
+        kind: _Kind,
+        ns: str | None,
+        obj: dict[str, Any],
+        *,
+        manager: str,
+        dry_run: bool,
+        operation: str = "Update",
+        owned: set[Path_] | None = None,
+    ) -> _Stored:
         self.require_namespace(ns)
         meta = obj.get("metadata") or {}
         if meta.get("resourceVersion"):
             raise ApiError(500, "InternalError", "resourceVersion should not be set on objects to be created")
         name = meta.get("name") or ""
         if (kind.resource, ns, name) in self.objects:
-            raise ApiError(409, "AlreadyExists", f'{kind.resource} "{name}" already exists',
-                           details={"name": name, "kind": kind.resource})
+            raise ApiError(
+                409,
+                "AlreadyExists",
+                f'{kind.resource} "{name}" already exists',
+                details={"name": name, "kind": kind.resource},
+            )
         if dry_run:
             return _Stored(self._normalize(kind, ns, obj, None))
-        return self._insert(kind, ns, obj, manager=manager)
+        stored = self._insert(kind, ns, obj)
+        paths = set(_leaf_paths(_fold_string_data(obj))) if owned is None else owned
+        stored.managers[manager] = _Manager(operation, _now(), paths & set(_leaf_paths(stored.obj)))
+        return stored
 
-    def update(self, kind: _Kind, ns: str | None, name: str, obj: dict[str, Any], *, manager: str,
-               operation: str = "Update", owned: set[Path_] | None = None, dry_run: bool = False) -> _Stored:
+    def update(
+        self,
+        kind: _Kind,
+        ns: str | None,
+        name: str,
+        obj: dict[str, Any],
+        *,
+        manager: str,
+        managers: dict[str, _Manager] | None = None,
+        dry_run: bool = False,
+    ) -> _Stored:
         """Replace an object: optimistic concurrency on ``metadata.resourceVersion`` when the body
-        carries one, no new resourceVersion when nothing changed (like the real server)."""
+        carries one; the writer takes over the fields it changed (unless ``managers`` says who owns
+        what, as server-side apply does); nothing changed means no new resourceVersion."""
         current = self.get(kind, ns, name)
         meta = obj.setdefault("metadata", {})
         if meta.get("name", name) != name:
-            raise _bad_request(f"the name of the object ({meta.get('name')}) does not match the name on "
-                               f"the URL ({name})")
+            raise _bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
         meta["name"] = name
         sent_rv = meta.get("resourceVersion")
         if sent_rv and sent_rv != current.obj["metadata"]["resourceVersion"]:
-            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {kind.resource} "{name}": the '
-                           "object has been modified; please apply your changes to the latest version and try "
-                           "again", details={"name": name, "kind": kind.resource})
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.resource} "{name}": the '
+                "object has been modified; please apply your changes to the latest version and try "
+                "again",
+                details={"name": name, "kind": kind.resource},
+            )
         new = self._normalize(kind, ns, obj, current)
         for key in ("uid", "creationTimestamp", "resourceVersion"):
             new["metadata"][key] = current.obj["metadata"][key]
         old_leaves, new_leaves = _leaf_paths(current.obj), _leaf_paths(new)
-        changed = {p for p, v in new_leaves.items() if old_leaves.get(p, object()) != v}
-        removed = set(old_leaves) - set(new_leaves)
-        if new == current.obj and operation == "Update":
+        if managers is None:
+            changed = {p for p, v in new_leaves.items() if old_leaves.get(p, _MISSING) != v}
+            managers = copy.deepcopy(current.managers)
+            for entry in managers.values():
+                entry.paths -= changed
+            if changed:
+                managers.setdefault(manager, _Manager("Update", _now())).paths |= changed
+                managers[manager].time = _now()
+        for entry in managers.values():
+            entry.paths &= set(new_leaves)
+        managers = {k: v for k, v in managers.items() if v.paths}
+        if new == current.obj and _same_owners(managers, current.managers):
             return current
+        stored = _Stored(new, managers)
         if dry_run:
-            return _Stored(new, copy.deepcopy(current.managers))
-        managers = copy.deepcopy(current.managers)
-        for m in managers.values():
-            m.paths -= removed
-            m.paths -= changed if owned is None else (owned - m.paths if False else set())
-        entry = managers.setdefault(manager, _Manager(operation, _now()))
-        entry.operation, entry.time = operation, _now()
-        if owned is None:
-            for other in managers.values():
-                other.paths -= changed
-            entry.paths |= changed
-        else:
-            entry.paths = set(owned)
-        if new != current.obj:
-            new["metadata"]["resourceVersion"] = self.next_revision()
-        stored = _Stored(new, {k: v for k, v in managers.items() if v.paths})
+            return stored
+        new["metadata"]["resourceVersion"] = self.next_revision()
         self.objects[(kind.resource, ns, name)] = stored
         return stored
 
-    def delete(self, kind: _Kind, ns: str | None, name: str, *, precondition_rv: str | None,
-               dry_run: bool) -> _Stored:
+    def delete(
+        self, kind: _Kind, ns: str | None, name: str, *, precondition_rv: str | None, dry_run: bool
+    ) -> _Stored:
         current = self.get(kind, ns, name)
         rv = current.obj["metadata"]["resourceVersion"]
         if precondition_rv and precondition_rv != rv:
-            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {kind.resource} "{name}": '
-                           f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
-                           f"ResourceVersion in object meta: {rv}", details={"name": name, "kind": kind.resource})
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.resource} "{name}": '
+                f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
+                f"ResourceVersion in object meta: {rv}",
+                details={"name": name, "kind": kind.resource},
+            )
         if not dry_run:
             del self.objects[(kind.resource, ns, name)]
             self.next_revision()
@@ -661,64 +809,97 @@ class _Store:
         return current
 
 
-def _apply(store: _Store, kind: _Kind, ns: str | None, name: str, config: dict[str, Any], *,
-           manager: str, force: bool, dry_run: bool) -> tuple[_Stored, bool]:
+def _apply(
+    store: _Store,
+    kind: _Kind,
+    ns: str | None,
+    name: str,
+    config: dict[str, Any],
+    *,
+    manager: str,
+    force: bool,
+    dry_run: bool,
+) -> tuple[_Stored, bool]:
     """Server-side apply: the manager owns exactly the fields in ``config``; fields it owned before
-    and no longer sets are removed; a differing value owned by another manager is a conflict."""
+    and nobody else owns are removed when it stops setting them; changing a value another manager
+    owns is a conflict unless ``force``, which moves the ownership."""
+    config = _fold_string_data(config)
     meta = config.setdefault("metadata", {})
     if meta.get("name", name) != name:
-        raise _bad_request(f"the name of the object ({meta.get('name')}) does not match the name on the "
-                           f"URL ({name})")
+        raise _bad_request(
+            f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+        )
     meta["name"] = name
     wanted = _leaf_paths(config)
-    if "stringData" in config:
-        raise _invalid(kind.kind, name, kind.resource, [("stringData", "Forbidden: stringData is write-only; "
-                                                         "apply data instead")])
     existing = store.objects.get((kind.resource, ns, name))
     if existing is None:
-        store.require_namespace(ns)
-        if dry_run:
-            return _Stored(store._normalize(kind, ns, config, None)), True
-        stored = store._insert(kind, ns, config, manager=None)
-        stored.managers[manager] = _Manager("Apply", _now(), set(_leaf_paths(stored.obj)) & set(wanted))
+        stored = store.create(
+            kind, ns, config, manager=manager, dry_run=dry_run, operation="Apply", owned=set(wanted)
+        )
         return stored, True
-    current = existing.obj
-    current_leaves = _leaf_paths(current)
-    conflicts: list[tuple[str, Path_]] = []
-    for path, value in wanted.items():
-        if current_leaves.get(path, object()) == value:
-            continue
-        conflicts.extend((other, path) for other, m in existing.managers.items()
-                         if other != manager and path in m.paths)
+    current_leaves = _leaf_paths(existing.obj)
+    differing = {p for p, v in wanted.items() if current_leaves.get(p, _MISSING) != v}
+    conflicts = [
+        (other, path)
+        for other, entry in existing.managers.items()
+        if other != manager
+        for path in sorted(entry.paths & differing)
+    ]
     if conflicts and not force:
         text = "\n".join(f'conflict with "{who}": .{".".join(path)}' for who, path in conflicts)
         summary = f"{len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}"
-        raise ApiError(409, "Conflict", f"Apply failed with {summary}: {text}", details={
-            "causes": [{"reason": "FieldManagerConflict", "message": f'conflict with "{who}"',
-                        "field": "." + ".".join(path)} for who, path in conflicts]})
-    merged = copy.deepcopy(current)
-    previously = existing.managers.get(manager, _Manager("Apply", _now())).paths
-    others = set().union(*(m.paths for k, m in existing.managers.items() if k != manager)) \
-        if len(existing.managers) > (1 if manager in existing.managers else 0) else set()
-    for path in previously - set(wanted) - others:
+        raise ApiError(
+            409,
+            "Conflict",
+            f"Apply failed with {summary}: {text}",
+            details={
+                "causes": [
+                    {
+                        "reason": "FieldManagerConflict",
+                        "message": f'conflict with "{who}"',
+                        "field": "." + ".".join(path),
+                    }
+                    for who, path in conflicts
+                ]
+            },
+        )
+    managers = copy.deepcopy(existing.managers)
+    previously = managers[manager].paths if manager in managers else set()
+    others_own: set[Path_] = set()
+    for other, entry in managers.items():
+        if other != manager:
+            entry.paths -= differing
+            others_own |= entry.paths
+    merged = copy.deepcopy(existing.obj)
+    for path in previously - set(wanted) - others_own:
         _del_path(merged, path)
     for path, value in wanted.items():
         node = merged
         for part in path[:-1]:
             node = node.setdefault(part, {})
         node[path[-1]] = copy.deepcopy(value)
-    merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-    before = {k: set(m.paths) for k, m in existing.managers.items()}
-    stored = store.update(kind, ns, name, merged, manager=manager, operation="Apply", owned=set(wanted),
-                          dry_run=dry_run)
-    if not dry_run and stored is not existing:
-        for other, paths in before.items():
-            if other != manager and other in stored.managers:
-                stored.managers[other].paths = paths - set(wanted) if force else paths - set(wanted)
-        stored.managers = {k: v for k, v in stored.managers.items() if v.paths}
-    elif not dry_run and stored is existing and manager not in existing.managers:
-        existing.managers[manager] = _Manager("Apply", _now(), set(wanted))
-    return stored, False
+    managers[manager] = _Manager("Apply", _now(), set(wanted))
+    merged["metadata"]["resourceVersion"] = existing.obj["metadata"]["resourceVersion"]
+    return store.update(kind, ns, name, merged, manager=manager, managers=managers, dry_run=dry_run), False
+
+
+def _fold_string_data(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy with write-only ``stringData`` folded into base64 ``data`` (what the server stores)."""
+    obj = copy.deepcopy(obj)
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict):
+        data = obj.setdefault("data", {}) or {}
+        for key, value in string_data.items():
+            if isinstance(value, str):
+                data[key] = base64.b64encode(value.encode()).decode()
+        obj["data"] = data
+    return obj
+
+
+def _same_owners(a: Mapping[str, _Manager], b: Mapping[str, _Manager]) -> bool:
+    return {k: (v.operation, v.paths) for k, v in a.items()} == {
+        k: (v.operation, v.paths) for k, v in b.items()
+    }
 
 
 # --------------------------------------------------------------------------- discovery and tables
@@ -726,37 +907,74 @@ def _apply(store: _Store, kind: _Kind, ns: str | None, name: str, config: dict[s
 
 def _api_resource_list() -> dict[str, Any]:
     verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
-    return {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
-        {"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace",
-         "verbs": verbs, "shortNames": ["ns"]},
-        {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret",
-         "verbs": [*verbs[:2], "deletecollection", *verbs[2:]]},
-    ]}
+    return {
+        "kind": "APIResourceList",
+        "groupVersion": "v1",
+        "resources": [
+            {
+                "name": "namespaces",
+                "singularName": "namespace",
+                "namespaced": False,
+                "kind": "Namespace",
+                "verbs": verbs,
+                "shortNames": ["ns"],
+            },
+            {
+                "name": "secrets",
+                "singularName": "secret",
+                "namespaced": True,
+                "kind": "Secret",
+                "verbs": [*verbs[:2], "deletecollection", *verbs[2:]],
+            },
+        ],
+    }
 
 
 def _openapi_v3_core() -> dict[str, Any]:
     """Just enough OpenAPI v3 for kubectl: PATCH operations tagged with their GVK and accepting
     ``fieldValidation`` (so kubectl validates on the server), and component schemas for the kinds."""
-    params = [{"name": n, "in": "query", "schema": {"type": "string"}}
-              for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
+    params = [
+        {"name": n, "in": "query", "schema": {"type": "string"}}
+        for n in ("dryRun", "fieldManager", "fieldValidation", "force")
+    ]
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for kind, path in ((_SECRETS, "/api/v1/namespaces/{namespace}/secrets/{name}"),
-                       (_NAMESPACES, "/api/v1/namespaces/{name}")):
+    for kind, path in (
+        (_SECRETS, "/api/v1/namespaces/{namespace}/secrets/{name}"),
+        (_NAMESPACES, "/api/v1/namespaces/{name}"),
+    ):
         gvk = [{"group": "", "version": "v1", "kind": kind.kind}]
-        paths[path] = {"patch": {"operationId": f"patchCoreV1{kind.kind}", "parameters": params,
-                                 "x-kubernetes-group-version-kind": gvk[0],
-                                 "responses": {"200": {"description": "OK"}}}}
-        props: dict[str, Any] = {f: {"type": "object"} if f in ("metadata", "spec", "status") else {}
-                                 for f in kind.known_fields}
+        paths[path] = {
+            "patch": {
+                "operationId": f"patchCoreV1{kind.kind}",
+                "parameters": params,
+                "x-kubernetes-group-version-kind": gvk[0],
+                "responses": {"200": {"description": "OK"}},
+            }
+        }
+        props: dict[str, Any] = {
+            f: {"type": "object"} if f in ("metadata", "spec", "status") else {} for f in kind.known_fields
+        }
         if kind is _SECRETS:
-            props.update({"data": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"}},
-                          "stringData": {"type": "object", "additionalProperties": {"type": "string"}},
-                          "type": {"type": "string"}, "immutable": {"type": "boolean"}})
+            props.update(
+                {
+                    "data": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"}},
+                    "stringData": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "type": {"type": "string"},
+                    "immutable": {"type": "boolean"},
+                }
+            )
         schemas[f"io.k8s.api.core.v1.{kind.kind}"] = {
-            "type": "object", "properties": props, "x-kubernetes-group-version-kind": gvk}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": paths,
-            "components": {"schemas": schemas}}
+            "type": "object",
+            "properties": props,
+            "x-kubernetes-group-version-kind": gvk,
+        }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
 
 
 def _age(timestamp: str) -> str:
@@ -768,25 +986,49 @@ def _age(timestamp: str) -> str:
 def _table(kind: _Kind, objects: list[dict[str, Any]], revision: str, include: str) -> dict[str, Any]:
     if kind is _SECRETS:
         columns = ["Name", "Type", "Data", "Age"]
-        cells = [[o["metadata"]["name"], o.get("type", ""), len(o.get("data") or {}),
-                  _age(o["metadata"]["creationTimestamp"])] for o in objects]
+        cells = [
+            [
+                o["metadata"]["name"],
+                o.get("type", ""),
+                len(o.get("data") or {}),
+                _age(o["metadata"]["creationTimestamp"]),
+            ]
+            for o in objects
+        ]
     else:
         columns = ["Name", "Status", "Age"]
-        cells = [[o["metadata"]["name"], o["status"]["phase"], _age(o["metadata"]["creationTimestamp"])]
-                 for o in objects]
+        cells = [
+            [o["metadata"]["name"], o["status"]["phase"], _age(o["metadata"]["creationTimestamp"])]
+            for o in objects
+        ]
     rows = []
     for obj, row in zip(objects, cells, strict=True):
         entry: dict[str, Any] = {"cells": row}
         if include == "Object":
             entry["object"] = obj
         elif include != "None":
-            entry["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                               "metadata": {k: v for k, v in obj["metadata"].items() if k != "managedFields"}}
+            entry["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": {k: v for k, v in obj["metadata"].items() if k != "managedFields"},
+            }
         rows.append(entry)
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": revision},
-            "columnDefinitions": [{"name": c, "type": "integer" if c == "Data" else "string",
-                                   "format": "name" if c == "Name" else "", "description": c, "priority": 0}
-                                  for c in columns], "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": revision},
+        "columnDefinitions": [
+            {
+                "name": c,
+                "type": "integer" if c == "Data" else "string",
+                "format": "name" if c == "Name" else "",
+                "description": c,
+                "priority": 0,
+            }
+            for c in columns
+        ],
+        "rows": rows,
+    }
 
 
 def _selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
@@ -811,7 +1053,8 @@ def _selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
 
 
 _ROUTE = re.compile(
-    r"^/api/v1(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>secrets|namespaces)(?:/(?P<name>[^/]+))?/?$")
+    r"^/api/v1(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>secrets|namespaces)(?:/(?P<name>[^/]+))?/?$"
+)
 
 
 @dataclass
@@ -819,7 +1062,7 @@ class _Request:
     method: str
     path: str
     query: dict[str, str]
-    headers: Mapping[str, str]
+    headers: Message
     body: bytes
     user: User | None
 
@@ -828,7 +1071,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr log; the fake keeps its own body-free log."""
 
     def setup(self) -> None:
@@ -854,6 +1097,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         record, action = owner._begin(self.command, split.path, query, self.headers)
         if action == "drop":
+            owner._finish(record, 0)  # logged with status 0: no answer was sent
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -861,13 +1105,18 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         if action is not None:
-            error = ApiError(int(action), "ServiceUnavailable" if action == "503" else "InternalError",
-                             "fault injected by the test server")
-            status, payload, headers = error.code, error.status(), error.headers
+            error = ApiError(
+                int(action),
+                "ServiceUnavailable" if action == "503" else "InternalError",
+                "fault injected by the test server",
+            )
+            status, payload, headers = error.code, error.status(), dict[str, str](error.headers)
         else:
-            request = _Request(self.command, split.path, query, self.headers, body,
-                               owner._authenticate(self.headers))
-            status, payload, headers = owner._handle(request, record)
+            request = _Request(
+                self.command, split.path, query, self.headers, body, owner._authenticate(self.headers)
+            )
+            status, payload, answer_headers = owner._handle(request, record)
+            headers = dict(answer_headers)
         owner._finish(record, status)
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -894,14 +1143,24 @@ class FakeKubeServer:
     ``read-only-token`` (get/list/watch) and ``no-rights-token`` (authenticated, no rights).
     """
 
-    def __init__(self, *, tls: TlsFiles | None = None, tokens: Mapping[str, User] | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        tls: TlsFiles | None = None,
+        tokens: Mapping[str, User] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.tls = tls
-        self.tokens: dict[str, User] = dict(tokens) if tokens is not None else {
-            "admin-token": User("admin", ADMIN),
-            "read-only-token": User("reader", READ_ONLY),
-            "no-rights-token": User("nobody"),
-        }
+        self.tokens: dict[str, User] = (
+            dict(tokens)
+            if tokens is not None
+            else {
+                "admin-token": User("admin", ADMIN),
+                "read-only-token": User("reader", READ_ONLY),
+                "no-rights-token": User("nobody"),
+            }
+        )
         self.faults = FaultPlan()
         self.requests: list[RequestRecord] = []
         self._host, self._port = host, port
@@ -930,8 +1189,12 @@ class FakeKubeServer:
             httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
         self._port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fake-kube-{self._port}", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-kube-{self._port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -993,6 +1256,12 @@ class FakeKubeServer:
         with self._log_lock:
             self.requests.clear()
 
+    def existing(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
+        """The stored object; AssertionError when it is absent (tests that expect it to be there)."""
+        obj = self.object(resource, namespace, name)
+        assert obj is not None, f"{resource} {namespace}/{name} is not stored"
+        return obj
+
     def object(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The stored object as the API would return it, or None."""
         with self._store.lock:
@@ -1008,28 +1277,40 @@ class FakeKubeServer:
     def add_namespace(self, name: str) -> None:
         with self._store.lock:
             if ("namespaces", None, name) not in self._store.objects:
-                self._store._insert(_NAMESPACES, None, {"metadata": {"name": name}}, manager="test")
+                self._store.create(
+                    _NAMESPACES, None, {"metadata": {"name": name}}, manager="test", dry_run=False
+                )
 
-    def add_secret(self, namespace: str, name: str, data: Mapping[str, bytes], *,
-                   labels: Mapping[str, str] | None = None) -> None:
+    def add_secret(
+        self, namespace: str, name: str, data: Mapping[str, bytes], *, labels: Mapping[str, str] | None = None
+    ) -> None:
         """Seed a Secret directly (no request, no log entry); creates the namespace if needed."""
         self.add_namespace(namespace)
-        obj: dict[str, Any] = {"metadata": {"name": name, **({"labels": dict(labels)} if labels else {})},
-                               "data": {k: base64.b64encode(v).decode() for k, v in data.items()}}
+        obj: dict[str, Any] = {
+            "metadata": {"name": name, **({"labels": dict(labels)} if labels else {})},
+            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+        }
         with self._store.lock:
             self._store.create(_SECRETS, namespace, obj, manager="test", dry_run=False)
 
     def add_token(self, token: str, user: User) -> None:
         self.tokens[token] = user
 
-    def write_kubeconfig(self, path: Path, *, token: str | None, namespace: str | None = None,
-                         context: str = "fake") -> Path:
-        return write_kubeconfig(path, self.url, token=token, ca_pem=self.tls.ca_pem if self.tls else None,
-                                namespace=namespace, context=context)
+    def write_kubeconfig(
+        self, path: Path, *, token: str | None, namespace: str | None = None, context: str = "fake"
+    ) -> Path:
+        return write_kubeconfig(
+            path,
+            self.url,
+            token=token,
+            ca_pem=self.tls.ca_pem if self.tls else None,
+            namespace=namespace,
+            context=context,
+        )
 
     # ---- request processing
 
-    def _authenticate(self, headers: Mapping[str, str]) -> User | None:
+    def _authenticate(self, headers: Message) -> User | None:
         """None means: a token was sent but is not known (401)."""
         auth = headers.get("Authorization")
         if not auth:
@@ -1039,12 +1320,23 @@ class FakeKubeServer:
             return None
         return self.tokens.get(token.strip())
 
-    def _begin(self, method: str, path: str, query: Mapping[str, str],
-               headers: Mapping[str, str]) -> tuple[RequestRecord, FaultAction | None]:
+    def _begin(
+        self, method: str, path: str, query: Mapping[str, str], headers: Message
+    ) -> tuple[RequestRecord, FaultAction | None]:
         user = self._authenticate(headers)
         verb, resource, ns, name = _request_info(method, path, query)
-        record = RequestRecord(method, path, dict(query), headers.get("Content-Type"), headers.get("Accept"),
-                               user.name if user else None, verb, resource, ns, name)
+        record = RequestRecord(
+            method,
+            path,
+            dict(query),
+            headers.get("Content-Type"),
+            headers.get("Accept"),
+            user.name if user else None,
+            verb,
+            resource,
+            ns,
+            name,
+        )
         return record, self.faults.decide(record)
 
     def _finish(self, record: RequestRecord, status: int) -> None:
@@ -1076,41 +1368,69 @@ class FakeKubeServer:
         if path in ("/version", "/healthz", "/livez", "/readyz"):
             return 200, SERVER_VERSION if path == "/version" else "ok", {}
         if user.name == "system:anonymous":
-            raise ApiError(403, "Forbidden", f'forbidden: User "system:anonymous" cannot get path "{path}"',
-                           details={})
+            raise ApiError(
+                403, "Forbidden", f'forbidden: User "system:anonymous" cannot get path "{path}"', details={}
+            )
         documents: dict[str, Any] = {
-            "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": f"{self._host}:{self._port}"}]},
+            "/api": {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0", "serverAddress": f"{self._host}:{self._port}"}
+                ],
+            },
             "/api/v1": _api_resource_list(),
             "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
-            "/openapi/v3": {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=SOPSKITFAKE1"}}},
+            "/openapi/v3": {
+                "paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=SOPSKITFAKE1"}}
+            },
             "/openapi/v3/api/v1": _openapi_v3_core(),
         }
         if path in documents:
             return 200, documents[path], {}
         raise ApiError(404, "NotFound", "the server could not find the requested resource", details={})
 
-    def _resource(self, request: _Request, user: User, kind: _Kind, verb: str, ns: str | None,
-                  name: str | None) -> tuple[int, Any, Mapping[str, str]]:
+    def _resource(
+        self, request: _Request, user: User, kind: _Kind, verb: str, ns: str | None, name: str | None
+    ) -> tuple[int, Any, Mapping[str, str]]:
         store, query = self._store, request.query
         dry_run = query.get("dryRun") == "All"
         manager = query.get("fieldManager") or _default_manager(request.headers.get("User-Agent"))
         if verb in ("list", "watch"):
-            if ns is not None:
-                store.require_namespace(ns) if False else None
             objects = [s.render() for s in store.list(kind, ns)]
             if name is not None:
                 objects = [o for o in objects if o["metadata"]["name"] == name]
             if query.get("labelSelector"):
-                objects = [o for o in objects
-                           if _selector_matches(query["labelSelector"], o["metadata"].get("labels") or {})]
+                objects = [
+                    o
+                    for o in objects
+                    if _selector_matches(query["labelSelector"], o["metadata"].get("labels") or {})
+                ]
             if verb == "watch":
-                return 200, {"type": "BOOKMARK", "object": {"kind": kind.kind, "apiVersion": "v1", "metadata": {
-                    "resourceVersion": str(store.revision)}}}, {}
+                return (
+                    200,
+                    {
+                        "type": "BOOKMARK",
+                        "object": {
+                            "kind": kind.kind,
+                            "apiVersion": "v1",
+                            "metadata": {"resourceVersion": str(store.revision)},
+                        },
+                    },
+                    {},
+                )
             if _wants_table(request.headers.get("Accept")):
                 return 200, _table(kind, objects, str(store.revision), query.get("includeObject", "")), {}
-            return 200, {"kind": f"{kind.kind}List", "apiVersion": "v1",
-                         "metadata": {"resourceVersion": str(store.revision)}, "items": objects}, {}
+            return (
+                200,
+                {
+                    "kind": f"{kind.kind}List",
+                    "apiVersion": "v1",
+                    "metadata": {"resourceVersion": str(store.revision)},
+                    "items": objects,
+                },
+                {},
+            )
         if verb == "get":
             assert name is not None
             obj = store.get(kind, ns, name).render()
@@ -1126,9 +1446,17 @@ class FakeKubeServer:
                 obj = gone.render()
                 obj["status"] = {"phase": "Terminating"}
                 return 200, obj, {}
-            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                         "details": {"name": name, "kind": kind.resource,
-                                     "uid": gone.obj["metadata"]["uid"]}}, {}
+            return (
+                200,
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {"name": name, "kind": kind.resource, "uid": gone.obj["metadata"]["uid"]},
+                },
+                {},
+            )
         warnings: list[str] = []
         if verb == "patch":
             assert name is not None
@@ -1138,14 +1466,23 @@ class FakeKubeServer:
         if verb == "create":
             body_ns = (obj.get("metadata") or {}).get("namespace")
             if kind.namespaced and body_ns and body_ns != ns:
-                raise _bad_request("the namespace of the provided object does not match the namespace sent "
-                                   "on the request")
+                raise _bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             return 201, store.create(kind, ns, obj, manager=manager, dry_run=dry_run).render(), headers
         assert name is not None  # update
         return 200, store.update(kind, ns, name, obj, manager=manager, dry_run=dry_run).render(), headers
 
-    def _patch(self, request: _Request, user: User, kind: _Kind, ns: str | None, name: str, manager: str,
-               dry_run: bool) -> tuple[int, Any, Mapping[str, str]]:
+    def _patch(
+        self,
+        request: _Request,
+        user: User,
+        kind: _Kind,
+        ns: str | None,
+        name: str,
+        manager: str,
+        dry_run: bool,
+    ) -> tuple[int, Any, Mapping[str, str]]:
         store = self._store
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
         if content_type == "application/apply-patch+yaml":
@@ -1157,10 +1494,20 @@ class FakeKubeServer:
                 raise _bad_request("error decoding YAML: the body is not valid YAML or JSON")
             if not isinstance(config, dict):
                 raise _bad_request("apply configuration must be an object")
-            if (kind.resource, ns, name) not in store.objects and not user.can("create", kind.resource, ns, name):
+            if (kind.resource, ns, name) not in store.objects and not user.can(
+                "create", kind.resource, ns, name
+            ):
                 raise _forbidden(user.name, "create", kind.resource, ns, name)
-            stored, created = _apply(store, kind, ns, name, config, manager=request.query["fieldManager"],
-                                     force=request.query.get("force") == "true", dry_run=dry_run)
+            stored, created = _apply(
+                store,
+                kind,
+                ns,
+                name,
+                config,
+                manager=request.query["fieldManager"],
+                force=request.query.get("force") == "true",
+                dry_run=dry_run,
+            )
             return (201 if created else 200), stored.render(), {}
         patchers: dict[str, Callable[[Any, Any], Any]] = {
             "application/json-patch+json": json_patch,
@@ -1168,8 +1515,12 @@ class FakeKubeServer:
             "application/strategic-merge-patch+json": strategic_merge_patch,
         }
         if content_type not in patchers:
-            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                           f"accepted media types include: {', '.join(patchers)}, application/apply-patch+yaml")
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - "
+                f"accepted media types include: {', '.join(patchers)}, application/apply-patch+yaml",
+            )
         current = store.get(kind, ns, name)
         base = current.render()
         base["metadata"].pop("managedFields", None)
@@ -1182,8 +1533,9 @@ class FakeKubeServer:
         return 200, store.update(kind, ns, name, patched, manager=manager, dry_run=dry_run).render(), {}
 
 
-def _request_info(method: str, path: str, query: Mapping[str, str]) -> tuple[str | None, str | None,
-                                                                              str | None, str | None]:
+def _request_info(
+    method: str, path: str, query: Mapping[str, str]
+) -> tuple[str | None, str | None, str | None, str | None]:
     """(verb, resource, namespace, name) the way the API server's RequestInfo resolves them,
     including ``fieldSelector=metadata.name=...`` making a list/watch a named request."""
     match = _ROUTE.match(path)
@@ -1200,8 +1552,11 @@ def _request_info(method: str, path: str, query: Mapping[str, str]) -> tuple[str
         selector = query.get("fieldSelector", "")
         found = re.fullmatch(r"metadata\.name==?([^,]+)", selector)
         name = found[1] if found else None
-        verbs = {"GET": "watch" if query.get("watch") in ("true", "1") else "list", "POST": "create",
-                 "DELETE": "deletecollection"}
+        verbs = {
+            "GET": "watch" if query.get("watch") in ("true", "1") else "list",
+            "POST": "create",
+            "DELETE": "deletecollection",
+        }
     else:
         verbs = {"GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
     return verbs.get(method), resource, ns, name
@@ -1210,9 +1565,12 @@ def _request_info(method: str, path: str, query: Mapping[str, str]) -> tuple[str
 def _forbidden(user: str, verb: str, resource: str, ns: str | None, name: str | None) -> ApiError:
     subject = f'{resource} "{name}"' if name else resource
     scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
-    return ApiError(403, "Forbidden", f'{subject} is forbidden: User "{user}" cannot {verb} resource '
-                    f'"{resource}" in API group "" {scope}', details={"name": name, "kind": resource}
-                    if name else {"kind": resource})
+    return ApiError(
+        403,
+        "Forbidden",
+        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group "" {scope}',
+        details={"name": name, "kind": resource} if name else {"kind": resource},
+    )
 
 
 def _default_manager(user_agent: str | None) -> str:
@@ -1230,42 +1588,175 @@ def _json_body(body: bytes) -> Any:
         raise _bad_request("the body of the request is not valid JSON")
 
 
-def _object_body(request: _Request, kind: _Kind, warnings: list[str], validation: str | None) -> dict[str, Any]:
+def _object_body(
+    request: _Request, kind: _Kind, warnings: list[str], validation: str | None
+) -> dict[str, Any]:
     content_type = (request.headers.get("Content-Type") or JSON).split(";")[0].strip()
     if content_type == JSON:
         obj = _json_body(request.body)
+    elif content_type == PROTOBUF:
+        obj = decode_protobuf(request.body, kind)
     elif content_type in ("application/yaml", "application/x-yaml"):
         try:
             obj = yaml.safe_load(request.body.decode())
         except (yaml.YAMLError, UnicodeDecodeError):
             raise _bad_request("the body of the request is not valid YAML")
     else:
-        raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                       "accepted media types include: application/json, application/yaml")
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - "
+            "accepted media types include: application/json, application/yaml, "
+            "application/vnd.kubernetes.protobuf",
+        )
     if not isinstance(obj, dict):
-        raise _bad_request(f"{kind.kind} in version \"v1\" cannot be handled as a {kind.kind}: not an object")
+        raise _bad_request(f'{kind.kind} in version "v1" cannot be handled as a {kind.kind}: not an object')
     if obj.get("kind", kind.kind) != kind.kind:
-        raise _bad_request(f"{kind.kind} in version \"v1\" cannot be handled as a {kind.kind}: the object "
-                           f"kind is {obj.get('kind')}")
+        raise _bad_request(
+            f'{kind.kind} in version "v1" cannot be handled as a {kind.kind}: the object '
+            f"kind is {obj.get('kind')}"
+        )
     unknown = [f for f in obj if f not in kind.known_fields]
     unknown += [f"metadata.{f}" for f in (obj.get("metadata") or {}) if f not in _METADATA_FIELDS]
     if unknown and validation == "Strict":
-        raise _bad_request(f'{kind.kind} in version "v1" cannot be handled as a {kind.kind}: strict decoding '
-                           f"error: " + ", ".join(f'unknown field "{f}"' for f in unknown))
+        raise _bad_request(
+            f'{kind.kind} in version "v1" cannot be handled as a {kind.kind}: strict decoding '
+            f"error: " + ", ".join(f'unknown field "{f}"' for f in unknown)
+        )
     if unknown and validation != "Ignore":
         warnings.extend(f'unknown field "{f}"' for f in unknown)
     for f in unknown:
-        (obj.get("metadata") or {}).pop(f.removeprefix("metadata."), None) if f.startswith("metadata.") \
-            else obj.pop(f)
+        (obj.get("metadata") or {}).pop(f.removeprefix("metadata."), None) if f.startswith(
+            "metadata."
+        ) else obj.pop(f)
+    return obj
+
+
+# --------------------------------------------------------------------------- protobuf bodies
+
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+_PROTO_MAGIC = b"k8s\x00"
+
+
+def _proto_fields(buf: bytes) -> list[tuple[int, int | bytes]]:
+    """Split one protobuf message into (field number, value): varints as int, the rest as bytes."""
+    out: list[tuple[int, int | bytes]] = []
+    pos = 0
+
+    def varint() -> int:
+        nonlocal pos
+        shift = result = 0
+        while True:
+            byte = buf[pos]
+            pos += 1
+            result |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return result
+            shift += 7
+
+    while pos < len(buf):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            out.append((number, varint()))
+        elif wire == 2:
+            length = varint()
+            out.append((number, buf[pos : pos + length]))
+            pos += length
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            out.append((number, buf[pos : pos + size]))
+            pos += size
+        else:
+            raise _bad_request("unsupported protobuf wire type")
+    return out
+
+
+def _proto_map(entries: list[bytes], *, as_bytes: bool = False) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for entry in entries:
+        fields = dict(_proto_fields(entry))
+        key, value = fields.get(1, b""), fields.get(2, b"")
+        assert isinstance(key, bytes) and isinstance(value, bytes)
+        result[key.decode()] = base64.b64encode(value).decode() if as_bytes else value.decode()
+    return result
+
+
+def _proto_group(buf: bytes) -> dict[int, list[int | bytes]]:
+    grouped: dict[int, list[int | bytes]] = {}
+    for number, value in _proto_fields(buf):
+        grouped.setdefault(number, []).append(value)
+    return grouped
+
+
+def _text(values: list[int | bytes] | None) -> str | None:
+    """The last string value; gogo-protobuf writes unset strings as "", which JSON would omit."""
+    return values[-1].decode() or None if values and isinstance(values[-1], bytes) else None
+
+
+def _proto_object_meta(buf: bytes) -> dict[str, Any]:
+    """ObjectMeta (k8s.io/apimachinery generated.proto): the fields a client sets on create."""
+    f = _proto_group(buf)
+    meta: dict[str, Any] = {}
+    for number, key in ((1, "name"), (2, "generateName"), (3, "namespace"), (6, "resourceVersion")):
+        if (text := _text(f.get(number))) is not None:
+            meta[key] = text
+    if 11 in f:
+        meta["labels"] = _proto_map([v for v in f[11] if isinstance(v, bytes)])
+    if 12 in f:
+        meta["annotations"] = _proto_map([v for v in f[12] if isinstance(v, bytes)])
+    if 14 in f:
+        meta["finalizers"] = [v.decode() for v in f[14] if isinstance(v, bytes)]
+    return meta
+
+
+def decode_protobuf(body: bytes, kind: _Kind) -> dict[str, Any]:
+    """Decode a ``k8s\\0`` + runtime.Unknown envelope holding a v1 Secret or Namespace.
+
+    kubectl 1.32 sends typed ``create`` requests (``kubectl create secret generic``,
+    ``kubectl create namespace``) as protobuf whatever discovery says, and the real API server
+    accepts them, so the fake must too. Field numbers are those of k8s.io/api/core/v1/generated.proto.
+    """
+    if not body.startswith(_PROTO_MAGIC):
+        raise _bad_request("provided protobuf is not a Kubernetes object (missing the k8s magic prefix)")
+    envelope = _proto_group(body[len(_PROTO_MAGIC) :])
+    type_meta = _proto_group(envelope[1][-1]) if 1 in envelope and isinstance(envelope[1][-1], bytes) else {}
+    if _text(type_meta.get(2)) not in (None, kind.kind):
+        raise _bad_request(f'{kind.kind} in version "v1" cannot be handled as a {kind.kind}')
+    raw = envelope.get(2, [b""])[-1]
+    assert isinstance(raw, bytes)
+    f = _proto_group(raw)
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": kind.kind}
+    if 1 in f and isinstance(f[1][-1], bytes):
+        obj["metadata"] = _proto_object_meta(f[1][-1])
+    if kind is _SECRETS:
+        if 2 in f:
+            obj["data"] = _proto_map([v for v in f[2] if isinstance(v, bytes)], as_bytes=True)
+        if (secret_type := _text(f.get(3))) is not None:
+            obj["type"] = secret_type
+        if 4 in f:
+            obj["stringData"] = _proto_map([v for v in f[4] if isinstance(v, bytes)])
+        if 5 in f:
+            obj["immutable"] = bool(f[5][-1])
+    elif 2 in f and isinstance(f[2][-1], bytes):
+        spec = _proto_group(f[2][-1])
+        obj["spec"] = {"finalizers": [v.decode() for v in spec.get(1, []) if isinstance(v, bytes)]}
     return obj
 
 
 # --------------------------------------------------------------------------- kubeconfig
 
 
-def write_kubeconfig(path: Path, server: str, *, token: str | None, ca_pem: bytes | None = None,
-                     namespace: str | None = None, context: str = "fake",
-                     extra_contexts: Mapping[str, str | None] | None = None) -> Path:
+def write_kubeconfig(
+    path: Path,
+    server: str,
+    *,
+    token: str | None,
+    ca_pem: bytes | None = None,
+    namespace: str | None = None,
+    context: str = "fake",
+    extra_contexts: Mapping[str, str | None] | None = None,
+) -> Path:
     """Write a kubeconfig for ``server`` with a bearer token (embedded CA when TLS is used).
 
     ``extra_contexts`` maps more context names to their tokens (same server), for ``--context`` tests.
@@ -1275,12 +1766,24 @@ def write_kubeconfig(path: Path, server: str, *, token: str | None, ca_pem: byte
         cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     contexts = {context: token, **(extra_contexts or {})}
     doc = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
         "clusters": [{"name": "fake-cluster", "cluster": cluster}],
-        "users": [{"name": f"{ctx}-user", "user": {"token": tok} if tok else {}} for ctx, tok in contexts.items()],
-        "contexts": [{"name": ctx, "context": {"cluster": "fake-cluster", "user": f"{ctx}-user",
-                                               **({"namespace": namespace} if namespace else {})}}
-                     for ctx in contexts],
+        "users": [
+            {"name": f"{ctx}-user", "user": {"token": tok} if tok else {}} for ctx, tok in contexts.items()
+        ],
+        "contexts": [
+            {
+                "name": ctx,
+                "context": {
+                    "cluster": "fake-cluster",
+                    "user": f"{ctx}-user",
+                    **({"namespace": namespace} if namespace else {}),
+                },
+            }
+            for ctx in contexts
+        ],
         "current-context": context,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

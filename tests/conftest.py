@@ -50,7 +50,8 @@ def vectors_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def manifest(vectors_dir: Path) -> dict[str, Any]:
-    return json.loads((vectors_dir / "manifest.json").read_text())
+    loaded: dict[str, Any] = json.loads((vectors_dir / "manifest.json").read_text())
+    return loaded
 
 
 @pytest.fixture(scope="session")

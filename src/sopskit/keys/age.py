@@ -112,7 +112,7 @@ def public_key_of(identity: str) -> str:
             key = serialization.load_ssh_private_key(identity.encode(), password=None)
         except (ValueError, TypeError):
             raise ConfigError("age: the SSH identity cannot be read (encrypted or malformed)") from None
-        public = key.public_key().public_bytes(  # type: ignore[union-attr]
+        public = key.public_key().public_bytes(
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
         )
         return public.decode()

@@ -108,7 +108,9 @@ class AzureKvKey:
         try:
             return call()
         except Exception as exc:  # azure.core raises many types; translate them all here
-            raise MasterKeyError(f"azure_kv: {what} with {self.to_string()} failed: {type(exc).__name__}") from exc
+            raise MasterKeyError(
+                f"azure_kv: {what} with {self.to_string()} failed: {type(exc).__name__}"
+            ) from exc
 
     def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
         credential_cls, key_client_cls, crypto_cls, algorithm = self._sdk()

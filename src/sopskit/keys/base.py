@@ -44,7 +44,7 @@ def timestamp_of(now: _dt.datetime) -> str:
     """``created_at`` as sops writes it: RFC 3339 in UTC with a ``Z`` and whole seconds."""
     if now.tzinfo is None:
         raise ValueError("created_at needs a timezone-aware time")
-    return now.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def split_key_list(text: str) -> list[str]:

@@ -72,7 +72,9 @@ class GcpKmsKey:
         endpoint = context.env.get("SOPS_GCP_KMS_ENDPOINT")
         if endpoint:
             options["api_endpoint"] = endpoint
-        return kms.KeyManagementServiceClient(credentials=_credentials(context), client_options=options or None)
+        return kms.KeyManagementServiceClient(
+            credentials=_credentials(context), client_options=options or None
+        )
 
     def _call(self, operation: str, context: KeyContext, request: dict[str, Any]) -> Any:
         client = self._client(context)

@@ -133,7 +133,9 @@ class HcVaultKey:
             reason = getattr(exc, "reason", exc)
             raise MasterKeyError(f"hc_vault: cannot reach {self.vault_address}: {reason}") from exc
         except json.JSONDecodeError as exc:
-            raise MasterKeyError(f"hc_vault: {operation} answer from {self.vault_address} is not JSON") from exc
+            raise MasterKeyError(
+                f"hc_vault: {operation} answer from {self.vault_address} is not JSON"
+            ) from exc
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
             raise MasterKeyError(f"hc_vault: the transit backend {self.engine_path} returned no data")
@@ -154,7 +156,9 @@ class HcVaultKey:
         try:
             return base64.b64decode(plaintext, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise MasterKeyError(f"hc_vault: {self.to_string()} returned a plaintext that is not base64") from exc
+            raise MasterKeyError(
+                f"hc_vault: {self.to_string()} returned a plaintext that is not base64"
+            ) from exc
 
 
 def _token(env: Mapping[str, str]) -> str:

@@ -171,7 +171,7 @@ def load_ssh_identity(content: bytes, *, location: str, reader: PassphraseReader
         raise MasterKeyError(f"{location}: encrypted SSH keys need the 'bcrypt' package") from exc
     except ValueError as exc:
         raise MasterKeyError(f"{location}: wrong passphrase for the SSH key") from exc
-    unlocked = key.private_bytes(  # type: ignore[union-attr]
+    unlocked = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
     )
     return unlocked.decode()

@@ -24,7 +24,14 @@ from sopskit.policy.repo import Repo, RepoFile
 from sopskit.policy.settings import PolicySettings
 from sopskit.policy.sopsconfig import RuleView, SopsConfigView
 
-_PROBE_NAMES = ("secret.yaml", "secret.enc.yaml", "secret.sops.yaml", "secret.json", "secret.env", "app/secret.yaml")
+_PROBE_NAMES = (
+    "secret.yaml",
+    "secret.enc.yaml",
+    "secret.sops.yaml",
+    "secret.json",
+    "secret.env",
+    "app/secret.yaml",
+)
 _ENV_NAME = r"([A-Za-z0-9][A-Za-z0-9_.-]*)"
 
 
@@ -56,9 +63,9 @@ class CheckContext:
     def _env_dirs(self) -> set[str]:
         prefix = self.settings.secrets_root + "/"
         return {
-            f.rel[len(prefix):].split("/", 1)[0]
+            f.rel[len(prefix) :].split("/", 1)[0]
             for f in self.repo.files
-            if f.rel.startswith(prefix) and "/" in f.rel[len(prefix):]
+            if f.rel.startswith(prefix) and "/" in f.rel[len(prefix) :]
         }
 
     def _env_names_in_rules(self) -> set[str]:
@@ -75,9 +82,9 @@ class CheckContext:
     def environment_of_path(self, rel: str) -> Environment | None:
         """The environment whose ``secrets_root/E/`` directory holds ``rel``."""
         prefix = self.settings.secrets_root + "/"
-        if not rel.startswith(prefix) or "/" not in rel[len(prefix):]:
+        if not rel.startswith(prefix) or "/" not in rel[len(prefix) :]:
             return None
-        name = rel[len(prefix):].split("/", 1)[0]
+        name = rel[len(prefix) :].split("/", 1)[0]
         return next((env for env in self.environments if env.name == name), None)
 
     @cached_property

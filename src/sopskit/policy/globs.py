@@ -15,10 +15,14 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=256)
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Compile one glob to a regex matched against a whole POSIX relative path."""
+def glob_to_regex(pattern: str, *, anywhere: bool | None = None) -> re.Pattern[str]:
+    """Compile one glob to a regex matched against a whole POSIX relative path.
+
+    ``anywhere`` (default: the pattern has no inner ``/``) lets the pattern match at any depth.
+    """
     glob = pattern.strip().lstrip("/")
-    anywhere = "/" not in glob.rstrip("/")
+    if anywhere is None:
+        anywhere = "/" not in glob.rstrip("/")
     out: list[str] = []
     i = 0
     while i < len(glob):

@@ -34,8 +34,10 @@ class Reference:
 def is_remote(entry: str) -> bool:
     lowered = entry.lower()
     return (
-        "://" in entry or lowered.startswith(("github.com/", "gitlab.com/", "bitbucket.org/", "git@", "git::"))
-        or "?ref=" in entry or "?version=" in entry
+        "://" in entry
+        or lowered.startswith(("github.com/", "gitlab.com/", "bitbucket.org/", "git@", "git::"))
+        or "?ref=" in entry
+        or "?version=" in entry
     )
 
 
@@ -65,19 +67,27 @@ def references(file: RepoFile, doc: YamlDocument) -> Iterator[Reference]:
     for field_name in _PATH_LISTS:
         for index, entry in _entries(data.get(field_name)):
             if "\n" not in entry and not is_remote(entry):
-                yield Reference(field_name, entry, join(directory, entry), doc.line_of(field_name, index), True)
+                yield Reference(
+                    field_name, entry, join(directory, entry), doc.line_of(field_name, index), True
+                )
     for index, entry in _entries(data.get("patchesStrategicMerge")):
         if "\n" not in entry and ":" not in entry:  # inline patches are YAML text
-            yield Reference("patchesStrategicMerge", entry, join(directory, entry),
-                            doc.line_of("patchesStrategicMerge", index), False)
+            yield Reference(
+                "patchesStrategicMerge",
+                entry,
+                join(directory, entry),
+                doc.line_of("patchesStrategicMerge", index),
+                False,
+            )
     for field_name in _PATCH_LISTS:
         items = data.get(field_name)
         if isinstance(items, list):
             for index, item in enumerate(items):
                 path = item.get("path") if isinstance(item, dict) else None
                 if isinstance(path, str) and path and not is_remote(path):
-                    yield Reference(field_name, path, join(directory, path),
-                                    doc.line_of(field_name, index, "path"), False)
+                    yield Reference(
+                        field_name, path, join(directory, path), doc.line_of(field_name, index, "path"), False
+                    )
     for field_name in _GENERATORS:
         items = data.get(field_name)
         if isinstance(items, list):

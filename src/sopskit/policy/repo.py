@@ -70,7 +70,11 @@ class RepoFile:
 
     @property
     def is_yaml(self) -> bool:
-        return self.rel.endswith(YAML_SUFFIXES) or self.name in KUSTOMIZATION_NAMES or _looks_like_kubeconfig(self)
+        return (
+            self.rel.endswith(YAML_SUFFIXES)
+            or self.name in KUSTOMIZATION_NAMES
+            or _looks_like_kubeconfig(self)
+        )
 
     @property
     def is_kustomization(self) -> bool:
@@ -87,7 +91,11 @@ class RepoFile:
 
 
 def _looks_like_kubeconfig(file: RepoFile) -> bool:
-    return file.name.startswith("kubeconfig") or file.name.endswith(".kubeconfig") or file.rel.endswith(".kube/config")
+    return (
+        file.name.startswith("kubeconfig")
+        or file.name.endswith(".kubeconfig")
+        or file.rel.endswith(".kube/config")
+    )
 
 
 @dataclass
@@ -173,7 +181,9 @@ def _git_files(root: Path) -> list[str] | None:
     try:
         result = subprocess.run(
             ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True, check=False, timeout=60,
+            capture_output=True,
+            check=False,
+            timeout=60,
         )
     except (OSError, subprocess.SubprocessError):
         return None

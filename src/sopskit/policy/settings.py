@@ -34,8 +34,15 @@ DEFAULT_PLATFORM_NAMESPACES = ("flux-system", "external-secrets", "kube-system")
 DEFAULT_PREFIXES: Mapping[str, tuple[str, ...]] = {"*": ("{namespace}/",)}
 
 _KNOWN_KEYS = {
-    "secrets_root", "environments", "strict_namespaces", "production_paths", "platform_namespaces",
-    "externalsecret_prefixes", "exclude", "disable", "ignore",
+    "secrets_root",
+    "environments",
+    "strict_namespaces",
+    "production_paths",
+    "platform_namespaces",
+    "externalsecret_prefixes",
+    "exclude",
+    "disable",
+    "ignore",
 }
 
 

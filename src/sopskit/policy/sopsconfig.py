@@ -1,21 +1,21 @@
 """The view of ``.sops.yaml`` the checks need: rule paths, age recipients, lines, ``sopskit:``.
 
-This is the one seam to :mod:`sopskit.config`. It reads the file with the tolerant YAML
-parser because the checks also need line numbers (to point at a recipient in the file) and
-must report a broken ``.sops.yaml`` as a finding rather than stop. Rule matching follows sops:
-first match wins, a rule without ``path_regex`` matches everything, and the regex is searched
-unanchored in the path relative to the config file's directory.
+Rules come from :func:`sopskit.config.parse_config`, so matching and key parsing are exactly
+what ``sopskit encrypt`` uses (first match wins, unanchored search in the path relative to the
+config directory). On top, this view keeps the text and node tree for line numbers, and treats
+broken YAML as "no rules" (the ``yaml-parse-error`` check reports it) instead of stopping the
+run; a well-formed file with an invalid schema still raises :class:`ConfigError`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sopskit.policy.yamldocs import YamlDocument, YamlParse, parse_yaml_documents
+from sopskit.config import CreationRule, parse_config
+from sopskit.policy.yamldocs import YamlParse, parse_yaml_documents
 
 CONFIG_NAME = ".sops.yaml"
 _MAX_PARENTS = 100  # sops stops walking up after this many levels
@@ -29,15 +29,10 @@ class RuleView:
     path_regex: str | None
     age_recipients: tuple[str, ...]
     line: int
+    rule: CreationRule = field(repr=False, compare=False)
 
     def matches(self, config_relative_path: str) -> bool:
-        """sops semantics: unanchored search; an invalid (non-Python) regex matches nothing."""
-        if self.path_regex is None:
-            return True
-        try:
-            return re.search(self.path_regex, config_relative_path) is not None
-        except re.error:
-            return False
+        return self.rule.matches(config_relative_path)
 
 
 @dataclass(frozen=True)
@@ -82,62 +77,21 @@ def find_sops_config(start: Path, *, stop_at: Path | None = None) -> Path | None
 
 
 def read_sops_config(path: Path) -> SopsConfigView:
-    """Read ``path`` without raising on broken YAML (the syntax check reports it)."""
+    """Read ``path``; broken YAML gives a view without rules (reported by the syntax check)."""
     text = path.read_text(encoding="utf-8", errors="replace")
     parsed = parse_yaml_documents(text)
-    document = parsed.documents[0] if parsed.documents else None
-    data = document.data if document is not None and isinstance(document.data, dict) else {}
-    raw_rules = data.get("creation_rules")
-    rules: list[RuleView] = []
-    if isinstance(raw_rules, list) and document is not None:
-        for index, raw in enumerate(raw_rules):
-            if not isinstance(raw, dict):
-                continue
-            regex = raw.get("path_regex")
-            rules.append(
-                RuleView(
-                    index=index,
-                    path_regex=regex if isinstance(regex, str) and regex else None,
-                    age_recipients=tuple(dict.fromkeys(_age_recipients(raw))),
-                    line=document.line_of("creation_rules", index),
-                )
-            )
-    settings = data.get("sopskit")
-    return SopsConfigView(
-        path=path,
-        text=text,
-        parse=parsed,
-        rules=tuple(rules),
-        settings=settings if isinstance(settings, dict) else {},
+    document = parsed.documents[0] if parsed.documents and parsed.error is None else None
+    if document is None or not isinstance(document.data, dict):
+        return SopsConfigView(path=path, text=text, parse=parsed, rules=(), settings={})
+    config = parse_config(text, path)
+    rules = tuple(
+        RuleView(
+            index=rule.index,
+            path_regex=rule.path_regex,
+            age_recipients=tuple(dict.fromkeys(rule.recipients("age"))),
+            line=document.line_of("creation_rules", rule.index),
+            rule=rule,
+        )
+        for rule in config.creation_rules
     )
-
-
-def config_document(view: SopsConfigView) -> YamlDocument | None:
-    return view.parse.documents[0] if view.parse.documents else None
-
-
-def _age_recipients(rule: Mapping[str, Any]) -> Iterator[str]:
-    """Rule-level ``age`` and every key group's ``age`` (``merge`` included)."""
-    yield from _split_keys(rule.get("age"))
-    groups = rule.get("key_groups")
-    if isinstance(groups, list):
-        for group in groups:
-            yield from _group_recipients(group)
-
-
-def _group_recipients(group: Any) -> Iterator[str]:
-    if not isinstance(group, dict):
-        return
-    yield from _split_keys(group.get("age"))
-    merged = group.get("merge")
-    if isinstance(merged, list):
-        for sub in merged:
-            yield from _group_recipients(sub)
-
-
-def _split_keys(value: Any) -> Iterator[str]:
-    """A comma-separated string or a list of (possibly comma-separated) strings."""
-    items = value if isinstance(value, list) else [value]
-    for item in items:
-        if isinstance(item, str):
-            yield from (part.strip() for part in item.split(",") if part.strip())
+    return SopsConfigView(path=path, text=text, parse=parsed, rules=rules, settings=config.sopskit_settings)

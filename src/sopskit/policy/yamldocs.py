@@ -23,10 +23,10 @@ def _construct_unknown(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         return loader.construct_mapping(node, deep=True)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
+    return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
 
 
-_TolerantLoader.add_constructor(None, _construct_unknown)  # type: ignore[arg-type]
+_TolerantLoader.add_constructor(None, _construct_unknown)
 
 
 @dataclass(frozen=True)

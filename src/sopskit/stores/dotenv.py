@@ -104,4 +104,4 @@ class DotenvStore:
         raise EmitError(f"the dotenv store only supports emitting strings, got {type(value).__name__}")
 
     def has_sops_metadata(self, branch: TreeMap) -> bool:
-        return any(key.startswith(SOPS_PREFIX) for key in branch.keys())
+        return any(key.startswith(SOPS_PREFIX) for key, _ in branch.items())

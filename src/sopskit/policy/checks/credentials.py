@@ -22,7 +22,8 @@ from sopskit.policy.repo import RepoFile, is_kind
 from sopskit.policy.results import Violation
 
 _PEM_PRIVATE = re.compile(
-    rb"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----[\s\S]{0,300}?[A-Za-z0-9+/]{40}"
+    rb"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
+    rb"[\s\S]{0,300}?[A-Za-z0-9+/]{40}"
 )
 _AGE_IDENTITY = re.compile(rb"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
 _AWS_SECRET = re.compile(r"(?im)^[ \t]*aws_secret_access_key[ \t]*[=:][ \t]*[\"']?[A-Za-z0-9/+=]{40}\b")
@@ -30,7 +31,12 @@ _GCP_TYPE = re.compile(r'"type"\s*:\s*"service_account"')
 _GCP_KEY = re.compile(r'"private_key"\s*:\s*"-----BEGIN')
 _AZURE_SECRET = re.compile(r'"(?:clientSecret|client_secret|password)"\s*:\s*"[^"$]{8,}"')
 _AZURE_TENANT = re.compile(r'"(?:tenantId|tenant)"\s*:')
-_AZURE_CACHES = {"accessTokens.json", "msal_token_cache.json", "msal_token_cache.bin", "service_principal_entries.json"}
+_AZURE_CACHES = {
+    "accessTokens.json",
+    "msal_token_cache.json",
+    "msal_token_cache.bin",
+    "service_principal_entries.json",
+}
 _KUBECONFIG_SECRETS = ("token", "client-key-data", "password")
 _AUTH_PROVIDER_SECRETS = ("id-token", "refresh-token", "client-secret", "access-token")
 _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".tmpl")
@@ -40,7 +46,10 @@ def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
     for file in ctx.repo.files:
         if file.name.endswith(".agekey") and not file.is_encrypted:
             yield Violation(
-                PRIVATE_KEY.id, file.rel, None, "an age identity file (*.agekey) is committed",
+                PRIVATE_KEY.id,
+                file.rel,
+                None,
+                "an age identity file (*.agekey) is committed",
                 f"`git rm --cached {file.rel}`, add `*.agekey` to .gitignore, and replace the key "
                 "(it must be treated as leaked)",
             )
@@ -51,7 +60,9 @@ def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
                 continue
             what = label or f"{match.group(1).decode()} block"
             yield Violation(
-                PRIVATE_KEY.id, file.rel, _line_of_byte(file, match.start()),
+                PRIVATE_KEY.id,
+                file.rel,
+                _line_of_byte(file, match.start()),
                 f"a plaintext private key is committed: {what}",
                 "remove it from the repository (and history), rotate the key, and keep it in a secret "
                 "store or a sops-encrypted file",
@@ -76,7 +87,9 @@ def _kubeconfigs(ctx: CheckContext) -> Iterator[Violation]:
             if fields:
                 name = entry.get("name", f"#{index}") if isinstance(entry, dict) else f"#{index}"
                 yield Violation(
-                    KUBECONFIG.id, file.rel, doc.line_of("users", index),
+                    KUBECONFIG.id,
+                    file.rel,
+                    doc.line_of("users", index),
                     f"kubeconfig user {name!r} embeds credentials ({', '.join(fields)})",
                     "remove the kubeconfig from the repository and revoke the credentials; use an exec "
                     "plugin or OIDC login, or sops-encrypt the file if it must be shared",
@@ -109,7 +122,10 @@ def _cloud_credentials(ctx: CheckContext) -> Iterator[Violation]:
             continue
         description, line = kind
         yield Violation(
-            CLOUD_CREDENTIALS.id, file.rel, line, f"{description} is committed",
+            CLOUD_CREDENTIALS.id,
+            file.rel,
+            line,
+            f"{description} is committed",
             "remove the file from the repository, revoke/rotate the credential, and use workload identity "
             "or a sops-encrypted file instead",
         )
@@ -134,7 +150,9 @@ def _production_dotenv(ctx: CheckContext) -> Iterator[Violation]:
             continue
         if matches_any(file.rel, ctx.settings.production_paths):
             yield Violation(
-                PRODUCTION_DOTENV.id, file.rel, None,
+                PRODUCTION_DOTENV.id,
+                file.rel,
+                None,
                 "a plaintext .env file is committed under a production path",
                 f"encrypt it (`sops --encrypt --in-place {file.rel}`) or remove it and load the values "
                 "from a secret store; commit a `.env.example` with empty values instead",
@@ -150,7 +168,8 @@ def _is_dotenv(name: str) -> bool:
 PRIVATE_KEY = Check(
     id="private-key",
     title="Plaintext private key",
-    catches="PEM, OpenSSH or PGP private key blocks, age identities (AGE-SECRET-KEY-1...) and *.agekey files.",
+    catches="PEM, OpenSSH or PGP private key blocks, age identities (AGE-SECRET-KEY-1...) "
+    "and *.agekey files.",
     fix="Remove the file (and purge it from history), rotate the key, keep keys out of Git "
     "(add *.agekey to .gitignore) or sops-encrypt them.",
     run=_private_keys,

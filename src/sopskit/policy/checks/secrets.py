@@ -34,7 +34,9 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
             if keys:
                 namespace = ctx.repo.namespace_of(file, doc) or "default"
                 yield Violation(
-                    PLAINTEXT_SECRET.id, file.rel, doc.line_of(field_name),
+                    PLAINTEXT_SECRET.id,
+                    file.rel,
+                    doc.line_of(field_name),
                     f"Secret {name_of(data)!r} in namespace {namespace!r} has plaintext {field_name} "
                     f"(keys: {', '.join(keys)})",
                     _ENCRYPT_FIX.format(path=file.rel),
@@ -46,7 +48,8 @@ def _plaintext_keys(section: Any) -> list[str]:
     if not isinstance(section, dict):
         return []
     return [
-        str(key) for key, value in section.items()
+        str(key)
+        for key, value in section.items()
         if value not in (None, "") and not (isinstance(value, str) and is_enc_value(value))
     ]
 
@@ -59,10 +62,14 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
         for index, generator in enumerate(generators):
             if not isinstance(generator, dict):
                 continue
-            literals = [str(item).split("=", 1)[0] for item in generator.get("literals") or [] if "=" in str(item)]
+            literals = [
+                str(item).split("=", 1)[0] for item in generator.get("literals") or [] if "=" in str(item)
+            ]
             if literals:
                 yield Violation(
-                    PLAINTEXT_SECRET.id, file.rel, doc.line_of("secretGenerator", index, "literals"),
+                    PLAINTEXT_SECRET.id,
+                    file.rel,
+                    doc.line_of("secretGenerator", index, "literals"),
                     f"secretGenerator {generator.get('name', '<unnamed>')!r} has plaintext literals "
                     f"(keys: {', '.join(literals)}); Flux never decrypts literals",
                     "move the values to a file, encrypt it with sops and list it under `files:` or `envs:`",
@@ -71,11 +78,14 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
                 target = ctx.repo.by_rel.get(source)
                 if target is not None and target.text is not None and not target.is_encrypted:
                     yield Violation(
-                        PLAINTEXT_SECRET.id, target.rel, None,
+                        PLAINTEXT_SECRET.id,
+                        target.rel,
+                        None,
                         f"file used by secretGenerator {generator.get('name', '<unnamed>')!r} in "
                         f"{file.rel} is not SOPS-encrypted",
                         _ENCRYPT_FIX.format(path=target.rel).replace(
-                            "--encrypted-regex '^(data|stringData)$' ", ""),
+                            "--encrypted-regex '^(data|stringData)$' ", ""
+                        ),
                     )
 
 

@@ -21,10 +21,12 @@ def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
         if parsed is None or parsed.error is None or _in_chart_templates(file.rel, chart_dirs):
             continue
         yield Violation(
-            YAML_PARSE_ERROR.id, file.rel, parsed.error_line,
+            YAML_PARSE_ERROR.id,
+            file.rel,
+            parsed.error_line,
             f"not valid YAML ({parsed.error}); no other check can see what this file holds",
-            "fix the syntax (`python -c 'import yaml,sys; list(yaml.safe_load_all(open(sys.argv[1])))' FILE` "
-            "shows the spot), or add the path to sopskit.exclude if it is a template",
+            "fix the syntax at that line, or add the path to sopskit.exclude if it is a template "
+            "rendered by another tool",
         )
 
 

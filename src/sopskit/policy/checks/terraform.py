@@ -29,7 +29,7 @@ _POINTER_SUFFIX = re.compile(
     r"rotation|policy|url|uri|arns|kms_key|key_id)$"
 )
 _REFERENCE = re.compile(r"\b([A-Za-z_][\w-]*(?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])+)")
-_DEFAULT = re.compile(r'(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$')
+_DEFAULT = re.compile(r"(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$")
 _VALUE = re.compile(r"(?m)^[ \t]*value[ \t]*=[ \t]*(.*)$")
 _SENSITIVE = re.compile(r"(?m)^[ \t]*sensitive[ \t]*=[ \t]*true\b")
 _LITERAL = re.compile(r'^"((?:[^"\\]|\\.)+)"')
@@ -69,8 +69,8 @@ def _matching_brace(text: str, start: int) -> int:
             close = text.find("*/", i + 2)
             i = n if close < 0 else close + 1
         elif text.startswith("<<", i) and (heredoc := re.match(r"<<-?([A-Z_][A-Z0-9_]*)\n", text[i:])):
-            close = re.compile(rf"(?m)^[ \t]*{heredoc.group(1)}[ \t]*$").search(text, i + heredoc.end())
-            i = n if close is None else close.end()
+            terminator = re.compile(rf"(?m)^[ \t]*{heredoc.group(1)}[ \t]*$").search(text, i + heredoc.end())
+            i = n if terminator is None else terminator.end()
         elif char == "{":
             depth += 1
         elif char == "}":
@@ -120,7 +120,9 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
             if literal is None or "${" in literal.group(1):
                 continue
             yield Violation(
-                TERRAFORM_SECRET_DEFAULT.id, file.rel, file.line_of_offset(block.body_offset + default.start(1)),
+                TERRAFORM_SECRET_DEFAULT.id,
+                file.rel,
+                file.line_of_offset(block.body_offset + default.start(1)),
                 f"variable {block.name!r} looks secret and has a literal default, so the value is in Git",
                 "remove the default (pass it with TF_VAR_" + block.name + " or a sops-encrypted tfvars file "
                 "via the carlpett/sops provider), mark the variable `sensitive = true`, and rotate the value",
@@ -139,7 +141,9 @@ def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
                 continue
             line_offset = block.body_offset + (value.start(1) if value else 0)
             yield Violation(
-                TERRAFORM_SENSITIVE_OUTPUT.id, file.rel, file.line_of_offset(line_offset),
+                TERRAFORM_SENSITIVE_OUTPUT.id,
+                file.rel,
+                file.line_of_offset(line_offset),
                 f"output {block.name!r} exposes {reason} but is not marked sensitive",
                 "add `sensitive = true` to the output block (Terraform then redacts it in plan/apply output)",
             )
@@ -161,7 +165,7 @@ def _secret_reason(name: str, expression: str) -> str | None:
 TERRAFORM_SECRET_DEFAULT = Check(
     id="terraform-secret-default",
     title="Terraform variable with a secret-looking name and a literal default",
-    catches="variable \"db_password\" { default = \"...\" } and the like: the default value is committed.",
+    catches='variable "db_password" { default = "..." } and the like: the default value is committed.',
     fix="Drop the default and supply the value at plan time (TF_VAR_name, a secret store, or a "
     "sops-encrypted tfvars file); mark the variable sensitive; rotate the committed value.",
     run=_secret_defaults,

@@ -1,0 +1,193 @@
+"""``sopskit demo``: the whole flow on a throwaway repository, in a few seconds, no cluster.
+
+It shows, with a heading per step: a temporary Git repository, an age key held in memory
+(passed to sopskit as identities, never written to a file), a ``.sops.yaml``, a Kubernetes
+Secret encrypted with the Flux convention, the encrypted file and its ``git diff``, one value
+edited with IV-stable re-encryption (so the diff is that value's line plus the MAC and
+timestamp), the file decrypted back, and the guardrail commands when they are installed.
+The demo values are made up. The temp dir is removed at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+SECRET_PATH = "flux/secrets/demo/db-credentials.yaml"
+PATH_REGEX = "^flux/secrets/demo/"
+MANIFEST = """\
+# Database credentials for the demo app (made-up values)
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db-credentials
+  namespace: demo
+type: Opaque
+stringData:
+  username: demo-app
+  password: correct-horse-battery-staple
+"""
+NEW_PASSWORD = "tr0ub4dor-and-3"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = subparsers.add_parser(
+        "demo", help="run the whole flow on a throwaway repository (no cluster needed)",
+        description="Show sopskit end to end on a throwaway Git repository in a temp directory.",
+    )
+    demo.add_argument("--keep", action="store_true", help="keep the temp directory and print where it is")
+    demo.add_argument("--no-guardrails", action="store_true", help="skip the scan and policy steps")
+    demo.set_defaults(handler=run_demo)
+
+
+class _Show:
+    """Headings and indented blocks on stdout: the only output of the demo."""
+
+    def __init__(self) -> None:
+        self.step = 0
+
+    def heading(self, title: str) -> None:
+        self.step += 1
+        print(f"\n== {self.step}. {title} ==", flush=True)
+
+    def text(self, line: str) -> None:
+        print(line, flush=True)
+
+    def block(self, content: str) -> None:
+        for line in content.rstrip("\n").splitlines():
+            print(f"    {line}")
+        sys.stdout.flush()
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+           "GIT_TERMINAL_PROMPT": "0"}
+    done = subprocess.run(
+        ["git", "-c", "user.name=sopskit demo", "-c", "user.email=demo@example.invalid",
+         "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", "-c", "color.ui=never",
+         *args],
+        cwd=repo, env=env, capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        from sopskit.errors import SopsError
+
+        raise SopsError(f"git {args[0]} failed in the demo repository: {done.stderr.strip()[:200]}")
+    return done.stdout
+
+
+def _diff(repo: Path, has_git: bool, before: str, after: str, *, cached: bool = False) -> str:
+    if has_git:
+        return _git(repo, "--no-pager", "diff", *(["--cached"] if cached else []), "--", SECRET_PATH)
+    import difflib
+
+    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True),
+                                        f"a/{SECRET_PATH}", f"b/{SECRET_PATH}"))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="sopskit-demo-"))
+    show = _Show()
+    show.text(f"sopskit demo in {workdir} (removed at the end{'; kept: --keep' if args.keep else ''})")
+    try:
+        _run_steps(workdir / "repo", show, guardrails=not args.no_guardrails)
+    finally:
+        if args.keep:
+            show.text(f"\nkept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+            show.text(f"\nremoved {workdir}")
+    return 0
+
+
+def _run_steps(repo: Path, show: _Show, *, guardrails: bool) -> None:
+    from sopskit.config import load_config
+    from sopskit.keys.age import generate_identity
+    from sopskit.keys.base import KeyContext
+    from sopskit.ops.decrypt import decrypt, open_bytes
+    from sopskit.ops.document import emit_encrypted, seal
+    from sopskit.ops.encrypt import encrypt
+    from sopskit.ops.files import atomic_write
+    from sopskit.ops.sopsyaml_edit import add_age_recipient
+    from sopskit.stores import get_store
+
+    has_git = shutil.which("git") is not None
+    show.heading("A throwaway Git repository")
+    repo.mkdir(parents=True)
+    if has_git:
+        _git(repo, "init", "-q")
+        show.text(f"git init {repo}")
+    else:
+        show.text("git is not installed: diffs below are computed by Python instead")
+
+    show.heading("An age key, held in memory only")
+    identity, recipient = generate_identity()
+    identities = [identity]  # handed to sopskit directly, like SOPS_AGE_KEY, never a key file
+    show.text(f"recipient (public): {recipient}")
+    show.text("identity (private): kept in this process's memory, passed to sopskit as identities")
+
+    show.heading(".sops.yaml: which key encrypts which path")
+    sops_yaml = add_age_recipient(None, PATH_REGEX, recipient)
+    (repo / ".sops.yaml").write_text(sops_yaml, encoding="utf-8")
+    (repo / ".gitignore").write_text("*.agekey\n*.dec.yaml\n*.decrypted.*\n.env\n", encoding="utf-8")
+    show.block(sops_yaml)
+
+    show.heading("A Kubernetes Secret manifest (plaintext, in memory)")
+    show.block(MANIFEST)
+
+    show.heading(f"Encrypted into {SECRET_PATH}")
+    target = repo / SECRET_PATH
+    target.parent.mkdir(parents=True)
+    config = load_config(repo / ".sops.yaml")
+    encrypted = encrypt(MANIFEST.encode(), format="yaml", path=target, config=config).decode()
+    atomic_write(target, encrypted.encode(), default_mode=0o644)
+    show.text("only data/stringData values are encrypted (encrypted_regex), so the manifest stays readable:")
+    show.block(encrypted)
+    if has_git:
+        _git(repo, "add", ".sops.yaml", ".gitignore", SECRET_PATH)
+        show.heading("git diff --cached: what a commit would contain")
+        show.block(_diff(repo, has_git, "", encrypted, cached=True))
+        _git(repo, "commit", "-q", "-m", "Add encrypted db-credentials")
+
+    show.heading("Edit one value: unchanged values keep their exact ciphertext")
+    opened = open_bytes(encrypted.encode(), input_format="yaml", context=KeyContext(age_identities=identities))
+    data = opened.branches[0]["stringData"]
+    data["password"] = NEW_PASSWORD  # type: ignore[index]
+    seal(opened)
+    edited = emit_encrypted(opened, get_store("yaml")).decode()
+    atomic_write(target, edited.encode(), default_mode=0o644)
+    diff = _diff(repo, has_git, encrypted, edited)
+    changed = [line for line in diff.splitlines()
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    show.text(f"git diff: {len(changed) // 2} line(s) changed: the edited value and the file's MAC "
+              "(and lastmodified, once a second has passed); username and the key records are "
+              "byte-identical")
+    show.block(diff)
+    if has_git:
+        _git(repo, "commit", "-q", "-am", "Rotate the demo password")
+
+    show.heading("Decrypted back (to stdout only)")
+    show.block(decrypt(edited.encode(), format="yaml", identities=identities).decode())
+
+    if guardrails:
+        _guardrails(repo, show, [SECRET_PATH])
+
+
+def _guardrails(repo: Path, show: _Show, files: Sequence[str]) -> None:
+    commands = [("scan", ["scan", "--no-progress", "."]), ("policy", ["policy", "check", "."])]
+    for module, argv in commands:
+        if importlib.util.find_spec(f"sopskit.cli.commands.{module}") is None:
+            continue
+        show.heading(f"sopskit {' '.join(argv)}: guardrails on the repository")
+        env = {**os.environ, "NO_COLOR": "1"}
+        done = subprocess.run([sys.executable, "-m", "sopskit", *argv], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        output = (done.stdout + done.stderr).strip() or "(no output)"
+        show.block(output)
+        show.text(f"exit status {done.returncode}" + (" (clean)" if done.returncode == 0 else ""))

@@ -1,0 +1,222 @@
+"""``exec-env`` and ``exec-file``: run a command with the secrets, never writing them to disk.
+
+``exec-env`` puts the top-level scalars into the command's environment and runs
+``/bin/sh -c COMMAND``. ``exec-file`` replaces every ``{}`` in COMMAND with the path of a
+FIFO (default; the plaintext only passes through the kernel) or, with ``--no-fifo``, of a
+0600 file in a 0700 directory on tmpfs that is removed when the command ends. The command's
+exit status is returned, as sops does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from sopskit.cli import common, options
+from sopskit.errors import UsageError
+
+EXEC_ENV_EPILOG = """\
+examples:
+  sopskit exec-env secret.enc.env 'psql "$DATABASE_URL"'
+  sopskit exec-env --pristine secret.enc.yaml 'env'
+"""
+
+EXEC_FILE_EPILOG = """\
+examples:
+  sopskit exec-file kubeconfig.enc.yaml 'kubectl --kubeconfig {} get pods'
+  sopskit exec-file --no-fifo --filename app.env secret.enc.env 'source {} && ./run'
+
+The FIFO can be read once. --no-fifo writes a regular file on tmpfs (refused on disk
+unless --allow-disk-tempdir), removed when the command exits.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    env = subparsers.add_parser("exec-env", help="run a command with the secrets in its environment",
+                                description="Run COMMAND (via /bin/sh -c) with FILE's top-level values "
+                                            "as environment variables.",
+                                epilog=EXEC_ENV_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options.add_all_shared(env, sub=True)
+    _exec_common(env)
+    env.add_argument("--pristine", action="store_true", help="start from an empty environment")
+    env.add_argument("--same-process", action="store_true",
+                     help="replace sopskit with the command (exec) instead of running a child")
+    env.add_argument("file", metavar="FILE")
+    env.add_argument("command", metavar="COMMAND")
+    env.set_defaults(handler=run_exec_env)
+
+    fil = subparsers.add_parser("exec-file", help="run a command with the secrets in a FIFO or tmpfs file",
+                                description="Run COMMAND with every {} replaced by the path of the "
+                                            "decrypted FILE.",
+                                epilog=EXEC_FILE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options.add_all_shared(fil, sub=True)
+    _exec_common(fil)
+    fil.add_argument("--no-fifo", action="store_true", help="use a regular file on tmpfs instead of a FIFO")
+    fil.add_argument("--filename", default="tmp-file", help="name of the file inside the private directory")
+    fil.add_argument("--allow-disk-tempdir", action="store_true",
+                     help="with --no-fifo, accept a disk-backed temporary directory if no tmpfs exists")
+    fil.add_argument("file", metavar="FILE")
+    fil.add_argument("command", metavar="COMMAND")
+    fil.set_defaults(handler=run_exec_file)
+
+
+def _exec_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--background", action="store_true", help="do not wait for the command (deprecated)")
+    p.add_argument("--user", default=None, help="run the command as this user (needs root)")
+
+
+def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from sopskit.ops.decrypt import open_bytes
+
+    fmt = common.input_format(args, args.file)
+    opened = open_bytes(common.read_source(args.file), input_format=fmt, ignore_mac=args.ignore_mac,
+                        context=common.key_context(args), decryption_order=options.decryption_order(args))
+    return opened, fmt
+
+
+def env_string(value: object) -> str:
+    """sops's ``ValToString`` for environment values."""
+    from sopskit.format.codec import format_go_float, format_time
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format_go_float(value)
+    if isinstance(value, _dt.datetime):
+        return format_time(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def secret_environment(branch: object) -> dict[str, str]:
+    """Top-level scalars of the first document; nested values are an error, as in sops."""
+    from sopskit.format.tree import Comment, TreeMap
+
+    assert isinstance(branch, TreeMap)
+    out: dict[str, str] = {}
+    for key, value in branch.entries:
+        if isinstance(key, Comment):
+            continue
+        if "=" in key:
+            raise UsageError(f"cannot export {key!r}: environment variable names cannot contain '='")
+        if isinstance(value, (TreeMap, list)):
+            raise UsageError(f"cannot export {key!r}: only top-level scalar values can be "
+                             "environment variables")
+        if value is None:
+            continue
+        out[key] = env_string(value)
+    return out
+
+
+def _user_switch(user: str | None) -> tuple[Callable[[], None] | None, dict[str, str]]:
+    if not user:
+        return None, {}
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise UsageError(f"no such user {user!r}") from None
+    if os.geteuid() != 0:
+        raise UsageError("--user needs root privileges")
+
+    def switch() -> None:
+        os.initgroups(entry.pw_name, entry.pw_gid)
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+
+    return switch, {"HOME": entry.pw_dir, "USER": entry.pw_name, "LOGNAME": entry.pw_name}
+
+
+def _run_shell(command: str, env: Mapping[str, str], args: argparse.Namespace) -> int:
+    preexec, user_env = _user_switch(getattr(args, "user", None))
+    full_env = {**env, **user_env}
+    process = subprocess.Popen(["/bin/sh", "-c", command], env=full_env,
+                               preexec_fn=preexec)
+    if getattr(args, "background", False):
+        return 0
+    try:
+        return _status(process.wait())
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait()
+        raise
+
+
+def _status(code: int) -> int:
+    return 128 - code if code < 0 else code
+
+
+def run_exec_env(args: argparse.Namespace) -> int:
+    opened, _fmt = _open(args)
+    if not opened.branches:
+        raise UsageError(f"{args.file}: the file has no document")
+    secrets = secret_environment(opened.branches[0])
+    env = dict(secrets) if args.pristine else {**os.environ, **secrets}
+    if args.same_process:
+        preexec, user_env = _user_switch(args.user)
+        if preexec is not None:
+            preexec()
+        sys.stdout.flush()
+        os.execve("/bin/sh", ["/bin/sh", "-c", args.command], {**env, **user_env})
+    return _run_shell(args.command, env, args)
+
+
+def _check_filename(name: str) -> str:
+    if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith(".."):
+        raise UsageError(f"--filename {name!r} must be a plain file name (no directories)")
+    return name
+
+
+def _feed_fifo(path: Path, data: bytes, stop: threading.Event) -> None:
+    """Write ``data`` into the FIFO once a reader opens it; give up when ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            stop.wait(0.02)
+            continue
+        try:
+            os.set_blocking(fd, True)
+            with contextlib.suppress(BrokenPipeError):
+                os.write(fd, data)
+        finally:
+            os.close(fd)
+        return
+
+
+def run_exec_file(args: argparse.Namespace) -> int:
+    from sopskit.ops.decrypt import emit_plaintext
+    from sopskit.ops.edit import SecureBuffer, buffer_location
+
+    opened, fmt = _open(args)
+    out_fmt = common.output_format(args, fmt)
+    data = emit_plaintext(opened, output_format=out_fmt)
+    name = _check_filename(args.filename)
+    # a FIFO holds no data on disk, so any directory will do; a regular file needs tmpfs
+    location = buffer_location(os.environ, allow_disk=(not args.no_fifo) or args.allow_disk_tempdir)
+    with SecureBuffer(location, name) as buffer:
+        command = args.command.replace("{}", str(buffer.path))
+        if args.no_fifo:
+            buffer.write(data)
+            return _run_shell(command, os.environ, args)
+        os.mkfifo(buffer.path, 0o600)
+        stop = threading.Event()
+        feeder = threading.Thread(target=_feed_fifo, args=(buffer.path, data, stop), daemon=True)
+        feeder.start()
+        try:
+            return _run_shell(command, os.environ, args)
+        finally:
+            stop.set()
+            feeder.join(timeout=1)
+
+
+__all__ = ["env_string", "register", "run_exec_env", "run_exec_file", "secret_environment"]

@@ -1,0 +1,59 @@
+"""``sopskit repo init``: scaffold (or complete) a GitOps secrets repository, idempotently."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  sopskit repo init                              (environments: existing folders, else dev and prod)
+  sopskit repo init --env dev --env staging --env prod
+
+Creates or completes: .sops.yaml (one rule per environment, encrypted_regex
+'^(data|stringData)$'), .gitignore guards (*.agekey, *.dec.yaml, *.decrypted.*, .env),
+ROOT/ENV/kustomization.yaml, .pre-commit-config.yaml with sopskit's hooks, and
+spec.decryption (provider sops, secretRef sops-age) in each Flux Kustomization whose
+spec.path covers a secrets folder. Running it again changes nothing.
+Then run `sopskit cluster init --path-regex '^ROOT/ENV/'` once per cluster.
+"""
+
+DEFAULT_ENVIRONMENTS = ("dev", "prod")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from sopskit.ops.scaffold import SECRETS_ROOT
+
+    repo = subparsers.add_parser("repo", help="scaffold a GitOps secrets repository",
+                                 description="Scaffold a GitOps secrets repository.")
+    sub = repo.add_subparsers(dest="repo_command", metavar="SUBCOMMAND")
+    init = sub.add_parser("init", help="lay out .sops.yaml, guards, folders and Flux wiring",
+                          description="Lay out the secrets repository (idempotent).",
+                          epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    init.add_argument("--env", dest="environments", action="append", default=[], metavar="ENV",
+                      help="an environment (repeat the flag for several)")
+    init.add_argument("--root", default=SECRETS_ROOT, help="secrets folder (default %(default)s)")
+    init.add_argument("--dir", default=".", help="repository directory (default: the current one)")
+    init.set_defaults(handler=run_init)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from sopskit.ops.scaffold import env_path_regex, init_repo, known_environments
+
+    repo = Path(args.dir).absolute()
+    environments = list(dict.fromkeys(args.environments)) or known_environments(repo, root=args.root) \
+        or list(DEFAULT_ENVIRONMENTS)
+    report = init_repo(repo, environments, root=args.root)
+    out = sys.stdout
+    for path in report.created:
+        print(f"created {path}", file=out)
+    for path in report.updated:
+        print(f"updated {path}", file=out)
+    if not report.changed:
+        print("nothing to do: the repository is already set up", file=out)
+    print(f"environments: {', '.join(environments)}", file=out)
+    print("next: one cluster key per environment, e.g.", file=out)
+    print(f"  sopskit cluster init --context <ctx> --path-regex '{env_path_regex(environments[0], root=args.root)}'",
+          file=out)
+    return 0

@@ -1,0 +1,68 @@
+"""``gitignore-agekey``: the repository's root ``.gitignore`` must ignore ``*.agekey``.
+
+``age-keygen -o prod.agekey`` in a work tree is one ``git add .`` away from a leak; the guard
+makes Git refuse it silently. The root ``.gitignore`` is read (not the user's global excludes,
+which CI does not have), later lines win, ``!`` negations are honoured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
+
+from sopskit.policy.check import Check
+from sopskit.policy.context import CheckContext
+from sopskit.policy.globs import glob_to_regex
+from sopskit.policy.results import Violation
+
+_PROBES = ("prod.agekey", "flux/secrets/prod/prod.agekey")
+
+
+def is_ignored(gitignore: str, path: str) -> bool:
+    """Whether the gitignore lines ignore ``path`` (a file): the last matching pattern decides."""
+    ignored = False
+    name = path.rsplit("/", 1)[-1]
+    for raw in gitignore.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = line[1:] if negated else line
+        if pattern.endswith("/"):
+            continue  # directory patterns cannot be the file guard
+        if pattern.startswith("**/"):
+            pattern = pattern[3:]
+        anchored = "/" in pattern
+        hit = (
+            bool(glob_to_regex(pattern, anywhere=False).fullmatch(path))
+            if anchored
+            else fnmatchcase(name, pattern)
+        )
+        if hit:
+            ignored = not negated
+    return ignored
+
+
+def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
+    path = ctx.repo.root / ".gitignore"
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    if all(is_ignored(text, probe) for probe in _PROBES):
+        return
+    what = "does not ignore" if text else "is missing, so nothing ignores"
+    yield Violation(
+        GITIGNORE_AGEKEY.id,
+        ".gitignore",
+        None,
+        f"the root .gitignore {what} *.agekey: a generated age key can be committed by accident",
+        "add a line `*.agekey` to .gitignore (and keep age keys outside the work tree)",
+    )
+
+
+GITIGNORE_AGEKEY = Check(
+    id="gitignore-agekey",
+    title="Root .gitignore does not ignore *.agekey",
+    catches="A repository whose root .gitignore is missing or does not ignore *.agekey files "
+    "(a later !pattern that re-includes them counts as not ignored).",
+    fix="Add `*.agekey` to the root .gitignore.",
+    run=_missing_guard,
+)

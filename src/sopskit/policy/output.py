@@ -1,0 +1,140 @@
+"""Render a :class:`Report` as text, JSON or SARIF 2.1.0. Returns strings; the CLI prints.
+
+The JSON shape (``version`` 1) is stable for scripts::
+
+    {"version": 1, "tool": "sopskit", "suite": "policy", "root": "/abs/path",
+     "summary": {"violations": 2, "files_checked": 40, "checks": ["plaintext-secret", ...]},
+     "violations": [{"check": "plaintext-secret", "path": "a.yaml", "line": 3,
+                     "message": "...", "fix": "..."}]}
+
+SARIF carries every check that ran as a rule (id, title, what it catches, how to fix) so code
+scanning UIs can show the help, and every violation as a result with a ``%SRCROOT%``-relative
+location.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from typing import Any
+
+from sopskit.policy.results import Report
+
+FORMATS = ("text", "json", "sarif")
+_SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_INFORMATION_URI = "https://github.com/sopskit/sopskit/blob/main/docs/guardrails.md"
+
+
+def render(report: Report, output_format: str) -> str:
+    if output_format == "json":
+        return render_json(report)
+    if output_format == "sarif":
+        return render_sarif(report)
+    return render_text(report)
+
+
+def location(path: str, line: int | None) -> str:
+    return f"{path}:{line}" if line else path
+
+
+def render_text(report: Report) -> str:
+    """One line per violation, then its fix, then a summary line."""
+    lines: list[str] = []
+    for violation in report.violations:
+        lines.append(
+            f"{location(violation.path, violation.line)}: [{violation.check_id}] {violation.message}"
+        )
+        lines.append(f"    fix: {violation.fix}")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(report: Report) -> str:
+    count = len(report.violations)
+    checks = len(report.checks)
+    if count == 0:
+        return f"ok: {checks} checks passed on {report.files_checked} files"
+    files = len({v.path for v in report.violations})
+    plural = "s" if count != 1 else ""
+    return f"{count} violation{plural} in {files} file{'s' if files != 1 else ''} ({checks} checks)"
+
+
+def to_json_data(report: Report) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "tool": "sopskit",
+        "suite": report.suite,
+        "root": str(report.root),
+        "summary": {
+            "violations": len(report.violations),
+            "files_checked": report.files_checked,
+            "checks": [check.id for check in report.checks],
+        },
+        "violations": [
+            {"check": v.check_id, "path": v.path, "line": v.line, "message": v.message, "fix": v.fix}
+            for v in report.violations
+        ],
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(to_json_data(report), indent=2) + "\n"
+
+
+def to_sarif_data(report: Report) -> dict[str, Any]:
+    index = {check.id: i for i, check in enumerate(report.checks)}
+    rules = [
+        {
+            "id": check.id,
+            "name": "".join(part.capitalize() for part in check.id.split("-")),
+            "shortDescription": {"text": check.title},
+            "fullDescription": {"text": check.catches},
+            "help": {"text": check.fix, "markdown": f"**Fix:** {check.fix}"},
+            "helpUri": f"{_INFORMATION_URI}#{check.id}",
+            "defaultConfiguration": {"level": "error"},
+        }
+        for check in report.checks
+    ]
+    results = []
+    for v in report.violations:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": v.path, "uriBaseId": "%SRCROOT%"}}
+        if v.line:
+            physical["region"] = {"startLine": v.line}
+        result: dict[str, Any] = {
+            "ruleId": v.check_id,
+            "level": "error",
+            "message": {"text": f"{v.message}. Fix: {v.fix}"},
+            "locations": [{"physicalLocation": physical}],
+        }
+        if v.check_id in index:
+            result["ruleIndex"] = index[v.check_id]
+        results.append(result)
+    return {
+        "$schema": _SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "sopskit",
+                        "version": _version(),
+                        "informationUri": _INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.as_uri() + "/"}},
+                "results": results,
+            }
+        ],
+    }
+
+
+def render_sarif(report: Report) -> str:
+    return json.dumps(to_sarif_data(report), indent=2) + "\n"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("sopskit")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,191 @@
+"""Detection for one piece of content: regex rules, Kubernetes checks, SOPS checks, filters.
+
+Content is checked once however many paths it appears under (a history blob often has
+several); only the path-dependent parts (allowlisted paths, ``.sops.yaml`` coverage,
+kustomization references) run per path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sopskit.format.recognize import is_enc_value
+from sopskit.scan import filters, kube, sopsaware
+from sopskit.scan.engine import Match, Matcher, shannon_entropy
+from sopskit.scan.findings import BlobFinding, fingerprint
+from sopskit.scan.rules import Rule, RuleSet
+
+#: Checks that are code, not regex rules: id -> description.
+BUILTIN_RULES = {
+    "kubernetes-secret": "Plaintext value in a Kubernetes Secret manifest (data/stringData)",
+    "kustomize-secret-literal": "Literal in a Kustomize secretGenerator",
+    "kustomize-secret-file": "File read by a Kustomize secretGenerator is not SOPS-encrypted",
+    "sops-unencrypted-file": "File covered by a .sops.yaml creation rule has no sops metadata",
+    "sops-plaintext-value": "Plaintext value that the file's sops rule says is encrypted",
+}
+
+#: The secret-type priority used when two checks report the same text: provider rules first.
+_PRIORITY_BUILTIN, _PRIORITY_GENERIC = 1, 2
+
+BINARY_SNIFF = 8192
+
+
+@dataclass
+class DetectContext:
+    """Everything detection needs besides the content; built once per scan."""
+
+    matcher: Matcher
+    ruleset: RuleSet
+    creation_rules: sopsaware.CreationRuleIndex | None = None
+    read_file: Callable[[str], bytes | None] | None = None  # repo-relative path -> content
+    kubernetes: bool = True
+
+
+@dataclass
+class _Candidate:
+    rule_id: str
+    line: int
+    secret: bytes
+    priority: int
+    span: tuple[int, int] = (-1, -1)
+    rule: Rule | None = None
+    match: bytes = b""
+    line_text: bytes = b""
+
+
+def is_binary(data: bytes) -> bool:
+    return b"\0" in data[:BINARY_SNIFF]
+
+
+def _line_bounds(data: bytes, pos: int) -> tuple[int, int]:
+    start = data.rfind(b"\n", 0, pos) + 1
+    end = data.find(b"\n", pos)
+    return start, len(data) if end < 0 else end
+
+
+def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
+                      meta: tuple[int, int] | None, lineno: int) -> bool:
+    """Path-independent reasons a regex match is not a finding."""
+    rule = m.rule
+    if meta is not None and meta[0] <= lineno <= meta[1]:
+        return True
+    if filters.has_allow_comment(line):
+        return True
+    if filters.is_sops_or_public(secret, line, m.secret_start - line_start, m.secret_end - line_start):
+        return True
+    if filters.is_placeholder(secret):
+        return True
+    if rule.entropy and shannon_entropy(secret) < rule.entropy:
+        return True
+    return rule.is_generic and (filters.is_hash_or_id(secret) or filters.is_code_reference(secret))
+
+
+def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | None) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    lineno, counted = 1, 0
+    for m in ctx.matcher.find(data):
+        lineno += data.count(b"\n", counted, m.secret_start)
+        counted = m.secret_start
+        ls, le = _line_bounds(data, m.secret_start)
+        line, secret = data[ls:le], data[m.secret_start:m.secret_end]
+        if _content_filtered(m, secret, line, ls, meta, lineno):
+            continue
+        out.append(_Candidate(m.rule.id, lineno, secret, _PRIORITY_GENERIC if m.rule.is_generic else 0,
+                              (m.secret_start, m.secret_end), m.rule, data[m.start:m.end], line))
+    return out
+
+
+def _literal_ok(value: bytes) -> bool:
+    return not (kube.is_templated(value) or is_enc_value(value.decode("utf-8", "replace"))
+                or filters.is_placeholder(value))
+
+
+def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
+    return [_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN)
+            for v in kube.find_secret_values(data) if _literal_ok(v.value)]
+
+
+def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:
+    refs = kube.find_generator_refs(data)
+    out = [BlobFinding("kustomize-secret-literal", line, fingerprint(v), path)
+           for line, v in refs.literals if _literal_ok(v)]
+    if ctx.read_file is None:
+        return out
+    base = posixpath.dirname(path)
+    for ref, as_env in [(f, False) for f in refs.files] + [(e, True) for e in refs.envs]:
+        target = posixpath.normpath(posixpath.join(base, ref))
+        content = ctx.read_file(target)
+        if content is None or sopsaware.has_metadata(content) or is_binary(content):
+            continue
+        if as_env:
+            out.extend(BlobFinding("kustomize-secret-file", line, fingerprint(v), target)
+                       for line, v in kube.env_file_values(content) if _literal_ok(v))
+        elif content.strip():
+            out.append(BlobFinding("kustomize-secret-file", 1, fingerprint(content), target))
+    return out
+
+
+def _dedupe(cands: list[_Candidate]) -> list[_Candidate]:
+    """One finding per secret occurrence: provider rule over built-in check over generic rule."""
+    cands.sort(key=lambda c: c.priority)
+    kept: list[_Candidate] = []
+    seen: set[tuple[int, bytes]] = set()
+    for c in cands:
+        if (c.line, c.secret) in seen:
+            continue
+        if c.span[0] >= 0 and any(k.span[0] >= 0 and c.span[0] < k.span[1] and k.span[0] < c.span[1]
+                                  for k in kept):
+            continue
+        seen.add((c.line, c.secret))
+        kept.append(c)
+    return kept
+
+
+def _allowed(c: _Candidate, ruleset: RuleSet, path: str, commit: str | None) -> bool:
+    lists = (*(c.rule.allowlists if c.rule else ()), *ruleset.allowlists)
+    return any(a.allows(secret=c.secret, match=c.match, line=c.line_text, path=path, commit=commit)
+               for a in lists)
+
+
+def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
+           commit: str | None = None) -> tuple[list[BlobFinding], str | None]:
+    """Findings in ``data`` for each of ``paths``, and why the content was skipped (or None)."""
+    results: list[BlobFinding] = []
+    encrypted = sopsaware.has_metadata(data)
+    if not encrypted and ctx.creation_rules is not None:
+        for path in paths:
+            covering = ctx.creation_rules.rule_for(path)
+            if covering is None or sopsaware.is_non_secret_manifest(data):
+                continue
+            selected = sopsaware.selected_values(data, path, covering.selection)
+            if selected is None or selected:
+                line = selected[0].line if selected else 1
+                results.append(BlobFinding("sops-unencrypted-file", line, fingerprint(data), path))
+    if is_binary(data):
+        return results, "binary"
+    meta = sopsaware.metadata_line_range(data) if encrypted else None
+    cands = _regex_candidates(data, ctx, meta)
+    if ctx.kubernetes:
+        cands.extend(_kubernetes_candidates(data))
+    cands = _dedupe(cands)
+    for path in paths:
+        for c in cands:
+            if c.rule is not None and c.rule.path is not None and not c.rule.path.search(path):
+                continue
+            if _allowed(c, ctx.ruleset, path, commit):
+                continue
+            results.append(BlobFinding(c.rule_id, c.line, fingerprint(c.secret), path,
+                                       c.priority == _PRIORITY_GENERIC, c.span))
+        if ctx.kubernetes and kube.is_kustomization(path):
+            results.extend(_kustomize_findings(data, path, ctx))
+        if encrypted:
+            results.extend(BlobFinding("sops-plaintext-value", v.line, fingerprint(v.value), path)
+                           for v in sopsaware.plaintext_values(data, path))
+    # Path-only gitleaks rules (a rule with `path` and no `regex`): the file itself is the finding.
+    for path_rule in ctx.ruleset.rules:
+        if path_rule.regex is None and path_rule.path is not None:
+            results.extend(BlobFinding(path_rule.id, 1, fingerprint(data), p)
+                           for p in paths if path_rule.path.search(p))
+    return results, None

@@ -1,0 +1,481 @@
+"""YAML bytes -> branches, following yaml.v3 decoding and sops's comment placement.
+
+Two parsers feed one builder: libyaml (PyYAML's C parser) when the input has no ``#`` byte and
+so no comments, ruamel.yaml's pure parser otherwise. Both produce the same event stream with
+(line, column) marks; comments are found in the gaps between scalar events and placed by the
+rules of yaml.v3's scanner and sops's ``nodeToTreeValue`` (see docs/yaml-store.md):
+
+* a comment after content on the same line is *inline* and goes before the entry it follows;
+* own-line comments are split, as yaml.v3 does, into a *foot* part (attached to the content
+  above: comments followed by a blank line, or dedented below the current block) and a *head*
+  part (attached to the next entry, or to the start of a collection the next entry opens);
+* a foot comment at the column of a block that closes right after it belongs to that block
+  (a sequence's foot lands after the sequence in its parent, as yaml.v3's composer moves it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sopskit.errors import ParseError
+from sopskit.format.tree import Comment, TreeMap, Value, deep_copy
+from sopskit.stores._yaml_resolve import UnsupportedIntError, resolve_plain
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_BINARY_TAG = "tag:yaml.org,2002:binary"
+_Pos = tuple[int, int]
+
+
+@dataclass(slots=True)
+class _Ev:
+    """One parser event, library-neutral."""
+
+    kind: str  # scalar, alias, map, seq, end, doc, docend
+    start: _Pos
+    end: _Pos
+    value: str = ""
+    tag: str | None = None
+    plain: bool = False  # plain (unquoted, untagged) scalar
+    style: str | None = None
+    anchor: str | None = None
+    flow: bool = False
+
+
+@dataclass(slots=True)
+class _Comment:
+    line: int
+    col: int
+    text: str
+    inline: bool
+
+
+_KINDS = {
+    "ScalarEvent": "scalar", "AliasEvent": "alias", "MappingStartEvent": "map",
+    "SequenceStartEvent": "seq", "MappingEndEvent": "end", "SequenceEndEvent": "end",
+    "DocumentStartEvent": "doc", "DocumentEndEvent": "docend",
+}
+
+
+def _convert(events: Iterable[Any]) -> Iterator[_Ev]:
+    for e in events:
+        kind = _KINDS.get(type(e).__name__)
+        if kind is None:
+            continue
+        sm, em = e.start_mark, e.end_mark
+        ev = _Ev(kind, (sm.line, sm.column), (em.line, em.column))
+        if kind == "scalar":
+            ev.value = e.value
+            tag = e.tag
+            ev.tag = None if tag in (None, "!") else tag
+            ev.style = e.style or None
+            ev.plain = ev.style is None and tag is None
+            ev.anchor = e.anchor
+        elif kind in ("map", "seq"):
+            ev.anchor = e.anchor
+            ev.flow = bool(e.flow_style)
+        elif kind == "alias":
+            ev.anchor = e.anchor
+        yield ev
+
+
+def _mark_error(exc: Exception) -> ParseError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or "invalid YAML"
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = str(problem).split("\n")[0]
+    # problems from the scanners name the syntax, never the value (e.g. "found character")
+    return ParseError(f"invalid YAML{where}: {problem}")
+
+
+def parse_events_libyaml(text: str) -> list[_Ev]:
+    """Events from PyYAML's C parser (the fast path)."""
+    import yaml
+
+    try:
+        return list(_convert(yaml.parse(text, Loader=yaml.CSafeLoader)))
+    except yaml.YAMLError as exc:
+        raise _mark_error(exc) from None
+
+
+def parse_events_ruamel(text: str) -> list[_Ev]:
+    """Events from ruamel.yaml's pure-Python parser (imported only on this path)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return list(_convert(YAML(typ="safe", pure=True).parse(text)))
+    except (MarkedYAMLError, YAMLError) as exc:
+        raise _mark_error(exc) from None
+
+
+# -- comments ---------------------------------------------------------------------------------
+
+def find_comments(text: str, events: list[_Ev]) -> list[_Comment]:
+    """Every ``#`` comment outside scalars, with its position and whether it is inline."""
+    lines = text.split("\n")
+    spans: list[tuple[_Pos, _Pos]] = []
+    for ev in events:
+        if ev.kind != "scalar":
+            continue
+        start = ev.start
+        if ev.style in ("|", ">"):
+            start = (start[0] + 1, 0)  # the header line may hold a comment
+        spans.append((start, ev.end))
+    starts = [s for s, _ in spans]
+    out: list[_Comment] = []
+    for lineno, line in enumerate(lines):
+        pos = line.find("#")
+        while pos >= 0:
+            if pos == 0 or line[pos - 1] in " \t":
+                i = bisect.bisect_right(starts, (lineno, pos)) - 1
+                inside = i >= 0 and spans[i][0] <= (lineno, pos) < spans[i][1]
+                if not inside:
+                    body = line[pos + 1:]
+                    if body.endswith("\r"):
+                        body = body[:-1]
+                    out.append(_Comment(lineno, pos, body, bool(line[:pos].strip())))
+                    break
+            pos = line.find("#", pos + 1)
+    return out
+
+
+# -- builder ----------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Frame:
+    container: TreeMap | list[Value]
+    col: int
+    flow: bool
+    anchor: str | None
+    key: str | None = None
+    key_pending: bool = False  # a key was read, its value not yet complete
+    inline_at: int = 0  # where inline comments of the current entry go
+    keys: set[str] = field(default_factory=set)
+    key_line: int = -1
+
+
+class _Builder:
+    """Consumes events and comments in document order; yields one TreeMap per document."""
+
+    def __init__(self, text: str, events: list[_Ev], comments: list[_Comment]) -> None:
+        self.lines = text.split("\n")
+        self.events = events
+        self.comments = comments
+        self.ci = 0
+        self.anchors: dict[str, Value] = {}
+        self.stack: list[_Frame] = []
+        self.docs: list[TreeMap] = []
+        self.root: TreeMap | None = None
+        self.last_end: _Pos = (0, 0)  # end of the last content event
+        self.last_colon = False  # the last content was a key awaiting its value
+        self.pending_head: list[_Comment] = []
+        self.pending_foot: list[list[_Comment]] = []  # groups
+        self.inline_target: tuple[TreeMap | list[Value], int] | None = None
+
+    # -- insertion helpers -----------------------------------------------------------------
+    @staticmethod
+    def _put(container: TreeMap | list[Value], index: int, c: _Comment) -> None:
+        item = Comment(c.text, inline=c.inline)
+        if isinstance(container, TreeMap):
+            container.entries.insert(index, (item, None))
+        else:
+            container.insert(index, item)
+
+    @staticmethod
+    def _append(container: TreeMap | list[Value], c: _Comment) -> None:
+        item = Comment(c.text, inline=c.inline)
+        if isinstance(container, TreeMap):
+            container.entries.append((item, None))
+        else:
+            container.append(item)
+
+    def _flush_into_current(self) -> None:
+        """Unmatched feet and heads go before the next entry of the current container."""
+        if not self.stack:
+            return
+        frame = self.stack[-1]
+        for group in self.pending_foot:
+            for c in group:
+                self._append(frame.container, c)
+        for c in self.pending_head:
+            self._append(frame.container, c)
+        self.pending_foot = []
+        self.pending_head = []
+
+    # -- comments --------------------------------------------------------------------------
+    def _scan_indent(self) -> int:
+        for frame in reversed(self.stack):
+            if not frame.flow:
+                return frame.col
+        return 0
+
+    def _take_comments(self, until: _Pos, next_col: int) -> None:
+        """Classify the comments before ``until`` (the next event) as inline, foot or head."""
+        group: list[_Comment] = []
+        first_empty = True
+        split_done = False
+        indent = self._scan_indent()
+        prev_line = self.last_end[0]
+        foot_line = prev_line + 1
+        while self.ci < len(self.comments):
+            c = self.comments[self.ci]
+            if (c.line, c.col) >= until:
+                break
+            self.ci += 1
+            if c.inline:
+                self._inline(c)
+                prev_line = c.line
+                foot_line = c.line + 1
+                continue
+            if not group:
+                first_empty = c.line - prev_line <= 1
+                if c.line - prev_line > 1:
+                    first_empty = False
+            else:
+                last = group[-1]
+                blank_between = c.line - last.line > 1
+                if blank_between and not split_done and first_empty and (
+                    (group[0].line == foot_line and not self.last_colon) or group[0].col < indent
+                ):
+                    self.pending_foot.append(group)
+                    group = []
+                    split_done = True
+                elif c.col < indent and c.col != group[0].col:
+                    self.pending_foot.append(group)
+                    group = []
+                if blank_between:
+                    split_done = True
+                    first_empty = False
+            group.append(c)
+        if group:
+            blank_after = until[0] - group[-1].line > 1
+            if (blank_after and not split_done and first_empty and (
+                (group[0].line == foot_line and not self.last_colon) or group[0].col < indent
+            )) or (next_col < indent and next_col != group[0].col):
+                self.pending_foot.append(group)
+            else:
+                self.pending_head.extend(group)
+
+    def _inline(self, c: _Comment) -> None:
+        target = self.inline_target
+        if target is None:
+            if self.stack:
+                self._append(self.stack[-1].container, c)
+            else:
+                self.pending_head.append(c)
+            return
+        container, index = target
+        self._put(container, index, c)
+        self.inline_target = (container, index + 1)
+        if self.stack and self.stack[-1].container is container:
+            self.stack[-1].inline_at = index + 1
+
+    def _close_foot(self, frame: _Frame, parent: _Frame | None) -> None:
+        """Give ``frame`` the pending foot groups up to the first one at its column."""
+        if frame.flow or not self.pending_foot:
+            return
+        match = next((i for i, g in enumerate(self.pending_foot) if g[0].col == frame.col), -1)
+        if match < 0:
+            return
+        taken = self.pending_foot[: match + 1]
+        self.pending_foot = self.pending_foot[match + 1:]
+        if isinstance(frame.container, TreeMap) or parent is None:
+            for g in taken:
+                for c in g:
+                    self._append(frame.container, c)
+        else:
+            # a sequence's foot moves after the sequence's entry in the parent
+            for g in taken:
+                for c in g:
+                    self._append(parent.container, c)
+
+    # -- values ----------------------------------------------------------------------------
+    def _scalar_value(self, ev: _Ev) -> Value:
+        where = f"line {ev.start[0] + 1}, column {ev.start[1] + 1}"
+        try:
+            if ev.plain:
+                return resolve_plain(ev.value)
+            if ev.tag is None or ev.tag == _STR_TAG:
+                return ev.value
+            if ev.tag == _BINARY_TAG:
+                try:
+                    raw = base64.b64decode("".join(ev.value.split()), validate=True)
+                except (binascii.Error, ValueError):
+                    raise ParseError(f"invalid YAML at {where}: bad !!binary data") from None
+                return raw.decode("utf-8", "surrogateescape")
+            if ev.tag.startswith("tag:yaml.org,2002:"):
+                value = resolve_plain(ev.value)
+                expected = ev.tag.rsplit(":", 1)[1]
+                ok = {
+                    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+                    "bool": lambda v: isinstance(v, bool),
+                    "null": lambda v: v is None,
+                    "timestamp": lambda v: not isinstance(v, (str, int, float, bool)) and v is not None,
+                }.get(expected)
+                if ok is None:
+                    return ev.value
+                if not ok(value):
+                    raise ParseError(f"invalid YAML at {where}: value does not match its !!{expected} tag")
+                if expected == "float" and isinstance(value, int):
+                    return float(value)
+                return value
+            return ev.value
+        except UnsupportedIntError:
+            raise ParseError(
+                f"invalid YAML at {where}: integer does not fit in 64 bits (sops: unknown type uint64)"
+            ) from None
+
+    def _add(self, value: Value, ev: _Ev, *, is_scalar: bool) -> None:
+        """Attach a completed value (or key) to the current frame."""
+        if not self.stack:
+            # top-level scalar or sequence
+            if value is None and is_scalar:
+                self.root = TreeMap()
+                return
+            raise ParseError("YAML documents that are sequences or values are not supported by sops")
+        frame = self.stack[-1]
+        if isinstance(frame.container, TreeMap):
+            if not frame.key_pending:
+                if not isinstance(value, str):
+                    raise ParseError(
+                        f"invalid YAML at line {ev.start[0] + 1}, column {ev.start[1] + 1}: "
+                        "non-string key (sops accepts string keys only)"
+                    )
+                if value in frame.keys:
+                    raise ParseError(
+                        f"invalid YAML at line {ev.start[0] + 1}, column {ev.start[1] + 1}: "
+                        "mapping key already defined"
+                    )
+                frame.keys.add(value)
+                frame.key = value
+                frame.key_pending = True
+                frame.inline_at = len(frame.container.entries)
+                self.inline_target = (frame.container, frame.inline_at)
+                self.last_colon = True
+                return
+            assert frame.key is not None
+            frame.container.entries.append((frame.key, value))
+            frame.key_pending = False
+            frame.key = None
+            if is_scalar:
+                self.inline_target = (frame.container, frame.inline_at)
+        else:
+            index = len(frame.container)
+            frame.container.append(value)
+            if is_scalar:
+                self.inline_target = (frame.container, index)
+        self.last_colon = False
+
+    def build(self) -> list[TreeMap]:
+        for ev in self.events:
+            if ev.kind in ("end", "docend") or ev.kind != "doc":
+                self._take_comments(ev.start, ev.start[1])
+            if ev.kind == "doc":
+                self.root = None
+                self.anchors = {}
+                continue
+            if ev.kind == "docend":
+                self._take_comments(ev.start, 0)
+                root = self.root if self.root is not None else TreeMap()
+                for group in self.pending_foot:
+                    for c in group:
+                        self._append(root, c)
+                for c in self.pending_head:
+                    self._append(root, c)
+                self.pending_foot, self.pending_head = [], []
+                self.docs.append(root)
+                self.inline_target = None
+                continue
+            if ev.kind in ("scalar", "alias"):
+                self._flush_into_current()
+                if ev.kind == "alias":
+                    if ev.anchor not in self.anchors:
+                        raise ParseError(
+                            f"invalid YAML at line {ev.start[0] + 1}: unknown anchor"
+                        )
+                    value = deep_copy(self.anchors[ev.anchor or ""])
+                else:
+                    value = self._scalar_value(ev)
+                    if ev.anchor:
+                        self.anchors[ev.anchor] = value
+                self._add(value, ev, is_scalar=True)
+                self.last_end = ev.end
+                continue
+            if ev.kind in ("map", "seq"):
+                top = self.stack[-1] if self.stack else None
+                if top is not None and isinstance(top.container, TreeMap) and not top.key_pending:
+                    raise ParseError(
+                        f"invalid YAML at line {ev.start[0] + 1}, column {ev.start[1] + 1}: "
+                        "non-string key (sops accepts string keys only)"
+                    )
+                if not self.stack and ev.kind == "seq":
+                    raise ParseError("YAML documents that are sequences are not supported by sops")
+                heads_here = self.pending_head
+                feet_here = self.pending_foot
+                self.pending_head, self.pending_foot = [], []
+                if self.stack:
+                    # feet belong to the container we are in; heads open the new block
+                    # collection (a flow collection starts on the line of its key or dash)
+                    for g in feet_here:
+                        for c in g:
+                            self._append(self.stack[-1].container, c)
+                    feet_here = []
+                    if ev.flow or isinstance(self.stack[-1].container, list):
+                        # comments before a "- " belong to the sequence, not the item
+                        for c in heads_here:
+                            self._append(self.stack[-1].container, c)
+                        heads_here = []
+                container: TreeMap | list[Value] = TreeMap() if ev.kind == "map" else []
+                frame = _Frame(container, ev.start[1], ev.flow, ev.anchor)
+                for g in feet_here:
+                    for c in g:
+                        self._append(container, c)
+                for c in heads_here:
+                    self._append(container, c)
+                if not self.stack:
+                    if not isinstance(container, TreeMap):
+                        raise ParseError("YAML documents that are sequences are not supported by sops")
+                    self.root = container
+                self.stack.append(frame)
+                self.last_colon = False
+                continue
+            if ev.kind == "end":
+                frame = self.stack.pop()
+                parent = self.stack[-1] if self.stack else None
+                if frame.anchor:
+                    self.anchors[frame.anchor] = deep_copy(frame.container)
+                if parent is not None:
+                    self._add(frame.container, ev, is_scalar=False)
+                self._close_foot(frame, parent)
+                if parent is not None:
+                    if frame.flow:
+                        self.inline_target = (frame.container, 0)
+                    else:
+                        self.inline_target = None
+                self.last_end = ev.end if frame.flow else self.last_end
+        return self.docs
+
+
+def build_branches(text: str, events: list[_Ev], comments: list[_Comment]) -> list[TreeMap]:
+    return _Builder(text, events, comments).build()
+
+
+def load_documents(data: bytes, *, force_ruamel: bool = False) -> list[TreeMap]:
+    """Parse YAML bytes into branches; the fast libyaml path when there can be no comments."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"invalid YAML: input is not UTF-8 (byte offset {exc.start})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "#" not in text and not force_ruamel:
+        events = parse_events_libyaml(text)
+        return build_branches(text, events, [])
+    events = parse_events_ruamel(text)
+    return build_branches(text, events, find_comments(text, events))

@@ -1,0 +1,98 @@
+"""Units under the checks: globs, settings schema, tolerant YAML, gitignore semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from sopskit.errors import ConfigError
+from sopskit.policy.checks.gitignore import is_ignored
+from sopskit.policy.checks.terraform import is_secret_name
+from sopskit.policy.globs import matches_any
+from sopskit.policy.settings import PolicySettings, settings_from_mapping
+from sopskit.policy.yamldocs import parse_yaml_documents
+
+
+@pytest.mark.parametrize(
+    ("path", "pattern", "expected"),
+    [
+        ("prod/.env", "**/prod*/**", True),
+        ("apps/prod-eu/x/.env", "**/prod*/**", True),
+        ("apps/staging/.env", "**/prod*/**", False),
+        ("a/b/c.yaml", "a/*.yaml", False),
+        ("a/c.yaml", "a/*.yaml", True),
+        ("deep/dir/key.agekey", "*.agekey", True),
+        ("fixtures/x/y.yaml", "fixtures/**", True),
+    ],
+)
+def test_globs(path: str, pattern: str, expected: bool) -> None:
+    assert matches_any(path, [pattern]) is expected
+
+
+def test_settings_defaults_and_prefix_templates() -> None:
+    defaults = settings_from_mapping({})
+    assert defaults == PolicySettings()
+    assert defaults.secrets_root == "flux/secrets"
+    assert defaults.allowed_prefixes("web") == ("web/",)
+    custom = settings_from_mapping(
+        {
+            "externalsecret_prefixes": {"*": ["apps/{namespace}/"], "ops": ["*"]},
+            "environments": ["prod"],
+            "secrets_root": "/secrets/",
+        }
+    )
+    assert custom.allowed_prefixes("web") == ("apps/web/",)
+    assert custom.allowed_prefixes("ops") == ("*",)
+    assert custom.secrets_root == "secrets"
+    assert [e.name for e in custom.environments or ()] == ["prod"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"production_paths": 3},
+        {"environments": "prod"},
+        {"strict_namespaces": "yes"},
+        {"typo": 1},
+        {"ignore": ["x"]},
+        {"secrets_root": ""},
+    ],
+)
+def test_settings_errors_name_the_key(raw: dict[str, object]) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(raw)
+    assert "sopskit" in info.value.message
+
+
+def test_yaml_errors_never_quote_the_source_line() -> None:
+    parsed = parse_yaml_documents("a: 1\n---\nsecret: hunter2-value: nope\n")
+    assert len(parsed.documents) == 1
+    assert parsed.error is not None and parsed.error_line == 3
+    assert "hunter2" not in parsed.error
+
+
+def test_yaml_line_lookup() -> None:
+    (doc,) = parse_yaml_documents("a:\n  b:\n    - x\n    - y: 1\n").documents
+    assert doc.line_of("a", "b", 1, "y") == 4
+    assert doc.line_of("a", "missing") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("db_password", True),
+        ("api_token", True),
+        ("client_secret", True),
+        ("password_length", False),
+        ("secret_arn", False),
+        ("access_key_id", False),
+        ("region", False),
+    ],
+)
+def test_secret_names(name: str, secret: bool) -> None:
+    assert is_secret_name(name) is secret
+
+
+def test_gitignore_last_match_wins() -> None:
+    assert is_ignored("*.agekey\n", "a/b.agekey")
+    assert not is_ignored("*.agekey\n!b.agekey\n", "a/b.agekey")
+    assert is_ignored("/keys/*.agekey\n", "keys/x.agekey") and not is_ignored("/keys/*.agekey\n", "x.agekey")
