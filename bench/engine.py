@@ -116,7 +116,7 @@ def main() -> None:
         t_load = best_of(lambda b=enc_age: sopskit.load(b, format="yaml", identities=[identity]), args.repeat)
         t_dec = best_of(lambda b=enc_age: sopskit.decrypt(b, format="yaml", identities=[identity]), args.repeat)
         t_load_pgp = best_of(lambda b=enc_pgp: sopskit.load(b, format="yaml"), args.repeat)
-        t_enc = best_of(lambda: sopskit.encrypt(plain, format="yaml", age=[recipient], config=False), args.repeat)
+        t_enc = best_of(lambda p=plain: sopskit.encrypt(p, format="yaml", age=[recipient], config=False), args.repeat)
         s1d = s1e = float("nan")
         if sops1:
             plain_path = work / f"plain{leaves}.yaml"

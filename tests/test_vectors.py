@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import VECTORS
 from sopskit.errors import IntegrityError
 from sopskit.format.tree import Comment, TreeMap, to_plain
 from sopskit.keys.base import KeyContext
 from sopskit.ops.document import open_document, read_encrypted, recover_key
 from sopskit.stores import get_store
+from tests.conftest import VECTORS
 
 
 def _entries() -> list[dict[str, Any]]:

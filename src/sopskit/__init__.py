@@ -39,15 +39,29 @@ __all__ = ["__version__", *_API]
 
 if TYPE_CHECKING:
     from sopskit.errors import (
-        ConfigError,
-        DataKeyUnavailableError,
-        DecryptionError,
-        FormatError,
-        IntegrityError,
-        SopsError,
+        ConfigError as ConfigError,
     )
-    from sopskit.ops.decrypt import decrypt, decrypt_file, load, load_all
-    from sopskit.ops.encrypt import encrypt, encrypt_file
+    from sopskit.errors import (
+        DataKeyUnavailableError as DataKeyUnavailableError,
+    )
+    from sopskit.errors import (
+        DecryptionError as DecryptionError,
+    )
+    from sopskit.errors import (
+        FormatError as FormatError,
+    )
+    from sopskit.errors import (
+        IntegrityError as IntegrityError,
+    )
+    from sopskit.errors import (
+        SopsError as SopsError,
+    )
+    from sopskit.ops.decrypt import decrypt as decrypt
+    from sopskit.ops.decrypt import decrypt_file as decrypt_file
+    from sopskit.ops.decrypt import load as load
+    from sopskit.ops.decrypt import load_all as load_all
+    from sopskit.ops.encrypt import encrypt as encrypt
+    from sopskit.ops.encrypt import encrypt_file as encrypt_file
 
 
 def __getattr__(name: str) -> Any:

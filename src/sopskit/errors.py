@@ -31,7 +31,10 @@ recipients and fingerprints, never what was encrypted.
     ├── EditorError (201)                 the editor could not be run
     ├── FileNotModifiedError (200)
     ├── CannotChangeKeysError (49)
-    └── NoFileSpecifiedError (100)
+    ├── NoFileSpecifiedError (100)
+    ├── PathNotFoundError (1)             unset of a missing path
+    ├── BufferKeptError (2)               edited text invalid; kept on tmpfs
+    └── ClusterError (1)                  Kubernetes API failures (subclasses in k8s.errors)
 """
 
 from __future__ import annotations
@@ -190,5 +193,17 @@ class NoFileSpecifiedError(SopsError):
     exit_code = 100
 
 
+class PathNotFoundError(SopsError):
+    """``unset`` of a tree path that does not exist (sops: generic error, exit 1)."""
+
+
+class BufferKeptError(InputError):
+    """The edited text did not parse; it was kept on tmpfs so it can be recovered."""
+
+
 class ClusterError(SopsError):
-    """The Kubernetes API refused or failed a request (RBAC, connectivity, conflicts)."""
+    """The Kubernetes API refused or failed a request (RBAC, connectivity, conflicts).
+
+    Subclasses for each API answer (unreachable, 401, 403 with the minimal Role as hint,
+    404, 409) live in :mod:`sopskit.k8s.errors`, next to the code that maps them.
+    """

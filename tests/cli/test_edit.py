@@ -60,7 +60,8 @@ def find_marker(marker: bytes, roots: list[Path]) -> list[Path]:
             for name in filenames:
                 candidate = Path(dirpath) / name
                 try:
-                    if candidate.is_symlink() or not candidate.is_file() or candidate.stat().st_size > 20_000_000:
+                    too_big = candidate.stat().st_size > 20_000_000
+                    if candidate.is_symlink() or not candidate.is_file() or too_big:
                         continue
                     if marker in candidate.read_bytes():
                         hits.append(candidate)

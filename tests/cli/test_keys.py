@@ -71,7 +71,8 @@ def test_rotate_exit_codes(keys: Keys) -> None:
 def test_rotate_many_with_dry_run_and_report(keys: Keys) -> None:
     d = keys.tmp / "secrets"
     d.mkdir()
-    files = [encrypt_json({"k": str(i)}, d / f"s{i}.enc.json", keys.a.recipient, keys.env_a) for i in range(3)]
+    files = [encrypt_json({"k": str(i)}, d / f"s{i}.enc.json", keys.a.recipient, keys.env_a)
+             for i in range(3)]
     (d / "plain.txt").write_text("not sops")
     snapshot = [f.read_bytes() for f in files]
     dry = run(["rotate", "--dry-run", "--add-age", keys.b.recipient, str(d)], env=keys.env_a)
@@ -166,7 +167,8 @@ def test_groups_add_and_delete_with_pgp(keys: Keys, gnupg_home: Path) -> None:
     assert json.loads(decrypt(path, env)) == {"a": "1"}
     pgp_only = base_env(keys.tmp / "home", GNUPGHOME=str(gnupg_home))
     assert run(["decrypt", str(path)], env=pgp_only).returncode == 128  # needs both groups
-    assert run(["groups", "delete", "--file", str(path), "0", "-i"], env=env).returncode == 1  # below threshold
+    below = run(["groups", "delete", "--file", str(path), "0", "-i"], env=env)
+    assert below.returncode == 1  # below the threshold
     out = run(["groups", "delete", "--file", str(path), "--shamir-secret-sharing-threshold", "1", "0", "-i"],
               env=env)
     assert out.returncode == 0, out.stderr

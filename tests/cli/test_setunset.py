@@ -21,7 +21,9 @@ def setup(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return path, env
 
 
-def test_set_string_creates_missing_path_and_keeps_other_ciphertext(setup: tuple[Path, dict[str, str]]) -> None:
+def test_set_string_creates_missing_path_and_keeps_other_ciphertext(
+    setup: tuple[Path, dict[str, str]],
+) -> None:
     path, env = setup
     before = enc_values(path)
     out = run(["set", str(path), '["new"]["deep"]', '"v1"'], env=env)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FUNCTIONAL, require
 from sopskit.config import find_config, load_config, parse_config
 from sopskit.errors import ConfigError
+from tests.conftest import FUNCTIONAL, require
 
 
 def cfg(text: str, where: Path = Path("/repo/.sops.yaml")):  # type: ignore[no-untyped-def]

@@ -124,7 +124,7 @@ def test_tampered_ciphertext_and_swapped_aad() -> None:
     with pytest.raises(DecryptionError) as info:
         cipher.decrypt(text, b"username:")
     assert "hunter2" not in str(info.value)
-    data, iv, tag, _ = parse_enc(text)
+    data, _iv, _tag, _ = parse_enc(text)
     import base64
 
     flipped = bytes([data[0] ^ 1]) + data[1:]

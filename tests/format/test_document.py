@@ -72,7 +72,7 @@ def test_mac_only_encrypted_skips_clear_values_and_has_prefix() -> None:
     h = hashlib.sha512(MAC_ONLY_ENCRYPTED_PREFIX)
     h.update(b"alice" b"5432" b"0.5" b"True" b"1" b"two" b"s3cret")
     assert mac == h.hexdigest().upper()
-    assert MAC_ONLY_ENCRYPTED_PREFIX == hashlib.sha256(b"sops").digest()
+    assert hashlib.sha256(b"sops").digest() == MAC_ONLY_ENCRYPTED_PREFIX
 
 
 def test_aad_binds_values_to_their_key_path() -> None:

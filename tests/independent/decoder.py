@@ -82,17 +82,17 @@ def _to_bytes(v: Any) -> bytes:
     if isinstance(v, bool):
         return b"True" if v else b"False"
     if isinstance(v, int):
-        return str(v).encode()
+        return str(v).encode("utf-8", "surrogateescape")
     if isinstance(v, float):
         return _go_float(v).encode()
-    return str(v).encode()
+    return str(v).encode("utf-8", "surrogateescape")
 
 
 def open_value(text: str, key: bytes, aad: str) -> Any:
     m = ENC.match(text)
     assert m, "not an ENC value"
     data, iv, tag = (base64.b64decode(m.group(i)) for i in (1, 2, 3))
-    plain = AESGCM(key).decrypt(iv, data + tag, aad.encode()).decode()
+    plain = AESGCM(key).decrypt(iv, data + tag, aad.encode()).decode("utf-8", "surrogateescape")
     kind = m.group(4)
     return {"str": lambda s: s, "int": int, "float": float, "bool": lambda s: s == "True",
             "comment": lambda s: s}[kind](plain)

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from testing.certs import TlsFiles, make_tls_files
 from testing.k8s_server import ADMIN, READ_ONLY, FakeKubeServer, User, minimal_role_rules
-
 from tests.conftest import require_tool
 
 NAMESPACE = "flux-system"

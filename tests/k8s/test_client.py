@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from testing.k8s_server import FakeKubeServer, write_kubeconfig
 
 from sopskit.errors import ClusterError, MissingExtraError
 from sopskit.k8s.client import FIELD_MANAGER, LAST_APPLIED_ANNOTATION, connect
@@ -21,6 +20,7 @@ from sopskit.k8s.errors import (
     ClusterUnauthorizedError,
     KubeconfigError,
 )
+from testing.k8s_server import FakeKubeServer, write_kubeconfig
 from tests.k8s.conftest import NAMESPACE, SECRET, Kubectl
 
 KEY = b"# created: 2025-01-01\nAGE-SECRET-KEY-1SOPSKITTESTKEYQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n"

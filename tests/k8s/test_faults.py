@@ -6,11 +6,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from testing.k8s_server import FakeKubeServer
 
 from sopskit.errors import ClusterError
 from sopskit.k8s.client import connect
 from sopskit.k8s.errors import ClusterUnreachableError
+from testing.k8s_server import FakeKubeServer
 from tests.k8s.conftest import NAMESPACE, SECRET, Kubectl
 
 

@@ -146,8 +146,8 @@ def test_decrypt_from_cluster_without_secret_fails_cleanly(
 
 def test_cluster_init_cli_prints_key_once(repo: Path, home: Path, k8s_server: FakeKubeServer,
                                           kubeconfig_admin: Path) -> None:
-    proc = _run(["cluster", "init", "--kubeconfig", str(kubeconfig_admin), "--path-regex", "^flux/secrets/prod/"],
-                cwd=repo, home=home)
+    proc = _run(["cluster", "init", "--kubeconfig", str(kubeconfig_admin),
+                 "--path-regex", "^flux/secrets/prod/"], cwd=repo, home=home)
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stdout.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("AGE-SECRET-KEY-1")
@@ -192,9 +192,10 @@ def test_cluster_verify_cli_reports_mismatch(repo: Path, home: Path, k8s_server:
     identity = generate_identity()[0]
     k8s_server.add_secret(NS, NAME, {AGEKEY_DATA_KEY: format_agekey([identity])})
     stranger = generate_identity()[1]
-    (repo / ".sops.yaml").write_text(f"creation_rules:\n  - path_regex: ^flux/secrets/prod/\n    age: {stranger}\n")
-    proc = _run(["cluster", "verify", "--kubeconfig", str(kubeconfig_admin), "--path-regex", "^flux/secrets/prod/"],
-                cwd=repo, home=home)
+    (repo / ".sops.yaml").write_text(
+        f"creation_rules:\n  - path_regex: ^flux/secrets/prod/\n    age: {stranger}\n")
+    proc = _run(["cluster", "verify", "--kubeconfig", str(kubeconfig_admin),
+                 "--path-regex", "^flux/secrets/prod/"], cwd=repo, home=home)
     assert proc.returncode == 1
     out = proc.stdout.decode()
     assert f"does not list the cluster recipient {public_key_of(identity)}" in out

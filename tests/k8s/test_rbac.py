@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import yaml
-from testing.k8s_server import FakeKubeServer, Rule, User
 
 from sopskit.k8s.client import connect
 from sopskit.k8s.errors import ClusterForbiddenError
 from sopskit.k8s.rbac import minimal_role_yaml
+from testing.k8s_server import FakeKubeServer, Rule, User
 from tests.k8s.conftest import NAMESPACE, SECRET
 
 

@@ -9,8 +9,8 @@ import urllib.request
 from typing import Any
 
 import pytest
-from testing.k8s_server import FakeKubeServer
 
+from testing.k8s_server import FakeKubeServer
 from tests.k8s.conftest import NAMESPACE
 
 SECRETS = f"/api/v1/namespaces/{NAMESPACE}/secrets"

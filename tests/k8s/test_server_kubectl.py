@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from testing.k8s_server import FakeKubeServer
 
+from testing.k8s_server import FakeKubeServer
 from tests.k8s.conftest import NAMESPACE, SECRET, Kubectl
 
 AGE_KEY = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ9X2LGU"

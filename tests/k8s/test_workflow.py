@@ -31,7 +31,8 @@ from testing.k8s_server import FakeKubeServer
 
 NS, NAME = "flux-system", "sops-age"
 REGEX = "^flux/secrets/prod/"
-OTHER_RULE = "# team config: comments must survive\ncreation_rules:\n  - path_regex: ^dev/\n    pgp: ABC # dev\n"
+OTHER_RULE = ("# team config: comments must survive\ncreation_rules:\n"
+              "  - path_regex: ^dev/\n    pgp: ABC # dev\n")
 SECRETS = {
     "db": "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\nstringData:\n    password: pw-db-1\n",
     "api": "apiVersion: v1\nkind: Secret\nmetadata:\n    name: api\nstringData:\n    token: tok-api-2\n",
@@ -115,6 +116,18 @@ def test_init_creates_secret_and_rule(repo: Path, k8s_server: FakeKubeServer, ku
     assert all(r.method in ("POST", "PUT", "DELETE") for r in writes)  # never a (client-side) apply patch
 
 
+def test_init_with_the_minimal_role(repo: Path, k8s_server: FakeKubeServer, kubeconfig_minimal: Path) -> None:
+    """The documented Role (no namespace rights) is enough when flux-system exists."""
+    k8s_server.add_namespace(NS)
+    result = _init(repo, kubeconfig_minimal)
+    assert not result.namespace_created
+    assert _cluster_identities(k8s_server) == [result.identity]
+    _write_secrets(repo)
+    rotated = _init(repo, kubeconfig_minimal, force=True)
+    assert _cluster_identities(k8s_server) == [rotated.identity]
+    assert verify_cluster_key(repo, client=_client(kubeconfig_minimal)).ok
+
+
 def test_init_refuses_existing_secret_without_force(
     repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path
 ) -> None:
@@ -127,7 +140,8 @@ def test_init_refuses_existing_secret_without_force(
     assert _cluster_identities(k8s_server) == [existing]
 
 
-def test_read_only_token_changes_nothing(repo: Path, k8s_server: FakeKubeServer, kubeconfig_readonly: Path) -> None:
+def test_read_only_token_changes_nothing(repo: Path, k8s_server: FakeKubeServer,
+                                         kubeconfig_readonly: Path) -> None:
     k8s_server.add_namespace(NS)
     before = (repo / ".sops.yaml").read_bytes()
     with pytest.raises(ClusterError) as info:

@@ -46,7 +46,7 @@ def output_format(args: argparse.Namespace, fallback: str) -> str:
 
 def rule_path(args: argparse.Namespace, path: str | None) -> str | None:
     """The path used to choose the creation rule (``--filename-override`` wins)."""
-    override = getattr(args, "filename_override", None)
+    override: str | None = getattr(args, "filename_override", None)
     if override:
         return os.path.abspath(override)
     return None if is_stdin(path) else path

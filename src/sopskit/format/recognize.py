@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-ENC_VALUE_RE = re.compile(r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]")
+ENC_VALUE_RE = re.compile(
+    r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]"
+)
 AGE_RECIPIENT_RE = re.compile(r"\bage1[02-9ac-hj-np-z]{58}\b")
 
 _YAML_META = re.compile(rb"(?m)^sops:\s*$")

@@ -29,9 +29,9 @@ class Comment:
     inline: bool = False
 
 
-Scalar: TypeAlias = Union[str, int, float, bool, _dt.datetime, bytes, None]
+Scalar: TypeAlias = str | int | float | bool | _dt.datetime | bytes | None
 Value: TypeAlias = Union["TreeMap", list["Value"], Scalar, Comment]
-Key: TypeAlias = Union[str, Comment]
+Key: TypeAlias = str | Comment
 
 
 class TreeMap:

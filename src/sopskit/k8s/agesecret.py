@@ -110,7 +110,8 @@ def require_identities(client: SecretClient, ref: SecretRef) -> list[str]:
     if identities is None:
         raise ClusterError(
             f"the cluster has no Secret {ref}",
-            hint="create it with `sopskit cluster init`, or pass --kubeconfig/--context for the right cluster",
+            hint="create it with `sopskit cluster init`, or pass --kubeconfig/--context for the "
+                 "right cluster",
         )
     if not identities:
         raise ClusterError(f"the Secret {ref} holds no age identity (no *.agekey data key)")

@@ -45,6 +45,7 @@ from sopskit.k8s.agesecret import (
     require_identities,
     write_identities,
 )
+from sopskit.k8s.errors import ClusterNotFoundError
 from sopskit.k8s.rotation_state import (
     STEPS,
     RotationState,
@@ -57,6 +58,7 @@ from sopskit.ops.files import atomic_write
 from sopskit.ops.sopsyaml_edit import add_age_recipient, age_recipients, remove_age_recipient
 
 DEFAULT_PATH_REGEX = "^flux/secrets/"
+DEFAULT_REF = SecretRef()
 RESUME_COMMAND = "sopskit cluster init --force --resume"
 IdentityGenerator = Callable[[], tuple[str, str]]
 
@@ -120,7 +122,7 @@ def init_cluster_key(
     repo: Path,
     *,
     client: SecretClient,
-    ref: SecretRef = SecretRef(),
+    ref: SecretRef = DEFAULT_REF,
     path_regex: str = DEFAULT_PATH_REGEX,
     force: bool = False,
     resume: bool = False,
@@ -158,9 +160,13 @@ def _create(
     old_text = _read_text(config_path)
     new_text = add_age_recipient(old_text, path_regex, recipient)
     _config(config_path, new_text)  # a .sops.yaml we would break stops us before the cluster
-    created = client.ensure_namespace(ref.namespace)
-    client.create_secret(ref.namespace, ref.name, {AGEKEY_DATA_KEY: format_agekey([identity])},
-                         labels=MANAGED_LABELS)
+    data = {AGEKEY_DATA_KEY: format_agekey([identity])}
+    created = False
+    try:  # the minimal Role has no namespace rights: only touch namespaces when one is missing
+        client.create_secret(ref.namespace, ref.name, data, labels=MANAGED_LABELS)
+    except ClusterNotFoundError:
+        created = client.ensure_namespace(ref.namespace)
+        client.create_secret(ref.namespace, ref.name, data, labels=MANAGED_LABELS)
     try:
         _write_text(config_path, new_text)
     except SopsError:
@@ -424,7 +430,7 @@ class VerifyReport:
 
 
 def verify_cluster_key(
-    repo: Path, *, client: SecretClient, ref: SecretRef = SecretRef(), path_regex: str | None = None,
+    repo: Path, *, client: SecretClient, ref: SecretRef = DEFAULT_REF, path_regex: str | None = None,
 ) -> VerifyReport:
     """Check the cluster's recipients against the ``.sops.yaml`` rule(s) and every file under them.
 
@@ -482,9 +488,9 @@ def _verify_rule(
             check.problem = f"{rel}: the cluster's key cannot open it ({why})"
         elif set(recipients) != set(rule_recipients):
             missing = sorted(set(rule_recipients) - set(recipients))
-            extra = sorted(set(recipients) - set(rule_recipients))
+            unlisted = sorted(set(recipients) - set(rule_recipients))
             parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
-                [f"not in the rule: {', '.join(extra)}"] if extra else [])
+                [f"not in the rule: {', '.join(unlisted)}"] if unlisted else [])
             check.problem = f"{rel}: recipients differ from the rule ({'; '.join(parts)})"
         if check.problem:
             report.problems.append(check.problem)

@@ -35,7 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from sopskit.errors import EditorError, FileNotModifiedError, OutputError, ParseError, SopsError
+from sopskit.errors import (
+    BufferKeptError,
+    EditorError,
+    FileNotModifiedError,
+    OutputError,
+    ParseError,
+    SopsError,
+)
 from sopskit.format.metadata import SOPS_FORMAT_VERSION, metadata_to_plain
 from sopskit.format.tree import TreeMap
 from sopskit.keys.base import KeyContext
@@ -73,12 +80,6 @@ class EditInterrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
-
-
-class BufferKeptError(SopsError):
-    """The edited text did not parse; it was kept on tmpfs so it can be recovered."""
-
-    exit_code = 2
 
 
 # -- where the buffer lives --------------------------------------------------------------------

@@ -12,11 +12,11 @@ from sopskit.format.selection import SelectionRules
 from sopskit.keys.base import KeyContext
 from sopskit.ops.decrypt import read_input
 from sopskit.ops.document import EncryptionPlan, check_plain_input, emit_encrypted, encrypt_new
-from sopskit.ops.plan import cli_key_specs, plan_encryption
+from sopskit.ops.plan import cli_key_specs, plan_encryption, resolve_keys
 from sopskit.stores import format_for_path, get_store
 
 
-def resolve_config(config: SopsConfig | str | Path | None | bool) -> SopsConfig | None:
+def resolve_config(config: SopsConfig | str | Path | bool | None) -> SopsConfig | None:
     """``True`` (default): discover ``.sops.yaml`` from the working directory; ``False``/None:
     no config; a path: load that file; a :class:`SopsConfig`: use it."""
     if isinstance(config, SopsConfig):
@@ -63,7 +63,7 @@ def encrypt(
     shamir_threshold: int | None = None,
     selection: SelectionRules | None = None,
     mac_only_encrypted: bool | None = None,
-    config: SopsConfig | str | Path | None | bool = True,
+    config: SopsConfig | str | Path | bool | None = True,
     indent: int | None = None,
     now: _dt.datetime | None = None,
     rng: Callable[[int], bytes] = os.urandom,
@@ -73,20 +73,17 @@ def encrypt(
     Keys come from ``age``/``pgp``/``key_groups`` when given, else from the creation rule of
     the discovered (or given) ``.sops.yaml`` that matches ``path``.
     """
-    cfg = resolve_config(config)
-    specs: list[KeySpec] = cli_key_specs({"age": list(age), "pgp": list(pgp)})
     if key_groups:
-        plan = plan_encryption(str(path) if path else None, config=None, cli_keys=[k for g in key_groups for k in g],
-                               selection=selection, shamir_threshold=shamir_threshold,
-                               mac_only_encrypted=mac_only_encrypted)
-        from sopskit.ops.plan import resolve_keys
-
+        # explicit groups are the whole answer: no rule lookup, several groups allowed
+        specs = [k for group in key_groups for k in group]
+        plan = plan_encryption(None, config=None, cli_keys=specs, selection=selection,
+                               shamir_threshold=shamir_threshold, mac_only_encrypted=mac_only_encrypted)
         plan.key_groups = resolve_keys(key_groups)
     else:
         plan = plan_encryption(
             str(path) if path else None,
-            config=cfg,
-            cli_keys=specs,
+            config=resolve_config(config),
+            cli_keys=cli_key_specs({"age": list(age), "pgp": list(pgp)}),
             selection=selection,
             shamir_threshold=shamir_threshold,
             mac_only_encrypted=mac_only_encrypted,
@@ -102,7 +99,7 @@ def encrypt_file(
     format: str | None = None,
     age: Sequence[str] = (),
     pgp: Sequence[str] = (),
-    config: SopsConfig | str | Path | None | bool = True,
+    config: SopsConfig | str | Path | bool | None = True,
     selection: SelectionRules | None = None,
 ) -> bytes:
     """Encrypt a plaintext file on disk (not in place) and return the encrypted bytes."""

@@ -15,16 +15,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sopskit.errors import SetFormatError, SopsError
+from sopskit.errors import PathNotFoundError, SetFormatError
 from sopskit.format.tree import TreeMap, Value, deep_copy
 from sopskit.ops.treepath import PathPart
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
-
-
-class PathNotFoundError(SopsError):
-    """``unset`` of a path that does not exist (sops: generic error, exit 1)."""
 
 
 def _reject_constant(name: str) -> Any:

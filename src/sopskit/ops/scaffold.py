@@ -259,7 +259,7 @@ def wire_flux_decryption(
     changed: list[str] = []
     for path in _iter_yaml_files(repo):
         text = path.read_text(encoding="utf-8", errors="replace")
-        if _FLUX_KUSTOMIZE_API not in text or "sops:" in text and "mac:" in text:
+        if _FLUX_KUSTOMIZE_API not in text or ("sops:" in text and "mac:" in text):
             continue
         try:
             docs = _load_all(text, path)

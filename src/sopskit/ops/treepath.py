@@ -6,13 +6,13 @@ stripped, no escapes, exactly like sops); anything else must be an integer list 
 
 from __future__ import annotations
 
-from sopskit.errors import SetFormatError, TreePathError
+from sopskit.errors import SetFormatError, SopsError, TreePathError
 from sopskit.format.tree import TreeMap, Value
 
 PathPart = str | int
 
 
-def parse_tree_path(text: str, *, error: type[TreePathError] = TreePathError) -> list[PathPart]:
+def parse_tree_path(text: str, *, error: type[SopsError] = TreePathError) -> list[PathPart]:
     parts: list[PathPart] = []
     rest = text.strip()
     if not rest:

@@ -35,8 +35,10 @@ def _add_cluster_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kubeconfig", default=argparse.SUPPRESS, help="kubeconfig file (default: kubectl's)")
     p.add_argument("--context", dest="kube_context", default=argparse.SUPPRESS,
                    help="kubeconfig context (default: the current one)")
-    p.add_argument("--namespace", default=DEFAULT_NAMESPACE, help="namespace of the Secret (default %(default)s)")
-    p.add_argument("--secret-name", default=DEFAULT_SECRET_NAME, help="name of the Secret (default %(default)s)")
+    p.add_argument("--namespace", default=DEFAULT_NAMESPACE,
+                   help="namespace of the Secret (default %(default)s)")
+    p.add_argument("--secret-name", default=DEFAULT_SECRET_NAME,
+                   help="name of the Secret (default %(default)s)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

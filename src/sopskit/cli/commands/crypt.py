@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sopskit.cli import common, options
+from sopskit.errors import SopsError
 
 ENCRYPT_EPILOG = """\
 examples:
@@ -35,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         epilog=ENCRYPT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     options.add_all_shared(enc, sub=True)
+    enc.add_argument("--reuse-ciphertext-from", metavar="OLD", default=None,
+                     help="keep the data key, keys and the ciphertext of unchanged values from OLD, "
+                          "a previous encrypted version of this file (small diffs)")
     enc.add_argument("files", nargs="*", metavar="FILE", help="the file (stdin if omitted or -)")
     enc.set_defaults(handler=run_encrypt)
 
@@ -54,6 +58,10 @@ def run_encrypt(args: argparse.Namespace) -> int:
     from sopskit.ops.encrypt import encrypt_with_plan
     from sopskit.ops.plan import cli_key_specs, plan_encryption
 
+    if getattr(args, "reuse_ciphertext_from", None):
+        from sopskit.cli.commands.edit import run_encrypt_reusing
+
+        return run_encrypt_reusing(args)
     path = options.single_file(args.files, "encrypt")
     stdin = common.is_stdin(path)
     options.check_output_conflicts(args, stdin=stdin)
@@ -114,7 +122,7 @@ def run_decrypt(args: argparse.Namespace) -> int:
     if args.indent is None and out_fmt in ("yaml", "json", "binary"):
         try:
             config = common.load_sops_config(args)
-        except Exception:
+        except SopsError:
             config = None  # a broken .sops.yaml must not stop a decrypt; only indent is read
     result = emit_plaintext(opened, output_format=out_fmt, extract=extract,
                             indent=common.store_indent(args, out_fmt, config))

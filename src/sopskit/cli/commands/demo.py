@@ -108,6 +108,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _run_steps(repo: Path, show: _Show, *, guardrails: bool) -> None:
     from sopskit.config import load_config
+    from sopskit.format.tree import TreeMap
     from sopskit.keys.age import generate_identity
     from sopskit.keys.base import KeyContext
     from sopskit.ops.decrypt import decrypt, open_bytes
@@ -156,9 +157,11 @@ def _run_steps(repo: Path, show: _Show, *, guardrails: bool) -> None:
         _git(repo, "commit", "-q", "-m", "Add encrypted db-credentials")
 
     show.heading("Edit one value: unchanged values keep their exact ciphertext")
-    opened = open_bytes(encrypted.encode(), input_format="yaml", context=KeyContext(age_identities=identities))
+    context = KeyContext(age_identities=identities)
+    opened = open_bytes(encrypted.encode(), input_format="yaml", context=context)
     data = opened.branches[0]["stringData"]
-    data["password"] = NEW_PASSWORD  # type: ignore[index]
+    assert isinstance(data, TreeMap)
+    data["password"] = NEW_PASSWORD
     seal(opened)
     edited = emit_encrypted(opened, get_store("yaml")).decode()
     atomic_write(target, edited.encode(), default_mode=0o644)

@@ -54,6 +54,6 @@ def run_init(args: argparse.Namespace) -> int:
         print("nothing to do: the repository is already set up", file=out)
     print(f"environments: {', '.join(environments)}", file=out)
     print("next: one cluster key per environment, e.g.", file=out)
-    print(f"  sopskit cluster init --context <ctx> --path-regex '{env_path_regex(environments[0], root=args.root)}'",
-          file=out)
+    regex = env_path_regex(environments[0], root=args.root)
+    print(f"  sopskit cluster init --context <ctx> --path-regex '{regex}'", file=out)
     return 0

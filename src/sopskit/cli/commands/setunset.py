@@ -125,7 +125,8 @@ def run_set(args: argparse.Namespace) -> int:
 
 
 def run_unset(args: argparse.Namespace) -> int:
-    from sopskit.ops.mutate import PathNotFoundError, unset_value
+    from sopskit.errors import PathNotFoundError
+    from sopskit.ops.mutate import unset_value
     from sopskit.ops.treepath import parse_set_path
 
     tree_path = parse_set_path(args.path)
