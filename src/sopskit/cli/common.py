@@ -97,8 +97,6 @@ def key_context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def write_result(args: argparse.Namespace, data: bytes, *, source: str | None) -> None:
     """stdout, ``--output FILE`` or ``-i`` (atomic replace of the source)."""
-    from sopskit.ops.files import atomic_write
-
     in_place = getattr(args, "in_place", False)
     output = getattr(args, "output", None)
     if in_place and output:
@@ -107,9 +105,13 @@ def write_result(args: argparse.Namespace, data: bytes, *, source: str | None) -
         if is_stdin(source):
             raise ConflictingParametersError("--in-place cannot be used with standard input")
         assert source is not None
+        from sopskit.ops.files import atomic_write
+
         atomic_write(source, data)
         return
     if output:
+        from sopskit.ops.files import atomic_write
+
         atomic_write(output, data)
         return
     out = sys.stdout.buffer

@@ -113,13 +113,23 @@ def _command_in(argv: Sequence[str], value_flags: set[str]) -> str | None:
     return None
 
 
-def run(argv: Sequence[str]) -> int:
+def _find_command(argv: Sequence[str]) -> str | None:
+    """The command word. The common case (``sopskit decrypt FILE``) needs no parser; global
+    flags before the command need one to know which flags take a value."""
+    if argv and argv[0] in COMMANDS:
+        return argv[0]
     probe = argparse.ArgumentParser(add_help=False)
     options.add_all_shared(probe, sub=False)
     from sopskit.cli.commands import legacy
 
     legacy.add_legacy_flags(probe)
-    word = _command_in(argv, _value_flags(probe))
+    return _command_in(argv, _value_flags(probe))
+
+
+def run(argv: Sequence[str]) -> int:
+    from sopskit.cli.commands import legacy
+
+    word = _find_command(argv)
     if word is None and not any(a in ("-h", "--help", "-v", "--version") for a in argv) and not argv:
         build_parser().print_help()
         return 0

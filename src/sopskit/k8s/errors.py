@@ -74,6 +74,10 @@ class AlreadyExistsError(ClusterConflictError):
     """409 ``AlreadyExists``: a create found the object already there."""
 
 
+class RotationInterruptedError(ClusterError):
+    """A rotation stopped after the new key reached the cluster; ``--resume`` finishes it."""
+
+
 @dataclass(frozen=True)
 class Request:
     """What we asked the API server, in RBAC terms; the vocabulary of every message."""

@@ -45,7 +45,7 @@ from sopskit.k8s.agesecret import (
     require_identities,
     write_identities,
 )
-from sopskit.k8s.errors import ClusterNotFoundError
+from sopskit.k8s.errors import ClusterNotFoundError, RotationInterruptedError
 from sopskit.k8s.rotation_state import (
     STEPS,
     RotationState,
@@ -61,10 +61,6 @@ DEFAULT_PATH_REGEX = "^flux/secrets/"
 DEFAULT_REF = SecretRef()
 RESUME_COMMAND = "sopskit cluster init --force --resume"
 IdentityGenerator = Callable[[], tuple[str, str]]
-
-
-class RotationInterruptedError(ClusterError):
-    """A rotation stopped after the new key reached the cluster; ``--resume`` finishes it."""
 
 
 @dataclass

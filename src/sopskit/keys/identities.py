@@ -20,13 +20,14 @@ never placed in messages: sources are described by their environment variable or
 
 from __future__ import annotations
 
-import getpass
-import shlex
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 from sopskit.errors import MasterKeyError
 
@@ -123,6 +124,8 @@ def _read_passphrase(location: str, reader: PassphraseReader | None) -> str:
             f"{location} is passphrase-protected and there is no terminal to ask for the passphrase",
             hint="run from a terminal, or provide an unprotected identity via SOPS_AGE_KEY_FILE",
         )
+    import getpass  # only when a passphrase is needed
+
     return getpass.getpass(prompt)
 
 
@@ -194,9 +197,15 @@ def default_key_file(env: Mapping[str, str]) -> Path | None:
 
 
 def _run_command(
-    variable: str, command: str, env: Mapping[str, str], recipient: str, run: Runner
+    variable: str, command: str, env: Mapping[str, str], recipient: str, run: Runner | None
 ) -> bytes:
+    import subprocess  # only when a key command is configured: keeps startup fast
+
+    if run is None:
+        run = subprocess.run
     try:
+        import shlex
+
         argv = shlex.split(command)
     except ValueError as exc:
         raise MasterKeyError(f"{variable}: the command cannot be split into arguments") from exc
@@ -241,7 +250,7 @@ def discover_identities(
     *,
     recipient: str = "",
     passphrase_reader: PassphraseReader | None = None,
-    run: Runner = subprocess.run,
+    run: Runner | None = None,
 ) -> DiscoveredIdentities:
     """Collect identities from every source sops reads, in sops's order.
 
