@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import subprocess
 import sys
@@ -22,7 +23,8 @@ from sopskit.keys.age import generate_identity
 from sopskit.ops.decrypt import decrypt
 
 SOPSKIT = [sys.executable, "-m", "sopskit"]
-VALUE = "s3cr3t-typed-in-editor-41"
+# made at run time so that no file on disk (this test file included) holds it
+VALUE = "s3cr3t-typed-in-editor-" + secrets.token_hex(8)
 
 EDITOR = """\
 import json, os, stat, sys
