@@ -76,6 +76,8 @@ def _value_flags(parser: argparse.ArgumentParser) -> set[str]:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sopskit",
+        usage="sopskit [GLOBAL FLAGS] COMMAND [FLAGS] [FILE ...]\n"
+              "       sopskit [-e | -d | -r | --set EXPR] [FLAGS] FILE    (sops's legacy form; no mode: edit)",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
