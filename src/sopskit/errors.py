@@ -13,7 +13,7 @@ recipients and fingerprints, never what was encrypted.
     SopsError (1)
     ├── UsageError (1)                    bad arguments; ConflictingParametersError (8),
     │                                     InvalidEncryptionContextError (6)
-    ├── ConfigError (1)                   .sops.yaml problems; NoMatchingRuleError
+    ├── ConfigError (1)                   .sops.yaml problems; NoMatchingRuleError, EmptyKeyGroupError
     ├── InputError (2)                    cannot read input; ParseError (plaintext syntax)
     ├── OutputError (3)                   cannot write output
     ├── EmitError (4)                     a tree cannot be written in the output format
@@ -47,6 +47,9 @@ class SopsError(Exception):
     """Root of all sopskit errors. ``str(err)`` is one line fit for a user."""
 
     exit_code: int = 1
+    #: print the message exactly as sops does (no ``sopskit:`` prefix, hint only on a
+    #: terminal), for the few errors whose text scripts and sops's own tests match on
+    verbatim: bool = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -72,6 +75,12 @@ class ConfigError(SopsError):
 
 class NoMatchingRuleError(ConfigError):
     """No creation rule in ``.sops.yaml`` matches the file."""
+
+
+class EmptyKeyGroupError(ConfigError):
+    """The matching creation rule has no keys, or a key group without keys."""
+
+    verbatim = True
 
 
 class InputError(SopsError):

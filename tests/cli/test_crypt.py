@@ -279,3 +279,11 @@ def test_decrypting_an_age_file_loads_no_cloud_sdk(tmp_path: Path, age_env: tupl
 
 def test_vectors_dir_is_real(vectors_dir: Path) -> None:
     assert vectors_dir == VECTORS and (vectors_dir / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("command", ["publish", "keyservice", "completion"])
+def test_unimplemented_sops_commands_fail_clearly(command: str, tmp_path: Path) -> None:
+    proc = run(command, "--yes", "x.json", cwd=tmp_path)
+    err = assert_clean_failure(proc, 1)
+    assert "does not implement" in err
+    assert list(tmp_path.iterdir()) == []  # nothing created (no editor opened on a new file)

@@ -209,3 +209,34 @@ def test_cluster_init_outside_git_repo(tmp_path: Path, home: Path, k8s_server: F
     proc = _run(["cluster", "init", "--kubeconfig", str(kubeconfig_admin)], cwd=bare, home=home)
     assert proc.returncode != 0 and b"not inside a Git repository" in proc.stderr
     assert k8s_server.secret_data(NS, NAME) is None
+
+
+def test_edit_from_cluster(tmp_path: Path, home: Path, k8s_server: FakeKubeServer,
+                           kubeconfig_readonly: Path) -> None:
+    """`edit --from-cluster`: the identity comes from the Secret, the edit is re-encrypted for
+    the same recipient, and neither the identity nor the new plaintext lands in any file."""
+    import secrets as _secrets
+
+    identity, recipient = generate_identity()
+    k8s_server.add_secret(NS, NAME, {AGEKEY_DATA_KEY: format_agekey([identity])})
+    enc = tmp_path / "db.yaml"
+    enc.write_bytes(encrypt(PLAIN, format="yaml", age=[recipient], config=False))
+    new_value = "edited-" + _secrets.token_hex(8)
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import os, sys\n"
+        "p = sys.argv[-1]\n"
+        "t = open(p).read().replace('from-cluster-7', os.environ['NEW_VALUE'])\n"
+        "open(p, 'w').write(t)\n"
+    )
+    env = {**_env(home), "EDITOR": f"{sys.executable} {editor}", "NEW_VALUE": new_value}
+    proc = subprocess.run([*SOPSKIT, "edit", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)],
+                          cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    data = enc.read_bytes()
+    assert new_value.encode() not in data and recipient.encode() in data
+    out = _run(["decrypt", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)],
+               cwd=tmp_path, home=home)
+    assert new_value.encode() in out.stdout
+    for needle in (identity.encode(), new_value.encode()):
+        assert not _files_containing(needle, *_search_roots(tmp_path, home))

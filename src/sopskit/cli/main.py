@@ -40,6 +40,9 @@ COMMANDS: dict[str, str] = {
     "scan": "sopskit.cli.commands.scan",
     "policy": "sopskit.cli.commands.policy",
     "flux": "sopskit.cli.commands.flux",
+    "publish": "sopskit.cli.commands.unsupported",
+    "keyservice": "sopskit.cli.commands.unsupported",
+    "completion": "sopskit.cli.commands.unsupported",
 }
 
 DESCRIPTION = """\
@@ -136,6 +139,8 @@ def run(argv: Sequence[str]) -> int:
         build_parser().print_help()
         return 0
     if word is not None and word in COMMANDS:
+        if COMMANDS[word].endswith(".unsupported"):
+            return int(importlib.import_module(COMMANDS[word]).refuse(word))
         parser = build_parser(word)
         args = parser.parse_args(list(argv))
         handler = getattr(args, "handler", None)
@@ -166,9 +171,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"hint: {exc.hint}", file=sys.stderr)
         code = exc.exit_code
     except SopsError as exc:
-        print(f"sopskit: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+        if exc.verbatim:
+            print(exc.message, file=sys.stderr)
+            if exc.hint and sys.stderr.isatty():
+                print(f"hint: {exc.hint}", file=sys.stderr)
+        else:
+            print(f"sopskit: {exc.message}", file=sys.stderr)
+            if exc.hint:
+                print(f"hint: {exc.hint}", file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
         print("sopskit: interrupted", file=sys.stderr)

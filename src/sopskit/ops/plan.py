@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sopskit.config import CreationRule, KeySpec, SopsConfig
-from sopskit.errors import ConfigError, NoMatchingRuleError
+from sopskit.errors import ConfigError, EmptyKeyGroupError, NoMatchingRuleError
 from sopskit.format.selection import SelectionRules
 from sopskit.keys import key_from_spec
 from sopskit.keys.base import MasterKey
@@ -84,14 +84,18 @@ def plan_encryption(
         groups = rule.key_groups
     else:
         groups = []
-    if not groups:
-        where = f" (rule {rule.index} of {config.path})" if rule is not None and config else ""
-        raise ConfigError(
-            f"no master keys to encrypt with{where}",
-            hint="pass --age RECIPIENT or --pgp FINGERPRINT, or add keys to a creation rule in .sops.yaml",
+    if rule is not None and (not groups or any(not g for g in groups)):
+        # sops's exact words (its functional tests match on them); the hint says where
+        where = f"rule {rule.index} of {config.path}" if config is not None else "the creation rule"
+        raise EmptyKeyGroupError(
+            "Could not generate data key: [empty key group provided]",
+            hint=f"{where} has no keys in a key group; add age/pgp/kms keys to it, or pass --age/--pgp",
         )
-    if any(not g for g in groups):
-        raise ConfigError("a key group in the creation rule is empty; every group needs at least one key")
+    if not groups:
+        raise ConfigError(
+            "no master keys to encrypt with: no .sops.yaml rule applies and no key was given",
+            hint="pass --age RECIPIENT or --pgp FINGERPRINT, or add a creation rule to .sops.yaml",
+        )
     chosen = selection or (rule.selection if rule is not None else None) or SelectionRules()
     threshold = shamir_threshold if shamir_threshold is not None else (rule.shamir_threshold if rule else 0)
     mac_only = bool(mac_only_encrypted) or bool(rule.mac_only_encrypted if rule else False)
