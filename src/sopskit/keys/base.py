@@ -14,7 +14,7 @@ import datetime as _dt
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 from sopskit.format.metadata import KeyRecord
 
@@ -85,3 +85,48 @@ class MasterKeyFactory(Protocol):
     def from_record(cls, record: KeyRecord) -> MasterKey:
         """From a metadata record (its ``enc`` is what ``decrypt`` unwraps)."""
         ...
+
+
+class SingleIdKey:
+    """Plumbing shared by backends whose key is one identifier string (a GCP resource ID, a
+    HuaweiCloud key ID): equality, hashing, and the spec/record forms ``{id_field: ...}``.
+
+    Subclasses set ``key_type`` and ``id_field``, validate in ``__init__(identifier)`` and
+    return the identifier from ``to_string``.
+    """
+
+    key_type: ClassVar[str]
+    id_field: ClassVar[str]
+
+    def __init__(self, identifier: str) -> None:  # pragma: no cover - subclasses define it
+        raise NotImplementedError
+
+    def to_string(self) -> str:  # pragma: no cover - subclasses define it
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_string()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and isinstance(other, SingleIdKey) and other.to_string() == self.to_string()
+
+    def __hash__(self) -> int:
+        return hash((self.key_type, self.to_string()))
+
+    @classmethod
+    def from_spec(cls, spec: str | Mapping[str, Any]) -> Self:
+        if isinstance(spec, Mapping):
+            spec = str(spec.get(cls.id_field) or "")
+        return cls(spec)
+
+    @classmethod
+    def from_record(cls, record: KeyRecord) -> Self:
+        from sopskit.errors import ConfigError, FormatError
+
+        try:
+            return cls(str(record.fields.get(cls.id_field) or ""))
+        except ConfigError as exc:
+            raise FormatError(f"sops metadata: {exc.message}") from exc
+
+    def to_record(self, enc: str, created_at: str) -> KeyRecord:
+        return KeyRecord(self.key_type, {self.id_field: self.to_string(), "created_at": created_at, "enc": enc})

@@ -14,54 +14,29 @@ import binascii
 import datetime as _dt
 import json
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError, MissingExtraError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, split_key_list, timestamp_of
+from sopskit.keys.base import KeyContext, SingleIdKey, split_key_list, timestamp_of
 
 _RESOURCE_ID = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 
 
-class GcpKmsKey:
+class GcpKmsKey(SingleIdKey):
     """One Google Cloud KMS crypto key."""
 
     key_type: ClassVar[str] = "gcp_kms"
+    id_field: ClassVar[str] = "resource_id"
 
     def __init__(self, resource_id: str) -> None:
         self.resource_id = resource_id.strip()
         if not _RESOURCE_ID.match(self.resource_id):
             raise ConfigError(f"gcp_kms: {self.resource_id!r} is not a GCP KMS resource ID")
 
-    def __repr__(self) -> str:
-        return f"GcpKmsKey({self.resource_id!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, GcpKmsKey) and other.resource_id == self.resource_id
-
-    def __hash__(self) -> int:
-        return hash(("gcp_kms", self.resource_id))
-
-    @classmethod
-    def from_spec(cls, spec: str | Mapping[str, Any]) -> GcpKmsKey:
-        if isinstance(spec, Mapping):
-            spec = str(spec.get("resource_id") or "")
-        return cls(spec)
-
-    @classmethod
-    def from_record(cls, record: KeyRecord) -> GcpKmsKey:
-        try:
-            return cls(str(record.fields.get("resource_id") or ""))
-        except ConfigError as exc:
-            raise FormatError(f"sops metadata: {exc.message}") from exc
-
     def to_string(self) -> str:
         return self.resource_id
-
-    def to_record(self, enc: str, created_at: str) -> KeyRecord:
-        return KeyRecord("gcp_kms", {"resource_id": self.resource_id, "created_at": created_at, "enc": enc})
 
     def _client(self, context: KeyContext) -> Any:
         try:

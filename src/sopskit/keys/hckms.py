@@ -15,20 +15,20 @@ import base64
 import binascii
 import datetime as _dt
 import re
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from sopskit.errors import ConfigError, FormatError, MasterKeyError, MissingExtraError
+from sopskit.errors import ConfigError, MasterKeyError, MissingExtraError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, timestamp_of
+from sopskit.keys.base import KeyContext, SingleIdKey, timestamp_of
 
 _KEY_ID = re.compile(r"^(?P<region>[^:\s]+):(?P<uuid>[^:\s]+)$")
 
 
-class HcKmsKey:
+class HcKmsKey(SingleIdKey):
     """One HuaweiCloud KMS key."""
 
     key_type: ClassVar[str] = "hckms"
+    id_field: ClassVar[str] = "key_id"
 
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id.strip()
@@ -38,33 +38,8 @@ class HcKmsKey:
         self.region = match.group("region")
         self.uuid = match.group("uuid")
 
-    def __repr__(self) -> str:
-        return f"HcKmsKey({self.key_id!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, HcKmsKey) and other.key_id == self.key_id
-
-    def __hash__(self) -> int:
-        return hash(("hckms", self.key_id))
-
-    @classmethod
-    def from_spec(cls, spec: str | Mapping[str, Any]) -> HcKmsKey:
-        if isinstance(spec, Mapping):
-            spec = str(spec.get("key_id") or "")
-        return cls(spec)
-
-    @classmethod
-    def from_record(cls, record: KeyRecord) -> HcKmsKey:
-        try:
-            return cls(str(record.fields.get("key_id") or ""))
-        except ConfigError as exc:
-            raise FormatError(f"sops metadata: {exc.message}") from exc
-
     def to_string(self) -> str:
         return self.key_id
-
-    def to_record(self, enc: str, created_at: str) -> KeyRecord:
-        return KeyRecord("hckms", {"key_id": self.key_id, "created_at": created_at, "enc": enc})
 
     def _client(self, context: KeyContext) -> tuple[Any, Any]:
         try:
