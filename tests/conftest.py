@@ -43,6 +43,19 @@ def require_tool(name: str) -> str:
     return found
 
 
+def require_module(name: str) -> object:
+    """Import an optional test dependency; skip locally, fail under CI when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        message = f"required module {name!r} is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
     return require(VECTORS)

@@ -33,11 +33,14 @@ _API = {
     "DataKeyUnavailableError": "sopskit.errors",
     "FormatError": "sopskit.errors",
     "ConfigError": "sopskit.errors",
+    "SelectionRules": "sopskit.format.selection",
+    "KeySpec": "sopskit.config",
 }
 
 __all__ = ["__version__", *_API]
 
 if TYPE_CHECKING:
+    from sopskit.config import KeySpec as KeySpec
     from sopskit.errors import (
         ConfigError as ConfigError,
     )
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
     from sopskit.errors import (
         SopsError as SopsError,
     )
+    from sopskit.format.selection import SelectionRules as SelectionRules
     from sopskit.ops.decrypt import decrypt as decrypt
     from sopskit.ops.decrypt import decrypt_file as decrypt_file
     from sopskit.ops.decrypt import load as load

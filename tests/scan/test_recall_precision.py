@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sopskit.scan import ScanOptions, ScanReport, scan
-from tests.conftest import require_tool
+from tests.conftest import require_module, require_tool
 from tests.scan.fakes import Planted
 from tests.scan.repo_builder import FakeRepo, build_repo
 
@@ -71,7 +71,8 @@ def test_history_recall_and_precision(fake_repo: FakeRepo) -> None:
 
 @pytest.mark.parametrize("engine", ["python", "hyperscan"])
 def test_engines_agree(fake_repo: FakeRepo, engine: str) -> None:
-    pytest.importorskip("hyperscan") if engine == "hyperscan" else None
+    if engine == "hyperscan":
+        require_module("hyperscan")
     base = scan(ScanOptions(paths=[fake_repo.path], worktree=False, history=True, engine="python"))
     other = scan(ScanOptions(paths=[fake_repo.path], worktree=False, history=True, engine=engine))
     key = lambda r: sorted((f.rule_id, f.path, f.line, f.fingerprint) for f in r.findings)  # noqa: E731

@@ -11,6 +11,7 @@ from sopskit.errors import ConfigError
 from sopskit.scan import ScanOptions, parse_rules, scan
 from sopskit.scan.engine import Matcher
 from sopskit.scan.rules import load_default_rules, translate_go_regex
+from tests.conftest import require_module
 
 GITLEAKS = r"""
 title = "team rules"
@@ -78,7 +79,7 @@ def test_bad_rule_files_are_config_errors(bad: str) -> None:
 
 
 def test_every_default_rule_compiles_in_hyperscan() -> None:
-    pytest.importorskip("hyperscan")
+    require_module("hyperscan")
     matcher = Matcher(load_default_rules(), engine="hyperscan")
     assert matcher.engine == "hyperscan" and not matcher._always
 
