@@ -76,7 +76,7 @@ def test_scalar_styles(value: Value, expected: str) -> None:
     [
         ("a\nb", "k: |-\n    a\n    b\n"),
         ("a\nb\n", "k: |\n    a\n    b\n"),
-        ("a\n\n", "k: |+\n    a\n\n...\n"),
+        ("a\n\n", "k: |+\n    a\n\n"),
         (" a\nb", "k: |4-\n     a\n    b\n"),
         ("a \nb", 'k: "a \\nb"\n'),
     ],
@@ -234,7 +234,11 @@ _scalars = st.one_of(
     st.floats(allow_nan=False).filter(lambda f: not (f.is_integer() and abs(f) < 2**63)),
 )
 _comment_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=8)
-_keys = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8)
+# like values, multi-line keys starting with a space or newline get yaml.v3's (unreadable)
+# indentation indicator inside sequences; sops writes the same bytes, so they are left out here
+_keys = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8).filter(
+    lambda s: "\n" not in s or s[:1] not in (" ", "\n")
+)
 
 
 def _trees() -> st.SearchStrategy[Value]:

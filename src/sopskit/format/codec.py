@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sopskit.errors import DecryptionError, EncryptionError, FormatError
-from sopskit.format.tree import Comment, Value
+from sopskit.format.tree import Comment, Value, nanosecond_of, with_nanoseconds
 
 IV_SIZE = 32
 TAG_SIZE = 16
@@ -69,8 +69,9 @@ def format_time(value: _dt.datetime) -> str:
         f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
         f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
     )
-    if value.microsecond:
-        base += "." + f"{value.microsecond:06d}".rstrip("0")
+    nanos = nanosecond_of(value)
+    if nanos:
+        base += "." + f"{nanos:09d}".rstrip("0")
     offset = value.utcoffset() or _dt.timedelta(0)
     if not offset:
         return base + "Z"
@@ -87,20 +88,20 @@ def parse_time(text: str) -> _dt.datetime:
         raise ValueError("not an RFC 3339 time")  # no value: it may be a decrypted secret
     year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
     frac = m.group(7) or ""
-    micro = int((frac + "000000")[:6]) if frac else 0
+    nanos = int((frac + "000000000")[:9]) if frac else 0
     zone = m.group(8)
     if zone in ("Z", "z"):
         tz: _dt.tzinfo = _dt.UTC
     else:
         sign = 1 if zone[0] == "+" else -1
         tz = _dt.timezone(sign * _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-    return _dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    return with_nanoseconds(_dt.datetime(year, month, day, hour, minute, second, tzinfo=tz), nanos)
 
 
 def normalize_rfc3339(text: str) -> str:
     """Re-format a timestamp the way sops does before using it as the MAC's AAD."""
     t = parse_time(text)
-    return format_time(t.replace(microsecond=0))
+    return format_time(with_nanoseconds(t, 0))
 
 
 def value_to_bytes(value: Value) -> bytes:

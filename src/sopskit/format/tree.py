@@ -29,6 +29,67 @@ class Comment:
     inline: bool = False
 
 
+class Timestamp(_dt.datetime):
+    """A YAML/``type:time`` timestamp with Go's nanosecond precision.
+
+    Why: sops holds timestamps as Go ``time.Time`` (nanoseconds) and hashes their RFC 3339
+    text into the MAC, while ``datetime`` stops at microseconds. A file sops wrote with
+    ``.123456789`` would otherwise fail its MAC here and lose digits when re-encrypted.
+    ``nanosecond`` is the whole sub-second fraction (0-999 999 999); the inherited
+    ``microsecond`` is its truncation, so datetime arithmetic keeps working.
+    """
+
+    __slots__ = ("_nanosecond",)
+    _nanosecond: int
+
+    @classmethod
+    def of(cls, value: _dt.datetime, nanosecond: int | None = None) -> Timestamp:
+        """``value`` with a full nanosecond fraction (default: its microseconds)."""
+        ns = value.microsecond * 1000 if nanosecond is None else nanosecond
+        if not 0 <= ns < 1_000_000_000:
+            raise ValueError("nanosecond must be in 0..999999999")
+        made = cls(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                   ns // 1000, value.tzinfo, fold=value.fold)
+        made._nanosecond = ns
+        return made
+
+    @property
+    def nanosecond(self) -> int:
+        return getattr(self, "_nanosecond", self.microsecond * 1000)
+
+    def __reduce_ex__(self, protocol: object) -> tuple[object, ...]:  # copy/pickle keep the nanoseconds
+        base = _dt.datetime(self.year, self.month, self.day, self.hour, self.minute, self.second,
+                            self.microsecond, self.tzinfo, fold=self.fold)
+        return (Timestamp.of, (base, self.nanosecond))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _dt.datetime):
+            return NotImplemented
+        return super().__eq__(other) and self.nanosecond == nanosecond_of(other)
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:  # equal values hash alike: the nanoseconds only refine equality
+        return super().__hash__()
+
+
+def with_nanoseconds(value: _dt.datetime, nanosecond: int) -> _dt.datetime:
+    """``value`` with its fraction set to ``nanosecond``: a plain ``datetime`` when
+    microseconds suffice, a :class:`Timestamp` only when sub-microsecond digits exist."""
+    if nanosecond % 1000 == 0:
+        return value.replace(microsecond=nanosecond // 1000)
+    return Timestamp.of(value, nanosecond)
+
+
+def nanosecond_of(value: _dt.datetime) -> int:
+    """The sub-second fraction of any datetime in nanoseconds."""
+    if isinstance(value, Timestamp):
+        return value.nanosecond
+    return value.microsecond * 1000
+
+
 Scalar: TypeAlias = str | int | float | bool | _dt.datetime | bytes | None
 Value: TypeAlias = Union["TreeMap", list["Value"], Scalar, Comment]
 Key: TypeAlias = str | Comment

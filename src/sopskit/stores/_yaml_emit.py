@@ -94,10 +94,13 @@ def _analyze(value: str) -> tuple[bool, bool, bool, bool]:
 
 
 def _double_quoted(value: str) -> str:
+    # yaml.v3's ``is_bom`` looks at the start of the whole value, not at the current
+    # character, so a value that starts with U+FEFF has *every* character escaped.
+    escape_all = value.startswith("\ufeff")
     out = ['"']
     for ch in value:
         cp = ord(ch)
-        if not _printable(cp) or cp == 0xFEFF or ch in _BREAKS or ch in '"\\':
+        if escape_all or not _printable(cp) or cp == 0xFEFF or ch in _BREAKS or ch in '"\\':
             esc = _ESCAPES.get(cp)
             if esc is not None:
                 out.append("\\" + esc)
@@ -113,6 +116,42 @@ def _double_quoted(value: str) -> str:
     return "".join(out)
 
 
+def _single_quoted(value: str, indent: int) -> str:
+    """yaml.v3 ``write_single_quoted_scalar`` with unlimited width.
+
+    Only U+2028/U+2029 can be line breaks here (a newline forces a block or double quotes,
+    other breaks are not printable). After such a break yaml.v3 writes the raw character and
+    then, before the next non-space character, indents to the scalar's indentation; if the
+    spaces already written reach that column it starts a new line first (``write_indent``).
+    """
+    out = ["'"]
+    column = 0
+    breaks = indention = whitespace = False
+    for ch in value:
+        if ch == " ":
+            out.append(ch)
+            column += 1
+        elif ch in _BREAKS:
+            out.append(ch)
+            column, breaks, indention = 0, True, True
+        else:
+            if breaks:
+                if not indention or column > indent or (column == indent and not whitespace):
+                    out.append("\n")
+                    column = 0
+                out.append(" " * (indent - column))
+                column = max(column, indent)
+                whitespace = indention = True
+            out.append("''" if ch == "'" else ch)
+            column += 2 if ch == "'" else 1
+            indention = breaks = False
+    out.append("'")
+    return "".join(out)
+
+
+_LITERAL_BREAKS = "\n\u2028\u2029"
+
+
 def _is_valid_utf8(value: str) -> bool:
     try:
         value.encode("utf-8")
@@ -124,20 +163,23 @@ def _is_valid_utf8(value: str) -> bool:
 class _Writer:
     """Output with yaml.v3's column bookkeeping for the few state bits that shape layout."""
 
-    __slots__ = ("best", "open_ended", "parts")
+    __slots__ = ("best", "parts")
 
     def __init__(self, best_indent: int) -> None:
         self.best = best_indent
         self.parts: list[str] = []
-        self.open_ended = False
 
     def next_indent(self, indent: int) -> int:
         b = self.best
         return b * ((indent + b) // b)
 
     # -- scalars ---------------------------------------------------------------------------
-    def scalar_text(self, value: Value, *, key: bool) -> tuple[str, str | None]:
-        """(inline text, literal body or None) for a scalar in key or value position."""
+    def scalar_text(self, value: Value, *, key: bool, indent: int = 0) -> tuple[str, str | None]:
+        """(inline text, literal body or None) for a scalar in key or value position.
+
+        ``indent`` is the scalar's own indentation (yaml.v3 ``increase_indent`` for the
+        scalar), used only where a scalar continues on a new line.
+        """
         if isinstance(value, bool):
             return ("true" if value else "false"), None
         if isinstance(value, int):
@@ -157,6 +199,10 @@ class _Writer:
         if not _is_valid_utf8(value):
             raw = value.encode("utf-8", "surrogateescape")
             return "!!binary " + base64.b64encode(raw).decode("ascii"), None
+        if value == "<<":
+            # yaml.v3 encodes "<<" plain, then re-parses it as a merge key (tag !!merge),
+            # so sops always writes the explicit tag, key or value
+            return "!!merge <<", None
         if _FAST_PLAIN.match(value):
             if resolves_to_str(value):
                 return value, None
@@ -169,9 +215,8 @@ class _Writer:
         if resolves_to_str(value):
             if plain_ok:
                 return value, None
-            if single_ok:
-                return "'" + value.replace("'", "''") + "'", None
-        del multiline
+            if single_ok and not (key and multiline):
+                return _single_quoted(value, indent), None
         return _double_quoted(value), None
 
     def literal(self, body: str, indent: int, line_comment: str | None) -> str:
@@ -179,20 +224,46 @@ class _Writer:
         header = "|"
         if body[:1] == " " or body[:1] in _BREAKS:
             header += str(self.best)
-        if not body.endswith("\n"):
+        if not _ends_with_break(body):
             header += "-"
-        elif len(body) == 1 or body[-2] == "\n":
+        elif len(body) == 1 or body[-2] in _LITERAL_BREAKS:
             header += "+"
-            self.open_ended = True
-        head = header + (" " + line_comment if line_comment else "")
+        pieces = [header + (" " + line_comment if line_comment else ""), "\n"]
         pad = " " * indent
-        pieces = [head]
-        for line in body.split("\n")[: -1 if body.endswith("\n") else None]:
-            pieces.append("\n" + pad + line if line else "\n")
-        if body.endswith("\n"):
-            # the final break; text after it starts a fresh line
-            pieces.append("\n")
+        # yaml.v3 write_literal_scalar: every break is written as itself (U+2028/U+2029 raw),
+        # and the first character after a break is preceded by the indentation
+        breaks = True
+        for ch in body:
+            if ch in _LITERAL_BREAKS:
+                pieces.append(ch)
+                breaks = True
+            else:
+                if breaks:
+                    pieces.append(pad)
+                pieces.append(ch)
+                breaks = False
         return "".join(pieces)
+
+
+_SIMPLE_KEY_MAX = 128
+
+
+def _is_simple_key(key: str) -> bool:
+    """yaml.v3 ``check_simple_key`` for a scalar key: one line and at most 128 bytes,
+    counting a tag the emitter writes (``!!merge``, ``!!binary``) and the written value."""
+    if key == "<<":
+        return True  # "!!" + "merge" + "<<": 9 bytes
+    if not _is_valid_utf8(key):
+        raw = key.encode("utf-8", "surrogateescape")
+        return len("!!binary") + len(base64.b64encode(raw)) <= _SIMPLE_KEY_MAX
+    if any(ch in _BREAKS for ch in key):
+        return False
+    return len(key.encode("utf-8")) <= _SIMPLE_KEY_MAX
+
+
+def _ends_with_break(body: str) -> bool:
+    """True when text written after this literal body starts on a fresh line."""
+    return body[-1:] in tuple(_LITERAL_BREAKS)
 
 
 def _comment_lines(comments: list[str], indent: int) -> str:
@@ -235,12 +306,12 @@ class Emitter:
             out.append(self._line_suffix(line) + "\n")
             self._seq(value, self.w.next_indent(indent), out)
             return
-        text, body = self.w.scalar_text(value, key=False)
+        text, body = self.w.scalar_text(value, key=False, indent=self.w.next_indent(indent))
         if body is None:
             out.append(" " + text + self._line_suffix(line, indent) + "\n")
         else:
             out.append(" " + self.w.literal(body, self.w.next_indent(indent), self._joined(line, indent)))
-            if not body.endswith("\n"):
+            if not _ends_with_break(body):
                 out.append("\n")
 
     @staticmethod
@@ -275,10 +346,35 @@ class Emitter:
                     out.append(_comment_lines(head, indent))
             prefix = first_prefix if (first and first_prefix is not None) else pad
             first = False
-            out.append(prefix + self._key(k) + ":")
-            self._value_after_key(v, indent, line, out)
+            if _is_simple_key(k):
+                out.append(prefix + self._key(k) + ":")
+                self._value_after_key(v, indent, line, out)
+            else:
+                self._complex_entry(k, v, indent, prefix, line, out)
         if pending:
             out.append(_comment_lines([c.text for c in pending], indent))
+
+    def _complex_entry(self, key: str, value: Value, indent: int, prefix: str, line: list[str],
+                       out: list[str]) -> None:
+        """yaml.v3's explicit-key form (``? key`` / ``: value``) for a key that cannot be a
+        simple key: longer than 128 bytes or spanning lines. The key gets the full scalar
+        style choice (a literal block is allowed here); a block collection value starts on
+        the ``:`` line, padded to its indentation, because ``:`` counts as indentation."""
+        inner = self.w.next_indent(indent)
+        text, body = self.w.scalar_text(key, key=False, indent=inner)
+        if body is None:
+            out.append(prefix + "? " + text + "\n")
+        else:
+            out.append(prefix + "? " + self.w.literal(body, inner, None))
+            if not _ends_with_break(body):
+                out.append("\n")
+        tail: list[str] = []
+        self._value_after_key(value, indent, line, tail)
+        joined = "".join(tail)
+        lead = "\n" + " " * inner
+        if joined.startswith(lead) and not joined[len(lead):].startswith("#"):
+            joined = " " * (inner - indent - 1) + joined[len(lead):]
+        out.append(" " * indent + ":" + joined)
 
     def _seq(self, node: list[Value], indent: int, out: list[str]) -> None:
         pending: list[Comment] = []
@@ -325,12 +421,12 @@ class Emitter:
         if isinstance(v, list):
             out.append(pad + "- []" + self._line_suffix(line) + "\n")
             return
-        text, body = self.w.scalar_text(v, key=False)
+        text, body = self.w.scalar_text(v, key=False, indent=inner)
         if body is None:
             out.append(pad + "- " + text + self._line_suffix(line, indent) + "\n")
         else:
             out.append(pad + "- " + self.w.literal(body, inner, self._joined(line, indent)))
-            if not body.endswith("\n"):
+            if not _ends_with_break(body):
                 out.append("\n")
 
     # -- public -----------------------------------------------------------------------------
@@ -344,10 +440,9 @@ class Emitter:
 
     def stream(self, branches: list[TreeMap]) -> str:
         docs = [self.document(b) for b in branches]
-        text = "---\n".join(docs)
-        if self.w.open_ended and branches and _ends_with_keep(branches[-1]):
-            text += "...\n"
-        return text
+        # no "..." after a final |+ block: yaml.v3's encoder resets open_ended when it
+        # finishes, so sops never writes one (checked against the real sops binary)
+        return "---\n".join(docs)
 
     def value(self, value: Value) -> str:
         if isinstance(value, TreeMap):
@@ -358,32 +453,8 @@ class Emitter:
             out: list[str] = []
             self._seq(value, 0, out)
             return "".join(out)
-        text, body = self.w.scalar_text(value, key=False)
+        text, body = self.w.scalar_text(value, key=False, indent=self.w.best)
         if body is None:
             return text + "\n"
         lit = self.w.literal(body, self.w.best, None)
-        return lit if body.endswith("\n") else lit + "\n"
-
-
-def _last_scalar(value: Value) -> Value:
-    while True:
-        if isinstance(value, TreeMap):
-            items = [v for k, v in value.entries if isinstance(k, str)]
-            if not items:
-                return None
-            value = items[-1]
-        elif isinstance(value, list):
-            items2 = [v for v in value if not isinstance(v, Comment)]
-            if not items2:
-                return None
-            value = items2[-1]
-        else:
-            return value
-
-
-def _ends_with_keep(branch: TreeMap) -> bool:
-    """libyaml writes ``...`` after a stream whose last scalar is a ``|+`` block."""
-    last = _last_scalar(branch)
-    return isinstance(last, str) and len(last) > 0 and last.endswith("\n") and (
-        len(last) == 1 or last[-2] == "\n"
-    ) and "\n" in last
+        return lit if _ends_with_break(body) else lit + "\n"

@@ -12,7 +12,7 @@ import datetime as _dt
 import math
 import re
 
-from sopskit.format.tree import Value
+from sopskit.format.tree import Value, with_nanoseconds
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
@@ -90,13 +90,13 @@ def _parse_timestamp(text: str) -> _dt.datetime | None:
             return _dt.datetime(year, month, day, tzinfo=_dt.UTC)
         hour, minute, second = int(m.group("H")), int(m.group("M")), int(m.group("S"))
         frac = m.group("f") or ""
-        micro = int((frac + "000000")[:6]) if frac else 0
+        nanos = int((frac + "000000000")[:9]) if frac else 0
         zone = m.group("z")
         tz: _dt.tzinfo = _dt.UTC
         if zone and zone != "Z":
             sign = 1 if zone[0] == "+" else -1
             tz = _dt.timezone(sign * _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-        return _dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+        return with_nanoseconds(_dt.datetime(year, month, day, hour, minute, second, tzinfo=tz), nanos)
     except ValueError:
         return None
 

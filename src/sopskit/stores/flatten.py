@@ -25,6 +25,7 @@ from typing import Any
 
 from sopskit.errors import FormatError
 from sopskit.format.codec import format_time
+from sopskit.format.tree import with_nanoseconds
 
 MAP_SEPARATOR = "__map_"
 LIST_SEPARATOR = "__list_"
@@ -231,7 +232,7 @@ def value_to_text(value: Any) -> str:
             text = format_go_float_fixed1(value)
         return text
     if isinstance(value, _dt.datetime):
-        return format_time(value.replace(microsecond=0))
+        return format_time(with_nanoseconds(value, 0))  # Go's RFC3339 layout: no fraction
     if isinstance(value, bytes):
         return "[" + " ".join(str(b) for b in value) + "]"  # Go's %v of a []byte
     if value is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sopskit.errors import FormatError, UsageError
+from sopskit.errors import FormatError, ParseError, UsageError
 from sopskit.format.tree import TreeMap, Value, from_plain, to_plain
 from sopskit.stores._yaml_emit import Emitter
 from sopskit.stores._yaml_load import load_documents
@@ -42,7 +42,13 @@ class YamlStore:
 
     # -- loading -----------------------------------------------------------------------------
     def load_plain(self, data: bytes) -> list[TreeMap]:
-        return load_documents(data)
+        branches = load_documents(data)
+        if not branches and data:
+            # sops decodes once before walking documents; a stream with no document at all
+            # (only blank lines or comments) fails there with EOF (exit 2), while an empty
+            # file is refused later as "no document" (exit 92)
+            raise ParseError("invalid YAML: the input holds no document (only comments or blank lines)")
+        return branches
 
     def load_encrypted(self, data: bytes) -> tuple[list[TreeMap], dict[str, Any]]:
         branches = load_documents(data)
