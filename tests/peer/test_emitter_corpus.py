@@ -24,12 +24,7 @@ from tests.peer._corpus import JSON_CORPUS, YAML_CORPUS
 from tests.peer.conftest import Peer
 
 #: strict xfails: differences found and deliberately left (class and reason, see docs)
-_COMMENT_ATTACH = ("(a) unfixed: sopskit's YAML loader attaches comments differently from yaml.v3 when a "
-                   "comment follows a nested block at a lower indentation or is the only content of a "
-                   "mapping value; the tree (and so comment AADs and placement) differs")
 KNOWN: dict[str, str] = {
-    "comments-everywhere": _COMMENT_ATTACH,
-    "comment-only-map-value": _COMMENT_ATTACH,
     "negative-zero": "(c) sops 3.11 reads a plain `-0` as int 0 (type:int); sopskit's resolver maps it to "
                      "float -0.0 (type:float, printed -0); whether yaml.v3 v3.0.4 in sops 3.13 differs is "
                      "not verified",
@@ -63,6 +58,39 @@ def _cases(corpus: dict[str, str]) -> list[object]:
 
 @pytest.mark.parametrize(("name", "text"), _cases(YAML_CORPUS))
 def test_yaml_corpus(peer: Peer, name: str, text: str) -> None:
+    _compare(peer, name, text, "yaml", "yaml")
+
+
+#: comment placement around closing blocks (yaml.v3's foot rules, see docs/yaml-store.md)
+FOOT_CORPUS: dict[str, str] = {
+    "foot-after-deep-map": "a:\n  b:\n    c:\n      d: 1\n    # c4\nz: 1\n",
+    "foot-dedented-below-its-block": "a:\n  b:\n    c:\n      d: 1\n  # c2\nz: 1\n",
+    "foot-before-a-shallower-key": "a:\n  b:\n    c:\n      d: 1\n# c0\n  y: 1\n",
+    "foot-groups-by-column": "a:\n  b:\n    c:\n      d: 1\n    # c4\n  # c2\n# c0\nz: 1\n",
+    "foot-groups-rising-column": "a:\n  b:\n    c:\n      d: 1\n  # c2\n    # c4\nz: 1\n",
+    "foot-then-blank-line": "a:\n  b:\n    c:\n      d: 1\n    # c4\n\n  # c2\nz: 1\n",
+    "blank-line-then-foot": "a:\n  b:\n    c:\n      d: \"1\"\n\n    # c4\nz: 1\n",
+    "foot-after-list-in-map": "a:\n  b:\n    - 1\n    - 2\n  # c2\nz: 1\n",
+    "foot-after-map-in-list": "list:\n    - a: 1\n    # foot\nnext: 1\n",
+    "foot-after-flow-value": "a:\n  b:\n    c:\n      d: [1]\n    # c4\nz: 1\n",
+    "foot-after-block-scalar": "a:\n  b:\n    c:\n      d: |\n        x\n    # c4\nz: 1\n",
+    "head-of-next-key": "a:\n  b:\n    c:\n      d: 1\n  # c2\n  y: 1\n",
+    "foot-at-stream-end": "a:\n  b:\n    c: 1\n  # c2\n",
+    "split-foot-at-stream-end": "a:\n  b:\n    c: 1\n  # c2\n# c0\n",
+    "foot-before-document-start": "a:\n  b:\n    c: 1\n  # c2\n---\nz: 1\n",
+    "comment-under-empty-nested-value": "x:\n  a:\n  # only\nb: 1\n",
+    "comments-under-empty-value": "a:\n    # only\n    # two\nb: 1\n",
+    "comment-under-empty-value-at-stream-end": "x:\n  a:\n    # c\n",
+    "comment-after-empty-value-at-stream-end": "a:\n# c\n",
+    "sequence-foot-at-stream-end": "x:\n  list:\n    - a\n    # foot\n",
+    "sequence-foot-then-blank-line": "list:\n    - a\n    # foot\n\nnext: 1\n",
+    "blank-line-then-sequence-foot-at-stream-end": "list:\n    - a\n\n    # foot\n",
+    "dedented-foot-after-map-item-at-stream-end": "list:\n    - k: v\n    # foot\n",
+}
+
+
+@pytest.mark.parametrize(("name", "text"), _cases(FOOT_CORPUS))
+def test_yaml_foot_comment_corpus(peer: Peer, name: str, text: str) -> None:
     _compare(peer, name, text, "yaml", "yaml")
 
 

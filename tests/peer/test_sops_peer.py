@@ -301,9 +301,6 @@ def test_ini_set_nested_value(peer: Peer) -> None:
         assert peer.run("sops", "decrypt", path).returncode == 0
 
 
-@pytest.mark.xfail(strict=True, reason="(a) unfixed: yaml.v3 attaches a comment that follows a nested "
-                   "mapping at the parent's indentation to the nested mapping; sopskit's loader attaches it "
-                   "to the parent, so its AAD differs and sops leaves that comment encrypted")
 def test_dedented_foot_comment_after_nested_mapping(peer: Peer) -> None:
     plain = peer.write("f.yaml", "nested:\n    deeper:\n        x: y\n    # inner foot\n"
                                  "list:\n    - k: v\n    # list foot\n")

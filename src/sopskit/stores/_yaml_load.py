@@ -9,8 +9,15 @@ rules of yaml.v3's scanner and sops's ``nodeToTreeValue`` (see docs/yaml-store.m
 * own-line comments are split, as yaml.v3 does, into a *foot* part (attached to the content
   above: comments followed by a blank line, or dedented below the current block) and a *head*
   part (attached to the next entry, or to the start of a collection the next entry opens);
-* a foot comment at the column of a block that closes right after it belongs to that block
-  (a sequence's foot lands after the sequence in its parent, as yaml.v3's composer moves it).
+* the first foot group right after content, when a dedented token follows it directly or
+  a comment line at another column splits it off, belongs to the innermost block that closes
+  there (yaml.v3 keeps it tied to the token before it), whatever its column;
+* any other foot group at the column of a closing block belongs to that block (a sequence's
+  foot lands after the sequence in its parent, as yaml.v3's composer moves it);
+* comments under a ``key:`` with no value come after that entry (the value is null).
+
+These rules were checked against the sops 3.11 binary (tests/peer/test_emitter_corpus.py,
+``FOOT_CORPUS``): each comment gets the key path, and so the AAD, that sops encrypts it with.
 """
 
 from __future__ import annotations
@@ -175,6 +182,9 @@ class _Builder:
         self.last_colon = False  # the last content was a key awaiting its value
         self.pending_head: list[_Comment] = []
         self.pending_foot: list[list[_Comment]] = []  # groups
+        # the first foot group of a scan that yaml.v3 ties to the token before it (see
+        # _take_comments): it goes to the innermost block that closes after it
+        self.sticky_foot: list[_Comment] | None = None
         self.inline_target: tuple[TreeMap | list[Value], int] | None = None
 
     # -- insertion helpers -----------------------------------------------------------------
@@ -206,6 +216,7 @@ class _Builder:
             self._append(frame.container, c)
         self.pending_foot = []
         self.pending_head = []
+        self.sticky_foot = None
 
     # -- comments --------------------------------------------------------------------------
     def _scan_indent(self) -> int:
@@ -218,6 +229,7 @@ class _Builder:
         """Classify the comments before ``until`` (the next event) as inline, foot or head."""
         group: list[_Comment] = []
         first_empty = True
+        first_group = False
         split_done = False
         indent = self._scan_indent()
         prev_line = self.last_end[0]
@@ -233,6 +245,7 @@ class _Builder:
                 foot_line = c.line + 1
                 continue
             if not group:
+                first_group = not self.pending_foot and not self.pending_head
                 first_empty = c.line - prev_line <= 1
                 if c.line - prev_line > 1:
                     first_empty = False
@@ -242,24 +255,48 @@ class _Builder:
                 if blank_between and not split_done and first_empty and (
                     (group[0].line == foot_line and not self.last_colon) or group[0].col < indent
                 ):
+                    if first_group and group[0].col >= indent and not self.last_colon:
+                        self.sticky_foot = group  # not dedented: tied to the prior token
                     self.pending_foot.append(group)
                     group = []
                     split_done = True
+                    first_group = False
                 elif c.col < indent and c.col != group[0].col:
+                    # split by a change of column: yaml.v3 keeps the prior token as the
+                    # anchor of this foot, so a first group stays with the innermost block
+                    if first_group:
+                        self.sticky_foot = group
                     self.pending_foot.append(group)
                     group = []
+                    first_group = False
                 if blank_between:
                     split_done = True
                     first_empty = False
             group.append(c)
         if group:
             blank_after = until[0] - group[-1].line > 1
-            if (blank_after and not split_done and first_empty and (
+            # not dedented and right after content (not after a bare `key:`): tied to that content
+            tied = first_group and first_empty and group[0].col >= indent and not self.last_colon
+            if blank_after and not split_done and first_empty and (
                 (group[0].line == foot_line and not self.last_colon) or group[0].col < indent
-            )) or (next_col < indent and next_col != group[0].col):
+            ):
+                if tied:
+                    self.sticky_foot = group
+                self.pending_foot.append(group)
+            elif next_col < indent and next_col != group[0].col:
+                # a dedented next token: a first group right before it (no blank line) is a
+                # foot of the innermost closing block, except at the end of the stream where
+                # only a group that is not dedented below the block stays tied to it
+                direct = not blank_after and not self._at_stream_end(group[-1].line)
+                if tied or (first_group and direct):
+                    self.sticky_foot = group
                 self.pending_foot.append(group)
             else:
                 self.pending_head.extend(group)
+
+    def _at_stream_end(self, line: int) -> bool:
+        """Whether only blank lines follow ``line`` (yaml.v3 ends the stream, not a token)."""
+        return all(not rest.strip() for rest in self.lines[line + 1:])
 
     def _inline(self, c: _Comment) -> None:
         target = self.inline_target
@@ -278,6 +315,12 @@ class _Builder:
     def _close_foot(self, frame: _Frame, parent: _Frame | None) -> None:
         """Give ``frame`` the pending foot groups up to the first one at its column."""
         if frame.flow or not self.pending_foot:
+            return
+        if self.sticky_foot is not None and self.pending_foot[0] is self.sticky_foot:
+            for c in self.pending_foot.pop(0):
+                self._append(frame.container, c)
+        self.sticky_foot = None
+        if not self.pending_foot:
             return
         match = next((i for i, g in enumerate(self.pending_foot) if g[0].col == frame.col), -1)
         if match < 0:
@@ -372,8 +415,24 @@ class _Builder:
                 self.inline_target = (frame.container, index)
         self.last_colon = False
 
+    def _is_missing_value(self, ev: _Ev) -> bool:
+        """An implicit empty scalar (no text, tag or anchor) as the value of a block key."""
+        if ev.kind != "scalar" or not ev.plain or ev.value or ev.start != ev.end or ev.anchor:
+            return False
+        if not self.stack:
+            return False
+        frame = self.stack[-1]
+        return isinstance(frame.container, TreeMap) and frame.key_pending and not frame.flow
+
     def build(self) -> list[TreeMap]:
         for ev in self.events:
+            if self._is_missing_value(ev):
+                # `key:` with nothing after it: the parser places the empty value at the next
+                # token, after any comments; yaml.v3 reads those after the entry (the prior
+                # token is still the `:`), so they are taken with the next event
+                self._add(None, ev, is_scalar=True)
+                self.last_colon = True
+                continue
             if ev.kind in ("end", "docend") or ev.kind != "doc":
                 self._take_comments(ev.start, ev.start[1])
             if ev.kind == "doc":
@@ -389,6 +448,7 @@ class _Builder:
                 for c in self.pending_head:
                     self._append(root, c)
                 self.pending_foot, self.pending_head = [], []
+                self.sticky_foot = None
                 self.docs.append(root)
                 self.inline_target = None
                 continue
@@ -419,6 +479,7 @@ class _Builder:
                 heads_here = self.pending_head
                 feet_here = self.pending_foot
                 self.pending_head, self.pending_foot = [], []
+                self.sticky_foot = None
                 if self.stack:
                     # feet belong to the container we are in; heads open the new block
                     # collection (a flow collection starts on the line of its key or dash)
