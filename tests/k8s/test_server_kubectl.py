@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from sopskit.keys.age import generate_identity
 from testing.k8s_server import FakeKubeServer
 from tests.k8s.conftest import NAMESPACE, SECRET, Kubectl
 
-AGE_KEY = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ9X2LGU"
+# a real identity made at run time: no key material sits in the repository (our own
+# `sopskit policy check` and `sopskit scan` run clean on this tree)
+AGE_KEY = generate_identity()[0]
 
 
 def _create_from_stdin(kubectl: Kubectl, kubeconfig: Path, value: str = AGE_KEY) -> None:

@@ -90,3 +90,23 @@ def test_inline_allow_comment(tmp_path: Path, marker: str) -> None:
     (tmp_path / "a.py").write_text(f'T = "{token}"  {marker}\nU = "{token[:-1]}Q"\n')
     report = scan(ScanOptions(paths=[tmp_path]))
     assert [(f.rule_id, f.line) for f in report.findings] == [("github-token", 2)]
+
+
+@pytest.mark.parametrize(
+    ("value", "is_code"),
+    [
+        (b"self._read(namespace", True),
+        (b"_read_passphrase(location", True),
+        (b"connect(kubeconfig=kubeconfig", True),
+        (b"flux/secrets/demo/db-credentials.yaml", True),
+        (b"os.environ.get", True),
+        (b"Hunter(2)x9Qz", False),
+        (b"hunter(2)x9Qz", False),
+        (b"Zq8#kP2(vL0s", False),
+        (b"c0rrect/h0rse/b4ttery", False),
+    ],
+)
+def test_code_and_paths_are_not_secrets(value: bytes, is_code: bool) -> None:
+    from sopskit.scan.filters import is_code_reference
+
+    assert is_code_reference(value) is is_code

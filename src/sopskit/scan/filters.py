@@ -40,6 +40,14 @@ _HEX_HASH = re.compile(rb"(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}
 _DIGEST = re.compile(rb"(?:sha1|sha224|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]{16,}", re.IGNORECASE)
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _CODE_LIKE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|.*[()\[\]{}$@%]")
+#: ``obj.method(arg`` or ``lower_name(arg``: the start of a call, so the "value" is code. The
+#: name must look like code (a dot or underscore, or all lower case) and the argument must
+#: start like a name or a quote, so passwords such as ``Hunter(2)`` are still reported.
+_CALL_START = re.compile(
+    rb"(?:[A-Za-z_][A-Za-z0-9_]*[._][A-Za-z0-9_.]*|[a-z_][a-z0-9_]{2,})\((?:[A-Za-z_)\"'*]|\Z)"
+)
+#: ``dir/sub/file.ext``: a path to a file, not a credential
+_FILE_PATH = re.compile(rb"(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}")
 _ENC_B = re.compile(ENC_VALUE_RE.pattern.encode())
 _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
 _REPEATED = re.compile(rb"(.)\1{5,}")
@@ -67,8 +75,9 @@ def is_hash_or_id(secret: bytes) -> bool:
 
 
 def is_code_reference(secret: bytes) -> bool:
-    """``os.environ.get`` style expressions: a variable name, not a value."""
-    return bool(_CODE_LIKE.fullmatch(secret))
+    """Code, not a value: ``os.environ.get`` style names, calls such as
+    ``self._read(namespace`` and relative file paths such as ``flux/secrets/db.yaml``."""
+    return bool(_CODE_LIKE.fullmatch(secret) or _CALL_START.match(secret) or _FILE_PATH.fullmatch(secret))
 
 
 def is_sops_or_public(secret: bytes, line: bytes, start_in_line: int, end_in_line: int) -> bool:

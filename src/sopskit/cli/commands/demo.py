@@ -34,7 +34,7 @@ stringData:
   username: demo-app
   password: correct-horse-battery-staple
 """
-NEW_PASSWORD = "tr0ub4dor-and-3"
+NEW_PASSWORD = "tr0ub4dor-and-3"  # a made-up demo value; sopskit:allow
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
