@@ -309,4 +309,6 @@ def load_config(path: Path | str) -> SopsConfig:
         raise ConfigError(f"config file {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text", hint="save .sops.yaml as UTF-8") from None
     return parse_config(text, path)

@@ -90,7 +90,7 @@ def _aad(path: Sequence[str]) -> bytes:
 
 
 def _where(path: Sequence[str]) -> str:
-    return ":".join(path) + ":" if path else "the top level"
+    return '"' + ":".join(path) + '"' if path else "the top level"
 
 
 def encrypt_branches(

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, split_key_list
+from sopskit.keys.base import KeyContext, quote_key_input, split_key_list
 from sopskit.keys.identities import X25519_PREFIX, DiscoveredIdentities, discover_identities
 
 _ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
@@ -82,8 +82,8 @@ def _parse_recipient(recipient: str) -> Any:
         if recipient.startswith(_SSH_PREFIXES):
             return ssh.Recipient.from_str(recipient)
     except RecipientError as exc:
-        raise ConfigError(f"age: {recipient!r} is not a valid recipient") from exc
-    raise ConfigError(f"age: unknown recipient type {recipient!r}")
+        raise ConfigError(f"age: {quote_key_input(recipient)} is not a valid recipient") from exc
+    raise ConfigError(f"age: unknown recipient type: {quote_key_input(recipient)}")
 
 
 def _parse_identity(identity: str) -> Any:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError, MissingExtraError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, split_key_list, timestamp_of
+from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
 
 
 def encode_ciphertext(blob: bytes) -> str:
@@ -46,7 +46,7 @@ class AzureKvKey:
         self.name = name.strip()
         self.version = version.strip()
         if not self.vault_url.startswith(("https://", "http://")) or not self.name:
-            raise ConfigError(f"azure_kv: {self.to_string()!r} is not a Key Vault key")
+            raise ConfigError(f"azure_kv: {quote_key_input(self.to_string())} is not a Key Vault key")
 
     def __repr__(self) -> str:
         return f"AzureKvKey({self.vault_url!r}, {self.name!r}, {self.version!r})"
@@ -65,7 +65,7 @@ class AzureKvKey:
         parts = urlsplit(url.strip())
         segments = [s for s in parts.path.split("/") if s]
         if not parts.scheme or not parts.netloc or len(segments) not in (2, 3) or segments[0] != "keys":
-            raise ConfigError(f"azure_kv: {url!r} is not of the form https://<vault>/keys/<name>[/<version>]")
+            raise ConfigError(f"azure_kv: {quote_key_input(url)} is not of the form https://<vault>/keys/<name>[/<version>]")
         version = segments[2] if len(segments) == 3 else ""
         return cls(f"{parts.scheme}://{parts.netloc}", segments[1], version)
 

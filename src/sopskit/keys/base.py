@@ -130,3 +130,15 @@ class SingleIdKey:
 
     def to_record(self, enc: str, created_at: str) -> KeyRecord:
         return KeyRecord(self.key_type, {self.id_field: self.to_string(), "created_at": created_at, "enc": enc})
+
+
+_SECRET_MARKERS = ("SECRET-KEY", "PRIVATE KEY", "AGE-PLUGIN-", "BEGIN PGP PRIVATE", "-----BEGIN")
+
+
+def quote_key_input(text: str) -> str:
+    """Quote what a user gave as a recipient or fingerprint for an error message, unless it
+    is key material: an identity pasted where a public key belongs must not be echoed."""
+    if any(marker in text.upper() for marker in _SECRET_MARKERS):
+        return "an age identity or private key (not shown; a public recipient is expected here)"
+    shown = text if len(text) <= 120 else text[:117] + "..."
+    return repr(shown)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError, MissingExtraError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, SingleIdKey, split_key_list, timestamp_of
+from sopskit.keys.base import KeyContext, SingleIdKey, quote_key_input, split_key_list, timestamp_of
 
 _RESOURCE_ID = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 
@@ -33,7 +33,7 @@ class GcpKmsKey(SingleIdKey):
     def __init__(self, resource_id: str) -> None:
         self.resource_id = resource_id.strip()
         if not _RESOURCE_ID.match(self.resource_id):
-            raise ConfigError(f"gcp_kms: {self.resource_id!r} is not a GCP KMS resource ID")
+            raise ConfigError(f"gcp_kms: {quote_key_input(self.resource_id)} is not a GCP KMS resource ID")
 
     def to_string(self) -> str:
         return self.resource_id

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, split_key_list, timestamp_of
+from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
 
 _PREFIXED = re.compile(r"/[^/]+/v\d+/[^/]+/[^/]+/[^/]+")
 _WELL_FORMED = re.compile(r"/v\d+/[^/]+/[^/]+/[^/]+")
@@ -62,13 +62,13 @@ class HcVaultKey:
         uri = uri.strip()
         parts = urlsplit(uri)
         if not parts.scheme:
-            raise ConfigError(f"hc_vault: missing scheme in {uri!r} "
+            raise ConfigError(f"hc_vault: missing scheme in {quote_key_input(uri)} "
                               "(expected https://vault.example.com:8200/v1/transit/keys/name)")
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         if _PREFIXED.match(path):
-            raise ConfigError(f"hc_vault: {uri!r}: Vault behind a URL prefix is not supported")
+            raise ConfigError(f"hc_vault: {quote_key_input(uri)}: Vault behind a URL prefix is not supported")
         if not _WELL_FORMED.match(path):
-            raise ConfigError(f"hc_vault: {uri!r} is not of the form "
+            raise ConfigError(f"hc_vault: {quote_key_input(uri)} is not of the form "
                               "https://vault.example.com:8200/v1/<engine>/keys/<name>")
         segments = path.strip("/").split("/")
         return cls(f"{parts.scheme}://{parts.netloc}", "/".join(segments[1:-2]), segments[-1])

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from sopskit.errors import ConfigError, MasterKeyError, MissingExtraError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, SingleIdKey, timestamp_of
+from sopskit.keys.base import KeyContext, SingleIdKey, quote_key_input, timestamp_of
 
 _KEY_ID = re.compile(r"^(?P<region>[^:\s]+):(?P<uuid>[^:\s]+)$")
 
@@ -34,7 +34,7 @@ class HcKmsKey(SingleIdKey):
         self.key_id = key_id.strip()
         match = _KEY_ID.match(self.key_id)
         if not match:
-            raise ConfigError(f"hckms: {self.key_id!r} is not of the form <region>:<key-uuid>")
+            raise ConfigError(f"hckms: {quote_key_input(self.key_id)} is not of the form <region>:<key-uuid>")
         self.region = match.group("region")
         self.uuid = match.group("uuid")
 

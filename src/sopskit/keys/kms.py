@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError, MissingExtraError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, split_key_list, timestamp_of
+from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
 
 _ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):[0-9]+:(?:key|alias)/.+$")
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
@@ -32,7 +32,7 @@ def parse_encryption_context(text: str) -> dict[str, str]:
     for item in split_key_list(text):
         name, sep, value = item.partition(":")
         if not sep or not name:
-            raise ConfigError(f"encryption context item {item!r} is not of the form key:value")
+            raise ConfigError(f"encryption context item {quote_key_input(item)} is not of the form key:value")
         context[name] = value
     return context
 
@@ -63,11 +63,11 @@ class KmsKey:
         self.aws_profile = aws_profile
         match = _ARN.match(self.arn)
         if not match:
-            raise ConfigError(f"kms: {self.arn!r} is not a KMS key ARN")
+            raise ConfigError(f"kms: {quote_key_input(self.arn)} is not a KMS key ARN")
         self.region = match.group("region")
 
     def __repr__(self) -> str:
-        return f"KmsKey({self.arn!r}, role={self.role!r}, profile={self.aws_profile!r})"
+        return f"KmsKey({quote_key_input(self.arn)}, role={self.role!r}, profile={self.aws_profile!r})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, KmsKey) and (

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from sopskit.errors import ConfigError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, split_key_list, timestamp_of
+from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
 
 _FINGERPRINT = re.compile(r"^(?:0[xX])?[0-9A-Fa-f]{8,40}!?$")
 _STDERR_LINES = 3
@@ -64,7 +64,7 @@ class PgpKey:
     def __init__(self, fingerprint: str) -> None:
         fp = "".join(fingerprint.split())
         if not _FINGERPRINT.match(fp):
-            raise ConfigError(f"pgp: {fp!r} is not a key fingerprint")
+            raise ConfigError(f"pgp: {quote_key_input(fp)} is not a key fingerprint")
         self.fingerprint = fp
 
     def __repr__(self) -> str:

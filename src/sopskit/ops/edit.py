@@ -349,6 +349,8 @@ def edit_file(
     if created:
         if plan_for_new is None:
             raise EditorError(f"{path} does not exist")
+        if not path.parent.is_dir():  # fail before anyone types a secret that could not be saved
+            raise OutputError(f"cannot create {path}: {path.parent} is not a directory")
         plan = plan_for_new()  # fail on a missing rule before the editor opens
         if input_format == "binary":  # as encrypt: selection does not apply to binary files
             from sopskit.format.selection import SelectionRules

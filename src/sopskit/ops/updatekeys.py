@@ -161,7 +161,7 @@ def expand_paths(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]:
         elif not path.exists():
             yield path, "no such file"
         elif not _is_sops_file(path):
-            yield path, "not a SOPS file (no sops metadata)"
+            yield path, "not a SOPS file (no sops metadata with mac and lastmodified)"
         else:
             yield path, None
 

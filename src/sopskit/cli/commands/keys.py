@@ -217,11 +217,17 @@ def run_updatekeys(args: argparse.Namespace) -> int:
     order = options.decryption_order(args)
     threshold = args.shamir_secret_sharing_threshold
     failed = 0
+    # one file: its error is the command's error (one line and a hint, at the edge);
+    # several files or a directory: a line per file, then a summary
+    single = len(args.files) == 1 and not os.path.isdir(args.files[0])
     for path, skip in expand_paths([Path(f) for f in args.files]):
         if skip is not None:
+            if single:
+                from sopskit.errors import FormatError, NoFileSpecifiedError
+
+                error = NoFileSpecifiedError if skip == "no such file" else FormatError
+                raise error(f"{path}: {skip}")
             print(f"{path}: skipped: {skip}", file=sys.stderr)
-            if len(args.files) == 1 and not os.path.isdir(args.files[0]):
-                failed += 1
             continue
         try:
             preview = update_keys_file(path, config=config, context=context, dry_run=True,
@@ -246,6 +252,8 @@ def run_updatekeys(args: argparse.Namespace) -> int:
                              input_format=args.input_type, decryption_order=order)
             print(f"{path}: synced with new keys", file=sys.stderr)
         except SopsError as exc:
+            if single:
+                raise
             failed += 1
             print(f"{path}: FAILED: {_one_line(exc)}", file=sys.stderr)
     if failed:
