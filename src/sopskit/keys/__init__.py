@@ -46,4 +46,11 @@ def key_from_spec(key_type: str, spec: str | Mapping[str, Any]) -> MasterKey:
 
 
 def key_from_record(record: KeyRecord) -> MasterKey:
-    return backend(record.key_type).from_record(record)
+    """The key a metadata record describes. A record a backend rejects is a damaged file,
+    so its ConfigError becomes a FormatError here, once for every backend."""
+    from sopskit.errors import ConfigError
+
+    try:
+        return backend(record.key_type).from_record(record)
+    except ConfigError as exc:
+        raise FormatError(f"sops metadata: {exc.message}") from exc

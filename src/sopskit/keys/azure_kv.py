@@ -79,10 +79,7 @@ class AzureKvKey:
     @classmethod
     def from_record(cls, record: KeyRecord) -> AzureKvKey:
         f = record.fields
-        try:
-            return cls(str(f.get("vault_url") or ""), str(f.get("name") or ""), str(f.get("version") or ""))
-        except ConfigError as exc:
-            raise FormatError(f"sops metadata: {exc.message}") from exc
+        return cls(str(f.get("vault_url") or ""), str(f.get("name") or ""), str(f.get("version") or ""))
 
     def to_string(self) -> str:
         return f"{self.vault_url}/keys/{self.name}/{self.version}"

@@ -121,12 +121,8 @@ class SingleIdKey:
 
     @classmethod
     def from_record(cls, record: KeyRecord) -> Self:
-        from sopskit.errors import ConfigError, FormatError
 
-        try:
-            return cls(str(record.fields.get(cls.id_field) or ""))
-        except ConfigError as exc:
-            raise FormatError(f"sops metadata: {exc.message}") from exc
+        return cls(str(record.fields.get(cls.id_field) or ""))
 
     def to_record(self, enc: str, created_at: str) -> KeyRecord:
         return KeyRecord(self.key_type, {self.id_field: self.to_string(), "created_at": created_at, "enc": enc})

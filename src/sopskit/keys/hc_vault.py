@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from sopskit.errors import ConfigError, FormatError, MasterKeyError
+from sopskit.errors import ConfigError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
 from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
 
@@ -83,11 +83,8 @@ class HcVaultKey:
     @classmethod
     def from_record(cls, record: KeyRecord) -> HcVaultKey:
         f = record.fields
-        try:
-            return cls(str(f.get("vault_address") or ""), str(f.get("engine_path") or ""),
-                       str(f.get("key_name") or ""))
-        except ConfigError as exc:
-            raise FormatError(f"sops metadata: {exc.message}") from exc
+        return cls(str(f.get("vault_address") or ""), str(f.get("engine_path") or ""),
+                   str(f.get("key_name") or ""))
 
     def to_string(self) -> str:
         return f"{self.vault_address}/v1/{self.engine_path}/keys/{self.key_name}"

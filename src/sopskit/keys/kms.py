@@ -92,13 +92,10 @@ class KmsKey:
     @classmethod
     def from_record(cls, record: KeyRecord) -> KmsKey:
         fields = record.fields
-        try:
-            return cls(
-                str(fields.get("arn") or ""), str(fields.get("role") or ""),
-                _string_map(fields.get("context"), "context"), str(fields.get("aws_profile") or ""),
-            )
-        except ConfigError as exc:
-            raise FormatError(f"sops metadata: {exc.message}") from exc
+        return cls(
+            str(fields.get("arn") or ""), str(fields.get("role") or ""),
+            _string_map(fields.get("context"), "context"), str(fields.get("aws_profile") or ""),
+        )
 
     def to_string(self) -> str:
         return self.arn
