@@ -12,7 +12,7 @@ from sopskit.format.selection import SelectionRules
 from sopskit.keys.base import KeyContext
 from sopskit.ops.decrypt import read_input
 from sopskit.ops.document import EncryptionPlan, check_plain_input, emit_encrypted, encrypt_new
-from sopskit.ops.plan import cli_key_specs, plan_encryption, resolve_keys
+from sopskit.ops.plan import cli_key_specs, plan_encryption
 from sopskit.stores import format_for_path, get_store
 
 
@@ -73,21 +73,16 @@ def encrypt(
     Keys come from ``age``/``pgp``/``key_groups`` when given, else from the creation rule of
     the discovered (or given) ``.sops.yaml`` that matches ``path``.
     """
-    if key_groups:
-        # explicit groups are the whole answer: no rule lookup, several groups allowed
-        specs = [k for group in key_groups for k in group]
-        plan = plan_encryption(None, config=None, cli_keys=specs, selection=selection,
-                               shamir_threshold=shamir_threshold, mac_only_encrypted=mac_only_encrypted)
-        plan.key_groups = resolve_keys(key_groups)
-    else:
-        plan = plan_encryption(
-            str(path) if path else None,
-            config=resolve_config(config),
-            cli_keys=cli_key_specs({"age": list(age), "pgp": list(pgp)}),
-            selection=selection,
-            shamir_threshold=shamir_threshold,
-            mac_only_encrypted=mac_only_encrypted,
-        )
+    plan = plan_encryption(
+        str(path) if path else None,
+        # explicit groups are the whole answer: no rule lookup
+        config=None if key_groups else resolve_config(config),
+        cli_keys=cli_key_specs({"age": list(age), "pgp": list(pgp)}),
+        key_groups=key_groups,
+        selection=selection,
+        shamir_threshold=shamir_threshold,
+        mac_only_encrypted=mac_only_encrypted,
+    )
     return encrypt_with_plan(
         data, plan, input_format=format, output_format=output_format, indent=indent, now=now, rng=rng
     )

@@ -73,13 +73,18 @@ def plan_encryption(
     *,
     config: SopsConfig | None,
     cli_keys: Sequence[KeySpec] = (),
+    key_groups: Sequence[Sequence[KeySpec]] | None = None,
     selection: SelectionRules | None = None,
     shamir_threshold: int | None = None,
     mac_only_encrypted: bool | None = None,
 ) -> EncryptionPlan:
+    """``key_groups`` (library callers) or ``cli_keys`` (one group) replace the rule's keys."""
     rule = matching_rule(config, path)
-    if cli_keys:
-        groups: list[list[KeySpec]] = [list(cli_keys)]
+    groups: list[list[KeySpec]]
+    if key_groups:
+        groups = [list(g) for g in key_groups]
+    elif cli_keys:
+        groups = [list(cli_keys)]
     elif rule is not None:
         groups = rule.key_groups
     else:
