@@ -6,8 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, InputError, NoFileSpecifiedError
+
+if TYPE_CHECKING:  # imported lazily at run time: only the command that needs them pays
+    from sopskit.config import SopsConfig
+    from sopskit.keys.base import KeyContext
 
 STDIN_NAMES = (None, "-", "/dev/stdin")
 
@@ -52,21 +57,26 @@ def rule_path(args: argparse.Namespace, path: str | None) -> str | None:
     return None if is_stdin(path) else path
 
 
-def load_sops_config(args: argparse.Namespace, *, required: bool = False):  # type: ignore[no-untyped-def]
-    """``--config`` / ``SOPS_CONFIG`` / discovery from the working directory."""
+def load_sops_config(args: argparse.Namespace) -> SopsConfig | None:
+    """``--config`` / ``SOPS_CONFIG`` / discovery from the working directory; None if absent."""
     from sopskit.config import find_config, load_config
-    from sopskit.errors import ConfigError
 
     explicit = getattr(args, "config", None) or os.environ.get("SOPS_CONFIG")
     if explicit:
         return load_config(explicit)
     found = find_config()
-    if found is None:
-        if required:
-            raise ConfigError("no .sops.yaml found in this directory or any parent",
-                              hint="create one (`sopskit repo init`) or pass --config FILE")
-        return None
-    return load_config(found)
+    return load_config(found) if found is not None else None
+
+
+def require_sops_config(args: argparse.Namespace) -> SopsConfig:
+    """As :func:`load_sops_config`, for commands that cannot work without one."""
+    from sopskit.errors import ConfigError
+
+    config = load_sops_config(args)
+    if config is None:
+        raise ConfigError("no .sops.yaml found in this directory or any parent",
+                          hint="create one (`sopskit repo init`) or pass --config FILE")
+    return config
 
 
 def store_indent(args: argparse.Namespace, fmt: str, config: object | None = None) -> int | None:
@@ -80,7 +90,23 @@ def store_indent(args: argparse.Namespace, fmt: str, config: object | None = Non
     return int(value) if value is not None else None
 
 
-def key_context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def output_indent(args: argparse.Namespace, fmt: str) -> int | None:
+    """The indent for writing ``fmt`` when the command has not loaded .sops.yaml itself.
+
+    The config is read only when it can matter, and a broken one is ignored: only its
+    ``stores`` indent is wanted, and that must not stop a decrypt or a set."""
+    from sopskit.errors import SopsError
+
+    if getattr(args, "indent", None) is not None or fmt not in ("yaml", "json", "binary"):
+        return store_indent(args, fmt)
+    try:
+        config = load_sops_config(args)
+    except SopsError:
+        config = None
+    return store_indent(args, fmt, config)
+
+
+def key_context(args: argparse.Namespace) -> KeyContext:
     """Key context for decryption; with ``--from-cluster`` the identity comes from the
     cluster's sops-age Secret, held in memory only."""
     from sopskit.keys.base import KeyContext

@@ -27,10 +27,6 @@ SOPS_FORMAT_VERSION = "3.13.2"
 #: Metadata key of each master-key type, in the order sops loads a group.
 KEY_TYPES = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp", "age")
 
-_KNOWN_TOP = {
-    "shamir_threshold", "key_groups", "lastmodified", "mac", "mac_only_encrypted", "version",
-    *KEY_TYPES, *SELECTION_OPTIONS,
-}
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from sopskit.cli import common, options
-from sopskit.errors import SopsError
 
 ENCRYPT_EPILOG = """\
 examples:
@@ -118,13 +117,7 @@ def run_decrypt(args: argparse.Namespace) -> int:
         ignore_mac=args.ignore_mac,
     )
     out_fmt = common.output_format(args, fmt)
-    config = None
-    if args.indent is None and out_fmt in ("yaml", "json", "binary"):
-        try:
-            config = common.load_sops_config(args)
-        except SopsError:
-            config = None  # a broken .sops.yaml must not stop a decrypt; only indent is read
     result = emit_plaintext(opened, output_format=out_fmt, extract=extract,
-                            indent=common.store_indent(args, out_fmt, config))
+                            indent=common.output_indent(args, out_fmt))
     common.write_result(args, result, source=path)
     return 0

@@ -212,7 +212,7 @@ def run_updatekeys(args: argparse.Namespace) -> int:
     from sopskit.errors import SopsError
     from sopskit.ops.updatekeys import expand_paths, update_keys_file
 
-    config = common.load_sops_config(args, required=True)
+    config = common.require_sops_config(args)
     context = common.key_context(args)
     order = options.decryption_order(args)
     threshold = args.shamir_secret_sharing_threshold

@@ -96,19 +96,9 @@ def _mutate_in_place(args: argparse.Namespace, path: str, change) -> int:  # typ
         return 0
     seal(opened)
     out_fmt = common.output_format(args, fmt)
-    config = _config_for_indent(args)
-    store = get_store(out_fmt, indent=common.store_indent(args, out_fmt, config))
+    store = get_store(out_fmt, indent=common.output_indent(args, out_fmt))
     atomic_write(path, emit_encrypted(opened, store))
     return 0
-
-
-def _config_for_indent(args: argparse.Namespace) -> object | None:
-    if getattr(args, "indent", None) is not None:
-        return None
-    try:
-        return common.load_sops_config(args)  # type: ignore[no-any-return]
-    except Exception:
-        return None  # only the indent is read from it; a broken file must not block a set
 
 
 def _set(args: argparse.Namespace, file: str, path_text: str, value_text: str) -> int:
