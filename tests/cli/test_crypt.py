@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VECTORS
-
 SOPSKIT = [sys.executable, "-m", "sopskit"]
 SECRET = b"apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\nstringData:\n    password: hunter2-XYZ\n"
 
@@ -275,10 +273,6 @@ def test_decrypting_an_age_file_loads_no_cloud_sdk(tmp_path: Path, age_env: tupl
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, timeout=60)
     assert proc.stdout == SECRET
     assert proc.stderr.decode().endswith("LOADED:"), proc.stderr.decode()
-
-
-def test_vectors_dir_is_real(vectors_dir: Path) -> None:
-    assert vectors_dir == VECTORS and (vectors_dir / "manifest.json").exists()
 
 
 @pytest.mark.parametrize("command", ["publish", "keyservice", "completion"])

@@ -156,9 +156,6 @@ def test_unencrypted_comment_regex() -> None:
 
 
 def test_plaintext_comment_in_old_files_is_kept_on_decrypt() -> None:
-    tree = TreeMap([(Comment(" not encrypted"), None), ("k", "v")])
-    c = cipher()
-    encrypt_branches([TreeMap([("k", "v")])], c, SelectionRules())
     enc_value = ValueCipher(KEY, rng=os.urandom).encrypt("v", b"k:")
     tree = TreeMap([(Comment(" not encrypted"), None), ("k", enc_value)])
     decrypt_branches([tree], cipher(), SelectionRules())
