@@ -268,7 +268,9 @@ def _store_indent(stores: Mapping[str, Any], name: str) -> int | None:
 
 def parse_config(text: str, path: Path) -> SopsConfig:
     """Parse the text of a ``.sops.yaml``; raises :class:`ConfigError` with the file named."""
-    import yaml
+    from sopskit.stores._pyyaml import pyyaml
+
+    yaml = pyyaml()
 
     try:
         raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -101,7 +101,9 @@ def _mark_error(exc: Exception) -> ParseError:
 
 def parse_events_libyaml(text: str) -> list[_Ev]:
     """Events from PyYAML's C parser (the fast path)."""
-    import yaml
+    from sopskit.stores._pyyaml import pyyaml
+
+    yaml = pyyaml()
 
     try:
         return list(_convert(yaml.parse(text, Loader=yaml.CSafeLoader)))
