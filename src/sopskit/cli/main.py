@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sopskit import __version__
 from sopskit.cli import options
@@ -45,6 +46,33 @@ COMMANDS: dict[str, str] = {
     "completion": "sopskit.cli.commands.unsupported",
 }
 
+#: the one-line summary of each command in ``sopskit --help``, so that the top-level help
+#: imports no command module (a test checks each equals the ``help=`` its module registers)
+SUMMARIES: dict[str, str] = {
+    "encrypt": "encrypt a plaintext file",
+    "decrypt": "decrypt a SOPS file",
+    "edit": "edit an encrypted file (plaintext only on tmpfs)",
+    "set": "set one value in an encrypted file, in place",
+    "unset": "remove one key or list item from an encrypted file",
+    "rotate": "new data key (optionally add/remove recipients)",
+    "updatekeys": "sync a file's keys with .sops.yaml",
+    "groups": "add or delete key groups (Shamir)",
+    "exec-env": "run a command with the secrets in its environment",
+    "exec-file": "run a command with the secrets in a FIFO or tmpfs file",
+    "filestatus": "tell whether a file is SOPS-encrypted",
+    "git": "git diff/merge drivers for SOPS files",
+    "cluster": "the per-cluster age key (init, rotate, verify)",
+    "secret": "create encrypted Kubernetes Secrets",
+    "repo": "scaffold a GitOps secrets repository",
+    "demo": "run the whole flow on a throwaway repository (no cluster needed)",
+    "scan": "find plaintext secrets (work tree, index, history)",
+    "policy": "repository guardrails (policy check)",
+    "flux": "Flux checks (flux validate)",
+    "publish": "(sops) re-encrypt and upload files to S3, GCS or Vault (destination_rules): not implemented in sopskit",
+    "keyservice": "(sops) serve the sops gRPC key service: not implemented in sopskit",
+    "completion": "(sops) print a shell completion script: not implemented in sopskit",
+}
+
 DESCRIPTION = """\
 sopskit keeps secrets encrypted in Git and decrypted only where they are used.
 
@@ -67,6 +95,15 @@ examples:
 """
 
 
+def _register(subparsers: Any, module_name: str, *, only_command: str) -> None:
+    """Register the commands of ``module_name`` into a throwaway parser and copy the one line
+    summary of ``only_command`` (for a command that has no entry in :data:`SUMMARIES`)."""
+    scratch = argparse.ArgumentParser(add_help=False).add_subparsers()
+    importlib.import_module(module_name).register(scratch)
+    helps = {action.dest: action.help for action in scratch._choices_actions}
+    subparsers.add_parser(only_command, help=helps.get(only_command))
+
+
 def _value_flags(parser: argparse.ArgumentParser) -> set[str]:
     return {
         flag
@@ -76,7 +113,12 @@ def _value_flags(parser: argparse.ArgumentParser) -> set[str]:
     }
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, *, summaries_only: bool = False) -> argparse.ArgumentParser:
+    """The parser for command ``only`` (its module alone is imported), or for every command.
+
+    ``summaries_only`` (the top-level ``--help``) lists commands from :data:`SUMMARIES`
+    without importing their modules; a command missing there is imported for its summary.
+    """
     parser = argparse.ArgumentParser(
         prog="sopskit",
         usage="sopskit [GLOBAL FLAGS] COMMAND [FLAGS] [FILE ...]\n"
@@ -89,6 +131,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                         version=f"sopskit {__version__} (sops {SOPS_COMPAT_VERSION} compatible)")
     options.add_all_shared(parser, sub=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if summaries_only:
+        for name, module_name in COMMANDS.items():
+            if name in SUMMARIES:
+                subparsers.add_parser(name, help=SUMMARIES[name])
+            else:
+                _register(subparsers, module_name, only_command=name)
+        return parser
     modules = [COMMANDS[only]] if only in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for module_name in modules:
         try:
@@ -136,7 +185,7 @@ def run(argv: Sequence[str]) -> int:
 
     word = _find_command(argv)
     if word is None and not any(a in ("-h", "--help", "-v", "--version") for a in argv) and not argv:
-        build_parser().print_help()
+        build_parser(summaries_only=True).print_help()
         return 0
     if word is not None and word in COMMANDS:
         if COMMANDS[word].endswith(".unsupported"):
@@ -150,7 +199,7 @@ def run(argv: Sequence[str]) -> int:
         code: int = handler(args)
         return code
     if word is None and any(a in ("-h", "--help", "-v", "--version") for a in argv):
-        build_parser().parse_args(list(argv))
+        build_parser(summaries_only=True).parse_args(list(argv))
         return 0
     return legacy.run_legacy(list(argv))
 
