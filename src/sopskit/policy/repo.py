@@ -144,6 +144,10 @@ class Repo:
     def namespace_of(self, file: RepoFile, doc: YamlDocument) -> str | None:
         """Effective namespace: the nearest enclosing kustomization's ``namespace:`` (kustomize
         overrides manifests with it), else ``metadata.namespace``, else None."""
+        return self.effective_namespace(file, doc.data)
+
+    def effective_namespace(self, file: RepoFile, manifest: dict[str, Any]) -> str | None:
+        """:meth:`namespace_of` for a manifest given as a dict (e.g. read from a SOPS file)."""
         directory = file.parent
         while True:
             if directory in self._kustomize_namespaces:
@@ -151,7 +155,7 @@ class Repo:
             if not directory:
                 break
             directory = "" if "/" not in directory else directory.rsplit("/", 1)[0]
-        metadata = doc.data.get("metadata")
+        metadata = manifest.get("metadata")
         namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
         return namespace if isinstance(namespace, str) and namespace else None
 

@@ -1,0 +1,252 @@
+"""Build the inventory: one pass over the repository, metadata only, no key needed."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sopskit.errors import SopsError
+from sopskit.inventory.history import last_value_changes
+from sopskit.inventory.model import Holder, Inventory, Recipient, SecretEntry
+from sopskit.inventory.owners import HOLDERS_FILE, OWNER_ANNOTATION, CodeOwners, KeyHolder, load_holders
+from sopskit.policy.context import CheckContext
+from sopskit.policy.repo import RepoFile, is_kind, load_repo
+from sopskit.policy.settings import PolicySettings, settings_from_mapping
+from sopskit.policy.sopsconfig import find_sops_config, read_sops_config
+
+DEFAULT_MAX_AGE_DAYS = 90
+_ENV_ALIASES = {"production": "prod", "stage": "staging", "development": "dev"}
+_KNOWN_ENVS = ("prod", "production", "staging", "stage", "dev", "development", "test", "qa", "preprod",
+               "sandbox", "uat")
+#: the field of a metadata record that names its key (public data)
+_RECORD_ID = {"age": "recipient", "pgp": "fp", "kms": "arn", "gcp_kms": "resource_id", "hckms": "key_id"}
+
+
+def collect(
+    root: Path,
+    *,
+    holders_path: Path | None = None,
+    history: bool = True,
+    max_age_days: int | None = None,
+    extra_holders: dict[str, KeyHolder] | None = None,
+    now: _dt.datetime | None = None,
+) -> Inventory:
+    """Inventory of ``root``: secrets, their recipients and holders, owners and last change."""
+    config = find_sops_config(root)
+    sops_config = read_sops_config(config) if config is not None else None
+    settings = (settings_from_mapping(sops_config.settings, source=str(sops_config.path))
+                if sops_config is not None else PolicySettings())
+    if max_age_days is None:
+        configured = sops_config.settings.get("rotation_max_age_days") if sops_config is not None else None
+        max_age_days = configured if isinstance(configured, int) and configured > 0 else DEFAULT_MAX_AGE_DAYS
+    repo = load_repo(root, exclude=settings.exclude)
+    ctx = CheckContext(repo=repo, settings=settings, sops_config=sops_config)
+    holders = _holders(repo.root, holders_path)
+    holders.update(extra_holders or {})
+    owners = CodeOwners.load(repo.root)
+    notes: list[str] = []
+    if not owners.source:
+        notes.append("no CODEOWNERS file: owners come only from the sopskit.io/owner annotation")
+    if holders_path is None and not (repo.root / HOLDERS_FILE).is_file() and not extra_holders:
+        notes.append(f"no {HOLDERS_FILE}: key holders are unknown (see docs/inventory.md)")
+
+    secrets: list[SecretEntry] = []
+    for file in repo.files:
+        secrets.extend(_entries_of(file, ctx, holders, owners))
+
+    has_history = repo.is_git and history
+    if has_history:
+        changes = last_value_changes(repo.root, {s.path for s in secrets if s.protection == "sops"})
+        today = now or _dt.datetime.now(_dt.UTC)
+        for entry in secrets:
+            changed = changes.get(entry.path)
+            entry.last_changed = changed
+            if changed is not None:
+                age = today - _dt.datetime.fromisoformat(changed)
+                entry.rotation_due = age.days > max_age_days
+    elif history:
+        notes.append("not a Git repository: last-changed dates and rotation are unknown")
+
+    environments = sorted({e.name for e in ctx.environments} | {s.environment for s in secrets} - {"unknown"})
+    return Inventory(
+        root=str(repo.root), secrets=secrets, holders=_holder_matrix(secrets), environments=environments,
+        max_age_days=max_age_days, has_history=has_history, notes=notes,
+    )
+
+
+def _holders(root: Path, holders_path: Path | None) -> dict[str, KeyHolder]:
+    path = holders_path or root / HOLDERS_FILE
+    if holders_path is None and not path.is_file():
+        return {}
+    return load_holders(path)
+
+
+def _entries_of(file: RepoFile, ctx: CheckContext, holders: dict[str, KeyHolder],
+                owners: CodeOwners) -> Iterator[SecretEntry]:
+    if file.is_encrypted:
+        yield from _sops_entries(file, ctx, holders, owners)
+        return
+    parsed = file.yaml
+    if parsed is None:
+        return
+    for doc in parsed.documents:
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        if is_kind(data, "ExternalSecret", "external-secrets.io/"):
+            yield _external_secret(file, ctx, data, owners)
+        elif is_kind(data, "SealedSecret", "bitnami.com/"):
+            spec = mapping_at(data, "spec")
+            encrypted = mapping_at(spec, "encryptedData")
+            yield _entry(file, ctx, data, owners, kind="SealedSecret", keys=sorted(map(str, encrypted)),
+                         protection="sealed")
+        elif is_kind(data, "Secret") and str(data.get("apiVersion", "v1")) == "v1":
+            keys = sorted({str(k) for field in ("data", "stringData") if isinstance(data.get(field), dict)
+                           for k in data[field]})
+            if keys:
+                yield _entry(file, ctx, data, owners, kind="Secret", keys=keys, protection="plaintext")
+
+
+def _sops_entries(file: RepoFile, ctx: CheckContext, holders: dict[str, KeyHolder],
+                  owners: CodeOwners) -> Iterator[SecretEntry]:
+    from sopskit.ops.document import read_encrypted
+    from sopskit.stores import format_for_path, get_store
+
+    try:
+        branches, metadata = read_encrypted(file.raw, get_store(format_for_path(file.rel)))
+    except SopsError:
+        yield SecretEntry(file.rel, "SopsFile", None, None, [], _environment(file, ctx, None), "sops",
+                          owner=_owner(file, owners, {}))
+        return
+    recipients = [_recipient(record.key_type, record.fields, holders) for record in metadata.records()]
+    for branch in branches:
+        plain: dict[str, Any] = {k: v for k, v in branch.items() if k != "sops"}
+        is_secret = plain.get("kind") == "Secret"
+        if is_secret:
+            keys = sorted({key for field in ("data", "stringData") for key in _names(plain.get(field))})
+        else:
+            keys = sorted(str(k) for k in plain)
+        entry = _entry(file, ctx, _as_dict(plain), owners, kind="Secret" if is_secret else "SopsFile",
+                       keys=keys, protection="sops")
+        entry.recipients = recipients
+        yield entry
+
+
+def mapping_at(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is a mapping, else an empty one (manifests are untrusted input)."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _names(section: Any) -> list[str]:
+    """Key names of a tree mapping (a TreeMap from the store), or none."""
+    names = getattr(section, "keys", None)
+    return [str(name) for name in names()] if callable(names) else []
+
+
+def _as_dict(branch: dict[str, Any]) -> dict[str, Any]:
+    """The metadata part of a tree as plain dicts (names and annotations are plaintext)."""
+    from sopskit.format.tree import to_plain
+
+    out: dict[str, Any] = {"kind": branch.get("kind")}
+    metadata = branch.get("metadata")
+    if metadata is not None:
+        out["metadata"] = to_plain(metadata)
+    return out
+
+
+def _entry(file: RepoFile, ctx: CheckContext, data: dict[str, Any], owners: CodeOwners, *, kind: str,
+           keys: list[str], protection: str) -> SecretEntry:
+    metadata = mapping_at(data, "metadata")
+    name = metadata.get("name") if isinstance(metadata.get("name"), str) else None
+    namespace = ctx.repo.effective_namespace(file, data)
+    return SecretEntry(file.rel, kind, namespace, name, keys, _environment(file, ctx, namespace), protection,
+                       owner=_owner(file, owners, metadata))
+
+
+def _external_secret(file: RepoFile, ctx: CheckContext, data: dict[str, Any], owners: CodeOwners) -> SecretEntry:
+    spec = mapping_at(data, "spec")
+    keys: list[str] = []
+    refs: list[str] = []
+    for item in spec.get("data") or []:
+        if isinstance(item, dict):
+            if item.get("secretKey"):
+                keys.append(str(item["secretKey"]))
+            remote = item.get("remoteRef")
+            if isinstance(remote, dict) and remote.get("key"):
+                refs.append(str(remote["key"]))
+    for item in spec.get("dataFrom") or []:
+        extract = item.get("extract") if isinstance(item, dict) else None
+        if isinstance(extract, dict) and extract.get("key"):
+            refs.append(str(extract["key"]))
+    entry = _entry(file, ctx, data, owners, kind="ExternalSecret", keys=sorted(keys), protection="external")
+    target = mapping_at(spec, "target")
+    if isinstance(target.get("name"), str):
+        entry.name = target["name"]
+    entry.remote_refs = refs
+    return entry
+
+
+def _environment(file: RepoFile, ctx: CheckContext, namespace: str | None) -> str:
+    """secrets_root/E/, else the environment of the rule that encrypts the path, else the
+    environment that owns the namespace, else a well-known environment word in the path."""
+    env = ctx.environment_of_path(file.rel)
+    if env is not None:
+        return env.name
+    rule = ctx.rule_for(file)
+    if rule is not None and rule.index in ctx.rule_environments:
+        return ctx.rule_environments[rule.index].name
+    if namespace:
+        owners = [e.name for e in ctx.environments if e.owns_namespace(namespace)]
+        if len(owners) == 1:
+            return owners[0]
+    for part in reversed(file.rel.lower().split("/")[:-1]):
+        if part in _KNOWN_ENVS:
+            return _ENV_ALIASES.get(part, part)
+    return "unknown"
+
+
+def _owner(file: RepoFile, owners: CodeOwners, metadata: dict[str, Any]) -> str | None:
+    annotations = mapping_at(metadata, "annotations")
+    if isinstance(annotations.get(OWNER_ANNOTATION), str):
+        return str(annotations[OWNER_ANNOTATION])
+    found = owners.owners_of(file.rel)
+    return " ".join(found) if found else None
+
+
+def _recipient(key_type: str, fields: dict[str, Any], holders: dict[str, KeyHolder]) -> Recipient:
+    if key_type in _RECORD_ID:
+        key = str(fields.get(_RECORD_ID[key_type], ""))
+    elif key_type == "azure_kv":
+        key = f"{fields.get('vault_url', '')}/keys/{fields.get('name', '')}/{fields.get('version', '')}"
+    elif key_type == "hc_vault":
+        key = f"{fields.get('vault_address', '')}/v1/{fields.get('engine_path', '')}/keys/{fields.get('key_name', '')}"
+    else:
+        key = "?"
+    known = holders.get(key) or holders.get(key.rstrip("!"))
+    if known is not None:
+        holder, kind = known.holder, known.kind
+    elif key_type not in ("age", "pgp"):
+        holder, kind = f"{key_type} key policy", "kms"  # who decrypts is decided by the service's IAM
+    else:
+        holder, kind = "unknown", "unknown"
+    return Recipient(key_type, key, holder, kind, post_quantum=key.startswith("age1pq1"))
+
+
+def _holder_matrix(secrets: list[SecretEntry]) -> list[Holder]:
+    by_key: dict[str, Holder] = {}
+    for entry in secrets:
+        label = entry.path if entry.name is None else f"{entry.path}#{entry.namespace or '-'}/{entry.name}"
+        for recipient in entry.recipients:
+            holder = by_key.setdefault(recipient.key, Holder(recipient.key, recipient.holder, recipient.holder_kind,
+                                                             [], []))
+            if entry.environment not in holder.environments:
+                holder.environments.append(entry.environment)
+            if label not in holder.secrets:
+                holder.secrets.append(label)
+                holder.per_environment[entry.environment] = holder.per_environment.get(entry.environment, 0) + 1
+    for holder in by_key.values():
+        holder.environments.sort()
+    return sorted(by_key.values(), key=lambda h: (h.holder, h.key))
