@@ -106,3 +106,18 @@ def test_html_report_renders_in_a_real_browser_with_a_clean_console(org_repo: Or
     assert "Level 1 of 5" in dom
     for secret in (*SECRET_VALUES, *org_repo.identities.values()):
         assert secret not in dom
+
+
+def test_rbac_item_is_no_when_a_workload_reads_all_secrets(org_repo: OrgRepo) -> None:
+    _, answers = _answers(org_repo.root)
+    assert answers["Access to Secrets and to the decryption key is restricted"] == "unknown"
+    (org_repo.root / "apps/rbac.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: all}\nrules:\n"
+        "  - {apiGroups: [''], resources: [secrets], verbs: [list]}\n---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: web-all}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: all}\n"
+        "subjects: [{kind: ServiceAccount, name: default, namespace: shop}]\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+        "spec: {template: {spec: {containers: [{name: web, image: nginx}]}}}\n")
+    _, answers = _answers(org_repo.root)
+    assert answers["Access to Secrets and to the decryption key is restricted"] == "no"

@@ -61,9 +61,7 @@ def grade(inventory: Inventory) -> MaturityReport:
         _owners(inventory),
         _rotation(inventory),
         _ci_cannot_decrypt_prod(inventory),
-        Answer("Access to Secrets and to the decryption key is restricted (RBAC)", "unknown",
-               "needs the cluster's RBAC: run `sopskit policy check` and review who can read flux-system Secrets",
-               5),
+        _rbac(root),
         _incident_records(root),
     ]
     level = 0
@@ -196,6 +194,20 @@ def _ci_cannot_decrypt_prod(inv: Inventory) -> Answer:
     if unknown:
         return Answer(item, "unknown", f"{len(unknown)} production recipient(s) not in the holders file", 4)
     return Answer(item, "yes", "no recipient of a production file is held by CI", 4)
+
+
+def _rbac(root: Path) -> Answer:
+    from sopskit.policy import check_policy
+
+    item = "Access to Secrets and to the decryption key is restricted (RBAC)"
+    report = check_policy(root, only=["rbac-workload-reads-all-secrets", "decryption-key-readable",
+                                      "wildcard-secret-read"])
+    if report.violations:
+        first = report.violations[0]
+        return Answer(item, "no", f"{len(report.violations)} finding(s) of `sopskit policy check`, e.g. "
+                      f"[{first.check_id}] {first.path}", 5)
+    return Answer(item, "unknown", "no over-broad grant in the repository; the cluster's own RBAC is not visible "
+                  "here", 5)
 
 
 def _incident_records(root: Path) -> Answer:

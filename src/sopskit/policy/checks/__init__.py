@@ -7,6 +7,13 @@ Ids are stable API (settings, SARIF rule ids, docs/guardrails.md): never rename 
 from __future__ import annotations
 
 from sopskit.policy.check import Check
+from sopskit.policy.checks.audit import (
+    DECRYPTION_KEY_READABLE,
+    RBAC_WORKLOAD_READS_ALL_SECRETS,
+    TERRAFORM_STATE_COMMITTED,
+    TERRAFORM_STATE_SECRET,
+    WILDCARD_SECRET_READ,
+)
 from sopskit.policy.checks.credentials import CLOUD_CREDENTIALS, KUBECONFIG, PRIVATE_KEY, PRODUCTION_DOTENV
 from sopskit.policy.checks.externalsecrets import CLUSTERSECRETSTORE_IN_APP_NAMESPACE, EXTERNALSECRET_PREFIX
 from sopskit.policy.checks.flux import (
@@ -37,6 +44,11 @@ POLICY_CHECKS: tuple[Check, ...] = (
     NAMESPACE_RECIPIENT_MISMATCH,
     GITIGNORE_AGEKEY,
     YAML_PARSE_ERROR,
+    TERRAFORM_STATE_COMMITTED,
+    TERRAFORM_STATE_SECRET,
+    WILDCARD_SECRET_READ,
+    RBAC_WORKLOAD_READS_ALL_SECRETS,
+    DECRYPTION_KEY_READABLE,
 )
 
 FLUX_CHECKS: tuple[Check, ...] = (

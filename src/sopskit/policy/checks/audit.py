@@ -1,0 +1,362 @@
+"""Audit checks: who can read secrets, as far as the repository shows it.
+
+``terraform-state-committed``: a Terraform state file in Git. State holds every attribute of
+every resource in plaintext, secrets included (``random_password.result``, private keys,
+access keys), whatever ``sensitive`` says.
+``terraform-state-secret``: a state file that does hold such values; reported per resource
+address, never with the value.
+``wildcard-secret-read``: a cloud policy that lets a principal read *every* secret: an AWS IAM
+statement allowing ``secretsmanager:GetSecretValue`` (or ``secretsmanager:*``, ``ssm:GetParameter*``,
+``*``) on ``Resource: "*"``, in JSON or a Terraform ``aws_iam_policy_document``; a GCP
+``roles/secretmanager.secretAccessor`` (or admin) grant at project, folder or organisation
+level; an Azure Key Vault secrets role assigned above a single vault.
+``rbac-workload-reads-all-secrets``: a Role/ClusterRole that allows get/list/watch on all
+Secrets (no ``resourceNames``), bound to a ServiceAccount that a workload in the repository runs
+as: a compromise of that workload reads every Secret of the namespace (Role) or the cluster.
+``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
+readable by a subject other than Flux's controllers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from sopskit.policy.check import Check
+from sopskit.policy.context import CheckContext
+from sopskit.policy.repo import RepoFile, is_kind, name_of
+from sopskit.policy.results import Violation
+from sopskit.policy.yamldocs import YamlDocument
+
+_STATE_NAME = re.compile(r"(?:^|/)(?:terraform\.tfstate(?:\.backup)?|[^/]+\.tfstate(?:\.backup)?)$")
+#: state resource types (or attribute names) whose values are credentials
+_STATE_SECRET_TYPES = {
+    "random_password": ("result", "bcrypt_hash"),
+    "random_string": ("result",),
+    "tls_private_key": ("private_key_pem", "private_key_openssh", "private_key_pem_pkcs8"),
+    "aws_iam_access_key": ("secret", "ses_smtp_password_v4"),
+    "aws_db_instance": ("password",),
+    "aws_rds_cluster": ("master_password",),
+    "azurerm_key_vault_secret": ("value",),
+    "google_service_account_key": ("private_key",),
+    "kubernetes_secret": ("data",),
+}
+_SECRET_READ_ACTIONS = re.compile(
+    r"(?i)^(\*|secretsmanager:\*|secretsmanager:GetSecretValue|ssm:\*|ssm:GetParameters?|"
+    r"ssm:GetParametersByPath|secretsmanager:Get\*|ssm:Get\*)$")
+_GCP_SECRET_ROLES = ("roles/secretmanager.secretAccessor", "roles/secretmanager.admin", "roles/owner",
+                     "roles/editor")
+_GCP_BROAD_RESOURCES = re.compile(
+    r'resource\s+"(google_project_iam_(?:member|binding)|google_folder_iam_(?:member|binding)|'
+    r'google_organization_iam_(?:member|binding))"\s+"([^"]+)"\s*\{')
+_AZURE_SECRET_ROLES = ("Key Vault Secrets User", "Key Vault Secrets Officer", "Key Vault Administrator")
+_AZURE_ASSIGNMENT = re.compile(r'resource\s+"azurerm_role_assignment"\s+"([^"]+)"\s*\{')
+_TF_POLICY_DOC = re.compile(r'data\s+"aws_iam_policy_document"\s+"([^"]+)"\s*\{')
+_FLUX_SUBJECTS = {"kustomize-controller", "helm-controller", "source-controller", "notification-controller",
+                  "image-reflector-controller", "image-automation-controller"}
+_READ_VERBS = {"get", "list", "watch", "*"}
+_WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
+
+
+# -- Terraform state ---------------------------------------------------------------------------
+
+def _state_files(ctx: CheckContext) -> Iterator[tuple[RepoFile, dict[str, Any] | None]]:
+    for file in ctx.repo.files:
+        if not _STATE_NAME.search(file.rel) or file.is_encrypted:
+            continue
+        try:
+            data = json.loads(file.text or "")
+        except ValueError:
+            data = None
+        yield file, data if isinstance(data, dict) else None
+
+
+def _terraform_state_committed(ctx: CheckContext) -> Iterator[Violation]:
+    for file, _state in _state_files(ctx):
+        yield Violation(
+            TERRAFORM_STATE_COMMITTED.id, file.rel, None,
+            f"Terraform state {file.name} is committed: it holds every resource attribute in plaintext",
+            TERRAFORM_STATE_COMMITTED.fix,
+        )
+
+
+def _terraform_state_secrets(ctx: CheckContext) -> Iterator[Violation]:
+    for file, state in _state_files(ctx):
+        if state is None:
+            continue
+        for resource in state.get("resources") or []:
+            if not isinstance(resource, dict) or resource.get("mode") == "data":
+                continue
+            rtype, name = str(resource.get("type", "")), str(resource.get("name", ""))
+            for instance in resource.get("instances") or []:
+                attributes = instance.get("attributes") if isinstance(instance, dict) else None
+                if not isinstance(attributes, dict):
+                    continue
+                secret_attrs = [a for a in _STATE_SECRET_TYPES.get(rtype, ()) if attributes.get(a)]
+                secret_attrs += [a for a in _sensitive_attribute_names(instance) if attributes.get(a)
+                                 and a not in secret_attrs]
+                if secret_attrs:
+                    yield Violation(
+                        TERRAFORM_STATE_SECRET.id, file.rel, _line_of(file, f'"{name}"'),
+                        f"{rtype}.{name} in the state holds {', '.join(sorted(secret_attrs))} in plaintext",
+                        TERRAFORM_STATE_SECRET.fix,
+                    )
+                    break
+
+
+def _sensitive_attribute_names(instance: dict[str, Any]) -> list[str]:
+    names = []
+    for path in instance.get("sensitive_attributes") or []:
+        if isinstance(path, list) and path and isinstance(path[0], dict) and path[0].get("type") == "get_attr":
+            names.append(str(path[0].get("value")))
+    return names
+
+
+def _line_of(file: RepoFile, needle: str) -> int | None:
+    offset = (file.text or "").find(needle)
+    return file.line_of_offset(offset) if offset >= 0 else None
+
+
+# -- cloud policies ------------------------------------------------------------------------------
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _aws_statements(document: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(document, dict):
+        if "Statement" in document:
+            for statement in _as_list(document["Statement"]):
+                if isinstance(statement, dict):
+                    yield statement
+        else:
+            for value in document.values():  # CloudFormation/CDK/Terraform JSON nest documents
+                yield from _aws_statements(value)
+    elif isinstance(document, list):
+        for value in document:
+            yield from _aws_statements(value)
+
+
+def _is_wildcard_secret_read(statement: dict[str, Any]) -> bool:
+    if statement.get("Effect") != "Allow" or "NotResource" in statement:
+        return False
+    actions = [str(a) for a in _as_list(statement.get("Action"))]
+    resources = [str(r) for r in _as_list(statement.get("Resource"))]
+    return any(_SECRET_READ_ACTIONS.match(a) for a in actions) and "*" in resources
+
+
+def _wildcard_secret_reads(ctx: CheckContext) -> Iterator[Violation]:
+    for file in ctx.repo.files:
+        text = file.text
+        if text is None or file.is_encrypted:
+            continue
+        if file.rel.endswith(".json") and '"Statement"' in text:
+            try:
+                document = json.loads(text)
+            except ValueError:
+                document = None
+            for statement in _aws_statements(document):
+                if _is_wildcard_secret_read(statement):
+                    sid = statement.get("Sid")
+                    yield _wildcard(file, _line_of(file, f'"{sid}"') if sid else None,
+                                    f"IAM statement{f' {sid}' if sid else ''} allows reading every secret "
+                                    f"({', '.join(map(str, _as_list(statement.get('Action'))))} on Resource *)")
+        if file.rel.endswith(".tf"):
+            yield from _terraform_policies(file, text)
+
+
+def _wildcard(file: RepoFile, line: int | None, message: str) -> Violation:
+    return Violation(WILDCARD_SECRET_READ.id, file.rel, line, message, WILDCARD_SECRET_READ.fix)
+
+
+def _block_body(text: str, start: int) -> str:
+    depth, i = 1, start
+    while i < len(text) and depth:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return text[start:i - 1]
+
+
+def _hcl_list(body: str, name: str) -> list[str]:
+    match = re.search(rf"(?m)^\s*{name}\s*=\s*\[([^\]]*)\]", body)
+    return re.findall(r'"([^"]*)"', match.group(1)) if match else []
+
+
+def _terraform_policies(file: RepoFile, text: str) -> Iterator[Violation]:
+    for match in _TF_POLICY_DOC.finditer(text):
+        body = _block_body(text, match.end())
+        for statement in re.finditer(r"statement\s*\{", body):
+            inner = _block_body(body, statement.end())
+            if re.search(r'(?m)^\s*effect\s*=\s*"Deny"', inner):
+                continue
+            actions, resources = _hcl_list(inner, "actions"), _hcl_list(inner, "resources")
+            if any(_SECRET_READ_ACTIONS.match(a) for a in actions) and "*" in resources:
+                yield _wildcard(file, file.line_of_offset(match.start()),
+                                f"aws_iam_policy_document.{match.group(1)} allows {', '.join(actions)} on every "
+                                "resource")
+    for match in _GCP_BROAD_RESOURCES.finditer(text):
+        body = _block_body(text, match.end())
+        role = re.search(r'(?m)^\s*role\s*=\s*"([^"]+)"', body)
+        if role and role.group(1) in _GCP_SECRET_ROLES:
+            scope = match.group(1).split("_")[1]
+            yield _wildcard(file, file.line_of_offset(match.start()),
+                            f"{match.group(1)}.{match.group(2)} grants {role.group(1)} on the whole {scope}: "
+                            "every secret in it is readable")
+    for match in _AZURE_ASSIGNMENT.finditer(text):
+        body = _block_body(text, match.end())
+        role = re.search(r'(?m)^\s*role_definition_name\s*=\s*"([^"]+)"', body)
+        scope = re.search(r'(?m)^\s*scope\s*=\s*(.+)$', body)
+        if role and role.group(1) in _AZURE_SECRET_ROLES and scope and "key_vault" not in scope.group(1) \
+                and "Microsoft.KeyVault/vaults" not in scope.group(1):
+            yield _wildcard(file, file.line_of_offset(match.start()),
+                            f"azurerm_role_assignment.{match.group(1)} assigns {role.group(1)} above a single "
+                            "Key Vault: every vault's secrets below that scope are readable")
+
+
+# -- Kubernetes RBAC -------------------------------------------------------------------------------
+
+def _reads_all_secrets(role: dict[str, Any]) -> bool:
+    for rule in _as_list(role.get("rules")):
+        if not isinstance(rule, dict) or rule.get("resourceNames"):
+            continue
+        groups = [str(g) for g in _as_list(rule.get("apiGroups"))]
+        resources = [str(r) for r in _as_list(rule.get("resources"))]
+        verbs = {str(v) for v in _as_list(rule.get("verbs"))}
+        if ("" in groups or "*" in groups) and ("secrets" in resources or "*" in resources) and verbs & _READ_VERBS:
+            return True
+    return False
+
+
+def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]]:
+    """(kind, namespace or None for ClusterRole, name) -> where the role is defined."""
+    found: dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]] = {}
+    for file, doc in ctx.repo.documents():
+        for kind in ("ClusterRole", "Role"):
+            if is_kind(doc.data, kind, "rbac.authorization.k8s.io/") and _reads_all_secrets(doc.data):
+                namespace = None if kind == "ClusterRole" else ctx.repo.namespace_of(file, doc)
+                found[(kind, namespace, name_of(doc.data))] = (file, doc)
+    return found
+
+
+def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str | None, tuple[str, str | None, str],
+                                                   list[dict[str, Any]]]]:
+    """Every binding: where, the namespace it grants in (None: cluster), the role it points
+    at (as a key of :func:`_roles`) and its subjects."""
+    for file, doc in ctx.repo.documents():
+        data = doc.data
+        for kind in ("ClusterRoleBinding", "RoleBinding"):
+            if not is_kind(data, kind, "rbac.authorization.k8s.io/"):
+                continue
+            ref = data.get("roleRef") if isinstance(data.get("roleRef"), dict) else {}
+            namespace = None if kind == "ClusterRoleBinding" else ctx.repo.namespace_of(file, doc)
+            role_kind = str(ref.get("kind", ""))
+            role_key = (role_kind, None if role_kind == "ClusterRole" else namespace, str(ref.get("name", "")))
+            subjects = [s for s in _as_list(data.get("subjects")) if isinstance(s, dict)]
+            yield file, doc, namespace, role_key, subjects
+
+
+def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str], str]:
+    """(namespace, service account) -> one workload that runs as it."""
+    found: dict[tuple[str | None, str], str] = {}
+    for file, doc in ctx.repo.documents():
+        data = doc.data
+        if data.get("kind") not in _WORKLOAD_KINDS:
+            continue
+        spec: Any = data.get("spec")
+        for step in ("jobTemplate", "spec", "template", "spec"):  # CronJob > Job > Pod template > Pod
+            if isinstance(spec, dict) and "serviceAccountName" not in spec and step in spec:
+                spec = spec[step]
+        account = spec.get("serviceAccountName") if isinstance(spec, dict) else None
+        name = str(account) if account else "default"
+        namespace = ctx.repo.namespace_of(file, doc)
+        found.setdefault((namespace, name), f"{data['kind']}/{name_of(data)}")
+    return found
+
+
+def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
+    roles = _roles(ctx)
+    workloads = _workload_service_accounts(ctx)
+    for file, doc, namespace, role_key, subjects in _bindings(ctx):
+        if role_key not in roles:
+            continue
+        for subject in subjects:
+            if subject.get("kind") != "ServiceAccount":
+                continue
+            sa_namespace = subject.get("namespace") or namespace
+            workload = workloads.get((sa_namespace, str(subject.get("name"))))
+            if workload is None:
+                continue
+            where = "every namespace" if namespace is None else f"namespace {namespace}"
+            yield Violation(
+                RBAC_WORKLOAD_READS_ALL_SECRETS.id, file.rel, doc.line,
+                f"{name_of(doc.data)} lets ServiceAccount {sa_namespace}/{subject.get('name')} (used by {workload}) "
+                f"read all Secrets in {where} through {role_key[0]} {role_key[2]}",
+                RBAC_WORKLOAD_READS_ALL_SECRETS.fix,
+            )
+
+
+def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
+    roles = _roles(ctx)
+    for file, doc, namespace, role_key, subjects in _bindings(ctx):
+        if role_key not in roles or namespace not in (None, "flux-system"):
+            continue
+        for subject in subjects:
+            kind, name = subject.get("kind"), str(subject.get("name", ""))
+            if kind == "ServiceAccount" and (subject.get("namespace") or namespace) == "flux-system" \
+                    and name in _FLUX_SUBJECTS:
+                continue
+            if kind == "Group" and name == "system:masters":
+                continue
+            yield Violation(
+                DECRYPTION_KEY_READABLE.id, file.rel, doc.line,
+                f"{name_of(doc.data)} lets {kind} {name} read the Secrets of flux-system, where the SOPS "
+                "decryption key lives",
+                DECRYPTION_KEY_READABLE.fix,
+            )
+
+
+TERRAFORM_STATE_COMMITTED = Check(
+    id="terraform-state-committed",
+    title="Terraform state file committed",
+    catches="*.tfstate and *.tfstate.backup files (not SOPS-encrypted) in the repository.",
+    fix="Remove it from Git (and history), keep state in a remote backend with encryption and access control, "
+        "and add *.tfstate* to .gitignore; rotate the secrets it held.",
+    run=_terraform_state_committed,
+)
+TERRAFORM_STATE_SECRET = Check(
+    id="terraform-state-secret",
+    title="Generated password or private key in a committed Terraform state",
+    catches="random_password/random_string results, tls_private_key keys, IAM access key secrets, database "
+            "passwords and attributes listed in sensitive_attributes, in plaintext in a state file.",
+    fix="Rotate each listed credential (it is in Git history), then remove the state from Git.",
+    run=_terraform_state_secrets,
+)
+WILDCARD_SECRET_READ = Check(
+    id="wildcard-secret-read",
+    title="Cloud policy that can read every secret",
+    catches="AWS IAM statements (JSON or aws_iam_policy_document) allowing secretsmanager/ssm reads on Resource "
+            "*; GCP secret accessor roles at project/folder/organisation level; Azure Key Vault secret roles "
+            "assigned above one vault.",
+    fix="Scope the grant to the secrets (ARNs, secret resources, one vault) the principal needs.",
+    run=_wildcard_secret_reads,
+)
+RBAC_WORKLOAD_READS_ALL_SECRETS = Check(
+    id="rbac-workload-reads-all-secrets",
+    title="A workload's ServiceAccount can read all Secrets",
+    catches="A Role/ClusterRole allowing get/list/watch on secrets without resourceNames, bound to a "
+            "ServiceAccount that a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod in the repository "
+            "runs as.",
+    fix="Grant only the named Secrets the workload needs (resourceNames), or mount them instead of reading "
+        "them through the API.",
+    run=_rbac_workload_reads_all_secrets,
+)
+DECRYPTION_KEY_READABLE = Check(
+    id="decryption-key-readable",
+    title="The flux-system Secrets (SOPS decryption key) are readable by more than Flux",
+    catches="A RoleBinding in flux-system or a ClusterRoleBinding that lets a subject other than Flux's "
+            "controllers read Secrets through a role that allows it.",
+    fix="Remove the binding; only kustomize-controller needs the decryption Secret.",
+    run=_decryption_key_readable,
+)
