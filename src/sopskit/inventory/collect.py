@@ -111,27 +111,68 @@ def _entries_of(file: RepoFile, ctx: CheckContext, holders: dict[str, KeyHolder]
 
 def _sops_entries(file: RepoFile, ctx: CheckContext, holders: dict[str, KeyHolder],
                   owners: CodeOwners) -> Iterator[SecretEntry]:
-    from sopskit.ops.document import read_encrypted
-    from sopskit.stores import format_for_path, get_store
-
-    try:
-        branches, metadata = read_encrypted(file.raw, get_store(format_for_path(file.rel)))
-    except SopsError:
+    documents = _read_sops_file(file)
+    if documents is None:
         yield SecretEntry(file.rel, "SopsFile", None, None, [], _environment(file, ctx, None), "sops",
                           owner=_owner(file, owners, {}))
         return
-    recipients = [_recipient(record.key_type, record.fields, holders) for record in metadata.records()]
-    for branch in branches:
-        plain: dict[str, Any] = {k: v for k, v in branch.items() if k != "sops"}
+    branches, records = documents
+    recipients = [_recipient(key_type, fields, holders) for key_type, fields in records]
+    for plain in branches:
         is_secret = plain.get("kind") == "Secret"
         if is_secret:
             keys = sorted({key for field in ("data", "stringData") for key in _names(plain.get(field))})
         else:
             keys = sorted(str(k) for k in plain)
-        entry = _entry(file, ctx, _as_dict(plain), owners, kind="Secret" if is_secret else "SopsFile",
-                       keys=keys, protection="sops")
+        entry = _entry(file, ctx, plain, owners, kind="Secret" if is_secret else "SopsFile", keys=keys,
+                       protection="sops")
         entry.recipients = recipients
         yield entry
+
+
+def _read_sops_file(file: RepoFile) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]] | None:
+    """The documents (without ``sops``) and the key records of a SOPS file; None if unreadable.
+
+    YAML goes through libyaml's plain loader (5x faster than the round-trip store, and comments
+    and key order do not matter here); other formats, and YAML that loader refuses, through
+    the file's store."""
+    from sopskit.format.metadata import metadata_from_plain
+    from sopskit.format.tree import to_plain
+
+    branches: list[dict[str, Any]] | None = None
+    if file.rel.endswith((".yaml", ".yml")):
+        branches = _fast_yaml(file.raw)
+    if branches is None:
+        from sopskit.ops.document import read_encrypted
+        from sopskit.stores import format_for_path, get_store
+
+        try:
+            trees, metadata = read_encrypted(file.raw, get_store(format_for_path(file.rel)))
+        except SopsError:
+            return None
+        records = [(r.key_type, r.fields) for r in metadata.records()]
+        plain_trees = [to_plain(t) for t in trees]
+        return [{k: v for k, v in t.items() if k != "sops"} for t in plain_trees if isinstance(t, dict)], records
+    sops = next((b["sops"] for b in branches if isinstance(b.get("sops"), dict)), None)
+    if sops is None:
+        return None
+    try:
+        metadata = metadata_from_plain(sops)
+    except SopsError:
+        return None
+    return [{k: v for k, v in b.items() if k != "sops"} for b in branches], \
+        [(r.key_type, r.fields) for r in metadata.records()]
+
+
+def _fast_yaml(data: bytes) -> list[dict[str, Any]] | None:
+    from sopskit.stores._pyyaml import pyyaml
+
+    yaml = pyyaml()
+    try:
+        documents = list(yaml.load_all(data, Loader=yaml.CSafeLoader))
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None
+    return [d for d in documents if isinstance(d, dict)] or None
 
 
 def mapping_at(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -141,20 +182,8 @@ def mapping_at(data: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _names(section: Any) -> list[str]:
-    """Key names of a tree mapping (a TreeMap from the store), or none."""
-    names = getattr(section, "keys", None)
-    return [str(name) for name in names()] if callable(names) else []
-
-
-def _as_dict(branch: dict[str, Any]) -> dict[str, Any]:
-    """The metadata part of a tree as plain dicts (names and annotations are plaintext)."""
-    from sopskit.format.tree import to_plain
-
-    out: dict[str, Any] = {"kind": branch.get("kind")}
-    metadata = branch.get("metadata")
-    if metadata is not None:
-        out["metadata"] = to_plain(metadata)
-    return out
+    """Key names of a mapping, or none."""
+    return [str(name) for name in section] if isinstance(section, dict) else []
 
 
 def _entry(file: RepoFile, ctx: CheckContext, data: dict[str, Any], owners: CodeOwners, *, kind: str,
