@@ -1,0 +1,71 @@
+"""The git plumbing: every ref, reflog entry, unreachable object, and a blob's paths/commits/refs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sopskit import gitio
+from sopskit.errors import InputError
+from tests.leak.builder import build_leak_repo, init_repo
+
+
+@pytest.fixture(scope="module")
+def leak_repo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return build_leak_repo(tmp_path_factory.mktemp("gitio"))
+
+
+def test_every_hiding_place_is_mapped(leak_repo) -> None:  # type: ignore[no-untyped-def]
+    m = gitio.map_repository(leak_repo.path)
+    deleted = m.place(leak_repo.places["deleted-branch"][1])
+    assert deleted.where == gitio.HISTORY and deleted.paths == ["deploy/feature.env"]
+    assert deleted.refs and all("@{" in r for r in deleted.refs)  # only the HEAD reflog keeps it
+    tag = m.place(leak_repo.places["tag"][1])
+    assert tag.refs == ["refs/tags/v0.1"] and tag.paths == ["old/creds.txt"]
+    amended = m.place(leak_repo.places["amended"][1])
+    assert amended.where == gitio.HISTORY and amended.refs
+    assert all(r.startswith(("refs/heads/main@{", "HEAD@{")) for r in amended.refs)
+    stash = m.place(leak_repo.places["stash"][1])
+    assert stash.paths == ["README.md"] and "refs/stash@{1}" in stash.refs
+    assert "refs/stash" not in stash.refs  # the top stash entry is the other one
+    lost = m.place(leak_repo.places["unreachable"][1])
+    assert lost.where == gitio.UNREACHABLE and lost.paths == [] and lost.refs == []
+    sops = m.place(leak_repo.places["sops"][1])
+    assert sops.refs == ["refs/heads/main"] and sops.authors == ["Dev One <dev1@example.invalid>"]
+    assert sops.first is not None and sops.first == sops.last
+    assert m.commits >= 7
+
+
+def test_unreachable_commit_keeps_its_paths(tmp_path: Path) -> None:
+    g = init_repo(tmp_path / "r")
+    g.write("a.txt", "one\n")
+    g.commit("one")
+    g("checkout", "-q", "-b", "gone")
+    g.write("b/lost.txt", "lost content\n")
+    g.commit("lost")
+    blob = g("rev-parse", "HEAD:b/lost.txt")
+    g("checkout", "-q", "main")
+    g("branch", "-D", "gone")
+    g("reflog", "expire", "--expire=now", "--all")
+    m = gitio.map_repository(g.path)
+    place = m.place(blob)
+    assert place.where == gitio.UNREACHABLE
+    assert place.paths == ["b/lost.txt"] and len(place.commits) == 1
+
+
+def test_stream_blobs_reads_every_blob_once(leak_repo) -> None:  # type: ignore[no-untyped-def]
+    seen = [oid for oid, _ in gitio.stream_blobs(leak_repo.path)]
+    assert len(seen) == len(set(seen))
+    for _, oid in leak_repo.places.values():
+        assert oid in seen
+    only = {leak_repo.places["tag"][1]}
+    got = list(gitio.stream_blobs(leak_repo.path, only=only))
+    assert [oid for oid, _ in got] == list(only) and leak_repo.value.encode() in got[0][1]
+
+
+def test_not_a_repository_is_one_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        gitio.map_repository(tmp_path)
+    with pytest.raises(InputError):
+        gitio.map_repository(tmp_path / "missing")
