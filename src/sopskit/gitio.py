@@ -395,6 +395,30 @@ def _drain(stream: IO[bytes], n: int) -> None:
         n -= got
 
 
+
+
+def blobs_at_tips(repo: Path, oids: set[str]) -> dict[str, list[str]]:
+    """Which of ``oids`` are in the tree of some ref's tip: oid -> [ref names].
+
+    This is the *current* state (what a checkout of each branch or tag holds), as opposed to
+    everything in history.
+    """
+    found: dict[str, list[str]] = {}
+    by_commit: dict[str, list[str]] = {}
+    for ref in list_refs(repo):
+        if ref.kind == "commit":
+            by_commit.setdefault(ref.target, []).append(ref.name)
+    for commit, names in by_commit.items():
+        for entry in git(repo, "ls-tree", "-r", "-z", commit).split(b"\0"):
+            if not entry:
+                continue
+            meta, _path = entry.split(b"\t", 1)
+            oid = meta.decode().split()[2]
+            if oid in oids:
+                found.setdefault(oid, []).extend(n for n in names if n not in found.get(oid, []))
+    return found
+
+
 __all__ = [
     "HISTORY",
     "INDEX",
@@ -403,6 +427,7 @@ __all__ = [
     "Commit",
     "Ref",
     "RepoMap",
+    "blobs_at_tips",
     "git",
     "list_refs",
     "map_repository",
