@@ -75,6 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="search only shard I of N of the repositories and write JSON lines "
                         "(I defaults to $JOB_COMPLETION_INDEX)")
     v.add_argument("--output", metavar="FILE", help="write the report (or shard lines) to FILE")
+    v.add_argument("stray", nargs="*", help=argparse.SUPPRESS)  # caught so argparse never echoes a value
     v.set_defaults(handler=run_value)
 
     k = sub.add_parser("key", help="what a leaked key opens, in every version and ref")
@@ -192,6 +193,11 @@ def _run_value(args: argparse.Namespace) -> int:
     from sopskit.leak import respond, shard
     from sopskit.leak.probe import Probe, ValueProbe, new_incident_key
 
+    if args.stray:
+        from sopskit.errors import UsageError
+
+        raise UsageError("leak value takes no positional argument: the value is read from stdin or a hidden "
+                         "prompt, never from the command line (if you typed it, clear your shell history)")
     repos = _repos(args)
     shard_spec: tuple[int, int] | None = None
     if args.shard:
