@@ -85,26 +85,36 @@ def prepare(record_file: Path, rec: Mapping[str, object], repo: str, *, value: b
     mine = [o for o in occurrences if isinstance(o, dict) and o.get("repo") in (repo, str(Path(repo).resolve()))]
     commits = sorted({c for o in mine for c in o.get("commits") or []})
     blobs = sorted({str(o["blob"]) for o in mine if o.get("blob") and o.get("where") != "sops"})
+    sops_blobs = sorted({str(o["blob"]) for o in mine if o.get("blob") and o.get("where") == "sops"})
     q = shlex.quote
     commands = [f"git clone --mirror {q(repo)} {q(mirror)}"]
     replacement_file = blob_file = None
+    notes: list[str] = []
     if value is not None:
         from sopskit.leak.probe import value_forms
 
         lines = b"".join(b"literal:" + form + b"==>" + replacement.encode() + b"\n"
                          for form in value_forms(value).values())
         replacement_file = str(_write_private(secret_dir, "replacements.txt", lines))
-        commands.append(f"git -C {q(mirror)} filter-repo --force --replace-text {q(replacement_file)}")
+        rewrite = f"git -C {q(mirror)} filter-repo --force --replace-text {q(replacement_file)}"
+        if sops_blobs:  # a text replacement cannot reach inside ciphertext: drop those versions
+            blob_file = str(_write_private(secret_dir, "blob-ids.txt", "".join(b + "\n" for b in sops_blobs).encode()))
+            rewrite += f" --strip-blobs-with-ids {q(blob_file)}"
+            notes.append(f"{len(sops_blobs)} SOPS file version(s) hold the value encrypted; they are dropped, so "
+                         "commit the new value in those files first (runbook: update-secrets)")
+        commands.append(rewrite)
     else:
-        blob_file = str(_write_private(secret_dir, "blob-ids.txt", "".join(b + "\n" for b in blobs).encode()))
+        ids = blobs + sops_blobs
+        blob_file = str(_write_private(secret_dir, "blob-ids.txt", "".join(b + "\n" for b in ids).encode()))
         commands.append(f"git -C {q(mirror)} filter-repo --force --strip-blobs-with-ids {q(blob_file)}")
     commands += [
         f"rm -rf {q(str(secret_dir))}",
         f"sopskit leak status {q(str(record_file))} --repo {q(mirror)}    (must report 0 occurrences)",
         f"git -C {q(mirror)} push --force --mirror    (only after every clone owner agreed; see docs/leak.md)",
     ]
-    notes = [] if location.ram_backed else ["the replacement file is on disk: no RAM-backed directory was found"]
-    if value is not None and not blobs:
+    if not location.ram_backed:
+        notes.append("the replacement file is on disk: no RAM-backed directory was found")
+    if not blobs and not sops_blobs:
         notes.append("the record lists no blob in this repository; the rewrite will find nothing to replace")
     text = HOSTING_TEXT.format(repo=repo, incident=rec.get("id"),
                                commits="\n".join(f"  {c}" for c in commits) or "  (none recorded)")
