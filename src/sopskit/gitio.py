@@ -419,6 +419,25 @@ def blobs_at_tips(repo: Path, oids: set[str]) -> dict[str, list[str]]:
     return found
 
 
+def is_remote(name: str) -> bool:
+    """A clone URL (``https://``, ``ssh://``, ``git@host:path``) rather than a local path."""
+    if "://" in name:
+        return True
+    head, sep, _ = name.partition(":")
+    return bool(sep) and "@" in head and "/" not in head
+
+
+def mirror_clone(url: str, dest: Path) -> Path:
+    """``git clone --mirror`` (every ref the server has, pull-request refs included)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["git", "clone", "--quiet", "--mirror", "--", url, str(dest)], capture_output=True,
+                          check=False)
+    if proc.returncode != 0:
+        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise InputError(f"git clone failed for {url}: {reason[-1] if reason else proc.returncode}")
+    return dest
+
+
 __all__ = [
     "HISTORY",
     "INDEX",
@@ -429,8 +448,10 @@ __all__ = [
     "RepoMap",
     "blobs_at_tips",
     "git",
+    "is_remote",
     "list_refs",
     "map_repository",
+    "mirror_clone",
     "reflog_entries",
     "require_repo",
     "stream_blobs",

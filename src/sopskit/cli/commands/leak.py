@@ -75,6 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="search only shard I of N of the repositories and write JSON lines "
                         "(I defaults to $JOB_COMPLETION_INDEX)")
     v.add_argument("--output", metavar="FILE", help="write the report (or shard lines) to FILE")
+    v.add_argument("--clone-dir", metavar="DIR",
+                   help="where clone URLs in the repository list are mirror-cloned (default: a temp dir)")
     v.add_argument("stray", nargs="*", help=argparse.SUPPRESS)  # caught so argparse never echoes a value
     v.set_defaults(handler=run_value)
 
@@ -144,13 +146,34 @@ def _read_secret_input(prompt: str) -> bytes:
     return data
 
 
-def _repos(args: argparse.Namespace) -> list[Path]:
+def _repo_names(args: argparse.Namespace) -> list[str]:
     listed = list(args.repo or [])
     if getattr(args, "repos_from", None):
         from sopskit.leak.shard import read_repo_list
 
         listed += read_repo_list(Path(args.repos_from))
-    return [Path(r) for r in (listed or ["."])]
+    return listed or ["."]
+
+
+def _repos(args: argparse.Namespace, names: list[str] | None = None) -> list[Path]:
+    """Local clones; clone URLs are mirror-cloned first (only the ones this run searches)."""
+    import hashlib
+    import tempfile
+
+    from sopskit import gitio
+
+    out: list[Path] = []
+    clone_dir: Path | None = None
+    for name in names if names is not None else _repo_names(args):
+        if not gitio.is_remote(name):
+            out.append(Path(name))
+            continue
+        if clone_dir is None:
+            clone_dir = Path(getattr(args, "clone_dir", None) or tempfile.mkdtemp(prefix="sopskit-leak-"))
+        stem = name.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git") or "repo"
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        out.append(gitio.mirror_clone(name, clone_dir / f"{digest}-{stem}.git"))
+    return out
 
 
 def _emit(text: str, output: str | None = None) -> None:
@@ -198,11 +221,12 @@ def _run_value(args: argparse.Namespace) -> int:
 
         raise UsageError("leak value takes no positional argument: the value is read from stdin or a hidden "
                          "prompt, never from the command line (if you typed it, clear your shell history)")
-    repos = _repos(args)
+    names = _repo_names(args)
     shard_spec: tuple[int, int] | None = None
     if args.shard:
         shard_spec = shard.parse_shard(args.shard)
-        repos = [Path(r) for r in shard.select([str(r) for r in repos], *shard_spec)]
+        names = shard.select(names, *shard_spec)
+    repos = _repos(args, names)
     value_probe: ValueProbe | None = None
     probe: Probe
     if args.from_record:
@@ -214,7 +238,7 @@ def _run_value(args: argparse.Namespace) -> int:
                                   sops=not args.no_sops)
     doc = result.to_dict()
     if shard_spec is not None:
-        lines = shard.shard_lines(probe.fingerprint, *shard_spec, [str(r) for r in repos], doc)
+        lines = shard.shard_lines(probe.fingerprint, *shard_spec, names, doc)
         _emit("\n".join(lines) + "\n", args.output)
         return 2 if result.errors else (1 if result.occurrences else 0)
     if args.record and value_probe is not None:
