@@ -196,7 +196,7 @@ def exposure_in_repo(repo: Path, key: LeakedKey) -> KeyLeakResult:
     parsed: dict[str, tuple[list[Any], Metadata, set[bytes]]] = {}
     direct: dict[str, str] = {}
     for oid, data in gitio.stream_blobs(repo):
-        if not has_sops_metadata(data):
+        if b"sops" not in data or not has_sops_metadata(data):
             continue
         try:
             branches, metadata = read_encrypted(data, get_store(sniff_format(data)))

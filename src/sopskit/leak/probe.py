@@ -102,8 +102,9 @@ class KeyedProbe:
         self.fingerprint = fingerprint
         self._key = key
         self._forms = list(forms)
-        self._runs = [re.compile(b"[^" + re.escape(f.split) + b"]{%d,}" % f.length) if f.split
-                      else re.compile(rb"(?s).{%d,}" % f.length) for f in self._forms]
+        # the lookbehind makes a match start only at a run's first byte, so the scan stays linear
+        self._runs = [re.compile(b"(?<![^%s])[^%s]{%d,}" % (re.escape(f.split), re.escape(f.split), f.length))
+                      if f.split else re.compile(rb"(?s)\A.{%d,}" % f.length) for f in self._forms]
 
     def find(self, data: bytes) -> list[str]:
         found: list[str] = []

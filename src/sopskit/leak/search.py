@@ -225,7 +225,7 @@ def search_repo(repo: Path, probe: Probe, *, context: KeyContext | None = None,
             hits[oid] = found
             if b"Secret" in data:
                 holding[(oid, "plain")] = secrets_holding(_plain_documents(data), probe)
-        if opener is not None and has_sops_metadata(data):
+        if opener is not None and b"sops" in data and has_sops_metadata(data):
             stats.sops_files += 1
             docs = opener.documents(data)
             if docs is not None:
