@@ -128,3 +128,38 @@ def test_base64_form_and_several_clones_in_parallel(tmp_path: Path) -> None:
     assert two[0]["secrets"][0]["name"] == "x" and two[0]["secrets"][0]["keys"] == ["TOKEN"]
     assert doc["stats"]["repos"] == 2
     _no_value(first.value, out.stdout, out.stderr)
+
+
+def test_scanner_fingerprint_finds_the_copies_without_the_value(tmp_path: Path) -> None:
+    import secrets as _s
+    import string
+
+    from tests.leak.builder import init_repo
+
+    token = "ghp_" + "".join(_s.choice(string.ascii_letters + string.digits) for _ in range(36))
+    g = init_repo(tmp_path / "repo")
+    g.write("ci.sh", f"export GITHUB_TOKEN={token}\n")
+    g.commit("ci")
+    g("checkout", "-q", "-b", "tmp")
+    g.write("notes.md", f"token: {token}\n")
+    g.commit("notes")
+    g("checkout", "-q", "main")
+    g("branch", "-D", "tmp")
+    env = clean_env(tmp_path)
+    scan = subprocess.run([*SOPSKIT, "scan", "--history", "--format", "json", str(g.path)], env=env,
+                          capture_output=True, cwd=g.path, timeout=120)
+    fps = {f["fingerprint"] for f in json.loads(scan.stdout)["findings"]}
+    assert len(fps) == 1
+    fp = fps.pop()
+    rec = tmp_path / "inc.yaml"
+    out = _run(["value", "--repo", str(g.path), "--fingerprint", fp, "--format", "json", "--record", str(rec)],
+               env, b"")
+    assert out.returncode == 1, out.stderr.decode()
+    doc = json.loads(out.stdout)
+    assert doc["fingerprint"] == fp
+    assert sorted(o["path"] for o in doc["occurrences"]) == ["ci.sh", "notes.md"]  # notes.md: reflog only
+    st = _run(["status", str(rec), "--format", "json"], env, b"")
+    assert st.returncode == 1 and json.loads(st.stdout)["surface"] == 2
+    _no_value(token, out.stdout, out.stderr, rec.read_bytes(), st.stdout)
+    bad = _run(["value", "--repo", str(g.path), "--fingerprint", "sha256:nothex"], env, b"")
+    assert bad.returncode == 2

@@ -124,9 +124,33 @@ class KeyedProbe:
         return False
 
 
+class FingerprintProbe:
+    """A scanner finding's fingerprint (``sha256:`` of the secret): found wherever the scanner's
+    rules find a secret with that fingerprint. Slower than a value search, and blind to copies
+    the rules do not recognise; it needs no value at all."""
+
+    def __init__(self, fingerprint: str) -> None:
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", fingerprint):
+            raise UsageError("--fingerprint takes a scanner finding's fingerprint: sha256:<64 hex digits>")
+        from sopskit.scan.detect import DetectContext
+        from sopskit.scan.engine import Matcher
+        from sopskit.scan.rules import load_default_rules
+
+        self.fingerprint = fingerprint
+        ruleset = load_default_rules()
+        self._ctx = DetectContext(Matcher(ruleset), ruleset)
+
+    def find(self, data: bytes) -> list[str]:
+        from sopskit.scan.detect import detect
+
+        found, _skip = detect(data, ["(blob)"], self._ctx)
+        return ["scanner"] if any(f.fingerprint == self.fingerprint for f in found) else []
+
+
 __all__ = [
     "DELIMITERS",
     "FINGERPRINT_PREFIX",
+    "FingerprintProbe",
     "Form",
     "KeyedProbe",
     "Probe",

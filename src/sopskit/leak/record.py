@@ -34,7 +34,7 @@ from typing import Any
 
 from sopskit.errors import FormatError, InputError
 from sopskit.leak import plan
-from sopskit.leak.probe import Form, KeyedProbe, ValueProbe
+from sopskit.leak.probe import FingerprintProbe, Form, KeyedProbe, ValueProbe
 
 VERSION = 1
 OPEN, CLOSED, REOPENED = "open", "closed", "reopened"
@@ -57,20 +57,25 @@ def record_path(target: str, incident_id: str) -> Path:
     return path
 
 
-def value_record(probe: ValueProbe, occurrences: list[dict[str, Any]], *, description: str,
+def value_record(probe: ValueProbe | FingerprintProbe, occurrences: list[dict[str, Any]], *, description: str,
                  owners: Sequence[str], repos: Sequence[str], logs: Sequence[str],
                  runbook: list[dict[str, Any]], now: _dt.datetime | None = None) -> dict[str, Any]:
     at = stamp(now)
     return {
         "version": VERSION, "id": new_id(now), "kind": "value", "status": OPEN, "opened": at,
-        "leaked": {"description": description, "fingerprint": probe.fingerprint,
-                   "hmac_key": base64.b64encode(probe.key).decode(),
-                   "forms": [f.to_dict() for f in probe.forms()]},
+        "leaked": _leaked(probe, description),
         "owners": list(owners), "repos": list(repos), "logs": list(logs),
         "surface": {"checked": at, "occurrences": occurrences},
         "outside": plan.outside_checklist(), "runbook": runbook, "follow_ups": plan.follow_ups(),
         "events": [{"at": at, "event": "opened", "occurrences": len(occurrences)}],
     }
+
+
+def _leaked(probe: ValueProbe | FingerprintProbe, description: str) -> dict[str, Any]:
+    if isinstance(probe, FingerprintProbe):
+        return {"description": description, "fingerprint": probe.fingerprint, "scanner": True}
+    return {"description": description, "fingerprint": probe.fingerprint,
+            "hmac_key": base64.b64encode(probe.key).decode(), "forms": [f.to_dict() for f in probe.forms()]}
 
 
 def key_record(recipients: Sequence[str], exposed: list[dict[str, Any]], at_tips: list[dict[str, Any]], *,
@@ -113,9 +118,12 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-def keyed_probe(record: dict[str, Any]) -> KeyedProbe:
-    """The probe ``status`` re-checks with: the record's HMAC key and forms, no value."""
+def keyed_probe(record: dict[str, Any]) -> KeyedProbe | FingerprintProbe:
+    """The probe ``status`` re-checks with: the record's HMAC key and forms (or the scanner
+    fingerprint), no value."""
     leaked = record.get("leaked") or {}
+    if leaked.get("scanner"):
+        return FingerprintProbe(str(leaked.get("fingerprint", "")))
     try:
         key = base64.b64decode(str(leaked["hmac_key"]))
         forms = [Form.from_dict(f) for f in leaked["forms"]]

@@ -68,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="a directory of CI logs or artefacts (.gz and .zip opened; repeat)")
     v.add_argument("--from-record", metavar="FILE",
                    help="search with a record's fingerprint instead of the value (no value needed)")
+    v.add_argument("--fingerprint", metavar="sha256:HEX",
+                   help="search for a scanner finding's secret by its fingerprint (no value needed; "
+                        "finds only copies the scanner's rules recognise)")
     v.add_argument("--no-sops", action="store_true", help="do not open SOPS files with the local keys")
     v.add_argument("--jobs", type=int, default=0, metavar="N", help="repositories searched in parallel")
     v.add_argument("--repos-from", metavar="FILE", help="a file listing repositories, one per line")
@@ -214,7 +217,7 @@ def run_value(args: argparse.Namespace) -> int:
 def _run_value(args: argparse.Namespace) -> int:
     from sopskit.leak import record as rec_mod
     from sopskit.leak import respond, shard
-    from sopskit.leak.probe import Probe, ValueProbe, new_incident_key
+    from sopskit.leak.probe import FingerprintProbe, Probe, ValueProbe, new_incident_key
 
     if args.stray:
         from sopskit.errors import UsageError
@@ -227,10 +230,12 @@ def _run_value(args: argparse.Namespace) -> int:
         shard_spec = shard.parse_shard(args.shard)
         names = shard.select(names, *shard_spec)
     repos = _repos(args, names)
-    value_probe: ValueProbe | None = None
+    value_probe: ValueProbe | FingerprintProbe | None = None
     probe: Probe
     if args.from_record:
         probe = rec_mod.keyed_probe(rec_mod.load(Path(args.from_record)))
+    elif args.fingerprint:
+        value_probe = probe = FingerprintProbe(args.fingerprint)
     else:
         value_probe = ValueProbe(_read_secret_input("leaked value (input hidden): "), new_incident_key())
         probe = value_probe
@@ -417,8 +422,9 @@ def _run_scrub(args: argparse.Namespace) -> int:
     repo = str(Path(args.repo).resolve())
     value: bytes | None = None
     if not args.blobs:
-        if rec["kind"] != "value":
-            raise UsageError("a key leak has no value to replace; use --blobs to drop the recorded blobs")
+        if rec["kind"] != "value" or rec["leaked"].get("scanner"):
+            raise UsageError("this record has no keyed value fingerprint to check a replacement against; "
+                             "use --blobs to drop the recorded blobs")
         value = _read_secret_input("leaked value, to build the replacement file (input hidden): ").strip(b"\r\n")
         probe = rec_mod.keyed_probe(rec)
         import base64
