@@ -69,3 +69,27 @@ def test_not_a_repository_is_one_input_error(tmp_path: Path) -> None:
         gitio.map_repository(tmp_path)
     with pytest.raises(InputError):
         gitio.map_repository(tmp_path / "missing")
+
+
+def test_pull_refs_notes_remotes_and_index(tmp_path: Path) -> None:
+    g = init_repo(tmp_path / "r")
+    g.write("a.txt", "base\n")
+    base = g.commit("base")
+    g.write("pr.txt", "from a pull request\n")
+    pr = g.commit("pr")
+    g("reset", "-q", "--hard", base)
+    g("update-ref", "refs/pull/7/head", pr)
+    g("update-ref", "refs/remotes/origin/feature", pr)
+    g("notes", "add", "-m", "a note body", base)
+    g("reflog", "expire", "--expire=now", "--all")
+    g.write("staged.txt", "staged only\n")
+    g("add", "staged.txt")
+    m = gitio.map_repository(g.path)
+    pr_blob = m.place(g("rev-parse", f"{pr}:pr.txt"))
+    assert pr_blob.refs == ["refs/pull/7/head", "refs/remotes/origin/feature"]
+    note = m.place(g("rev-parse", f"refs/notes/commits:{base}"))
+    assert note.refs == ["refs/notes/commits"] and note.paths == [base]
+    staged = m.place(g("rev-parse", ":staged.txt"))
+    assert staged.where == gitio.INDEX and staged.paths == ["staged.txt"]
+    tips = gitio.blobs_at_tips(g.path, {pr_blob.oid})
+    assert tips == {pr_blob.oid: ["refs/pull/7/head", "refs/remotes/origin/feature"]}
