@@ -349,7 +349,8 @@ def stream_blobs(repo: Path, *, max_size: int | None = None,
     else:
         args = ["cat-file", "--batch-all-objects", "--batch", "--unordered"]
     proc = subprocess.Popen(["git", "-C", str(repo), *args], stdin=subprocess.PIPE if only is not None else
-                            subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                            subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            bufsize=_CHUNK)
     stdout = proc.stdout
     assert stdout is not None
     feeder: threading.Thread | None = None

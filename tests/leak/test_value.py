@@ -163,3 +163,41 @@ def test_scanner_fingerprint_finds_the_copies_without_the_value(tmp_path: Path) 
     _no_value(token, out.stdout, out.stderr, rec.read_bytes(), st.stdout)
     bad = _run(["value", "--repo", str(g.path), "--fingerprint", "sha256:nothex"], env, b"")
     assert bad.returncode == 2
+
+
+def test_prompt_on_a_terminal_does_not_echo(leak_repo: LeakRepo, tmp_path: Path) -> None:
+    import os
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: stdin, stdout and stderr are the terminal
+        env = clean_env(tmp_path)
+        os.execve(SOPSKIT[0], [*SOPSKIT, "leak", "value", "--repo", str(leak_repo.path), "--no-sops"], env)
+    seen = b""
+
+    def read_until(marker: bytes, limit: float = 60) -> None:
+        nonlocal seen
+        import time
+
+        end = time.monotonic() + limit
+        while marker not in seen and time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                seen += chunk
+
+    read_until(b"input hidden")
+    assert b"input hidden" in seen
+    os.write(fd, leak_repo.value.encode() + b"\n")
+    read_until(b"searched")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert b"FOUND in" in seen
+    _no_value(leak_repo.value, seen)
