@@ -78,8 +78,11 @@ def leaked_from_text(text: str) -> LeakedKey:
         key.pgp = _pgp_fingerprints(text)
         return key
     if "PRIVATE KEY-----" in text and "AGE-SECRET-KEY" not in text:
+        try:
+            key.age.append(public_key_of(text))
+        except (SopsError, ValueError):
+            raise InputError("the SSH private key on stdin cannot be read (encrypted or malformed)") from None
         key.identities.append(text)
-        key.age.append(public_key_of(text))
         return key
     for raw in text.splitlines():
         line = raw.strip()
@@ -88,7 +91,7 @@ def leaked_from_text(text: str) -> LeakedKey:
         if line.upper().startswith("AGE-SECRET-KEY-1"):
             try:
                 key.age.append(public_key_of(line))
-            except SopsError:
+            except (SopsError, ValueError):
                 raise InputError("an age identity on stdin is malformed") from None
             key.identities.append(line)
         elif line.startswith(("age1", "ssh-")):

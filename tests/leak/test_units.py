@@ -1,0 +1,59 @@
+"""Small pieces: key parsing and matching, Shamir shares, SOPS files of every store opened in memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from sopskit.errors import InputError
+from sopskit.format.metadata import KeyRecord, Metadata
+from sopskit.keys.age import generate_identity
+from sopskit.keys.base import KeyContext
+from sopskit.leak.keyleak import FULL, SHARE, _opens, leaked_from_text
+from sopskit.leak.probe import KeyedProbe, ValueProbe, new_incident_key
+from sopskit.leak.search import SopsOpener
+from sopskit.ops.encrypt import encrypt
+from tests.leak.builder import make_value
+
+
+def test_leaked_key_parsing_and_matching() -> None:
+    identity, recipient = generate_identity()
+    key = leaked_from_text(f"# created: today\n{identity}\n")
+    assert key.age == [recipient] and key.identities == [identity]
+    assert identity not in repr(key)
+    pub = leaked_from_text("0x" + "ab" * 20)
+    assert pub.pgp == ["AB" * 20]
+    assert pub.opens(KeyRecord("pgp", {"fp": "ab" * 20}))
+    assert pub.opens(KeyRecord("pgp", {"fp": ("AB" * 20)[-16:]}))  # a long key id
+    assert not pub.opens(KeyRecord("pgp", {"fp": "CD" * 20}))
+    assert key.opens(KeyRecord("age", {"recipient": recipient}))
+    assert not key.opens(KeyRecord("age", {"recipient": generate_identity()[1]}))
+    for bad in ("hello world", "", "AGE-SECRET-KEY-1NOTAKEY"):
+        with pytest.raises(InputError):
+            leaked_from_text(bad)
+
+
+def test_shamir_share_is_not_full_exposure() -> None:
+    a, b = generate_identity()[1], generate_identity()[1]
+    key = leaked_from_text(a)
+    groups = [[KeyRecord("age", {"recipient": a})], [KeyRecord("age", {"recipient": b})]]
+    assert _opens(Metadata(key_groups=groups, shamir_threshold=2), key) == SHARE
+    assert _opens(Metadata(key_groups=groups, shamir_threshold=1), key) == FULL
+    assert _opens(Metadata(key_groups=[groups[1]]), key) is None
+
+
+@pytest.mark.parametrize(("fmt", "plain"), [
+    ("yaml", b"token: {v}\n"), ("json", b'{{"token": "{v}"}}'), ("dotenv", b"TOKEN={v}\n"),
+    ("ini", b"[s]\ntoken = {v}\n"), ("binary", b"raw bytes {v} here\n"),
+])
+def test_sops_files_of_every_store_are_searched(fmt: str, plain: bytes) -> None:
+    identity, recipient = generate_identity()
+    value = make_value()
+    data = encrypt(plain.replace(b"{v}", value.encode()).replace(b"{{", b"{").replace(b"}}", b"}"),
+                   format=fmt, age=[recipient], config=False)
+    assert value.encode() not in data
+    probe = ValueProbe(value.encode(), new_incident_key())
+    opened = SopsOpener(KeyContext(age_identities=[identity], env={})).plaintext(data)
+    assert opened is not None and probe.find(opened) == ["plain"]
+    keyed = KeyedProbe(probe.fingerprint, probe.key, probe.forms())
+    assert keyed.find(opened) == ["plain"]
+    assert SopsOpener(KeyContext(age_identities=[generate_identity()[0]], env={})).plaintext(data) is None
