@@ -215,13 +215,12 @@ def run_value(args: argparse.Namespace) -> int:
 
 
 def _run_value(args: argparse.Namespace) -> int:
+    from sopskit.errors import UsageError
     from sopskit.leak import record as rec_mod
     from sopskit.leak import respond, shard
     from sopskit.leak.probe import FingerprintProbe, Probe, ValueProbe, new_incident_key
 
     if args.stray:
-        from sopskit.errors import UsageError
-
         raise UsageError("leak value takes no positional argument: the value is read from stdin or a hidden "
                          "prompt, never from the command line (if you typed it, clear your shell history)")
     names = _repo_names(args)
@@ -229,6 +228,8 @@ def _run_value(args: argparse.Namespace) -> int:
     if args.shard:
         shard_spec = shard.parse_shard(args.shard)
         names = shard.select(names, *shard_spec)
+    if args.from_record and args.record:
+        raise UsageError("--record starts a new incident; with --from-record use `sopskit leak status` instead")
     repos = _repos(args, names)
     value_probe: ValueProbe | FingerprintProbe | None = None
     probe: Probe
