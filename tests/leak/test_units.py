@@ -57,3 +57,33 @@ def test_sops_files_of_every_store_are_searched(fmt: str, plain: bytes) -> None:
     keyed = KeyedProbe(probe.fingerprint, probe.key, probe.forms())
     assert keyed.find(opened) == ["plain"]
     assert SopsOpener(KeyContext(age_identities=[generate_identity()[0]], env={})).plaintext(data) is None
+
+
+def test_logs_gz_zip_chunk_boundaries_and_symlink_loops(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+    import os
+    import zipfile
+
+    from sopskit.leak import search
+
+    value = make_value()
+    logs = tmp_path / "logs"
+    (logs / "a").mkdir(parents=True)
+    (logs / "a" / "run.log.gz").write_bytes(gzip.compress(f"x {value} y\n".encode()))
+    with zipfile.ZipFile(logs / "artefacts.zip", "w") as zf:
+        zf.writestr("inner/out.txt", f"token={value}\n")
+        zf.writestr("clean.txt", "nothing\n")
+    (logs / "clean.log").write_text("nothing here\n")
+    os.symlink(logs, logs / "a" / "loop")
+    probe = ValueProbe(value.encode(), new_incident_key())
+    result = search.search_logs([logs], probe)
+    names = sorted(o.path or "" for o in result.occurrences)
+    assert names == [f"{logs}/a/run.log.gz", f"{logs}/artefacts.zip!inner/out.txt"]
+    big = tmp_path / "big.log"
+    chunk = search.LOG_CHUNK
+    search.LOG_CHUNK = 1024  # a value across a chunk boundary is still found
+    try:
+        big.write_bytes(b"." * 1020 + value.encode() + b"\n")
+        assert [o.path for o in search.search_logs([big], probe).occurrences] == [str(big)]
+    finally:
+        search.LOG_CHUNK = chunk

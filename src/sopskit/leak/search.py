@@ -286,13 +286,22 @@ def _chunks(fh: Any) -> Iterator[bytes]:
         tail = block[-LOG_OVERLAP:]
 
 
+def _files_below(top: Path) -> list[Path]:
+    """Regular files below ``top``; symlinked directories are not followed (no loops)."""
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        out.extend(Path(dirpath) / f for f in sorted(filenames) if (Path(dirpath) / f).is_file())
+    return out
+
+
 def search_logs(dirs: Sequence[Path], probe: Probe) -> SearchResult:
     """Every file under the directories (CI logs, artefacts; .gz and .zip opened)."""
     result = SearchResult(probe.fingerprint)
     for top in dirs:
         if not top.exists():
             raise InputError(f"{top}: no such file or directory")
-        files = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
+        files = [top] if top.is_file() else _files_below(top)
         for f in files:
             result.stats.log_files += 1
             try:
