@@ -87,3 +87,22 @@ def test_logs_gz_zip_chunk_boundaries_and_symlink_loops(tmp_path) -> None:  # ty
         assert [o.path for o in search.search_logs([big], probe).occurrences] == [str(big)]
     finally:
         search.LOG_CHUNK = chunk
+
+
+def test_scrub_mirror_is_not_inside_the_secret_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from sopskit.leak.hygiene import NOT_A_FIX, prepare
+
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    rec = {"id": "x", "surface": {"occurrences": [{"repo": str(repo), "where": "history", "blob": "ab" * 20,
+                                                   "commits": ["cd" * 20]}]}}
+    plan = prepare(tmp_path / "x.yaml", rec, str(repo), value=b"some-secret-value",
+                   env={"SOPSKIT_TMPDIR": str(tmp_path)}, allow_disk=True)
+    assert plan.replacement_file is not None
+    secret_dir = Path(plan.replacement_file).parent
+    assert not Path(plan.mirror).is_relative_to(secret_dir) and Path(plan.mirror).parent == tmp_path
+    assert plan.commands[2] == f"rm -rf {secret_dir}"
+    assert "cd" * 20 in plan.hosting_text and "safe" in NOT_A_FIX
+    assert b"some-secret-value" not in plan.hosting_text.encode() + "\n".join(plan.commands).encode()

@@ -78,7 +78,7 @@ def prepare(record_file: Path, rec: Mapping[str, object], repo: str, *, value: b
     location = buffer_location(env, allow_disk=allow_disk)
     secret_dir = Path(tempfile.mkdtemp(prefix="sopskit-scrub-", dir=location.directory))
     secret_dir.chmod(0o700)
-    work = workdir or secret_dir
+    work = workdir or Path(repo).resolve().parent  # the mirror outlives the secret directory
     mirror = str(work / (Path(repo.rstrip("/")).name.removesuffix(".git") + "-mirror.git"))
     surface = rec.get("surface") if isinstance(rec.get("surface"), dict) else {}
     occurrences = list(surface.get("occurrences") or []) if isinstance(surface, dict) else []

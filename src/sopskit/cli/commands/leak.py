@@ -106,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     c.add_argument("--repo", required=True, metavar="DIR", help="the repository to prepare the rewrite for")
     c.add_argument("--blobs", action="store_true",
                    help="drop the recorded blobs instead of replacing the value (no value needed)")
-    c.add_argument("--workdir", metavar="DIR", help="where the mirror clone goes (default: next to the file)")
+    c.add_argument("--workdir", metavar="DIR", help="where the mirror clone goes (default: next to the repository)")
     c.add_argument("--allow-disk-tempdir", action="store_true",
                    help="accept the replacement file on disk when no tmpfs is available")
     c.add_argument("--format", dest="out_format", choices=("text", "json"), default="text")
