@@ -29,6 +29,9 @@ def rekeyed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     g.write("secrets/db.yaml", sops_secret("db", "db-password-1", leaked))
     g.write("secrets/api.yaml", sops_secret("api", "api-token-1", leaked))
     g.write("secrets/other.yaml", sops_secret("other", "other-1", other))
+    g.write("apps/db-client.yaml", "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: backup, namespace: apps}\n"
+            "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n"
+            "            - name: b\n              image: b:1\n              envFrom: [{secretRef: {name: db}}]\n")
     g.commit("secrets")
     g("tag", "v1")
     old = {p: g("rev-parse", f"HEAD:secrets/{p}") for p in ("db.yaml", "api.yaml", "other.yaml")}
@@ -102,6 +105,9 @@ def test_text_and_record(rekeyed: dict[str, object]) -> None:
     assert steps[:7] == ["new-key", "add-recipient", "reencrypt-new-data-keys", "push", "reconcile",
                          "remove-old-recipient", "delete-old-key"]
     assert "sopskit rotate" in rec["runbook"][2]["command"]
+    restart = next(s for s in rec["runbook"] if s["id"] == "restart-workloads")
+    assert restart["workloads"] == [{"kind": "CronJob", "namespace": "apps", "name": "backup", "secret": "db",
+                                     "path": "apps/db-client.yaml", "via": "envFrom", "restart": True}]
     status = _sopskit(["leak", "status", str(record_file), "--format", "json"], clean_env(tmp))
     assert status.returncode == 1
     # main's api.yaml still shares the data key; tag v1 still holds both old versions

@@ -170,7 +170,7 @@ def value_runbook(secrets: Sequence[dict[str, Any]], workloads: Sequence[Consume
 
 
 def key_runbook(recipients: Sequence[str], files: Sequence[str], secrets: Sequence[dict[str, Any]],
-                *, context: str | None = None) -> list[dict[str, Any]]:
+                *, context: str | None = None, workloads: Sequence[Consumer] = ()) -> list[dict[str, Any]]:
     """The key rotation in the safe order, then the rotation of every value the key exposed."""
     ctx = f" --context {context}" if context else ""
     old = ",".join(recipients) or "OLD"
@@ -193,6 +193,8 @@ def key_runbook(recipients: Sequence[str], files: Sequence[str], secrets: Sequen
               "history, clones and caches, so re-encryption alone does not protect them.",
               "sopskit leak value --record RECORD   (per value, after rotating it at its issuer)",
               secrets=list(secrets)),
+        _step("restart-workloads", "Restart workloads that read a rotated Secret from the environment.",
+              "kubectl -n NS rollout restart KIND/NAME", workloads=[w.to_dict() for w in workloads]),
         _step("history-hygiene", "Optional hygiene: rewrite history (prepared, not run; not a fix).",
               "sopskit leak scrub RECORD --repo DIR"),
     ]

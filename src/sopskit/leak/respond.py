@@ -28,15 +28,21 @@ def _secrets_of(result: SearchResult) -> list[dict[str, Any]]:
     return seen
 
 
-def value_runbook(result: SearchResult, repos: Sequence[Path]) -> list[dict[str, Any]]:
-    """The rotation plan for a leaked value: Secrets holding it and the workloads reading them."""
-    secrets = _secrets_of(result)
+def _workloads(secrets: Sequence[dict[str, Any]], repos: Sequence[Path]) -> list[plan.Consumer]:
+    """Workloads in the clones' work trees that read one of the Secrets."""
     pairs = [(s.get("namespace"), str(s.get("name"))) for s in secrets if s.get("name")]
-    workloads: list[plan.Consumer] = []
+    found: list[plan.Consumer] = []
     if pairs:
         for repo in repos:
             if (repo / ".git").exists():
-                workloads.extend(plan.consumers(repo, pairs))
+                found.extend(plan.consumers(repo, pairs))
+    return found
+
+
+def value_runbook(result: SearchResult, repos: Sequence[Path]) -> list[dict[str, Any]]:
+    """The rotation plan for a leaked value: Secrets holding it and the workloads reading them."""
+    secrets = _secrets_of(result)
+    workloads = _workloads(secrets, repos)
     sops_files = [o.path for o in result.occurrences if o.where == "sops" and o.path]
     return plan.value_runbook(secrets, workloads, [p for p in sops_files if p])
 
@@ -73,8 +79,8 @@ def key_runbook(result: KeyLeakResult, *, context: str | None = None) -> list[di
             d = s.to_dict()
             if d["kind"] and d not in secrets:
                 secrets.append(d)
-    recipients = list(result.key)
-    return plan.key_runbook(recipients, files, secrets, context=context)
+    workloads = _workloads(secrets, sorted({Path(e.repo) for e in result.exposed}))
+    return plan.key_runbook(list(result.key), files, secrets, context=context, workloads=workloads)
 
 
 @dataclass
