@@ -85,13 +85,15 @@ class BlobPlace:
     paths: list[str] = field(default_factory=list)
     commits: list[Commit] = field(default_factory=list)  # commits that introduce it
     refs: list[str] = field(default_factory=list)
+    #: commits whose child changed or deleted the blob: the last commits of a line holding it
+    replaced_after: list[str] = field(default_factory=list)
 
     @property
     def first(self) -> Commit | None:
         return min(self.commits, key=lambda c: c.date) if self.commits else None
 
     @property
-    def last(self) -> Commit | None:
+    def last_introduced(self) -> Commit | None:
         return max(self.commits, key=lambda c: c.date) if self.commits else None
 
     @property
@@ -143,41 +145,56 @@ def reflog_entries(repo: Path) -> list[tuple[str, str]]:
     return out
 
 
-def _parse_raw_line(line: str) -> tuple[str, str] | None:
-    """(new blob id, path) from one ``--raw`` line, single-parent or combined (``-c``)."""
+def _parse_raw_line(line: str) -> tuple[str, str, list[str]] | None:
+    """(new blob id or NULL_OID, path, old blob ids per parent) from one ``--raw`` line,
+    single-parent or combined (``-c``); None for submodules and malformed lines."""
     meta, _, path = line.partition("\t")
     parents = len(meta) - len(meta.lstrip(":"))
     fields = meta.lstrip(":").split()
     if len(fields) < 2 * (parents + 1):
         return None
     mode, oid = fields[parents], fields[2 * parents + 1]
-    if oid == NULL_OID or mode == "160000":
+    if mode == "160000":
         return None
-    return oid, unquote_git_path(path)
+    olds = [o if fields[i] != "160000" else NULL_OID for i, o in enumerate(fields[parents + 1:2 * parents + 1])]
+    return oid, unquote_git_path(path), olds
 
 
 _LOG_FORMAT = "--format=%x01%H%x02%P%x02%aI%x02%an <%ae>"
 
 
-def _walk_log(repo: Path, starts: Sequence[str],
-              ) -> Iterator[tuple[Commit, list[str], list[tuple[str, str]]]]:
-    """(commit, parents, [(blob, path)]) in topological order, children first."""
+@dataclass
+class _LogEntry:
+    commit: Commit
+    parents: list[str]
+    added: list[tuple[str, str]] = field(default_factory=list)  # (blob, path) this commit introduces
+    replaced: list[tuple[str, str]] = field(default_factory=list)  # (blob, parent) it changes or deletes
+
+
+def _walk_log(repo: Path, starts: Sequence[str]) -> Iterator[_LogEntry]:
+    """One entry per commit in topological order, children first."""
     proc = subprocess.Popen(["git", "-C", str(repo), "log", *starts, "--topo-order", "--raw",
                              "--no-abbrev", "--no-renames", "-c", _LOG_FORMAT],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
-    current: tuple[Commit, list[str], list[tuple[str, str]]] | None = None
+    current: _LogEntry | None = None
     for raw in proc.stdout:
         line = raw.decode("utf-8", "replace").rstrip("\n")
         if line.startswith("\x01"):
             if current is not None:
                 yield current
             sha, parents, date, author = [*line[1:].split("\x02"), "", "", ""][:4]
-            current = (Commit(sha, date, author), parents.split(), [])
+            current = _LogEntry(Commit(sha, date, author), parents.split())
         elif line.startswith(":") and current is not None:
             parsed = _parse_raw_line(line)
-            if parsed is not None:
-                current[2].append(parsed)
+            if parsed is None:
+                continue
+            oid, path, olds = parsed
+            if oid != NULL_OID:
+                current.added.append((oid, path))
+            for parent, old in zip(current.parents or [""], olds, strict=False):
+                if old != NULL_OID and old != oid and parent:
+                    current.replaced.append((old, parent))
     if current is not None:
         yield current
     err = proc.stderr.read() if proc.stderr else b""
@@ -215,6 +232,18 @@ class RepoMap:
     refs: list[Ref] = field(default_factory=list)
     commits: int = 0
     objects: int = 0
+    commit_index: dict[str, Commit] = field(default_factory=dict)
+
+    def last_seen(self, oid: str, tips: Iterable[str] = ()) -> Commit | None:
+        """The newest commit whose tree holds the blob: a ref tip that still has it (``tips``:
+        ref names, from :func:`blobs_at_tips`), else the last commit before each change."""
+        place = self.place(oid)
+        targets = {r.name: r.target for r in self.refs}
+        shas = [*place.replaced_after, *(targets[t] for t in tips if t in targets)]
+        found = [self.commit_index[s] for s in shas if s in self.commit_index]
+        if not found:
+            return place.last_introduced
+        return max(found, key=lambda c: c.date)
 
     def place(self, oid: str) -> BlobPlace:
         """The place of ``oid``; a blob never seen in a tree is unreachable with no path."""
@@ -249,15 +278,14 @@ def map_repository(repo: Path, *, unreachable: bool = True) -> RepoMap:
     for i, r in enumerate(commit_refs):
         tips[r.target] = tips.get(r.target, 0) | (1 << i)
     # pass 1: every commit reachable from a ref or a reflog entry, children first
-    order: list[tuple[Commit, list[str], list[tuple[str, str]]]] = []
+    order: list[_LogEntry] = []
     mask: dict[str, int] = dict(tips)
     starts = ["--all", "--reflog"] if refs or reflog else []
     if starts:
-        for item in _walk_log(repo, starts):
-            order.append(item)
-            commit, parents, _ = item
-            m = mask.get(commit.sha, 0)
-            for p in parents:
+        for entry in _walk_log(repo, starts):
+            order.append(entry)
+            m = mask.get(entry.commit.sha, 0)
+            for p in entry.parents:
                 mask[p] = mask.get(p, 0) | m
     # commits no ref reaches: name them by the reflog entries that reach them
     orphan_tips: dict[str, int] = {}
@@ -268,19 +296,27 @@ def map_repository(repo: Path, *, unreachable: bool = True) -> RepoMap:
             orphan_names.append(name)
     omask: dict[str, int] = dict(orphan_tips)
     if orphan_tips:
-        for commit, parents, _ in order:
-            m = omask.get(commit.sha, 0)
-            if m and not mask.get(commit.sha):
-                for p in parents:
+        for entry in order:
+            m = omask.get(entry.commit.sha, 0)
+            if m and not mask.get(entry.commit.sha):
+                for p in entry.parents:
                     omask[p] = omask.get(p, 0) | m
     ref_cache: dict[tuple[int, int], list[str]] = {}
-    for commit, _parents, blobs in order:
+    replaced: list[tuple[str, str]] = []
+    for entry in order:
+        commit = entry.commit
+        result.commit_index[commit.sha] = commit
         key = (mask.get(commit.sha, 0), 0 if mask.get(commit.sha) else omask.get(commit.sha, 0))
         labels = ref_cache.get(key)
         if labels is None:
             labels = ref_cache[key] = _mask_names(key[0], names) + _mask_names(key[1], orphan_names)
-        for oid, path in blobs:
+        for oid, path in entry.added:
             _add(result.places, oid, HISTORY, path, commit, labels)
+        replaced.extend(entry.replaced)
+    for oid, parent in replaced:
+        place = result.places.get(oid)
+        if place is not None and parent not in place.replaced_after:
+            place.replaced_after.append(parent)
     result.commits = len(order)
     for r in refs:  # refs straight at a tree or blob (rare tags)
         if r.kind == "blob":
@@ -290,7 +326,7 @@ def map_repository(repo: Path, *, unreachable: bool = True) -> RepoMap:
                 _add(result.places, oid, HISTORY, path, None, [r.name])
     _add_index(repo, result)
     if unreachable:
-        _add_unreachable(repo, result, {c.sha for c, _, _ in order})
+        _add_unreachable(repo, result, {e.commit.sha for e in order})
     return result
 
 
@@ -328,10 +364,10 @@ def _add_unreachable(repo: Path, result: RepoMap, reachable_commits: set[str]) -
     lost_commits = [oid for oid, kind in types.items() if kind == "commit" and oid not in reachable_commits]
     if lost_commits:
         not_reachable = ["--not", "--all", "--reflog"] if reachable_commits else []
-        for commit, _parents, blobs in _walk_log(repo, [*lost_commits, *not_reachable]):
-            for oid, path in blobs:
+        for entry in _walk_log(repo, [*lost_commits, *not_reachable]):
+            for oid, path in entry.added:
                 if oid not in result.places or result.places[oid].where == UNREACHABLE:
-                    _add(result.places, oid, UNREACHABLE, path, commit, [])
+                    _add(result.places, oid, UNREACHABLE, path, entry.commit, [])
     for oid, kind in types.items():
         if kind == "blob" and oid not in result.places:
             result.places[oid] = BlobPlace(oid, UNREACHABLE)

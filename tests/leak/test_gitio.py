@@ -33,8 +33,31 @@ def test_every_hiding_place_is_mapped(leak_repo) -> None:  # type: ignore[no-unt
     assert lost.where == gitio.UNREACHABLE and lost.paths == [] and lost.refs == []
     sops = m.place(leak_repo.places["sops"][1])
     assert sops.refs == ["refs/heads/main"] and sops.authors == ["Dev One <dev1@example.invalid>"]
-    assert sops.first is not None and sops.first == sops.last
+    assert sops.first is not None and sops.first == sops.last_introduced
     assert m.commits >= 7
+
+
+def test_last_seen_is_the_newest_commit_holding_the_blob(tmp_path: Path) -> None:
+    g = init_repo(tmp_path / "r")
+    g.write("cfg.txt", "secret-ish v1\n")
+    first = g.commit("add")
+    blob = g("rev-parse", "HEAD:cfg.txt")
+    g.write("other.txt", "x\n")
+    still = g.commit("unrelated")
+    g.write("cfg.txt", "clean\n")
+    g.commit("fix")
+    m = gitio.map_repository(g.path)
+    assert [c.sha for c in m.place(blob).commits] == [first]
+    last = m.last_seen(blob)
+    assert last is not None and last.sha == still
+    g("checkout", "-q", "-b", "keep", still)  # a branch whose tip still holds it
+    g.write("z.txt", "z\n")
+    tip = g.commit("z")
+    m = gitio.map_repository(g.path)
+    tips = gitio.blobs_at_tips(g.path, {blob})
+    assert tips == {blob: ["refs/heads/keep"]}
+    seen = m.last_seen(blob, tips[blob])
+    assert seen is not None and seen.sha == tip
 
 
 def test_unreachable_commit_keeps_its_paths(tmp_path: Path) -> None:

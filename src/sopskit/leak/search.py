@@ -49,7 +49,7 @@ class Occurrence:
     paths: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     first: str | None = None
-    last: str | None = None
+    last: str | None = None  # the newest commit whose tree holds the blob
     secrets: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -241,9 +241,10 @@ def search_repo(repo: Path, probe: Probe, *, context: KeyContext | None = None,
     stats.commits = mapped.commits
     placed: list[tuple[str, list[str], str | None]] = [(oid, encs, None) for oid, encs in hits.items()]
     placed += [(oid, encs, "sops") for oid, encs in sops_hits.items()]
+    at_tips = gitio.blobs_at_tips(repo, {oid for oid, _, _ in placed})
     for oid, encs, where in placed:
         place = mapped.place(oid)
-        first, last = place.first, place.last
+        first, last = place.first, mapped.last_seen(oid, at_tips.get(oid, []))
         result.occurrences.append(Occurrence(
             str(repo.resolve()), where or place.where, place.paths[0] if place.paths else None, oid,
             [c.sha for c in place.commits], list(place.refs), encs, list(place.paths), place.authors,
