@@ -456,6 +456,17 @@ def blobs_at_tips(repo: Path, oids: set[str]) -> dict[str, list[str]]:
     return found
 
 
+def worktree_files(repo: Path) -> list[str]:
+    """Work-tree files git does not hold as committed: modified, untracked and *ignored* ones
+    (an ignored ``.env`` or a decrypted copy is exactly where a leaked value lingers in a clone).
+    Empty for a bare repository."""
+    proc = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--full-name", "--others", "--modified"],
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        return []
+    return sorted({os.fsdecode(p) for p in proc.stdout.split(b"\0") if p})
+
+
 def is_remote(name: str) -> bool:
     """A clone URL (``https://``, ``ssh://``, ``git@host:path``) rather than a local path."""
     if "://" in name:
@@ -493,4 +504,5 @@ __all__ = [
     "require_repo",
     "stream_blobs",
     "unquote_git_path",
+    "worktree_files",
 ]

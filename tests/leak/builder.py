@@ -96,6 +96,7 @@ def build_leak_repo(root: Path, value: str | None = None) -> LeakRepo:
     leak = LeakRepo(g.path, value, identity, recipient, root / "ci-logs")
     g.write("README.md", "service config\n")
     g.write("deploy/app.yaml", "image: app:1\n")
+    g.write(".gitignore", ".env\n")
     g.commit("initial")
     # a deleted branch
     g("checkout", "-q", "-b", "feature/tmp")
@@ -131,6 +132,8 @@ def build_leak_repo(root: Path, value: str | None = None) -> LeakRepo:
     g.write("secrets/api.yaml", sops_secret("api", value, recipient))
     g.commit("encrypted api secret")
     leak.places["sops"] = ("secrets/api.yaml", g("rev-parse", "HEAD:secrets/api.yaml"))
+    # an ignored file in the work tree of this clone
+    g.write(".env", f"API_TOKEN={value}\n")
     # CI logs
     leak.logs.mkdir(parents=True, exist_ok=True)
     (leak.logs / "job-1.log").write_text("step 1 ok\n")

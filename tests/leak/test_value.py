@@ -49,6 +49,7 @@ def test_finds_every_hiding_place(leak_repo: LeakRepo, tmp_path: Path) -> None:
     assert "refs/stash@{1}" in by_blob[leak_repo.places["stash"][1]]["refs"]
     sops_occ = by_blob[leak_repo.places["sops"][1]]
     assert sops_occ["secrets"] == [{"kind": "Secret", "namespace": "apps", "name": "api", "keys": ["API_TOKEN"]}]
+    assert [o["path"] for o in doc["occurrences"] if o["where"] == "worktree"] == [".env"]
     logs = [o for o in doc["occurrences"] if o["where"] == "log"]
     assert [Path(o["path"]).name for o in logs] == ["job-2.log"]
     assert doc["fingerprint"].startswith("hmac-sha256:")
@@ -100,9 +101,9 @@ def test_keyed_probe_finds_what_the_value_finds(leak_repo: LeakRepo) -> None:
     value = ValueProbe(leak_repo.value.encode(), key)
     keyed = KeyedProbe(value.fingerprint, key, value.forms())
     assert "value" not in repr(value) and leak_repo.value not in repr(value)
-    a = {o.blob for o in search_repo(leak_repo.path, value, sops=False).occurrences}
-    b = {o.blob for o in search_repo(leak_repo.path, keyed, sops=False).occurrences}
-    assert a == b and len(a) == 5
+    a = {(o.blob, o.path) for o in search_repo(leak_repo.path, value, sops=False).occurrences}
+    b = {(o.blob, o.path) for o in search_repo(leak_repo.path, keyed, sops=False).occurrences}
+    assert a == b and len(a) == 6 and (None, ".env") in a
     wrong = KeyedProbe(value.fingerprint, new_incident_key(), value.forms())
     assert not search_repo(leak_repo.path, wrong, sops=False).occurrences
 

@@ -48,8 +48,9 @@ def value_runbook(result: SearchResult, repos: Sequence[Path]) -> list[dict[str,
 
 
 def search_value(probe: Probe, repos: Sequence[Path], logs: Sequence[Path], *,
-                 context: KeyContext | None = None, workers: int = 0, sops: bool = True) -> SearchResult:
-    return search_many(repos, probe, logs=logs, context=context, workers=workers, sops=sops)
+                 context: KeyContext | None = None, workers: int = 0, sops: bool = True,
+                 worktree: bool = True) -> SearchResult:
+    return search_many(repos, probe, logs=logs, context=context, workers=workers, sops=sops, worktree=worktree)
 
 
 def key_exposure(key: LeakedKey, repos: Sequence[Path]) -> KeyLeakResult:

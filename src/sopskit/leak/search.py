@@ -33,6 +33,8 @@ from sopskit.leak.probe import Probe
 
 LOG_CHUNK = 64 << 20
 LOG_OVERLAP = 1 << 16
+#: work-tree files larger than this are not read (build outputs, media)
+WORKTREE_MAX = 64 << 20
 
 
 @dataclass
@@ -78,6 +80,7 @@ class SearchStats:
     sops_files: int = 0
     sops_opened: int = 0
     log_files: int = 0
+    worktree_files: int = 0
 
     def add(self, other: SearchStats) -> None:
         for name in self.__dataclass_fields__:
@@ -206,8 +209,30 @@ def _plain_documents(data: bytes) -> list[Any]:
         return []
 
 
+def _search_worktree(repo: Path, probe: Probe, stats: SearchStats) -> list[Occurrence]:
+    out: list[Occurrence] = []
+    files = gitio.worktree_files(repo)
+    if not files:
+        return out
+    top = Path(os.fsdecode(gitio.git(repo, "rev-parse", "--show-toplevel").strip()))
+    for rel in files:
+        path = top / rel
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > WORKTREE_MAX:
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        stats.worktree_files += 1
+        stats.bytes += len(data)
+        encs = probe.find(data)
+        if encs:
+            out.append(Occurrence(str(repo.resolve()), "worktree", rel, encodings=encs, paths=[rel]))
+    return out
+
+
 def search_repo(repo: Path, probe: Probe, *, context: KeyContext | None = None,
-                sops: bool = True) -> SearchResult:
+                sops: bool = True, worktree: bool = True) -> SearchResult:
     """Every occurrence of the probe's value in one repository's object store."""
     gitio.require_repo(repo)
     result = SearchResult(probe.fingerprint)
@@ -235,6 +260,8 @@ def search_repo(repo: Path, probe: Probe, *, context: KeyContext | None = None,
                 if inner:
                     sops_hits[oid] = inner
                     holding[(oid, "sops")] = secrets_holding(docs, probe)
+    if worktree:
+        result.occurrences.extend(_search_worktree(repo, probe, stats))
     if not hits and not sops_hits:
         return result
     mapped = gitio.map_repository(repo)
@@ -322,9 +349,9 @@ _FORKED: dict[str, Any] = {}
 
 
 def _search_forked(repo: str) -> SearchResult:
-    probe, context, sops = _FORKED["args"]
+    probe, context, sops, worktree = _FORKED["args"]
     try:
-        return search_repo(Path(repo), probe, context=context, sops=sops)
+        return search_repo(Path(repo), probe, context=context, sops=sops, worktree=worktree)
     except SopsError as exc:
         failed = SearchResult(probe.fingerprint)
         failed.errors.append(exc.message)
@@ -332,7 +359,8 @@ def _search_forked(repo: str) -> SearchResult:
 
 
 def search_many(repos: Sequence[Path], probe: Probe, *, logs: Sequence[Path] = (),
-                context: KeyContext | None = None, sops: bool = True, workers: int = 0) -> SearchResult:
+                context: KeyContext | None = None, sops: bool = True, workers: int = 0,
+                worktree: bool = True) -> SearchResult:
     """All repositories (in parallel when there are several) and log directories, merged.
 
     A repository that cannot be read is an error line in the result, not the end of the
@@ -340,7 +368,7 @@ def search_many(repos: Sequence[Path], probe: Probe, *, logs: Sequence[Path] = (
     """
     total = SearchResult(probe.fingerprint)
     workers = workers or min(len(repos), os.cpu_count() or 1)
-    _FORKED["args"] = (probe, context, sops)
+    _FORKED["args"] = (probe, context, sops, worktree)
     try:
         if workers > 1 and len(repos) > 1 and "fork" in multiprocessing.get_all_start_methods():
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:

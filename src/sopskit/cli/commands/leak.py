@@ -71,6 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     v.add_argument("--fingerprint", metavar="sha256:HEX",
                    help="search for a scanner finding's secret by its fingerprint (no value needed; "
                         "finds only copies the scanner's rules recognise)")
+    v.add_argument("--no-worktree", action="store_true",
+                   help="do not read modified, untracked and ignored work-tree files")
     v.add_argument("--no-sops", action="store_true", help="do not open SOPS files with the local keys")
     v.add_argument("--jobs", type=int, default=0, metavar="N", help="repositories searched in parallel")
     v.add_argument("--repos-from", metavar="FILE", help="a file listing repositories, one per line")
@@ -241,7 +243,7 @@ def _run_value(args: argparse.Namespace) -> int:
         value_probe = ValueProbe(_read_secret_input("leaked value (input hidden): "), new_incident_key())
         probe = value_probe
     result = respond.search_value(probe, repos, [Path(d) for d in args.logs], workers=args.jobs,
-                                  sops=not args.no_sops)
+                                  sops=not args.no_sops, worktree=not args.no_worktree)
     doc = result.to_dict()
     if shard_spec is not None:
         lines = shard.shard_lines(probe.fingerprint, *shard_spec, names, doc)
@@ -275,7 +277,8 @@ def _value_text(doc: dict[str, Any]) -> str:
         lines += [_occurrence_line(o) for o in occ]
     else:
         lines.append("not found")
-    lines.append(f"searched {st['repos']} repo(s), {st['blobs']} blob(s), {st['log_files']} log file(s); "
+    lines.append(f"searched {st['repos']} repo(s), {st['blobs']} blob(s), {st['worktree_files']} work-tree "
+                 f"file(s), {st['log_files']} log file(s); "
                  f"{st['sops_opened']}/{st['sops_files']} SOPS file version(s) opened with local keys")
     if st["sops_files"] > st["sops_opened"]:
         lines.append(f"note: {st['sops_files'] - st['sops_opened']} SOPS file version(s) could not be opened "
