@@ -122,3 +122,23 @@ def test_bad_key_input_is_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2 and b"Traceback" not in out.stderr and b"not a key" not in out.stderr
     none = _sopskit(["leak", "key", "--repo", str(g.path), "--public", "age1" + "q" * 58], clean_env(tmp_path))
     assert none.returncode == 0
+
+
+def test_real_sops_files_pgp_and_age(tmp_path: Path) -> None:
+    """Recipients as sops itself writes them: the shared vectors, copied into a repo at test time."""
+    from tests.conftest import VECTORS, require
+
+    pgp_file = require(VECTORS / "yaml" / "example.sops-3.5.0.pgp.yaml")
+    age_file = require(VECTORS / "yaml" / "example.sops-3.7.1.age.yaml")
+    age_keys = require(VECTORS / "keys" / "age" / "keys.txt")
+    g = init_repo(tmp_path / "repo")
+    g.write("pgp.yaml", pgp_file.read_bytes())
+    g.write("age.yaml", age_file.read_bytes())
+    g.commit("vectors")
+    env = clean_env(tmp_path)
+    out = _sopskit(["leak", "key", "--repo", str(g.path), "--public", "3D16CEE4A27381B4", "--format", "json"], env)
+    assert out.returncode == 1, out.stderr.decode()
+    assert [e["path"] for e in json.loads(out.stdout)["exposed"]] == ["pgp.yaml"]
+    out = _sopskit(["leak", "key", "--repo", str(g.path), "--format", "json"], env, stdin=age_keys.read_bytes())
+    assert out.returncode == 1, out.stderr.decode()
+    assert [e["path"] for e in json.loads(out.stdout)["exposed"]] == ["age.yaml"]
