@@ -401,8 +401,14 @@ def _run_status(args: argparse.Namespace) -> int:
                  f"surface: {report.surface} {kind}"]
         if report.reopened:
             lines.append("REOPENED: the leak reappeared after the incident was closed")
-        for o in (outcome.record.get("surface") or {}).get("occurrences", []):
+        surface = outcome.record.get("surface") or {}
+        for o in surface.get("occurrences", []):
             lines.append(_occurrence_line(o))
+        for t in surface.get("at_tips", []):
+            where = ", ".join(t["paths"]) or "(no path)"
+            lines.append(f"  {where}  blob {_short(t['blob'])}  at {', '.join(t['refs'])}")
+        for err in surface.get("errors", []):
+            lines.append(f"  not searched: {err}")
         if report.open_items:
             lines.append("open items: " + ", ".join(report.open_items))
         _emit("\n".join(lines) + "\n")
