@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "policy": "sopskit.cli.commands.policy",
     "flux": "sopskit.cli.commands.flux",
     "review": "sopskit.cli.commands.review",
+    "build": "sopskit.cli.commands.build",
     "publish": "sopskit.cli.commands.unsupported",
     "keyservice": "sopskit.cli.commands.unsupported",
     "completion": "sopskit.cli.commands.unsupported",
