@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "flux": "sopskit.cli.commands.flux",
     "review": "sopskit.cli.commands.review",
     "build": "sopskit.cli.commands.build",
+    "diff": "sopskit.cli.commands.diffcluster",
     "publish": "sopskit.cli.commands.unsupported",
     "keyservice": "sopskit.cli.commands.unsupported",
     "completion": "sopskit.cli.commands.unsupported",
