@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sopskit.policy.repo import Repo
@@ -172,3 +173,35 @@ def restart_hints(consumers: list[Consumer]) -> list[str]:
         if hint not in hints:
             hints.append(hint)
     return hints
+
+
+def hints_after_change(path: Path, root: Path) -> tuple[str, list[str]] | None:
+    """After ``edit``/``set`` of ``path``: ("Secret ns/name", restart commands) when the file
+    defines a Secret that workloads of the repository under ``root`` read from the environment.
+
+    Best effort by design: it runs after the file was written, so any problem means "no hint",
+    never a failed command."""
+    from sopskit.errors import SopsError
+    from sopskit.policy.repo import load_repo
+    from sopskit.review.fileview import view_file
+    from sopskit.review.fingerprint import Fingerprinter
+
+    try:
+        view = view_file(path.name, path.read_bytes(), Fingerprinter())
+        if view.kind != "Secret" or not view.name:
+            return None
+        repo = load_repo(root)
+        rel = path.resolve().relative_to(repo.root).as_posix()
+        namespace = view.namespace
+        file = repo.by_rel.get(rel)
+        if file is not None and file.yaml is not None:
+            for doc in file.yaml.documents:
+                if isinstance(doc.data, dict) and doc.data.get("kind") == "Secret":
+                    namespace = repo.namespace_of(file, doc) or namespace
+                    break
+        hints = restart_hints(find_consumers(repo, namespace, view.name))
+    except (SopsError, OSError, ValueError):
+        return None
+    if not hints:
+        return None
+    return f"Secret {namespace + '/' if namespace else ''}{view.name}", hints

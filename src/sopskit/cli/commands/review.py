@@ -51,3 +51,26 @@ def run_review(args: argparse.Namespace) -> int:
     review = review_range(root, rng, context=context, paths=args.paths or None)
     sys.stdout.write(RENDERERS[args.format](review))
     return 0
+
+
+def print_restart_hints(file: str | None) -> None:
+    """After ``edit``/``set``: tell which workloads must restart to see the new value.
+
+    Called at the very end of those commands; prints to stderr (stdout stays the command's)."""
+    from sopskit.review.consumers import hints_after_change
+    from sopskit.scan.sources import git_root
+
+    if not file or file == "-":
+        return
+    path = Path(file).absolute()
+    root = git_root(path)
+    if root is None or not path.is_file():
+        return
+    found = hints_after_change(path, root)
+    if found is None:
+        return
+    secret, hints = found
+    print(f"hint: {secret} is read from the environment; restart its consumers to apply the change:",
+          file=sys.stderr)
+    for hint in hints:
+        print(f"  {hint}", file=sys.stderr)
