@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "review": "sopskit.cli.commands.review",
     "build": "sopskit.cli.commands.build",
     "diff": "sopskit.cli.commands.diffcluster",
+    "argocd": "sopskit.cli.commands.argocd",
     "publish": "sopskit.cli.commands.unsupported",
     "keyservice": "sopskit.cli.commands.unsupported",
     "completion": "sopskit.cli.commands.unsupported",
