@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +172,24 @@ def test_bad_range_is_one_line_error(history: tuple[GitRepo, dict[str, str]]) ->
     out = run(["review", "no-such-ref..HEAD"], env=repo.env, cwd=repo.root)
     assert out.returncode != 0
     assert b"unknown revision" in out.stderr and b"Traceback" not in out.stderr
+
+
+def test_helm_values_file_and_symlink_are_handled(tmp_path: Path) -> None:
+    import os
+
+    from sopskit.policy.repo import load_repo
+    from sopskit.review.consumers import find_consumers
+    from sopskit.review.gitrev import Range, read_at
+
+    repo = make_repo(tmp_path)
+    chart = repo.root / "charts" / "web"
+    chart.mkdir(parents=True)
+    (chart / "values-prod.yaml").write_text("auth:\n  existingSecret: db\n")
+    (repo.root / "link.yaml").symlink_to(repo.root / "app" / "deploy.yaml")
+    head = repo.commit("values and a symlink")
+    found = find_consumers(load_repo(repo.root), "app", "db")
+    assert ("HelmValues", "charts/web/values-prod.yaml", "other") in {(c.kind, c.name, c.via) for c in found}
+    assert read_at(repo.root, head, "link.yaml") is None
+    assert read_at(repo.root, head, "app/deploy.yaml") is not None
+    assert read_at(repo.root, None, "link.yaml") is None and os.path.islink(repo.root / "link.yaml")
+    assert Range(head, None).label.endswith("(working tree)")

@@ -8,7 +8,8 @@ a ``kubectl rollout restart`` hint.
 Matched references: containers' ``env[].valueFrom.secretKeyRef`` and ``envFrom[].secretRef``
 (env); pod ``volumes[].secret`` and projected ``secret`` sources (volume); ``imagePullSecrets``,
 Ingress ``tls[].secretName``, Flux HelmRelease ``valuesFrom`` and any string in its ``values``
-equal to the name (Helm charts take ``existingSecret: NAME``), Flux Kustomization
+equal to the name (Helm charts take ``existingSecret: NAME``), the same in Helm values files
+(``values*.yaml``, reported as kind ``HelmValues`` named by their path), Flux Kustomization
 ``postBuild.substituteFrom`` and ``decryption.secretRef`` (other). A reference whose namespace is
 unknown (no ``metadata.namespace``, no kustomization ``namespace:``) matches any namespace.
 """
@@ -129,6 +130,12 @@ def _other_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
                     yield ref, "other"
 
 
+def _is_helm_values(filename: str) -> bool:
+    """``values.yaml``, ``values-prod.yaml``, ``prod.values.yaml``: a chart's values file."""
+    stem = filename.rsplit(".", 1)[0]
+    return filename.endswith((".yaml", ".yml")) and (stem.startswith("values") or stem.endswith("values"))
+
+
 def find_consumers(repo: Repo, namespace: str | None, name: str) -> list[Consumer]:
     """Workloads in ``repo`` that reference the Secret ``namespace/name``, one entry per
     (workload, via), env first."""
@@ -137,6 +144,8 @@ def find_consumers(repo: Repo, namespace: str | None, name: str) -> list[Consume
         data = doc.data
         kind = data.get("kind")
         if not isinstance(kind, str):
+            if _is_helm_values(file.name) and name in set(_strings(data)):
+                found.add(Consumer("HelmValues", None, file.rel, "other", file.rel))
             continue
         refs: Iterator[tuple[str, str]]
         if kind in _POD_SPEC_PATHS:

@@ -92,6 +92,9 @@ def read_at(root: Path, rev: str | None, path: str) -> bytes | None:
         if target.is_symlink() or not target.is_file() or target.stat().st_size > MAX_BLOB_BYTES:
             return None
         return target.read_bytes()
+    listing = _git(root, "ls-tree", "-z", rev, "--", path).stdout.split(b"\0", 1)[0]
+    if not listing or listing.startswith(b"120000 "):  # absent, or a symlink: not followed
+        return None
     spec = f"{rev}:{path}"
     size = _git(root, "cat-file", "-s", spec, ok_codes=(0, 128))
     if size.returncode != 0 or int(size.stdout or b"0") > MAX_BLOB_BYTES:
