@@ -67,12 +67,13 @@ def make_build_repo(tmp: Path) -> BuildRepo:
     )
     (app / "deployment.yaml").write_text(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
-        "      containers:\n        - name: web\n          image: nginx:${IMAGE_TAG:=1.27}\n"
+        "      containers:\n        - name: web\n          image: nginx:1.27\n"
         "          envFrom: [{secretRef: {name: web-files}}]\n"
     )
     (app / "configmap.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-settings}\n"
-        "data:\n  cluster: ${CLUSTER_NAME}\n  escaped: $${NOT_A_VAR}\n  token: ${SUBST_TOKEN:-none}\n"
+        "data:\n  tag: ${IMAGE_TAG:=1.27}\n  cluster: ${CLUSTER_NAME}\n  escaped: $${NOT_A_VAR}\n"
+        "  token: ${SUBST_TOKEN:-none}\n"
     )
     _write_encrypted(app / "secret.enc.yaml",
                      f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-resource\nstringData:\n"
@@ -102,6 +103,10 @@ def make_build_repo(tmp: Path) -> BuildRepo:
         "  postBuild:\n    substitute: {CLUSTER_NAME: prod-eu}\n"
         "    substituteFrom:\n      - {kind: Secret, name: cluster-vars}\n"
         "      - {kind: ConfigMap, name: missing, optional: true}\n"
+        "  images: [{name: nginx, newTag: '1.29'}]\n"
+        "  patches:\n    - patch: |\n        apiVersion: v1\n        kind: ConfigMap\n"
+        "        metadata: {name: web-settings}\n        data: {extra: from-flux}\n"
+        "      target: {kind: ConfigMap}\n"
     )
     _write_encrypted(clusters / "vars.enc.yaml",
                      f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\n"

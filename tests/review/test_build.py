@@ -103,9 +103,11 @@ def test_flux_kustomization_target_namespace_and_substitution(repo: BuildRepo) -
     assert {d["metadata"]["namespace"] for d in built.values()} == {"web-prod"}
     settings = built[("ConfigMap", "web-settings")]["data"]
     assert settings == {"cluster": "prod-eu",  # substitute wins over substituteFrom
-                        "escaped": "${NOT_A_VAR}", "token": SECRETS["subst_secret"]}
+                        "escaped": "${NOT_A_VAR}", "token": SECRETS["subst_secret"],
+                        "extra": "from-flux",  # the Flux Kustomization's own inline patch
+                        "tag": 1.27}  # as in Flux: the YAML text is substituted, then parsed
     image = built[("Deployment", "web")]["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert image == "nginx:1.27"
+    assert image == "nginx:1.29"  # spec.images
     redacted = sopskit(repo, "build", "--kustomization", "flux-system/web")
     assert redacted.returncode == 0
     assert SECRETS["subst_secret"].encode() not in redacted.stdout  # a Secret variable in a ConfigMap
@@ -153,3 +155,12 @@ def test_size_limit(tmp_path: Path) -> None:
     (tmp_path / "big.env").write_bytes(b"A=" + b"x" * MAX_FILE_BYTES)
     with pytest.raises(BuildError, match="exceeding limit"):
         SourceDecryptor(tmp_path, KeyContext(age_identities=[]), SecretValues()).run("")
+
+
+def test_directory_without_kustomization_is_generated(repo: BuildRepo) -> None:
+    out = sopskit(repo, "build", "clusters/prod", "--show-values", "--force")
+    assert out.returncode == 0, out.stderr.decode()
+    built = {(d["kind"], d["metadata"]["name"]): d for d in objects(out.stdout)}
+    assert set(built) == {("Kustomization", "web"), ("Secret", "cluster-vars")}
+    assert built[("Secret", "cluster-vars")]["stringData"]["SUBST_TOKEN"] == SECRETS["subst_secret"]
+    assert "sops" not in built[("Secret", "cluster-vars")]

@@ -47,7 +47,14 @@ from sopskit.policy.repo import load_repo
 from sopskit.review.errors import BuildError
 from sopskit.review.fingerprint import Fingerprinter
 from sopskit.review.secrets import SecretValues, open_collecting
-from sopskit.review.sources import MARKERS, SourceDecryptor, format_for_key, load_kustomization
+from sopskit.review.sources import (
+    KUSTOMIZATION_FILES,
+    MARKERS,
+    SourceDecryptor,
+    format_for_key,
+    is_remote_url,
+    load_kustomization,
+)
 from sopskit.review.substitute import check_names, is_disabled, substitute_text
 from sopskit.review.workspace import ram_copy
 from sopskit.stores import get_store
@@ -63,7 +70,8 @@ class BuildSpec:
     root: Path
     path: str  # root-relative directory
     namespace: str | None = None  # the Flux Kustomization's namespace (substituteFrom lookups)
-    target_namespace: str | None = None
+    #: what the Flux Kustomization writes into the build directory's kustomization (see _overlay)
+    overlay: dict[str, Any] = field(default_factory=dict)
     post_build: dict[str, Any] | None = None
     decrypt: bool = True
     substitute_always: bool = False
@@ -98,7 +106,7 @@ def spec_for_kustomization(root: Path, namespace: str, name: str) -> BuildSpec:
             root=root,
             path=_root_relative(path),
             namespace=namespace,
-            target_namespace=spec.get("targetNamespace") if isinstance(spec.get("targetNamespace"), str) else None,
+            overlay=_overlay(spec),
             post_build=post_build,
             decrypt=decryption is not None and decryption.get("provider") == "sops",
             substitute_always=strategy == "Always",
@@ -136,27 +144,88 @@ def run_kustomize(directory: Path, secrets: SecretValues) -> str:
     return proc.stdout.decode("utf-8")
 
 
+def _overlay(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields kustomize-controller's generator sets in the kustomization before the build
+    (fluxcd/pkg ``kustomize_generator.go``): ``targetNamespace`` -> ``namespace``,
+    ``namePrefix``, ``nameSuffix``, inline ``patches`` appended, local ``components`` appended
+    (a missing one skipped with ``ignoreMissingComponents``), ``images`` merged by name."""
+    overlay: dict[str, Any] = {}
+    for source, target in (("targetNamespace", "namespace"), ("namePrefix", "namePrefix"),
+                           ("nameSuffix", "nameSuffix")):
+        if isinstance(spec.get(source), str):
+            overlay[target] = spec[source]
+    patches = [p for p in spec.get("patches") or [] if isinstance(p, dict) and isinstance(p.get("patch"), str)]
+    if patches:
+        overlay["patches"] = [{k: v for k, v in p.items() if k in ("patch", "target")} for p in patches]
+    components = [c for c in spec.get("components") or [] if isinstance(c, str)]
+    for component in components:
+        if component.startswith("/") or is_remote_url(component) or "://" in component:
+            raise BuildError(f"component path {component!r} must be local and relative")
+    if components:
+        overlay["components"] = components
+        overlay["ignoreMissingComponents"] = bool(spec.get("ignoreMissingComponents"))
+    images = [i for i in spec.get("images") or [] if isinstance(i, dict) and i.get("name")]
+    if images:
+        overlay["images"] = images
+    return overlay
+
+
+def _apply_overlay(kustomization: dict[str, Any], overlay: Mapping[str, Any], directory: Path) -> None:
+    for key in ("namespace", "namePrefix", "nameSuffix"):
+        if key in overlay:
+            kustomization[key] = overlay[key]
+    if overlay.get("patches"):
+        kustomization["patches"] = [*(kustomization.get("patches") or []), *overlay["patches"]]
+    for component in overlay.get("components") or []:
+        if overlay.get("ignoreMissingComponents") and not (directory / component).exists():
+            continue
+        kustomization.setdefault("components", []).append(component)
+    for image in overlay.get("images") or []:
+        images = kustomization.setdefault("images", [])
+        existing = next((i for i in images if isinstance(i, dict) and i.get("name") == image["name"]), None)
+        if existing is None:
+            images.append(dict(image))
+        else:
+            existing.update({k: v for k, v in image.items() if v})
+
+
+def _generated_resources(directory: Path) -> list[str]:
+    """The controller's ``scanManifests``: manifests under ``directory``; a sub-directory with
+    its own kustomization is listed as a whole and not descended into."""
+    found: list[str] = []
+    for current, dirnames, filenames in os.walk(directory):
+        here = Path(current)
+        for name in sorted(dirnames):
+            if any((here / name / k).is_file() for k in KUSTOMIZATION_FILES):
+                found.append((here / name).relative_to(directory).as_posix())
+        dirnames[:] = sorted(d for d in dirnames
+                             if not any((here / d / k).is_file() for k in KUSTOMIZATION_FILES))
+        for name in sorted(filenames):
+            path = here / name
+            if path.suffix in (".yaml", ".yml", ".json") and not path.is_symlink() and _is_manifest(path):
+                found.append(path.relative_to(directory).as_posix())
+    return sorted(found)
+
+
 def _prepare(copy_root: Path, spec: BuildSpec) -> None:
-    """Flux's generated kustomization and ``targetNamespace``, written in the RAM copy."""
+    """Flux's generated kustomization and overlay fields, written in the RAM copy."""
     directory = copy_root / spec.path
     if not directory.is_dir():
         raise BuildError(f"{spec.path or '.'}: not a directory of the repository")
     kustomization = load_kustomization(copy_root, spec.path)
     if kustomization is None:
-        manifests = sorted(
-            p.relative_to(directory).as_posix() for p in directory.rglob("*")
-            if p.suffix in (".yaml", ".yml") and p.is_file() and _is_manifest(p)
-        )
-        kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                         "resources": manifests}
+        resources = _generated_resources(directory)
+        kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+        if resources:
+            kustomization["resources"] = resources
+        else:
+            kustomization["namespace"] = "_placeholder"
         target = directory / "kustomization.yaml"
     else:
-        target = next(directory / n for n in ("kustomization.yaml", "kustomization.yml", "Kustomization")
-                      if (directory / n).is_file())
-        if not spec.target_namespace:
+        if not spec.overlay:
             return
-    if spec.target_namespace:
-        kustomization["namespace"] = spec.target_namespace
+        target = next(directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file())
+    _apply_overlay(kustomization, spec.overlay, directory)
     target.write_text(yaml.safe_dump(kustomization, sort_keys=False))
 
 
