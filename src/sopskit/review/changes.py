@@ -31,10 +31,10 @@ from sopskit.ops.document import open_document
 from sopskit.ops.rekey import key_label
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.repo import Repo, load_repo
-from sopskit.review.consumers import Consumer, find_consumers, restart_hints
+from sopskit.review.consumers import Consumer, ConsumerIndex, restart_hints
 from sopskit.review.fileview import FileView, entries_of, view_file
 from sopskit.review.fingerprint import Fingerprinter
-from sopskit.review.gitrev import Range, changed_paths, read_at
+from sopskit.review.gitrev import Range, changed_paths, read_at, read_many
 
 STATUSES = ("added", "modified", "deleted", "decrypted", "encrypted")
 
@@ -254,6 +254,7 @@ def review_change(
     repo: Repo | None,
     fingerprints: Fingerprinter,
     context: KeyContext | None = None,
+    consumers: ConsumerIndex | None = None,
 ) -> FileChange | None:
     """The change of one file, or None when neither side is a SOPS file or nothing changed."""
     if old_data == new_data:
@@ -285,7 +286,8 @@ def review_change(
         if wanted is None:
             change.notes.append("no .sops.yaml creation rule matches this path")
     if change.kind == "Secret" and change.name and repo is not None:
-        change.consumers = find_consumers(repo, change.namespace, change.name)
+        index = consumers if consumers is not None else ConsumerIndex(repo)
+        change.consumers = index.find(change.namespace, change.name)
         change.restart_hints = restart_hints(change.consumers) if status != "deleted" else []
     _describe(change, old, new)
     return change
@@ -303,14 +305,16 @@ def review_range(
     fingerprints = fingerprints or Fingerprinter()
     config, config_note = _head_config(root, rng)
     repo = load_repo(root)
+    index = ConsumerIndex(repo)
     wanted = set(paths) if paths is not None else None
     files: list[FileChange] = []
-    for path in changed_paths(root, rng):
-        if wanted is not None and path not in wanted:
-            continue
+    changed = [p for p in changed_paths(root, rng) if wanted is None or p in wanted]
+    before, after = read_many(root, rng.base, changed), read_many(root, rng.head, changed)
+    for path in changed:
         change = review_change(
-            path, read_at(root, rng.base, path), read_at(root, rng.head, path),
+            path, before.get(path), after.get(path),
             root=root, config=config, repo=repo, fingerprints=fingerprints, context=context,
+            consumers=index,
         )
         if change is not None:
             if config_note:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sopskit.policy.repo import Repo
+from sopskit.policy.repo import Repo, RepoFile
+from sopskit.policy.yamldocs import YamlDocument
 
 #: kind -> path from the manifest to its pod spec
 _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -136,35 +137,62 @@ def _is_helm_values(filename: str) -> bool:
     return filename.endswith((".yaml", ".yml")) and (stem.startswith("values") or stem.endswith("values"))
 
 
+def _workload_documents(repo: Repo) -> Iterator[tuple[RepoFile, YamlDocument]]:
+    """Mapping documents of the repository's plaintext YAML files: an encrypted file holds
+    secrets, not workloads, and skipping it saves parsing the bulky sops blocks."""
+    for file in repo.files:
+        if not file.is_yaml or file.is_encrypted:
+            continue
+        parsed = file.yaml
+        for doc in parsed.documents if parsed is not None else ():
+            if isinstance(doc.data, dict):
+                yield file, doc
+
+
+class ConsumerIndex:
+    """Every Secret reference of a repository, indexed by Secret name (one pass over the
+    manifests, then a dictionary look-up per Secret)."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._by_name: dict[str, set[Consumer]] = {}
+        for file, doc in _workload_documents(repo):
+            data = doc.data
+            kind = data.get("kind")
+            if not isinstance(kind, str):
+                if _is_helm_values(file.name):
+                    for text in set(_strings(data)):
+                        self._add(text, Consumer("HelmValues", None, file.rel, "other", file.rel))
+                continue
+            refs: Iterator[tuple[str, str]]
+            if kind in _POD_SPEC_PATHS:
+                pod = _dig(data, _POD_SPEC_PATHS[kind])
+                refs = _pod_refs(pod) if isinstance(pod, dict) else iter(())
+            else:
+                refs = _other_refs(data)
+            pairs = set(refs)
+            if not pairs:
+                continue
+            workload_ns = repo.namespace_of(file, doc)
+            meta = data.get("metadata")
+            workload = meta.get("name") if isinstance(meta, dict) else None
+            label = workload if isinstance(workload, str) else "<unnamed>"
+            for ref, via in pairs:
+                self._add(ref, Consumer(kind, workload_ns, label, via, file.rel))
+
+    def _add(self, name: str, consumer: Consumer) -> None:
+        self._by_name.setdefault(name, set()).add(consumer)
+
+    def find(self, namespace: str | None, name: str) -> list[Consumer]:
+        """Consumers of ``namespace/name``, env first; an unknown namespace matches any."""
+        found = [c for c in self._by_name.get(name, ())
+                 if namespace is None or c.namespace is None or c.namespace == namespace]
+        return sorted(found, key=lambda c: (_VIA_ORDER[c.via], c.kind, c.namespace or "", c.name))
+
+
 def find_consumers(repo: Repo, namespace: str | None, name: str) -> list[Consumer]:
     """Workloads in ``repo`` that reference the Secret ``namespace/name``, one entry per
     (workload, via), env first."""
-    found: set[Consumer] = set()
-    for file, doc in repo.documents():
-        data = doc.data
-        kind = data.get("kind")
-        if not isinstance(kind, str):
-            if _is_helm_values(file.name) and name in set(_strings(data)):
-                found.add(Consumer("HelmValues", None, file.rel, "other", file.rel))
-            continue
-        refs: Iterator[tuple[str, str]]
-        if kind in _POD_SPEC_PATHS:
-            pod = _dig(data, _POD_SPEC_PATHS[kind])
-            refs = _pod_refs(pod) if isinstance(pod, dict) else iter(())
-        else:
-            refs = _other_refs(data)
-        vias = {via for ref, via in refs if ref == name}
-        if not vias:
-            continue
-        workload_ns = repo.namespace_of(file, doc)
-        if namespace is not None and workload_ns is not None and workload_ns != namespace:
-            continue
-        meta = data.get("metadata")
-        workload = meta.get("name") if isinstance(meta, dict) else None
-        for via in vias:
-            found.add(Consumer(kind, workload_ns, workload if isinstance(workload, str) else "<unnamed>",
-                               via, file.rel))
-    return sorted(found, key=lambda c: (_VIA_ORDER[c.via], c.kind, c.namespace or "", c.name))
+    return ConsumerIndex(repo).find(namespace, name)
 
 
 def restart_hints(consumers: list[Consumer]) -> list[str]:

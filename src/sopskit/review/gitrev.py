@@ -103,3 +103,42 @@ def read_at(root: Path, rev: str | None, path: str) -> bytes | None:
     if kind != b"blob":
         return None
     return _git(root, "cat-file", "blob", spec).stdout
+
+
+def read_many(root: Path, rev: str | None, paths: list[str]) -> dict[str, bytes]:
+    """The bytes of each of ``paths`` present at ``rev`` (symlinks and oversized blobs left
+    out), with two git processes whatever the number of paths: ``ls-tree`` then one
+    ``cat-file --batch``."""
+    if rev is None:
+        found = {p: read_at(root, None, p) for p in paths}
+        return {p: data for p, data in found.items() if data is not None}
+    if not paths:
+        return {}
+    listing = _git(root, "ls-tree", "-z", "-l", rev, "--", *paths).stdout
+    wanted: dict[str, str] = {}
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        mode, kind, oid, size = meta.split()
+        if mode == b"120000" or kind != b"blob" or int(size) > MAX_BLOB_BYTES:
+            continue
+        wanted[name.decode("utf-8", "surrogateescape")] = oid.decode()
+    if not wanted:
+        return {}
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "cat-file", "--batch"], capture_output=True, check=False,
+                              input="".join(f"{oid}\n" for oid in wanted.values()).encode())
+    except FileNotFoundError:
+        raise InputError("git is not installed or not on PATH") from None
+    if proc.returncode != 0:
+        raise InputError("git cat-file failed")
+    blobs: dict[str, bytes] = {}
+    out, offset = proc.stdout, 0
+    while offset < len(out):
+        header_end = out.index(b"\n", offset)
+        oid, _kind, size = out[offset:header_end].split()
+        start = header_end + 1
+        blobs[oid.decode()] = out[start:start + int(size)]
+        offset = start + int(size) + 1
+    return {path: blobs[oid] for path, oid in wanted.items() if oid in blobs}
