@@ -24,6 +24,8 @@ SECRETS = {
     "component_env": "component-env-0f3b9e",
     "resource_secret": "resource-secret-a61d0c",
     "subst_secret": "subst-secret-c4f2e8",
+    "multi_one": "multi-one-8b2d4f",
+    "multi_two": "multi-two-1c7e9a",
 }
 
 
@@ -57,7 +59,7 @@ def make_build_repo(tmp: Path) -> BuildRepo:
     comp.mkdir(parents=True)
     (app / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: web\n"
-        "resources: [deployment.yaml, secret.enc.yaml, configmap.yaml]\n"
+        "resources: [deployment.yaml, secret.enc.yaml, configmap.yaml, multi.enc.yaml]\n"
         "components: [../../components/extra]\n"
         "secretGenerator:\n"
         "  - name: web-files\n    files: [config.json=config.enc.json]\n    envs: [web.env]\n"
@@ -78,6 +80,10 @@ def make_build_repo(tmp: Path) -> BuildRepo:
     _write_encrypted(app / "secret.enc.yaml",
                      f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-resource\nstringData:\n"
                      f"  password: {s['resource_secret']}\n".encode(), recipient, regex="^(data|stringData)$")
+    _write_encrypted(app / "multi.enc.yaml",
+                     f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: multi-one\nstringData:\n"
+                     f"  value: {s['multi_one']}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: multi-two\n"
+                     f"stringData:\n  value: {s['multi_two']}\n".encode(), recipient, regex="^(data|stringData)$")
     _write_encrypted(app / "config.enc.json",
                      json.dumps({"token": s["config_token"], "retries": 3}).encode(), recipient)
     _write_encrypted(app / "web.env", f"DB_PASSWORD={s['db_password']}\nAPI_KEY={s['api_key']}\n".encode(),

@@ -19,6 +19,7 @@ from tests.review._buildrepo import SECRETS, BuildRepo, make_build_repo
 
 CONTROLLER_FORMATS = {  # the format kustomize-controller decrypts each fixture file in
     "apps/web/secret.enc.yaml": "yaml",
+    "apps/web/multi.enc.yaml": "yaml",  # two documents, one MAC over both
     "apps/web/config.enc.json": "json",
     "apps/web/web.env": "dotenv",
     "apps/web/docker.enc.json": "json",
@@ -67,6 +68,7 @@ def test_redacted_by_default_and_nothing_left_on_tmpfs(repo: BuildRepo, ram_dir:
     assert set(files["data"]) == {"API_KEY", "DB_PASSWORD", "config.json"}
     assert all(v.startswith("REDACTED:") for v in files["data"].values())
     assert built[("Secret", "web-resource")]["stringData"]["password"].startswith("REDACTED:")
+    assert built[("Secret", "multi-two")]["stringData"]["value"].startswith("REDACTED:")
     deployment = built[("Deployment", "web")]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"].startswith("REDACTED:")
     assert deployment["metadata"]["namespace"] == "web"  # clear values stay clear
