@@ -112,3 +112,25 @@ def test_each_comparison_makes_its_own_key(monkeypatch: pytest.MonkeyPatch) -> N
     for _ in range(2):
         drift.compare_secrets([secret], lambda _ns, _n: {"a": b"x"})
     assert len(made) == 2 and made[0].digest("x") != made[1].digest("x")
+
+
+def test_directory_is_built_then_compared(server: FakeKubeServer, tmp_path: Path) -> None:
+    from tests.review._buildrepo import SECRETS, make_build_repo
+
+    server.reset()
+    repo = make_build_repo(tmp_path)
+    server.add_secret("web", "web-resource", {"password": SECRETS["resource_secret"].encode()})
+    kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", token="admin-token", context="staging")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "SOPSKIT_", "KUBE"))}
+    env.update(SOPS_AGE_KEY_FILE=str(repo.key_file), PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run([*SOPSKIT, "diff", "--cluster", "--kubeconfig", str(kubeconfig), "--context", "staging",
+                          "apps/web", "--format", "json"], cwd=repo.root, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout, out.stderr
+    report = {(s["namespace"], s["name"]): s for s in json.loads(out.stdout)["secrets"]}
+    assert report[("web", "web-resource")]["keys"] == {"password": "same"}
+    assert report[("web", "web-resource")]["in_sync"] is True
+    assert report[("web", "regcred")]["live"] is False
+    for value in SECRETS.values():
+        assert value not in out.stdout + out.stderr

@@ -46,6 +46,7 @@ from sopskit.ops.document import read_encrypted
 from sopskit.policy.repo import load_repo
 from sopskit.review.errors import BuildError
 from sopskit.review.fingerprint import Fingerprinter
+from sopskit.review.secretdata import desired_values, unwrap
 from sopskit.review.secrets import SecretValues, open_collecting
 from sopskit.review.sources import (
     KUSTOMIZATION_FILES,
@@ -314,7 +315,7 @@ def decrypt_resource(resource: dict[str, Any], context: KeyContext, secrets: Sec
         data = dict(resource["data"])
         for key, value in data.items():
             try:
-                raw = base64.b64decode(str(value), validate=True)
+                raw = base64.b64decode(unwrap(value), validate=True)
             except (binascii.Error, ValueError):
                 continue
             fmt = next((f for f, marker in MARKERS.items() if marker in raw), None)
@@ -331,19 +332,8 @@ def decrypt_resource(resource: dict[str, Any], context: KeyContext, secrets: Sec
 
 
 def _secret_data(resource: Mapping[str, Any]) -> dict[str, str]:
-    """A Secret's values as strings: ``data`` decoded, ``stringData`` on top (the API merges it)."""
-    out: dict[str, str] = {}
-    data = resource.get("data")
-    if isinstance(data, dict):
-        for key, value in data.items():
-            try:
-                out[str(key)] = base64.b64decode(str(value)).decode("utf-8", "replace")
-            except (binascii.Error, ValueError):
-                raise BuildError(f"{_label(resource)}: data[{key!r}] is not base64") from None
-    string_data = resource.get("stringData")
-    if isinstance(string_data, dict):
-        out.update({str(k): str(v) for k, v in string_data.items()})
-    return out
+    """A Secret's values as text, as the API server would store them."""
+    return {k: v.decode("utf-8", "replace") for k, v in desired_values(resource).items()}
 
 
 def load_variables(spec: BuildSpec, context: KeyContext, secrets: SecretValues) -> dict[str, str]:
@@ -461,7 +451,7 @@ def redact(resources: list[dict[str, Any]], secrets: SecretValues, fingerprints:
                         raw = value
                         if fieldname == "data":
                             try:
-                                raw = base64.b64decode(str(value))
+                                raw = base64.b64decode(unwrap(value), validate=True)
                             except (binascii.Error, ValueError):
                                 raw = str(value)
                         values[key] = fingerprints.redacted(raw if isinstance(raw, bytes) else str(raw))
@@ -481,3 +471,4 @@ def _redact_strings(value: Any, secrets: SecretValues, fingerprints: Fingerprint
 
 def to_yaml(resources: list[dict[str, Any]]) -> str:
     return yaml.safe_dump_all(resources, sort_keys=False, allow_unicode=True, explicit_start=True)
+

@@ -12,8 +12,6 @@ function, which keeps this package free of cluster code.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import Any
 
 from sopskit.review.errors import BuildError
 from sopskit.review.fingerprint import Fingerprinter
+from sopskit.review.secretdata import desired_values
 
 LiveReader = Callable[[str, str], "Mapping[str, bytes] | None"]
 STATES = ("same", "differs", "missing", "extra")
@@ -46,23 +45,6 @@ class SecretDrift:
     def to_json(self) -> dict[str, Any]:
         return {"namespace": self.namespace, "name": self.name, "live": self.live, "in_sync": self.in_sync,
                 "keys": {k.key: k.state for k in self.keys}}
-
-
-def desired_values(secret: Mapping[str, Any]) -> dict[str, bytes]:
-    """What the API server would store: ``data`` decoded, ``stringData`` merged on top."""
-    out: dict[str, bytes] = {}
-    data = secret.get("data")
-    if isinstance(data, dict):
-        for key, value in data.items():
-            try:
-                out[str(key)] = base64.b64decode(str(value), validate=True)
-            except (binascii.Error, ValueError):
-                raise BuildError(f"Secret data[{key!r}] is not valid base64") from None
-    string_data = secret.get("stringData")
-    if isinstance(string_data, dict):
-        for key, value in string_data.items():
-            out[str(key)] = str(value).encode("utf-8")
-    return out
 
 
 def _identity(secret: Mapping[str, Any], default_namespace: str) -> tuple[str, str]:
@@ -119,3 +101,4 @@ def to_text(results: list[SecretDrift]) -> str:
 def to_json(results: list[SecretDrift]) -> str:
     return json.dumps({"in_sync": all(d.in_sync for d in results),
                        "secrets": [d.to_json() for d in results]}, indent=2) + "\n"
+
