@@ -193,3 +193,18 @@ def test_helm_values_file_and_symlink_are_handled(tmp_path: Path) -> None:
     assert read_at(repo.root, head, "app/deploy.yaml") is not None
     assert read_at(repo.root, None, "link.yaml") is None and os.path.islink(repo.root / "link.yaml")
     assert Range(head, None).label.endswith("(working tree)")
+
+
+def test_from_cluster_key_tells_real_changes(history: tuple[GitRepo, dict[str, str]], tmp_path: Path) -> None:
+    from testing.k8s_server import ADMIN, FakeKubeServer, User
+
+    repo, c = history
+    with FakeKubeServer(tokens={"admin-token": User("admin", ADMIN)}) as server:
+        server.add_secret("flux-system", "sops-age", {"age.agekey": (repo.key.identity + "\n").encode()})
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", token="admin-token")
+        env = {k: v for k, v in repo.env.items() if k != "SOPS_AGE_KEY_FILE"}
+        out = run(["review", f"{c['value_edit']}..{c['rotation']}", "--format", "json", "--from-cluster",
+                   "--kubeconfig", str(kubeconfig)], env=env, cwd=repo.root)
+    assert out.returncode == 0, out.stderr.decode()
+    assert only(json.loads(out.stdout), "secrets/db.yaml")["values_changed"] == []
+    assert_no_value(out.stdout.decode() + out.stderr.decode())
