@@ -208,3 +208,15 @@ def test_from_cluster_key_tells_real_changes(history: tuple[GitRepo, dict[str, s
     assert out.returncode == 0, out.stderr.decode()
     assert only(json.loads(out.stdout), "secrets/db.yaml")["values_changed"] == []
     assert_no_value(out.stdout.decode() + out.stderr.decode())
+
+
+def test_markdown_neutralises_names_from_the_repository() -> None:
+    from sopskit.review.changes import FileChange, Review
+    from sopskit.review.render import to_markdown
+
+    evil = "<img src=x onerror=alert(1)>`](https://evil.example)|**x**"
+    change = FileChange(path=f"secrets/{evil}.yaml", status="modified", kind="Secret", namespace="app",
+                        name=evil, keys_added=[evil])
+    md = to_markdown(Review("a..b", [change]))
+    assert "<img" not in md and "](" not in md and "**x**" not in md and "`" not in md
+    assert md.count("| ") >= 8  # the table still has its own columns only

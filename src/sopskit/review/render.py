@@ -6,6 +6,7 @@ no output format can carry a value.
 
 from __future__ import annotations
 
+import html
 import json
 
 from sopskit.review.changes import FileChange, Review
@@ -72,7 +73,16 @@ def to_text(review: Review) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    """Text from the repository (paths, key names) made inert in a PR comment: no HTML, no
+    links, no emphasis, no table breaks, no code-span escapes."""
+    text = html.escape(text, quote=True)
+    for char in "\\`*_[]()|#!~":
+        text = text.replace(char, f"&#{ord(char)};")
+    return text.replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return f"<code>{_md_escape(text)}</code>"
 
 
 def to_markdown(review: Review) -> str:
@@ -86,7 +96,7 @@ def to_markdown(review: Review) -> str:
         out.append("> [!WARNING]\n")
         for change in warnings:
             reason = "left encryption" if change.status == "decrypted" else "recipients do not match .sops.yaml"
-            out.append(f"> `{_md_escape(change.path)}`: {reason}\n")
+            out.append(f"> {_code(change.path)}: {reason}\n")
         out.append("\n")
     out.append("| File | Status | Secret | Keys +/-/~ | Recipients +/- | Rule | Consumers |\n")
     out.append("|---|---|---|---|---|---|---|\n")
@@ -94,10 +104,10 @@ def to_markdown(review: Review) -> str:
         keys = f"+{len(c.keys_added)} / -{len(c.keys_removed)} / ~{len(c.keys_changed)}"
         recipients = f"+{len(c.recipients_added)} / -{len(c.recipients_removed)}"
         rule = "n/a" if c.status == "deleted" else ("yes" if c.rule_matches else "**no**")
-        out.append(f"| `{_md_escape(c.path)}` | {_STATUS_WORDS[c.status]} | {_md_escape(_target(c))} | "
+        out.append(f"| {_code(c.path)} | {_STATUS_WORDS[c.status]} | {_md_escape(_target(c))} | "
                    f"{keys} | {recipients} | {rule} | {len(c.consumers)} |\n")
     for c in review.files:
-        out.append(f"\n<details><summary><code>{_md_escape(c.path)}</code></summary>\n\n")
+        out.append(f"\n<details><summary>{_code(c.path)}</summary>\n\n")
         for label, text in _lines(c):
             out.append(f"- **{label}**: {_md_escape(text)}\n")
         out.append("\n</details>\n")
