@@ -220,3 +220,7 @@ def test_markdown_neutralises_names_from_the_repository() -> None:
     md = to_markdown(Review("a..b", [change]))
     assert "<img" not in md and "](" not in md and "**x**" not in md and "`" not in md
     assert md.count("| ") >= 8  # the table still has its own columns only
+    from sopskit.review.render import to_text
+
+    change.keys_added = ["\x1b[2Jfake\rline"]
+    assert "\x1b" not in to_text(Review("a..b", [change])) and "\r" not in to_text(Review("a..b", [change]))

@@ -62,7 +62,20 @@ def _lines(change: FileChange) -> list[tuple[str, str]]:
     return out
 
 
+def _printable(text: str) -> str:
+    """No terminal control sequences from names taken from the repository."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def to_text(review: Review) -> str:
+    return _printable_lines(_text(review))
+
+
+def _printable_lines(text: str) -> str:
+    return "\n".join(_printable(line) for line in text.split("\n"))
+
+
+def _text(review: Review) -> str:
     if not review.files:
         return f"review {review.range}: no SOPS file changed\n"
     parts = [f"review {review.range}: {len(review.files)} SOPS file(s) changed\n"]
