@@ -66,7 +66,10 @@ def print_restart_hints(file: str | None) -> None:
     root = git_root(path)
     if root is None or not path.is_file():
         return
-    found = hints_after_change(path, root)
+    try:
+        found = hints_after_change(path, root)
+    except Exception:  # a hint after a successful write must never turn it into a failure
+        return
     if found is None:
         return
     secret, hints = found
