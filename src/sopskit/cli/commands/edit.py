@@ -113,6 +113,9 @@ def run_edit(args: argparse.Namespace) -> int:
         print(f"sopskit: interrupted by {signal.Signals(exc.signum).name}; the plaintext buffer was removed",
               file=sys.stderr)
         return 128 + exc.signum
+    from sopskit.cli.commands.review import print_restart_hints
+
+    print_restart_hints(path)
     return 0
 
 

@@ -98,6 +98,9 @@ def _mutate_in_place(args: argparse.Namespace, path: str, change) -> int:  # typ
     out_fmt = common.output_format(args, fmt)
     store = get_store(out_fmt, indent=common.output_indent(args, out_fmt))
     atomic_write(path, emit_encrypted(opened, store))
+    from sopskit.cli.commands.review import print_restart_hints
+
+    print_restart_hints(path)
     return 0
 
 
