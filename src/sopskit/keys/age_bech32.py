@@ -1,0 +1,80 @@
+"""Bech32 (BIP 173 checksum, constant 1) as age uses it: without the 90-character limit.
+
+age encodes keys with it: X25519 ``age1…``/``AGE-SECRET-KEY-1…``, hybrid post-quantum
+``age1pq1…`` (1216-byte key, about 1960 characters) and ``AGE-SECRET-KEY-PQ-1…``, tag
+recipients ``age1tag1…``/``age1tagpq1…``. A string is all lower or all upper case; the
+checksum is over the lower-case form. Errors never quote the input (it may be a secret).
+"""
+
+from __future__ import annotations
+
+_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_VALUES = {c: i for i, c in enumerate(_CHARSET)}
+_GENERATORS = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+class Bech32Error(ValueError):
+    """Malformed Bech32 (the message never contains the input)."""
+
+
+def _polymod(values: list[int]) -> int:
+    chk = 1
+    for value in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ value
+        for i, generator in enumerate(_GENERATORS):
+            if (top >> i) & 1:
+                chk ^= generator
+    return chk
+
+
+def _hrp_expand(hrp: str) -> list[int]:
+    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+
+
+def _convert_bits(data: bytes | list[int], from_bits: int, to_bits: int, *, pad: bool) -> list[int]:
+    acc = bits = 0
+    out = []
+    max_value = (1 << to_bits) - 1
+    for value in data:
+        acc = (acc << from_bits) | value
+        bits += from_bits
+        while bits >= to_bits:
+            bits -= to_bits
+            out.append((acc >> bits) & max_value)
+    if pad:
+        if bits:
+            out.append((acc << (to_bits - bits)) & max_value)
+    elif bits >= from_bits or (acc << (to_bits - bits)) & max_value:
+        raise Bech32Error("bech32: invalid padding")
+    return out
+
+
+def encode(hrp: str, data: bytes, *, upper: bool = False) -> str:
+    """``hrp`` + ``1`` + data + checksum; ``upper`` for identities (``AGE-SECRET-KEY-…``)."""
+    hrp = hrp.lower()
+    words = _convert_bits(data, 8, 5, pad=True)
+    checksum = _polymod([*_hrp_expand(hrp), *words, 0, 0, 0, 0, 0, 0]) ^ 1
+    words += [(checksum >> 5 * (5 - i)) & 31 for i in range(6)]
+    text = hrp + "1" + "".join(_CHARSET[w] for w in words)
+    return text.upper() if upper else text
+
+
+def decode(text: str) -> tuple[str, bytes]:
+    """``(hrp, data)`` with ``hrp`` lower-cased; raises :class:`Bech32Error`."""
+    if text.lower() != text and text.upper() != text:
+        raise Bech32Error("bech32: mixed case")
+    if any(ord(c) < 33 or ord(c) > 126 for c in text):
+        raise Bech32Error("bech32: invalid character")
+    lower = text.lower()
+    pos = lower.rfind("1")
+    if pos < 1 or pos + 7 > len(lower):
+        raise Bech32Error("bech32: separator or checksum missing")
+    hrp, rest = lower[:pos], lower[pos + 1 :]
+    try:
+        words = [_VALUES[c] for c in rest]
+    except KeyError:
+        raise Bech32Error("bech32: invalid character") from None
+    if _polymod([*_hrp_expand(hrp), *words]) != 1:
+        raise Bech32Error("bech32: checksum mismatch")
+    return hrp, bytes(_convert_bits(words[:-6], 5, 8, pad=False))
