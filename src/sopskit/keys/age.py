@@ -223,6 +223,10 @@ def decrypt_age(binary: bytes, identities: Sequence[Any]) -> bytes:
 
     native = [i for i in identities if isinstance(i, PqIdentity)]
     classical = [i for i in identities if not isinstance(i, PqIdentity)]
+    try:  # rage accepts some headers age refuses (CCTV stanza_missing_body): check as age does
+        age_format.parse_header(binary)
+    except age_format.AgeFormatError as exc:
+        raise AgeDecryptError(str(exc), exc.kind) from None
     if native:
         try:
             return age_format.decrypt(binary, [i.unwrap for i in native])

@@ -199,27 +199,34 @@ def encrypt_payload(file_key: bytes, plaintext: bytes, *, nonce: bytes | None = 
 
 
 def decrypt_payload(file_key: bytes, payload: bytes) -> bytes:
-    """STREAM decryption as age's reader does it, chunk by chunk."""
+    """STREAM decryption as age's streaming reader does it, chunk by chunk.
+
+    A full-size chunk is tried as a middle chunk, then as a full-size final chunk; a shorter
+    one can only be final. A payload that ends after a middle chunk is truncated.
+    """
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-    if len(payload) < _NONCE:
-        raise AgePayloadError("age: payload nonce is truncated")
+    if len(payload) < _NONCE:  # age reads the nonce with the header
+        raise AgeHeaderError("age: payload nonce is missing or truncated")
     aead = ChaCha20Poly1305(_hkdf(file_key, payload[:_NONCE], b"payload"))
     rest = memoryview(payload)[_NONCE:]
     released = bytearray()
     counter = 0
     size = _CHUNK + _TAG
     while True:
+        if not len(rest):
+            raise AgePayloadError("age: payload is truncated (no final chunk)", bytes(released))
         chunk = bytes(rest[:size])
-        last = len(rest) <= size
-        if len(chunk) < _TAG:
-            raise AgePayloadError("age: payload chunk is truncated", bytes(released))
+        rest = rest[len(chunk) :]
+        last = len(chunk) < size
+        if last and counter > 0 and len(chunk) == _TAG:
+            raise AgePayloadError("age: final payload chunk is empty", bytes(released))
         plain: bytes | None = None
         try:
             plain = aead.decrypt(_chunk_nonce(counter, last), chunk, None)
         except InvalidTag:
-            if not last and len(chunk) == size:  # a full-size final chunk, with data after it
+            if not last:  # maybe a full-size final chunk
                 try:
                     plain = aead.decrypt(_chunk_nonce(counter, True), chunk, None)
                     last = True
@@ -227,10 +234,7 @@ def decrypt_payload(file_key: bytes, payload: bytes) -> bytes:
                     pass
         if plain is None:
             raise AgePayloadError("age: payload chunk does not authenticate", bytes(released))
-        if last and not plain and counter > 0:
-            raise AgePayloadError("age: final payload chunk is empty", bytes(released))
         released += plain
-        rest = rest[len(chunk) :]
         counter += 1
         if last:
             if len(rest):

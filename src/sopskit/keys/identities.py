@@ -43,6 +43,9 @@ _UNSUPPORTED_PREFIXES = {
 _ENCRYPTED_MARKERS = ("age-encryption.org/", "-----BEGIN AGE ENCRYPTED FILE-----")
 _SSH_KEY_MARKER = "PRIVATE KEY-----"
 
+#: age's default limit when decrypting (2**22 iterations, about a second)
+_MAX_SCRYPT_WORK_FACTOR = 22
+
 PassphraseReader = Callable[[str], str]
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
@@ -131,21 +134,45 @@ def _read_passphrase(location: str, reader: PassphraseReader | None) -> str:
     return getpass.getpass(prompt)
 
 
-def unlock_identity_file(content: bytes, *, location: str, reader: PassphraseReader | None) -> str:
-    """Decrypt a passphrase-protected (scrypt) identity file and return its text."""
+def passphrase_decrypt(content: bytes, secret: str) -> bytes:
+    """The plaintext of a passphrase-encrypted (scrypt) age file, armoured or binary.
+
+    Raises FormatError for broken armour and pyrage.DecryptError for a wrong passphrase or a
+    damaged file (the CCTV ``scrypt_*`` vectors run through this function).
+    """
     from pyrage import DecryptError, passphrase
 
-    from sopskit.errors import FormatError
+    from sopskit.keys import age_format
     from sopskit.keys.age import dearmor_age  # lazy: age.py imports this module
+
+    binary = dearmor_age(content)
+    try:  # refuse what age refuses before rage runs scrypt (CCTV scrypt_work_factor_23)
+        stanzas = age_format.parse_header(binary)[0]
+    except age_format.AgeFormatError as exc:
+        raise DecryptError(str(exc)) from None
+    for stanza in stanzas:
+        if stanza.type == "scrypt" and (len(stanza.args) != 2 or not stanza.args[1].isdigit()
+                                        or int(stanza.args[1]) > _MAX_SCRYPT_WORK_FACTOR):
+            raise DecryptError("age: scrypt work factor missing or above 22")
+    plain: bytes = passphrase.decrypt(binary, secret)
+    return plain
+
+
+def unlock_identity_file(content: bytes, *, location: str, reader: PassphraseReader | None) -> str:
+    """Decrypt a passphrase-protected (scrypt) identity file and return its text."""
+    from pyrage import DecryptError
+
+    from sopskit.errors import FormatError
+    from sopskit.keys.age import dearmor_age
 
     try:
         # bytes, not text: ``age -p`` without ``-a`` writes a binary file
-        binary = dearmor_age(content)
+        dearmor_age(content)
     except FormatError as exc:
         raise MasterKeyError(f"{location}: {exc.message}") from None
     secret = _read_passphrase(location, reader)
     try:
-        plain: bytes = passphrase.decrypt(binary, secret)
+        plain = passphrase_decrypt(content, secret)
     except DecryptError as exc:
         raise MasterKeyError(f"{location}: wrong passphrase or damaged identity file") from exc
     return plain.decode("utf-8", "replace")
