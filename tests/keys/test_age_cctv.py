@@ -24,13 +24,12 @@ import hashlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from sopskit.errors import FormatError
 from sopskit.keys import age_format
-from sopskit.keys.age import AgeDecryptError, _parse_identity, decrypt_age, dearmor_age
+from sopskit.keys.age import AgeDecryptError, _parse_identity, dearmor_age, decrypt_age
 from sopskit.keys.age_format import AgeHeaderError, Stanza
 from sopskit.keys.age_pq import PqIdentity
 from tests.conftest import SHARED, require
