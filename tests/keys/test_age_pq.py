@@ -268,3 +268,16 @@ def test_recipient_class_round_trip() -> None:
     recipient = identity.to_public()
     assert PqRecipient.from_str(str(recipient)).public == recipient.public
     assert "secret" in repr(identity) and str(identity) not in repr(identity)
+
+
+def test_bech32_against_bip173_and_pyrage() -> None:
+    assert age_bech32.decode("A12UEL5L") == ("a", b"")  # BIP 173 valid test vector
+    assert age_bech32.decode("abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw")[0] == "abcdef"
+    for bad in ("A12UEL5l", "a12uel5m", "1pzry9x0s0muk", "a12UEL5L"):
+        with pytest.raises(age_bech32.Bech32Error):
+            age_bech32.decode(bad)
+    _, recipient = generate_identity()
+    hrp, data = age_bech32.decode(recipient)
+    assert hrp == "age" and len(data) == 32 and age_bech32.encode("age", data) == recipient
+    blob = os.urandom(1216)
+    assert age_bech32.decode(age_bech32.encode("age1pq", blob)) == ("age1pq", blob)
