@@ -103,3 +103,22 @@ def test_classical_to_post_quantum_migration(repo: Path, tmp_path: Path, k8s_ser
     assert public_key_of(new) in text and public_key_of(old) not in text
     verify = _run(["cluster", "verify", "--kubeconfig", str(kubeconfig_admin)], cwd=repo, home=tmp_path)
     assert verify.returncode == 0, verify.stdout.decode()
+
+
+def test_decrypt_from_cluster_with_classical_and_pq_identities_in_the_secret(
+    tmp_path: Path, k8s_server: FakeKubeServer, kubeconfig_readonly: Path
+) -> None:
+    """The sops-age Secret may hold both key types (as during a --pq migration), in one
+    ``age.agekey`` or in several ``*.agekey`` keys, as Flux reads them."""
+    from sopskit.k8s.agesecret import format_agekey
+    from sopskit.keys.age import generate_identity
+
+    x_id, _ = generate_identity()
+    pq_id, pq_rec = generate_identity(pq=True)
+    k8s_server.add_secret(NS, NAME, {AGEKEY_DATA_KEY: format_agekey([x_id]), "pq.agekey": format_agekey([pq_id])})
+    enc = tmp_path / "db.yaml"
+    enc.write_bytes(encrypt(PLAIN, format="yaml", age=[pq_rec], config=False))
+    proc = _run(["decrypt", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)],
+                cwd=tmp_path, home=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == PLAIN and pq_id.encode() not in proc.stderr

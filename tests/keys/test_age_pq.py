@@ -281,3 +281,25 @@ def test_bech32_against_bip173_and_pyrage() -> None:
     assert hrp == "age" and len(data) == 32 and age_bech32.encode("age", data) == recipient
     blob = os.urandom(1216)
     assert age_bech32.decode(age_bech32.encode("age1pq", blob)) == ("age1pq", blob)
+
+
+def test_sops_yaml_rule_with_pq_and_classical_recipients(tmp_path: Path) -> None:
+    """``.sops.yaml`` ``age:`` as a comma string and as a key group list, PQ next to X25519."""
+    _, x_rec = generate_identity()
+    pq_id, pq_rec = generate_identity(pq=True)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}, "HOME": str(tmp_path)}
+    (tmp_path / ".sops.yaml").write_text(
+        "creation_rules:\n"
+        f"  - path_regex: ^a/\n    age: {x_rec},{pq_rec}\n"
+        f"  - path_regex: ^b/\n    key_groups:\n      - age:\n          - {pq_rec}\n"
+    )
+    for sub, expected in (("a", {x_rec, pq_rec}), ("b", {pq_rec})):
+        path = tmp_path / sub / "s.yaml"
+        path.parent.mkdir()
+        path.write_bytes(SECRET)
+        proc = subprocess.run([*SOPSKIT, "encrypt", "-i", f"{sub}/s.yaml"], capture_output=True, env=env,
+                              cwd=tmp_path, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert set(re.findall(r"recipient: (\S+)", path.read_text())) == expected
+        dec = _run("decrypt", str(path), env={**env, "SOPS_AGE_KEY": pq_id})
+        assert dec.returncode == 0 and dec.stdout == SECRET
