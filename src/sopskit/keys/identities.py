@@ -14,8 +14,12 @@ Both commands run with ``SOPS_AGE_RECIPIENT`` set to the recipient being decrypt
 command can pick the right key. A source that cannot be loaded does not stop discovery: its
 problem is recorded (without any key material) and reported only if no identity decrypts.
 
-Identity strings are secrets. They are kept in memory as :class:`str`, handed to pyrage, and
-never placed in messages: sources are described by their environment variable or path.
+Identity lines may be X25519 (``AGE-SECRET-KEY-1…``) or hybrid post-quantum
+(``AGE-SECRET-KEY-PQ-1…``, sops >= 3.12); plugin identities are refused with a reason.
+
+Identity strings are secrets. They are kept in memory as :class:`str`, handed to pyrage (or to
+the native post-quantum code, :mod:`sopskit.keys.age_pq`), and never placed in messages:
+sources are described by their environment variable or path.
 """
 
 from __future__ import annotations
