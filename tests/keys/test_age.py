@@ -250,3 +250,9 @@ def test_age_cli_decrypts_ssh_wrapped_key(mock_dir: Path, tmp_path: Path) -> Non
     result = subprocess.run(["age", "-d", "-i", str(key)], input=record.enc.encode(),
                             capture_output=True, check=True)
     assert result.stdout == DATA_KEY
+
+
+def test_dearmor_of_text_with_undecodable_bytes_is_a_format_error() -> None:
+    """A store keeps invalid UTF-8 as surrogates; that is damaged armour, not a crash."""
+    with pytest.raises(FormatError):
+        dearmor_age("-----BEGIN AGE ENCRYPTED FILE-----\n\udcff\n-----END AGE ENCRYPTED FILE-----\n")

@@ -86,7 +86,10 @@ def dearmor_age(text: str | bytes) -> bytes:
     """
     from sopskit.keys.age_format import AgeArmorError, dearmor
 
-    data = text.encode() if isinstance(text, str) else text
+    try:
+        data = text.encode() if isinstance(text, str) else text
+    except UnicodeEncodeError:  # undecodable bytes a store kept as surrogates
+        raise FormatError("age: the encrypted data key is not a well-formed armoured age file") from None
     if data.lstrip().startswith(_BINARY_MAGIC.encode()):
         return data
     try:
