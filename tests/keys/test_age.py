@@ -114,15 +114,18 @@ def test_other_identity_is_a_wrong_key_and_is_never_echoed(mock_dir: Path) -> No
     assert "SOPS_AGE_KEY_FILE" in (caught.value.hint or "")
 
 
-def test_post_quantum_identity_is_reported_as_unsupported(mock_dir: Path, tmp_path: Path) -> None:
+def test_sops_hybrid_identity_in_a_key_file_is_usable_and_never_echoed(mock_dir: Path, tmp_path: Path) -> None:
+    """sops's own mock hybrid identity loads; as it cannot open the X25519 vector, the
+    failure names the key types, not the key."""
     recipient = (mock_dir / "recipient.txt").read_text().strip()
     record = _record(recipient, (mock_dir / "encrypted-key.x25519.age").read_text())
     pq_file = mock_dir / "hybrid-pq-identity.txt"
     context = _isolated(tmp_path, SOPS_AGE_KEY_FILE=str(pq_file))
     with pytest.raises(MasterKeyError) as caught:
         AgeKey.from_record(record).decrypt(record, context=context)
-    assert "post-quantum" in str(caught.value)
+    assert "post-quantum" in str(caught.value) and "X25519 recipient" in str(caught.value)
     assert pq_file.read_text().strip() not in str(caught.value)
+    assert public_key_of(pq_file.read_text().strip()).startswith("age1pq1")
 
 
 # -- wrapping and the armour ----------------------------------------------------------------
@@ -144,10 +147,19 @@ def test_encrypt_writes_armour_exactly_as_sops() -> None:
 def test_dearmor_tolerates_what_the_age_reader_tolerates() -> None:
     identity, recipient = generate_identity()
     enc = AgeKey(recipient).encrypt(DATA_KEY, now=NOW, context=KeyContext(env={})).enc
-    sloppy = "\n\n" + enc.replace("\n", "  \r\n")
+    sloppy = "\n \t\n" + enc.replace("\n", "\r\n") + "  \n"  # CCTV armor_crlf, armor_whitespace_outside
     record = _record(recipient, sloppy)
     assert AgeKey(recipient).decrypt(record, context=KeyContext(age_identities=[identity])) == DATA_KEY
     assert armor_age(dearmor_age(sloppy)) == enc
+
+
+def test_dearmor_refuses_trailing_spaces_as_the_age_reader_does() -> None:
+    _, recipient = generate_identity()
+    enc = AgeKey(recipient).encrypt(DATA_KEY, now=NOW, context=KeyContext(env={})).enc
+    with pytest.raises(FormatError, match="armo"):  # CCTV armor_whitespace_eol
+        lines = enc.split("\n")
+        lines[1] += " "
+        dearmor_age("\n".join(lines))
 
 
 @pytest.mark.parametrize("broken", [
@@ -238,3 +250,9 @@ def test_age_cli_decrypts_ssh_wrapped_key(mock_dir: Path, tmp_path: Path) -> Non
     result = subprocess.run(["age", "-d", "-i", str(key)], input=record.enc.encode(),
                             capture_output=True, check=True)
     assert result.stdout == DATA_KEY
+
+
+def test_dearmor_of_text_with_undecodable_bytes_is_a_format_error() -> None:
+    """A store keeps invalid UTF-8 as surrogates; that is damaged armour, not a crash."""
+    with pytest.raises(FormatError):
+        dearmor_age("-----BEGIN AGE ENCRYPTED FILE-----\n\udcff\n-----END AGE ENCRYPTED FILE-----\n")

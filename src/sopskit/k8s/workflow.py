@@ -53,7 +53,7 @@ from sopskit.k8s.rotation_state import (
     load_state,
     save_state,
 )
-from sopskit.keys.age import generate_identity, public_key_of
+from sopskit.keys.age import generate_identity, is_post_quantum, public_key_of, recipient_kind
 from sopskit.ops.files import atomic_write
 from sopskit.ops.sopsyaml_edit import add_age_recipient, age_recipients, remove_age_recipient
 
@@ -437,6 +437,7 @@ def verify_cluster_key(
     identities = require_identities(client, ref)
     cluster = list(dict.fromkeys(public_key_of(i) for i in identities))
     report = VerifyReport(ref, cluster)
+    report.notes.extend(f"cluster key {r[:16]}... is {recipient_kind(r)}" for r in cluster)
     config_path = repo / CONFIG_NAME
     text = _read_text(config_path)
     if text is None:
@@ -490,6 +491,9 @@ def _verify_rule(
             check.problem = f"{rel}: recipients differ from the rule ({'; '.join(parts)})"
         if check.problem:
             report.problems.append(check.problem)
+        elif any(map(is_post_quantum, recipients)) and not all(map(is_post_quantum, recipients)):
+            report.notes.append(f"{rel}: post-quantum and classical recipients together (fine during "
+                                "a --pq rotation; afterwards only as strong as the classical one)")
         report.files.append(check)
 
 

@@ -1,33 +1,38 @@
-"""age master keys (X25519 and SSH recipients), through pyrage.
+"""age master keys: X25519 and SSH recipients through pyrage, hybrid post-quantum
+(``age1pq1…``, stanza ``mlkem768x25519``) natively (:mod:`sopskit.keys.age_pq`), and tag
+recipients (``age1tag1…``, ``age1tagpq1…``, hardware keys) as encrypt-only recipients through
+pyrage's ``tag``/``tagpq`` modules.
 
 sops wraps the data key (or a Shamir share) with ``age.Encrypt`` to a single recipient and
 stores the ASCII-armoured result: ``-----BEGIN AGE ENCRYPTED FILE-----``, 64-column standard
 base64, ``-----END AGE ENCRYPTED FILE-----`` and a final newline. The record has only
-``recipient`` and ``enc`` (no creation date).
+``recipient`` and ``enc`` (no creation date). The armour is read as strictly as age's
+``armor.Reader`` (CCTV ``armor_*`` vectors): whitespace around the block and CRLF line ends
+are allowed, anything else non-canonical is refused.
 
 Decryption uses the identities given in :class:`KeyContext.age_identities` when set, else the
-sources sops reads (:mod:`sopskit.keys.identities`). Identity material never appears in a
-message: failures name the recipient and the sources looked at.
+sources sops reads (:mod:`sopskit.keys.identities`); post-quantum identities open
+``mlkem768x25519`` stanzas natively, the others go to pyrage. Identity material never
+appears in a message: failures name the recipient, its key type and the sources looked at.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as _dt
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
+from sopskit.keys.age_pq import IDENTITY_PREFIX as PQ_IDENTITY_PREFIX
+from sopskit.keys.age_pq import RECIPIENT_PREFIX as PQ_RECIPIENT_PREFIX
 from sopskit.keys.base import KeyContext, quote_key_input, split_key_list
 from sopskit.keys.identities import X25519_PREFIX, DiscoveredIdentities, discover_identities
 
-_ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
-_ARMOR_END = "-----END AGE ENCRYPTED FILE-----"
-_ARMOR_COLUMNS = 64
 _BINARY_MAGIC = "age-encryption.org/"
 _SSH_PREFIXES = ("ssh-ed25519 ", "ssh-rsa ")
+_TAG_PREFIX = "age1tag1"
+_TAGPQ_PREFIX = "age1tagpq1"
 #: what to tell a user who has no matching identity
 AGE_HINT = (
     "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_KEY_CMD) to an identity of this recipient, "
@@ -35,76 +40,121 @@ AGE_HINT = (
 )
 
 
+def recipient_kind(recipient: str) -> str:
+    """The key type of a recipient, as messages name it."""
+    if recipient.startswith(PQ_RECIPIENT_PREFIX):
+        return "post-quantum (mlkem768x25519)"
+    if recipient.startswith(_TAGPQ_PREFIX):
+        return "post-quantum hardware tag (mlkem768p256tag)"
+    if recipient.startswith(_TAG_PREFIX):
+        return "hardware tag (p256tag)"
+    if recipient.startswith("age1") and recipient.count("1") > 1:
+        return "plugin"
+    if recipient.startswith("age1"):
+        return "X25519"
+    if recipient.startswith("ssh-"):
+        return "SSH"
+    return "unknown"
+
+
+def identity_kind(identity: str) -> str:
+    if identity.startswith(PQ_IDENTITY_PREFIX):
+        return "post-quantum"
+    if identity.startswith(X25519_PREFIX):
+        return "X25519"
+    return "SSH" if "PRIVATE KEY-----" in identity else "unknown"
+
+
+def is_post_quantum(recipient: str) -> bool:
+    """True for recipients that resist a quantum computer (``age1pq1…``, ``age1tagpq1…``)."""
+    return recipient.startswith((PQ_RECIPIENT_PREFIX, _TAGPQ_PREFIX))
+
+
 # -- armour ---------------------------------------------------------------------------------
 
 def armor_age(binary: bytes) -> str:
     """ASCII armour as age's ``armor.Writer`` produces it (and sops stores it)."""
-    encoded = base64.b64encode(binary).decode()
-    lines = [encoded[i : i + _ARMOR_COLUMNS] for i in range(0, len(encoded), _ARMOR_COLUMNS)]
-    return "\n".join([_ARMOR_BEGIN, *lines, _ARMOR_END]) + "\n"
+    from sopskit.keys.age_format import armor
+
+    return armor(binary)
 
 
-def dearmor_age(text: str) -> bytes:
-    """The binary age file inside ``text``, read as leniently as age's armour reader.
+def dearmor_age(text: str | bytes) -> bytes:
+    """The binary age file inside ``text``, read as strictly as age's armour reader.
 
-    Leading blank lines, trailing whitespace and CRLF line ends are accepted; the header,
-    footer and at most 64-column lines are required. Unarmoured age files pass through.
+    Unarmoured (binary) age files pass through unchanged.
     """
-    stripped = text.lstrip()
-    if stripped.startswith(_BINARY_MAGIC):
-        return text.encode()
-    lines = [line.rstrip() for line in stripped.replace("\r\n", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    if len(lines) < 2 or lines[0] != _ARMOR_BEGIN or lines[-1] != _ARMOR_END:
-        raise FormatError("age: the encrypted data key is not an armoured age file")
-    body = lines[1:-1]
-    if any(len(line) > _ARMOR_COLUMNS for line in body):
-        raise FormatError("age: armoured data key has lines longer than 64 columns")
+    from sopskit.keys.age_format import AgeArmorError, dearmor
+
     try:
-        return base64.b64decode("".join(body), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise FormatError("age: armoured data key is not valid base64") from exc
+        data = text.encode() if isinstance(text, str) else text
+    except UnicodeEncodeError:  # undecodable bytes a store kept as surrogates
+        raise FormatError("age: the encrypted data key is not a well-formed armoured age file") from None
+    if data.lstrip().startswith(_BINARY_MAGIC.encode()):
+        return data
+    try:
+        return dearmor(data)
+    except AgeArmorError as exc:
+        raise FormatError(f"{exc} (the encrypted data key is not a well-formed armoured age file)") from None
 
 
 # -- keys and identities --------------------------------------------------------------------
 
 def _parse_recipient(recipient: str) -> Any:
-    from pyrage import RecipientError, ssh, x25519
+    """A recipient object with either ``wrap`` (native) or pyrage's recipient interface."""
+    from pyrage import RecipientError, ssh, tag, tagpq, x25519
 
+    from sopskit.keys.age_pq import PqKeyError, PqRecipient
+
+    kind = recipient_kind(recipient)
     try:
-        if recipient.startswith("age1pq1"):
-            raise ConfigError(f"age: post-quantum recipient {recipient} is not supported")
-        if recipient.startswith("age1") and recipient.count("1") > 1:
-            raise ConfigError(f"age: plugin recipient {recipient} is not supported")
-        if recipient.startswith("age1"):
+        if recipient.startswith(PQ_RECIPIENT_PREFIX):
+            return PqRecipient.from_str(recipient)
+        if recipient.startswith(_TAGPQ_PREFIX):
+            return tagpq.Recipient.from_str(recipient)
+        if recipient.startswith(_TAG_PREFIX):
+            return tag.Recipient.from_str(recipient)
+        if kind == "plugin":
+            raise ConfigError(f"age: plugin recipient {quote_key_input(recipient)} is not supported")
+        if kind == "X25519":
             return x25519.Recipient.from_str(recipient)
-        if recipient.startswith(_SSH_PREFIXES):
+        if kind == "SSH" and recipient.startswith(_SSH_PREFIXES):
             return ssh.Recipient.from_str(recipient)
-    except RecipientError as exc:
-        raise ConfigError(f"age: {quote_key_input(recipient)} is not a valid recipient") from exc
+    except (RecipientError, PqKeyError) as exc:
+        why = f" ({exc})" if isinstance(exc, PqKeyError) else ""
+        raise ConfigError(
+            f"age: {quote_key_input(recipient)} is not a valid {kind} recipient{why}"
+        ) from exc
     raise ConfigError(f"age: unknown recipient type: {quote_key_input(recipient)}")
 
 
 def _parse_identity(identity: str) -> Any:
-    """A pyrage identity object; raises ValueError without echoing the input."""
+    """A pyrage or native identity object; raises ValueError without echoing the input."""
     from pyrage import IdentityError, ssh, x25519
 
+    from sopskit.keys.age_pq import PqIdentity, PqKeyError
+
     try:
+        if identity.startswith(PQ_IDENTITY_PREFIX):
+            return PqIdentity.from_str(identity)
         if identity.startswith(X25519_PREFIX):
             return x25519.Identity.from_str(identity)
         if "PRIVATE KEY-----" in identity:
             return ssh.Identity.from_buffer(identity.encode())
-    except IdentityError:
-        raise ValueError("malformed identity") from None
+    except (IdentityError, PqKeyError):
+        raise ValueError(f"malformed {identity_kind(identity)} identity") from None
     raise ValueError("unknown identity type")
 
 
 def public_key_of(identity: str) -> str:
-    """The recipient of an identity: ``age1…`` for X25519, ``ssh-… AAAA…`` for an SSH key."""
+    """The recipient of an identity: ``age1pq1…`` for a post-quantum identity, ``age1…`` for
+    X25519, ``ssh-… AAAA…`` for an SSH key."""
     identity = identity.strip()
-    if identity.startswith(X25519_PREFIX):
-        return str(_parse_identity(identity).to_public())
+    if identity.startswith((X25519_PREFIX, PQ_IDENTITY_PREFIX)):
+        try:
+            return str(_parse_identity(identity).to_public())
+        except ValueError as exc:
+            raise ConfigError(f"age: {exc}") from None
     if "PRIVATE KEY-----" in identity:
         from cryptography.hazmat.primitives import serialization
 
@@ -119,12 +169,80 @@ def public_key_of(identity: str) -> str:
     raise ConfigError("age: not an age or SSH identity")
 
 
-def generate_identity() -> tuple[str, str]:
-    """A fresh X25519 identity and its recipient, in memory only: ``(identity, recipient)``."""
+def generate_identity(*, pq: bool = False) -> tuple[str, str]:
+    """A fresh identity and its recipient, in memory only: ``(identity, recipient)``.
+
+    ``pq=True`` makes a hybrid post-quantum (ML-KEM-768 + X25519) identity, as
+    ``age-keygen -pq`` does; the default stays X25519.
+    """
+    if pq:
+        from sopskit.keys.age_pq import PqIdentity
+
+        native = PqIdentity.generate()
+        return str(native), str(native.to_public())
     from pyrage import x25519
 
     identity = x25519.Identity.generate()
     return str(identity), str(identity.to_public())
+
+
+def encrypt_age(plaintext: bytes, recipient: str) -> bytes:
+    """A binary age file of ``plaintext`` for one recipient (any supported type)."""
+    import pyrage
+
+    from sopskit.keys import age_format
+
+    parsed = _parse_recipient(recipient)
+    if hasattr(parsed, "wrap"):
+        file_key = age_format.new_file_key()
+        return age_format.encrypt(file_key, [parsed.wrap(file_key)], plaintext)
+    try:
+        binary: bytes = pyrage.encrypt(plaintext, [parsed])
+    except pyrage.EncryptError as exc:
+        raise MasterKeyError(f"age: could not encrypt to {recipient_kind(recipient)} recipient {recipient}") from exc
+    return binary
+
+
+class AgeDecryptError(ValueError):
+    """No identity opened the file, or the file is damaged; ``kind`` is ``no match`` or a
+    CCTV failure word (``header failure``, ``HMAC failure``, ``payload failure``...)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def decrypt_age(binary: bytes, identities: Sequence[Any]) -> bytes:
+    """Decrypt a binary age file with parsed identities (from :func:`_parse_identity`).
+
+    Post-quantum identities are tried first on the native path; if none of them matches a
+    stanza, the classical ones go to pyrage. A damaged header found on the native path is
+    final: a different identity cannot make it valid.
+    """
+    import pyrage
+
+    from sopskit.keys import age_format
+    from sopskit.keys.age_pq import PqIdentity
+
+    native = [i for i in identities if isinstance(i, PqIdentity)]
+    classical = [i for i in identities if not isinstance(i, PqIdentity)]
+    try:  # rage accepts some headers age refuses (CCTV stanza_missing_body): check as age does
+        age_format.parse_header(binary)
+    except age_format.AgeFormatError as exc:
+        raise AgeDecryptError(str(exc), exc.kind) from None
+    if native:
+        try:
+            return age_format.decrypt(binary, [i.unwrap for i in native])
+        except age_format.AgeNoMatchError as exc:
+            if not classical:
+                raise AgeDecryptError(str(exc), exc.kind) from None
+        except age_format.AgeFormatError as exc:
+            raise AgeDecryptError(str(exc), exc.kind) from None
+    try:
+        plain: bytes = pyrage.decrypt(binary, classical)
+    except pyrage.DecryptError as exc:
+        raise AgeDecryptError(f"age: {exc}", "no match or damaged") from None
+    return plain
 
 
 class AgeKey:
@@ -163,19 +281,22 @@ class AgeKey:
     def to_string(self) -> str:
         return self.recipient
 
-    def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
-        import pyrage
+    @property
+    def kind(self) -> str:
+        """``X25519``, ``post-quantum (mlkem768x25519)``, ``SSH``... for messages."""
+        return recipient_kind(self.recipient)
 
-        recipient = _parse_recipient(self.recipient)
-        try:
-            binary: bytes = pyrage.encrypt(data_key, [recipient])
-        except pyrage.EncryptError as exc:
-            raise MasterKeyError(f"age: could not encrypt to {self.recipient}") from exc
+    def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
+        binary = encrypt_age(data_key, self.recipient)
         return KeyRecord("age", {"recipient": self.recipient, "enc": armor_age(binary)})
 
     def decrypt(self, record: KeyRecord, *, context: KeyContext) -> bytes:
-        import pyrage
-
+        if self.recipient.startswith((_TAG_PREFIX, _TAGPQ_PREFIX)):
+            raise MasterKeyError(
+                f"age: {self.kind} recipient {self.recipient} is encrypt-only here: its identity "
+                "lives on a hardware key (use age with its plugin, or another key group)",
+                hint=AGE_HINT,
+            )
         found = self._identities(context)
         parsed = []
         for index, identity in enumerate(found.identities, start=1):
@@ -185,20 +306,21 @@ class AgeKey:
                 found.errors.append(f"identity #{index}: {exc}")
         if not parsed:
             raise MasterKeyError(
-                f"age: no identities available to decrypt for recipient {self.recipient} "
+                f"age: no identities available to decrypt for {self.kind} recipient {self.recipient} "
                 f"({found.describe()})",
                 hint=AGE_HINT,
             )
         binary = dearmor_age(record.enc)
         try:
-            plain: bytes = pyrage.decrypt(binary, parsed)
-        except pyrage.DecryptError as exc:
-            raise MasterKeyError(
-                f"age: none of {len(parsed)} identities can decrypt for recipient {self.recipient} "
-                f"({found.describe()})",
-                hint=AGE_HINT,
-            ) from exc
-        return plain
+            return decrypt_age(binary, parsed)
+        except AgeDecryptError as exc:
+            kinds = sorted({identity_kind(i) for i in found.identities})
+            if exc.kind in ("no match", "no match or damaged"):
+                what = (f"none of {len(parsed)} identities ({', '.join(kinds)}) can decrypt for "
+                        f"{self.kind} recipient {self.recipient}")
+            else:
+                what = f"the data key for {self.kind} recipient {self.recipient} is damaged ({exc.kind}: {exc})"
+            raise MasterKeyError(f"age: {what} ({found.describe()})", hint=AGE_HINT) from None
 
     def _identities(self, context: KeyContext) -> DiscoveredIdentities:
         if context.age_identities is not None:

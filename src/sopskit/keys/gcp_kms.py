@@ -3,8 +3,10 @@
 A key is a resource ID ``projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>``; the record
 holds ``resource_id``, ``created_at`` and ``enc`` (standard base64 of the ciphertext).
 Credentials follow sops: ``GOOGLE_CREDENTIALS`` (a file path or the JSON itself), then
-``GOOGLE_OAUTH_ACCESS_TOKEN``, then application-default credentials; ``SOPS_GCP_KMS_ENDPOINT``
-overrides the API endpoint.
+``GOOGLE_OAUTH_ACCESS_TOKEN``, then application-default credentials. As in sops 3.12/3.13:
+``SOPS_GCP_KMS_ENDPOINT`` overrides the API endpoint, else ``SOPS_GCP_KMS_UNIVERSE_DOMAIN``
+selects another universe (alternative clouds using GCP's API); ``SOPS_GCP_KMS_CLIENT_TYPE``
+``rest`` (any case) uses the REST transport, anything else gRPC.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import binascii
 import datetime as _dt
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,12 +46,9 @@ class GcpKmsKey(SingleIdKey):
             from google.cloud import kms
         except ImportError:
             raise MissingExtraError("GCP KMS", "gcp") from None
-        options = {}
-        endpoint = context.env.get("SOPS_GCP_KMS_ENDPOINT")
-        if endpoint:
-            options["api_endpoint"] = endpoint
+        options, transport = client_settings(context.env)
         return kms.KeyManagementServiceClient(
-            credentials=_credentials(context), client_options=options or None
+            credentials=_credentials(context), client_options=options or None, transport=transport
         )
 
     def _call(self, operation: str, context: KeyContext, request: dict[str, Any]) -> Any:
@@ -72,6 +72,17 @@ class GcpKmsKey(SingleIdKey):
         response = self._call("decrypt", context, {"name": self.resource_id, "ciphertext": blob})
         plain: bytes = response.plaintext
         return plain
+
+
+def client_settings(env: Mapping[str, str]) -> tuple[dict[str, str], str]:
+    """``(client_options, transport)`` from the ``SOPS_GCP_KMS_*`` variables, as sops."""
+    options = {}
+    if endpoint := env.get("SOPS_GCP_KMS_ENDPOINT"):
+        options["api_endpoint"] = endpoint
+    elif universe := env.get("SOPS_GCP_KMS_UNIVERSE_DOMAIN"):
+        options["universe_domain"] = universe
+    transport = "rest" if env.get("SOPS_GCP_KMS_CLIENT_TYPE", "").lower() == "rest" else "grpc"
+    return options, transport
 
 
 def _credentials(context: KeyContext) -> Any:

@@ -8,8 +8,9 @@ several segments; a prefix before ``/v1/`` is rejected, as in sops). Wrapping po
 ``key_name``, ``created_at`` and ``enc``.
 
 Token: ``VAULT_TOKEN``, else ``~/.vault-token``; ``VAULT_NAMESPACE`` is sent when set.
-``SOPS_HC_VAULT_ALLOWLIST`` (sops 3.13): ``all`` (default), ``none`` or a comma list of
-address prefixes that may be contacted. The ``vault`` extra is not needed.
+``SOPS_HC_VAULT_ALLOWLIST`` (sops 3.13): ``all`` (default, also when empty), ``none`` or a
+comma list of URL prefixes that may be contacted, matched as sops does (see
+:func:`allowlist_allows`). The ``vault`` extra is not needed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,28 @@ from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, times
 _PREFIXED = re.compile(r"/[^/]+/v\d+/[^/]+/[^/]+/[^/]+")
 _WELL_FORMED = re.compile(r"/v\d+/[^/]+/[^/]+/[^/]+")
 _TIMEOUT_SECONDS = 30
+
+
+def allowlist_allows(allowlist: str, address: str) -> bool:
+    """``SOPS_HC_VAULT_ALLOWLIST`` as sops 3.13 reads it (hcvault/keysource.go).
+
+    ``all`` or empty allows everything, ``none`` nothing; otherwise each comma-separated
+    entry (spaces trimmed) gets a trailing ``/`` and the address (also with a trailing
+    ``/``) must start with one of them, so ``https://vault.example.com`` does not admit
+    ``https://vault.example.com.evil.net``. An empty entry is a configuration error.
+    """
+    if allowlist in ("", "all"):
+        return True
+    if allowlist == "none":
+        return False
+    entries = []
+    for index, entry in enumerate(allowlist.split(","), start=1):
+        entry = entry.strip(" ")
+        if not entry:
+            raise ConfigError(f"SOPS_HC_VAULT_ALLOWLIST's entry {index} is empty")
+        entries.append(entry if entry.endswith("/") else entry + "/")
+    address = address if address.endswith("/") else address + "/"
+    return any(address.startswith(entry) for entry in entries)
 
 
 class HcVaultKey:
@@ -98,11 +121,7 @@ class HcVaultKey:
     # -- HTTP ---------------------------------------------------------------------------------
 
     def _check_allowed(self, env: Mapping[str, str]) -> None:
-        allow = env.get("SOPS_HC_VAULT_ALLOWLIST", "all").strip()
-        if allow in ("", "all"):
-            return
-        prefixes = [] if allow == "none" else split_key_list(allow)
-        if not any(self.vault_address.startswith(p.rstrip("/")) for p in prefixes):
+        if not allowlist_allows(env.get("SOPS_HC_VAULT_ALLOWLIST", ""), self.vault_address):
             raise MasterKeyError(
                 f"hc_vault: {self.vault_address} is not allowed by SOPS_HC_VAULT_ALLOWLIST"
             )

@@ -14,8 +14,12 @@ Both commands run with ``SOPS_AGE_RECIPIENT`` set to the recipient being decrypt
 command can pick the right key. A source that cannot be loaded does not stop discovery: its
 problem is recorded (without any key material) and reported only if no identity decrypts.
 
-Identity strings are secrets. They are kept in memory as :class:`str`, handed to pyrage, and
-never placed in messages: sources are described by their environment variable or path.
+Identity lines may be X25519 (``AGE-SECRET-KEY-1…``) or hybrid post-quantum
+(``AGE-SECRET-KEY-PQ-1…``, sops >= 3.12); plugin identities are refused with a reason.
+
+Identity strings are secrets. They are kept in memory as :class:`str`, handed to pyrage (or to
+the native post-quantum code, :mod:`sopskit.keys.age_pq`), and never placed in messages:
+sources are described by their environment variable or path.
 """
 
 from __future__ import annotations
@@ -31,15 +35,20 @@ if TYPE_CHECKING:
 
 from sopskit.errors import MasterKeyError
 
-#: identity file lines we can use (X25519); others are recognised to explain why not
+#: identity file lines we can use: X25519 and hybrid post-quantum (age 1.3, sops >= 3.12);
+#: others are recognised to explain why not
 X25519_PREFIX = "AGE-SECRET-KEY-1"
+PQ_PREFIX = "AGE-SECRET-KEY-PQ-1"
+_USABLE_PREFIXES = (X25519_PREFIX, PQ_PREFIX)
 _UNSUPPORTED_PREFIXES = {
-    "AGE-SECRET-KEY-PQ-1": "hybrid post-quantum identities are not supported",
     "AGE-PLUGIN-": "age plugin identities are not supported",
 }
 #: content starting like this is an age-encrypted (passphrase-protected) identity file
 _ENCRYPTED_MARKERS = ("age-encryption.org/", "-----BEGIN AGE ENCRYPTED FILE-----")
 _SSH_KEY_MARKER = "PRIVATE KEY-----"
+
+#: age's default limit when decrypting (2**22 iterations, about a second)
+_MAX_SCRYPT_WORK_FACTOR = 22
 
 PassphraseReader = Callable[[str], str]
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
@@ -100,7 +109,7 @@ def parse_identity_file(content: str, *, location: str) -> list[str]:
         reason = next((why for p, why in _UNSUPPORTED_PREFIXES.items() if line.startswith(p)), None)
         if reason:
             raise MasterKeyError(f"{location} line {number}: {reason}")
-        if not line.startswith(X25519_PREFIX):
+        if not line.startswith(_USABLE_PREFIXES):
             raise MasterKeyError(f"{location} line {number}: not an age identity")
         identities.append(line)
     return identities
@@ -129,15 +138,45 @@ def _read_passphrase(location: str, reader: PassphraseReader | None) -> str:
     return getpass.getpass(prompt)
 
 
-def unlock_identity_file(content: bytes, *, location: str, reader: PassphraseReader | None) -> str:
-    """Decrypt a passphrase-protected (scrypt) identity file and return its text."""
+def passphrase_decrypt(content: bytes, secret: str) -> bytes:
+    """The plaintext of a passphrase-encrypted (scrypt) age file, armoured or binary.
+
+    Raises FormatError for broken armour and pyrage.DecryptError for a wrong passphrase or a
+    damaged file (the CCTV ``scrypt_*`` vectors run through this function).
+    """
     from pyrage import DecryptError, passphrase
 
+    from sopskit.keys import age_format
     from sopskit.keys.age import dearmor_age  # lazy: age.py imports this module
 
+    binary = dearmor_age(content)
+    try:  # refuse what age refuses before rage runs scrypt (CCTV scrypt_work_factor_23)
+        stanzas = age_format.parse_header(binary)[0]
+    except age_format.AgeFormatError as exc:
+        raise DecryptError(str(exc)) from None
+    for stanza in stanzas:
+        if stanza.type == "scrypt" and (len(stanza.args) != 2 or not stanza.args[1].isdigit()
+                                        or int(stanza.args[1]) > _MAX_SCRYPT_WORK_FACTOR):
+            raise DecryptError("age: scrypt work factor missing or above 22")
+    plain: bytes = passphrase.decrypt(binary, secret)
+    return plain
+
+
+def unlock_identity_file(content: bytes, *, location: str, reader: PassphraseReader | None) -> str:
+    """Decrypt a passphrase-protected (scrypt) identity file and return its text."""
+    from pyrage import DecryptError
+
+    from sopskit.errors import FormatError
+    from sopskit.keys.age import dearmor_age
+
+    try:
+        # bytes, not text: ``age -p`` without ``-a`` writes a binary file
+        dearmor_age(content)
+    except FormatError as exc:
+        raise MasterKeyError(f"{location}: {exc.message}") from None
     secret = _read_passphrase(location, reader)
     try:
-        plain: bytes = passphrase.decrypt(dearmor_age(content.decode("utf-8", "replace")), secret)
+        plain = passphrase_decrypt(content, secret)
     except DecryptError as exc:
         raise MasterKeyError(f"{location}: wrong passphrase or damaged identity file") from exc
     return plain.decode("utf-8", "replace")
@@ -151,8 +190,13 @@ def load_identity_content(content: bytes, *, location: str, reader: PassphraseRe
     return parse_identity_file(text, location=location)
 
 
-def load_ssh_identity(content: bytes, *, location: str, reader: PassphraseReader | None) -> str:
-    """An OpenSSH private key as an identity string; encrypted keys are unlocked in memory."""
+def load_ssh_identity(
+    content: bytes, *, location: str, reader: PassphraseReader | None, allow_encrypted: bool = True
+) -> str:
+    """An OpenSSH private key as an identity string; encrypted keys are unlocked in memory,
+    except from ``SOPS_AGE_SSH_PRIVATE_KEY_CMD`` (``allow_encrypted=False``), which sops 3.12
+    refuses: "the SSH key returned by running SOPS_AGE_SSH_PRIVATE_KEY_CMD is password
+    protected, which is unsupported"."""
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
 
@@ -163,7 +207,9 @@ def load_ssh_identity(content: bytes, *, location: str, reader: PassphraseReader
         serialization.load_ssh_private_key(content, password=None)
         return text
     except TypeError:
-        pass  # encrypted: ask for the passphrase below
+        if not allow_encrypted:
+            raise MasterKeyError(f"{location}: the SSH key it returned is password protected, which is unsupported")
+        # encrypted: ask for the passphrase below
     except (ValueError, UnsupportedAlgorithm):
         # PEM ("BEGIN RSA PRIVATE KEY") keys are not OpenSSH format; let pyrage judge them
         return text
@@ -259,8 +305,9 @@ def discover_identities(
     """
     found = DiscoveredIdentities()
 
-    def ssh(location: str) -> Callable[[bytes], list[str]]:
-        return lambda content: [load_ssh_identity(content, location=location, reader=passphrase_reader)]
+    def ssh(location: str, *, allow_encrypted: bool = True) -> Callable[[bytes], list[str]]:
+        return lambda content: [load_ssh_identity(
+            content, location=location, reader=passphrase_reader, allow_encrypted=allow_encrypted)]
 
     def idfile(location: str) -> Callable[[bytes], list[str]]:
         return lambda content: load_identity_content(content, location=location, reader=passphrase_reader)
@@ -282,7 +329,7 @@ def discover_identities(
         label = f"SOPS_AGE_SSH_PRIVATE_KEY_FILE ({ssh_file})"
         _from_file(found, label, Path(ssh_file), ssh(label), must_exist=True)
 
-    from_command("SOPS_AGE_SSH_PRIVATE_KEY_CMD", ssh("SOPS_AGE_SSH_PRIVATE_KEY_CMD"))
+    from_command("SOPS_AGE_SSH_PRIVATE_KEY_CMD", ssh("SOPS_AGE_SSH_PRIVATE_KEY_CMD", allow_encrypted=False))
 
     home = _home(env)
     if home is not None:

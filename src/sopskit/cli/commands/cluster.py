@@ -15,11 +15,15 @@ examples:
   sopskit cluster init --path-regex '^flux/secrets/prod/'
   sopskit cluster init --context prod --force                 (rotate the key, safely)
   sopskit cluster init --force --resume                       (finish an interrupted rotation)
+  sopskit cluster init --pq                                   (hybrid post-quantum key, age1pq1...)
+  sopskit cluster init --force --pq                           (migrate a classical key to post-quantum)
 
 The Secret flux-system/sops-age gets one data key, age.agekey, as Flux expects; the public
 recipient goes into the .sops.yaml rule for --path-regex (created if missing, comments kept).
 With --force the key is rotated: new recipient added, files re-keyed, cluster holds both,
 new key verified, old key removed everywhere. An interruption stops with the command to resume.
+A rotation keeps the key type of the cluster's current key; --pq makes the new key post-quantum
+(ML-KEM-768 + X25519). Every reader must support it: Flux >= 2.9, sops >= 3.12, age >= 1.3.
 """
 
 VERIFY_EPILOG = """\
@@ -59,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                       help="path_regex of the .sops.yaml rule for this cluster (default %(default)s)")
     init.add_argument("--force", action="store_true", help="rotate the key when the Secret already exists")
     init.add_argument("--resume", action="store_true", help="finish an interrupted rotation (with --force)")
+    init.add_argument("--pq", action="store_true",
+                      help="make a hybrid post-quantum key (age1pq1..., needs Flux >= 2.9 / sops >= 3.12)")
     init.set_defaults(handler=run_init)
 
     verify = sub.add_parser(
@@ -79,14 +85,30 @@ def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                           context=getattr(args, "kube_context", None))
 
 
+def _generator(args: argparse.Namespace, client, ref):  # type: ignore[no-untyped-def]
+    """The new key's type: post-quantum with --pq, or when rotating a post-quantum key
+    (a rotation never silently downgrades); X25519 otherwise."""
+    from functools import partial
+
+    from sopskit.k8s.agesecret import read_identities
+    from sopskit.keys.age import generate_identity, identity_kind
+
+    pq = bool(args.pq)
+    if not pq and args.force:
+        pq = any(identity_kind(i) == "post-quantum" for i in read_identities(client, ref) or [])
+    return partial(generate_identity, pq=pq)
+
+
 def run_init(args: argparse.Namespace) -> int:
     from sopskit.k8s.agesecret import SecretRef
     from sopskit.k8s.workflow import find_repo_root, init_cluster_key
 
     repo = find_repo_root()
     ref = SecretRef(args.namespace, args.secret_name)
-    result = init_cluster_key(repo, client=_client(args), ref=ref, path_regex=args.path_regex,
-                              force=args.force, resume=args.resume)
+    client = _client(args)
+    result = init_cluster_key(repo, client=client, ref=ref, path_regex=args.path_regex,
+                              force=args.force, resume=args.resume,
+                              generate=_generator(args, client, ref))
     err = sys.stderr
     if result.rolled_back:
         print("The interrupted rotation had not stored its key in the cluster; it was undone and "

@@ -1,0 +1,306 @@
+"""The age v1 file format (c2sp.org/age): header, header MAC and STREAM payload.
+
+pyrage does this for X25519 and SSH recipients; this module is the native path for the
+recipient types pyrage lacks (``mlkem768x25519``). It is written from the specification and
+checked against the C2SP CCTV test vectors (tests/keys/test_age_cctv.py).
+
+Errors say which layer failed, as the vectors name them: :class:`AgeHeaderError` (header
+does not parse, a stanza for us is malformed), :class:`AgeNoMatchError` (well-formed, no
+identity unwraps it), :class:`AgeHmacError` (header MAC mismatch), :class:`AgePayloadError`
+(STREAM failure; ``released`` holds the plaintext an age streaming reader would have
+returned before the error) and :class:`AgeArmorError` (ASCII armour). Nothing here holds a
+message with key material.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+VERSION_LINE = b"age-encryption.org/v1\n"
+_INTRO = b"age-encryption.org/"
+_STANZA_PREFIX = b"-> "
+_MAC_PREFIX = b"---"
+_COLUMNS = 64
+FILE_KEY_SIZE = 16
+_CHUNK = 64 * 1024
+_TAG = 16
+_NONCE = 16
+_ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
+_ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
+_WHITESPACE = b" \t\n\r\v\f"
+_B64_CHARS = re.compile(rb"[A-Za-z0-9+/]*")
+
+
+class AgeFormatError(ValueError):
+    """Base of the format errors; ``kind`` matches the CCTV ``expect:`` words."""
+
+    kind = "header failure"
+
+
+class AgeHeaderError(AgeFormatError):
+    kind = "header failure"
+
+
+class AgeNoMatchError(AgeFormatError):
+    kind = "no match"
+
+
+class AgeHmacError(AgeFormatError):
+    kind = "HMAC failure"
+
+
+class AgePayloadError(AgeFormatError):
+    kind = "payload failure"
+
+    def __init__(self, message: str, released: bytes = b"") -> None:
+        super().__init__(message)
+        self.released = released
+
+
+class AgeArmorError(AgeFormatError):
+    kind = "armor failure"
+
+
+@dataclass(frozen=True)
+class Stanza:
+    """One recipient stanza: ``-> type args…`` and its binary body."""
+
+    type: str
+    args: tuple[str, ...]
+    body: bytes
+
+
+#: an unwrapper gets every stanza and returns the file key, None if none is addressed to
+#: it or none opens, and raises AgeHeaderError for a malformed stanza addressed to it
+Unwrapper = Callable[[Sequence[Stanza]], "bytes | None"]
+
+
+# -- base64 ---------------------------------------------------------------------------------
+
+def b64encode(data: bytes) -> str:
+    """Unpadded standard base64 (age's encoding)."""
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def b64decode(text: str | bytes) -> bytes:
+    """Canonical unpadded base64 or :class:`AgeHeaderError`."""
+    raw = text.encode() if isinstance(text, str) else text
+    if not _B64_CHARS.fullmatch(raw) or len(raw) % 4 == 1:
+        raise AgeHeaderError("age: invalid base64")
+    data = base64.b64decode(raw + b"=" * (-len(raw) % 4))
+    if base64.b64encode(data).rstrip(b"=") != raw:
+        raise AgeHeaderError("age: non-canonical base64")
+    return data
+
+
+# -- header ---------------------------------------------------------------------------------
+
+def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
+    prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+
+
+def _header_mac(file_key: bytes, header_up_to_mac: bytes) -> bytes:
+    return hmac.new(_hkdf(file_key, b"", b"header"), header_up_to_mac, hashlib.sha256).digest()
+
+
+def _line(data: bytes, pos: int) -> tuple[bytes, int]:
+    end = data.find(b"\n", pos)
+    if end < 0:
+        raise AgeHeaderError("age: header ends without a newline")
+    return data[pos:end], end + 1
+
+
+def _valid_arg(arg: bytes) -> bool:
+    return bool(arg) and all(0x21 <= c <= 0x7E for c in arg)
+
+
+def parse_header(data: bytes) -> tuple[list[Stanza], bytes, bytes, int]:
+    """``(stanzas, header_up_to_mac, mac, payload_offset)``; raises AgeHeaderError."""
+    if not data.startswith(_INTRO):
+        raise AgeHeaderError("age: not an age file")
+    version, pos = _line(data, 0)
+    if version + b"\n" != VERSION_LINE:
+        raise AgeHeaderError("age: unsupported age file version")
+    stanzas: list[Stanza] = []
+    while True:
+        start = pos
+        line, pos = _line(data, pos)
+        if line.startswith(_MAC_PREFIX):
+            if line[:4] != b"--- ":
+                raise AgeHeaderError("age: malformed header MAC line")
+            mac = b64decode(line[4:])
+            if len(mac) != 32:
+                raise AgeHeaderError("age: header MAC has the wrong length")
+            if not stanzas:
+                raise AgeHeaderError("age: header has no recipient stanza")
+            return stanzas, data[: start + 3], mac, pos
+        if not line.startswith(_STANZA_PREFIX):
+            raise AgeHeaderError("age: malformed header line")
+        args = line[len(_STANZA_PREFIX) :].split(b" ")
+        if not all(_valid_arg(a) for a in args):
+            raise AgeHeaderError("age: malformed stanza arguments")
+        body = bytearray()
+        while True:
+            chunk, pos = _line(data, pos)
+            if len(chunk) > _COLUMNS:
+                raise AgeHeaderError("age: stanza body line longer than 64 columns")
+            body += b64decode_line(chunk)
+            if len(chunk) < _COLUMNS:
+                break
+        text_args = tuple(a.decode("ascii") for a in args)
+        stanzas.append(Stanza(text_args[0], text_args[1:], bytes(body)))
+
+
+def b64decode_line(chunk: bytes) -> bytes:
+    """A stanza body line: full lines are 64 characters (48 bytes), so each decodes alone."""
+    return b64decode(chunk) if chunk else b""
+
+
+def _format_stanza(stanza: Stanza) -> bytes:
+    encoded = b64encode(stanza.body)
+    lines = [encoded[i : i + _COLUMNS] for i in range(0, len(encoded), _COLUMNS)]
+    if not lines or len(lines[-1]) == _COLUMNS:
+        lines.append("")
+    head = " ".join(("->", stanza.type, *stanza.args))
+    return (head + "\n" + "".join(line + "\n" for line in lines)).encode()
+
+
+def format_header(stanzas: Sequence[Stanza], file_key: bytes) -> bytes:
+    """The header, MAC line included."""
+    up_to_mac = VERSION_LINE + b"".join(_format_stanza(s) for s in stanzas) + _MAC_PREFIX
+    mac = _header_mac(file_key, up_to_mac)
+    return up_to_mac + b" " + b64encode(mac).encode() + b"\n"
+
+
+# -- payload (STREAM) -----------------------------------------------------------------------
+
+def _chunk_nonce(counter: int, last: bool) -> bytes:
+    return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+def encrypt_payload(file_key: bytes, plaintext: bytes, *, nonce: bytes | None = None) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    nonce = os.urandom(_NONCE) if nonce is None else nonce
+    aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
+    chunks = [plaintext[i : i + _CHUNK] for i in range(0, len(plaintext), _CHUNK)] or [b""]
+    out = [nonce]
+    for counter, chunk in enumerate(chunks):
+        out.append(aead.encrypt(_chunk_nonce(counter, counter == len(chunks) - 1), chunk, None))
+    return b"".join(out)
+
+
+def decrypt_payload(file_key: bytes, payload: bytes) -> bytes:
+    """STREAM decryption as age's streaming reader does it, chunk by chunk.
+
+    A full-size chunk is tried as a middle chunk, then as a full-size final chunk; a shorter
+    one can only be final. A payload that ends after a middle chunk is truncated.
+    """
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    if len(payload) < _NONCE:  # age reads the nonce with the header
+        raise AgeHeaderError("age: payload nonce is missing or truncated")
+    aead = ChaCha20Poly1305(_hkdf(file_key, payload[:_NONCE], b"payload"))
+    rest = memoryview(payload)[_NONCE:]
+    released = bytearray()
+    counter = 0
+    size = _CHUNK + _TAG
+    while True:
+        if not len(rest):
+            raise AgePayloadError("age: payload is truncated (no final chunk)", bytes(released))
+        chunk = bytes(rest[:size])
+        rest = rest[len(chunk) :]
+        last = len(chunk) < size
+        if last and counter > 0 and len(chunk) == _TAG:
+            raise AgePayloadError("age: final payload chunk is empty", bytes(released))
+        plain: bytes | None = None
+        try:
+            plain = aead.decrypt(_chunk_nonce(counter, last), chunk, None)
+        except InvalidTag:
+            if not last:  # maybe a full-size final chunk
+                try:
+                    plain = aead.decrypt(_chunk_nonce(counter, True), chunk, None)
+                    last = True
+                except InvalidTag:
+                    pass
+        if plain is None:
+            raise AgePayloadError("age: payload chunk does not authenticate", bytes(released))
+        released += plain
+        counter += 1
+        if last:
+            if len(rest):
+                raise AgePayloadError("age: trailing data after the final payload chunk", bytes(released))
+            return bytes(released)
+
+
+# -- whole files ----------------------------------------------------------------------------
+
+def encrypt(file_key: bytes, stanzas: Sequence[Stanza], plaintext: bytes) -> bytes:
+    """A binary age file for ``stanzas`` (which already wrap ``file_key``)."""
+    return format_header(stanzas, file_key) + encrypt_payload(file_key, plaintext)
+
+
+def new_file_key() -> bytes:
+    return os.urandom(FILE_KEY_SIZE)
+
+
+def decrypt(data: bytes, unwrappers: Sequence[Unwrapper]) -> bytes:
+    """Decrypt a binary age file with the first unwrapper that yields the file key."""
+    stanzas, up_to_mac, mac, offset = parse_header(data)
+    file_key = None
+    for unwrap in unwrappers:
+        file_key = unwrap(stanzas)
+        if file_key is not None:
+            break
+    if file_key is None:
+        raise AgeNoMatchError("age: no identity matched any of the recipients")
+    if len(file_key) != FILE_KEY_SIZE:
+        raise AgeHeaderError("age: unwrapped file key has the wrong size")
+    if not hmac.compare_digest(_header_mac(file_key, up_to_mac), mac):
+        raise AgeHmacError("age: header MAC mismatch")
+    return decrypt_payload(file_key, data[offset:])
+
+
+# -- ASCII armour (strict, as age's armor.Reader) -------------------------------------------
+
+def armor(binary: bytes) -> str:
+    encoded = base64.b64encode(binary).decode()
+    lines = [encoded[i : i + _COLUMNS] for i in range(0, len(encoded), _COLUMNS)]
+    return "\n".join([_ARMOR_BEGIN.decode(), *lines, _ARMOR_END.decode()]) + "\n"
+
+
+def is_armored(data: bytes) -> bool:
+    return data.lstrip(_WHITESPACE).startswith(_ARMOR_BEGIN)
+
+
+def dearmor(data: bytes) -> bytes:
+    """The binary inside a PEM armour; whitespace around the block and CRLF line ends are
+    allowed, anything else that is not canonical is an :class:`AgeArmorError`."""
+    body = data.strip(_WHITESPACE)
+    lines = body.replace(b"\r\n", b"\n").split(b"\n")
+    if len(lines) < 2 or lines[0] != _ARMOR_BEGIN or lines[-1] != _ARMOR_END:
+        raise AgeArmorError("age: missing or malformed armor header or footer")
+    inner = lines[1:-1]
+    for index, line in enumerate(inner):
+        final = index == len(inner) - 1
+        if len(line) > _COLUMNS or (not final and len(line) != _COLUMNS) or not line:
+            raise AgeArmorError("age: armored line has the wrong length")
+        if not final and b"=" in line:
+            raise AgeArmorError("age: armor padding before the last line")
+    joined = b"".join(inner)
+    try:
+        decoded = base64.b64decode(joined, validate=True)
+    except (binascii.Error, ValueError):
+        raise AgeArmorError("age: armor is not valid base64") from None
+    if base64.b64encode(decoded) != joined:
+        raise AgeArmorError("age: armor base64 is not canonical")
+    return decoded

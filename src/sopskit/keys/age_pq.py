@@ -1,0 +1,125 @@
+"""Hybrid post-quantum age keys (age 1.3): recipient ``age1pq1…``, identity
+``AGE-SECRET-KEY-PQ-1…``, stanza ``-> mlkem768x25519 <enc>`` (c2sp.org/age).
+
+The identity is a 32-byte seed (Bech32, HRP ``AGE-SECRET-KEY-PQ-``); the recipient is the
+1216-byte MLKEM768-X25519 public key (Bech32, HRP ``age1pq``). Wrapping is HPKE SealBase
+(:mod:`sopskit.keys.age_hpke`) with ``info = "age-encryption.org/mlkem768x25519"`` and an
+empty AAD; the stanza body is the 32-byte sealed file key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sopskit.keys import age_bech32, age_hpke
+from sopskit.keys.age_format import AgeHeaderError, Stanza, b64decode, b64encode
+
+RECIPIENT_HRP = "age1pq"
+IDENTITY_HRP = "age-secret-key-pq-"
+RECIPIENT_PREFIX = "age1pq1"
+IDENTITY_PREFIX = "AGE-SECRET-KEY-PQ-1"
+STANZA_TYPE = "mlkem768x25519"
+_INFO = b"age-encryption.org/mlkem768x25519"
+_SEALED_SIZE = 16 + 16  # file key + Poly1305 tag
+
+
+class PqKeyError(ValueError):
+    """A malformed post-quantum key string (the message never contains it)."""
+
+
+class PqRecipient:
+    """An ``age1pq1…`` recipient: wraps a file key into an ``mlkem768x25519`` stanza."""
+
+    def __init__(self, public: bytes) -> None:
+        if len(public) != age_hpke.PUBLIC_KEY_SIZE:
+            raise PqKeyError("age1pq recipient: the key must be 1216 bytes")
+        self.public = public
+
+    @classmethod
+    def from_str(cls, text: str) -> PqRecipient:
+        try:
+            hrp, data = age_bech32.decode(text)
+        except age_bech32.Bech32Error as exc:
+            raise PqKeyError(f"age1pq recipient: {exc}") from None
+        if hrp != RECIPIENT_HRP or text != text.lower():
+            raise PqKeyError("age1pq recipient: wrong prefix or case")
+        recipient = cls(data)
+        try:  # an ML-KEM key that is not canonical is refused now, not at first use
+            from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PublicKey
+
+            MLKEM768PublicKey.from_public_bytes(data[:1184])
+        except ValueError:
+            raise PqKeyError("age1pq recipient: invalid ML-KEM-768 key") from None
+        return recipient
+
+    def __str__(self) -> str:
+        return age_bech32.encode(RECIPIENT_HRP, self.public)
+
+    def wrap(self, file_key: bytes) -> Stanza:
+        enc, sealed = age_hpke.seal_base(self.public, _INFO, b"", file_key)
+        return Stanza(STANZA_TYPE, (b64encode(enc),), sealed)
+
+
+class PqIdentity:
+    """An ``AGE-SECRET-KEY-PQ-1…`` identity. ``str()`` returns the secret: never log it."""
+
+    def __init__(self, seed: bytes) -> None:
+        if len(seed) != age_hpke.SEED_SIZE:
+            raise PqKeyError("post-quantum identity: the key must be 32 bytes")
+        self._seed = seed
+
+    def __repr__(self) -> str:
+        return "PqIdentity(<secret>)"
+
+    @classmethod
+    def generate(cls) -> PqIdentity:
+        return cls(age_hpke.generate_seed())
+
+    @classmethod
+    def from_str(cls, text: str) -> PqIdentity:
+        try:
+            hrp, data = age_bech32.decode(text)
+        except age_bech32.Bech32Error as exc:
+            raise PqKeyError(f"post-quantum identity: {exc}") from None
+        if hrp != IDENTITY_HRP or text != text.upper():
+            raise PqKeyError("post-quantum identity: wrong prefix or case")
+        return cls(data)
+
+    def __str__(self) -> str:
+        return age_bech32.encode(IDENTITY_HRP, self._seed, upper=True)
+
+    def to_public(self) -> PqRecipient:
+        return PqRecipient(age_hpke.public_key(self._seed))
+
+    def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
+        """The file key from the first ``mlkem768x25519`` stanza this identity opens.
+
+        Other stanza types are ignored; a malformed ``mlkem768x25519`` stanza is a header
+        error (c2sp.org/age: two arguments, a canonical 1120-byte ``enc``, a 32-byte body
+        checked before decrypting).
+        """
+        for stanza in stanzas:
+            if stanza.type != STANZA_TYPE:
+                continue
+            if len(stanza.args) != 1:
+                raise AgeHeaderError("age: mlkem768x25519 stanza needs exactly two arguments")
+            enc = b64decode(stanza.args[0])
+            if len(enc) != age_hpke.ENC_SIZE:
+                raise AgeHeaderError("age: mlkem768x25519 encapsulated key is not 1120 bytes")
+            if len(stanza.body) != _SEALED_SIZE:
+                raise AgeHeaderError("age: mlkem768x25519 stanza body is not 32 bytes")
+            try:
+                return age_hpke.open_base(self._seed, enc, _INFO, b"", stanza.body)
+            except age_hpke.HpkeInvalidShareError:
+                raise AgeHeaderError("age: mlkem768x25519 stanza has a low-order X25519 share") from None
+            except age_hpke.HpkeError:
+                continue  # addressed to another recipient
+        return None
+
+
+def is_pq_identity(text: str) -> bool:
+    return text.startswith(IDENTITY_PREFIX)
+
+
+def is_pq_recipient(text: str) -> bool:
+    return text.startswith(RECIPIENT_PREFIX)
