@@ -37,14 +37,29 @@ class GoRegex:
     file's metadata; :attr:`error` then says why.
     """
 
-    __slots__ = ("_compiled", "error", "pattern")
+    __slots__ = ("_compiled", "_seen", "error", "pattern")
+
+    #: answers remembered per pattern: a tree's keys repeat a lot (``data``, ``metadata``),
+    #: and one RE2 call through the binding costs several microseconds
+    _MEMO_SIZE = 4096
 
     def __init__(self, pattern: str, compiled: Any, error: str | None = None) -> None:
         self.pattern = pattern
         self._compiled = compiled
         self.error = error
+        self._seen: dict[str, bool] = {}
 
     def search(self, text: str) -> bool:
+        seen = self._seen
+        answer = seen.get(text)
+        if answer is None:
+            answer = self._search(text)
+            if len(seen) >= self._MEMO_SIZE:
+                seen.clear()
+            seen[text] = answer
+        return answer
+
+    def _search(self, text: str) -> bool:
         compiled = self._compiled
         if compiled is None:
             return False
