@@ -129,7 +129,7 @@ def compile_go_regex(pattern: str, *, what: str = "regular expression") -> GoReg
     """Compile ``pattern`` or raise one :class:`FormatError` line naming ``what`` and why."""
     compiled, error = _compile(pattern)
     if compiled is None:
-        raise FormatError(f"invalid {what} {pattern!r}: {error}")
+        raise FormatError(f"invalid {what} `{pattern}`: {error}")
     return GoRegex(pattern, compiled)
 
 
