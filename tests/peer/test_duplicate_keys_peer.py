@@ -1,7 +1,7 @@
 """Repeated YAML mapping keys, sops 3.11 (real binary) vs sopskit.
 
-Older sops (before 3.8 added the plaintext check) encrypted a repeated key like any other; such
-files still open in sops 3.8-3.12 when the repeat is below the top level, and repeats in any
+Older sops (before 3.10.0 added the plaintext check) encrypted a repeated key like any other; such
+files still open in sops up to 3.12 when the repeat is below the top level, and repeats in any
 document after the first are never checked (see tests/stores/test_yaml_duplicate_keys.py for
 the sops source). The fixtures are written by the binary itself: sops 3.11 accepts a repeat in
 a second document, whose keys, values and MAC are those of a one-document file once the empty

@@ -3,7 +3,7 @@
 sops decodes only the first document into a Go value, and that decode is what refuses a
 repeated key (yaml.v3 ``mapping key "a" already defined``): the whole document for a plaintext
 (``stores/yaml/store.go`` ``LoadPlainFile``), only the top level and the ``sops`` block for an
-encrypted file (``LoadEncryptedFile`` decoding into ``stores.SopsFile``, sops 3.8-3.12). The
+encrypted file (``LoadEncryptedFile`` decoding into ``stores.SopsFile``, sops up to 3.12). The
 real binary is compared in tests/peer/test_duplicate_keys_peer.py.
 """
 

@@ -19,8 +19,8 @@ rules of yaml.v3's scanner and sops's ``nodeToTreeValue`` (see docs/yaml-store.m
 Duplicate mapping keys are refused where sops refuses them and kept (as separate entries, in
 order) everywhere else. sops checks uniqueness only by decoding the *first* document into a Go
 value (yaml.v3 refuses a repeated key there; later documents are never checked): a plaintext
-is decoded whole (``LoadPlainFile``, sops 3.8+), so any repeated key of document 1 is refused;
-an encrypted file is decoded into ``stores.SopsFile`` (``LoadEncryptedFile``, sops 3.8-3.12,
+is decoded whole (``LoadPlainFile``, sops 3.10+), so any repeated key of document 1 is refused;
+an encrypted file is decoded into ``stores.SopsFile`` (``LoadEncryptedFile``, sops 3.x up to 3.12,
 the 3.11 binary), which looks only at document 1's top-level keys and its ``sops`` block, so
 older files with a repeated key deeper down still open (sops 3.13 refuses those too).
 
