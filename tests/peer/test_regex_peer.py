@@ -157,3 +157,51 @@ def test_catastrophic_pattern_in_metadata_and_config_is_fast(peer: Peer) -> None
         out = peer.decrypt("kit", encrypted)
         assert time.monotonic() - start < 5
         assert json.loads(out) == {long_key: "v", "aaa": "w"}
+
+
+#: syntax where Go and RE2 (C++) could disagree: sops decides, via ``path_regex`` (config.go
+#: ``regexp.Compile``, "can not compile regexp" when it fails)
+SYNTAX = [
+    r"\C", r"\Z", r"\z", "(?P<n>x)", "(?<n>x)", "(?P=n)", "(?'n'x)", r"\pN", r"\p{^Greek}", r"\PL",
+    "[[:word:]]", "[[:^alpha:]]", "[[=a=]]", "[[.a.]]", "x{2,1}", "x{1001}", "x{1000}", "x**", "x++",
+    "x?+", "(?U)x", "(?-i)x", "(?i-s:x)", "(?x)x", "(?#c)", r"\Qab", r"\0", r"\01", r"\x{10FFFF}",
+    r"\x{110000}", r"\e", r"\cA", r"\<", r"[a-\d]", "[z-a]", "[]a]", "[^]a]", "a{,5}", r"\8", r"\_",
+    r"[\-]", "()", "(|a)", "a||b", r"\p{Han}", r"\p{Any}", r"\p{Foo}", r"\pX", "x{2}{3}",
+    "(x{500}){3}", r"\a\f\t\n\r\v", r"\x41", r"\101", r"\1", "(?P<a>x)(?P<a>y)", "(?P<>x)",
+    "(?P<1a>x)", "[[:alpha:]-z]", "x{1000,1001}", r"[\Q]\E]", r"\Q\E", "(?is-mU:a)", "(?|a)", "(?:)",
+    r"\k<n>", r"\g1", r"\R", r"\h", r"\X", r"\N",
+]
+#: the two gaps found: Go 1.2x accepts these Unicode class names, RE2 (C++) does not
+RE2_REFUSES = [r"\p{Cn}", r"\p{greek}"]
+
+
+def _sops_compiles(peer: Peer, pattern: str) -> bool:
+    peer.write(".sops.yaml", f"creation_rules:\n  - path_regex: {json.dumps(pattern)}\n"
+                             f"    age: {peer.recipient}\n")
+    plain = peer.write("f.yaml", "a: b\n")
+    done = peer.run("sops", "encrypt", plain)
+    return b"can not compile regexp" not in done.stderr
+
+
+def test_the_same_patterns_are_valid(peer: Peer) -> None:
+    from sopskit.errors import FormatError
+    from sopskit.format.goregex import compile_go_regex
+
+    disagree = []
+    for pattern in SYNTAX:
+        try:
+            compile_go_regex(pattern)
+            ours = True
+        except FormatError:
+            ours = False
+        if _sops_compiles(peer, pattern) != ours:
+            disagree.append(pattern)
+    assert disagree == []
+
+
+@pytest.mark.xfail(strict=True, reason="(c) RE2 (C++) lacks \\p{Cn} and lower-case class names that Go accepts")
+@pytest.mark.parametrize("pattern", RE2_REFUSES)
+def test_known_syntax_gaps(peer: Peer, pattern: str) -> None:
+    from sopskit.format.goregex import go_regex_or_never
+
+    assert _sops_compiles(peer, pattern) == (go_regex_or_never(pattern).error is None)
