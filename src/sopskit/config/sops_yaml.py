@@ -5,6 +5,10 @@
 * ``creation_rules`` are tried in order and the first whose ``path_regex`` is found in the
   file's path relative to the config's directory wins; a rule without ``path_regex``
   matches everything.
+* Every pattern (``path_regex`` and the selection regexes) has Go's RE2 syntax and is compiled by
+  :mod:`sopskit.format.goregex`. An invalid one is a :class:`ConfigError` when the file is
+  loaded (sops fails only once it reaches that rule, and silently encrypts nothing with a broken
+  ``encrypted_regex``).
 * Rule-level keys form one key group (strings are comma lists, or YAML lists since 3.11);
   ``key_groups`` (with ``merge``) replaces them. Inside explicit groups duplicate keys are
   dropped, as sops 3.9+ does.
@@ -15,13 +19,13 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sopskit.errors import ConfigError, SopsError
+from sopskit.format.goregex import GoRegex, compile_go_regex
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
 
 CONFIG_NAME = ".sops.yaml"
@@ -72,10 +76,10 @@ class CreationRule:
     selection: SelectionRules | None = None
     mac_only_encrypted: bool = False
     index: int = 0
-    _compiled: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _compiled: GoRegex | None = field(default=None, repr=False, compare=False)
 
     def matches(self, relative_path: str) -> bool:
-        return self._compiled is None or self._compiled.search(relative_path) is not None
+        return self._compiled is None or self._compiled.search(relative_path)
 
     def recipients(self, key_type: str) -> list[str]:
         """Every key of one type across the rule's groups, as strings."""
@@ -225,9 +229,9 @@ def _parse_rule(raw: Any, index: int) -> CreationRule:
         if not isinstance(path_regex, str):
             raise ConfigError(f"{where}.path_regex: expected a string")
         try:
-            compiled = re.compile(path_regex)
-        except re.error as exc:
-            raise ConfigError(f"{where}.path_regex {path_regex!r} is not a valid regex: {exc}") from None
+            compiled = compile_go_regex(path_regex, what=f"{where}.path_regex") if path_regex else None
+        except SopsError as exc:
+            raise ConfigError(exc.message) from None
     raw_groups = raw.get("key_groups")
     if raw_groups:
         if not isinstance(raw_groups, list):

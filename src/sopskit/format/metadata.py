@@ -194,7 +194,7 @@ def metadata_from_plain(plain: Mapping[str, Any]) -> Metadata:
     if not any(groups):
         raise FormatError("no master keys found in the file's sops metadata")
     options = {k: (str(m[k]) if m.get(k) is not None else None) for k in SELECTION_OPTIONS}
-    rules = SelectionRules.from_options(options)
+    rules = SelectionRules.from_options(options, strict=False)  # sops: a bad pattern matches nothing
     version = m.get("version", "")
     return Metadata(
         key_groups=groups,

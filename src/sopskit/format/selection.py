@@ -3,16 +3,22 @@
 At most one option is set per file. With none set, the effective rule is
 ``unencrypted_suffix: _unencrypted``. Rules look at *every* key of the path (so everything
 below ``nested_unencrypted:`` stays clear) and, for the comment options, at every comment of
-the active comment stack. Regexes are searched unanchored, like Go's ``regexp.Match``.
+the active comment stack. Regexes are searched unanchored, like Go's ``regexp.Match``, with
+RE2 semantics (:mod:`sopskit.format.goregex`).
+
+A pattern from a ``.sops.yaml`` rule or a flag must compile (``strict``, the default): sops would
+silently encrypt nothing with a broken ``encrypted_regex``, so sopskit refuses it. A pattern read
+from a file's metadata is taken as sops reads it: one that does not compile matches nothing, so
+every file sops wrote (and opens) opens here too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 from sopskit.errors import ConflictingParametersError, FormatError
+from sopskit.format.goregex import GoRegex, compile_go_regex, go_regex_or_never
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 
@@ -33,22 +39,25 @@ class SelectionRules:
 
     option: str = "unencrypted_suffix"
     pattern: str = DEFAULT_UNENCRYPTED_SUFFIX
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: GoRegex | None = field(default=None, compare=False, repr=False)
+    #: False: an invalid regex matches nothing instead of raising (file metadata, as sops)
+    strict: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, strict: bool) -> None:
         if self.option not in SELECTION_OPTIONS:
             raise FormatError(f"unknown selection option {self.option!r}")
         if self.option.endswith("regex"):
-            try:
-                object.__setattr__(self, "_regex", re.compile(self.pattern))
-            except re.error as exc:
-                raise FormatError(f"invalid {self.option} {self.pattern!r}: {exc}") from None
+            regex = compile_go_regex(self.pattern, what=self.option) if strict else go_regex_or_never(self.pattern)
+            object.__setattr__(self, "_regex", regex)
 
     @classmethod
-    def from_options(cls, options: dict[str, str | None], *, default: bool = True) -> SelectionRules:
+    def from_options(
+        cls, options: dict[str, str | None], *, default: bool = True, strict: bool = True
+    ) -> SelectionRules:
         """Build from a mapping of option name -> value; more than one set is an error.
 
-        With none set, returns the default ``_unencrypted`` suffix rule.
+        With none set, returns the default ``_unencrypted`` suffix rule. ``strict=False`` is for
+        patterns read from a file's metadata (see the module docstring).
         """
         chosen = [(k, v) for k in SELECTION_OPTIONS if (v := options.get(k))]
         if len(chosen) > 1:
@@ -60,7 +69,7 @@ class SelectionRules:
             return cls()
         option, pattern = chosen[0]
         assert pattern is not None
-        return cls(option, pattern)
+        return cls(option, pattern, strict=strict)
 
     def should_encrypt(
         self, path: Sequence[str], comments: Sequence[Sequence[str]], is_comment: bool

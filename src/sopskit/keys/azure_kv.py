@@ -106,12 +106,21 @@ class AzureKvKey:
             return call()
         except Exception as exc:  # azure.core raises many types; translate them all here
             raise MasterKeyError(
-                f"azure_kv: {what} with {self.to_string()} failed: {type(exc).__name__}"
+                f"azure_kv: {what} with {self.to_string()} failed: {self._reason(exc)}"
             ) from exc
+
+    def _reason(self, exc: Exception) -> str:
+        """The two failures users meet most, said plainly; anything else by type only."""
+        name = type(exc).__name__
+        if name == "ClientAuthenticationError":
+            return f"{name}: no usable Azure credentials (az login, or AZURE_* environment variables)"
+        if name == "ServiceRequestError":
+            return f"{name}: cannot reach {self.vault_url}"
+        return name
 
     def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
         credential_cls, key_client_cls, crypto_cls, algorithm = self._sdk()
-        credential = credential_cls()
+        credential = self._guard("loading credentials", credential_cls)
         version = self.version
         if not version:
             key = self._guard("resolving the key version", lambda: key_client_cls(

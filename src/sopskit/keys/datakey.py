@@ -9,6 +9,13 @@ tried in decryption order (the listed types first, in that order, then the rest 
 loaded order) and the first success gives the group's part. With one group that part is the
 key; with several, at least ``threshold`` parts are needed and all recovered parts are
 combined. When that fails, :class:`DataKeyUnavailableError` lists what every key answered.
+
+Whatever one master key raises while unwrapping is that key's failure, never the command's:
+a cloud SDK without credentials or an unreachable service (each backend translates its SDK's
+errors into :class:`MasterKeyError`), a missing optional SDK (:class:`MissingExtraError`), or
+an exception no backend foresaw (reported by type only: its text may quote data). sops does
+the same (``keyservice`` errors are collected per key and the next key is tried), and exits
+128 only when no group can be recovered.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from sopskit.errors import (
     DuplicateDecryptionKeyTypeError,
     KeyOutcome,
     MasterKeyError,
+    MissingExtraError,
     SopsError,
     UsageError,
 )
@@ -102,14 +110,25 @@ def wrap_data_key(
 
 def _wrap_one(key: MasterKey, part: bytes, group: int, *, now: _dt.datetime,
               context: KeyContext) -> KeyRecord:
+    where = f"could not encrypt the data key with {key.key_type} key {key.to_string()} (group {group})"
     try:
         return key.encrypt(part, now=now, context=context)
     except SopsError as exc:
-        raise MasterKeyError(
-            f"could not encrypt the data key with {key.key_type} key {key.to_string()} "
-            f"(group {group}): {exc.message}",
-            hint=exc.hint,
-        ) from exc
+        raise MasterKeyError(f"{where}: {exc.message}", hint=exc.hint) from exc
+    except Exception as exc:  # an SDK error the backend did not translate: one line, not a crash
+        raise MasterKeyError(f"{where}: {_unexpected(key.key_type, exc)}") from exc
+
+
+def _unexpected(key_type: str, exc: Exception) -> str:
+    """An exception a backend did not translate, named by type only (its text may hold data)."""
+    return f"unexpected {type(exc).__name__} from the {key_type} backend"
+
+
+def _failure(exc: SopsError) -> str:
+    """One key's failure for the report; a missing SDK also says what to install."""
+    if isinstance(exc, MissingExtraError) and exc.hint:
+        return f"{exc.message} ({exc.hint})"
+    return exc.message
 
 
 def order_group(group: Sequence[KeyRecord], decryption_order: Sequence[str]) -> list[KeyRecord]:
@@ -135,7 +154,10 @@ def _recover_part(
         try:
             part = key_from_record(record).decrypt(record, context=context)
         except SopsError as exc:
-            outcomes.append(KeyOutcome(index, record.key_type, label, exc.message))
+            outcomes.append(KeyOutcome(index, record.key_type, label, _failure(exc)))
+            continue
+        except Exception as exc:  # never the command's failure: the next key may work
+            outcomes.append(KeyOutcome(index, record.key_type, label, _unexpected(record.key_type, exc)))
             continue
         outcomes.append(KeyOutcome(index, record.key_type, label, None))
         return part

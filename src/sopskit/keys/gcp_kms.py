@@ -52,13 +52,14 @@ class GcpKmsKey(SingleIdKey):
         )
 
     def _call(self, operation: str, context: KeyContext, request: dict[str, Any]) -> Any:
-        client = self._client(context)
+        # the client is built inside the guard: without credentials google.auth raises
+        # DefaultCredentialsError from the constructor, before any request is made
         try:
-            return getattr(client, operation)(request=request)
-        except Exception as exc:  # google.api_core raises many types; translate them all here
-            raise MasterKeyError(
-                f"gcp_kms: {operation} with {self.resource_id} failed: {type(exc).__name__}"
-            ) from exc
+            return getattr(self._client(context), operation)(request=request)
+        except (MissingExtraError, ConfigError):
+            raise
+        except Exception as exc:  # google.auth / google.api_core raise many types; translate them here
+            raise MasterKeyError(f"gcp_kms: {operation} with {self.resource_id} failed: {_reason(exc)}") from exc
 
     def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
         response = self._call("encrypt", context, {"name": self.resource_id, "plaintext": data_key})
@@ -85,6 +86,17 @@ def client_settings(env: Mapping[str, str]) -> tuple[dict[str, str], str]:
     return options, transport
 
 
+def _reason(exc: Exception) -> str:
+    """What to tell the user; SDK messages name files and endpoints, never key material."""
+    name = type(exc).__name__
+    if name == "DefaultCredentialsError":
+        return ("no Google credentials found (set GOOGLE_CREDENTIALS or GOOGLE_OAUTH_ACCESS_TOKEN, "
+                "or configure application-default credentials)")
+    if isinstance(exc, OSError):
+        return f"{name}: {exc.strerror or exc}"
+    return name
+
+
 def _credentials(context: KeyContext) -> Any:
     """sops's credential order; None means application-default credentials."""
     raw = context.env.get("GOOGLE_CREDENTIALS")
@@ -96,14 +108,15 @@ def _credentials(context: KeyContext) -> Any:
             info = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError("GOOGLE_CREDENTIALS is neither a JSON credentials file nor JSON") from exc
-        return service_account.Credentials.from_service_account_info(
+        # google-auth is untyped where installed (the gcp extra) and absent otherwise
+        return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call,unused-ignore]
             info, scopes=["https://www.googleapis.com/auth/cloudkms"]
         )
     token = context.env.get("GOOGLE_OAUTH_ACCESS_TOKEN")
     if token:
         from google.oauth2.credentials import Credentials
 
-        return Credentials(token)
+        return Credentials(token)  # type: ignore[no-untyped-call,unused-ignore]
     return None
 
 

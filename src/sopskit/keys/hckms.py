@@ -58,11 +58,13 @@ class HcKmsKey(SingleIdKey):
     def _guard(self, what: str, call: Any) -> Any:
         try:
             return call()
+        except MissingExtraError:
+            raise
         except Exception as exc:  # the SDK raises its own exception types; translate here
             raise MasterKeyError(f"hckms: {what} with {self.key_id} failed: {type(exc).__name__}") from exc
 
     def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
-        client, model = self._client(context)
+        client, model = self._guard("connecting", lambda: self._client(context))
         body = model.EncryptDataRequestBody(
             key_id=self.uuid, plain_text=base64.b64encode(data_key).decode(),
             encryption_algorithm="SYMMETRIC_DEFAULT",
@@ -71,7 +73,7 @@ class HcKmsKey(SingleIdKey):
         return self.to_record(str(response.cipher_text), timestamp_of(now))
 
     def decrypt(self, record: KeyRecord, *, context: KeyContext) -> bytes:
-        client, model = self._client(context)
+        client, model = self._guard("connecting", lambda: self._client(context))
         body = model.DecryptDataRequestBody(cipher_text=record.enc, key_id=self.uuid,
                                             encryption_algorithm="SYMMETRIC_DEFAULT")
         response = self._guard("decrypt", lambda: client.decrypt_data(model.DecryptDataRequest(body=body)))

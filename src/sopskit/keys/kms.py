@@ -141,8 +141,12 @@ class KmsKey:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "error")
             raise MasterKeyError(f"kms: {operation} with {self.arn} failed: {code}") from exc
-        except BotoCoreError as exc:
-            raise MasterKeyError(f"kms: {operation} with {self.arn} failed: {type(exc).__name__}") from exc
+        except BotoCoreError as exc:  # no credentials, unreachable endpoint, unknown profile...
+            # botocore's messages name profiles, files and endpoints, never key material
+            detail = str(exc)[:200]
+            raise MasterKeyError(
+                f"kms: {operation} with {self.arn} failed: {type(exc).__name__}: {detail}"
+            ) from exc
         return response
 
     def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:

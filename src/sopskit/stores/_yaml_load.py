@@ -16,6 +16,14 @@ rules of yaml.v3's scanner and sops's ``nodeToTreeValue`` (see docs/yaml-store.m
   foot lands after the sequence in its parent, as yaml.v3's composer moves it);
 * comments under a ``key:`` with no value come after that entry (the value is null).
 
+Duplicate mapping keys are refused where sops refuses them and kept (as separate entries, in
+order) everywhere else. sops checks uniqueness only by decoding the *first* document into a Go
+value (yaml.v3 refuses a repeated key there; later documents are never checked): a plaintext
+is decoded whole (``LoadPlainFile``, sops 3.10+), so any repeated key of document 1 is refused;
+an encrypted file is decoded into ``stores.SopsFile`` (``LoadEncryptedFile``, sops 3.x up to 3.12,
+the 3.11 binary), which looks only at document 1's top-level keys and its ``sops`` block, so
+older files with a repeated key deeper down still open (sops 3.13 refuses those too).
+
 These rules were checked against the sops 3.11 binary (tests/peer/test_emitter_corpus.py,
 ``FOOT_CORPUS``): each comment gets the key path, and so the AAD, that sops encrypts it with.
 """
@@ -166,12 +174,14 @@ class _Frame:
     inline_at: int = 0  # where inline comments of the current entry go
     keys: set[str] = field(default_factory=set)
     key_line: int = -1
+    unique: bool = True  # a repeated key here is refused (see the module docstring)
 
 
 class _Builder:
     """Consumes events and comments in document order; yields one TreeMap per document."""
 
-    def __init__(self, text: str, events: list[_Ev], comments: list[_Comment]) -> None:
+    def __init__(self, text: str, events: list[_Ev], comments: list[_Comment], *, encrypted: bool = False) -> None:
+        self.encrypted = encrypted
         self.lines = text.split("\n")
         self.events = events
         self.comments = comments
@@ -392,7 +402,7 @@ class _Builder:
                         f"invalid YAML at line {ev.start[0] + 1}, column {ev.start[1] + 1}: "
                         "non-string key (sops accepts string keys only)"
                     )
-                if value in frame.keys:
+                if frame.unique and value in frame.keys:
                     raise ParseError(
                         f"invalid YAML at line {ev.start[0] + 1}, column {ev.start[1] + 1}: "
                         "mapping key already defined"
@@ -416,6 +426,14 @@ class _Builder:
             if is_scalar:
                 self.inline_target = (frame.container, index)
         self.last_colon = False
+
+    def _unique_here(self) -> bool:
+        """Whether a mapping opened now must have unique keys, as sops decides it."""
+        if self.docs:  # documents after the first are never checked
+            return False
+        if not self.encrypted or not self.stack:
+            return True
+        return self.stack[0].key == "sops"  # inside document 1's metadata block
 
     def _is_missing_value(self, ev: _Ev) -> bool:
         """An implicit empty scalar (no text, tag or anchor) as the value of a block key."""
@@ -495,7 +513,7 @@ class _Builder:
                             self._append(self.stack[-1].container, c)
                         heads_here = []
                 container: TreeMap | list[Value] = TreeMap() if ev.kind == "map" else []
-                frame = _Frame(container, ev.start[1], ev.flow, ev.anchor)
+                frame = _Frame(container, ev.start[1], ev.flow, ev.anchor, unique=self._unique_here())
                 for g in feet_here:
                     for c in g:
                         self._append(container, c)
@@ -525,12 +543,17 @@ class _Builder:
         return self.docs
 
 
-def build_branches(text: str, events: list[_Ev], comments: list[_Comment]) -> list[TreeMap]:
-    return _Builder(text, events, comments).build()
+def build_branches(
+    text: str, events: list[_Ev], comments: list[_Comment], *, encrypted: bool = False
+) -> list[TreeMap]:
+    return _Builder(text, events, comments, encrypted=encrypted).build()
 
 
-def load_documents(data: bytes, *, force_ruamel: bool = False) -> list[TreeMap]:
-    """Parse YAML bytes into branches; the fast libyaml path when there can be no comments."""
+def load_documents(data: bytes, *, force_ruamel: bool = False, encrypted: bool = False) -> list[TreeMap]:
+    """Parse YAML bytes into branches; the fast libyaml path when there can be no comments.
+
+    ``encrypted``: check repeated keys as sops does for an encrypted file, not a plaintext.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -539,6 +562,6 @@ def load_documents(data: bytes, *, force_ruamel: bool = False) -> list[TreeMap]:
         text = text[1:]
     if "#" not in text and not force_ruamel:
         events = parse_events_libyaml(text)
-        return build_branches(text, events, [])
+        return build_branches(text, events, [], encrypted=encrypted)
     events = parse_events_ruamel(text)
-    return build_branches(text, events, find_comments(text, events))
+    return build_branches(text, events, find_comments(text, events), encrypted=encrypted)

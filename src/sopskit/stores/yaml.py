@@ -51,7 +51,7 @@ class YamlStore:
         return branches
 
     def load_encrypted(self, data: bytes) -> tuple[list[TreeMap], dict[str, Any]]:
-        branches = load_documents(data)
+        branches = load_documents(data, encrypted=True)
         if not branches or "sops" not in branches[0]:
             raise FormatError("sops metadata not found in the YAML file")
         raw = branches[0]["sops"]
