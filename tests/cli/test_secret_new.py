@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -65,13 +66,18 @@ def _run(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPro
                           timeout=60, check=False)
 
 
-def _plaintext_anywhere(*roots: Path) -> list[Path]:
+def _plaintext_anywhere(*roots: Path, since: float = 0.0) -> list[Path]:
+    """Regular files under ``roots`` changed at or after ``since`` that hold the value (FIFOs
+    and devices that other programs leave in /tmp are skipped: reading one would block)."""
     hits = []
     for root in roots:
         for directory, _dirs, files in os.walk(root):
             for name in files:
                 path = Path(directory) / name
                 try:
+                    info = os.lstat(path)
+                    if not stat.S_ISREG(info.st_mode) or info.st_mtime < since:
+                        continue
                     if VALUE.encode() in path.read_bytes():
                         hits.append(path)
                 except OSError:
@@ -81,6 +87,7 @@ def _plaintext_anywhere(*roots: Path) -> list[Path]:
 
 def test_secret_new_writes_encrypted_file(setup: tuple[Path, dict[str, str], str], tmp_path: Path) -> None:
     repo, env, identity = setup
+    started = time.time() - 1
     proc = _run(repo, env, "prod", "db-credentials")
     assert proc.returncode == 0, proc.stderr.decode()
     target = repo / "flux/secrets/prod/db-credentials.yaml"
@@ -100,7 +107,8 @@ def test_secret_new_writes_encrypted_file(setup: tuple[Path, dict[str, str], str
     assert log["mode"] == 0o600 and log["dir_mode"] == 0o700
     assert str(buffer).startswith("/dev/shm/")
     assert not buffer.parent.exists()
-    assert not _plaintext_anywhere(repo, Path(env["HOME"]), Path(tempfile.gettempdir()), Path("/dev/shm"))
+    assert not _plaintext_anywhere(repo, Path(env["HOME"]), Path(tempfile.gettempdir()), Path("/dev/shm"),
+                                   since=started)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
 
 
