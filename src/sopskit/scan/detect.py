@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sopskit.format.recognize import is_enc_value
-from sopskit.scan import filters, kube, sopsaware
+from sopskit.scan import b64, filters, kube, sopsaware
 from sopskit.scan.engine import Match, Matcher, shannon_entropy
 from sopskit.scan.findings import BlobFinding, fingerprint
 from sopskit.scan.rules import Rule, RuleSet
@@ -24,6 +24,7 @@ BUILTIN_RULES = {
     "kustomize-secret-file": "File read by a Kustomize secretGenerator is not SOPS-encrypted",
     "sops-unencrypted-file": "File covered by a .sops.yaml creation rule has no sops metadata",
     "sops-plaintext-value": "Plaintext value that the file's sops rule says is encrypted",
+    "manifest-password": "Password in a Kubernetes manifest or Helm values (any entropy)",
 }
 
 #: The secret-type priority used when two checks report the same text: provider rules first.
@@ -79,15 +80,23 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
         return True
     if rule.entropy and shannon_entropy(secret) < rule.entropy:
         return True
-    return rule.is_generic and (filters.is_hash_or_id(secret) or filters.is_code_reference(secret))
+    if not rule.is_generic:
+        return False
+    if filters.is_self_describing_digest(secret) or filters.is_reference(secret):
+        return True
+    key, operator = filters.assigned_key(line, m.secret_start - line_start)
+    return filters.generic_key_excuses(key, secret, operator) or filters.is_code_reference(secret)
 
 
 def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | None) -> list[_Candidate]:
     out: list[_Candidate] = []
     lineno, counted = 1, 0
+    sealed = kube.sealed_value_lines(data)
     for m in ctx.matcher.find(data):
         lineno += data.count(b"\n", counted, m.secret_start)
         counted = m.secret_start
+        if lineno in sealed:
+            continue
         ls, le = _line_bounds(data, m.secret_start)
         line, secret = data[ls:le], data[m.secret_start:m.secret_end]
         if _content_filtered(m, secret, line, ls, meta, lineno):
@@ -103,8 +112,35 @@ def _literal_ok(value: bytes) -> bool:
 
 
 def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
+    values = kube.find_secret_values(data) + kube.find_json_secret_values(data)
     return [_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN)
-            for v in kube.find_secret_values(data) if _literal_ok(v.value)]
+            for v in values if _literal_ok(v.value)]
+
+
+def _decoded_candidates(data: bytes, ctx: DetectContext) -> list[_Candidate]:
+    """Provider-rule matches inside base64 values: a kubeconfig's ``client-key-data``, a
+    Secret's ``data:`` entry, a PEM key pasted base64-encoded. Reported at the encoded value's
+    line under the rule that matched the decoded text; the fingerprint is the decoded secret."""
+    out: list[_Candidate] = []
+    for enc in b64.encoded_values(data):
+        for m in ctx.matcher.find(enc.decoded):
+            if m.rule.is_generic:
+                continue
+            secret = enc.decoded[m.secret_start:m.secret_end]
+            if filters.is_placeholder(secret) or (m.rule.entropy and shannon_entropy(secret) < m.rule.entropy):
+                continue
+            out.append(_Candidate(m.rule.id, enc.line, secret, 0, enc.span, m.rule,
+                                  enc.decoded[m.start:m.end], data[enc.span[0]:enc.span[1]]))
+    return out
+
+
+def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
+    """Human passwords in Kubernetes manifests and Helm values, whatever their entropy."""
+    if not (kube.is_manifest(data) or kube.is_helm_values(path)):
+        return []
+    return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
+            for v in kube.find_password_values(data)
+            if _literal_ok(v.value) and not filters.is_reference(v.value)]
 
 
 def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:
@@ -128,12 +164,18 @@ def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[Blob
 
 
 def _dedupe(cands: list[_Candidate]) -> list[_Candidate]:
-    """One finding per secret occurrence: provider rule over built-in check over generic rule."""
-    cands.sort(key=lambda c: c.priority)
+    """One finding per secret occurrence: provider rule over built-in check over generic rule.
+
+    Runs per path AFTER allowlists, so an allowlisted generic match never hides the specific
+    rule's finding of the same text. A built-in check's value on a line where a provider rule
+    matched (a Secret's ``data`` entry that decodes to a private key) is that provider finding.
+    """
+    cands = sorted(cands, key=lambda c: c.priority)
+    provider_lines = {c.line for c in cands if c.priority == 0}
     kept: list[_Candidate] = []
     seen: set[tuple[int, bytes]] = set()
     for c in cands:
-        if (c.line, c.secret) in seen:
+        if (c.line, c.secret) in seen or (c.priority == _PRIORITY_BUILTIN and c.line in provider_lines):
             continue
         if c.span[0] >= 0 and any(k.span[0] >= 0 and c.span[0] < k.span[1] and k.span[0] < c.span[1]
                                   for k in kept):
@@ -167,15 +209,21 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
         return results, "binary"
     meta = sopsaware.metadata_line_range(data) if encrypted else None
     cands = _regex_candidates(data, ctx, meta)
+    if not encrypted:
+        cands.extend(_decoded_candidates(data, ctx))
     if ctx.kubernetes:
         cands.extend(_kubernetes_candidates(data))
-    cands = _dedupe(cands)
+    minified = filters.is_minified(data)
     for path in paths:
-        for c in cands:
-            if c.rule is not None and c.rule.path is not None and not c.rule.path.search(path):
-                continue
-            if _allowed(c, ctx.ruleset, path, commit):
-                continue
+        here = list(cands)
+        if ctx.kubernetes and not encrypted:
+            here.extend(_password_candidates(data, path))
+        exempt = minified or filters.generic_exempt_path(path)
+        kept = [c for c in here
+                if not (c.rule is not None and c.rule.path is not None and not c.rule.path.search(path))
+                and not (exempt and c.priority == _PRIORITY_GENERIC)
+                and not _allowed(c, ctx.ruleset, path, commit)]
+        for c in _dedupe(kept):
             results.append(BlobFinding(c.rule_id, c.line, fingerprint(c.secret), path,
                                        c.priority == _PRIORITY_GENERIC, c.span))
         if ctx.kubernetes and kube.is_kustomization(path):

@@ -9,14 +9,19 @@ A value is reported when it is present and literal: templated values (``{{ }}``,
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
 _DOC_SPLIT = re.compile(rb"^(?:---|\.\.\.)\s*(?:#.*)?$")
 _KIND_SECRET = re.compile(rb"""^kind:\s*["']?Secret["']?\s*(?:#.*)?$""")
 _DATA_KEY = re.compile(rb"^(data|stringData):\s*(?:#.*)?$")
+_KIND_SEALED = re.compile(rb"""^kind:\s*["']?SealedSecret["']?\s*(?:#.*)?$""")
+_SEALED_KEY = re.compile(rb"^\s{0,4}(encryptedData):\s*(?:#.*)?$")
 _ENTRY = re.compile(rb"""^(\s+)(["']?)([^"'\s:#][^"':]*|[^"']*)\2\s*:(?:\s+(.*?))?\s*$""")
 _BLOCK = re.compile(rb"^[|>][-+0-9]*\s*(?:#.*)?$")
 _COMMENT_TAIL = re.compile(rb"\s+#.*$")
@@ -90,19 +95,136 @@ def find_secret_values(data: bytes) -> list[ManifestValue]:
     """Literal values under ``data``/``stringData`` of every ``kind: Secret`` document."""
     if b"Secret" not in data:
         return []
+    return _block_values(data, _KIND_SECRET, _DATA_KEY)
+
+
+def sealed_value_lines(data: bytes) -> set[int]:
+    """Lines of a SealedSecret's ``encryptedData`` values: ciphertext, safe in Git."""
+    if b"SealedSecret" not in data:
+        return set()
+    return {v.line for v in _block_values(data, _KIND_SEALED, _SEALED_KEY)}
+
+
+def _block_values(data: bytes, kind: re.Pattern[bytes], key: re.Pattern[bytes]) -> list[ManifestValue]:
     lines = data.split(b"\n")
     out: list[ManifestValue] = []
     start = 0
     for i in range(len(lines) + 1):
         if i == len(lines) or _DOC_SPLIT.match(lines[i]):
             doc = range(start, i)
-            if any(_KIND_SECRET.match(lines[j]) for j in doc):
+            if any(kind.match(lines[j]) for j in doc):
                 for j in doc:
-                    m = _DATA_KEY.match(lines[j])
+                    m = key.match(lines[j])
                     if m:
                         block = _values_in_block(lines[: i], j + 1, m.group(1).decode())
                         out.extend(block)
             start = i + 1
+    return out
+
+
+def _json_secret_docs(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [d for item in node for d in _json_secret_docs(item)]
+    if not isinstance(node, dict):
+        return []
+    if node.get("kind") == "Secret":
+        return [node]
+    return _json_secret_docs(node.get("items"))  # kind: List
+
+
+def find_json_secret_values(data: bytes) -> list[ManifestValue]:
+    """Literal ``data``/``stringData`` values of Secrets written as JSON (``kubectl -o json``,
+    a ``kind: List``, or a JSON array of manifests)."""
+    head = data.lstrip()[:1]
+    if head not in (b"{", b"[") or b'"Secret"' not in data:
+        return []
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    out: list[ManifestValue] = []
+    for secret in _json_secret_docs(doc):
+        for fieldname in ("data", "stringData"):
+            entries = secret.get(fieldname)
+            if not isinstance(entries, dict):
+                continue
+            for key, value in entries.items():
+                if not isinstance(value, str) or not value:
+                    continue
+                encoded = json.dumps(value).encode()
+                pos = data.find(json.dumps(key).encode())
+                pos = data.find(encoded, max(pos, 0))
+                line = data.count(b"\n", 0, pos) + 1 if pos >= 0 else 1
+                out.append(ManifestValue(line, str(key), fieldname, value.encode()))
+    return out
+
+
+_API_VERSION = re.compile(rb"""(?m)^(?:apiVersion:\s*\S|\s*"apiVersion"\s*:)""")
+_KIND = re.compile(rb"""(?m)^(?:kind:\s*\S|\s*"kind"\s*:)""")
+_HELM_VALUES = re.compile(r"^values(?:[-._][A-Za-z0-9_.-]*)?\.ya?ml$")
+#: ``adminPassword: hunter2``, ``- db_passwd: x`` (one line, key says password).
+_PASSWORD_LINE = re.compile(
+    rb"""^\s*(?:-\s+)?["']?([A-Za-z0-9_.-]*(?:password|passwd|passphrase|_pwd|-pwd)|pwd)["']?\s*:[ \t]+(\S.*?)\s*$""",
+    re.IGNORECASE,
+)
+#: ``- name: DB_PASSWORD`` followed by ``value: hunter2`` (a container env entry).
+_ENV_NAME = re.compile(
+    rb"""^(\s*)-\s+name:\s*["']?([A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE)[A-Za-z0-9_]*)["']?\s*$""", re.IGNORECASE
+)
+_ENV_VALUE = re.compile(rb"""^(\s*)value:[ \t]+(\S.*?)\s*$""")
+#: Keys that hold a password's name, location or policy rather than the password.
+_PASSWORD_META_KEY = re.compile(
+    rb"(?i)(?:^existing|name|ref|refs|key|keys|file|path|secret|secrets|from|length|policy|enabled|"
+    rb"hash|hashed|env|var|field|selector|type|mode|regex|pattern|min|max|expiry|expiration|age|"
+    rb"required|reset|change|prompt|auth|command|cmd|helper|manager|store|provider|mount)$"
+)
+_SCALAR_SKIP = re.compile(rb"""^(?:[|>][-+0-9]*|[{\[].*|[*&!].*|~|null|true|false|yes|no|on|off|-?[0-9.]+)$""",
+                          re.IGNORECASE)
+
+
+def is_manifest(data: bytes) -> bool:
+    """A Kubernetes manifest (YAML or JSON): it declares ``apiVersion`` and ``kind``."""
+    return bool(_API_VERSION.search(data) and _KIND.search(data))
+
+
+def is_helm_values(path: str) -> bool:
+    """A Helm values file (``values.yaml``, ``values-prod.yaml``...)."""
+    return bool(_HELM_VALUES.match(posixpath.basename(path)))
+
+
+def _password_value(raw: bytes) -> bytes | None:
+    raw = raw.strip()
+    if raw[:1] not in (b'"', b"'"):
+        raw = _COMMENT_TAIL.sub(b"", raw)
+    value = _unquote(raw.strip())
+    # a human password is short; long values are encrypted blobs (SealedSecret encryptedData)
+    # or random tokens, which the entropy-gated rules judge
+    if not 4 <= len(value) <= 64 or _SCALAR_SKIP.match(value):
+        return None
+    return value
+
+
+def find_password_values(data: bytes) -> list[ManifestValue]:
+    """Literal values of password keys, one line each, and of ``- name: *PASSWORD*`` env entries."""
+    lowered = data.lower()
+    if b"pass" not in lowered and b"pwd" not in lowered:
+        return []
+    out: list[ManifestValue] = []
+    lines = data.split(b"\n")
+    for i, line in enumerate(lines):
+        m = _PASSWORD_LINE.match(line)
+        if m and not _PASSWORD_META_KEY.search(m.group(1)):
+            value = _password_value(m.group(2))
+            if value is not None:
+                out.append(ManifestValue(i + 1, m.group(1).decode("utf-8", "replace"), "password", value))
+            continue
+        env = _ENV_NAME.match(line)
+        if env and i + 1 < len(lines):
+            nxt = _ENV_VALUE.match(lines[i + 1])
+            if nxt and len(nxt.group(1)) == len(env.group(1)) + 2:
+                value = _password_value(nxt.group(2))
+                if value is not None:
+                    out.append(ManifestValue(i + 2, env.group(2).decode("utf-8", "replace"), "env", value))
     return out
 
 
