@@ -30,7 +30,8 @@ class EncodedValue:
     decoded: bytes
 
 
-def _decode(text: bytes) -> bytes | None:
+def decode_value(text: bytes) -> bytes | None:
+    """The decoded bytes of a base64 value when they are mostly printable text, else None."""
     compact = b"".join(text.split())
     if len(compact) > MAX_ENCODED or not _B64_VALUE.fullmatch(compact):
         return None
@@ -57,14 +58,14 @@ def encoded_values(data: bytes) -> list[EncodedValue]:
     seen: set[int] = set()
     if b"LS0tLS" in data:
         for m in _PEM_B64.finditer(data):
-            decoded = _decode(m.group())
+            decoded = decode_value(m.group())
             if decoded is not None:
                 out.append(EncodedValue(data.count(b"\n", 0, m.start()) + 1, m.span(), decoded))
                 seen.add(m.start())
     for v in kube.find_secret_values(data) + kube.find_json_secret_values(data):
         if v.field != "data":
             continue
-        decoded = _decode(v.value)
+        decoded = decode_value(v.value)
         if decoded is None:
             continue
         start = data.find(v.value, _line_offset(data, v.line))

@@ -108,13 +108,17 @@ def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | N
 
 def _literal_ok(value: bytes) -> bool:
     return not (kube.is_templated(value) or is_enc_value(value.decode("utf-8", "replace"))
-                or filters.is_placeholder(value))
+                or filters.is_placeholder(value) or filters.is_public_material(value))
 
 
 def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
     values = kube.find_secret_values(data) + kube.find_json_secret_values(data)
-    return [_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN)
-            for v in values if _literal_ok(v.value)]
+    out = []
+    for v in values:
+        decoded = b64.decode_value(v.value) if v.field == "data" else None
+        if _literal_ok(v.value) and not (decoded is not None and filters.is_public_material(decoded)):
+            out.append(_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN))
+    return out
 
 
 def _decoded_candidates(data: bytes, ctx: DetectContext) -> list[_Candidate]:
@@ -172,10 +176,14 @@ def _dedupe(cands: list[_Candidate]) -> list[_Candidate]:
     """
     cands = sorted(cands, key=lambda c: c.priority)
     provider_lines = {c.line for c in cands if c.priority == 0}
+    provider_text = [b"".join(c.secret.split()) for c in cands if c.priority == 0]
     kept: list[_Candidate] = []
     seen: set[tuple[int, bytes]] = set()
     for c in cands:
-        if (c.line, c.secret) in seen or (c.priority == _PRIORITY_BUILTIN and c.line in provider_lines):
+        if (c.line, c.secret) in seen:
+            continue
+        if c.priority == _PRIORITY_BUILTIN and (
+                c.line in provider_lines or any(b"".join(c.secret.split()) in s for s in provider_text)):
             continue
         if c.span[0] >= 0 and any(k.span[0] >= 0 and c.span[0] < k.span[1] and k.span[0] < c.span[1]
                                   for k in kept):

@@ -139,6 +139,26 @@ def has_sequence(text: bytes, run: int = 6) -> bool:
     return False
 
 
+_PUBLIC_KEY_LINE = re.compile(
+    rb"(?:[^\s]+ )?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)"
+    rb"@openssh\.com)(?:-cert-v01@openssh\.com)? AAAA[A-Za-z0-9+/=]+(?: [^\n]*)?"
+)
+_CERTIFICATE = re.compile(rb"-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL)-----")
+
+
+def is_public_material(value: bytes) -> bool:
+    """Public halves that Secrets carry beside the private one: ``identity.pub``,
+    ``known_hosts`` lines, X.509 certificates and CA bundles, age recipients."""
+    lines = [ln.strip() for ln in value.strip().split(b"\n") if ln.strip()]
+    if not lines:
+        return False
+    if all(_PUBLIC_KEY_LINE.fullmatch(ln) for ln in lines):
+        return True
+    if _CERTIFICATE.match(lines[0]) and b"PRIVATE KEY" not in value:
+        return True
+    return all(_AGE_PUBLIC.fullmatch(ln) for ln in lines)
+
+
 def is_reference(secret: bytes) -> bool:
     """A pointer to a secret stored elsewhere (``op://``, ``ref+sops://``, ``{% ... %}``)."""
     low = secret.lower()

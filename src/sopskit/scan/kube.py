@@ -194,6 +194,8 @@ def is_helm_values(path: str) -> bool:
 
 def _password_value(raw: bytes) -> bytes | None:
     raw = raw.strip()
+    if raw.endswith(b",") and raw[:1] == b'"':  # a JSON member
+        raw = raw[:-1].rstrip()
     if raw[:1] not in (b'"', b"'"):
         raw = _COMMENT_TAIL.sub(b"", raw)
     value = _unquote(raw.strip())
