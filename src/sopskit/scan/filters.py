@@ -85,6 +85,8 @@ _REFERENCE_KEY = re.compile(
 #: password`` in an ExternalSecret, ``secretKey: <random>`` for MinIO): decided by the value.
 _AMBIGUOUS_KEY = re.compile(rb"(?i)(?:secret|password|passwd|token|credential|api)s?[_.-]?keys?[\"'`]?$")
 _DIGEST_KEY = re.compile(rb"(?i)sha|md5|hash|checksum|digest|commit|integrity|fingerprint|etag|revision|sum$")
+_DECLARATION_WORDS = frozenset({b"var", b"let", b"const", b"val", b"final", b"export", b"set", b"local", b"my",
+                                b"our", b"def", b"private", b"public", b"static", b"readonly", b"declare"})
 #: Public by design (``publicToken``, ``publishableKey``) or not a credential (CSRF tokens).
 _NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
 _VERSION = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+(?:[-+.][A-Za-z0-9.]+)?$")
@@ -112,7 +114,7 @@ def is_placeholder(secret: bytes) -> bool:
         return True
     if len(secret) >= LONG_SECRET:
         return any(w in low for w in _LONG_PLACEHOLDER)
-    if low in PLACEHOLDER_VALUES:
+    if low in PLACEHOLDER_VALUES or secret[:1] in (b"$", b"[", b"{", b"%"):  # $VAR, [PASSWORD], {value}
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
         return True
@@ -176,16 +178,21 @@ def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
         return b"", b""
     if m.group(2) and m.group(3) in (b":", b","):
         return m.group(1), b"prose"
+    if m.group(2) and m.group(1).lower() in _DECLARATION_WORDS:  # ``var fooToken = ...``
+        return m.group(2).strip(), m.group(3)
     return m.group(1), m.group(3)
 
 
 def is_name_like(value: bytes) -> bool:
-    """``db-password``, ``AWS_SECRET_ACCESS_KEY``, ``app/tls.key``: a name, not random text."""
+    """``db-password``, ``AWS_SECRET_ACCESS_KEY``, ``app/tls.key``: a name, not random text
+    (a single long run such as ``m8bgnrkuokcoyqqnqyccj51t`` is not a name)."""
     if not _NAME_LIKE.fullmatch(value):
         return False
     segments = re.split(rb"[-_./:]", value)
     digits = sum(ch in b"0123456789" for ch in value)
-    return digits <= max(2, len(value) // 6) and max(len(s) for s in segments) <= 24
+    if len(segments) == 1 and len(value) > 20:
+        return False
+    return digits <= max(2, len(value) // 8) and max(len(s) for s in segments) <= 20
 
 
 def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool:
