@@ -82,7 +82,7 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
         return True
     if not rule.is_generic:
         return False
-    if filters.is_self_describing_digest(secret) or filters.is_reference(secret):
+    if filters.is_self_describing_digest(secret) or filters.is_reference(secret) or filters.is_plain_url(secret):
         return True
     key, operator = filters.assigned_key(line, m.secret_start - line_start)
     return filters.generic_key_excuses(key, secret, operator) or filters.is_code_reference(secret)
@@ -108,7 +108,8 @@ def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | N
 
 def _literal_ok(value: bytes) -> bool:
     return not (kube.is_templated(value) or is_enc_value(value.decode("utf-8", "replace"))
-                or filters.is_placeholder(value) or filters.is_public_material(value))
+                or filters.is_placeholder(value) or filters.is_public_material(value)
+                or filters.is_reference(value))
 
 
 def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
@@ -116,6 +117,9 @@ def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
     out = []
     for v in values:
         decoded = b64.decode_value(v.value) if v.field == "data" else None
+        plain = decoded if decoded is not None else v.value
+        if kube.is_identifying_key(v.key) or kube.is_structured_config(plain) or kube.is_example(v.key, plain):
+            continue
         if _literal_ok(v.value) and not (decoded is not None and filters.is_public_material(decoded)):
             out.append(_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN))
     return out

@@ -56,6 +56,7 @@ _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
 #: hardware tag recipients ``age1tag1…`` / ``age1tagpq1…`` (age 1.3). Recipients are public.
 _AGE_PUBLIC = re.compile(rb"\bage1(?:pq1|tag1|tagpq1)?[02-9ac-hj-np-z]{50,}")
 _REPEATED = re.compile(rb"(.)\1{5,}")
+_ARMOUR = re.compile(rb"-{3,5} ?(?:BEGIN|END)[^-\n]{0,60}-{3,5}")
 #: Secrets at least this long are key blocks (PEM, OpenSSH, PGP): base64 bodies hold runs such
 #: as ``AAAAAAAA`` (every ssh-keygen key has one) and, by chance, words like ``todo``, so only
 #: markers that cannot occur in base64 make such a block a placeholder.
@@ -112,9 +113,14 @@ def is_placeholder(secret: bytes) -> bool:
     low = secret.lower()
     if secret in DOCUMENTED_EXAMPLES:
         return True
+    if b"PRIVATE KEY" in secret:  # a key block whose body is elided (``...``) or filler
+        body = b"".join(_ARMOUR.sub(b"", secret).split()).replace(b"\\n", b"")
+        if len(body) < 40 or b"..." in body:
+            return True
     if len(secret) >= LONG_SECRET:
         return any(w in low for w in _LONG_PLACEHOLDER)
-    if low in PLACEHOLDER_VALUES or secret[:1] in (b"$", b"[", b"{", b"%"):  # $VAR, [PASSWORD], {value}
+    # $VAR, [PASSWORD], {value}, %s, &pointer / *alias
+    if low in PLACEHOLDER_VALUES or secret[:1] in (b"$", b"[", b"{", b"%", b"&", b"*"):
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
         return True
@@ -164,7 +170,13 @@ def is_public_material(value: bytes) -> bool:
 def is_reference(secret: bytes) -> bool:
     """A pointer to a secret stored elsewhere (``op://``, ``ref+sops://``, ``{% ... %}``)."""
     low = secret.lower()
-    return any(m in low for m in REFERENCE_MARKERS) or bool(_URL_NO_CREDS.fullmatch(secret))
+    return any(m in low for m in REFERENCE_MARKERS)
+
+
+def is_plain_url(secret: bytes) -> bool:
+    """A URL with no user info: for the generic rule an address, not a credential (a Secret's
+    webhook URL is still reported by the Kubernetes check)."""
+    return bool(_URL_NO_CREDS.fullmatch(secret))
 
 
 def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
@@ -191,7 +203,7 @@ def is_name_like(value: bytes) -> bool:
     segments = re.split(rb"[-_./:]", value)
     digits = sum(ch in b"0123456789" for ch in value)
     if len(segments) == 1 and len(value) > 20:
-        return False
+        return digits == 0 and len(value) <= 48  # an identifier (``mockIdentityPassphrase``)
     return digits <= max(2, len(value) // 8) and max(len(s) for s in segments) <= 20
 
 

@@ -230,9 +230,45 @@ def find_password_values(data: bytes) -> list[ManifestValue]:
     return out
 
 
+#: Template markers: Helm/Go and Jinja ``{{ }}`` / ``{% %}``, Flux/envsubst ``${VAR}``, ERB
+#: ``<%= %>``, and makejinja's ``#{ }#`` / ``#% %#`` (the onedr0p cluster-template family).
+TEMPLATE_MARKERS = (b"{{", b"${", b"{%", b"<%", b"#{", b"#%")
+
+
 def is_templated(value: bytes) -> bool:
-    """Rendered at deploy time (Helm ``{{ }}``, Flux/envsubst ``${VAR}``): not a literal."""
-    return b"{{" in value or b"${" in value
+    """Rendered at deploy time (Helm ``{{ }}``, Flux/envsubst ``${VAR}``, Jinja): not a literal."""
+    return any(m in value for m in TEMPLATE_MARKERS)
+
+
+_CONFIG_LINE = re.compile(rb"""^\s*(?:-\s+)?(?:[\w.\-"'/\[\]]+\s*[:=]|[\[\]{}#<;]|-\s*$|-\s+\S)""")
+#: Secret keys whose value identifies rather than authenticates.
+_IDENTIFYING_KEY = re.compile(
+    r"(?i)(?:^|[_.-])(?:user|username|login|email|host|hostname|server|port|database|db|dbname|region|bucket|"
+    r"namespace|domain|tenant|tenant_?id|client_?id|account_?id|project|project_?id|org|organization)$"
+)
+
+
+def is_structured_config(value: bytes) -> bool:
+    """A multi-line value that is a configuration file (YAML, INI, JSON, XML): its secrets, if
+    any, are judged line by line by the regex rules, not reported wholesale."""
+    lines = [ln for ln in value.split(b"\n") if ln.strip()]
+    if len(lines) < 2:
+        return False
+    return sum(bool(_CONFIG_LINE.match(ln)) for ln in lines) * 2 >= len(lines)
+
+
+_EXAMPLE_KEY = re.compile(r"(?i)example|placeholder|sample|dummy")
+
+
+def is_example(key: str, value: bytes) -> bool:
+    """``SECRET_EXAMPLE: Global secrets for your cluster go in this file``: a template's
+    example entry or a sentence, not a credential."""
+    return bool(_EXAMPLE_KEY.search(key)) or len(value.split()) >= 6
+
+
+def is_identifying_key(key: str) -> bool:
+    """``username``, ``DB_HOST``, ``client-id``...: not the credential itself."""
+    return bool(_IDENTIFYING_KEY.search(key))
 
 
 @dataclass(frozen=True)
