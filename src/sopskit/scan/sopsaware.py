@@ -149,7 +149,9 @@ def plaintext_values(data: bytes, path: str) -> list[PlainValue]:
     rules = selection_from_metadata(meta)
     if rules is None:
         return []
-    return [v for v in values if not v.encrypted and rules.should_encrypt(v.path, [], False)]
+    # ``ENC[]`` and other malformed ENC values are broken ciphertext, not plaintext
+    return [v for v in values if not v.encrypted and not v.value.startswith(b"ENC[")
+            and rules.should_encrypt(v.path, [], False)]
 
 
 def selected_values(data: bytes, path: str, rules: SelectionRules | None) -> list[PlainValue] | None:
