@@ -95,9 +95,9 @@ def main() -> int:
         clone = args.clones / repo
         for history in (False, True):
             source = "history" if history else "worktree"
-            ours = cached(args.cache, f"{repo}.sopskit.{source}", lambda: run_sopskit(clone, history))
+            ours = cached(args.cache, f"{repo}.sopskit.{source}", lambda c=clone, h=history: run_sopskit(c, h))
             theirs = cached(args.cache, f"{repo}.gitleaks.{source}",
-                            lambda: run_gitleaks(args.gitleaks, clone, history)) if args.gitleaks else []
+                            lambda c=clone, h=history: run_gitleaks(args.gitleaks, c, h)) if args.gitleaks else []
             ours_keys = {key(repo, f) for f in ours}
             ours_lines = {(f["path"], f["line"]) for f in ours}
             extra = [f for f in theirs if key(repo, f) not in ours_keys and (f["path"], f["line"]) not in ours_lines]
