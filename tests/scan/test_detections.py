@@ -262,3 +262,24 @@ def test_bare_repository_history_and_symlinked_path(tmp_path: Path) -> None:
         assert [(f.rule_id, f.path) for f in report.findings] == [("github-token", "sub/leak.env")]
     history = scan(ScanOptions(paths=[tmp_path / "link"], worktree=False, history=True))
     assert [f.path for f in history.findings] == ["sub/leak.env"]
+
+
+def test_talos_secrets_committed_in_a_half_encrypted_sops_file(tmp_path: Path) -> None:
+    """Base64-wrapped PEM keys and an encryption key as plain values of a file that has sops
+    metadata: decoded and reported (the metadata block itself is never decoded)."""
+    enc = "ENC[AES256_GCM,data:" + _rand(ALNUM, 12) + ",iv:" + _rand(ALNUM, 43) + "=,tag:" + _rand(ALNUM, 22) \
+        + "==,type:str]"
+    key_b64 = base64.b64encode(pem("EC PRIVATE KEY").encode()).decode()
+    aes = base64.b64encode(RNG.randbytes(32)).decode()
+    text = (f"aescbcEncryptionKey: {aes}\nclusterCertKey: {key_b64}\nclusterName: home\ndomain: {enc}\n"
+            f"sops:\n    age:\n        - recipient: age1{_rand(BECH32, 58)}\n    mac: {enc}\n"
+            "    unencrypted_regex: ^(clusterName)$\n    version: 3.7.1\n")
+    got = findings(tmp_path, {"talos/talenv.sops.yaml": text})
+    assert ("private-key", "talos/talenv.sops.yaml", 2) in got
+    assert {f[2] for f in got} == {1, 2}
+
+
+def test_terraform_password_literal_but_not_expressions(tmp_path: Path) -> None:
+    tf = ('resource "proxmox_vm_qemu" "vm" {\n  pm_password = "Summer2024"\n  password = var.vm_password\n'
+          '  admin_password = random_password.admin.result\n  db_password = "${var.db}"\n}\n')
+    assert findings(tmp_path, {"infra/main.tf": tf}) == [("manifest-password", "infra/main.tf", 2)]

@@ -143,12 +143,12 @@ def _decoded_candidates(data: bytes, ctx: DetectContext) -> list[_Candidate]:
 
 
 def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
-    """Human passwords in Kubernetes manifests and Helm values, whatever their entropy."""
-    if not (kube.is_manifest(data) or kube.is_helm_values(path)):
+    """Human passwords in Kubernetes manifests, Helm values and Terraform, whatever their entropy."""
+    if not (kube.is_manifest(data) or kube.is_helm_values(path) or kube.is_terraform(path)):
         return []
     return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
             for v in kube.find_password_values(data)
-            if _literal_ok(v.value) and not filters.is_reference(v.value)]
+            if _literal_ok(v.value) and not filters.is_code_reference(v.value)]
 
 
 def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:
@@ -221,8 +221,9 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
         return results, "binary"
     meta = sopsaware.metadata_line_range(data) if encrypted else None
     cands = _regex_candidates(data, ctx, meta)
-    if not encrypted:
-        cands.extend(_decoded_candidates(data, ctx))
+    # decoded even in a sops file: a plaintext value added beside ENC[...] values is still a leak
+    cands.extend(c for c in _decoded_candidates(data, ctx)
+                 if meta is None or not meta[0] <= c.line <= meta[1])
     if ctx.kubernetes:
         cands.extend(_kubernetes_candidates(data))
     minified = filters.is_minified(data)

@@ -162,9 +162,11 @@ def find_json_secret_values(data: bytes) -> list[ManifestValue]:
 _API_VERSION = re.compile(rb"""(?m)^(?:apiVersion:\s*\S|\s*"apiVersion"\s*:)""")
 _KIND = re.compile(rb"""(?m)^(?:kind:\s*\S|\s*"kind"\s*:)""")
 _HELM_VALUES = re.compile(r"^values(?:[-._][A-Za-z0-9_.-]*)?\.ya?ml$")
+_TERRAFORM = re.compile(r"\.(?:tf|tfvars|hcl)$")
 #: ``adminPassword: hunter2``, ``- db_passwd: x`` (one line, key says password).
 _PASSWORD_LINE = re.compile(
-    rb"""^\s*(?:-\s+)?["']?([A-Za-z0-9_.-]*(?:password|passwd|passphrase|_pwd|-pwd)|pwd)["']?\s*:[ \t]+(\S.*?)\s*$""",
+    rb"""^\s*(?:-\s+)?["']?([A-Za-z0-9_.-]*(?:password|passwd|passphrase|_pwd|-pwd)|pwd)["']?"""
+    rb"""(?:\s*:[ \t]+|[ \t]*=[ \t]*)(\S.*?)\s*$""",
     re.IGNORECASE,
 )
 #: ``- name: DB_PASSWORD`` followed by ``value: hunter2`` (a container env entry).
@@ -190,6 +192,11 @@ def is_manifest(data: bytes) -> bool:
 def is_helm_values(path: str) -> bool:
     """A Helm values file (``values.yaml``, ``values-prod.yaml``...)."""
     return bool(_HELM_VALUES.match(posixpath.basename(path)))
+
+
+def is_terraform(path: str) -> bool:
+    """Terraform / HCL (``main.tf``, ``prod.tfvars``): infrastructure code that provisions clusters."""
+    return bool(_TERRAFORM.search(path))
 
 
 def _password_value(raw: bytes) -> bytes | None:
