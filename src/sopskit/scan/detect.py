@@ -60,6 +60,17 @@ def is_binary(data: bytes) -> bool:
     return b"\0" in data[:BINARY_SNIFF]
 
 
+def _line_text(data: bytes, line: int) -> bytes:
+    """The 1-based ``line`` of ``data`` (built-in checks carry a line, not a span)."""
+    pos = 0
+    for _ in range(line - 1):
+        pos = data.find(b"\n", pos) + 1
+        if pos == 0:
+            return b""
+    end = data.find(b"\n", pos)
+    return data[pos:len(data) if end < 0 else end]
+
+
 def _line_bounds(data: bytes, pos: int) -> tuple[int, int]:
     start = data.rfind(b"\n", 0, pos) + 1
     end = data.find(b"\n", pos)
@@ -144,10 +155,11 @@ def _decoded_candidates(data: bytes, ctx: DetectContext) -> list[_Candidate]:
 
 def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
     """Human passwords in Kubernetes manifests, Helm values and Terraform, whatever their entropy."""
-    if not (kube.is_manifest(data) or kube.is_helm_values(path) or kube.is_terraform(path)):
+    terraform = kube.is_terraform(path)
+    if not ((kube.is_manifest_path(path) and kube.is_manifest(data)) or kube.is_helm_values(path) or terraform):
         return []
     return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
-            for v in kube.find_password_values(data)
+            for v in kube.find_password_values(data, assignments=terraform)
             if _literal_ok(v.value) and not filters.is_code_reference(v.value)]
 
 
@@ -233,7 +245,8 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
             here.extend(_password_candidates(data, path))
         exempt = minified or filters.generic_exempt_path(path)
         kept = [c for c in here
-                if not (c.rule is not None and c.rule.path is not None and not c.rule.path.search(path))
+                if not (c.rule is None and filters.has_allow_comment(_line_text(data, c.line)))
+                and not (c.rule is not None and c.rule.path is not None and not c.rule.path.search(path))
                 and not (exempt and c.priority == _PRIORITY_GENERIC)
                 and not _allowed(c, ctx.ruleset, path, commit)]
         for c in _dedupe(kept):

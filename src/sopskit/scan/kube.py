@@ -166,9 +166,14 @@ _TERRAFORM = re.compile(r"\.(?:tf|tfvars|hcl)$")
 #: ``adminPassword: hunter2``, ``- db_passwd: x`` (one line, key says password).
 _PASSWORD_LINE = re.compile(
     rb"""^\s*(?:-\s+)?["']?([A-Za-z0-9_.-]*(?:password|passwd|passphrase|_pwd|-pwd)|pwd)["']?"""
-    rb"""(?:\s*:[ \t]+|[ \t]*=[ \t]*)(\S.*?)\s*$""",
+    rb"""\s*:[ \t]+(\S.*?)\s*$""",
     re.IGNORECASE,
 )
+_PASSWORD_ASSIGN = re.compile(  # Terraform/HCL: ``admin_password = "..."``
+    rb"""^\s*["']?([A-Za-z0-9_.-]*(?:password|passwd|passphrase|_pwd)|pwd)["']?[ \t]*=[ \t]*(\S.*?)\s*$""",
+    re.IGNORECASE,
+)
+_MANIFEST_PATH = re.compile(r"\.(?:ya?ml|json|ya?ml\.j2|ya?ml\.tmpl)$|^[^.]*$")
 #: ``- name: DB_PASSWORD`` followed by ``value: hunter2`` (a container env entry).
 _ENV_NAME = re.compile(
     rb"""^(\s*)-\s+name:\s*["']?([A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE)[A-Za-z0-9_]*)["']?\s*$""", re.IGNORECASE
@@ -213,15 +218,21 @@ def _password_value(raw: bytes) -> bytes | None:
     return value
 
 
-def find_password_values(data: bytes) -> list[ManifestValue]:
-    """Literal values of password keys, one line each, and of ``- name: *PASSWORD*`` env entries."""
+def is_manifest_path(path: str) -> bool:
+    """A file name a manifest can have (YAML, JSON, their templates, or no extension)."""
+    return bool(_MANIFEST_PATH.search(posixpath.basename(path)))
+
+
+def find_password_values(data: bytes, *, assignments: bool = False) -> list[ManifestValue]:
+    """Literal values of password keys, one line each, and of ``- name: *PASSWORD*`` env entries
+    (``assignments``: also ``key = value``, the Terraform/HCL form)."""
     lowered = data.lower()
     if b"pass" not in lowered and b"pwd" not in lowered:
         return []
     out: list[ManifestValue] = []
     lines = data.split(b"\n")
     for i, line in enumerate(lines):
-        m = _PASSWORD_LINE.match(line)
+        m = _PASSWORD_LINE.match(line) or (_PASSWORD_ASSIGN.match(line) if assignments else None)
         if m and not _PASSWORD_META_KEY.search(m.group(1)):
             value = _password_value(m.group(2))
             if value is not None:
