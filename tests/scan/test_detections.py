@@ -283,3 +283,17 @@ def test_terraform_password_literal_but_not_expressions(tmp_path: Path) -> None:
     tf = ('resource "proxmox_vm_qemu" "vm" {\n  pm_password = "Summer2024"\n  password = var.vm_password\n'
           '  admin_password = random_password.admin.result\n  db_password = "${var.db}"\n}\n')
     assert findings(tmp_path, {"infra/main.tf": tf}) == [("manifest-password", "infra/main.tf", 2)]
+
+
+@pytest.mark.parametrize("text", [
+    "  env:\n    - name: DOCKER_VERNEMQ_PLUGINS__VMQ_PASSWD__PASSWORD_FILE\n      value: /vernemq/auth/vmq.passwd\n",
+    "  auth:\n    passwordFile: /run/secrets/db\n    password: /etc/app/password.txt\n",
+])
+def test_password_file_paths_are_not_passwords(tmp_path: Path, text: str) -> None:
+    manifest = "apiVersion: apps/v1\nkind: Deployment\nspec:\n" + text
+    assert findings(tmp_path, {"deploy.yaml": manifest}) == []
+
+
+def test_terraform_expression_is_not_a_secret(tmp_path: Path) -> None:
+    tf = '  user_secret = local.minio_users[index(local.minio_users.*.label, "thanos_secret_key")].value\n'
+    assert findings(tmp_path, {"minio.tf": tf}) == []

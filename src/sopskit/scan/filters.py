@@ -48,8 +48,12 @@ _CODE_LIKE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|.
 _CALL_START = re.compile(
     rb"(?:[A-Za-z_][A-Za-z0-9_]*[._][A-Za-z0-9_.]*|[a-z_][a-z0-9_]{2,})\((?:[A-Za-z_)\"'*]|\Z)"
 )
+#: ``local.users[index(...``, ``var.tokens["x"]``: an expression that reads a value
+_INDEXED_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_*][A-Za-z0-9_]*)+[\[(]")
 #: ``dir/sub/file.ext``: a path to a file, not a credential
-_FILE_PATH = re.compile(rb"(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}")
+_FILE_PATH = re.compile(
+    rb"(?:\./|~/)?(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}|/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"
+)
 _ENC_B = re.compile(ENC_VALUE_RE.pattern.encode())
 _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
 #: age public keys of every kind: X25519 ``age1…``, hybrid post-quantum ``age1pq1…`` and the
@@ -262,7 +266,7 @@ def is_code_reference(secret: bytes) -> bool:
         digits = sum(ch in b"0123456789" for ch in secret)
         if not _DOTTED.fullmatch(secret) or digits * 8 <= len(secret):
             return True
-    return bool(_CALL_START.match(secret) or _FILE_PATH.fullmatch(secret))
+    return bool(_CALL_START.match(secret) or _FILE_PATH.fullmatch(secret) or _INDEXED_NAME.match(secret))
 
 
 def is_sops_or_public(secret: bytes, line: bytes, start_in_line: int, end_in_line: int) -> bool:

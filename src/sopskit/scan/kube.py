@@ -206,6 +206,8 @@ def is_terraform(path: str) -> bool:
 
 def _password_value(raw: bytes) -> bytes | None:
     raw = raw.strip()
+    if raw.lstrip(b"\"'")[:1] == b"/" or raw.lstrip(b"\"'")[:2] == b"./":  # a path to a password file
+        return None
     if raw.endswith(b",") and raw[:1] == b'"':  # a JSON member
         raw = raw[:-1].rstrip()
     if raw[:1] not in (b'"', b"'"):
@@ -239,7 +241,7 @@ def find_password_values(data: bytes, *, assignments: bool = False) -> list[Mani
                 out.append(ManifestValue(i + 1, m.group(1).decode("utf-8", "replace"), "password", value))
             continue
         env = _ENV_NAME.match(line)
-        if env and i + 1 < len(lines):
+        if env and i + 1 < len(lines) and not _PASSWORD_META_KEY.search(env.group(2)):
             nxt = _ENV_VALUE.match(lines[i + 1])
             if nxt and len(nxt.group(1)) == len(env.group(1)) + 2:
                 value = _password_value(nxt.group(2))
