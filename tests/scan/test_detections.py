@@ -297,3 +297,12 @@ def test_password_file_paths_are_not_passwords(tmp_path: Path, text: str) -> Non
 def test_terraform_expression_is_not_a_secret(tmp_path: Path) -> None:
     tf = '  user_secret = local.minio_users[index(local.minio_users.*.label, "thanos_secret_key")].value\n'
     assert findings(tmp_path, {"minio.tf": tf}) == []
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("Taskfile.yaml", "includes:\n  external-secrets: .taskfiles/ExternalSecrets\n"),
+    ("helmrelease.yaml", "values:\n  connect:\n    credentialsKey: 1password-credentials.json\n"),
+    ("secret.yaml", "apiVersion: v1\nkind: Secret\nstringData:\n  AWESOME_SECRET: \"SUPER SECRET VALUE\"\n"),
+])
+def test_paths_file_names_and_sample_values(tmp_path: Path, name: str, text: str) -> None:
+    assert findings(tmp_path, {name: text}) == []

@@ -19,7 +19,7 @@ ALLOW_MARKERS = (b"sopskit:allow", b"gitleaks:allow", b"pragma: allowlist secret
 PLACEHOLDER_WORDS = (
     b"example", b"sample", b"placeholder", b"changeme", b"change_me", b"change-me", b"dummy",
     b"redacted", b"your_", b"your-", b"yourkey", b"xxxx", b"****", b"....", b"<", b">", b"${",
-    b"{{", b"$(", b"%(", b"todo", b"fixme", b"insert", b"replace",
+    b"{{", b"$(", b"%(", b"todo", b"fixme", b"insert", b"replace", b"secret value", b"secret-value",
 )
 
 #: Whole values that are obviously not real secrets.
@@ -53,6 +53,8 @@ _INDEXED_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_*][A-Za-z0-9_]*
 #: ``dir/sub/file.ext``: a path to a file, not a credential
 _FILE_PATH = re.compile(
     rb"(?:\./|~/)?(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}|/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"
+    rb"|\.[A-Za-z0-9_-]+/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"  # .taskfiles/ExternalSecrets
+    rb"|[A-Za-z0-9_.-]+\.(?:json|ya?ml|txt|pem|key|crt|cer|env|conf|cfg|ini|toml|xml|properties|p12|pfx|jks)"
 )
 _ENC_B = re.compile(ENC_VALUE_RE.pattern.encode())
 _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
