@@ -108,7 +108,7 @@ def main() -> int:
                     unl += 1
                     if args.unlabelled:
                         print(f"  unlabelled sopskit {key(repo, f)} {f['rule']} line {f['line']} {f.get('commit')}")
-                elif lab["label"]:
+                elif lab["label"] is True:
                     t += 1
                 else:
                     fl += 1
@@ -117,7 +117,7 @@ def main() -> int:
                 lab = labels.get(key(repo, f))
                 if lab is None and args.unlabelled:
                     print(f"  unlabelled gitleaks {key(repo, f)} {f['rule']} line {f['line']} {f.get('commit')}")
-                missed += bool(lab and lab["label"])
+                missed += bool(lab and lab["label"] is True)  # "dup": the same secret sopskit reported
             rows.append((repo, source, len(ours), t, fl, unl, len(theirs), missed))
     print(f"{'repository':40} {'source':8} {'sopskit':>7} {'true':>5} {'false':>5} {'unlab':>5} {'prec':>5} "
           f"{'gitleaks':>8} {'missed':>6} {'recall':>6}")

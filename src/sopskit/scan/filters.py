@@ -121,8 +121,8 @@ def is_placeholder(secret: bytes) -> bool:
         return True
     if b"PRIVATE KEY" in secret:  # a key block whose body is elided (``...``) or filler
         body = b"".join(_ARMOUR.sub(b"", secret).split()).replace(b"\\n", b"")
-        if len(body) < 40 or b"..." in body:
-            return True
+        if len(body) < 40 or b"..." in body or any(ch in body for ch in b"[]{}()*^$|"):
+            return True  # elided, or a pattern describing keys (a schema's regex), not a key
     if len(secret) >= LONG_SECRET:
         return any(w in low for w in _LONG_PLACEHOLDER)
     # $VAR, [PASSWORD], {value}, %s, &pointer / *alias
@@ -204,6 +204,7 @@ def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
 def is_name_like(value: bytes) -> bool:
     """``db-password``, ``AWS_SECRET_ACCESS_KEY``, ``app/tls.key``: a name, not random text
     (a single long run such as ``m8bgnrkuokcoyqqnqyccj51t`` is not a name)."""
+    value = value.rstrip(b":=,")  # ``ADMIN_PASSWORD:`` quoted inside another value
     if not _NAME_LIKE.fullmatch(value):
         return False
     segments = re.split(rb"[-_./:]", value)
