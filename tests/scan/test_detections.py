@@ -310,5 +310,6 @@ def test_paths_file_names_and_sample_values(tmp_path: Path, name: str, text: str
 
 def test_a_schema_pattern_for_keys_is_not_a_key(tmp_path: Path) -> None:
     cue = ('    privateKey?: string & =~ """\n        ^-----BEGIN OPENSSH PRIVATE KEY-----\n'
-           '        ([A-Za-z0-9+/=]{1,76}\\\\n)*[A-Za-z0-9+/=]{1,76}\n        -----END OPENSSH PRIVATE KEY-----$\n    """\n')
+           '        ([A-Za-z0-9+/=]{1,76}\\\\n)*[A-Za-z0-9+/=]{1,76}\n'
+           '        -----END OPENSSH PRIVATE KEY-----$\n    """\n')
     assert findings(tmp_path, {"config.schema.cue": cue}) == []
