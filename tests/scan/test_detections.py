@@ -205,7 +205,8 @@ def test_generic_rule_exempt_paths(tmp_path: Path) -> None:
     minified = ("var a={token:\"" + v + "\"};" + "x" * 5000 + "\n").encode()
     files: dict[str, str | bytes] = {
         "go.sum": f"example.com/mod v1.0.0 h1:{v}=\n",
-        "vendor/lib/conf.go": f'token := "{v}"\n',
+        "vendor/lib/conf.go": f'token := "{v}"\nkey := "ghp_{v[:36]}"\n',
+        "node_modules/pkg/test/key.pem": pem("RSA PRIVATE KEY"),
         "web/app.min.js": f'var token="{v}";\n',
         "web/bundle.js": minified,
         "app/conf.go": f'token := "{v}"\n',

@@ -244,7 +244,9 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
         if ctx.kubernetes and not encrypted:
             here.extend(_password_candidates(data, path))
         exempt = minified or filters.generic_exempt_path(path)
+        vendored = filters.is_vendored(path)
         kept = [c for c in here
+                if not (vendored and c.rule is not None)
                 if not (c.rule is None and filters.has_allow_comment(_line_text(data, c.line)))
                 and not (c.rule is not None and c.rule.path is not None and not c.rule.path.search(path))
                 and not (exempt and c.priority == _PRIORITY_GENERIC)

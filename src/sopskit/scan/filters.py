@@ -99,14 +99,17 @@ _NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
 _VERSION = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+(?:[-+.][A-Za-z0-9.]+)?$")
 _NAME_LIKE = re.compile(rb"[A-Za-z][A-Za-z0-9]*(?:[-_./:][A-Za-z0-9]+)*")
 _URL_NO_CREDS = re.compile(rb"[a-z][a-z0-9+.-]*://[^@\s]*", re.IGNORECASE)
-#: Files whose "secrets" are checksums or third-party code: the generic rule does not run there.
+#: Files whose "secrets" are checksums or minified code: the generic rule does not run there.
 _GENERIC_EXEMPT_PATH = re.compile(
     r"(?:^|/)(?:go\.sum|go\.work\.sum|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|"
     r"poetry\.lock|Pipfile\.lock|uv\.lock|Cargo\.lock|Gemfile\.lock|composer\.lock|flake\.lock|mix\.lock|"
     r"pubspec\.lock|packages\.lock\.json|\.terraform\.lock\.hcl)$"
-    r"|(?:^|/)(?:vendor|node_modules|third_party|bower_components|\.yarn|Godeps)/"
     r"|\.min\.(?:js|mjs|css)$|\.(?:js|css)\.map$"
 )
+#: Vendored third-party code: its test keys and documentation tokens are other projects' fixtures
+#: (a Go ``vendor/`` tree alone can hold hundreds). No regex rule runs there; the Kubernetes and
+#: SOPS checks still do.
+_VENDORED_PATH = re.compile(r"(?:^|/)(?:vendor|node_modules|third_party|bower_components|\.yarn|Godeps)/")
 
 
 def has_allow_comment(line: bytes) -> bool:
@@ -126,7 +129,7 @@ def is_placeholder(secret: bytes) -> bool:
     if len(secret) >= LONG_SECRET:
         return any(w in low for w in _LONG_PLACEHOLDER)
     # $VAR, [PASSWORD], {value}, %s, &pointer / *alias
-    if low in PLACEHOLDER_VALUES or secret[:1] in (b"$", b"[", b"{", b"%", b"&", b"*"):
+    if low in PLACEHOLDER_VALUES or secret[:1] in (b"$", b"[", b"{", b"%", b"&", b"*", b"("):
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
         return True
@@ -238,8 +241,13 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
 
 
 def generic_exempt_path(path: str) -> bool:
-    """Lock files, ``go.sum``, vendored and minified code: checksums and other people's code."""
+    """Lock files, ``go.sum`` and minified code: checksums and machine-written text."""
     return bool(_GENERIC_EXEMPT_PATH.search(path))
+
+
+def is_vendored(path: str) -> bool:
+    """``vendor/``, ``node_modules/``, ``third_party/``...: other projects' code and fixtures."""
+    return bool(_VENDORED_PATH.search(path))
 
 
 def is_minified(data: bytes) -> bool:
