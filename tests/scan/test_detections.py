@@ -314,3 +314,17 @@ def test_a_schema_pattern_for_keys_is_not_a_key(tmp_path: Path) -> None:
            '        ([A-Za-z0-9+/=]{1,76}\\\\n)*[A-Za-z0-9+/=]{1,76}\n'
            '        -----END OPENSSH PRIVATE KEY-----$\n    """\n')
     assert findings(tmp_path, {"config.schema.cue": cue}) == []
+
+
+def test_held_out_false_positives(tmp_path: Path) -> None:
+    """Seen on a repository held out from tuning: boolean password options, 'no password'
+    values, and a manifest encrypted by an old sops that did not record its encrypted_regex."""
+    enc = "ENC[AES256_GCM,data:" + _rand(ALNUM, 12) + ",iv:" + _rand(ALNUM, 43) + "=,tag:" + _rand(ALNUM, 22) \
+        + "==,type:str]"
+    files = {
+        "sync.yaml": 'apiVersion: apps/v1\nkind: StatefulSet\ndata:\n  cfg: |\n      "allow_empty_password" : false,\n',
+        "mqtt.yaml": "apiVersion: v1\nkind: ConfigMap\ndata:\n  password: nopasswordneeded\n",
+        "basic-auth.yaml": f"apiVersion: v1\nkind: Secret\nmetadata:\n    name: basic-auth\ndata:\n    auth: {enc}\n"
+                           f"sops:\n    mac: {enc}\n    lastmodified: '2020-01-01T00:00:00Z'\n    version: 3.5.0\n",
+    }
+    assert findings(tmp_path, files) == []

@@ -19,7 +19,8 @@ ALLOW_MARKERS = (b"sopskit:allow", b"gitleaks:allow", b"pragma: allowlist secret
 PLACEHOLDER_WORDS = (
     b"example", b"sample", b"placeholder", b"changeme", b"change_me", b"change-me", b"dummy",
     b"redacted", b"your_", b"your-", b"yourkey", b"xxxx", b"****", b"....", b"<", b">", b"${",
-    b"{{", b"$(", b"%(", b"todo", b"fixme", b"insert", b"replace", b"secret value", b"secret-value",
+    b"{{", b"$(", b"%(", b"todo", b"fixme", b"insert", b"replace",
+    b"secret value", b"secret-value", b"nopassword", b"no-password", b"no_password",
 )
 
 #: Whole values that are obviously not real secrets.

@@ -181,7 +181,7 @@ _ENV_NAME = re.compile(
 _ENV_VALUE = re.compile(rb"""^(\s*)value:[ \t]+(\S.*?)\s*$""")
 #: Keys that hold a password's name, location or policy rather than the password.
 _PASSWORD_META_KEY = re.compile(
-    rb"(?i)(?:^existing|name|ref|refs|key|keys|file|path|secret|secrets|from|length|policy|enabled|"
+    rb"(?i)(?:^(?:allow|enable|disable|require|use|no|skip|show|hide)[_-]|^existing|name|ref|refs|key|keys|file|path|secret|secrets|from|length|policy|enabled|"
     rb"hash|hashed|env|var|field|selector|type|mode|regex|pattern|min|max|expiry|expiration|age|"
     rb"required|reset|change|prompt|auth|command|cmd|helper|manager|store|provider|mount)$"
 )
@@ -208,7 +208,7 @@ def _password_value(raw: bytes) -> bytes | None:
     raw = raw.strip()
     if raw.lstrip(b"\"'")[:1] == b"/" or raw.lstrip(b"\"'")[:2] == b"./":  # a path to a password file
         return None
-    if raw.endswith(b",") and raw[:1] == b'"':  # a JSON member
+    if raw.endswith(b","):  # a JSON member
         raw = raw[:-1].rstrip()
     if raw[:1] not in (b'"', b"'"):
         raw = _COMMENT_TAIL.sub(b"", raw)
