@@ -328,3 +328,18 @@ def test_held_out_false_positives(tmp_path: Path) -> None:
                            f"sops:\n    mac: {enc}\n    lastmodified: '2020-01-01T00:00:00Z'\n    version: 3.5.0\n",
     }
     assert findings(tmp_path, files) == []
+
+
+def test_held_out_misses_and_false_positives_after_freeze(tmp_path: Path) -> None:
+    """Held-out repositories, after measuring: a signing key under a mistyped field of a sops
+    file (a miss), base64 of a ${VAR} reference, a checksum annotation, a home-relative path."""
+    signing = base64.b64encode(f"ed25519 a_{_rand(ALNUM, 4)} {_rand(ALNUM, 43)}".encode()).decode()
+    ref = base64.b64encode(b"${SECRET_GRAFANA_PASSWORD}").decode()
+    files = {
+        "synapse.yaml": f"apiVersion: v1\nkind: Secret\nstring:\n  signing.key: {signing}\n",
+        "grafana.yaml": f"apiVersion: v1\nkind: Secret\ndata:\n  admin-password: \"{ref}\"\n",
+        "deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    metadata:\n      annotations:\n"
+                       f"        checksum/secret: {_rand('0123456789abcdef', 64)}\n",
+        "Taskfile.yaml": f"env:\n  GOOGLE_APPLICATION_CREDENTIALS: ~/project-{_rand('0123456789abcdef', 12)}.json\n",
+    }
+    assert findings(tmp_path, files) == [("generic-secret", "synapse.yaml", 4)]

@@ -129,6 +129,8 @@ def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
     for v in values:
         decoded = b64.decode_value(v.value) if v.field == "data" else None
         plain = decoded if decoded is not None else v.value
+        if decoded is not None and not _literal_ok(decoded.strip()):  # base64 of ${VAR}, ENC[...]
+            continue
         if kube.is_identifying_key(v.key) or kube.is_structured_config(plain) or kube.is_example(v.key, plain):
             continue
         if _literal_ok(v.value) and not (decoded is not None and filters.is_public_material(decoded)):
@@ -158,9 +160,11 @@ def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
     terraform = kube.is_terraform(path)
     if not ((kube.is_manifest_path(path) and kube.is_manifest(data)) or kube.is_helm_values(path) or terraform):
         return []
+    # a Secret's data values are base64: the Kubernetes check decodes and judges those
+    encoded = {v.line for v in kube.find_secret_values(data) if v.field == "data"}
     return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
-            for v in kube.find_password_values(data, assignments=terraform)
-            if _literal_ok(v.value) and not filters.is_code_reference(v.value)]
+            for v in kube.find_password_values(data, assignments=terraform) if v.line not in encoded
+            and _literal_ok(v.value) and not filters.is_code_reference(v.value)]
 
 
 def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:
@@ -237,6 +241,10 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
     cands.extend(c for c in _decoded_candidates(data, ctx)
                  if meta is None or not meta[0] <= c.line <= meta[1])
     if ctx.kubernetes:
+        # a Secret's data/stringData lines are judged by the Kubernetes check (which decodes and
+        # knows templates), not by the generic rule
+        owned = {v.line for v in kube.find_secret_values(data) + kube.find_json_secret_values(data)}
+        cands = [c for c in cands if not (c.priority == _PRIORITY_GENERIC and c.line in owned)]
         cands.extend(_kubernetes_candidates(data))
     minified = filters.is_minified(data)
     for path in paths:

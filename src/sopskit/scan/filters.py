@@ -53,7 +53,7 @@ _CALL_START = re.compile(
 _INDEXED_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_*][A-Za-z0-9_]*)+[\[(]")
 #: ``dir/sub/file.ext``: a path to a file, not a credential
 _FILE_PATH = re.compile(
-    rb"(?:\./|~/)?(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}|/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"
+    rb"(?:\./|~/)?(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}|(?:~)?/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"
     rb"|\.[A-Za-z0-9_-]+/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"  # .taskfiles/ExternalSecrets
     rb"|[A-Za-z0-9_.-]+\.(?:json|ya?ml|txt|pem|key|crt|cer|env|conf|cfg|ini|toml|xml|properties|p12|pfx|jks)"
 )
@@ -78,7 +78,7 @@ REFERENCE_MARKERS = (
 )
 #: The key a value is assigned to, read back from the line (the generic rule's own grammar).
 _KEY_BEFORE = re.compile(
-    rb"""([A-Za-z0-9_.$-]+)["'`]?([ \t]+[A-Za-z][A-Za-z0-9_.]{0,20})?["'`]?[ \t]*"""
+    rb"""([A-Za-z0-9_.$/-]+)["'`]?([ \t]+[A-Za-z][A-Za-z0-9_.]{0,20})?["'`]?[ \t]*"""
     rb"""(=|:=|::=|:::=|=>|\?=|\.=|:|,)[ \t]*["'`]?$"""
 )
 #: Keys that name, locate or describe a secret rather than hold it (``secretName``,
