@@ -343,3 +343,25 @@ def test_held_out_misses_and_false_positives_after_freeze(tmp_path: Path) -> Non
         "Taskfile.yaml": f"env:\n  GOOGLE_APPLICATION_CREDENTIALS: ~/project-{_rand('0123456789abcdef', 12)}.json\n",
     }
     assert findings(tmp_path, files) == [("generic-secret", "synapse.yaml", 4)]
+
+
+def test_tuning_false_positives_in_secrets_and_sops_files(tmp_path: Path) -> None:
+    """Minimised from the tuning repositories: makejinja/Jinja templates, 1Password references,
+    usernames, a whole scrape config and example entries in Secrets; ``ENC[]`` in a sops file;
+    key names quoted inside a value; a regular expression for database URLs."""
+    enc = "ENC[AES256_GCM,data:" + _rand(ALNUM, 12) + ",iv:" + _rand(ALNUM, 43) + "=,tag:" + _rand(ALNUM, 22) \
+        + "==,type:str]"
+    secret = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n"
+              '  api-token: "#{ dns.token }#"\n  identity: |\n    #% filter indent(width=4) %#\n'
+              "    #{ deploy_key() }#\n    #% endfilter %#\n"
+              "  token: op://kubernetes/1password/OP_CONNECT_TOKEN\n  username: billimek\n"
+              "  SECRET_EXAMPLE: Global secrets for your cluster go in this file, it is encrypted\n"
+              "  prometheus-additional.yaml: |\n    - job_name: blocky\n      scrape_interval: 1m\n"
+              "      static_configs:\n        - targets:\n            - 10.1.1.11:4000\n")
+    files = {
+        "template/secret.sops.yaml.j2": secret,
+        "talos/talenv.sops.yaml": f"clusterToken: ENC[]\nsops:\n    mac: {enc}\n    version: 3.7.1\n",
+        "prompts/monitoring.yaml": 'env:\n  SECRET_KEYS: "ADMIN_PASSWORD: \\"{{ .GRAFANA_ADMIN_PASSWORD }}\\""\n',
+        "audit/audit.go": 're := regexp.MustCompile("postgres://(.*?):(.*?)@(.*)/(.*)")\n',
+    }
+    assert findings(tmp_path, files) == []
