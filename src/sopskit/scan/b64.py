@@ -62,7 +62,7 @@ def encoded_values(data: bytes) -> list[EncodedValue]:
             if decoded is not None:
                 out.append(EncodedValue(data.count(b"\n", 0, m.start()) + 1, m.span(), decoded))
                 seen.add(m.start())
-    for v in kube.find_secret_values(data) + kube.find_json_secret_values(data):
+    for v in kube.all_secret_values(data):
         if v.field != "data":
             continue
         decoded = decode_value(v.value)

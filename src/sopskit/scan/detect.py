@@ -124,7 +124,7 @@ def _literal_ok(value: bytes) -> bool:
 
 
 def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
-    values = kube.find_secret_values(data) + kube.find_json_secret_values(data)
+    values = kube.all_secret_values(data)
     out = []
     for v in values:
         decoded = b64.decode_value(v.value) if v.field == "data" else None
@@ -161,7 +161,7 @@ def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
     if not ((kube.is_manifest_path(path) and kube.is_manifest(data)) or kube.is_helm_values(path) or terraform):
         return []
     # a Secret's data values are base64: the Kubernetes check decodes and judges those
-    encoded = {v.line for v in kube.find_secret_values(data) if v.field == "data"}
+    encoded = {v.line for v in kube.all_secret_values(data) if v.field == "data"}
     return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
             for v in kube.find_password_values(data, assignments=terraform) if v.line not in encoded
             and _literal_ok(v.value) and not filters.is_code_reference(v.value)]
@@ -243,7 +243,7 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
     if ctx.kubernetes:
         # a Secret's data/stringData lines are judged by the Kubernetes check (which decodes and
         # knows templates), not by the generic rule
-        owned = {v.line for v in kube.find_secret_values(data) + kube.find_json_secret_values(data)}
+        owned = {v.line for v in kube.all_secret_values(data)}
         cands = [c for c in cands if not (c.priority == _PRIORITY_GENERIC and c.line in owned)]
         cands.extend(_kubernetes_candidates(data))
     minified = filters.is_minified(data)

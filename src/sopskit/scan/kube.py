@@ -21,6 +21,8 @@ _DOC_SPLIT = re.compile(rb"^(?:---|\.\.\.)\s*(?:#.*)?$")
 _KIND_SECRET = re.compile(rb"""^kind:\s*["']?Secret["']?\s*(?:#.*)?$""")
 _DATA_KEY = re.compile(rb"^(data|stringData):\s*(?:#.*)?$")
 _KIND_SEALED = re.compile(rb"""^kind:\s*["']?SealedSecret["']?\s*(?:#.*)?$""")
+_HAS_KIND_SECRET = re.compile(rb"""(?m)^kind:[ \t]*["']?Secret["']?[ \t]*(?:#.*)?\r?$""")
+_HAS_KIND_SEALED = re.compile(rb"""(?m)^kind:[ \t]*["']?SealedSecret["']?[ \t]*(?:#.*)?\r?$""")
 _SEALED_KEY = re.compile(rb"^\s{0,4}(encryptedData):\s*(?:#.*)?$")
 _ENTRY = re.compile(rb"""^(\s+)(["']?)([^"'\s:#][^"':]*|[^"']*)\2\s*:(?:\s+(.*?))?\s*$""")
 _BLOCK = re.compile(rb"^[|>][-+0-9]*\s*(?:#.*)?$")
@@ -93,14 +95,26 @@ def _values_in_block(lines: list[bytes], first: int, fieldname: str) -> list[Man
 
 def find_secret_values(data: bytes) -> list[ManifestValue]:
     """Literal values under ``data``/``stringData`` of every ``kind: Secret`` document."""
-    if b"Secret" not in data:
+    if b"Secret" not in data or not _HAS_KIND_SECRET.search(data):
         return []
     return _block_values(data, _KIND_SECRET, _DATA_KEY)
 
 
+_LAST: list[tuple[bytes, list[ManifestValue]]] = []
+
+
+def all_secret_values(data: bytes) -> list[ManifestValue]:
+    """YAML and JSON Secret values of ``data``, computed once per content (several checks ask)."""
+    if _LAST and _LAST[0][0] is data:
+        return _LAST[0][1]
+    values = find_secret_values(data) + find_json_secret_values(data)
+    _LAST[:] = [(data, values)]
+    return values
+
+
 def sealed_value_lines(data: bytes) -> set[int]:
     """Lines of a SealedSecret's ``encryptedData`` values: ciphertext, safe in Git."""
-    if b"SealedSecret" not in data:
+    if b"SealedSecret" not in data or not _HAS_KIND_SEALED.search(data):
         return set()
     return {v.line for v in _block_values(data, _KIND_SEALED, _SEALED_KEY)}
 
@@ -173,6 +187,7 @@ _PASSWORD_ASSIGN = re.compile(  # Terraform/HCL: ``admin_password = "..."``
     rb"""^\s*["']?([A-Za-z0-9_.-]*(?:password|passwd|passphrase|_pwd)|pwd)["']?[ \t]*=[ \t]*(\S.*?)\s*$""",
     re.IGNORECASE,
 )
+_PASSWORD_WORD = re.compile(rb"(?i)passw|passphrase|pwd")
 _MANIFEST_PATH = re.compile(r"\.(?:ya?ml|json|ya?ml\.j2|ya?ml\.tmpl)$|^[^.]*$")
 #: ``- name: DB_PASSWORD`` followed by ``value: hunter2`` (a container env entry).
 _ENV_NAME = re.compile(
@@ -233,7 +248,15 @@ def find_password_values(data: bytes, *, assignments: bool = False) -> list[Mani
         return []
     out: list[ManifestValue] = []
     lines = data.split(b"\n")
-    for i, line in enumerate(lines):
+    hits: list[int] = []
+    lineno, counted = 0, 0
+    for m in _PASSWORD_WORD.finditer(data):  # only lines that mention a password word
+        lineno += data.count(b"\n", counted, m.start())
+        counted = m.start()
+        if not hits or hits[-1] != lineno:
+            hits.append(lineno)
+    for i in hits:
+        line = lines[i]
         m = _PASSWORD_LINE.match(line) or (_PASSWORD_ASSIGN.match(line) if assignments else None)
         if m and not _PASSWORD_META_KEY.search(m.group(1)):
             value = _password_value(m.group(2))
