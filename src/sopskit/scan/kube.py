@@ -250,9 +250,9 @@ def find_password_values(data: bytes, *, assignments: bool = False) -> list[Mani
     lines = data.split(b"\n")
     hits: list[int] = []
     lineno, counted = 0, 0
-    for m in _PASSWORD_WORD.finditer(data):  # only lines that mention a password word
-        lineno += data.count(b"\n", counted, m.start())
-        counted = m.start()
+    for word in _PASSWORD_WORD.finditer(data):  # only lines that mention a password word
+        lineno += data.count(b"\n", counted, word.start())
+        counted = word.start()
         if not hits or hits[-1] != lineno:
             hits.append(lineno)
     for i in hits:
