@@ -44,6 +44,19 @@ class Fakes:
         lines = [body[i:i + 64] for i in range(0, len(body), 64)]
         return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----"
 
+    def openssh_key(self) -> str:
+        """Shaped like ``ssh-keygen`` output (default OpenSSH format): its base64 holds the
+        ``AAAAAA`` runs that a naive placeholder filter mistakes for filler."""
+        def s(b: bytes) -> bytes:
+            return len(b).to_bytes(4, "big") + b
+        pub = s(b"ssh-ed25519") + s(self.rng.randbytes(32))
+        check = self.rng.randbytes(4)
+        priv = check + check + s(b"ssh-ed25519") + s(self.rng.randbytes(32)) + s(self.rng.randbytes(64)) + s(b"me@host")
+        blob = b"openssh-key-v1\0" + s(b"none") + s(b"none") + s(b"") + (1).to_bytes(4, "big") + s(pub) + s(priv)
+        body = base64.b64encode(blob).decode()
+        lines = "\n".join(body[i:i + 70] for i in range(0, len(body), 70))
+        return f"-----BEGIN OPENSSH PRIVATE KEY-----\n{lines}\n-----END OPENSSH PRIVATE KEY-----"
+
     def jwt(self) -> str:
         def enc(obj: dict[str, object]) -> str:
             return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
@@ -104,6 +117,20 @@ class Fakes:
             add("generic-secret", s, f'DB_PASSWORD = "{s}"\n')
             s = "AGE-SECRET-KEY-1" + c(BECH32_UPPER, 58)
             add("age-secret-key", s, f"# created: 2024-01-01\n# public key: age1{c(BECH32, 58)}\n{s}\n")
+            s = "AGE-SECRET-KEY-PQ-1" + c(BECH32_UPPER, 58)
+            add("age-secret-key", s, f"# created: 2026-01-01\n# public key: age1pq1{c(BECH32, 1950)}\n{s}\n")
+            s = "hvs." + c(ALNUM + "_-", 95)
+            add("vault-token", s, f"VAULT_TOKEN={s}\n")
+            s = f"xoxe-1-{c(ALNUM, 146)}"
+            add("slack-token", s, f"refresh_token: {s}\n")
+            s = f"{c(ALNUM, 3)}{self.rng.randint(0, 9)}Q~{c(ALNUM + '_~.-', 34)}"
+            add("azure-ad-client-secret", s, f'"clientSecret": "{s}"\n')
+            s = "hf_" + c(string.ascii_letters, 34)
+            add("huggingface-token", s, f"huggingface-cli login --token {s}\n")
+            s = c(ALNUM, 20)
+            add("curl-credentials", s, f"curl -sf -u deploy:{s} https://registry.internal/v2/\n")
+            s = self.openssh_key()
+            add("private-key", s, s + "\n")
         for label in ("RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY", "OPENSSH PRIVATE KEY",
                       "ENCRYPTED PRIVATE KEY", "PRIVATE KEY", "PGP PRIVATE KEY BLOCK"):
             s = self.pem(label)
@@ -143,5 +170,15 @@ class Fakes:
             "pwd = xxxxxxxxxxxx",
             f"image: registry.example.com/app@sha256:{c(HEX, 64)}",
             "token = 123456789012",
+            "secretName: cluster-wildcard-tls",
+            "existingSecret: grafana-admin-credentials",
+            "tls-secret-name: ingress-default-cert",
+            "secretKey: AWS_SECRET_ACCESS_KEY",
+            f"password: op://Private/{c(ALNUM, 12)}/password",
+            "api_key: os.environ/OPENAI_API_KEY",
+            f"recipient_pq: age1pq1{c(BECH32, 1950)}",
+            f"recipient_tag: age1tag1{c(BECH32, 60)}",
+            "token:",
+            f"  {c(ALNUM, 30)}",
             "",
         ])

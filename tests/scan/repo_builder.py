@@ -8,6 +8,7 @@ HEAD with their decoys. ``expected_head`` / ``expected_history`` say what a scan
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -152,6 +153,22 @@ def _kubernetes(git: _Git, f: Fakes, repo: FakeRepo) -> None:
         f"  api: {{{{ .Values.api | b64enc }}}}\nstringData:\n  literal: {helm_pw}\n"
     ))
     repo.head.append(Planted("kubernetes-secret", helm_pw, ""))
+    gh = "ghp_" + f.chars(ALNUM, 36)
+    key = f.openssh_key()
+    git.write("k8s/wrapped.yaml", (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: wrapped\ndata:\n"
+        f"  token: {base64.b64encode(gh.encode()).decode()}\n"
+        f"  identity: {base64.b64encode(key.encode()).decode()}\n"
+    ))
+    repo.head += [Planted("github-token", gh, ""), Planted("private-key", key, "")]
+    json_pw = f.chars(ALNUM, 20)
+    git.write("k8s/secret.json", json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "j"},
+                                             "stringData": {"password": json_pw}}, indent=2) + "\n")
+    repo.head.append(Planted("kubernetes-secret", json_pw, ""))
+    human = "summer" + str(f.rng.randint(1990, 2030))
+    git.write("charts/app/values.yaml", f"auth:\n  adminPassword: {human}\n  existingSecret: app-admin\n"
+              "  passwordKey: admin-password\n  password: \"\"\n")
+    repo.head.append(Planted("manifest-password", human, ""))
     lit, file_secret, env_pw = f.chars(ALNUM, 20), f.chars(ALNUM, 40) + "\n", f.chars(ALNUM, 20)
     git.write("kustomize/kustomization.yaml", (
         "resources:\n  - deploy.yaml\nsecretGenerator:\n  - name: app\n    literals:\n"

@@ -59,7 +59,7 @@ def test_gitleaks_file_rules_and_allowlists(tmp_path: Path) -> None:
     assert [r.id for r in ruleset.rules] == ["acme-token", "mid-flag"]
     (tmp_path / "fixtures").mkdir()
     body = "ACME_TOKEN = acme_k3j5h6g7f8d9s0a1q2w3e4r5\nacme_token=acme_000000000000000000000000\n"
-    (tmp_path / "app.cfg").write_text(body + "tok_ABCDEFab")
+    (tmp_path / "app.cfg").write_text(body + "tok_FADEBCab")
     (tmp_path / "fixtures" / "app.cfg").write_text(body)
     report = scan(ScanOptions(paths=[tmp_path], ruleset=ruleset))
     assert sorted((f.rule_id, f.path, f.line) for f in report.findings) == [

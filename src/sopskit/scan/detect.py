@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sopskit.format.recognize import is_enc_value
-from sopskit.scan import filters, kube, sopsaware
+from sopskit.scan import b64, filters, kube, sopsaware
 from sopskit.scan.engine import Match, Matcher, shannon_entropy
 from sopskit.scan.findings import BlobFinding, fingerprint
 from sopskit.scan.rules import Rule, RuleSet
@@ -24,6 +24,7 @@ BUILTIN_RULES = {
     "kustomize-secret-file": "File read by a Kustomize secretGenerator is not SOPS-encrypted",
     "sops-unencrypted-file": "File covered by a .sops.yaml creation rule has no sops metadata",
     "sops-plaintext-value": "Plaintext value that the file's sops rule says is encrypted",
+    "manifest-password": "Password in a Kubernetes manifest or Helm values (any entropy)",
 }
 
 #: The secret-type priority used when two checks report the same text: provider rules first.
@@ -59,6 +60,17 @@ def is_binary(data: bytes) -> bool:
     return b"\0" in data[:BINARY_SNIFF]
 
 
+def _line_text(data: bytes, line: int) -> bytes:
+    """The 1-based ``line`` of ``data`` (built-in checks carry a line, not a span)."""
+    pos = 0
+    for _ in range(line - 1):
+        pos = data.find(b"\n", pos) + 1
+        if pos == 0:
+            return b""
+    end = data.find(b"\n", pos)
+    return data[pos:len(data) if end < 0 else end]
+
+
 def _line_bounds(data: bytes, pos: int) -> tuple[int, int]:
     start = data.rfind(b"\n", 0, pos) + 1
     end = data.find(b"\n", pos)
@@ -79,15 +91,23 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
         return True
     if rule.entropy and shannon_entropy(secret) < rule.entropy:
         return True
-    return rule.is_generic and (filters.is_hash_or_id(secret) or filters.is_code_reference(secret))
+    if not rule.is_generic:
+        return False
+    if filters.is_self_describing_digest(secret) or filters.is_reference(secret) or filters.is_plain_url(secret):
+        return True
+    key, operator = filters.assigned_key(line, m.secret_start - line_start)
+    return filters.generic_key_excuses(key, secret, operator) or filters.is_code_reference(secret)
 
 
 def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | None) -> list[_Candidate]:
     out: list[_Candidate] = []
     lineno, counted = 1, 0
+    sealed = kube.sealed_value_lines(data)
     for m in ctx.matcher.find(data):
         lineno += data.count(b"\n", counted, m.secret_start)
         counted = m.secret_start
+        if lineno in sealed:
+            continue
         ls, le = _line_bounds(data, m.secret_start)
         line, secret = data[ls:le], data[m.secret_start:m.secret_end]
         if _content_filtered(m, secret, line, ls, meta, lineno):
@@ -99,12 +119,52 @@ def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | N
 
 def _literal_ok(value: bytes) -> bool:
     return not (kube.is_templated(value) or is_enc_value(value.decode("utf-8", "replace"))
-                or filters.is_placeholder(value))
+                or filters.is_placeholder(value) or filters.is_public_material(value)
+                or filters.is_reference(value))
 
 
 def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
-    return [_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN)
-            for v in kube.find_secret_values(data) if _literal_ok(v.value)]
+    values = kube.all_secret_values(data)
+    out = []
+    for v in values:
+        decoded = b64.decode_value(v.value) if v.field == "data" else None
+        plain = decoded if decoded is not None else v.value
+        if decoded is not None and not _literal_ok(decoded.strip()):  # base64 of ${VAR}, ENC[...]
+            continue
+        if kube.is_identifying_key(v.key) or kube.is_structured_config(plain) or kube.is_example(v.key, plain):
+            continue
+        if _literal_ok(v.value) and not (decoded is not None and filters.is_public_material(decoded)):
+            out.append(_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN))
+    return out
+
+
+def _decoded_candidates(data: bytes, ctx: DetectContext) -> list[_Candidate]:
+    """Provider-rule matches inside base64 values: a kubeconfig's ``client-key-data``, a
+    Secret's ``data:`` entry, a PEM key pasted base64-encoded. Reported at the encoded value's
+    line under the rule that matched the decoded text; the fingerprint is the decoded secret."""
+    out: list[_Candidate] = []
+    for enc in b64.encoded_values(data):
+        for m in ctx.matcher.find(enc.decoded):
+            if m.rule.is_generic:
+                continue
+            secret = enc.decoded[m.secret_start:m.secret_end]
+            if filters.is_placeholder(secret) or (m.rule.entropy and shannon_entropy(secret) < m.rule.entropy):
+                continue
+            out.append(_Candidate(m.rule.id, enc.line, secret, 0, enc.span, m.rule,
+                                  enc.decoded[m.start:m.end], data[enc.span[0]:enc.span[1]]))
+    return out
+
+
+def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
+    """Human passwords in Kubernetes manifests, Helm values and Terraform, whatever their entropy."""
+    terraform = kube.is_terraform(path)
+    if not ((kube.is_manifest_path(path) and kube.is_manifest(data)) or kube.is_helm_values(path) or terraform):
+        return []
+    # a Secret's data values are base64: the Kubernetes check decodes and judges those
+    encoded = {v.line for v in kube.all_secret_values(data) if v.field == "data"}
+    return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
+            for v in kube.find_password_values(data, assignments=terraform) if v.line not in encoded
+            and _literal_ok(v.value) and not filters.is_code_reference(v.value)]
 
 
 def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:
@@ -128,12 +188,22 @@ def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[Blob
 
 
 def _dedupe(cands: list[_Candidate]) -> list[_Candidate]:
-    """One finding per secret occurrence: provider rule over built-in check over generic rule."""
-    cands.sort(key=lambda c: c.priority)
+    """One finding per secret occurrence: provider rule over built-in check over generic rule.
+
+    Runs per path AFTER allowlists, so an allowlisted generic match never hides the specific
+    rule's finding of the same text. A built-in check's value on a line where a provider rule
+    matched (a Secret's ``data`` entry that decodes to a private key) is that provider finding.
+    """
+    cands = sorted(cands, key=lambda c: c.priority)
+    provider_lines = {c.line for c in cands if c.priority == 0}
+    provider_text = [b"".join(c.secret.split()) for c in cands if c.priority == 0]
     kept: list[_Candidate] = []
     seen: set[tuple[int, bytes]] = set()
     for c in cands:
         if (c.line, c.secret) in seen:
+            continue
+        if c.priority == _PRIORITY_BUILTIN and (
+                c.line in provider_lines or any(b"".join(c.secret.split()) in s for s in provider_text)):
             continue
         if c.span[0] >= 0 and any(k.span[0] >= 0 and c.span[0] < k.span[1] and k.span[0] < c.span[1]
                                   for k in kept):
@@ -167,15 +237,29 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
         return results, "binary"
     meta = sopsaware.metadata_line_range(data) if encrypted else None
     cands = _regex_candidates(data, ctx, meta)
+    # decoded even in a sops file: a plaintext value added beside ENC[...] values is still a leak
+    cands.extend(c for c in _decoded_candidates(data, ctx)
+                 if meta is None or not meta[0] <= c.line <= meta[1])
     if ctx.kubernetes:
+        # a Secret's data/stringData lines are judged by the Kubernetes check (which decodes and
+        # knows templates), not by the generic rule
+        owned = {v.line for v in kube.all_secret_values(data)}
+        cands = [c for c in cands if not (c.priority == _PRIORITY_GENERIC and c.line in owned)]
         cands.extend(_kubernetes_candidates(data))
-    cands = _dedupe(cands)
+    minified = filters.is_minified(data)
     for path in paths:
-        for c in cands:
-            if c.rule is not None and c.rule.path is not None and not c.rule.path.search(path):
-                continue
-            if _allowed(c, ctx.ruleset, path, commit):
-                continue
+        here = list(cands)
+        if ctx.kubernetes and not encrypted:
+            here.extend(_password_candidates(data, path))
+        exempt = minified or filters.generic_exempt_path(path)
+        vendored = filters.is_vendored(path)
+        kept = [c for c in here
+                if not (vendored and c.rule is not None)
+                if not (c.rule is None and filters.has_allow_comment(_line_text(data, c.line)))
+                and not (c.rule is not None and c.rule.path is not None and not c.rule.path.search(path))
+                and not (exempt and c.priority == _PRIORITY_GENERIC)
+                and not _allowed(c, ctx.ruleset, path, commit)]
+        for c in _dedupe(kept):
             results.append(BlobFinding(c.rule_id, c.line, fingerprint(c.secret), path,
                                        c.priority == _PRIORITY_GENERIC, c.span))
         if ctx.kubernetes and kube.is_kustomization(path):

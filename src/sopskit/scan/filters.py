@@ -7,6 +7,7 @@ and the file; they never need the secret to leave this process.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from sopskit.format.recognize import AGE_RECIPIENT_RE, ENC_VALUE_RE
@@ -19,6 +20,7 @@ PLACEHOLDER_WORDS = (
     b"example", b"sample", b"placeholder", b"changeme", b"change_me", b"change-me", b"dummy",
     b"redacted", b"your_", b"your-", b"yourkey", b"xxxx", b"****", b"....", b"<", b">", b"${",
     b"{{", b"$(", b"%(", b"todo", b"fixme", b"insert", b"replace",
+    b"secret value", b"secret-value", b"nopassword", b"no-password", b"no_password",
 )
 
 #: Whole values that are obviously not real secrets.
@@ -39,6 +41,7 @@ _HEX_HASH = re.compile(rb"(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}
                        re.IGNORECASE)
 _DIGEST = re.compile(rb"(?:sha1|sha224|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]{16,}", re.IGNORECASE)
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_DOTTED = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _CODE_LIKE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|.*[()\[\]{}$@%]")
 #: ``obj.method(arg`` or ``lower_name(arg``: the start of a call, so the "value" is code. The
 #: name must look like code (a dot or underscore, or all lower case) and the argument must
@@ -46,11 +49,68 @@ _CODE_LIKE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|.
 _CALL_START = re.compile(
     rb"(?:[A-Za-z_][A-Za-z0-9_]*[._][A-Za-z0-9_.]*|[a-z_][a-z0-9_]{2,})\((?:[A-Za-z_)\"'*]|\Z)"
 )
+#: ``local.users[index(...``, ``var.tokens["x"]``: an expression that reads a value
+_INDEXED_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_*][A-Za-z0-9_]*)+[\[(]")
 #: ``dir/sub/file.ext``: a path to a file, not a credential
-_FILE_PATH = re.compile(rb"(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}")
+_FILE_PATH = re.compile(
+    rb"(?:\./|~/)?(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}|(?:~)?/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"
+    rb"|\.[A-Za-z0-9_-]+/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"  # .taskfiles/ExternalSecrets
+    rb"|[A-Za-z0-9_.-]+\.(?:json|ya?ml|txt|pem|key|crt|cer|env|conf|cfg|ini|toml|xml|properties|p12|pfx|jks)"
+)
 _ENC_B = re.compile(ENC_VALUE_RE.pattern.encode())
 _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
+#: age public keys of every kind: X25519 ``age1…``, hybrid post-quantum ``age1pq1…`` and the
+#: hardware tag recipients ``age1tag1…`` / ``age1tagpq1…`` (age 1.3). Recipients are public.
+_AGE_PUBLIC = re.compile(rb"\bage1(?:pq1|tag1|tagpq1)?[02-9ac-hj-np-z]{50,}")
 _REPEATED = re.compile(rb"(.)\1{5,}")
+_ARMOUR = re.compile(rb"-{3,5} ?(?:BEGIN|END)[^-\n]{0,60}-{3,5}")
+#: Secrets at least this long are key blocks (PEM, OpenSSH, PGP): base64 bodies hold runs such
+#: as ``AAAAAAAA`` (every ssh-keygen key has one) and, by chance, words like ``todo``, so only
+#: markers that cannot occur in base64 make such a block a placeholder.
+LONG_SECRET = 200
+_LONG_PLACEHOLDER = (b"<", b">", b"{{", b"${", b"...", b"xxxxxxxx", b"your key", b"your_key", b"paste ")
+
+#: Values that point at a secret kept elsewhere (1Password, LiteLLM, helm-secrets/vals, Grafana
+#: provisioning, Azure Key Vault references, AWS ARNs, bank-vaults, Jinja): not the secret.
+REFERENCE_MARKERS = (
+    b"op://", b"os.environ/", b"os.environ[", b"os.getenv(", b"ref+", b"{%", b"$__file{", b"$__env{",
+    b"@microsoft.keyvault(", b"arn:aws:", b"vault:secret/", b"vault:kv/", b"process.env.",
+)
+#: The key a value is assigned to, read back from the line (the generic rule's own grammar).
+_KEY_BEFORE = re.compile(
+    rb"""([A-Za-z0-9_.$/-]+)["'`]?([ \t]+[A-Za-z][A-Za-z0-9_.]{0,20})?["'`]?[ \t]*"""
+    rb"""(=|:=|::=|:::=|=>|\?=|\.=|:|,)[ \t]*["'`]?$"""
+)
+#: Keys that name, locate or describe a secret rather than hold it (``secretName``,
+#: ``existingSecret``, ``tls-secret-name``, ``secretKeyRef``, ``passwordFile``...).
+_REFERENCE_KEY = re.compile(
+    rb"(?i)(?:^existing|(?:name|names|ref|refs|reference|file|files|path|paths|dir|selector|env|var|"
+    rb"field|kind|type|mode|len|length|size|version|provider|store|template|prefix|suffix|header|"
+    rb"url|uri|endpoint|policy|enabled|required|id|ids|arn|location|mount|annotation|label|format|"
+    rb"count|ttl|expiry|expiration|rotation|generator|secret_?ref)[\"'`]?$)"
+)
+#: Keys whose value is usually a key *name* and sometimes the secret itself (``secretKey:
+#: password`` in an ExternalSecret, ``secretKey: <random>`` for MinIO): decided by the value.
+_AMBIGUOUS_KEY = re.compile(rb"(?i)(?:secret|password|passwd|token|credential|api)s?[_.-]?keys?[\"'`]?$")
+_DIGEST_KEY = re.compile(rb"(?i)sha|md5|hash|checksum|digest|commit|integrity|fingerprint|etag|revision|sum$")
+_DECLARATION_WORDS = frozenset({b"var", b"let", b"const", b"val", b"final", b"export", b"set", b"local", b"my",
+                                b"our", b"def", b"private", b"public", b"static", b"readonly", b"declare"})
+#: Public by design (``publicToken``, ``publishableKey``) or not a credential (CSRF tokens).
+_NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
+_VERSION = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+(?:[-+.][A-Za-z0-9.]+)?$")
+_NAME_LIKE = re.compile(rb"[A-Za-z][A-Za-z0-9]*(?:[-_./:][A-Za-z0-9]+)*")
+_URL_NO_CREDS = re.compile(rb"[a-z][a-z0-9+.-]*://[^@\s]*", re.IGNORECASE)
+#: Files whose "secrets" are checksums or minified code: the generic rule does not run there.
+_GENERIC_EXEMPT_PATH = re.compile(
+    r"(?:^|/)(?:go\.sum|go\.work\.sum|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|"
+    r"poetry\.lock|Pipfile\.lock|uv\.lock|Cargo\.lock|Gemfile\.lock|composer\.lock|flake\.lock|mix\.lock|"
+    r"pubspec\.lock|packages\.lock\.json|\.terraform\.lock\.hcl)$"
+    r"|\.min\.(?:js|mjs|css)$|\.(?:js|css)\.map$"
+)
+#: Vendored third-party code: its test keys and documentation tokens are other projects' fixtures
+#: (a Go ``vendor/`` tree alone can hold hundreds). No regex rule runs there; the Kubernetes and
+#: SOPS checks still do.
+_VENDORED_PATH = re.compile(r"(?:^|/)(?:vendor|node_modules|third_party|bower_components|\.yarn|Godeps)/")
 
 
 def has_allow_comment(line: bytes) -> bool:
@@ -61,11 +121,142 @@ def has_allow_comment(line: bytes) -> bool:
 def is_placeholder(secret: bytes) -> bool:
     """Template variables, documentation stand-ins and filler, not credentials."""
     low = secret.lower()
-    if low in PLACEHOLDER_VALUES or secret in DOCUMENTED_EXAMPLES:
+    if secret in DOCUMENTED_EXAMPLES:
         return True
-    if any(w in low for w in PLACEHOLDER_WORDS):
+    if b"PRIVATE KEY" in secret:  # a key block whose body is elided (``...``) or filler
+        body = b"".join(_ARMOUR.sub(b"", secret).split()).replace(b"\\n", b"")
+        if len(body) < 40 or b"..." in body or any(ch in body for ch in b"[]{}()*^$|"):
+            return True  # elided, or a pattern describing keys (a schema's regex), not a key
+    if len(secret) >= LONG_SECRET:
+        return any(w in low for w in _LONG_PLACEHOLDER)
+    # $VAR, [PASSWORD], {value}, %s, &pointer / *alias
+    if low in PLACEHOLDER_VALUES or secret[:1] in (b"$", b"[", b"{", b"%", b"&", b"*", b"("):
         return True
-    return bool(_REPEATED.search(secret)) or low.strip(b"0123456789") == b""
+    if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
+        return True
+    return is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low)
+
+
+def is_filler(secret: bytes) -> bool:
+    """Mostly one repeated character (``AIzaaaaaaaaa…``, ``AGE-SECRET-KEY-1QQQQ…``). A run alone
+    is not enough: real Twitter bearer tokens start with twenty-odd ``A``s."""
+    if not _REPEATED.search(secret):
+        return False
+    rest = _REPEATED.sub(b"", secret)
+    return len(set(rest)) < 12
+
+
+def has_sequence(text: bytes, run: int = 6) -> bool:
+    """``abcdef``, ``123456``, ``klmnop``: typed filler (a random string has such a run with
+    odds of about one in a billion per position)."""
+    count = 1
+    for a, b in itertools.pairwise(text):
+        count = count + 1 if b == a + 1 and (chr(b).isalnum()) else 1
+        if count >= run:
+            return True
+    return False
+
+
+_PUBLIC_KEY_LINE = re.compile(
+    rb"(?:[^\s]+ )?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)"
+    rb"@openssh\.com)(?:-cert-v01@openssh\.com)? AAAA[A-Za-z0-9+/=]+(?: [^\n]*)?"
+)
+_CERTIFICATE = re.compile(rb"-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL)-----")
+
+
+def is_public_material(value: bytes) -> bool:
+    """Public halves that Secrets carry beside the private one: ``identity.pub``,
+    ``known_hosts`` lines, X.509 certificates and CA bundles, age recipients."""
+    lines = [ln.strip() for ln in value.strip().split(b"\n") if ln.strip()]
+    if not lines:
+        return False
+    if all(_PUBLIC_KEY_LINE.fullmatch(ln) for ln in lines):
+        return True
+    if _CERTIFICATE.match(lines[0]) and b"PRIVATE KEY" not in value:
+        return True
+    return all(_AGE_PUBLIC.fullmatch(ln) for ln in lines)
+
+
+def is_reference(secret: bytes) -> bool:
+    """A pointer to a secret stored elsewhere (``op://``, ``ref+sops://``, ``{% ... %}``)."""
+    low = secret.lower()
+    return any(m in low for m in REFERENCE_MARKERS)
+
+
+def is_plain_url(secret: bytes) -> bool:
+    """A URL with no user info: for the generic rule an address, not a credential (a Secret's
+    webhook URL is still reported by the Kubernetes check)."""
+    return bool(_URL_NO_CREDS.fullmatch(secret))
+
+
+def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
+    """The key name a value at ``start_in_line`` is assigned to and the operator, or empty.
+
+    A word between key and operator is a type (``var fooToken string = ...``) only before an
+    ``=``-like operator; before ``:`` it is prose (``API Token https://...``): operator "prose".
+    """
+    m = _KEY_BEFORE.search(line[max(0, start_in_line - 200):start_in_line])
+    if m is None:
+        return b"", b""
+    if m.group(2) and m.group(3) in (b":", b","):
+        return m.group(1), b"prose"
+    if m.group(2) and m.group(1).lower() in _DECLARATION_WORDS:  # ``var fooToken = ...``
+        return m.group(2).strip(), m.group(3)
+    return m.group(1), m.group(3)
+
+
+def is_name_like(value: bytes) -> bool:
+    """``db-password``, ``AWS_SECRET_ACCESS_KEY``, ``app/tls.key``: a name, not random text
+    (a single long run such as ``m8bgnrkuokcoyqqnqyccj51t`` is not a name)."""
+    value = value.rstrip(b":=,")  # ``ADMIN_PASSWORD:`` quoted inside another value
+    if not _NAME_LIKE.fullmatch(value):
+        return False
+    segments = re.split(rb"[-_./:]", value)
+    digits = sum(ch in b"0123456789" for ch in value)
+    if len(segments) == 1 and len(value) > 20:
+        return digits == 0 and len(value) <= 48  # an identifier (``mockIdentityPassphrase``)
+    return digits <= max(2, len(value) // 8) and max(len(s) for s in segments) <= 20
+
+
+def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool:
+    """The key says the value names or describes a secret, or is a digest, not a credential.
+
+    ``"SOME_TOKEN", "value"`` (a comma between two quoted strings) is an assignment only in a
+    call such as ``setProperty``; a list of names (``"secret-a", "token-b"``) is not, so such a
+    value must look random: a digit, and not name-like.
+    """
+    if operator == b"prose" or value.startswith(b"//") or _VERSION.search(value):
+        return True
+    no_digit = not any(ch in b"0123456789" for ch in value)
+    if (operator == b"," or no_digit) and (is_name_like(value) or (operator == b"," and no_digit)):
+        return True
+    if not key:
+        return False
+    if _NOT_CREDENTIAL_KEY.search(key):
+        return True
+    if _REFERENCE_KEY.search(key):
+        return True
+    if _AMBIGUOUS_KEY.search(key) and is_name_like(value):
+        return True
+    return bool(_DIGEST_KEY.search(key)) and is_hash_or_id(value)
+
+
+def generic_exempt_path(path: str) -> bool:
+    """Lock files, ``go.sum`` and minified code: checksums and machine-written text."""
+    return bool(_GENERIC_EXEMPT_PATH.search(path))
+
+
+def is_vendored(path: str) -> bool:
+    """``vendor/``, ``node_modules/``, ``third_party/``...: other projects' code and fixtures."""
+    return bool(_VENDORED_PATH.search(path))
+
+
+def is_minified(data: bytes) -> bool:
+    """Minified or bundled text: a few enormous lines (the generic rule is noise there)."""
+    if len(data) < 4096:
+        return False
+    lines = data.count(b"\n") + 1
+    return len(data) / lines > 1000
 
 
 def is_hash_or_id(secret: bytes) -> bool:
@@ -74,14 +265,24 @@ def is_hash_or_id(secret: bytes) -> bool:
                 or (_UUID.search(secret) and len(secret) <= 40))
 
 
+def is_self_describing_digest(secret: bytes) -> bool:
+    """``sha256:…`` / ``sha512-…`` values say what they are, whatever the key is called."""
+    return bool(_DIGEST.fullmatch(secret))
+
+
 def is_code_reference(secret: bytes) -> bool:
     """Code, not a value: ``os.environ.get`` style names, calls such as
     ``self._read(namespace`` and relative file paths such as ``flux/secrets/db.yaml``."""
-    return bool(_CODE_LIKE.fullmatch(secret) or _CALL_START.match(secret) or _FILE_PATH.fullmatch(secret))
+    if _CODE_LIKE.fullmatch(secret):
+        # ``settings.SECRET_KEY`` is code; ``pk.eyJ1Ijo…`` (a dotted token, digits throughout) is not
+        digits = sum(ch in b"0123456789" for ch in secret)
+        if not _DOTTED.fullmatch(secret) or digits * 8 <= len(secret):
+            return True
+    return bool(_CALL_START.match(secret) or _FILE_PATH.fullmatch(secret) or _INDEXED_NAME.match(secret))
 
 
 def is_sops_or_public(secret: bytes, line: bytes, start_in_line: int, end_in_line: int) -> bool:
-    """Inside an ``ENC[...]`` value, or an age public key (``age1…``): safe by design."""
-    if _AGE_B.search(secret) or b"ENC[AES256_GCM" in secret:
+    """Inside an ``ENC[...]`` value, or an age public key (``age1…``, ``age1pq1…``): safe by design."""
+    if _AGE_B.search(secret) or _AGE_PUBLIC.match(secret) or b"ENC[AES256_GCM" in secret:
         return True
     return any(m.start() <= start_in_line and end_in_line <= m.end() for m in _ENC_B.finditer(line))

@@ -9,14 +9,21 @@ A value is reported when it is present and literal: templated values (``{{ }}``,
 
 from __future__ import annotations
 
+import json
+import posixpath
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
 _DOC_SPLIT = re.compile(rb"^(?:---|\.\.\.)\s*(?:#.*)?$")
 _KIND_SECRET = re.compile(rb"""^kind:\s*["']?Secret["']?\s*(?:#.*)?$""")
 _DATA_KEY = re.compile(rb"^(data|stringData):\s*(?:#.*)?$")
+_KIND_SEALED = re.compile(rb"""^kind:\s*["']?SealedSecret["']?\s*(?:#.*)?$""")
+_HAS_KIND_SECRET = re.compile(rb"""(?m)^kind:[ \t]*["']?Secret["']?[ \t]*(?:#.*)?\r?$""")
+_HAS_KIND_SEALED = re.compile(rb"""(?m)^kind:[ \t]*["']?SealedSecret["']?[ \t]*(?:#.*)?\r?$""")
+_SEALED_KEY = re.compile(rb"^\s{0,4}(encryptedData):\s*(?:#.*)?$")
 _ENTRY = re.compile(rb"""^(\s+)(["']?)([^"'\s:#][^"':]*|[^"']*)\2\s*:(?:\s+(.*?))?\s*$""")
 _BLOCK = re.compile(rb"^[|>][-+0-9]*\s*(?:#.*)?$")
 _COMMENT_TAIL = re.compile(rb"\s+#.*$")
@@ -88,17 +95,40 @@ def _values_in_block(lines: list[bytes], first: int, fieldname: str) -> list[Man
 
 def find_secret_values(data: bytes) -> list[ManifestValue]:
     """Literal values under ``data``/``stringData`` of every ``kind: Secret`` document."""
-    if b"Secret" not in data:
+    if b"Secret" not in data or not _HAS_KIND_SECRET.search(data):
         return []
+    return _block_values(data, _KIND_SECRET, _DATA_KEY)
+
+
+_LAST: list[tuple[bytes, list[ManifestValue]]] = []
+
+
+def all_secret_values(data: bytes) -> list[ManifestValue]:
+    """YAML and JSON Secret values of ``data``, computed once per content (several checks ask)."""
+    if _LAST and _LAST[0][0] is data:
+        return _LAST[0][1]
+    values = find_secret_values(data) + find_json_secret_values(data)
+    _LAST[:] = [(data, values)]
+    return values
+
+
+def sealed_value_lines(data: bytes) -> set[int]:
+    """Lines of a SealedSecret's ``encryptedData`` values: ciphertext, safe in Git."""
+    if b"SealedSecret" not in data or not _HAS_KIND_SEALED.search(data):
+        return set()
+    return {v.line for v in _block_values(data, _KIND_SEALED, _SEALED_KEY)}
+
+
+def _block_values(data: bytes, kind: re.Pattern[bytes], key: re.Pattern[bytes]) -> list[ManifestValue]:
     lines = data.split(b"\n")
     out: list[ManifestValue] = []
     start = 0
     for i in range(len(lines) + 1):
         if i == len(lines) or _DOC_SPLIT.match(lines[i]):
             doc = range(start, i)
-            if any(_KIND_SECRET.match(lines[j]) for j in doc):
+            if any(kind.match(lines[j]) for j in doc):
                 for j in doc:
-                    m = _DATA_KEY.match(lines[j])
+                    m = key.match(lines[j])
                     if m:
                         block = _values_in_block(lines[: i], j + 1, m.group(1).decode())
                         out.extend(block)
@@ -106,9 +136,182 @@ def find_secret_values(data: bytes) -> list[ManifestValue]:
     return out
 
 
+def _json_secret_docs(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [d for item in node for d in _json_secret_docs(item)]
+    if not isinstance(node, dict):
+        return []
+    if node.get("kind") == "Secret":
+        return [node]
+    return _json_secret_docs(node.get("items"))  # kind: List
+
+
+def find_json_secret_values(data: bytes) -> list[ManifestValue]:
+    """Literal ``data``/``stringData`` values of Secrets written as JSON (``kubectl -o json``,
+    a ``kind: List``, or a JSON array of manifests)."""
+    head = data.lstrip()[:1]
+    if head not in (b"{", b"[") or b'"Secret"' not in data:
+        return []
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    out: list[ManifestValue] = []
+    for secret in _json_secret_docs(doc):
+        for fieldname in ("data", "stringData"):
+            entries = secret.get(fieldname)
+            if not isinstance(entries, dict):
+                continue
+            for key, value in entries.items():
+                if not isinstance(value, str) or not value:
+                    continue
+                encoded = json.dumps(value).encode()
+                pos = data.find(json.dumps(key).encode())
+                pos = data.find(encoded, max(pos, 0))
+                line = data.count(b"\n", 0, pos) + 1 if pos >= 0 else 1
+                out.append(ManifestValue(line, str(key), fieldname, value.encode()))
+    return out
+
+
+_API_VERSION = re.compile(rb"""(?m)^(?:apiVersion:\s*\S|\s*"apiVersion"\s*:)""")
+_KIND = re.compile(rb"""(?m)^(?:kind:\s*\S|\s*"kind"\s*:)""")
+_HELM_VALUES = re.compile(r"^values(?:[-._][A-Za-z0-9_.-]*)?\.ya?ml$")
+_TERRAFORM = re.compile(r"\.(?:tf|tfvars|hcl)$")
+#: ``adminPassword: hunter2``, ``- db_passwd: x`` (one line, key says password).
+_PASSWORD_LINE = re.compile(
+    rb"""^\s*(?:-\s+)?["']?([A-Za-z0-9_.-]*(?:password|passwd|passphrase|_pwd|-pwd)|pwd)["']?"""
+    rb"""\s*:[ \t]+(\S.*?)\s*$""",
+    re.IGNORECASE,
+)
+_PASSWORD_ASSIGN = re.compile(  # Terraform/HCL: ``admin_password = "..."``
+    rb"""^\s*["']?([A-Za-z0-9_.-]*(?:password|passwd|passphrase|_pwd)|pwd)["']?[ \t]*=[ \t]*(\S.*?)\s*$""",
+    re.IGNORECASE,
+)
+_PASSWORD_WORD = re.compile(rb"(?i)passw|passphrase|pwd")
+_MANIFEST_PATH = re.compile(r"\.(?:ya?ml|json|ya?ml\.j2|ya?ml\.tmpl)$|^[^.]*$")
+#: ``- name: DB_PASSWORD`` followed by ``value: hunter2`` (a container env entry).
+_ENV_NAME = re.compile(
+    rb"""^(\s*)-\s+name:\s*["']?([A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE)[A-Za-z0-9_]*)["']?\s*$""", re.IGNORECASE
+)
+_ENV_VALUE = re.compile(rb"""^(\s*)value:[ \t]+(\S.*?)\s*$""")
+#: Keys that hold a password's name, location or policy rather than the password.
+_PASSWORD_META_KEY = re.compile(
+    rb"(?i)(?:^(?:allow|enable|disable|require|use|no|skip|show|hide)[_-]|^existing|name|ref|refs|key|keys|file|path|secret|secrets|from|length|policy|enabled|"
+    rb"hash|hashed|env|var|field|selector|type|mode|regex|pattern|min|max|expiry|expiration|age|"
+    rb"required|reset|change|prompt|auth|command|cmd|helper|manager|store|provider|mount)$"
+)
+_SCALAR_SKIP = re.compile(rb"""^(?:[|>][-+0-9]*|[{\[].*|[*&!].*|~|null|true|false|yes|no|on|off|-?[0-9.]+)$""",
+                          re.IGNORECASE)
+
+
+def is_manifest(data: bytes) -> bool:
+    """A Kubernetes manifest (YAML or JSON): it declares ``apiVersion`` and ``kind``."""
+    return bool(_API_VERSION.search(data) and _KIND.search(data))
+
+
+def is_helm_values(path: str) -> bool:
+    """A Helm values file (``values.yaml``, ``values-prod.yaml``...)."""
+    return bool(_HELM_VALUES.match(posixpath.basename(path)))
+
+
+def is_terraform(path: str) -> bool:
+    """Terraform / HCL (``main.tf``, ``prod.tfvars``): infrastructure code that provisions clusters."""
+    return bool(_TERRAFORM.search(path))
+
+
+def _password_value(raw: bytes) -> bytes | None:
+    raw = raw.strip()
+    if raw.lstrip(b"\"'")[:1] == b"/" or raw.lstrip(b"\"'")[:2] == b"./":  # a path to a password file
+        return None
+    if raw.endswith(b","):  # a JSON member
+        raw = raw[:-1].rstrip()
+    if raw[:1] not in (b'"', b"'"):
+        raw = _COMMENT_TAIL.sub(b"", raw)
+    value = _unquote(raw.strip())
+    # a human password is short; long values are encrypted blobs (SealedSecret encryptedData)
+    # or random tokens, which the entropy-gated rules judge
+    if not 4 <= len(value) <= 64 or _SCALAR_SKIP.match(value):
+        return None
+    return value
+
+
+def is_manifest_path(path: str) -> bool:
+    """A file name a manifest can have (YAML, JSON, their templates, or no extension)."""
+    return bool(_MANIFEST_PATH.search(posixpath.basename(path)))
+
+
+def find_password_values(data: bytes, *, assignments: bool = False) -> list[ManifestValue]:
+    """Literal values of password keys, one line each, and of ``- name: *PASSWORD*`` env entries
+    (``assignments``: also ``key = value``, the Terraform/HCL form)."""
+    lowered = data.lower()
+    if b"pass" not in lowered and b"pwd" not in lowered:
+        return []
+    out: list[ManifestValue] = []
+    lines = data.split(b"\n")
+    hits: list[int] = []
+    lineno, counted = 0, 0
+    for word in _PASSWORD_WORD.finditer(data):  # only lines that mention a password word
+        lineno += data.count(b"\n", counted, word.start())
+        counted = word.start()
+        if not hits or hits[-1] != lineno:
+            hits.append(lineno)
+    for i in hits:
+        line = lines[i]
+        m = _PASSWORD_LINE.match(line) or (_PASSWORD_ASSIGN.match(line) if assignments else None)
+        if m and not _PASSWORD_META_KEY.search(m.group(1)):
+            value = _password_value(m.group(2))
+            if value is not None:
+                out.append(ManifestValue(i + 1, m.group(1).decode("utf-8", "replace"), "password", value))
+            continue
+        env = _ENV_NAME.match(line)
+        if env and i + 1 < len(lines) and not _PASSWORD_META_KEY.search(env.group(2)):
+            nxt = _ENV_VALUE.match(lines[i + 1])
+            if nxt and len(nxt.group(1)) == len(env.group(1)) + 2:
+                value = _password_value(nxt.group(2))
+                if value is not None:
+                    out.append(ManifestValue(i + 2, env.group(2).decode("utf-8", "replace"), "env", value))
+    return out
+
+
+#: Template markers: Helm/Go and Jinja ``{{ }}`` / ``{% %}``, Flux/envsubst ``${VAR}``, ERB
+#: ``<%= %>``, and makejinja's ``#{ }#`` / ``#% %#`` (the onedr0p cluster-template family).
+TEMPLATE_MARKERS = (b"{{", b"${", b"{%", b"<%", b"#{", b"#%")
+
+
 def is_templated(value: bytes) -> bool:
-    """Rendered at deploy time (Helm ``{{ }}``, Flux/envsubst ``${VAR}``): not a literal."""
-    return b"{{" in value or b"${" in value
+    """Rendered at deploy time (Helm ``{{ }}``, Flux/envsubst ``${VAR}``, Jinja): not a literal."""
+    return any(m in value for m in TEMPLATE_MARKERS)
+
+
+_CONFIG_LINE = re.compile(rb"""^\s*(?:-\s+)?(?:[\w.\-"'/\[\]]+\s*[:=]|[\[\]{}#<;]|-\s*$|-\s+\S)""")
+#: Secret keys whose value identifies rather than authenticates.
+_IDENTIFYING_KEY = re.compile(
+    r"(?i)(?:^|[_.-])(?:user|username|login|email|host|hostname|server|port|database|db|dbname|region|bucket|"
+    r"namespace|domain|tenant|tenant_?id|client_?id|account_?id|project|project_?id|org|organization)$"
+)
+
+
+def is_structured_config(value: bytes) -> bool:
+    """A multi-line value that is a configuration file (YAML, INI, JSON, XML): its secrets, if
+    any, are judged line by line by the regex rules, not reported wholesale."""
+    lines = [ln for ln in value.split(b"\n") if ln.strip()]
+    if len(lines) < 2:
+        return False
+    return sum(bool(_CONFIG_LINE.match(ln)) for ln in lines) * 2 >= len(lines)
+
+
+_EXAMPLE_KEY = re.compile(r"(?i)example|placeholder|sample|dummy")
+
+
+def is_example(key: str, value: bytes) -> bool:
+    """``SECRET_EXAMPLE: Global secrets for your cluster go in this file``: a template's
+    example entry or a sentence, not a credential."""
+    return bool(_EXAMPLE_KEY.search(key)) or len(value.split()) >= 6
+
+
+def is_identifying_key(key: str) -> bool:
+    """``username``, ``DB_HOST``, ``client-id``...: not the credential itself."""
+    return bool(_IDENTIFYING_KEY.search(key))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -100,7 +101,11 @@ def _run_batch(items: list[_Item]) -> list[_Result]:
             if p.is_symlink():
                 out.append((absolute, [], "symlink", 0))
                 continue
-            size = p.stat().st_size
+            st = p.stat()
+            if not stat.S_ISREG(st.st_mode):  # a FIFO, socket or device would block or never end
+                out.append((absolute, [], "not-a-file", 0))
+                continue
+            size = st.st_size
             if size > max_size:
                 out.append((absolute, [], "too-large", size))
                 continue
@@ -184,7 +189,7 @@ def _merge_history(findings: list[Finding]) -> list[Finding]:
 
 
 def _repo_for(paths: Sequence[Path]) -> Path:
-    roots = {sources.git_root(p.absolute()) for p in paths}
+    roots = {sources.git_root(p.resolve()) or sources.bare_git_dir(p.resolve()) for p in paths}
     if None in roots or len(roots) != 1:
         raise UsageError("--staged and --history need paths inside one git repository")
     root = roots.pop()
@@ -199,7 +204,7 @@ def scan(options: ScanOptions, *, progress: Progress | None = None) -> ScanRepor
     ruleset = options.ruleset or load_default_rules()
     matcher = Matcher(ruleset, engine=options.engine)
     stats = ScanStats(engine=matcher.engine)
-    first = paths[0].absolute()
+    first = paths[0].resolve()
     root = sources.git_root(first) or (first if first.is_dir() else first.parent)
     creation = None
     if options.sops_config:

@@ -29,6 +29,7 @@ _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _COMMENT_OPTIONS = ("unencrypted_comment_regex", "encrypted_comment_regex")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _KIND = re.compile(rb"""(?m)^kind:\s*["']?([A-Za-z]+)""")
+_STRUCTURAL = (("apiVersion",), ("kind",))
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,14 @@ def plaintext_values(data: bytes, path: str) -> list[PlainValue]:
     rules = selection_from_metadata(meta)
     if rules is None:
         return []
-    return [v for v in values if not v.encrypted and rules.should_encrypt(v.path, [], False)]
+    # ``ENC[]`` and other malformed ENC values are broken ciphertext, not plaintext
+    plain = [v for v in values if not v.encrypted and not v.value.startswith(b"ENC[")
+             and rules.should_encrypt(v.path, [], False)]
+    if not any(meta.get(k) for k in SELECTION_OPTIONS) and any(v.path in _STRUCTURAL for v in plain):
+        # a manifest whose apiVersion/kind are plaintext under "encrypt everything": the file was
+        # written with an encrypted_regex that older sops versions did not record in the metadata
+        return []
+    return plain
 
 
 def selected_values(data: bytes, path: str, rules: SelectionRules | None) -> list[PlainValue] | None:

@@ -48,6 +48,20 @@ def git_root(path: Path) -> Path | None:
     return Path(os.fsdecode(proc.stdout.strip()))
 
 
+def bare_git_dir(path: Path) -> Path | None:
+    """The repository directory when ``path`` is (inside) a bare repository, else None."""
+    start = path if path.is_dir() else path.parent
+    try:
+        proc = subprocess.run(["git", "-C", str(start), "rev-parse", "--is-bare-repository", "--absolute-git-dir"],
+                              capture_output=True, check=False)
+    except FileNotFoundError:
+        return None
+    out = proc.stdout.decode("utf-8", "replace").split("\n")
+    if proc.returncode != 0 or out[0].strip() != "true" or len(out) < 2:
+        return None
+    return Path(out[1].strip())
+
+
 def unquote_git_path(text: str) -> str:
     """Undo git's C-style quoting of unusual paths (``"caf\\303\\251.txt"``)."""
     if not (len(text) >= 2 and text[0] == text[-1] == '"'):
@@ -67,9 +81,11 @@ class FileItem:
 def worktree_files(targets: Iterable[Path]) -> Iterator[FileItem]:
     """Files under ``targets``: in a repository, tracked plus untracked-not-ignored; else all."""
     for target in targets:
-        target = target.absolute()
-        if not target.exists():
-            raise InputError(f"no such file or directory: {target}")
+        if not target.absolute().exists():
+            raise InputError(f"no such file or directory: {target.absolute()}")
+        # git reports the real path of the work tree, so a path reached through a symlink is
+        # resolved first (else it would not be "inside" the repository git names)
+        target = target.resolve()
         root = git_root(target)
         if target.is_file():
             display = target.relative_to(root).as_posix() if root else target.name
