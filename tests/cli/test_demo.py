@@ -85,5 +85,14 @@ def test_demo_with_guardrails(tmp_path: Path) -> None:
     require_tool("git")
     proc, _ = _run(home=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "sopskit scan" in proc.stdout and "sopskit policy check" in proc.stdout
-    assert proc.stdout.count("exit status 0") == 2
+    out = proc.stdout
+    assert "sopskit scan" in out and "sopskit policy check" in out
+    guardrails = out.split("sopskit scan", 1)[1].split("sopskit review", 1)[0]
+    assert guardrails.count("exit status 0") == 2
+    # the last chapter: review, leak, inventory, report, none of them showing a value
+    chapter = out.split("sopskit review", 1)[1]
+    assert "keys changed: stringData.password" in chapter
+    assert "FOUND in 1 place(s)" in chapter and "[sops]" in chapter
+    assert "who can decrypt what" in chapter and "maturity level:" in chapter
+    assert "correct-horse" not in chapter and "tr0ub4dor" not in chapter
+    assert "AGE-SECRET-KEY" not in out + proc.stderr

@@ -35,6 +35,7 @@ stringData:
   password: correct-horse-battery-staple
 """
 NEW_PASSWORD = "tr0ub4dor-and-3"  # a made-up demo value; sopskit:allow
+MANIFEST_PASSWORD = "correct-horse-battery-staple"  # the manifest's made-up value; sopskit:allow
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -180,6 +181,39 @@ def _run_steps(repo: Path, show: _Show, *, guardrails: bool) -> None:
 
     if guardrails:
         _guardrails(repo, show, [SECRET_PATH])
+        _incident_and_audit(repo, show, identity)
+
+
+def _sopskit(repo: Path, argv: Sequence[str], *, stdin: str | None = None,
+             identity: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a sopskit command in the demo repository. An identity, when a step needs one, goes
+    to that child process's environment only (like SOPS_AGE_KEY in CI), never to a file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+    env["NO_COLOR"] = "1"
+    if identity is not None:
+        env["SOPS_AGE_KEY"] = identity
+    return subprocess.run([sys.executable, "-m", "sopskit", *argv], cwd=repo, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def _incident_and_audit(repo: Path, show: _Show, identity: str) -> None:
+    """The last chapter: review the change, answer a leak, and take stock, never showing a value."""
+    steps: list[tuple[str, list[str], str | None, bool, str]] = [
+        ("review HEAD~1..HEAD", ["review", "HEAD~1..HEAD"], None, False,
+         "the pull-request view of the edit: which Secret and key changed, who can decrypt it, no value"),
+        ("leak value", ["leak", "value", "--no-worktree"], MANIFEST_PASSWORD, True,
+         "the old password was pasted in a chat: where else is it? (read from stdin, kept only as an "
+         "HMAC fingerprint; the key opens the SOPS file's history in memory)"),
+        ("inventory", ["inventory"], None, False, "who can decrypt what"),
+        ("report", ["report"], None, False, "maturity level and production checklist, with evidence"),
+    ]
+    for title, argv, stdin, needs_key, why in steps:
+        if importlib.util.find_spec(f"sopskit.cli.commands.{argv[0]}") is None and argv[0] != "report":
+            continue
+        show.heading(f"sopskit {title}: {why}")
+        done = _sopskit(repo, argv, stdin=stdin, identity=identity if needs_key else None)
+        show.block((done.stdout + done.stderr).strip() or "(no output)")
+        show.text(f"exit status {done.returncode}")
 
 
 def _guardrails(repo: Path, show: _Show, files: Sequence[str]) -> None:
