@@ -24,12 +24,19 @@ What it implements, and why each part is there:
   have no merge-keyed lists sopskit cares about) and server-side apply with field managers and
   conflicts. Client-side ``kubectl apply`` works too, and stores its
   ``last-applied-configuration`` annotation, which is exactly why sopskit never uses it.
+* **Flux Kustomizations** (``kustomize.toolkit.fluxcd.io/v1``, short name ``ks``): stored as
+  given, with ``status`` a subresource that only tests set (:meth:`FakeKubeServer.add_kustomization`,
+  :meth:`FakeKubeServer.set_kustomization_status`), as kustomize-controller would; tables show
+  Ready and its message, so ``kubectl get ks`` and ``kubectl wait --for=condition=Ready`` work.
+* **SelfSubjectAccessReview** (``kubectl auth can-i``): answered from the same rules that
+  authorise requests, so a "can the controller read this Secret?" check is tested against the
+  decision the server would actually make.
 * **Observation and faults**: :attr:`FakeKubeServer.requests` logs method, path, query, content
   type, user and status, never a body. :attr:`FakeKubeServer.faults` fails or drops requests after
   N more, or when a predicate matches; :meth:`FakeKubeServer.kill` drops every open connection.
 
 Not implemented: watch streams (a watch answers with an empty stream that ends at once),
-label selectors beyond ``k=v``/``k!=v``/``k``, other resources, protobuf, CBOR, aggregated discovery.
+label selectors beyond ``k=v``/``k!=v``/``k``, other resources and subresources, protobuf, CBOR, aggregated discovery.
 
 The package splits that work into one module per job: :mod:`.rbac` (users and rules),
 :mod:`.faults` (log and fault injection), :mod:`.errors` (``Status`` answers), :mod:`.patches`,

@@ -6,7 +6,7 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
-from testing.k8s_server.kinds import _NAMESPACES, _SECRETS, _Kind
+from testing.k8s_server.kinds import _KUSTOMIZATIONS, _NAMESPACES, _SECRETS, FLUX_KUSTOMIZE_GROUP, _Kind
 
 
 def _api_resource_list() -> dict[str, Any]:
@@ -34,20 +34,81 @@ def _api_resource_list() -> dict[str, Any]:
     }
 
 
-def _openapi_v3_core() -> dict[str, Any]:
+_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+
+def _api_group_list() -> dict[str, Any]:
+    """``/apis``: Flux's kustomize group and ``authorization.k8s.io`` (for ``kubectl auth can-i``)."""
+    groups = []
+    for group in (FLUX_KUSTOMIZE_GROUP, "authorization.k8s.io"):
+        version = {"groupVersion": f"{group}/v1", "version": "v1"}
+        groups.append({"name": group, "versions": [version], "preferredVersion": version})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def _group_resource_list(kind: _Kind) -> dict[str, Any]:
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": kind.api_version,
+        "resources": [
+            {
+                "name": kind.resource,
+                "singularName": kind.kind.lower(),
+                "namespaced": kind.namespaced,
+                "kind": kind.kind,
+                "verbs": _VERBS,
+                "shortNames": list(kind.short_names),
+                "categories": ["all"],
+            },
+            {
+                "name": f"{kind.resource}/status",
+                "singularName": "",
+                "namespaced": True,
+                "kind": kind.kind,
+                "verbs": ["get", "patch", "update"],
+            },
+        ],
+    }
+
+
+def _authorization_resource_list() -> dict[str, Any]:
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "authorization.k8s.io/v1",
+        "resources": [
+            {
+                "name": "selfsubjectaccessreviews",
+                "singularName": "selfsubjectaccessreview",
+                "namespaced": False,
+                "kind": "SelfSubjectAccessReview",
+                "verbs": ["create"],
+            }
+        ],
+    }
+
+
+def _openapi_v3_core(group: str = "") -> dict[str, Any]:
     """Just enough OpenAPI v3 for kubectl: PATCH operations tagged with their GVK and accepting
-    ``fieldValidation`` (so kubectl validates on the server), and component schemas for the kinds."""
+    ``fieldValidation`` (so kubectl validates on the server), and component schemas for the kinds
+    of one group-version (the core group, or Flux's kustomize group)."""
     params = [
         {"name": n, "in": "query", "schema": {"type": "string"}}
         for n in ("dryRun", "fieldManager", "fieldValidation", "force")
     ]
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for kind, path in (
-        (_SECRETS, "/api/v1/namespaces/{namespace}/secrets/{name}"),
-        (_NAMESPACES, "/api/v1/namespaces/{name}"),
-    ):
-        gvk = [{"group": "", "version": "v1", "kind": kind.kind}]
+    kinds = (
+        [
+            (_SECRETS, "/api/v1/namespaces/{namespace}/secrets/{name}"),
+            (_NAMESPACES, "/api/v1/namespaces/{name}"),
+        ]
+        if not group
+        else [(_KUSTOMIZATIONS, f"{_KUSTOMIZATIONS.collection_path}/namespaces/{{namespace}}/kustomizations/{{name}}")]
+    )
+    for kind, path in kinds:
+        gvk = [{"group": kind.group, "version": kind.version, "kind": kind.kind}]
         paths[path] = {
             "patch": {
                 "operationId": f"patchCoreV1{kind.kind}",
@@ -68,7 +129,10 @@ def _openapi_v3_core() -> dict[str, Any]:
                     "immutable": {"type": "boolean"},
                 }
             )
-        schemas[f"io.k8s.api.core.v1.{kind.kind}"] = {
+        schema_name = (
+            f"io.k8s.api.core.v1.{kind.kind}" if not kind.group else f"io.fluxcd.toolkit.kustomize.v1.{kind.kind}"
+        )
+        schemas[schema_name] = {
             "type": "object",
             "properties": props,
             "x-kubernetes-group-version-kind": gvk,
@@ -87,8 +151,26 @@ def _age(timestamp: str) -> str:
     return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
 
 
+def _ready_condition(obj: dict[str, Any]) -> dict[str, Any]:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"), {})
+
+
 def _table(kind: _Kind, objects: list[dict[str, Any]], revision: str, include: str) -> dict[str, Any]:
-    if kind is _SECRETS:
+    if kind is _KUSTOMIZATIONS:
+        columns = ["Name", "Age", "Ready", "Status"]
+        cells = []
+        for o in objects:
+            ready = _ready_condition(o)
+            cells.append(
+                [
+                    o["metadata"]["name"],
+                    _age(o["metadata"]["creationTimestamp"]),
+                    ready.get("status", "Unknown"),
+                    ready.get("message", ""),
+                ]
+            )
+    elif kind is _SECRETS:
         columns = ["Name", "Type", "Data", "Age"]
         cells = [
             [

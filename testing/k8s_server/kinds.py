@@ -36,6 +36,17 @@ class _Kind:
     namespaced: bool
     short_names: tuple[str, ...]
     known_fields: frozenset[str]
+    group: str = ""
+    version: str = "v1"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def collection_path(self) -> str:
+        """The URL prefix of the group-version (``/api/v1`` or ``/apis/<group>/<version>``)."""
+        return f"/apis/{self.group}/{self.version}" if self.group else "/api/v1"
 
 
 _SECRETS = _Kind(
@@ -48,7 +59,19 @@ _SECRETS = _Kind(
 _NAMESPACES = _Kind(
     "namespaces", "Namespace", False, ("ns",), frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
 )
-_KINDS = {k.resource: k for k in (_SECRETS, _NAMESPACES)}
+FLUX_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
+# Flux's Kustomization: stored as given (no schema beyond the top-level fields), with ``status`` a
+# subresource like the real CRD: clients' writes never change it, tests set it with
+# :meth:`FakeKubeServer.set_kustomization_status` (that is the controller's job on a real cluster).
+_KUSTOMIZATIONS = _Kind(
+    "kustomizations",
+    "Kustomization",
+    True,
+    ("ks",),
+    frozenset({"apiVersion", "kind", "metadata", "spec", "status"}),
+    group=FLUX_KUSTOMIZE_GROUP,
+)
+_KINDS = {k.resource: k for k in (_SECRETS, _NAMESPACES, _KUSTOMIZATIONS)}
 _METADATA_FIELDS = frozenset(
     {
         "name",

@@ -116,3 +116,22 @@ def decode_protobuf(body: bytes, kind: _Kind) -> dict[str, Any]:
         spec = _proto_group(f[2][-1])
         obj["spec"] = {"finalizers": [v.decode() for v in spec.get(1, []) if isinstance(v, bytes)]}
     return obj
+
+
+def decode_access_review(body: bytes) -> dict[str, Any]:
+    """Decode a ``SelfSubjectAccessReview`` sent as protobuf (``kubectl auth can-i`` does): only
+    ``spec.resourceAttributes`` (k8s.io/api/authorization/v1/generated.proto field numbers)."""
+    if not body.startswith(_PROTO_MAGIC):
+        raise _bad_request("provided protobuf is not a Kubernetes object (missing the k8s magic prefix)")
+    envelope = _proto_group(body[len(_PROTO_MAGIC) :])
+    raw = envelope.get(2, [b""])[-1]
+    assert isinstance(raw, bytes)
+    spec_raw = _proto_group(raw).get(2, [b""])[-1]
+    assert isinstance(spec_raw, bytes)
+    spec = _proto_group(spec_raw)
+    if 1 not in spec or not isinstance(spec[1][-1], bytes):
+        return {"spec": {}}
+    attrs = _proto_group(spec[1][-1])
+    names = {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource", 6: "subresource", 7: "name"}
+    resource_attributes = {key: _text(attrs.get(n)) for n, key in names.items() if _text(attrs.get(n)) is not None}
+    return {"spec": {"resourceAttributes": resource_attributes}}

@@ -12,11 +12,15 @@ from typing import Any
 import yaml
 
 from testing.k8s_server.errors import ApiError, _bad_request
-from testing.k8s_server.kinds import _METADATA_FIELDS, JSON, _Kind
+from testing.k8s_server.kinds import _KINDS, _METADATA_FIELDS, JSON, _Kind
 from testing.k8s_server.protobuf import PROTOBUF, decode_protobuf
 from testing.k8s_server.rbac import User
 
-_ROUTE = re.compile(r"^/api/v1(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>secrets|namespaces)(?:/(?P<name>[^/]+))?/?$")
+_ROUTE = re.compile(
+    r"^(?P<prefix>/api/v1|/apis/[^/]+/[^/]+)"
+    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[a-z]+)(?:/(?P<name>[^/]+))?/?$"
+)
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
 @dataclass
@@ -34,15 +38,20 @@ def _request_info(
 ) -> tuple[str | None, str | None, str | None, str | None]:
     """(verb, resource, namespace, name) the way the API server's RequestInfo resolves them,
     including ``fieldSelector=metadata.name=...`` making a list/watch a named request."""
+    if path.rstrip("/") == SSAR_PATH:
+        return ("create" if method == "POST" else None), "selfsubjectaccessreviews", None, None
     match = _ROUTE.match(path)
     if not match:
         return None, None, None, None
     ns, resource, name = match["ns"], match["resource"], match["name"]
+    kind = _KINDS.get(resource)
+    if kind is None or kind.collection_path != match["prefix"]:
+        return None, None, None, None
     if resource == "namespaces" and ns is not None:
         if name is not None:
             return None, None, None, None
         ns, name = None, ns  # /api/v1/namespaces/<name>
-    if resource == "secrets" and ns is None and name is not None:
+    if resource != "namespaces" and ns is None and name is not None:
         return None, None, None, None
     if name is None:
         selector = query.get("fieldSelector", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import socket
 import ssl
@@ -18,12 +19,30 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from testing.certs import TlsFiles
-from testing.k8s_server.discovery import _api_resource_list, _openapi_v3_core, _selector_matches, _table
+from testing.k8s_server.discovery import (
+    _api_group_list,
+    _api_resource_list,
+    _authorization_resource_list,
+    _group_resource_list,
+    _openapi_v3_core,
+    _selector_matches,
+    _table,
+)
 from testing.k8s_server.errors import ApiError, _bad_request, _forbidden
 from testing.k8s_server.faults import FaultAction, FaultPlan, RequestRecord
-from testing.k8s_server.kinds import _KINDS, _NAMESPACES, _SECRETS, JSON, SERVER_VERSION, _Kind
+from testing.k8s_server.kinds import (
+    _KINDS,
+    _KUSTOMIZATIONS,
+    _NAMESPACES,
+    _SECRETS,
+    FLUX_KUSTOMIZE_GROUP,
+    JSON,
+    SERVER_VERSION,
+    _Kind,
+)
 from testing.k8s_server.kubeconfig import write_kubeconfig
 from testing.k8s_server.patches import json_patch, merge_patch, strategic_merge_patch
+from testing.k8s_server.protobuf import PROTOBUF, decode_access_review
 from testing.k8s_server.rbac import ADMIN, READ_ONLY, User
 from testing.k8s_server.requests import (
     _default_manager,
@@ -258,6 +277,29 @@ class FakeKubeServer:
         with self._store.lock:
             self._store.create(_SECRETS, namespace, obj, manager="test", dry_run=False)
 
+    def add_kustomization(
+        self,
+        namespace: str,
+        name: str,
+        spec: Mapping[str, Any],
+        *,
+        status: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Seed a Flux ``Kustomization`` (no request, no log entry); creates the namespace if needed."""
+        self.add_namespace(namespace)
+        obj: dict[str, Any] = {"metadata": {"name": name}, "spec": copy.deepcopy(dict(spec))}
+        with self._store.lock:
+            self._store.create(_KUSTOMIZATIONS, namespace, obj, manager="test", dry_run=False)
+        if status is not None:
+            self.set_kustomization_status(namespace, name, status)
+
+    def set_kustomization_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        """Play kustomize-controller: replace the ``status`` (a new resourceVersion, like a real write)."""
+        with self._store.lock:
+            stored = self._store.get(_KUSTOMIZATIONS, namespace, name)
+            stored.obj["status"] = copy.deepcopy(dict(status))
+            stored.obj["metadata"]["resourceVersion"] = self._store.next_revision()
+
     def add_token(self, token: str, user: User) -> None:
         self.tokens[token] = user
 
@@ -322,12 +364,47 @@ class FakeKubeServer:
         path = request.path.rstrip("/") or "/"
         if record.resource is None:
             return self._non_resource(user, path)
+        if record.resource == "selfsubjectaccessreviews":
+            return self._access_review(request, user, record)
         kind = _KINDS[record.resource]
         verb, ns, name = record.verb or "", record.namespace, record.name
         if not user.can(verb, kind.resource, ns, name):
             raise _forbidden(user.name, verb, kind.resource, ns, name)
         with self._store.lock:
             return self._resource(request, user, kind, verb, ns, name)
+
+    def _access_review(
+        self, request: _Request, user: User, record: RequestRecord
+    ) -> tuple[int, Any, Mapping[str, str]]:
+        """``SelfSubjectAccessReview``: what ``kubectl auth can-i`` asks. Every authenticated user
+        may ask about itself (``system:basic-user``); the answer is the fake's own RBAC decision."""
+        if record.verb != "create":
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        if user.name == "system:anonymous":
+            raise _forbidden(user.name, "create", "selfsubjectaccessreviews", None, None)
+        content_type = (request.headers.get("Content-Type") or JSON).split(";")[0].strip()
+        review = decode_access_review(request.body) if content_type == PROTOBUF else _json_body(request.body)
+        if not isinstance(review, dict) or not isinstance(review.get("spec"), dict):
+            raise _bad_request("SelfSubjectAccessReview must have a spec")
+        attrs = review["spec"].get("resourceAttributes")
+        if not isinstance(attrs, dict):
+            allowed, reason = False, "only resourceAttributes are answered by the fake server"
+        else:
+            allowed = user.can(
+                str(attrs.get("verb") or ""),
+                str(attrs.get("resource") or ""),
+                attrs.get("namespace") or None,
+                attrs.get("name") or None,
+            )
+            reason = "allowed by the fake server's rules" if allowed else ""
+        answer = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": review["spec"],
+            "status": {"allowed": allowed, **({"reason": reason} if reason else {})},
+        }
+        return 201, answer, {}
 
     def _non_resource(self, user: User, path: str) -> tuple[int, Any, Mapping[str, str]]:
         if path in ("/version", "/healthz", "/livez", "/readyz"):
@@ -343,9 +420,19 @@ class FakeKubeServer:
                 ],
             },
             "/api/v1": _api_resource_list(),
-            "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
-            "/openapi/v3": {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=SOPSKITFAKE1"}}},
+            "/apis": _api_group_list(),
+            f"/apis/{FLUX_KUSTOMIZE_GROUP}/v1": _group_resource_list(_KUSTOMIZATIONS),
+            "/apis/authorization.k8s.io/v1": _authorization_resource_list(),
+            "/openapi/v3": {
+                "paths": {
+                    "api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=SOPSKITFAKE1"},
+                    f"apis/{FLUX_KUSTOMIZE_GROUP}/v1": {
+                        "serverRelativeURL": f"/openapi/v3/apis/{FLUX_KUSTOMIZE_GROUP}/v1?hash=SOPSKITFAKE1"
+                    },
+                }
+            },
             "/openapi/v3/api/v1": _openapi_v3_core(),
+            f"/openapi/v3/apis/{FLUX_KUSTOMIZE_GROUP}/v1": _openapi_v3_core(FLUX_KUSTOMIZE_GROUP),
         }
         if path in documents:
             return 200, documents[path], {}
@@ -372,7 +459,7 @@ class FakeKubeServer:
                         "type": "BOOKMARK",
                         "object": {
                             "kind": kind.kind,
-                            "apiVersion": "v1",
+                            "apiVersion": kind.api_version,
                             "metadata": {"resourceVersion": str(store.revision)},
                         },
                     },
@@ -384,7 +471,7 @@ class FakeKubeServer:
                 200,
                 {
                     "kind": f"{kind.kind}List",
-                    "apiVersion": "v1",
+                    "apiVersion": kind.api_version,
                     "metadata": {"resourceVersion": str(store.revision)},
                     "items": objects,
                 },

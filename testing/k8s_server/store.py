@@ -16,6 +16,7 @@ from testing.k8s_server.kinds import (
     _DNS1123_LABEL,
     _DNS1123_SUBDOMAIN,
     _INITIAL_NAMESPACES,
+    _KUSTOMIZATIONS,
     _MAX_SECRET_BYTES,
     _NAMESPACES,
     _SECRETS,
@@ -101,7 +102,7 @@ class _Stored:
                 {
                     "manager": name,
                     "operation": m.operation,
-                    "apiVersion": "v1",
+                    "apiVersion": self.obj.get("apiVersion", "v1"),
                     "time": m.time,
                     "fieldsType": "FieldsV1",
                     "fieldsV1": _fields_v1(m.paths),
@@ -140,7 +141,7 @@ class _Store:
 
     def _normalize(self, kind: _Kind, ns: str | None, obj: dict[str, Any], existing: _Stored | None) -> dict[str, Any]:
         obj = copy.deepcopy(obj)
-        obj["apiVersion"], obj["kind"] = "v1", kind.kind
+        obj["apiVersion"], obj["kind"] = kind.api_version, kind.kind
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise _bad_request("metadata must be an object")
@@ -155,6 +156,8 @@ class _Store:
                 del meta[key]
         if kind is _SECRETS:
             self._normalize_secret(obj, name, existing)
+        elif kind is _KUSTOMIZATIONS:
+            self._normalize_kustomization(obj, name, existing)
         else:
             if not _DNS1123_LABEL.match(name or "x"):
                 raise _invalid(
@@ -174,6 +177,16 @@ class _Store:
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}
         return obj
+
+    def _normalize_kustomization(self, obj: dict[str, Any], name: str, existing: _Stored | None) -> None:
+        """``status`` is a subresource: a client's create or update never sets it."""
+        if not name or not _DNS1123_SUBDOMAIN.match(name):
+            raise _invalid("Kustomization", name, "kustomizations", [("metadata.name", "Required value: a valid name")])
+        if not isinstance(obj.get("spec"), dict):
+            raise _invalid("Kustomization", name, "kustomizations", [("spec", "Required value")])
+        obj.pop("status", None)
+        if existing is not None and "status" in existing.obj:
+            obj["status"] = copy.deepcopy(existing.obj["status"])
 
     def _normalize_secret(self, obj: dict[str, Any], name: str, existing: _Stored | None) -> None:
         data = obj.get("data") or {}

@@ -31,8 +31,7 @@ from testing.k8s_server import FakeKubeServer
 
 NS, NAME = "flux-system", "sops-age"
 REGEX = "^flux/secrets/prod/"
-OTHER_RULE = ("# team config: comments must survive\ncreation_rules:\n"
-              "  - path_regex: ^dev/\n    pgp: ABC # dev\n")
+OTHER_RULE = "# team config: comments must survive\ncreation_rules:\n  - path_regex: ^dev/\n    pgp: ABC # dev\n"
 SECRETS = {
     "db": "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\nstringData:\n    password: pw-db-1\n",
     "api": "apiVersion: v1\nkind: Secret\nmetadata:\n    name: api\nstringData:\n    token: tok-api-2\n",
@@ -99,6 +98,7 @@ def _init(repo: Path, kubeconfig: Path, **kw: object) -> workflow.InitResult:
 
 # -- first key ---------------------------------------------------------------------------------
 
+
 def test_init_creates_secret_and_rule(repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path) -> None:
     result = _init(repo, kubeconfig_admin)
     data = k8s_server.secret_data(NS, NAME)
@@ -140,8 +140,7 @@ def test_init_refuses_existing_secret_without_force(
     assert _cluster_identities(k8s_server) == [existing]
 
 
-def test_read_only_token_changes_nothing(repo: Path, k8s_server: FakeKubeServer,
-                                         kubeconfig_readonly: Path) -> None:
+def test_read_only_token_changes_nothing(repo: Path, k8s_server: FakeKubeServer, kubeconfig_readonly: Path) -> None:
     k8s_server.add_namespace(NS)
     before = (repo / ".sops.yaml").read_bytes()
     with pytest.raises(ClusterError) as info:
@@ -152,8 +151,9 @@ def test_read_only_token_changes_nothing(repo: Path, k8s_server: FakeKubeServer,
     assert not state_path(repo).exists()
 
 
-def test_read_only_token_cannot_rotate(repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path,
-                                       kubeconfig_readonly: Path) -> None:
+def test_read_only_token_cannot_rotate(
+    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubeconfig_readonly: Path
+) -> None:
     first = _init(repo, kubeconfig_admin)
     files = _write_secrets(repo)
     snapshot = {p: p.read_bytes() for p in [repo / ".sops.yaml", *files]}
@@ -166,9 +166,8 @@ def test_read_only_token_cannot_rotate(repo: Path, k8s_server: FakeKubeServer, k
 
 # -- rotation ----------------------------------------------------------------------------------
 
-def test_rotation_replaces_the_key_everywhere(
-    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path
-) -> None:
+
+def test_rotation_replaces_the_key_everywhere(repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path) -> None:
     first = _init(repo, kubeconfig_admin)
     files = _write_secrets(repo)
     values_before = {p: _enc_values(p) for p in files}
@@ -192,8 +191,7 @@ def test_rotation_replaces_the_key_everywhere(
 def _watch_invariant(monkeypatch: pytest.MonkeyPatch, server: FakeKubeServer, files: list[Path]) -> list[str]:
     """After every local write and every Secret write of the workflow, check the invariant."""
     seen: list[str] = []
-    real_rekey, real_write, real_ids = (workflow.rekey.rekey_file, workflow._write_text,
-                                        workflow.write_identities)
+    real_rekey, real_write, real_ids = (workflow.rekey.rekey_file, workflow._write_text, workflow.write_identities)
 
     def check(label: str) -> None:
         seen.append(label)
@@ -230,7 +228,10 @@ def _count_rotation_requests(repo: Path, server: FakeKubeServer, kubeconfig: Pat
 
 
 def test_every_failure_point_rolls_back_or_resumes(
-    repo: Path, tmp_path: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path,
+    repo: Path,
+    tmp_path: Path,
+    k8s_server: FakeKubeServer,
+    kubeconfig_admin: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     probe = tmp_path / "probe"
@@ -272,7 +273,10 @@ def test_every_failure_point_rolls_back_or_resumes(
 
 
 def test_server_killed_mid_rotation_then_resume(
-    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path, monkeypatch: pytest.MonkeyPatch,
+    repo: Path,
+    k8s_server: FakeKubeServer,
+    kubeconfig_admin: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = _init(repo, kubeconfig_admin)
     files = list(_write_secrets(repo))
@@ -302,7 +306,10 @@ def test_server_killed_mid_rotation_then_resume(
 
 
 def test_crash_before_the_key_reaches_the_cluster(
-    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path, monkeypatch: pytest.MonkeyPatch,
+    repo: Path,
+    k8s_server: FakeKubeServer,
+    kubeconfig_admin: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A process killed while re-keying files: the new key is lost, resume undoes and rotates anew."""
     first = _init(repo, kubeconfig_admin)
@@ -336,6 +343,7 @@ def test_crash_before_the_key_reaches_the_cluster(
 
 
 # -- verify ------------------------------------------------------------------------------------
+
 
 def test_verify_reports_each_mismatch(repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path) -> None:
     first = _init(repo, kubeconfig_admin)
