@@ -325,7 +325,22 @@ class FakeKubeServer:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer":
             return None
-        return self.tokens.get(token.strip())
+        user = self.tokens.get(token.strip())
+        wanted = headers.get("Impersonate-User")
+        if user is None or not wanted:
+            return user
+        # Impersonation (``kubectl --as``): the caller needs ``impersonate`` on ``users`` (or on
+        # ``serviceaccounts`` in the account's namespace); a refused one is answered by _handle.
+        sa = wanted.split(":")
+        allowed = user.can("impersonate", "users", None, wanted) or (
+            len(sa) == 4
+            and sa[:2] == ["system", "serviceaccount"]
+            and user.can("impersonate", "serviceaccounts", sa[2], sa[3])
+        )
+        if not allowed:
+            return User(f"{user.name}\0cannot-impersonate\0{wanted}")
+        known = next((u for u in self.tokens.values() if u.name == wanted), None)
+        return known if known is not None else User(wanted)
 
     def _begin(
         self, method: str, path: str, query: Mapping[str, str], headers: Message
@@ -354,6 +369,15 @@ class FakeKubeServer:
         try:
             if request.user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            if "\0cannot-impersonate\0" in request.user.name:
+                caller, _, wanted = request.user.name.split("\0")
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'users "{wanted}" is forbidden: User "{caller}" cannot impersonate resource "users" '
+                    'in API group "" at the cluster scope',
+                    details={"name": wanted, "kind": "users"},
+                )
             return self._route(request, record)
         except ApiError as error:
             return error.code, error.status(), error.headers

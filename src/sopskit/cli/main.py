@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "scan": "sopskit.cli.commands.scan",
     "policy": "sopskit.cli.commands.policy",
     "flux": "sopskit.cli.commands.flux",
+    "doctor": "sopskit.cli.commands.doctor",
     "publish": "sopskit.cli.commands.unsupported",
     "keyservice": "sopskit.cli.commands.unsupported",
     "completion": "sopskit.cli.commands.unsupported",
