@@ -396,9 +396,15 @@ def _global_checks(ctx: _Context, report: Report, files: list[RepoFile]) -> None
 def _looks_sops(file: RepoFile) -> bool:
     """A SOPS file, or one that was meant to be (``ENC[`` values) but no longer parses as one:
     a merge conflict or a truncated write is exactly the "malformed file" Flux trips on."""
-    if file.is_encrypted:
-        return True
-    return file.rel.endswith(_TEXT_SUFFIXES) and _ENC_VALUE.search(file.raw) is not None
+    if file.rel.endswith(_TEXT_SUFFIXES):
+        return file.is_encrypted or _ENC_VALUE.search(file.raw) is not None
+    if not file.is_encrypted:
+        return False
+    try:  # another name (a binary secret, a .py test holding JSON): only if it really is SOPS
+        read_encrypted(file.raw, get_store(format_for_path(file.rel)))
+    except SopsError:
+        return False
+    return True
 
 
 def diagnose(root: Path, options: Options | None = None, *, progress: Callable[[int], None] | None = None) -> Report:
