@@ -49,6 +49,8 @@ class Options:
     kustomization: tuple[str, str] | None = None
     secret: tuple[str, str] | None = None
     only_files: set[str] | None = None
+    #: only the Kustomizations that decrypt with this Secret (namespace, name) and their files
+    decrypting_with: tuple[str, str] | None = None
 
 
 @dataclass
@@ -439,6 +441,11 @@ def diagnose(root: Path, options: Options | None = None, *, progress: Callable[[
                                        "check the name with `kubectl get kustomizations -A`"))
         ctx.kustomizations = wanted
         files = [f for f in files if any(f.rel in ks.builds for ks in wanted)]
+    if options.decrypting_with is not None:
+        ctx.kustomizations = [
+            ks for ks in ctx.kustomizations if (ks.namespace, ks.secret_name) == options.decrypting_with
+        ]
+        files = [f for f in files if any(f.rel in ks.builds for ks in ctx.kustomizations)]
     report.files = len(files)
     if config_check.status == "fail" and files:
         report.checks.append(config_check)
