@@ -153,7 +153,33 @@ def run(argv: Sequence[str]) -> int:
     if word is None and any(a in ("-h", "--help", "-v", "--version") for a in argv):
         build_parser().parse_args(list(argv))
         return 0
+    if word is not None and _looks_like_command(word, argv):
+        _unknown_command(word)
     return legacy.run_legacy(list(argv))
+
+
+def _looks_like_command(word: str, argv: Sequence[str]) -> bool:
+    """A bare word (no ``.``, no ``/``) that is no existing file, with no legacy mode flag: a
+    mistyped command, not sops's ``sopskit FILE`` (whose files have an extension or a path)."""
+    from sopskit.cli.commands.legacy import _MODES
+
+    if "." in word or "/" in word or os.path.exists(word):
+        return False
+    return not any(a.split("=", 1)[0] in _MODES for a in argv)
+
+
+def _unknown_command(word: str) -> None:
+    import difflib
+
+    from sopskit.errors import UsageError
+
+    close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.5)
+    raise UsageError(
+        f"unknown command {word!r} (and no file of that name)",
+        hint=(f"did you mean `sopskit {close[0]}`? " if close else "")
+        + "`sopskit --help` lists the commands; to edit a new file named like this, give its path: "
+        f"`sopskit ./{word}`",
+    )
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:
