@@ -91,7 +91,7 @@ class _Chain:
 
 
 def load_sops_config(root: Path) -> tuple[SopsConfig | None, Check]:
-    path = root / CONFIG_NAME
+    path = root.resolve() / CONFIG_NAME
     if not path.is_file():
         return None, Check(
             "sopsyaml.config", "fail", f"{CONFIG_NAME} does not exist at the repository root", CONFIG_NAME,
@@ -123,9 +123,17 @@ def _rule_label(rule: CreationRule) -> str:
     return f"rule #{rule.index + 1} ({regex})"
 
 
+def _config_relative(config: SopsConfig, file: RepoFile) -> str:
+    """The path rules are matched against: the repository path when ``.sops.yaml`` sits at the
+    root (the common case, and no filesystem call), else what sops computes."""
+    if config.path.parent == file.root:
+        return file.rel
+    return config.relative_path(file.path)
+
+
 def _winning_rule(config: SopsConfig, file: RepoFile) -> tuple[CreationRule | None, list[CreationRule]]:
     """The rule sops applies to ``file`` and the later ones it shadows (when it is a catch-all)."""
-    relative = config.relative_path(file.path)
+    relative = _config_relative(config, file)
     matching = [r for r in config.creation_rules if r.matches(relative)]
     if not matching:
         return None, []
@@ -364,7 +372,7 @@ def _global_checks(ctx: _Context, report: Report, files: list[RepoFile]) -> None
         for rule in config.creation_rules:
             if rule.path_regex is None or _is_catch_all(rule):
                 continue
-            matched = [f for f in files if rule.matches(config.relative_path(f.path))]
+            matched = [f for f in files if rule.matches(_config_relative(config, f))]
             wins = [f for f in matched if _winning_rule(config, f)[0] is rule]
             if matched and not wins:
                 winner = _winning_rule(config, matched[0])[0]
