@@ -258,3 +258,27 @@ def test_verify_fails_during_a_paused_rotation(repo: Path, k8s_server: FakeKubeS
     init_cluster_key(repo, client=client, path_regex=PROD, force=True)
     report = verify_cluster_key(repo, client=client)
     assert not report.ok and any("commit and push" in p for p in report.problems)
+
+
+def test_default_path_regex_never_lands_in_a_rule_that_never_wins(
+    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path
+) -> None:
+    """Issue path 2 at the source: `repo init` leaves keyless per-environment rules; the default
+    `--path-regex ^flux/secrets/` after them would never win there."""
+    from sopskit.errors import ClusterError
+    from sopskit.k8s.workflow import DEFAULT_PATH_REGEX
+
+    client = _client(kubeconfig_admin)
+    (repo / ".sops.yaml").write_text(f"creation_rules:\n  - path_regex: {PROD}\n    age: []\n")
+    with pytest.raises(ClusterError, match="would never apply") as info:
+        init_cluster_key(repo, client=client, path_regex=DEFAULT_PATH_REGEX)
+    assert f"--path-regex '{PROD}'" in (info.value.hint or "")
+    assert k8s_server.secret_data(NS, NAME) is None  # nothing was created
+    first = init_cluster_key(repo, client=client, path_regex=PROD)
+    _write(repo, "flux/secrets/prod/db.yaml", "pw")
+    _push(repo, "s")
+    # rotating with the default --path-regex re-keys the rule that holds the key, adds no rule
+    started = init_cluster_key(repo, client=client, path_regex=DEFAULT_PATH_REGEX, force=True)
+    assert started.rules == [PROD]
+    assert DEFAULT_PATH_REGEX not in [r.path_regex for r in load_config(repo / ".sops.yaml").creation_rules]
+    assert first.recipient in (repo / ".sops.yaml").read_text()

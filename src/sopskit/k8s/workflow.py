@@ -58,7 +58,7 @@ from sopskit.k8s.rotation_state import (
 )
 from sopskit.keys.age import generate_identity, public_key_of
 from sopskit.ops.files import atomic_write
-from sopskit.ops.sopsyaml_edit import add_age_recipient, age_recipients, remove_age_recipient
+from sopskit.ops.sopsyaml_edit import add_age_recipient, age_recipients, has_rule, remove_age_recipient
 
 DEFAULT_PATH_REGEX = "^flux/secrets/"
 DEFAULT_REF = SecretRef()
@@ -171,7 +171,7 @@ def _create(
     identity, recipient = generate()
     old_text = _read_text(config_path)
     new_text = add_age_recipient(old_text, path_regex, recipient)
-    _config(config_path, new_text)  # a .sops.yaml we would break stops us before the cluster
+    _refuse_shadowed_rule(_config(config_path, new_text), path_regex)  # before the cluster is touched
     data = {AGEKEY_DATA_KEY: format_agekey([identity])}
     created = False
     try:  # the minimal Role has no namespace rights: only touch namespaces when one is missing
@@ -191,6 +191,23 @@ def _create(
             ) from cleanup
         raise
     return InitResult(identity, recipient, ref, config_path, namespace_created=created)
+
+
+def _refuse_shadowed_rule(config: SopsConfig, path_regex: str) -> None:
+    """Refuse a rule that an earlier keyless rule shadows for part of its paths (``repo init``
+    leaves ``^flux/secrets/ENV/`` rules with no key; the default ``^flux/secrets/`` rule after
+    them would never win there, and ``secret new`` would fail on the empty rule)."""
+    ours = next((r for r in config.creation_rules if r.path_regex == path_regex), None)
+    if ours is None:
+        return
+    for other in config.creation_rules[: ours.index]:
+        probe = _probe_path(other.path_regex) if other.path_regex else None
+        if probe and ours.matches(probe) and not any(group for group in other.key_groups):
+            raise ClusterError(
+                f"the rule {path_regex!r} would never apply under {other.path_regex!r}: that rule comes "
+                f"first in {CONFIG_NAME} and lists no key; nothing was changed",
+                hint=f"give the cluster that rule: `sopskit cluster init --path-regex '{other.path_regex}'`",
+            )
 
 
 # -- rotation ----------------------------------------------------------------------------------
@@ -262,6 +279,12 @@ def _rotate(
     old_recipients = list(dict.fromkeys(public_key_of(i) for i in old_identities))
     config_path = repo / CONFIG_NAME
     text = _read_text(config_path)
+    listing = rules_listing(_config(config_path, text or ""), old_recipients) if text else []
+    if path_regex not in listing and (listing and not has_rule(text, path_regex)):
+        # the default --path-regex (or a typo) must not create a rule that never wins: rotate
+        # the rules that actually hold the cluster key
+        path_regex = next(r for r in listing if r is not None) if any(r is not None for r in listing) \
+            else path_regex
     probe = add_age_recipient(text, path_regex, old_recipients[0])
     probe_config = _config(config_path, probe)
     rules = list(dict.fromkeys([path_regex, *rules_listing(probe_config, old_recipients)]))

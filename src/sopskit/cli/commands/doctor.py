@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("path", nargs="?", default=".", metavar="PATH",
                    help="a file or folder of the repository (default: the whole repository)")
     p.add_argument("--cluster", action="store_true", help="also ask the cluster (Secret, status, RBAC)")
-    p.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: kubectl's)")
+    p.add_argument("--kubeconfig", default=None, help="kubeconfig file (implies --cluster; default: kubectl's)")
     p.add_argument("--context", dest="kube_context", default=None, help="kubeconfig context (implies --cluster)")
     p.add_argument("--kustomization", default=None, metavar="NS/NAME",
                    help="only the files this Flux Kustomization builds")
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         options = Options(scope=scope)
         if args.kustomization:
             options.kustomization = _split_ref(args.kustomization)
-        if args.cluster or args.kube_context:
+        if args.cluster or args.kube_context or args.kubeconfig:
             from sopskit.k8s.client import connect
 
             options.cluster = connect(kubeconfig=args.kubeconfig, context=args.kube_context)
