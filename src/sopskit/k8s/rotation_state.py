@@ -4,8 +4,9 @@ Stored in ``.sopskit/rotation.json`` at the repository root (the directory gets 
 ``.gitignore`` of ``*``, so the file is never committed). It records which step is done,
 the Secret, the rules, the old and new *recipients*, the files already re-keyed in the
 current step and the commits the user pushed at each pause: public data only. The new
-private key is never written here; after the step
-that stores both identities in the cluster, a resume reads it back from the cluster.
+private key is never written here; after the step that stores both identities in the
+cluster, a resume reads it back from the cluster. ``retired-keys.json`` beside it lists the
+recipients (public keys) a finished rotation removed from the cluster.
 """
 
 from __future__ import annotations

@@ -11,8 +11,14 @@ the Secret is deleted again. A refused request (403 on a read-only token) theref
 nothing anywhere.
 
 **Rotation** (``force``) runs the steps of :data:`sopskit.k8s.rotation_state.STEPS` in order,
-recording each in ``.sopskit/rotation.json``. The invariant at every step: every file under
-the rule opens with the identities the cluster holds at that moment.
+recording each in ``.sopskit/rotation.json``, over the rule asked for and every rule that lists
+an old recipient. It pauses twice (:data:`~sopskit.k8s.rotation_state.PAUSES`), because Flux
+reads the pushed revision, not the work tree: after the files are encrypted for both keys and
+the cluster holds both (commit and push), and after the old key left the files, which get new
+data keys (push again). ``--resume`` passes a pause only when the files are committed, pushed,
+and every Flux Kustomization decrypting with the Secret applied that commit (unless
+``wait_for_flux`` is off). The invariant at every step: every file, in the work tree and as
+pushed, opens with the identities the cluster holds at that moment.
 
 * Before ``cluster_both`` the new private key exists only in memory. A failure there rolls
   back: ``.sops.yaml`` and the files get their original bytes back and the state is cleared.
@@ -22,6 +28,8 @@ the rule opens with the identities the cluster holds at that moment.
 * From ``cluster_both`` on the cluster holds old and new identities, so a failure stops
   with a report of the step reached and ``--resume`` finishes the rotation, reading the new
   identity back from the cluster.
+
+**Verify** never says ok falsely: see :func:`verify_cluster_key`.
 """
 
 from __future__ import annotations
