@@ -112,9 +112,20 @@ def _resume(root: Path, kubeconfig: Path, **kw: object):  # type: ignore[no-unty
 
 
 def test_rotation_waits_for_push_and_flux_and_never_strands_a_pushed_file(
-    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path
+    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from sopskit.k8s import workflow
+
     client = _client(kubeconfig_admin)
+    writes: list[int] = []
+    real_write = workflow.write_identities
+
+    def write_and_check(*a: object, **k: object) -> None:  # every Secret write of the rotation
+        real_write(*a, **k)  # type: ignore[arg-type]
+        writes.append(len(_held(k8s_server)))
+        _assert_pushed_opens(repo, k8s_server)
+
+    monkeypatch.setattr(workflow, "write_identities", write_and_check)
     first = init_cluster_key(repo, client=client, path_regex=PROD)
     # a second rule listing the same cluster key (issue path 1): it must be rotated too
     text = (repo / ".sops.yaml").read_text()
@@ -165,6 +176,7 @@ def test_rotation_waits_for_push_and_flux_and_never_strands_a_pushed_file(
     assert done.paused is None
     assert _held(k8s_server) == [new_identity]
     _assert_pushed_opens(repo, k8s_server)
+    assert writes == [2, 1]  # both identities at pause 1, the new one alone at the end: each write checked
     assert verify_cluster_key(repo, client=client).ok
 
     # issue path 4: the leaked old identity plus the old key record from Git history opens
