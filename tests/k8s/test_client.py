@@ -26,7 +26,9 @@ from tests.k8s.conftest import NAMESPACE, SECRET, Kubectl
 KEY = b"# created: 2025-01-01\nAGE-SECRET-KEY-1SOPSKITTESTKEYQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n"
 
 
-def test_kubectl_writes_sopskit_reads(k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl) -> None:
+def test_kubectl_writes_sopskit_reads(
+    k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl
+) -> None:
     k8s_server.add_namespace(NAMESPACE)
     done = kubectl(
         kubeconfig_admin,
@@ -46,11 +48,15 @@ def test_kubectl_writes_sopskit_reads(k8s_server: FakeKubeServer, kubeconfig_adm
     assert rv == k8s_server.existing("secrets", NAMESPACE, SECRET)["metadata"]["resourceVersion"]
 
 
-def test_sopskit_writes_kubectl_reads(k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl) -> None:
+def test_sopskit_writes_kubectl_reads(
+    k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl
+) -> None:
     client = connect(kubeconfig=str(kubeconfig_admin))
     assert client.ensure_namespace(NAMESPACE) is True
     assert client.ensure_namespace(NAMESPACE) is False
-    client.create_secret(NAMESPACE, SECRET, {"age.agekey": KEY}, labels={"app.kubernetes.io/managed-by": "sopskit"})
+    client.create_secret(
+        NAMESPACE, SECRET, {"age.agekey": KEY}, labels={"app.kubernetes.io/managed-by": "sopskit"}
+    )
 
     done = kubectl(kubeconfig_admin, "get", "secret", SECRET, "-n", NAMESPACE, "-o", "json")
     assert done.returncode == 0, done.stderr
@@ -63,11 +69,15 @@ def test_sopskit_writes_kubectl_reads(k8s_server: FakeKubeServer, kubeconfig_adm
         kubeconfig_admin, "get", "secret", SECRET, "-n", NAMESPACE, "-o", "jsonpath={.data.age\\.agekey}"
     )
     assert base64.b64decode(extracted.stdout) == KEY
-    managers = [m["manager"] for m in k8s_server.existing("secrets", NAMESPACE, SECRET)["metadata"]["managedFields"]]
+    managers = [
+        m["manager"] for m in k8s_server.existing("secrets", NAMESPACE, SECRET)["metadata"]["managedFields"]
+    ]
     assert managers == [FIELD_MANAGER]
 
 
-def test_python_client_sends_bearer_token_over_plain_http(k8s_plain_server: FakeKubeServer, tmp_path: Path) -> None:
+def test_python_client_sends_bearer_token_over_plain_http(
+    k8s_plain_server: FakeKubeServer, tmp_path: Path
+) -> None:
     kubeconfig = k8s_plain_server.write_kubeconfig(tmp_path / "kc", token="admin-token")
     client = connect(kubeconfig=str(kubeconfig))
     assert client.server.startswith("http://127.0.0.1:")
@@ -104,7 +114,9 @@ def test_missing_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         connect(kubeconfig=str(tmp_path / "absent"))
 
 
-def test_in_cluster_config(k8s_plain_server: FakeKubeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_cluster_config(
+    k8s_plain_server: FakeKubeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without a kubeconfig, the service-account token and CA of the pod are used."""
     import kubernetes.config.incluster_config as incluster
 
@@ -145,7 +157,10 @@ def test_replace_keeps_labels_drops_last_applied(
         "stringData": {"age.agekey": "AGE-SECRET-KEY-OLD"},
     }
     assert kubectl(kubeconfig_admin, "apply", "-f", "-", input=json.dumps(manifest)).returncode == 0
-    assert LAST_APPLIED_ANNOTATION in k8s_server.existing("secrets", NAMESPACE, SECRET)["metadata"]["annotations"]
+    assert (
+        LAST_APPLIED_ANNOTATION
+        in k8s_server.existing("secrets", NAMESPACE, SECRET)["metadata"]["annotations"]
+    )
 
     client = connect(kubeconfig=str(kubeconfig_admin))
     before = client.secret_resource_version(NAMESPACE, SECRET)
@@ -194,7 +209,9 @@ def test_401_message(k8s_server: FakeKubeServer, kubeconfig_bad_token: Path) -> 
         connect(kubeconfig=str(kubeconfig_bad_token)).read_secret(NAMESPACE, SECRET)
 
 
-def test_403_names_request_and_hints_minimal_role(k8s_server: FakeKubeServer, kubeconfig_readonly: Path) -> None:
+def test_403_names_request_and_hints_minimal_role(
+    k8s_server: FakeKubeServer, kubeconfig_readonly: Path
+) -> None:
     k8s_server.add_secret(NAMESPACE, SECRET, {"age.agekey": b"old"})
     before = k8s_server.object("secrets", NAMESPACE, SECRET)
     client = connect(kubeconfig=str(kubeconfig_readonly))
@@ -205,12 +222,18 @@ def test_403_names_request_and_hints_minimal_role(k8s_server: FakeKubeServer, ku
     assert str(error) == expected + " (403 Forbidden)"
     assert "\n" not in str(error)
     assert error.user == "reader" and error.request.verb == "update"
-    assert error.hint is not None and "resourceNames: [sops-age]" in error.hint and "verbs: [create]" in error.hint
+    assert (
+        error.hint is not None
+        and "resourceNames: [sops-age]" in error.hint
+        and "verbs: [create]" in error.hint
+    )
     assert KEY.decode() not in error.hint
     assert k8s_server.object("secrets", NAMESPACE, SECRET) == before  # read-only: no change
 
 
-def test_namespace_403_hint_mentions_cluster_role(k8s_server: FakeKubeServer, kubeconfig_minimal: Path) -> None:
+def test_namespace_403_hint_mentions_cluster_role(
+    k8s_server: FakeKubeServer, kubeconfig_minimal: Path
+) -> None:
     with pytest.raises(ClusterForbiddenError) as caught:
         connect(kubeconfig=str(kubeconfig_minimal)).ensure_namespace("new-ns")
     assert "ClusterRole" in (caught.value.hint or "")

@@ -34,12 +34,16 @@ def test_drop_connections(k8s_server: FakeKubeServer, kubeconfig_admin: Path) ->
     k8s_server.add_secret(NAMESPACE, SECRET, {"k": b"v"})
     client = connect(kubeconfig=str(kubeconfig_admin), timeout=5)
     k8s_server.faults.drop_after(0)
-    with pytest.raises(ClusterUnreachableError, match=r"cannot reach the Kubernetes API at https://127\.0\.0\.1"):
+    with pytest.raises(
+        ClusterUnreachableError, match=r"cannot reach the Kubernetes API at https://127\.0\.0\.1"
+    ):
         client.read_secret(NAMESPACE, SECRET)
     assert k8s_server.requests and {r.status for r in k8s_server.requests} == {0}
 
 
-def test_fail_only_matching_requests(k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl) -> None:
+def test_fail_only_matching_requests(
+    k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl
+) -> None:
     k8s_server.add_secret(NAMESPACE, SECRET, {"k": b"v"})
     k8s_server.faults.fail_when(lambda r: r.verb == "delete", status=500)
     done = kubectl(kubeconfig_admin, "delete", "secret", SECRET, "-n", NAMESPACE)

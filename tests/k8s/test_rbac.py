@@ -23,7 +23,9 @@ def _rules_from_yaml(text: str) -> tuple[Rule, ...]:
         for rule in doc["rules"]:
             assert rule["apiGroups"] == [""]
             rules.append(
-                Rule.of(rule["verbs"], rule["resources"], names=rule.get("resourceNames", ()), namespace=namespace)
+                Rule.of(
+                    rule["verbs"], rule["resources"], names=rule.get("resourceNames", ()), namespace=namespace
+                )
             )
     return tuple(rules)
 
@@ -72,11 +74,15 @@ def test_namespace_access_only_with_the_cluster_role(k8s_server: FakeKubeServer,
     without = _client_with(k8s_server, tmp_path, minimal_role_yaml(NAMESPACE, SECRET))
     with pytest.raises(ClusterForbiddenError):
         without.ensure_namespace(NAMESPACE)
-    with_ns = _client_with(k8s_server, tmp_path, minimal_role_yaml(NAMESPACE, SECRET, with_namespace_access=True))
+    with_ns = _client_with(
+        k8s_server, tmp_path, minimal_role_yaml(NAMESPACE, SECRET, with_namespace_access=True)
+    )
     assert with_ns.ensure_namespace(NAMESPACE) is True
 
 
-def test_forbidden_hint_is_the_role_for_that_secret(k8s_server: FakeKubeServer, kubeconfig_no_rights: Path) -> None:
+def test_forbidden_hint_is_the_role_for_that_secret(
+    k8s_server: FakeKubeServer, kubeconfig_no_rights: Path
+) -> None:
     k8s_server.add_namespace("team-a")
     with pytest.raises(ClusterForbiddenError) as caught:
         connect(kubeconfig=str(kubeconfig_no_rights)).create_secret("team-a", "team-key", {"k": b"v"})

@@ -120,7 +120,9 @@ def test_unknown_content_type_is_415(server: FakeKubeServer) -> None:
 
 
 def test_apply_needs_field_manager(server: FakeKubeServer) -> None:
-    code, status = call(server, "PATCH", f"{SECRETS}/x", secret("x"), content_type="application/apply-patch+yaml")
+    code, status = call(
+        server, "PATCH", f"{SECRETS}/x", secret("x"), content_type="application/apply-patch+yaml"
+    )
     assert (code, status["reason"]) == (400, "BadRequest")
     code, obj = call(
         server,
