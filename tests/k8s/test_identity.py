@@ -85,7 +85,6 @@ def _commit(root: Path) -> None:
 
 # -- the Secret's format -------------------------------------------------------------------------
 
-
 def test_agekey_format_round_trip() -> None:
     a, b = generate_identity()[0], generate_identity()[0]
     assert parse_agekey(format_agekey([a, b])) == [a, b]
@@ -97,12 +96,10 @@ def test_agekey_format_round_trip() -> None:
 def test_secret_ref_from_env() -> None:
     assert secret_ref_from_env({}) == SecretRef(NS, NAME)
     assert secret_ref_from_env({"SOPSKIT_CLUSTER_NAMESPACE": "ops", "SOPSKIT_CLUSTER_SECRET": "k"}) == (
-        SecretRef("ops", "k")
-    )
+        SecretRef("ops", "k"))
 
 
 # -- fetch_identities ----------------------------------------------------------------------------
-
 
 def test_fetch_identities(k8s_server: FakeKubeServer, kubeconfig_readonly: Path) -> None:
     a, b = generate_identity()[0], generate_identity()[0]
@@ -126,17 +123,14 @@ def test_fetch_identities_empty_secret(k8s_server: FakeKubeServer, kubeconfig_ad
 
 # -- the command line ----------------------------------------------------------------------------
 
-
-def test_decrypt_from_cluster(
-    tmp_path: Path, home: Path, k8s_server: FakeKubeServer, kubeconfig_readonly: Path
-) -> None:
+def test_decrypt_from_cluster(tmp_path: Path, home: Path, k8s_server: FakeKubeServer,
+                              kubeconfig_readonly: Path) -> None:
     identity, recipient = generate_identity()
     k8s_server.add_secret(NS, NAME, {AGEKEY_DATA_KEY: format_agekey([identity])})
     enc = tmp_path / "db.yaml"
     enc.write_bytes(encrypt(PLAIN, format="yaml", age=[recipient], config=False))
-    proc = _run(
-        ["decrypt", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)], cwd=tmp_path, home=home
-    )
+    proc = _run(["decrypt", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)],
+                cwd=tmp_path, home=home)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout == PLAIN
     assert identity.encode() not in proc.stderr
@@ -149,21 +143,18 @@ def test_decrypt_from_cluster_without_secret_fails_cleanly(
     recipient = generate_identity()[1]
     enc = tmp_path / "db.yaml"
     enc.write_bytes(encrypt(PLAIN, format="yaml", age=[recipient], config=False))
-    proc = _run(["decrypt", "--from-cluster", "--kubeconfig", str(kubeconfig_admin), str(enc)], cwd=tmp_path, home=home)
+    proc = _run(["decrypt", "--from-cluster", "--kubeconfig", str(kubeconfig_admin), str(enc)],
+                cwd=tmp_path, home=home)
     assert proc.returncode != 0
     err = proc.stderr.decode()
     assert "no Secret flux-system/sops-age" in err and "Traceback" not in err
     assert b"from-cluster-7" not in proc.stdout
 
 
-def test_cluster_init_cli_prints_key_once(
-    repo: Path, home: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path
-) -> None:
-    proc = _run(
-        ["cluster", "init", "--kubeconfig", str(kubeconfig_admin), "--path-regex", "^flux/secrets/prod/"],
-        cwd=repo,
-        home=home,
-    )
+def test_cluster_init_cli_prints_key_once(repo: Path, home: Path, k8s_server: FakeKubeServer,
+                                          kubeconfig_admin: Path) -> None:
+    proc = _run(["cluster", "init", "--kubeconfig", str(kubeconfig_admin),
+                 "--path-regex", "^flux/secrets/prod/"], cwd=repo, home=home)
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stdout.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("AGE-SECRET-KEY-1")
@@ -188,11 +179,8 @@ def test_cluster_init_cli_prints_key_once(
     assert verify.returncode == 0, verify.stdout.decode()
     assert identity.encode() not in verify.stdout + verify.stderr
 
-    rotated = _run(
-        ["cluster", "init", "--force", "--kubeconfig", str(kubeconfig_admin), "--path-regex", "^flux/secrets/prod/"],
-        cwd=repo,
-        home=home,
-    )
+    rotated = _run(["cluster", "init", "--force", "--kubeconfig", str(kubeconfig_admin),
+                    "--path-regex", "^flux/secrets/prod/"], cwd=repo, home=home)
     assert rotated.returncode == 0, rotated.stderr.decode()
     new_identity = rotated.stdout.decode().strip()
     assert new_identity.startswith("AGE-SECRET-KEY-1") and new_identity != identity
@@ -210,9 +198,8 @@ def test_cluster_init_cli_prints_key_once(
     assert not _files_containing(new_identity.encode(), *_search_roots(repo, home))
 
 
-def test_cluster_init_cli_read_only_is_clean(
-    repo: Path, home: Path, k8s_server: FakeKubeServer, kubeconfig_readonly: Path
-) -> None:
+def test_cluster_init_cli_read_only_is_clean(repo: Path, home: Path, k8s_server: FakeKubeServer,
+                                             kubeconfig_readonly: Path) -> None:
     k8s_server.add_namespace(NS)
     proc = _run(["cluster", "init", "--kubeconfig", str(kubeconfig_readonly)], cwd=repo, home=home)
     assert proc.returncode != 0
@@ -222,27 +209,23 @@ def test_cluster_init_cli_read_only_is_clean(
     assert k8s_server.secret_data(NS, NAME) is None
 
 
-def test_cluster_verify_cli_reports_mismatch(
-    repo: Path, home: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path
-) -> None:
+def test_cluster_verify_cli_reports_mismatch(repo: Path, home: Path, k8s_server: FakeKubeServer,
+                                             kubeconfig_admin: Path) -> None:
     identity = generate_identity()[0]
     k8s_server.add_secret(NS, NAME, {AGEKEY_DATA_KEY: format_agekey([identity])})
     stranger = generate_identity()[1]
-    (repo / ".sops.yaml").write_text(f"creation_rules:\n  - path_regex: ^flux/secrets/prod/\n    age: {stranger}\n")
-    proc = _run(
-        ["cluster", "verify", "--kubeconfig", str(kubeconfig_admin), "--path-regex", "^flux/secrets/prod/"],
-        cwd=repo,
-        home=home,
-    )
+    (repo / ".sops.yaml").write_text(
+        f"creation_rules:\n  - path_regex: ^flux/secrets/prod/\n    age: {stranger}\n")
+    proc = _run(["cluster", "verify", "--kubeconfig", str(kubeconfig_admin),
+                 "--path-regex", "^flux/secrets/prod/"], cwd=repo, home=home)
     assert proc.returncode == 1
     out = proc.stdout.decode()
     assert f"does not list the cluster recipient {public_key_of(identity)}" in out
     assert identity not in out + proc.stderr.decode()
 
 
-def test_cluster_init_outside_git_repo(
-    tmp_path: Path, home: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path
-) -> None:
+def test_cluster_init_outside_git_repo(tmp_path: Path, home: Path, k8s_server: FakeKubeServer,
+                                       kubeconfig_admin: Path) -> None:
     bare = tmp_path / "not-a-repo"
     bare.mkdir()
     proc = _run(["cluster", "init", "--kubeconfig", str(kubeconfig_admin)], cwd=bare, home=home)
@@ -250,7 +233,8 @@ def test_cluster_init_outside_git_repo(
     assert k8s_server.secret_data(NS, NAME) is None
 
 
-def test_edit_from_cluster(tmp_path: Path, home: Path, k8s_server: FakeKubeServer, kubeconfig_readonly: Path) -> None:
+def test_edit_from_cluster(tmp_path: Path, home: Path, k8s_server: FakeKubeServer,
+                           kubeconfig_readonly: Path) -> None:
     """`edit --from-cluster`: the identity comes from the Secret, the edit is re-encrypted for
     the same recipient, and neither the identity nor the new plaintext lands in any file."""
     import secrets as _secrets
@@ -268,19 +252,13 @@ def test_edit_from_cluster(tmp_path: Path, home: Path, k8s_server: FakeKubeServe
         "open(p, 'w').write(t)\n"
     )
     env = {**_env(home), "EDITOR": f"{sys.executable} {editor}", "NEW_VALUE": new_value}
-    proc = subprocess.run(
-        [*SOPSKIT, "edit", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-    )
+    proc = subprocess.run([*SOPSKIT, "edit", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)],
+                          cwd=tmp_path, env=env, capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     data = enc.read_bytes()
     assert new_value.encode() not in data and recipient.encode() in data
-    out = _run(
-        ["decrypt", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)], cwd=tmp_path, home=home
-    )
+    out = _run(["decrypt", "--from-cluster", "--kubeconfig", str(kubeconfig_readonly), str(enc)],
+               cwd=tmp_path, home=home)
     assert new_value.encode() in out.stdout
     for needle in (identity.encode(), new_value.encode()):
         assert not _files_containing(needle, *_search_roots(tmp_path, home))

@@ -47,7 +47,9 @@ def _get_json(kubectl: Kubectl, kubeconfig: Path, name: str = SECRET) -> dict[st
     return parsed
 
 
-def test_create_secret_generic_from_stdin(k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl) -> None:
+def test_create_secret_generic_from_stdin(
+    k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl
+) -> None:
     assert kubectl(kubeconfig_admin, "create", "namespace", NAMESPACE).returncode == 0
     _create_from_stdin(kubectl, kubeconfig_admin)
 
@@ -60,7 +62,9 @@ def test_create_secret_generic_from_stdin(k8s_server: FakeKubeServer, kubeconfig
     assert create[0].query["fieldManager"] == "kubectl-create"
 
 
-def test_get_json_shows_server_fields(k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl) -> None:
+def test_get_json_shows_server_fields(
+    k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl
+) -> None:
     k8s_server.add_namespace(NAMESPACE)
     _create_from_stdin(kubectl, kubeconfig_admin)
     obj = _get_json(kubectl, kubeconfig_admin)
@@ -70,7 +74,9 @@ def test_get_json_shows_server_fields(k8s_server: FakeKubeServer, kubeconfig_adm
     assert obj["type"] == "Opaque"
     assert meta["resourceVersion"].isdigit() and meta["uid"] and meta["creationTimestamp"].endswith("Z")
     assert meta == {
-        k: v for k, v in k8s_server.existing("secrets", NAMESPACE, SECRET)["metadata"].items() if k != "managedFields"
+        k: v
+        for k, v in k8s_server.existing("secrets", NAMESPACE, SECRET)["metadata"].items()
+        if k != "managedFields"
     }
 
 
@@ -94,8 +100,12 @@ def test_create_when_secret_already_exists(
     assert k8s_server.secret_data(NAMESPACE, SECRET) == {"age.agekey": b"old"}
 
 
-def test_create_in_missing_namespace(k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl) -> None:
-    done = kubectl(kubeconfig_admin, "create", "secret", "generic", SECRET, "-n", "nowhere", "--from-literal=a=b")
+def test_create_in_missing_namespace(
+    k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl
+) -> None:
+    done = kubectl(
+        kubeconfig_admin, "create", "secret", "generic", SECRET, "-n", "nowhere", "--from-literal=a=b"
+    )
     assert done.returncode == 1
     assert 'namespaces "nowhere" not found' in done.stderr
 
@@ -249,7 +259,9 @@ def test_server_side_apply_has_field_manager_and_no_annotation(
     managers = {m["manager"]: m for m in obj["metadata"]["managedFields"]}
     assert managers["sopskit-test"]["operation"] == "Apply"
     assert "f:password" in managers["sopskit-test"]["fieldsV1"]["f:data"]
-    assert [r.content_type for r in k8s_server.requests if r.method == "PATCH"] == ["application/apply-patch+yaml"]
+    assert [r.content_type for r in k8s_server.requests if r.method == "PATCH"] == [
+        "application/apply-patch+yaml"
+    ]
 
 
 def test_server_side_apply_conflicts_with_another_manager(
@@ -267,7 +279,9 @@ def test_server_side_apply_conflicts_with_another_manager(
         "--from-literal=password=first",
     )
     assert created.returncode == 0, created.stderr
-    conflict = kubectl(kubeconfig_admin, "apply", "--server-side", "-f", "-", input=MANIFEST.format(password="x"))
+    conflict = kubectl(
+        kubeconfig_admin, "apply", "--server-side", "-f", "-", input=MANIFEST.format(password="x")
+    )
     assert conflict.returncode == 1
     assert 'Apply failed with 1 conflict: conflict with "kubectl-create": .data.password' in conflict.stderr
     assert k8s_server.secret_data(NAMESPACE, "app") == {"password": b"first"}
@@ -301,7 +315,9 @@ def test_read_only_token_is_403_and_changes_nothing(
     before = k8s_server.object("secrets", NAMESPACE, SECRET)
     assert _get_json(kubectl, kubeconfig_readonly)["data"] == before["data"]  # type: ignore[index]
 
-    create = kubectl(kubeconfig_readonly, "create", "secret", "generic", "other", "-n", NAMESPACE, "--from-literal=a=b")
+    create = kubectl(
+        kubeconfig_readonly, "create", "secret", "generic", "other", "-n", NAMESPACE, "--from-literal=a=b"
+    )
     assert create.returncode == 1
     assert (
         'secrets is forbidden: User "reader" cannot create resource "secrets" in API group "" '
