@@ -128,7 +128,7 @@ def test_existing_file_offers_edit(setup: tuple[Path, dict[str, str], str], tmp_
     existing.write_text("kept\n")
     proc = _run(repo, env, "prod", "db")
     assert proc.returncode != 0
-    assert "sopskit edit flux/secrets/prod/db.yaml" in proc.stderr.decode()
+    assert "sopskit edit --from-cluster flux/secrets/prod/db.yaml" in proc.stderr.decode()
     assert existing.read_text() == "kept\n"
 
 

@@ -72,8 +72,15 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture()
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
-    (root / ".git").mkdir(parents=True)
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
     return root
+
+
+def _commit(root: Path) -> None:
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "add", "-A"], check=True, capture_output=True)
+    subprocess.run([*git, "commit", "-qm", "c"], check=True, capture_output=True)
 
 
 # -- the Secret's format -------------------------------------------------------------------------
@@ -163,6 +170,12 @@ def test_cluster_init_cli_prints_key_once(repo: Path, home: Path, k8s_server: Fa
     assert again.returncode != 0 and b"already exists" in again.stderr and again.stdout == b""
 
     verify = _run(["cluster", "verify", "--kubeconfig", str(kubeconfig_admin)], cwd=repo, home=home)
+    assert verify.returncode == 1 and "files checked: 0" in verify.stdout.decode()  # nothing under the rule yet
+    secret_file = repo / "flux/secrets/prod/db.yaml"
+    secret_file.parent.mkdir(parents=True)
+    secret_file.write_bytes(encrypt(PLAIN, format="yaml", age=[public_key_of(identity)], config=False))
+    _commit(repo)
+    verify = _run(["cluster", "verify", "--kubeconfig", str(kubeconfig_admin)], cwd=repo, home=home)
     assert verify.returncode == 0, verify.stdout.decode()
     assert identity.encode() not in verify.stdout + verify.stderr
 
@@ -171,6 +184,15 @@ def test_cluster_init_cli_prints_key_once(repo: Path, home: Path, k8s_server: Fa
     assert rotated.returncode == 0, rotated.stderr.decode()
     new_identity = rotated.stdout.decode().strip()
     assert new_identity.startswith("AGE-SECRET-KEY-1") and new_identity != identity
+    assert "commit and push" in rotated.stderr.decode()
+    data = k8s_server.secret_data(NS, NAME)
+    assert data is not None and parse_agekey(data[AGEKEY_DATA_KEY]) == [identity, new_identity]
+    for _ in range(2):  # the two pauses: commit (no Flux here), resume
+        _commit(repo)
+        resumed = _run(["cluster", "init", "--force", "--resume", "--no-wait-for-flux", "--kubeconfig",
+                        str(kubeconfig_admin), "--path-regex", "^flux/secrets/prod/"], cwd=repo, home=home)
+        assert resumed.returncode == 0, resumed.stderr.decode()
+        assert resumed.stdout == b""  # the key was printed once, by the first run
     data = k8s_server.secret_data(NS, NAME)
     assert data is not None and parse_agekey(data[AGEKEY_DATA_KEY]) == [new_identity]
     assert not _files_containing(new_identity.encode(), *_search_roots(repo, home))

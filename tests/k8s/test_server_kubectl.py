@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -362,7 +365,12 @@ def test_discovery_lists_only_json_resources(
 ) -> None:
     done = kubectl(kubeconfig_admin, "api-resources", "-o", "name")
     assert done.returncode == 0, done.stderr
-    assert set(done.stdout.split()) == {"namespaces", "secrets"}
+    assert set(done.stdout.split()) == {
+        "namespaces",
+        "secrets",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+        "selfsubjectaccessreviews.authorization.k8s.io",
+    }
     version = kubectl(kubeconfig_admin, "version", "-o", "json")
     assert json.loads(version.stdout)["serverVersion"]["minor"] == "32"
 
@@ -374,3 +382,116 @@ def test_table_output(k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubect
     header, row = done.stdout.splitlines()
     assert header.split() == ["NAME", "TYPE", "DATA", "AGE"]
     assert row.split()[:3] == [SECRET, "Opaque", "2"]
+
+
+# --------------------------------------------------------------------------- Flux Kustomizations
+
+_KS_SPEC = {
+    "interval": "10m",
+    "path": "./apps",
+    "prune": True,
+    "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+    "decryption": {"provider": "sops", "secretRef": {"name": SECRET}},
+}
+_READY = {
+    "conditions": [
+        {
+            "type": "Ready",
+            "status": "False",
+            "reason": "ReconciliationFailed",
+            "message": "decryption failed for 'app-secret': no age identity found",
+        }
+    ],
+    "lastAppliedRevision": "main@sha1:0123abcd",
+}
+
+
+def test_kustomization_get_shows_the_status_the_test_set(
+    k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl
+) -> None:
+    k8s_server.add_kustomization(NAMESPACE, "apps", _KS_SPEC, status=_READY)
+
+    table = kubectl(kubeconfig_admin, "get", "kustomizations", "-n", NAMESPACE)
+    assert table.returncode == 0, table.stderr
+    assert "apps" in table.stdout and "False" in table.stdout and "no age identity found" in table.stdout
+
+    done = kubectl(kubeconfig_admin, "get", "ks", "apps", "-n", NAMESPACE, "-o", "json")
+    assert done.returncode == 0, done.stderr
+    obj = json.loads(done.stdout)
+    assert obj["apiVersion"] == "kustomize.toolkit.fluxcd.io/v1"
+    assert obj["spec"]["decryption"]["secretRef"]["name"] == SECRET
+    assert obj["status"]["lastAppliedRevision"] == "main@sha1:0123abcd"
+
+    k8s_server.set_kustomization_status(
+        NAMESPACE, "apps", {"conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded"}]}
+    )
+    waited = kubectl(
+        kubeconfig_admin, "wait", "--for=condition=Ready", "kustomization/apps", "-n", NAMESPACE, "--timeout=5s"
+    )
+    assert waited.returncode == 0, waited.stderr
+    assert "condition met" in waited.stdout
+
+
+def test_kustomization_create_keeps_status_a_subresource(
+    k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubectl: Kubectl
+) -> None:
+    manifest = json.dumps(
+        {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "infra", "namespace": NAMESPACE},
+            "spec": _KS_SPEC,
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        }
+    )
+    assert kubectl(kubeconfig_admin, "create", "namespace", NAMESPACE).returncode == 0
+    done = kubectl(kubeconfig_admin, "create", "-f", "-", input=manifest)
+    assert done.returncode == 0, done.stderr
+    assert "kustomization.kustomize.toolkit.fluxcd.io/infra created" in done.stdout
+    stored = k8s_server.existing("kustomizations", NAMESPACE, "infra")
+    assert stored["spec"]["path"] == "./apps"
+    assert "status" not in stored  # a client cannot claim Ready; only the controller (the test) can
+
+
+def test_kustomization_not_served_under_the_core_group(k8s_server: FakeKubeServer) -> None:
+    k8s_server.add_kustomization(NAMESPACE, "apps", _KS_SPEC)
+    assert k8s_server.tls is not None
+    context = ssl.create_default_context(cafile=str(k8s_server.tls.ca_cert))
+    for path, status in (
+        (f"/api/v1/namespaces/{NAMESPACE}/kustomizations/apps", 404),
+        (f"/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/{NAMESPACE}/kustomizations/apps", 200),
+    ):
+        request = urllib.request.Request(k8s_server.url + path, headers={"Authorization": "Bearer admin-token"})
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+                code = answer.status
+        except urllib.error.HTTPError as error:
+            code = error.code
+        assert code == status, path
+
+
+# --------------------------------------------------------------------------- access reviews
+
+
+@pytest.mark.parametrize(
+    ("kubeconfig_fixture", "target", "expected"),
+    [
+        ("kubeconfig_admin", f"secrets/{SECRET}", "yes"),
+        ("kubeconfig_minimal", f"secrets/{SECRET}", "yes"),
+        ("kubeconfig_minimal", "secrets/other", "no"),
+        ("kubeconfig_readonly", f"secrets/{SECRET}", "yes"),
+        ("kubeconfig_no_rights", f"secrets/{SECRET}", "no"),
+    ],
+)
+def test_auth_can_i_answers_from_the_servers_rules(
+    request: pytest.FixtureRequest, kubectl: Kubectl, kubeconfig_fixture: str, target: str, expected: str
+) -> None:
+    kubeconfig = request.getfixturevalue(kubeconfig_fixture)
+    done = kubectl(kubeconfig, "auth", "can-i", "get", target, "-n", NAMESPACE)
+    assert done.stdout.strip() == expected, done.stderr
+    assert done.returncode == (0 if expected == "yes" else 1)
+
+
+def test_auth_can_i_delete_follows_the_verb(kubeconfig_readonly: Path, kubectl: Kubectl) -> None:
+    done = kubectl(kubeconfig_readonly, "auth", "can-i", "delete", f"secrets/{SECRET}", "-n", NAMESPACE)
+    assert (done.returncode, done.stdout.strip()) == (1, "no")

@@ -8,6 +8,7 @@ not through sopskit).
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +32,7 @@ from testing.k8s_server import FakeKubeServer
 
 NS, NAME = "flux-system", "sops-age"
 REGEX = "^flux/secrets/prod/"
-OTHER_RULE = ("# team config: comments must survive\ncreation_rules:\n"
-              "  - path_regex: ^dev/\n    pgp: ABC # dev\n")
+OTHER_RULE = "# team config: comments must survive\ncreation_rules:\n  - path_regex: ^dev/\n    pgp: ABC # dev\n"
 SECRETS = {
     "db": "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\nstringData:\n    password: pw-db-1\n",
     "api": "apiVersion: v1\nkind: Secret\nmetadata:\n    name: api\nstringData:\n    token: tok-api-2\n",
@@ -40,12 +40,38 @@ SECRETS = {
 }
 
 
-@pytest.fixture()
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / ".git").mkdir(parents=True)
+def _git_repo(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
     (root / ".sops.yaml").write_text(OTHER_RULE)
     return root
+
+
+def _commit(root: Path, message: str = "change") -> str:
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "add", "-A"], check=True, capture_output=True)
+    subprocess.run([*git, "commit", "-qm", message, "--allow-empty"], check=True, capture_output=True)
+    return subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    return _git_repo(tmp_path / "repo")
+
+
+def _finish(root: Path, kubeconfig: Path, result: workflow.InitResult) -> workflow.InitResult:
+    """Play the user at each pause: commit (no Flux here), then resume until done."""
+    while result.paused is not None:
+        _commit(root, f"rotation: {result.paused}")
+        result = _init(root, kubeconfig, force=True, resume=True, wait_for_flux=False)
+    return result
+
+
+def _rotate(root: Path, kubeconfig: Path) -> tuple[str, workflow.InitResult]:
+    """A whole rotation; returns the new private key (printed by the first run) and the end."""
+    first = _init(root, kubeconfig, force=True)
+    assert first.paused == "pushed_both" and first.identity
+    return first.identity, _finish(root, kubeconfig, first)
 
 
 def _client(kubeconfig: Path):  # type: ignore[no-untyped-def]
@@ -99,6 +125,7 @@ def _init(repo: Path, kubeconfig: Path, **kw: object) -> workflow.InitResult:
 
 # -- first key ---------------------------------------------------------------------------------
 
+
 def test_init_creates_secret_and_rule(repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path) -> None:
     result = _init(repo, kubeconfig_admin)
     data = k8s_server.secret_data(NS, NAME)
@@ -123,8 +150,8 @@ def test_init_with_the_minimal_role(repo: Path, k8s_server: FakeKubeServer, kube
     assert not result.namespace_created
     assert _cluster_identities(k8s_server) == [result.identity]
     _write_secrets(repo)
-    rotated = _init(repo, kubeconfig_minimal, force=True)
-    assert _cluster_identities(k8s_server) == [rotated.identity]
+    identity, _ = _rotate(repo, kubeconfig_minimal)
+    assert _cluster_identities(k8s_server) == [identity]
     assert verify_cluster_key(repo, client=_client(kubeconfig_minimal)).ok
 
 
@@ -140,8 +167,7 @@ def test_init_refuses_existing_secret_without_force(
     assert _cluster_identities(k8s_server) == [existing]
 
 
-def test_read_only_token_changes_nothing(repo: Path, k8s_server: FakeKubeServer,
-                                         kubeconfig_readonly: Path) -> None:
+def test_read_only_token_changes_nothing(repo: Path, k8s_server: FakeKubeServer, kubeconfig_readonly: Path) -> None:
     k8s_server.add_namespace(NS)
     before = (repo / ".sops.yaml").read_bytes()
     with pytest.raises(ClusterError) as info:
@@ -152,8 +178,9 @@ def test_read_only_token_changes_nothing(repo: Path, k8s_server: FakeKubeServer,
     assert not state_path(repo).exists()
 
 
-def test_read_only_token_cannot_rotate(repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path,
-                                       kubeconfig_readonly: Path) -> None:
+def test_read_only_token_cannot_rotate(
+    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path, kubeconfig_readonly: Path
+) -> None:
     first = _init(repo, kubeconfig_admin)
     files = _write_secrets(repo)
     snapshot = {p: p.read_bytes() for p in [repo / ".sops.yaml", *files]}
@@ -166,34 +193,33 @@ def test_read_only_token_cannot_rotate(repo: Path, k8s_server: FakeKubeServer, k
 
 # -- rotation ----------------------------------------------------------------------------------
 
-def test_rotation_replaces_the_key_everywhere(
-    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path
-) -> None:
+
+def test_rotation_replaces_the_key_everywhere(repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path) -> None:
     first = _init(repo, kubeconfig_admin)
     files = _write_secrets(repo)
     values_before = {p: _enc_values(p) for p in files}
-    rotated = _init(repo, kubeconfig_admin, force=True)
+    identity, rotated = _rotate(repo, kubeconfig_admin)
     assert rotated.recipient != first.recipient and rotated.rotated_from == [first.recipient]
-    assert _cluster_identities(k8s_server) == [rotated.identity]
+    assert rotated.identity == ""  # printed once, by the first run
+    assert _cluster_identities(k8s_server) == [identity]
     rule = load_config(repo / ".sops.yaml").rule_for(repo / "flux/secrets/prod/db.yaml")
     assert rule is not None and rule.recipients("age") == [rotated.recipient]
     for path, plain in files.items():
         assert age_recipients_of(read_metadata(path)) == [rotated.recipient]
-        assert _enc_values(path) == values_before[path]  # values untouched: only key records changed
-        assert decrypt(path.read_bytes(), format="yaml", identities=[rotated.identity]).decode() == plain
+        assert set(_enc_values(path)).isdisjoint(values_before[path])  # a new data key: every value re-encrypted
+        assert decrypt(path.read_bytes(), format="yaml", identities=[identity]).decode() == plain
         assert check_decryptable(path, [first.identity]) is not None
     assert verify_cluster_key(repo, client=_client(kubeconfig_admin)).ok
     assert not state_path(repo).exists()
     assert "# team config: comments must survive" in (repo / ".sops.yaml").read_text()
-    assert not _bytes_everywhere([repo], rotated.identity.encode())
+    assert not _bytes_everywhere([repo], identity.encode())
     assert not _bytes_everywhere([repo], first.identity.encode())
 
 
 def _watch_invariant(monkeypatch: pytest.MonkeyPatch, server: FakeKubeServer, files: list[Path]) -> list[str]:
     """After every local write and every Secret write of the workflow, check the invariant."""
     seen: list[str] = []
-    real_rekey, real_write, real_ids = (workflow.rekey.rekey_file, workflow._write_text,
-                                        workflow.write_identities)
+    real_rekey, real_write, real_ids = (workflow.rekey.rekey_file, workflow._write_text, workflow.write_identities)
 
     def check(label: str) -> None:
         seen.append(label)
@@ -224,55 +250,64 @@ def _watch_invariant(monkeypatch: pytest.MonkeyPatch, server: FakeKubeServer, fi
 def _count_rotation_requests(repo: Path, server: FakeKubeServer, kubeconfig: Path) -> int:
     _init(repo, kubeconfig)
     _write_secrets(repo)
+    _commit(repo)
     server.clear_log()
-    _init(repo, kubeconfig, force=True)
+    _rotate(repo, kubeconfig)
     return len(server.requests)
 
 
 def test_every_failure_point_rolls_back_or_resumes(
-    repo: Path, tmp_path: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path,
+    repo: Path,
+    tmp_path: Path,
+    k8s_server: FakeKubeServer,
+    kubeconfig_admin: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    probe = tmp_path / "probe"
-    (probe / ".git").mkdir(parents=True)
-    (probe / ".sops.yaml").write_text(OTHER_RULE)
+    probe = _git_repo(tmp_path / "probe")
     total = _count_rotation_requests(probe, k8s_server, kubeconfig_admin)
-    assert total >= 4
+    assert total >= 6
     outcomes = set()
     for n in range(total):
         k8s_server.reset()
-        here = tmp_path / f"run{n}"
-        (here / ".git").mkdir(parents=True)
-        (here / ".sops.yaml").write_text(OTHER_RULE)
+        here = _git_repo(tmp_path / f"run{n}")
         first = _init(here, kubeconfig_admin)
         files = list(_write_secrets(here))
+        _commit(here)
         plain = {p: decrypt(p.read_bytes(), format="yaml", identities=[first.identity]) for p in files}
         with monkeypatch.context() as m:
             _watch_invariant(m, k8s_server, files)
             k8s_server.faults.fail_after(n)
             with pytest.raises(ClusterError) as info:
-                _init(here, kubeconfig_admin, force=True)
+                _rotate(here, kubeconfig_admin)
             k8s_server.faults.clear()
             _assert_cluster_opens_all(k8s_server, files)
             if isinstance(info.value, RotationInterruptedError):
                 outcomes.add("interrupted")
                 assert load_state(here) is not None
                 assert "--resume" in (info.value.hint or "")
-                result = _init(here, kubeconfig_admin, force=True, resume=True)
+                _finish(here, kubeconfig_admin, _init(here, kubeconfig_admin, force=True, resume=True,
+                                                      wait_for_flux=False))
+            elif load_state(here) is not None:  # a refused read while resuming: nothing changed
+                outcomes.add("resumable")
+                _finish(here, kubeconfig_admin, _init(here, kubeconfig_admin, force=True, resume=True,
+                                                      wait_for_flux=False))
             else:
                 outcomes.add("rolled back")
-                assert load_state(here) is None
                 assert _cluster_identities(k8s_server) == [first.identity]
-                result = _init(here, kubeconfig_admin, force=True)
-        assert _cluster_identities(k8s_server) == [result.identity]
+                _rotate(here, kubeconfig_admin)
+        held = _cluster_identities(k8s_server)
+        assert len(held) == 1 and held != [first.identity]
         for path in files:
-            assert decrypt(path.read_bytes(), format="yaml", identities=[result.identity]) == plain[path]
+            assert decrypt(path.read_bytes(), format="yaml", identities=held) == plain[path]
         assert verify_cluster_key(here, client=_client(kubeconfig_admin)).ok, n
-    assert outcomes == {"interrupted", "rolled back"}
+    assert {"interrupted", "rolled back"} <= outcomes
 
 
 def test_server_killed_mid_rotation_then_resume(
-    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path, monkeypatch: pytest.MonkeyPatch,
+    repo: Path,
+    k8s_server: FakeKubeServer,
+    kubeconfig_admin: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = _init(repo, kubeconfig_admin)
     files = list(_write_secrets(repo))
@@ -288,21 +323,25 @@ def test_server_killed_mid_rotation_then_resume(
 
     monkeypatch.setattr(workflow, "write_identities", kill_after_first_write)
     with pytest.raises(RotationInterruptedError) as info:
-        _init(repo, kubeconfig_admin, force=True)
+        _rotate(repo, kubeconfig_admin)
     assert "cluster_new" in info.value.message
     held = _cluster_identities(k8s_server)
     assert len(held) == 2 and first.identity in held
     _assert_cluster_opens_all(k8s_server, files)
     k8s_server.start()
-    result = _init(repo, kubeconfig_admin, force=True, resume=True)
-    assert result.resumed and result.identity in held
-    assert _cluster_identities(k8s_server) == [result.identity]
+    result = _init(repo, kubeconfig_admin, force=True, resume=True, wait_for_flux=False)
+    assert result.resumed and result.paused is None
+    assert len(_cluster_identities(k8s_server)) == 1 and _cluster_identities(k8s_server)[0] in held
+    assert public_key_of(_cluster_identities(k8s_server)[0]) == result.recipient != first.recipient
     assert verify_cluster_key(repo, client=_client(kubeconfig_admin)).ok
     assert "file" in seen and "config" in seen
 
 
 def test_crash_before_the_key_reaches_the_cluster(
-    repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path, monkeypatch: pytest.MonkeyPatch,
+    repo: Path,
+    k8s_server: FakeKubeServer,
+    kubeconfig_admin: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A process killed while re-keying files: the new key is lost, resume undoes and rotates anew."""
     first = _init(repo, kubeconfig_admin)
@@ -327,8 +366,10 @@ def test_crash_before_the_key_reaches_the_cluster(
     with pytest.raises(ClusterError, match="in progress"):
         _init(repo, kubeconfig_admin, force=True)
     result = _init(repo, kubeconfig_admin, force=True, resume=True)
-    assert result.rolled_back and result.recipient != lost
-    assert _cluster_identities(k8s_server) == [result.identity]
+    assert result.rolled_back and result.recipient != lost and result.paused == "pushed_both"
+    result = _finish(repo, kubeconfig_admin, result)
+    assert _cluster_identities(k8s_server) == [_cluster_identities(k8s_server)[0]]
+    assert public_key_of(_cluster_identities(k8s_server)[0]) == result.recipient
     for path in files:
         assert age_recipients_of(read_metadata(path)) == [result.recipient]
     text = (repo / ".sops.yaml").read_text()
@@ -336,6 +377,7 @@ def test_crash_before_the_key_reaches_the_cluster(
 
 
 # -- verify ------------------------------------------------------------------------------------
+
 
 def test_verify_reports_each_mismatch(repo: Path, k8s_server: FakeKubeServer, kubeconfig_admin: Path) -> None:
     first = _init(repo, kubeconfig_admin)

@@ -78,22 +78,62 @@ def test_init_pq_creates_a_post_quantum_cluster_key(repo: Path, tmp_path: Path, 
     assert rotated.stdout.decode().strip().startswith("AGE-SECRET-KEY-PQ-1")
 
 
-def test_classical_to_post_quantum_migration(repo: Path, tmp_path: Path, k8s_server: FakeKubeServer,
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                   check=True, capture_output=True)
+
+
+@pytest.fixture()
+def pushed_repo(tmp_path: Path) -> Path:
+    """A work tree with an upstream (rotation pauses until its files are pushed)."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    root = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(remote), str(root)], check=True, capture_output=True)
+    _git(root, "checkout", "-q", "-b", "main")
+    (root / ".sops.yaml").write_text("creation_rules: []\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "init")
+    _git(root, "push", "-q", "-u", "origin", "main")
+    return root
+
+
+def _push(root: Path, message: str) -> None:
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", message)
+    _git(root, "push", "-q")
+
+
+def test_classical_to_post_quantum_migration(pushed_repo: Path, tmp_path: Path, k8s_server: FakeKubeServer,
                                              kubeconfig_admin: Path) -> None:
-    first = _run(["cluster", "init", "--kubeconfig", str(kubeconfig_admin), "--path-regex", REGEX],
-                 cwd=repo, home=tmp_path)
+    repo = pushed_repo
+    kube = ["--kubeconfig", str(kubeconfig_admin), "--path-regex", REGEX]
+    first = _run(["cluster", "init", *kube], cwd=repo, home=tmp_path)
     assert first.returncode == 0, first.stderr.decode()
     old = first.stdout.decode().strip()
     assert old.startswith("AGE-SECRET-KEY-1")
     files = _secret_files(repo)
+    _push(repo, "secrets")
     verify = _run(["cluster", "verify", "--kubeconfig", str(kubeconfig_admin)], cwd=repo, home=tmp_path)
-    assert verify.returncode == 0 and "is X25519" in verify.stdout.decode()
+    assert verify.returncode == 0 and "is X25519" in verify.stdout.decode(), verify.stdout.decode()
 
-    migrated = _run(["cluster", "init", "--force", "--pq", "--kubeconfig", str(kubeconfig_admin),
-                     "--path-regex", REGEX], cwd=repo, home=tmp_path)
+    # run 1: the post-quantum key joins; every file opens with EACH key alone; pause for the push
+    migrated = _run(["cluster", "init", "--force", "--pq", *kube], cwd=repo, home=tmp_path)
     assert migrated.returncode == 0, migrated.stderr.decode()
     new = migrated.stdout.decode().strip()
     assert new.startswith("AGE-SECRET-KEY-PQ-1")
+    assert sorted(_held(k8s_server)) == sorted([old, new])
+    for path in files:
+        assert check_decryptable(path, [new]) is None
+        assert check_decryptable(path, [old]) is None
+    _push(repo, "rotation: both keys")
+    # run 2: the classical recipient leaves the rules and the files (new data keys); pause again
+    second = _run(["cluster", "init", "--force", "--resume", "--no-wait-for-flux", *kube], cwd=repo, home=tmp_path)
+    assert second.returncode == 0, second.stderr.decode()
+    _push(repo, "rotation: new key only")
+    # run 3: the cluster drops the classical key
+    third = _run(["cluster", "init", "--force", "--resume", "--no-wait-for-flux", *kube], cwd=repo, home=tmp_path)
+    assert third.returncode == 0, third.stderr.decode()
     assert _held(k8s_server) == [new]
     for path in files:
         assert age_recipients_of(read_metadata(path)) == [public_key_of(new)]

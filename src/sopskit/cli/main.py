@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "build": "sopskit.cli.commands.build",
     "diff": "sopskit.cli.commands.diffcluster",
     "argocd": "sopskit.cli.commands.argocd",
+    "doctor": "sopskit.cli.commands.doctor",
     "publish": "sopskit.cli.commands.unsupported",
     "keyservice": "sopskit.cli.commands.unsupported",
     "completion": "sopskit.cli.commands.unsupported",
@@ -77,6 +78,7 @@ SUMMARIES: dict[str, str] = {
     "flux": "Flux checks (flux validate)",
     "inventory": "who can decrypt what: every secret, holder and owner",
     "report": "secrets maturity level (0-5) and production checklist",
+    "doctor": "find where decryption fails (.sops.yaml, keys, Flux wiring)",
     "leak": "map a leaked value or key; keep and re-check an incident record",
     "review": "review the SOPS secret changes of a commit range without revealing values",
     "build": "render what Flux would apply, SOPS values decrypted in memory and redacted",
@@ -215,7 +217,33 @@ def run(argv: Sequence[str]) -> int:
     if word is None and any(a in ("-h", "--help", "-v", "--version") for a in argv):
         build_parser(summaries_only=True).parse_args(list(argv))
         return 0
+    if word is not None and _looks_like_command(word, argv):
+        _unknown_command(word)
     return legacy.run_legacy(list(argv))
+
+
+def _looks_like_command(word: str, argv: Sequence[str]) -> bool:
+    """A bare word (no ``.``, no ``/``) that is no existing file, with no legacy mode flag: a
+    mistyped command, not sops's ``sopskit FILE`` (whose files have an extension or a path)."""
+    from sopskit.cli.commands.legacy import _MODES
+
+    if "." in word or "/" in word or os.path.exists(word):
+        return False
+    return not any(a.split("=", 1)[0] in _MODES for a in argv)
+
+
+def _unknown_command(word: str) -> None:
+    import difflib
+
+    from sopskit.errors import UsageError
+
+    close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.5)
+    raise UsageError(
+        f"unknown command {word!r} (and no file of that name)",
+        hint=(f"did you mean `sopskit {close[0]}`? " if close else "")
+        + "`sopskit --help` lists the commands; to edit a new file named like this, give its path: "
+        f"`sopskit ./{word}`",
+    )
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:

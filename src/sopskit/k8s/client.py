@@ -277,6 +277,100 @@ class ClusterClient:
             return False
         return True
 
+    # ---- read-only views used by ``sopskit doctor`` (never Secret values, except the key Secret)
+
+    def _raw(
+        self,
+        request: Request,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        query: list[tuple[str, str]] | None = None,
+    ) -> Any:
+        """One request by path through the configured client (auth, TLS, timeouts kept)."""
+        import json
+
+        api_client = self._api.api_client
+
+        def send() -> Any:
+            method_, url, header_params, serialized, post = api_client.param_serialize(
+                method,
+                path,
+                query_params=query or [],
+                header_params={
+                    "Accept": "application/json",
+                    "Content-Type": "application/json",
+                    **(headers or {}),
+                },
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            answer = api_client.call_api(
+                method_, url, header_params=header_params, body=serialized, post_params=post,
+                _request_timeout=self._timeout,
+            )
+            answer.read()
+            if not 200 <= answer.status < 300:
+                raise _import_kubernetes().client.exceptions.ApiException(http_resp=answer)
+            return json.loads(answer.data or b"null")
+
+        return self._call(request, send)
+
+    def secret_exists(self, namespace: str, name: str) -> bool:
+        """Whether the Secret exists, asked the way ``kubectl get -o name`` does: a ``Table`` of
+        metadata without the object, so no value crosses the wire."""
+        try:
+            self._raw(
+                Request("get", "secrets", namespace, name),
+                "GET",
+                f"/api/v1/namespaces/{namespace}/secrets/{name}",
+                headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+                query=[("includeObject", "None")],
+            )
+        except ClusterNotFoundError:
+            return False
+        return True
+
+    def list_kustomizations(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Flux ``Kustomization`` objects (``kustomize.toolkit.fluxcd.io/v1``) with their status.
+        ClusterNotFoundError when the CRD is not installed (the group answers 404)."""
+        where = f"/namespaces/{namespace}" if namespace else ""
+        answer = self._raw(
+            Request("list", "kustomizations", namespace, None),
+            "GET",
+            f"/apis/kustomize.toolkit.fluxcd.io/v1{where}/kustomizations",
+        )
+        items = answer.get("items") if isinstance(answer, dict) else None
+        return [item for item in items or [] if isinstance(item, dict)]
+
+    def can_i(
+        self, verb: str, resource: str, namespace: str | None, name: str | None, *, as_user: str | None = None
+    ) -> bool:
+        """A ``SelfSubjectAccessReview`` (``kubectl auth can-i [--as USER]``): may the caller, or
+        the impersonated ``as_user``, do ``verb`` on the object? Impersonating needs the
+        ``impersonate`` right; a refusal is a ClusterForbiddenError, not a "no"."""
+        attributes = {"verb": verb, "resource": resource}
+        if namespace:
+            attributes["namespace"] = namespace
+        if name:
+            attributes["name"] = name
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        }
+        answer = self._raw(
+            Request("create", "selfsubjectaccessreviews", None, None),
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            body=body,
+            headers={"Impersonate-User": as_user} if as_user else None,
+        )
+        status = answer.get("status") if isinstance(answer, dict) else None
+        return bool(isinstance(status, dict) and status.get("allowed"))
+
     # ---- namespaces
 
     def ensure_namespace(self, name: str) -> bool:

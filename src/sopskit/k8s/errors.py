@@ -78,6 +78,11 @@ class RotationInterruptedError(ClusterError):
     """A rotation stopped after the new key reached the cluster; ``--resume`` finishes it."""
 
 
+class RotationPausedError(ClusterError):
+    """``--resume`` at a pause, but the outside world has not acted yet (not committed, not
+    pushed, or Flux has not applied the pushed revision): nothing was changed."""
+
+
 @dataclass(frozen=True)
 class Request:
     """What we asked the API server, in RBAC terms; the vocabulary of every message."""

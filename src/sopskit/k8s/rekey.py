@@ -58,17 +58,35 @@ def rekey_file(
     return result.written
 
 
+def rotate_data_key(path: Path, *, identities: Sequence[str], now: _dt.datetime | None = None) -> None:
+    """A new data key for ``path``, wrapped for the same keys, every value re-encrypted
+    (:func:`sopskit.ops.rekey.rotate_file`, what ``sops rotate`` does)."""
+    from sopskit.ops.rekey import rotate_file
+
+    rotate_file(path, context=_context(identities), decryption_order=("age",), now=now)
+
+
 def check_decryptable(path: Path, identities: Sequence[str]) -> str | None:
     """None when ``identities`` open the file and its MAC checks out; else why not (no values)."""
     try:
         data = path.read_bytes()
-        branches, metadata = read_encrypted(data, get_store(format_for_path(str(path))))
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    return check_decryptable_bytes(str(path), data, identities)
+
+
+def check_decryptable_bytes(name: str, data: bytes, identities: Sequence[str]) -> str | None:
+    """Like :func:`check_decryptable` for bytes (a Git blob); ``name`` picks the format."""
+    try:
+        branches, metadata = read_encrypted(data, get_store(format_for_path(name)))
         open_document(branches, metadata, context=_context(identities), decryption_order=("age",))
     except SopsError as exc:
         return exc.message
-    except OSError as exc:
-        return f"cannot read: {exc.strerror}"
     return None
+
+
+def is_sops(data: bytes) -> bool:
+    return has_sops_metadata(data)
 
 
 def iter_repo_files(root: Path) -> Iterator[Path]:
@@ -98,8 +116,11 @@ def sops_files_for_rule(config: SopsConfig, path_regex: str) -> list[Path]:
 __all__ = [
     "age_recipients_of",
     "check_decryptable",
+    "check_decryptable_bytes",
+    "is_sops",
     "iter_repo_files",
     "read_metadata",
     "rekey_file",
+    "rotate_data_key",
     "sops_files_for_rule",
 ]

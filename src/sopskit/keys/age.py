@@ -36,7 +36,7 @@ _TAGPQ_PREFIX = "age1tagpq1"
 #: what to tell a user who has no matching identity
 AGE_HINT = (
     "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_KEY_CMD) to an identity of this recipient, "
-    "or run `sopskit cluster` to fetch the cluster key"
+    "or read the cluster's key into memory with `sopskit decrypt --from-cluster FILE`"
 )
 
 

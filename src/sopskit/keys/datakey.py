@@ -43,7 +43,7 @@ DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
 
 _HINTS = {
     "age": "age: set SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or SOPS_AGE_KEY_CMD to an identity of a "
-           "listed recipient, or run `sopskit cluster` to fetch the cluster key",
+           "listed recipient, or read the cluster's key into memory with `sopskit decrypt --from-cluster FILE`",
     "pgp": "pgp: import a listed secret key into GnuPG (GNUPGHOME)",
 }
 

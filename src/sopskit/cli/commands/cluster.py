@@ -14,21 +14,33 @@ INIT_EPILOG = """\
 examples:
   sopskit cluster init --path-regex '^flux/secrets/prod/'
   sopskit cluster init --context prod --force                 (rotate the key, safely)
-  sopskit cluster init --force --resume                       (finish an interrupted rotation)
+  sopskit cluster init --force --resume                       (continue a rotation after a push)
   sopskit cluster init --pq                                   (hybrid post-quantum key, age1pq1...)
   sopskit cluster init --force --pq                           (migrate a classical key to post-quantum)
 
 The Secret flux-system/sops-age gets one data key, age.agekey, as Flux expects; the public
 recipient goes into the .sops.yaml rule for --path-regex (created if missing, comments kept).
-With --force the key is rotated: new recipient added, files re-keyed, cluster holds both,
-new key verified, old key removed everywhere. An interruption stops with the command to resume.
+With --force the key is rotated in three runs, because Flux reads what is pushed, not your
+work tree:
+  1. every rule and file listing the old key gets the new one too; the cluster holds both.
+     Commit and push.
+  2. --resume (once Flux applied that push): the old key leaves the rules, every file gets a
+     new data key for the new key only. Commit and push again.
+  3. --resume (once Flux applied it): the cluster drops the old key.
+--resume waits for the Flux Kustomizations decrypting with the Secret to report the pushed
+commit Ready; --no-wait-for-flux skips that check. An interruption stops with the command to
+resume; the state in .sopskit/rotation.json holds public keys only.
 A rotation keeps the key type of the cluster's current key; --pq makes the new key post-quantum
 (ML-KEM-768 + X25519). Every reader must support it: Flux >= 2.9, sops >= 3.12, age >= 1.3.
 """
 
 VERIFY_EPILOG = """\
 Checks that the recipients of the identities in the cluster Secret are in .sops.yaml and in
-every encrypted file under the rule, and that the cluster's key really opens each file.
+every encrypted file under the rule, and that the cluster's key really opens each file. Also
+fails when a rule for the cluster key has no file (0 files checked) or never wins (an earlier
+rule shadows it), when a rule lists a key a rotation retired, when the pushed files (the
+upstream branch Flux pulls) do not open with the cluster's key, and on every broken link
+`sopskit doctor --cluster` finds for the Kustomizations decrypting with the Secret.
 Exit 0 when everything agrees, 1 with a report of each mismatch otherwise.
 """
 
@@ -62,7 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     init.add_argument("--path-regex", default=DEFAULT_PATH_REGEX,
                       help="path_regex of the .sops.yaml rule for this cluster (default %(default)s)")
     init.add_argument("--force", action="store_true", help="rotate the key when the Secret already exists")
-    init.add_argument("--resume", action="store_true", help="finish an interrupted rotation (with --force)")
+    init.add_argument("--resume", action="store_true",
+                      help="continue a rotation after a pause or an interruption (with --force)")
+    init.add_argument("--no-wait-for-flux", dest="wait_for_flux", action="store_false",
+                      help="with --resume: do not wait for Flux to report the pushed revision Ready")
     init.add_argument("--pq", action="store_true",
                       help="make a hybrid post-quantum key (age1pq1..., needs Flux >= 2.9 / sops >= 3.12)")
     init.set_defaults(handler=run_init)
@@ -107,31 +122,53 @@ def run_init(args: argparse.Namespace) -> int:
     ref = SecretRef(args.namespace, args.secret_name)
     client = _client(args)
     result = init_cluster_key(repo, client=client, ref=ref, path_regex=args.path_regex,
-                              force=args.force, resume=args.resume,
+                              force=args.force, resume=args.resume, wait_for_flux=args.wait_for_flux,
                               generate=_generator(args, client, ref))
     err = sys.stderr
     if result.rolled_back:
         print("The interrupted rotation had not stored its key in the cluster; it was undone and "
               "a new rotation was run.", file=err)
     if result.rotated_from:
-        verb = "finished rotating" if result.resumed else "rotated"
-        print(f"{verb} the key of {result.ref}: {', '.join(result.rotated_from)} -> {result.recipient}",
-              file=err)
-        print(f"re-keyed {len(result.files_rekeyed)} file(s) under {args.path_regex}", file=err)
+        _report_rotation(result, err)
     else:
         if result.namespace_created:
             print(f"created namespace {result.ref.namespace}", file=err)
         print(f"created Secret {result.ref} (data key age.agekey)", file=err)
-    print(f"added recipient {result.recipient} to the rule {args.path_regex!r} of {result.config_path}",
-          file=err)
-    # an interrupted rotation never printed its key, so the run that finishes it does
-    print("The private key follows on stdout, once. Store it in your password manager now: "
-          "it is written to no file, and the cluster Secret is its only other copy.", file=err)
-    sys.stdout.write(result.identity + "\n")
-    sys.stdout.flush()
-    print("Next: commit .sops.yaml, and point your Flux Kustomization's spec.decryption at "
-          f"secretRef {result.ref.name} (`sopskit repo init` does it).", file=err)
+        print(f"added recipient {result.recipient} to the rule {args.path_regex!r} of {result.config_path}",
+              file=err)
+    if result.identity:
+        print("The private key follows on stdout, once. Store it in your password manager now: "
+              "it is written to no file, and the cluster Secret is its only other copy.", file=err)
+        sys.stdout.write(result.identity + "\n")
+        sys.stdout.flush()
+    if not result.rotated_from:
+        print("Next: commit .sops.yaml, and point your Flux Kustomization's spec.decryption at "
+              f"secretRef {result.ref.name} (`sopskit repo init` does it).", file=err)
     return 0
+
+
+def _report_rotation(result, err) -> None:  # type: ignore[no-untyped-def]
+    from sopskit.k8s.workflow import RESUME_COMMAND
+
+    rules = ", ".join(repr(r) if r is not None else "(no path_regex)" for r in result.rules)
+    old = ", ".join(result.rotated_from)
+    count = len(result.files_rekeyed)
+    if result.paused == "pushed_both":
+        print(f"rotating the key of {result.ref}: {old} -> {result.recipient}", file=err)
+        print(f"step 1 of 3 done: rules {rules} and {count} file(s) are encrypted for both keys; the "
+              "cluster holds both identities", file=err)
+        print("Next: commit and push .sops.yaml and those files (git add -A && git commit -m 'Rotate the "
+              f"cluster key' && git push); once Flux has applied that commit, run `{RESUME_COMMAND}`",
+              file=err)
+    elif result.paused == "pushed_new":
+        print(f"step 2 of 3 done: the old key left rules {rules}; {count} file(s) have new data keys for "
+              f"{result.recipient} only (the cluster still holds both identities)", file=err)
+        print("Next: commit and push again (git add -A && git commit -m 'Remove the old cluster key' && "
+              f"git push); once Flux has applied that commit, run `{RESUME_COMMAND}` to delete the old key "
+              "from the cluster", file=err)
+    else:
+        print(f"finished rotating the key of {result.ref}: {old} -> {result.recipient}; the cluster holds "
+              "the new identity only", file=err)
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -153,5 +190,6 @@ def run_verify(args: argparse.Namespace) -> int:
         return 0
     for problem in report.problems:
         print(f"mismatch: {problem}", file=out)
+    print("details, link by link: sopskit doctor --cluster", file=out)
     print(f"{len(report.problems)} mismatch(es)", file=sys.stderr)
     return 1

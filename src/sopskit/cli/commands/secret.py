@@ -53,7 +53,7 @@ def _repo_root() -> Path:
 
 def run_new(args: argparse.Namespace) -> int:
     from sopskit.config import load_config
-    from sopskit.errors import FileNotModifiedError, UsageError
+    from sopskit.errors import ConfigError, EmptyKeyGroupError, FileNotModifiedError, UsageError
     from sopskit.ops.encrypt import encrypt_with_plan
     from sopskit.ops.files import atomic_write
     from sopskit.ops.plan import plan_encryption
@@ -75,9 +75,16 @@ def run_new(args: argparse.Namespace) -> int:
     target = secret_path(repo, env, name, root=args.root)
     relative = target.relative_to(repo)
     if target.exists():
-        raise UsageError(f"{relative} already exists", hint=f"edit it with `sopskit edit {relative}`")
+        raise UsageError(f"{relative} already exists", hint=f"edit it with `sopskit edit --from-cluster {relative}`")
     config = load_config(repo / ".sops.yaml")
-    plan = plan_encryption(str(target), config=config)  # fail before the user types a secret
+    try:
+        plan = plan_encryption(str(target), config=config)  # fail before the user types a secret
+    except EmptyKeyGroupError:
+        raise ConfigError(
+            f"the .sops.yaml rule that matches {relative} lists no key, so nothing could encrypt it",
+            hint=f"add the cluster key to a rule for it: `sopskit cluster init --path-regex '^{args.root}/{env}/'`;"
+                 " `sopskit doctor` shows which rule wins for which file",
+        ) from None
     template = secret_template(env, name).encode()
     edited = _edit_in_ram(template, f"{name}.yaml")
     if edited == template:

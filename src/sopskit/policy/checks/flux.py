@@ -151,7 +151,8 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
                 f"{kustomization.label} builds SOPS-encrypted files ({example}) but has no "
                 "spec.decryption.secretRef, so the controller has no key to decrypt with",
                 f"add `secretRef: {{name: sops-age}}` under spec.decryption and create that Secret in "
-                f"{kustomization.namespace!r} with an `age.agekey` key (`sopskit k8s` or kubectl)",
+                f"{kustomization.namespace!r} with an `age.agekey` key "
+                f"(`sopskit cluster init --namespace {kustomization.namespace}`)",
             )
 
 
