@@ -27,6 +27,7 @@ def leaky_repo(make_repo: RepoFactory) -> Path:
             "aws/credentials": f"[default]\naws_secret_access_key = {AWS_SECRET}\n",
             "main.tf": f'variable "db_password" {{\n  default = "{TF_DEFAULT}"\n}}\n',
             "broken.yaml": f"password: {SECRET_VALUE}\n  bad: [\n",
+            ".sops.yaml": "creation_rules:\n  - age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n",
             "ops/kubeconfig": (
                 "apiVersion: v1\nkind: Config\nclusters: []\n"
                 f"users:\n  - name: u\n    user:\n      token: {SECRET_VALUE}\n"

@@ -32,7 +32,8 @@ def test_settings_defaults_and_prefix_templates() -> None:
     defaults = settings_from_mapping({})
     assert defaults == PolicySettings()
     assert defaults.secrets_root == "flux/secrets"
-    assert defaults.allowed_prefixes("web") == ("web/",)
+    assert defaults.allowed_prefixes("web") == ()  # not configured: the check does not apply
+    assert defaults.app_namespaces == () and defaults.flux_global_decryption == "auto"
     custom = settings_from_mapping(
         {
             "externalsecret_prefixes": {"*": ["apps/{namespace}/"], "ops": ["*"]},

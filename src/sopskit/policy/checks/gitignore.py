@@ -2,7 +2,10 @@
 
 ``age-keygen -o prod.agekey`` in a work tree is one ``git add .`` away from a leak; the guard
 makes Git refuse it silently. The root ``.gitignore`` is read (not the user's global excludes,
-which CI does not have), later lines win, ``!`` negations are honoured.
+which CI does not have), later lines win, ``!`` negations are honoured. Ignoring ``*.agekey``
+passes, and so does ignoring the root ``age.key`` or ``keys.txt`` (the names the common
+templates write the key to and ignore). A repository that uses no age key at all (no age
+recipient in ``.sops.yaml`` nor in any encrypted file) is "not applicable".
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
+from sopskit.format.recognize import AGE_RECIPIENT_RE
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import glob_to_regex
 from sopskit.policy.results import Violation
 
 _PROBES = ("prod.agekey", "flux/secrets/prod/prod.agekey")
+_CONVENTIONAL = ("age.key", "keys.txt")
 
 
 def is_ignored(gitignore: str, path: str) -> bool:
@@ -43,10 +48,20 @@ def is_ignored(gitignore: str, path: str) -> bool:
     return ignored
 
 
+def _uses_age(ctx: CheckContext) -> bool:
+    if ctx.sops_config is not None and any(rule.age_recipients for rule in ctx.sops_config.rules):
+        return True
+    return any(f.is_encrypted and AGE_RECIPIENT_RE.search(f.text or "") for f in ctx.repo.files)
+
+
 def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
+    if not _uses_age(ctx):
+        ctx.mark_not_applicable(GITIGNORE_AGEKEY.id, "the repository uses no age key")
+        return
+    ctx.count(GITIGNORE_AGEKEY.id)
     path = ctx.repo.root / ".gitignore"
     text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-    if all(is_ignored(text, probe) for probe in _PROBES):
+    if all(is_ignored(text, probe) for probe in _PROBES) or any(is_ignored(text, n) for n in _CONVENTIONAL):
         return
     what = "does not ignore" if text else "is missing, so nothing ignores"
     yield Violation(

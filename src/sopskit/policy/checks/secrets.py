@@ -4,10 +4,18 @@ A ``Secret`` document with non-empty ``data``/``stringData`` values that are not
 ``ENC[...]`` values, in a document without a ``sops`` block, is plaintext in Git (base64 is an
 encoding, not encryption). Kustomize ``secretGenerator`` literals are never decrypted by Flux,
 and generator files/envs that are not SOPS-encrypted put plaintext into the build.
+
+A value that only *refers* to a secret is not one: ``${VAR}`` (Flux post-build substitution),
+``op://vault/item/field`` (1Password), ``<path:...>`` (argocd-vault-plugin), ``ref+...://`` (vals),
+and Helm/Jinja/Go template expressions (``{{ ... }}``, ``{% ... %}``). Base64 ``data`` values are
+decoded before that test.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,13 +32,38 @@ _ENCRYPT_FIX = (
 )
 
 
+_WHOLE_REFERENCE = re.compile(r"^\s*(?:op://\S+|<path:[^>]+>|ref\+[a-z0-9]+://\S+)\s*$")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
+# what, left after the templates are cut out, is still a credential: a URL password or a token
+_LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
+
+
+def is_reference(value: str) -> bool:
+    """True when ``value`` names or templates a secret instead of holding one: the whole value is
+    a reference, or it holds template expressions and no literal credential besides them."""
+    if _WHOLE_REFERENCE.match(value):
+        return True
+    if not _TEMPLATE.search(value):
+        return False
+    return not _LITERAL_SECRET.search(_TEMPLATE.sub("", value))
+
+
+def _decoded(value: str) -> str:
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return value
+
+
 def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(PLAINTEXT_SECRET.id, 0)
     for file, doc in ctx.repo.documents():
         data = doc.data
         if not is_kind(data, "Secret") or isinstance(data.get("sops"), dict):
             continue
+        ctx.count(PLAINTEXT_SECRET.id)
         for field_name in ("data", "stringData"):
-            keys = _plaintext_keys(data.get(field_name))
+            keys = _plaintext_keys(data.get(field_name), encoded=field_name == "data")
             if keys:
                 namespace = ctx.repo.namespace_of(file, doc) or "default"
                 yield Violation(
@@ -44,14 +77,19 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
     yield from _plaintext_generators(ctx)
 
 
-def _plaintext_keys(section: Any) -> list[str]:
+def _plaintext_keys(section: Any, *, encoded: bool) -> list[str]:
     if not isinstance(section, dict):
         return []
-    return [
-        str(key)
-        for key, value in section.items()
-        if value not in (None, "") and not (isinstance(value, str) and is_enc_value(value))
-    ]
+    found = []
+    for key, value in section.items():
+        if value in (None, ""):
+            continue
+        if isinstance(value, str):
+            text = _decoded(value) if encoded else value
+            if is_enc_value(value) or is_enc_value(text) or is_reference(value) or is_reference(text):
+                continue
+        found.append(str(key))
+    return found
 
 
 def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
@@ -62,8 +100,11 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
         for index, generator in enumerate(generators):
             if not isinstance(generator, dict):
                 continue
+            ctx.count(PLAINTEXT_SECRET.id)
             literals = [
-                str(item).split("=", 1)[0] for item in generator.get("literals") or [] if "=" in str(item)
+                str(item).split("=", 1)[0]
+                for item in generator.get("literals") or []
+                if "=" in str(item) and str(item).split("=", 1)[1] and not is_reference(str(item).split("=", 1)[1])
             ]
             if literals:
                 yield Violation(

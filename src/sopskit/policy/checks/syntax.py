@@ -16,8 +16,11 @@ from sopskit.policy.results import Violation
 
 def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
     chart_dirs = {f.parent for f in ctx.repo.files if f.name == "Chart.yaml"}
+    ctx.count(YAML_PARSE_ERROR.id, 0)
     for file in ctx.repo.files:
         parsed = file.yaml
+        if parsed is not None:
+            ctx.count(YAML_PARSE_ERROR.id)
         if parsed is None or parsed.error is None or _in_chart_templates(file.rel, chart_dirs):
             continue
         yield Violation(

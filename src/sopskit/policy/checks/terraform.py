@@ -109,7 +109,9 @@ def _tf_files(ctx: CheckContext) -> Iterator[tuple[RepoFile, str]]:
 
 
 def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(TERRAFORM_SECRET_DEFAULT.id, 0)
     for file, text in _tf_files(ctx):
+        ctx.count(TERRAFORM_SECRET_DEFAULT.id)
         for block in _blocks(text):
             if block.kind != "variable" or not is_secret_name(block.name):
                 continue
@@ -130,7 +132,9 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id, 0)
     for file, text in _tf_files(ctx):
+        ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id)
         for block in _blocks(text):
             if block.kind != "output" or _SENSITIVE.search(block.body):
                 continue
