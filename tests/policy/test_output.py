@@ -109,5 +109,19 @@ def test_sarif_shape(report: Report) -> None:
 def test_clean_report(make_repo: RepoFactory) -> None:
     clean = check_policy(make_repo({"README.md": "hello\n"}))
     assert clean.ok and clean.exit_code == 0
-    assert render_text(clean).startswith(f"ok: {len(clean.checks)} checks passed")
+    text = render_text(clean)
+    # nothing in this repository for most checks: the summary says so instead of "passed"
+    passed = [s.check_id for s in clean.statuses if s.status == "passed"]
+    assert text.startswith(f"ok: {len(passed)} checks passed"), text
+    assert "not applicable" in text and "with nothing to check" in text
+    status = {s.check_id: s.status for s in clean.statuses}
+    assert status["plaintext-secret"] == "nothing-to-check"
+    assert status["externalsecret-prefix"] == "not-applicable"
+    assert status["private-key"] == "passed"
+    verbose = render_text(clean, verbose=True)
+    assert "check externalsecret-prefix: not-applicable: sopskit.externalsecret_prefixes is not set" in verbose
+    data = json.loads(render_json(clean))
+    assert data["summary"]["check_status"]["plaintext-secret"] == {
+        "status": "nothing-to-check", "evaluated": 0, "reason": "", "notes": []
+    }
     assert json.loads(render_sarif(clean))["runs"][0]["results"] == []
