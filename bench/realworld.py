@@ -66,6 +66,10 @@ def _checkout(source: str, rev: str | None, into: Path) -> str:
     else:
         target = rev
     subprocess.run(["git", "-C", str(into), "checkout", "-q", "--detach", target], check=True)
+    name = _name(source)
+    if "/" in name:  # what a user's clone would have: the GitHub URL as origin
+        subprocess.run(["git", "-C", str(into), "remote", "set-url", "origin", f"https://github.com/{name}.git"],
+                       check=True)
     return subprocess.run(
         ["git", "-C", str(into), "rev-parse", "--short=12", "HEAD"], check=True, capture_output=True, text=True
     ).stdout.strip()

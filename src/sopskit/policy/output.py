@@ -4,7 +4,8 @@ The JSON shape (``version`` 1) is stable for scripts::
 
     {"version": 1, "tool": "sopskit", "suite": "policy", "root": "/abs/path",
      "summary": {"violations": 2, "files_checked": 40, "checks": ["plaintext-secret", ...],
-                 "check_status": {"plaintext-secret": {"status": "failed", "evaluated": 3,
+                 "warnings": list(report.warnings),
+            "check_status": {"plaintext-secret": {"status": "failed", "evaluated": 3,
                                   "reason": "", "notes": []}, ...}},
      "violations": [{"check": "plaintext-secret", "path": "a.yaml", "line": 3,
                      "message": "...", "fix": "..."}]}

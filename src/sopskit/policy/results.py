@@ -53,6 +53,8 @@ class Report:
     violations: tuple[Violation, ...]
     files_checked: int
     statuses: tuple[CheckStatus, ...] = ()
+    #: problems that limited the run without being findings (e.g. an unreadable .sops.yaml)
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

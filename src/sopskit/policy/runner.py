@@ -56,6 +56,11 @@ def run_suite(
         violations=tuple(sorted(unique.values(), key=Violation.sort_key)),
         files_checked=len(repo.files),
         statuses=_statuses(checks, ctx, unique.values()),
+        warnings=(
+            (f"{sops_config.error}; creation-rule checks ran without rules",)
+            if sops_config is not None and sops_config.error
+            else ()
+        ),
     )
 
 

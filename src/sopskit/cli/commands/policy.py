@@ -104,6 +104,8 @@ def _emit(report: Report, args: argparse.Namespace) -> None:
     from sopskit.policy import render
     from sopskit.policy.output import summary_line
 
+    for warning in report.warnings:
+        print(f"sopskit: warning: {warning}", file=sys.stderr)
     output = getattr(args, "output", None)
     if output:
         Path(output).write_text(render(report, args.report_format, verbose=args.verbose), encoding="utf-8")
