@@ -263,7 +263,7 @@ class FluxGraph:
         if other_branch:
             return f"GitRepository {namespace}/{name} follows branch {branch!r} of {url or 'another repository'}"
         paths = [k.path for k in users if k.path and not k.templated_path]
-        if paths and all(self.ctx.repo.exists(p) for p in paths):
+        if any(self.ctx.repo.exists(p) for p in paths):
             return None
         return f"GitRepository {namespace}/{name} is another repository ({url or 'no url'})"
 

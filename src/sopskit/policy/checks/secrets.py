@@ -8,7 +8,9 @@ and generator files/envs that are not SOPS-encrypted put plaintext into the buil
 A value that only *refers* to a secret is not one: ``${VAR}`` (Flux post-build substitution),
 ``op://vault/item/field`` (1Password), ``<path:...>`` (argocd-vault-plugin), ``ref+...://`` (vals),
 and Helm/Jinja/Go template expressions (``{{ ... }}``, ``{% ... %}``). Base64 ``data`` values are
-decoded before that test.
+decoded before that test. A multi-line value is a configuration file carried in a Secret: it
+counts when it holds a credential-looking word (password, secret, token, key, auth, ...), a PEM
+block or a long random-looking token, not when it is, say, a list of scrape targets.
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ _WHOLE_REFERENCE = re.compile(r"^\s*(?:op://\S+|<path:[^>]+>|ref\+[a-z0-9]+://\S
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
 # what, left after the templates are cut out, is still a credential: a URL password or a token
 _LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
+
+
+_CONFIG_SECRET = re.compile(
+    r"(?i)pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private|credential|auth|bearer|-----BEGIN|"
+    r"[A-Za-z0-9+/_\-]{32,}"
+)
+
+
+def is_harmless_config(value: str) -> bool:
+    """A multi-line value with nothing credential-like in it (a config file, not a secret)."""
+    return "\n" in value.strip() and not _CONFIG_SECRET.search(value)
 
 
 def is_reference(value: str) -> bool:
@@ -87,6 +100,8 @@ def _plaintext_keys(section: Any, *, encoded: bool) -> list[str]:
         if isinstance(value, str):
             text = _decoded(value) if encoded else value
             if is_enc_value(value) or is_enc_value(text) or is_reference(value) or is_reference(text):
+                continue
+            if is_harmless_config(text):
                 continue
         found.append(str(key))
     return found

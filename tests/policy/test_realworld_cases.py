@@ -1,0 +1,315 @@
+"""Made-up, minimised reproductions of what the guardrails got wrong on public GitOps repositories
+(bench/realworld.py): each false positive and each miss becomes one case here."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from sopskit.policy import check_policy, validate_flux
+from tests.policy.conftest import AGE_VECTOR, RepoFactory, flux, policy, vector_bytes
+
+ENC = "ENC[AES256_GCM,data:c2VjcmV0,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFndGFndA==,type:str]"
+SOPS_BLOCK = (
+    "sops:\n"
+    "  age:\n    - recipient: age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw\n"
+    "      enc: x\n"
+    "  lastmodified: '2024-01-01T00:00:00Z'\n"
+    "  mac: ENC[AES256_GCM,data:bWFj,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFndGFndA==,type:str]\n"
+    "  version: 3.8.1\n"
+)
+
+
+def ks(name: str, path: str, source: str = "kind: GitRepository\n    name: flux-system", extra: str = "") -> str:
+    return (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        f"metadata:\n  name: {name}\n  namespace: flux-system\n"
+        f"spec:\n  interval: 10m\n  path: {path}\n  sourceRef:\n    {source}\n{extra}"
+    )
+
+
+def statuses(report: object) -> dict[str, object]:
+    return {s.check_id: s for s in report.statuses}  # type: ignore[attr-defined]
+
+
+class TestFluxSources:
+    def test_oci_and_external_artifact_sources_are_not_checked(self, make_repo: RepoFactory) -> None:
+        root = make_repo(
+            {
+                "clusters/flux.yaml": ks("flux", "./", "kind: OCIRepository\n    name: flux-manifests")
+                + "---\n"
+                + ks("apps", "./production", "kind: ExternalArtifact\n    name: apps"),
+                "secret.sops.yaml": vector_bytes(AGE_VECTOR),
+            }
+        )
+        report = validate_flux(root)
+        assert report.ok, report.violations
+        notes = statuses(report)["flux-path-missing"].notes  # type: ignore[attr-defined]
+        assert any("OCIRepository flux-system/flux-manifests" in n for n in notes)
+        assert any("ExternalArtifact flux-system/apps" in n for n in notes)
+
+    def test_another_git_repository_is_not_checked_but_this_one_is(self, make_repo: RepoFactory) -> None:
+        upstream = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata:\n  name: upstream\n  namespace: flux-system\n"
+            "spec:\n  url: https://example.invalid/vendor/manifests\n"
+        )
+        root = make_repo(
+            {
+                "clusters/sources.yaml": upstream,
+                "clusters/ks.yaml": ks("vendor", "./manifests/install", "kind: GitRepository\n    name: upstream")
+                + "---\n"
+                + ks("apps", "./apps/missing"),
+            }
+        )
+        assert flux(root, "flux-path-missing") == [("clusters/ks.yaml", 20)]
+
+    def test_a_git_repository_with_this_url_but_another_branch_is_not_this_checkout(
+        self, make_repo: RepoFactory
+    ) -> None:
+        source = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata:\n  name: team\n  namespace: apps\n"
+            "spec:\n  url: https://example.invalid/org/fleet\n  ref:\n    branch: team-branch\n"
+        )
+        root = make_repo(
+            {
+                "tenants/team.yaml": source
+                + "---\n"
+                + ks("team", "./team", "kind: GitRepository\n    name: team").replace(
+                    "namespace: flux-system", "namespace: apps"
+                )
+            }
+        )
+        subprocess.run(["git", "-C", str(root), "checkout", "-q", "-b", "main"], check=True)
+        subprocess.run(
+            ["git", "-C", str(root), "remote", "add", "origin", "git@example.invalid:org/fleet.git"], check=True
+        )
+        assert flux(root, "flux-path-missing") == []
+        same_branch = source.replace("team-branch", "main")
+        (root / "tenants/team.yaml").write_text(
+            same_branch
+            + "---\n"
+            + ks("team", "./team", "kind: GitRepository\n    name: team").replace(
+                "namespace: flux-system", "namespace: apps"
+            )
+        )
+        assert [p for p, _ in flux(root, "flux-path-missing")] == ["tenants/team.yaml"]
+
+    def test_a_kustomization_used_as_a_patch_is_not_a_resource(self, make_repo: RepoFactory) -> None:
+        root = make_repo(
+            {
+                "tenants/prod/kustomization.yaml": "resources: [../base]\npatches:\n  - path: team-patch.yaml\n",
+                "tenants/prod/team-patch.yaml": (
+                    "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+                    "metadata:\n  name: team\n  namespace: apps\nspec:\n  path: ./production\n"
+                ),
+                "tenants/base/kustomization.yaml": "resources: []\n",
+            }
+        )
+        assert flux(root, "flux-path-missing") == []
+
+    def test_templated_path_is_not_checked(self, make_repo: RepoFactory) -> None:
+        root = make_repo({"ks.yaml": ks("app", "./apps/${CLUSTER}")})
+        assert flux(root, "flux-path-missing") == []
+
+
+class TestLiveTree:
+    def test_archived_kustomizations_and_kustomize_files_are_not_checked(self, make_repo: RepoFactory) -> None:
+        root = make_repo(
+            {
+                "clusters/main/flux-system/kustomization.yaml": "resources: [sync.yaml]\n",
+                "clusters/main/flux-system/sync.yaml": ks("flux-system", "./clusters/main"),
+                "clusters/main/apps.yaml": ks("apps", "./apps"),
+                "apps/kustomization.yaml": "resources: [app.yaml]\n",
+                "apps/app.yaml": "kind: ConfigMap\n",
+                ".archive/old/ks.yaml": ks("old", "./apps/old-app"),
+                ".archive/old/app/kustomization.yaml": "resources: [../../../templates/gone]\n",
+                "apps/broken/kustomization.yaml": "resources: [missing.yaml]\n",
+            }
+        )
+        assert flux(root, "flux-path-missing") == []
+        assert flux(root, "kustomize-missing-file") == []  # apps/broken is not built either
+        (root / "apps/kustomization.yaml").write_text("resources: [app.yaml, broken]\n")
+        assert flux(root, "kustomize-missing-file") == [("apps/broken/kustomization.yaml", 1)]
+
+
+class TestDecryptionWiring:
+    PARENT_PATCH = (
+        "  patches:\n    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
+        "        kind: Kustomization\n        metadata:\n          name: not-used\n"
+        "        spec:\n          decryption:\n            provider: sops\n"
+        "            secretRef:\n              name: sops-age\n"
+        "      target:\n        group: kustomize.toolkit.fluxcd.io\n        kind: Kustomization\n"
+    )
+
+    def _repo(self, make_repo: RepoFactory, parent_extra: str, files: dict[str, str | bytes] | None = None) -> Path:
+        tree: dict[str, str | bytes] = {
+            "clusters/apps.yaml": ks("cluster-apps", "./apps", extra=parent_extra),
+            "apps/kustomization.yaml": "resources: [db/ks.yaml]\n",
+            "apps/db/ks.yaml": ks("db", "./apps/db/app"),
+            "apps/db/app/kustomization.yaml": "resources: [secret.sops.yaml]\n",
+            "apps/db/app/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+        }
+        tree.update(files or {})
+        return make_repo(tree)
+
+    def test_decryption_patched_in_by_the_parent_counts(self, make_repo: RepoFactory) -> None:
+        root = self._repo(make_repo, self.PARENT_PATCH)
+        assert validate_flux(root, only=["flux-decryption-provider", "flux-decryption-secretref"]).ok
+
+    def test_without_the_parent_patch_it_is_missing(self, make_repo: RepoFactory) -> None:
+        root = self._repo(make_repo, "")
+        assert flux(root, "flux-decryption-provider") == [("apps/db/ks.yaml", 6)]
+
+    def test_global_decryption_flag_of_the_controller_counts(self, make_repo: RepoFactory) -> None:
+        controller_patch = (
+            "resources: [gotk-components.yaml]\npatches:\n  - patch: |\n"
+            "      - op: add\n        path: /spec/template/spec/containers/0/args/-\n"
+            "        value: --sops-age-secret=sops-age\n"
+            "    target: {kind: Deployment, name: kustomize-controller}\n"
+        )
+        root = self._repo(make_repo, "", {"clusters/flux-system/kustomization.yaml": controller_patch})
+        assert flux(root, "flux-decryption-provider") == []
+        report = validate_flux(root, only=["flux-decryption-secretref"])
+        assert report.ok
+        assert any("global flags" in n for n in report.statuses[0].notes)
+
+    def test_global_decryption_setting_overrides_detection(self, make_repo: RepoFactory) -> None:
+        root = self._repo(make_repo, "", {".sops.yaml": "sopskit:\n  flux_global_decryption: true\n"})
+        assert flux(root, "flux-decryption-provider") == []
+        root2 = self._repo(
+            make_repo,
+            "",
+            {
+                ".sops.yaml": "sopskit:\n  flux_global_decryption: false\n",
+                "clusters/controller.yaml": "args: [--sops-age-secret=sops-age]\n",
+            },
+        )
+        assert flux(root2, "flux-decryption-provider") == [("apps/db/ks.yaml", 6)]
+
+
+def test_remote_urls_in_generators_are_not_files(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "dash/kustomization.yaml": (
+                "configMapGenerator:\n  - name: dashboards\n    files:\n"
+                "      - https://raw.githubusercontent.example.invalid/o/r/main/cluster.json\n"
+                "      - local.json\n"
+            ),
+        }
+    )
+    assert flux(root, "kustomize-missing-file") == [("dash/kustomization.yaml", 2)]
+
+
+def test_a_repeated_anchor_name_is_valid_yaml(make_repo: RepoFactory) -> None:
+    root = make_repo({"values.yaml": "a: &probe {path: /live}\nb: *probe\nc: &probe {path: /ready}\nd: *probe\n"})
+    assert policy(root, "yaml-parse-error") == []
+
+
+class TestPlaintextSecretValues:
+    def _secret(self, section: str, body: str) -> str:
+        return f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: apps}}\n{section}:\n{body}"
+
+    def test_references_and_templates_are_not_plaintext(self, make_repo: RepoFactory) -> None:
+        body = (
+            '  a: "${DB_PASSWORD}"\n  b: op://vault/db/password\n  c: "{{ .Values.password }}"\n'
+            '  d: "{% raw %}{{ x }}{% endraw %}"\n  e: "postgres://${USER}:${PASS}@db.${DOMAIN}:5432/app"\n'
+        )
+        root = make_repo({"s.yaml": self._secret("stringData", body)})
+        assert policy(root, "plaintext-secret") == []
+
+    def test_base64_of_a_reference_is_not_plaintext_but_a_literal_is(self, make_repo: RepoFactory) -> None:
+        # base64("${TOKEN}") and base64("hunter2-literal")
+        root = make_repo({"s.yaml": self._secret("data", "  a: JHtUT0tFTn0=\n  b: aHVudGVyMi1saXRlcmFs\n")})
+        report = check_policy(root, only=["plaintext-secret"])
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["b)"]
+
+    def test_a_password_next_to_a_variable_is_still_plaintext(self, make_repo: RepoFactory) -> None:
+        root = make_repo({"s.yaml": self._secret("stringData", '  url: "postgres://app:s3cr3t@db.${DOMAIN}/app"\n')})
+        assert policy(root, "plaintext-secret") == [("s.yaml", 4)]
+
+    def test_a_config_file_without_credentials_is_not_a_secret(self, make_repo: RepoFactory) -> None:
+        scrape = "  extra.yaml: |\n    - job_name: nodes\n      static_configs:\n        - targets: [10.0.0.1:9100]\n"
+        with_password = scrape + "      basic_auth: {username: a, password: hunter22}\n"
+        assert policy(make_repo({"s.yaml": self._secret("stringData", scrape)}), "plaintext-secret") == []
+        root = make_repo({"t.yaml": self._secret("stringData", with_password)})
+        assert policy(root, "plaintext-secret") == [("t.yaml", 4)]
+
+
+class TestSopsFiles:
+    def test_plaintext_value_added_beside_enc_values(self, make_repo: RepoFactory) -> None:
+        text = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n"
+            f"  password: {ENC}\n  api_token: typed-in-by-hand\n"
+            + SOPS_BLOCK
+            + "  encrypted_regex: ^(data|stringData)$\n"
+        )
+        root = make_repo({"db.sops.yaml": text})
+        assert policy(root, "sops-plaintext-value") == [("db.sops.yaml", 7)]
+        assert policy(root, "sops-selection-encrypts-nothing") == []
+
+    def test_unselected_values_may_stay_plain(self, make_repo: RepoFactory) -> None:
+        text = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n"
+            f"  password: {ENC}\n" + SOPS_BLOCK + "  encrypted_regex: ^(data|stringData)$\n"
+        )
+        assert policy(make_repo({"db.sops.yaml": text}), "sops-plaintext-value") == []
+
+    def test_default_suffix_rule_applies_when_none_is_stored(self, make_repo: RepoFactory) -> None:
+        text = f"password: {ENC}\nhost_unencrypted: db.local\nport: 5432\n" + SOPS_BLOCK
+        assert policy(make_repo({"app.sops.yaml": text}), "sops-plaintext-value") == [("app.sops.yaml", 3)]
+
+    def test_a_rule_that_selects_nothing(self, make_repo: RepoFactory) -> None:
+        text = (
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n"
+            "spec:\n  values:\n    adminPassword: plain-but-looks-encrypted\n"
+            + SOPS_BLOCK
+            + "  encrypted_regex: ^(data|stringData)$\n"
+        )
+        root = make_repo({"app/helmrelease.sops.yaml": text})
+        assert policy(root, "sops-selection-encrypts-nothing") == [("app/helmrelease.sops.yaml", None)]
+        assert policy(root, "sops-plaintext-value") == []
+
+    def test_comment_rules_are_not_judged(self, make_repo: RepoFactory) -> None:
+        text = f"password: {ENC}\nother: plain\n" + SOPS_BLOCK + "  encrypted_comment_regex: sops:enc\n"
+        root = make_repo({"c.sops.yaml": text})
+        report = check_policy(root, only=["sops-plaintext-value"])
+        assert report.ok
+        assert any("comment regex" in n for n in report.statuses[0].notes)
+
+
+def test_an_unloadable_sops_yaml_is_a_warning_and_the_run_goes_on(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            ".sops.yaml": (
+                "creation_rules:\n  - path_regex: '(unclosed'\n    age: age1x\nsopskit:\n  app_namespaces: [x]\n"
+            ),
+            "s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter22}\n",
+        }
+    )
+    report = check_policy(root)
+    assert report.warnings and "creation-rule checks ran without rules" in report.warnings[0]
+    assert ("s.yaml", 4) in [(v.path, v.line) for v in report.violations if v.check_id == "plaintext-secret"]
+    # the sopskit: settings were still read
+    assert {s.check_id: s.status for s in report.statuses}["clustersecretstore-in-app-namespace"] == "nothing-to-check"
+
+
+class TestGitignoreTooling:
+    RULES = ".sops.yaml"
+    AGE = "creation_rules:\n  - age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"
+
+    def test_key_kept_outside_the_work_tree_is_not_applicable(self, make_repo: RepoFactory) -> None:
+        root = make_repo(
+            {self.RULES: self.AGE, ".envrc": "export SOPS_AGE_KEY_FILE=$(expand_path ~/.config/sops/age/keys.txt)\n"},
+            gitignore="",
+        )
+        report = check_policy(root, only=["gitignore-agekey"])
+        assert report.ok and report.statuses[0].status == "not-applicable"
+
+    def test_key_inside_the_work_tree_must_be_ignored_by_its_name(self, make_repo: RepoFactory) -> None:
+        mise = '[env]\nSOPS_AGE_KEY_FILE = "{{config_root}}/cluster.agekey.txt"\n'
+        root = make_repo({self.RULES: self.AGE, ".mise.toml": mise}, gitignore="age.key\n")
+        assert policy(root, "gitignore-agekey") == [(".gitignore", None)]
+        root2 = make_repo({self.RULES: self.AGE, ".mise.toml": mise}, gitignore="/cluster.agekey.txt\n")
+        assert policy(root2, "gitignore-agekey") == []
