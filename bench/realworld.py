@@ -152,13 +152,16 @@ def score(runs: list[dict[str, Any]], labels: dict[str, Any]) -> None:
         missed = len(all_true - set(found))
         group = next((g for g, names in groups.items() if run["repo"].split("@")[0] in names), "other")
         bucket = totals.setdefault(group, Counter())
-        bucket.update(found=len(found), true=true, false=false, unlabelled=unlabelled, missed=missed)
+        # recall over distinct true findings (one problem reported by both commands counts once)
+        bucket.update(found=len(found), true=true, false=false, unlabelled=unlabelled, missed=missed,
+                      true_unique=len(all_true & set(found)))
         print(f"{run['repo']:52} {len(found):5} {true:5} {false:5} {unlabelled:5} {missed:5}")
     for group, c in sorted(totals.items()):
         precision = c["true"] / (c["true"] + c["false"]) if c["true"] + c["false"] else 1.0
-        recall = c["true"] / (c["true"] + c["missed"]) if c["true"] + c["missed"] else 1.0
+        hits, total = c["true_unique"], c["true_unique"] + c["missed"]
+        recall = hits / total if total else 1.0
         print(f"{group}: precision {precision:.2f} ({c['true']}/{c['true'] + c['false']}), "
-              f"recall {recall:.2f} ({c['true']}/{c['true'] + c['missed']}), unlabelled {c['unlabelled']}")
+              f"recall {recall:.2f} ({hits}/{total}), unlabelled {c['unlabelled']}")
 
 
 def main() -> int:

@@ -313,3 +313,83 @@ class TestGitignoreTooling:
         assert policy(root, "gitignore-agekey") == [(".gitignore", None)]
         root2 = make_repo({self.RULES: self.AGE, ".mise.toml": mise}, gitignore="/cluster.agekey.txt\n")
         assert policy(root2, "gitignore-agekey") == []
+
+
+# -- round 2: what the first held-out repositories showed ------------------------------------
+
+
+def test_empty_strings_stay_plain_in_sops_files(make_repo: RepoFactory) -> None:
+    # sops aes/cipher.go: Encrypt returns "" for an empty value, so "" next to ENC[...] is normal
+    text = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\nstringData:\n"
+        f'  token: {ENC}\n  optional_origin: ""\n' + SOPS_BLOCK + "  encrypted_regex: ^(data|stringData)$\n"
+    )
+    root = make_repo({"app.sops.yaml": text})
+    assert policy(root, "sops-plaintext-value") == []
+    only_empty = text.replace(f"  token: {ENC}\n", '  token: ""\n')
+    root2 = make_repo({"app.sops.yaml": only_empty})
+    assert policy(root2, "sops-selection-encrypts-nothing") == []
+
+
+def test_bootstrap_kustomization_patch_wires_decryption_of_flux_system(make_repo: RepoFactory) -> None:
+    patch = (
+        "resources: [gotk-sync.yaml]\npatches:\n  - patch: |\n"
+        "      apiVersion: kustomize.toolkit.fluxcd.io/v1\n      kind: Kustomization\n"
+        "      metadata:\n        name: flux-system\n        namespace: flux-system\n"
+        "      spec:\n        decryption:\n          provider: sops\n          secretRef:\n            name: sops-gpg\n"
+        "    target:\n      kind: Kustomization\n      name: flux-system\n"
+    )
+    tree: dict[str, str | bytes] = {
+        "clusters/c0/flux-system/kustomization.yaml": patch,
+        "clusters/c0/flux-system/gotk-sync.yaml": ks("flux-system", "./clusters/c0"),
+        "clusters/c0/secrets/cluster-secrets.enc.yaml": vector_bytes(AGE_VECTOR),
+    }
+    assert flux(make_repo(tree), "flux-decryption-provider") == []
+    # the same patch aimed at another Kustomization name wires nothing for flux-system
+    tree["clusters/c0/flux-system/kustomization.yaml"] = patch.replace("name: flux-system\n", "name: apps\n")
+    root = make_repo(tree)
+    assert flux(root, "flux-decryption-provider") == [("clusters/c0/flux-system/gotk-sync.yaml", 6)]
+
+
+def test_bootstrap_patch_from_a_file_counts_too(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "c/flux-system/kustomization.yaml": "resources: [sync.yaml]\npatchesStrategicMerge: [decrypt.yaml]\n",
+            "c/flux-system/decrypt.yaml": (
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+                "metadata: {name: flux-system, namespace: flux-system}\n"
+                "spec:\n  decryption: {provider: sops, secretRef: {name: sops-age}}\n"
+            ),
+            "c/flux-system/sync.yaml": ks("flux-system", "./c"),
+            "c/secret.enc.yaml": vector_bytes(AGE_VECTOR),
+        }
+    )
+    assert flux(root, "flux-decryption-secretref") == []
+
+
+def test_templates_and_generator_inputs_are_not_yaml_errors(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "app/kustomization.yaml": "configMapGenerator:\n  - name: cfg\n    files: [configs/raw.yaml]\n",
+            "app/configs/raw.yaml": "key: [not closed\n",
+            "app/configs/tpl.yaml": "server:\n  apiToken: {{ .API_TOKEN }}\n",
+            "app/broken.yaml": "a: b\n  c: d\n",
+        }
+    )
+    assert policy(root, "yaml-parse-error") == [("app/broken.yaml", 2)]
+
+
+def test_a_placeholder_is_not_a_secret(make_repo: RepoFactory) -> None:
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: gh}\n"
+        "stringData:\n  username: <github_username>\n  token: <github_token>\n"
+    )
+    assert policy(make_repo({"gh.yaml": secret}), "plaintext-secret") == []
+
+
+def test_terraform_durations_named_like_tokens_are_not_secrets(make_repo: RepoFactory) -> None:
+    tf = (
+        'variable "access_token_validity" {\n  default = "minutes=10"\n}\n'
+        'variable "api_token" {\n  default = "abc123-literal"\n}\n'
+    )
+    assert policy(make_repo({"main.tf": tf}), "terraform-secret-default") == [("main.tf", 5)]

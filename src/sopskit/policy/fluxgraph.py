@@ -21,9 +21,13 @@ another (a single root, tests) has every Kustomization live.
 
 Decryption counts as wired for a Kustomization that sets ``spec.decryption``, or that a parent
 Kustomization builds while patching ``spec.decryption`` into Kustomizations (``spec.patches``
-targeting ``kind: Kustomization``), or when the kustomize-controller has global SOPS flags
-(``--sops-age-secret``, Flux 2.7+: ``sopskit.flux_global_decryption``, default ``auto``: on when
-a file of the repository sets the flag).
+targeting ``kind: Kustomization``), or that a ``kustomization.yaml`` lists among its resources
+while patching ``spec.decryption`` into it (``patches`` / ``patchesStrategicMerge``, inline or
+from a file, with ``target.name`` or the patch's own ``metadata.name`` matching: the
+``flux bootstrap`` pattern for the ``flux-system`` Kustomization), or when the
+kustomize-controller has global SOPS flags (``--sops-age-secret``, Flux 2.7+:
+``sopskit.flux_global_decryption``, default ``auto``: on when a file of the repository sets the
+flag).
 """
 
 from __future__ import annotations
@@ -323,16 +327,83 @@ class FluxGraph:
         )
 
     @cached_property
-    def _inherited(self) -> set[str]:
-        """Files of Kustomizations into which a parent patches ``spec.decryption``."""
-        files: set[str] = set()
+    def _inherited(self) -> list[tuple[frozenset[str], str | None]]:
+        """(files, name pattern or None) of Kustomizations into which something patches
+        ``spec.decryption``: a parent Flux Kustomization, or a kustomization.yaml."""
+        found: list[tuple[frozenset[str], str | None]] = []
         for parent in self.own:
             if _patches_decryption(parent.spec.get("patches")) and self.ctx.repo.exists(parent.path or "."):
-                files |= self.builds.resources(parent.path)
-        return files
+                found.append((frozenset(self.builds.resources(parent.path)), None))
+        for file, doc in self.ctx.repo.kustomizations():
+            for name in self._kustomize_decryption_patches(file, doc):
+                found.append((frozenset(self.builds.resources(file.parent)), name))
+        return found
+
+    def _kustomize_decryption_patches(self, file: RepoFile, doc: YamlDocument) -> Iterator[str | None]:
+        """Name patterns of the Kustomizations a kustomization.yaml's patches give decryption."""
+        entries: list[tuple[Any, Any]] = []
+        for item in doc.data.get("patches") or []:
+            if isinstance(item, dict):
+                body = item.get("patch")
+                if not isinstance(body, str) and isinstance(item.get("path"), str):
+                    body = self._patch_file(file, item["path"])
+                entries.append((item.get("target"), body))
+        for item in doc.data.get("patchesStrategicMerge") or []:
+            if isinstance(item, str):
+                entries.append((None, item if "\n" in item else self._patch_file(file, item)))
+        for target, body in entries:
+            if not isinstance(body, str):
+                continue
+            if isinstance(target, dict) and target.get("kind") not in (None, "Kustomization"):
+                continue
+            name = _decryption_patch_name(body)
+            if name is False or name is True:
+                continue
+            target_name = target.get("name") if isinstance(target, dict) else None
+            yield str(target_name) if isinstance(target_name, str) else name
+
+    def _patch_file(self, file: RepoFile, path: str) -> str | None:
+        target = self.ctx.repo.by_rel.get(posixpath.normpath(posixpath.join(file.parent, path)))
+        return target.text if target is not None else None
 
     def inherits_decryption(self, k: FluxKustomization) -> bool:
-        return k.file.rel in self._inherited
+        for files, pattern in self._inherited:
+            if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)):
+                return True
+        return False
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    """kustomize target names are regular expressions (anchored); a plain name matches itself."""
+    if pattern == name:
+        return True
+    try:
+        return re.fullmatch(pattern, name) is not None
+    except re.error:
+        return False
+
+
+def _decryption_patch_name(body: str) -> str | bool | None:
+    """For a strategic-merge patch setting ``spec.decryption`` on a Kustomization: its
+    ``metadata.name`` (None when it has none); False when the patch does not set decryption."""
+    try:
+        documents = list(yaml.safe_load_all(body))
+    except yaml.YAMLError:
+        return False
+    for data in documents:
+        if isinstance(data, list) and any(
+            isinstance(op, dict) and str(op.get("path", "")).startswith("/spec/decryption") for op in data
+        ):
+            return None
+        if not isinstance(data, dict) or data.get("kind") not in (None, "Kustomization"):
+            continue
+        spec = data.get("spec")
+        decryption = spec.get("decryption") if isinstance(spec, dict) else None
+        if isinstance(decryption, dict) and decryption.get("provider") == "sops":
+            metadata = data.get("metadata")
+            name = metadata.get("name") if isinstance(metadata, dict) else None
+            return name if isinstance(name, str) else None
+    return False
 
 
 def _patches_decryption(patches: Any) -> bool:

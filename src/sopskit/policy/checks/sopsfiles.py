@@ -11,7 +11,9 @@ e.g. ``encrypted_regex: ^(data|stringData)$`` over a ConfigMap or a HelmRelease:
 protected (it has a ``sops`` block) and holds only plaintext.
 
 Files whose rule is a comment regex are not judged (comments are not tracked here); they are
-listed as "not checked" in the verbose report. ``null`` values are never encrypted by sops.
+listed as "not checked" in the verbose report. ``null`` values and empty strings are never
+encrypted by sops (aes/cipher.go: ``Encrypt`` returns ``""`` for an empty value), so they are
+never findings.
 """
 
 from __future__ import annotations
@@ -52,8 +54,11 @@ def _leaves(node: yaml.Node, path: tuple[str, ...]) -> Iterator[_Leaf]:
         for item in node.value:
             yield from _leaves(item, path)
     elif isinstance(node, yaml.ScalarNode):
-        is_null = node.tag == "tag:yaml.org,2002:null" or (node.style is None and node.value in ("", "~", "null"))
-        yield _Leaf(path, None if is_null else str(node.value), node.start_mark.line + 1)
+        # null and "" stay as they are in every sops file (nothing to encrypt)
+        is_empty = node.value == "" or (
+            node.tag == "tag:yaml.org,2002:null" or (node.style is None and node.value in ("~", "null"))
+        )
+        yield _Leaf(path, None if is_empty else str(node.value), node.start_mark.line + 1)
 
 
 def _rules(metadata: Any) -> SelectionRules | str | None:
@@ -121,12 +126,13 @@ def _encrypts_nothing(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(SOPS_SELECTION_ENCRYPTS_NOTHING.id, 0)
     for file, docs in _encrypted_structured(ctx):
         ctx.count(SOPS_SELECTION_ENCRYPTS_NOTHING.id)
-        leaves = [leaf for doc, _ in docs for leaf in _leaves(doc.node, ()) if leaf.value is not None]
+        every = [leaf for doc, _ in docs for leaf in _leaves(doc.node, ())]
+        leaves = [leaf for leaf in every if leaf.value is not None]
         if not leaves or any(is_enc_value(leaf.value or "") for leaf in leaves):
             continue
         rules = docs[0][1]
-        if any(rules.should_encrypt(list(leaf.path), [], False) for leaf in leaves):
-            continue  # selected values left plain: the plaintext-value check's territory
+        if any(rules.should_encrypt(list(leaf.path), [], False) for leaf in every):
+            continue  # it selects values (empty ones stay "", plain ones are the other check's)
         yield Violation(
             SOPS_SELECTION_ENCRYPTS_NOTHING.id,
             file.rel,

@@ -26,7 +26,8 @@ _SECRET_WORD = re.compile(
 )
 _POINTER_SUFFIX = re.compile(
     r"(?i)[_-](name|names|arn|id|ids|path|file|ttl|length|version|enabled|count|prefix|type|ref|"
-    r"rotation|policy|url|uri|arns|kms_key|key_id)$"
+    r"rotation|policy|url|uri|arns|kms_key|key_id|validity|duration|expiry|expiration|lifetime|timeout|"
+    r"interval|format|algorithm|size|bits)$"
 )
 _REFERENCE = re.compile(r"\b([A-Za-z_][\w-]*(?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])+)")
 _DEFAULT = re.compile(r"(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$")
