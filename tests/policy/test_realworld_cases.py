@@ -393,3 +393,33 @@ def test_terraform_durations_named_like_tokens_are_not_secrets(make_repo: RepoFa
         'variable "api_token" {\n  default = "abc123-literal"\n}\n'
     )
     assert policy(make_repo({"main.tf": tf}), "terraform-secret-default") == [("main.tf", 5)]
+
+
+def test_a_config_file_whose_credentials_are_references_is_not_plaintext(make_repo: RepoFactory) -> None:
+    body = (
+        "  extra.yaml: |\n    - job_name: printer\n      params:\n"
+        '        apikey: ["${SECRET_PRINTER_APIKEY}"]\n      static_configs: [{targets: [printer:80]}]\n'
+    )
+    secret = f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n{body}"
+    assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
+    literal = secret.replace('["${SECRET_PRINTER_APIKEY}"]', "[0123456789abcdef]")
+    assert policy(make_repo({"s.yaml": literal}), "plaintext-secret") == [("s.yaml", 4)]
+
+
+def test_generated_kustomization_takes_a_subdirectory_kustomization_as_one_resource(make_repo: RepoFactory) -> None:
+    # Flux generates a kustomization for ./apps (no kustomization.yaml there); apps/monitoring has
+    # its own, which leaves exporters/ks.yaml out (commented): that Kustomization is not deployed
+    root = make_repo(
+        {
+            "clusters/main/flux-system/kustomization.yaml": "resources: [sync.yaml, apps.yaml]\n",
+            "clusters/main/flux-system/sync.yaml": ks("flux-system", "./clusters/main"),
+            "clusters/main/flux-system/apps.yaml": ks("apps", "./apps"),
+            "apps/monitoring/kustomization.yaml": "resources:\n  - ./grafana/ks.yaml\n  # - ./exporters/ks.yaml\n",
+            "apps/monitoring/grafana/ks.yaml": ks("grafana", "./apps/monitoring/grafana/app"),
+            "apps/monitoring/grafana/app/kustomization.yaml": "resources: []\n",
+            "apps/monitoring/exporters/ks.yaml": ks("exporters", "./apps/monitoring/exporters/app"),
+        }
+    )
+    assert flux(root, "flux-path-missing") == []
+    (root / "apps/monitoring/kustomization.yaml").write_text("resources: [./grafana/ks.yaml, ./exporters/ks.yaml]\n")
+    assert flux(root, "flux-path-missing") == [("apps/monitoring/exporters/ks.yaml", 8)]

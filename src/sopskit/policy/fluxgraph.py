@@ -125,8 +125,7 @@ class Builds:
         if entry is None:
             if self.has_kustomization(directory):
                 return set()  # excluded or unparsable: nothing we can follow
-            prefix = f"{directory}/" if directory else ""
-            return {f.rel for f in self.repo.files if f.rel.startswith(prefix)}
+            return self._generated(directory, seen, with_patches=with_patches)
         found: set[str] = {entry[0].rel}
         for ref in references(*entry):
             if not with_patches and ref.is_patch:
@@ -135,6 +134,30 @@ class Builds:
                 found.add(ref.target)
             elif ref.may_be_dir and self.repo.exists(ref.target):
                 found |= self._collect(normal_dir(ref.target), seen, with_patches=with_patches)
+        return found
+
+    def _generated(self, directory: str, seen: set[str], *, with_patches: bool) -> set[str]:
+        """What Flux's generated kustomization of ``directory`` holds (fluxcd/pkg kustomize
+        generator): the files below it, except that a subdirectory with its own kustomization
+        file is taken as one resource, built by that file, and not walked further."""
+        prefix = f"{directory}/" if directory else ""
+        found: set[str] = set()
+        nested: set[str] = set()
+        for f in self.repo.files:
+            if not f.rel.startswith(prefix):
+                continue
+            parts = f.rel[len(prefix):].split("/")[:-1]
+            owner = next(
+                (d for d in ("/".join([directory, *parts[: i + 1]]).lstrip("/") for i in range(len(parts)))
+                 if self.has_kustomization(d)),
+                None,
+            )
+            if owner is None:
+                found.add(f.rel)
+            else:
+                nested.add(owner)
+        for sub in sorted(nested):
+            found |= self._collect(sub, seen, with_patches=with_patches)
         return found
 
     @cached_property

@@ -42,15 +42,29 @@ _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
 _LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
 
 
-_CONFIG_SECRET = re.compile(
-    r"(?i)pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private|credential|auth|bearer|-----BEGIN|"
-    r"[A-Za-z0-9+/_\-]{32,}"
+# a credential-looking key with a literal value (what follows the key up to the end of the line)
+_CONFIG_CREDENTIAL = re.compile(
+    r"(?im)(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|auth|bearer)"
+    r"[\w.-]*[\"']?\s*[:=]\s*(.*)$"
 )
+_CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
+_LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
 
 
 def is_harmless_config(value: str) -> bool:
-    """A multi-line value with nothing credential-like in it (a config file, not a secret)."""
-    return "\n" in value.strip() and not _CONFIG_SECRET.search(value)
+    """A multi-line value (a config file carried in a Secret) in which no credential-looking key
+    has a literal value, and with no key block or long random token: templates and ``${VAR}``
+    references do not count as literals."""
+    if "\n" not in value.strip():
+        return False
+    stripped = _TEMPLATE.sub("", value)
+    if _CONFIG_MATERIAL.search(stripped):
+        return False
+    for match in _CONFIG_CREDENTIAL.finditer(value):
+        literal = _TEMPLATE.sub("", match.group(1)).split("#", 1)[0]
+        if _LITERAL_VALUE.search(literal):
+            return False
+    return True
 
 
 def is_reference(value: str) -> bool:
