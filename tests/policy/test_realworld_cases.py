@@ -423,3 +423,11 @@ def test_generated_kustomization_takes_a_subdirectory_kustomization_as_one_resou
     assert flux(root, "flux-path-missing") == []
     (root / "apps/monitoring/kustomization.yaml").write_text("resources: [./grafana/ks.yaml, ./exporters/ks.yaml]\n")
     assert flux(root, "flux-path-missing") == [("apps/monitoring/exporters/ks.yaml", 8)]
+
+
+def test_long_metric_names_in_a_config_file_are_not_tokens(make_repo: RepoFactory) -> None:
+    body = "  rules.yaml: |\n    - record: node_network_receive_bytes_total_by_instance\n      expr: sum(x)\n"
+    secret = f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n{body}"
+    assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
+    random = secret.replace("node_network_receive_bytes_total_by_instance", "Zk3hQ9aP2mL8vN4tR7wY1cB6dE0fG5jK")
+    assert policy(make_repo({"s.yaml": random}), "plaintext-secret") == [("s.yaml", 4)]

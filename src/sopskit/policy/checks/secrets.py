@@ -48,6 +48,7 @@ _CONFIG_CREDENTIAL = re.compile(
     r"[\w.-]*[\"']?\s*[:=]\s*(.*)$"
 )
 _CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
+_RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
 _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
 
 
@@ -58,8 +59,10 @@ def is_harmless_config(value: str) -> bool:
     if "\n" not in value.strip():
         return False
     stripped = _TEMPLATE.sub("", value)
-    if _CONFIG_MATERIAL.search(stripped):
-        return False
+    for match in _CONFIG_MATERIAL.finditer(stripped):
+        # a key block, or a long token that looks random (not a metric or label name)
+        if match.group(0) == "-----BEGIN" or _RANDOM.search(match.group(0)):
+            return False
     for match in _CONFIG_CREDENTIAL.finditer(value):
         literal = _TEMPLATE.sub("", match.group(1)).split("#", 1)[0]
         if _LITERAL_VALUE.search(literal):
