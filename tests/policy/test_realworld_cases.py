@@ -135,6 +135,7 @@ class TestLiveTree:
 
 
 class TestDecryptionWiring:
+    DECRYPTION_BLOCK = "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
     PARENT_PATCH = (
         "  patches:\n    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
         "        kind: Kustomization\n        metadata:\n          name: not-used\n"
@@ -221,9 +222,23 @@ class TestPlaintextSecretValues:
 
     def test_base64_of_a_reference_is_not_plaintext_but_a_literal_is(self, make_repo: RepoFactory) -> None:
         # base64("${TOKEN}") and base64("hunter2-literal")
-        root = make_repo({"s.yaml": self._secret("data", "  a: JHtUT0tFTn0=\n  b: aHVudGVyMi1saXRlcmFs\n")})
+        root = make_repo({"s.yaml": self._secret("data", "  a: JHtUT0tFTn0=\n  password: aHVudGVyMi1saXRlcmFs\n")})
         report = check_policy(root, only=["plaintext-secret"])
-        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["b)"]
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["password)"]
+
+    def test_config_values_beside_referenced_credentials_are_not_secrets(self, make_repo: RepoFactory) -> None:
+        body = (
+            '  username: "postgres"\n  password: "${PG_PASSWORD}"\n  INIT_POSTGRES_HOST: pg.db.svc\n'
+            '  ice: |-\n    [{"urls": ["stun:stun.example.invalid:19302"]}]\n'
+        )
+        assert policy(make_repo({"s.yaml": self._secret("stringData", body)}), "plaintext-secret") == []
+        # a credential-looking key, or key material, still counts beside references
+        leaky = body + "  api_key: literal-0123\n  dsn: postgres://app:s3cr3t@db/app\n"
+        report = check_policy(make_repo({"s.yaml": self._secret("stringData", leaky)}), only=["plaintext-secret"])
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["api_key, dsn)"]
+        # without any reference, every plaintext value is the author's real value
+        plain = '  username: "admin"\n  host: db\n'
+        assert policy(make_repo({"s.yaml": self._secret("stringData", plain)}), "plaintext-secret") == [("s.yaml", 4)]
 
     def test_a_password_next_to_a_variable_is_still_plaintext(self, make_repo: RepoFactory) -> None:
         root = make_repo({"s.yaml": self._secret("stringData", '  url: "postgres://app:s3cr3t@db.${DOMAIN}/app"\n')})
@@ -431,3 +446,20 @@ def test_long_metric_names_in_a_config_file_are_not_tokens(make_repo: RepoFactor
     assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
     random = secret.replace("node_network_receive_bytes_total_by_instance", "Zk3hQ9aP2mL8vN4tR7wY1cB6dE0fG5jK")
     assert policy(make_repo({"s.yaml": random}), "plaintext-secret") == [("s.yaml", 4)]
+
+
+def test_a_root_kustomization_applied_by_bootstrap_is_live(make_repo: RepoFactory) -> None:
+    # flux/cluster/ks.yaml is applied by bootstrap (nothing here builds it) and builds ./apps,
+    # which holds an encrypted file and another Kustomization: it is checked, unlike the
+    # archived Kustomization that nothing builds and that builds nothing
+    root = make_repo(
+        {
+            "flux/cluster/ks.yaml": ks("cluster-apps", "./apps"),
+            "apps/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+            "apps/web/ks.yaml": ks("web", "./apps/web/app", extra=TestDecryptionWiring.DECRYPTION_BLOCK),
+            "apps/web/app/kustomization.yaml": "resources: []\n",
+            "archive/old/ks.yaml": ks("old", "./apps/old/app"),
+        }
+    )
+    assert flux(root, "flux-decryption-provider") == [("flux/cluster/ks.yaml", 6)]
+    assert flux(root, "flux-path-missing") == []

@@ -310,19 +310,32 @@ class FluxGraph:
         return tuple(k for k in self.kustomizations if self.source_problem(k) is None)
 
     @cached_property
-    def _included(self) -> set[str]:
-        files: set[str] = set()
-        for k in self.own:
-            if not k.templated_path and self.ctx.repo.exists(k.path or "."):
-                files |= self.builds.resources(k.path)
-        return files
+    def _live_files(self) -> set[str] | None:
+        """Files whose Kustomizations are deployed: the roots (built by no other Kustomization,
+        and building some: what bootstrap or a FluxInstance applies) and, transitively, every
+        file a live Kustomization builds. None when no Kustomization builds another."""
+        defined = {k.file.rel for k in self.own}
+        builders = [k for k in self.own if not k.templated_path and self.ctx.repo.exists(k.path or ".")]
+        includes = {id(k): self.builds.resources(k.path) & defined for k in builders}
+        by_others: set[str] = set()
+        for k in builders:
+            by_others |= includes[id(k)] - {k.file.rel}
+        if not by_others:
+            return None
+        live = {k.file.rel for k in builders if k.file.rel not in by_others and includes[id(k)] - {k.file.rel}}
+        changed = True
+        while changed:
+            changed = False
+            for k in builders:
+                if k.file.rel in live and not includes[id(k)] <= live:
+                    live |= includes[id(k)]
+                    changed = True
+        return live
 
     def is_live(self, k: FluxKustomization) -> bool:
-        """Reached by some build of this repository (or no Kustomization includes another)."""
-        included = self._included
-        if not any(other.file.rel in included for other in self.own):
-            return True
-        return k.file.rel in included
+        """Deployed: reached from a root Kustomization (or no Kustomization builds another)."""
+        live = self._live_files
+        return live is None or k.file.rel in live
 
     def skipped(self) -> Iterator[tuple[FluxKustomization, str]]:
         """Every Kustomization not checked, with the reason (for --verbose)."""

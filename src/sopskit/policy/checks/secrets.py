@@ -52,6 +52,13 @@ _RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
 _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
 
 
+_URL_PASSWORD = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@")
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private|credential|auth|bearer|"
+    r"(?:^|[_.-])key$|salt|seed|cookie|session|signature|\.pem$|\.key$|jwt|otp|pin$"
+)
+
+
 def is_harmless_config(value: str) -> bool:
     """A multi-line value (a config file carried in a Secret) in which no credential-looking key
     has a literal value, and with no key block or long random token: templates and ``${VAR}``
@@ -94,8 +101,10 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         if not is_kind(data, "Secret") or isinstance(data.get("sops"), dict):
             continue
         ctx.count(PLAINTEXT_SECRET.id)
-        for field_name in ("data", "stringData"):
-            keys = _plaintext_keys(data.get(field_name), encoded=field_name == "data")
+        sections = {name: _values(data.get(name), encoded=name == "data") for name in ("data", "stringData")}
+        delegates = any(is_reference(text) for values in sections.values() for _, text in values)
+        for field_name, values in sections.items():
+            keys = [key for key, text in values if _is_plaintext(key, text, delegates=delegates)]
             if keys:
                 namespace = ctx.repo.namespace_of(file, doc) or "default"
                 yield Violation(
@@ -109,21 +118,45 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
     yield from _plaintext_generators(ctx)
 
 
-def _plaintext_keys(section: Any, *, encoded: bool) -> list[str]:
+def _values(section: Any, *, encoded: bool) -> list[tuple[str, str]]:
+    """(key, text) of the non-empty values of a data/stringData section (data decoded)."""
     if not isinstance(section, dict):
         return []
     found = []
     for key, value in section.items():
         if value in (None, ""):
             continue
-        if isinstance(value, str):
-            text = _decoded(value) if encoded else value
-            if is_enc_value(value) or is_enc_value(text) or is_reference(value) or is_reference(text):
-                continue
-            if is_harmless_config(text):
-                continue
-        found.append(str(key))
+        if isinstance(value, str) and is_enc_value(value):
+            continue
+        text = str(value)
+        if encoded and isinstance(value, str):
+            text = _decoded(value)
+        if is_enc_value(text):
+            continue
+        found.append((str(key), text))
     return found
+
+
+def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
+    """Whether one value is a secret in plaintext.
+
+    References and templates are not; a multi-line config file without credentials is not.
+    When the same Secret takes its credentials from references (``${DB_PASSWORD}``), its other
+    plaintext values are deliberate configuration (a host, a port, a user name): only a value
+    under a credential-looking key, or one that looks like key material, still counts.
+    """
+    if is_reference(text) or is_harmless_config(text):
+        return False
+    if not delegates:
+        return True
+    return bool(_CREDENTIAL_KEY.search(key)) or _looks_like_material(text)
+
+
+def _looks_like_material(text: str) -> bool:
+    stripped = _TEMPLATE.sub("", text)
+    if "-----BEGIN" in stripped or _URL_PASSWORD.search(stripped):
+        return True
+    return any(_RANDOM.search(m.group(0)) for m in _CONFIG_MATERIAL.finditer(stripped))
 
 
 def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
