@@ -134,6 +134,17 @@ def _probe(path_regex: str) -> str:
     return re.sub(r"\\(.)", r"\1", path_regex.lstrip("^")) + "secret.yaml"
 
 
+def _matches(path_regex: str, path: str) -> bool:
+    """``path_regex`` against ``path`` exactly as creation rules are matched (sopskit.config)."""
+    import json
+    from pathlib import Path
+
+    from sopskit.config import parse_config
+
+    text = "creation_rules:\n  - path_regex: " + json.dumps(path_regex) + "\n"
+    return parse_config(text, Path(".sops.yaml")).creation_rules[0].matches(path)
+
+
 def _insert_position(rules: Any, path_regex: str | None = None) -> int:
     """New rules go before the first rule that would shadow them (sops takes the first match):
     a catch-all rule, or one whose ``path_regex`` already matches the new rule's files. A
@@ -148,8 +159,8 @@ def _insert_position(rules: Any, path_regex: str | None = None) -> int:
         if probe is None:
             continue
         try:
-            shadows = re.search(str(existing), probe) is not None
-        except re.error:
+            shadows = _matches(str(existing), probe)
+        except ConfigError:
             raise ConfigError(
                 f".sops.yaml: cannot tell whether creation rule #{index + 1} (path_regex {existing!r}) "
                 f"matches {probe}; add the rule for {path_regex!r} by hand, before it if it does"
