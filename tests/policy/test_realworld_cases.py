@@ -463,3 +463,14 @@ def test_a_root_kustomization_applied_by_bootstrap_is_live(make_repo: RepoFactor
     )
     assert flux(root, "flux-decryption-provider") == [("flux/cluster/ks.yaml", 6)]
     assert flux(root, "flux-path-missing") == []
+
+
+def test_global_decryption_key_stands_in_for_a_missing_secret_ref(make_repo: RepoFactory) -> None:
+    provider_only = "  decryption:\n    provider: sops\n"
+    tree: dict[str, str | bytes] = {
+        "flux/cluster/ks.yaml": ks("cluster-apps", "./apps", extra=provider_only),
+        "apps/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+    }
+    assert flux(make_repo(tree), "flux-decryption-secretref") == [("flux/cluster/ks.yaml", 12)]
+    tree["flux/instance.yaml"] = "spec:\n  kustomize:\n    patches:\n      - value: --sops-age-secret=sops-age\n"
+    assert flux(make_repo(tree), "flux-decryption-secretref") == []

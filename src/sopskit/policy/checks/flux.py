@@ -78,6 +78,9 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
                 "add to its spec: `decryption: {provider: sops, secretRef: {name: sops-age}}`",
             )
         ref = decryption.get("secretRef")
+        if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")) and graph.global_decryption:
+            ctx.note(check_id, f"{kustomization.label}: no secretRef, the controller's global key decrypts")
+            continue
         if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")):
             yield Violation(
                 FLUX_DECRYPTION_SECRETREF.id,
