@@ -474,3 +474,15 @@ def test_global_decryption_key_stands_in_for_a_missing_secret_ref(make_repo: Rep
     assert flux(make_repo(tree), "flux-decryption-secretref") == [("flux/cluster/ks.yaml", 12)]
     tree["flux/instance.yaml"] = "spec:\n  kustomize:\n    patches:\n      - value: --sops-age-secret=sops-age\n"
     assert flux(make_repo(tree), "flux-decryption-secretref") == []
+
+
+def test_flags_and_hosts_named_like_auth_are_not_credentials(make_repo: RepoFactory) -> None:
+    config = (
+        "  config.js: |\n    module.exports = {\n      ldap: {\n        authorized: true,\n"
+        '        url: "ldaps://authentik-ldap.example.invalid:636",\n'
+        '        rootPassword: "${LDAP_PASSWORD}",\n      },\n    };\n'
+    )
+    secret = f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n{config}"
+    assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
+    leaky = secret.replace('"${LDAP_PASSWORD}"', '"hunter2-literal"')
+    assert policy(make_repo({"s.yaml": leaky}), "plaintext-secret") == [("s.yaml", 4)]

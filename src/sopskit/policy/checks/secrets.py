@@ -44,9 +44,10 @@ _LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
 
 # a credential-looking key with a literal value (what follows the key up to the end of the line)
 _CONFIG_CREDENTIAL = re.compile(
-    r"(?im)(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|auth|bearer)"
-    r"[\w.-]*[\"']?\s*[:=]\s*(.*)$"
+    r"(?im)(?:^|[\s\"'{,_.-])(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|"
+    r"auth|bearer)[\w-]*[\"']?(?::\s|\s*=)\s*(.*)$"
 )
+_NOT_A_CREDENTIAL = re.compile(r"(?i)^[\s\"',]*(?:true|false|null|none|yes|no|~|-?\d+(?:\.\d+)?)?[\s\"',;]*$")
 _CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
 _RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
 _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
@@ -72,7 +73,7 @@ def is_harmless_config(value: str) -> bool:
             return False
     for match in _CONFIG_CREDENTIAL.finditer(value):
         literal = _TEMPLATE.sub("", match.group(1)).split("#", 1)[0]
-        if _LITERAL_VALUE.search(literal):
+        if _LITERAL_VALUE.search(literal) and not _NOT_A_CREDENTIAL.match(literal):
             return False
     return True
 
