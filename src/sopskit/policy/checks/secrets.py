@@ -44,7 +44,7 @@ _LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
 
 # a credential-looking key with a literal value (what follows the key up to the end of the line)
 _CONFIG_CREDENTIAL = re.compile(
-    r"(?im)(?:^|[\s\"'{,_.-])(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|"
+    r"(?im)(?:^|[\s\"'{,])[\w.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|"
     r"auth|bearer)[\w-]*[\"']?(?::\s|\s*=)\s*(.*)$"
 )
 _NOT_A_CREDENTIAL = re.compile(r"(?i)^[\s\"',]*(?:true|false|null|none|yes|no|~|-?\d+(?:\.\d+)?)?[\s\"',;]*$")
