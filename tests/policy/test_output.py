@@ -119,7 +119,8 @@ def test_clean_report(make_repo: RepoFactory) -> None:
     assert status["externalsecret-prefix"] == "not-applicable"
     assert status["private-key"] == "passed"
     verbose = render_text(clean, verbose=True)
-    assert "check externalsecret-prefix: not-applicable: sopskit.externalsecret_prefixes is not set" in verbose
+    expected = "check externalsecret-prefix" + ": not-applicable: sopskit.externalsecret_prefixes is not set"
+    assert expected in verbose
     data = json.loads(render_json(clean))
     assert data["summary"]["check_status"]["plaintext-secret"] == {
         "status": "nothing-to-check", "evaluated": 0, "reason": "", "notes": []
