@@ -137,9 +137,10 @@ class Builds:
         return found
 
     def _generated(self, directory: str, seen: set[str], *, with_patches: bool) -> set[str]:
-        """What Flux's generated kustomization of ``directory`` holds (fluxcd/pkg kustomize
-        generator): the files below it, except that a subdirectory with its own kustomization
-        file is taken as one resource, built by that file, and not walked further."""
+        """What Flux's generated kustomization of ``directory`` holds (fluxcd/pkg
+        kustomize/kustomize_generator.go, scanManifests): the ``.yaml``/``.yml`` files below it,
+        except that a subdirectory with its own kustomization file is taken as one resource,
+        built by that file, and not walked further."""
         prefix = f"{directory}/" if directory else ""
         found: set[str] = set()
         nested: set[str] = set()
@@ -153,7 +154,8 @@ class Builds:
                 None,
             )
             if owner is None:
-                found.add(f.rel)
+                if f.rel.endswith((".yaml", ".yml")):
+                    found.add(f.rel)
             else:
                 nested.add(owner)
         for sub in sorted(nested):
