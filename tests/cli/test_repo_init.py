@@ -63,3 +63,31 @@ def test_cluster_recipient_lands_in_the_scaffolded_rule(tmp_path: Path) -> None:
     rule = config.rule_for(tmp_path / "flux/secrets/prod/db.yaml")
     assert rule is not None and rule.recipients("age") == [recipient]
     assert len(config.creation_rules) == 1
+
+
+def test_repo_init_keeps_an_existing_repository_byte_for_byte_where_it_owns_nothing(tmp_path: Path) -> None:
+    sops_yaml = "---\n# team rules\ncreation_rules:\n  - path_regex: ^apps/\n    age: age1x\n  - age: age1y\n"
+    manifest = "---\n# upstream manifests, built elsewhere\napiVersion: kustomize.toolkit.fluxcd.io/v1\n" \
+        "kind: Kustomization\nmetadata:\n  name: upstream\n  namespace: flux-system\n" \
+        "spec:\n  path: ./\n  sourceRef:\n    kind: OCIRepository\n    name: upstream\n"
+    (tmp_path / ".sops.yaml").write_text(sops_yaml)
+    (tmp_path / "upstream.yaml").write_text(manifest)
+    result = _run(tmp_path, "--env", "prod")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "upstream.yaml").read_text() == manifest  # another source: untouched
+    after = (tmp_path / ".sops.yaml").read_text()
+    assert after.startswith("---\n# team rules\ncreation_rules:\n  - path_regex: ^apps/\n")
+    rules = yaml.safe_load(after)["creation_rules"]
+    # the new rule sits before the catch-all rule that would shadow it
+    assert [r.get("path_regex") for r in rules] == ["^apps/", "^flux/secrets/prod/", None]
+    assert ".*.sopskit-tmp" in (tmp_path / ".gitignore").read_text().splitlines()
+
+
+def test_repo_init_refuses_when_it_cannot_tell_whether_a_rule_shadows_the_new_one(tmp_path: Path) -> None:
+    sops_yaml = "creation_rules:\n  - path_regex: '(flux'\n    age: age1x\n"
+    (tmp_path / ".sops.yaml").write_text(sops_yaml)
+    result = _run(tmp_path, "--env", "prod")
+    assert result.returncode != 0
+    assert "rule #1" in result.stderr and "(flux" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / ".sops.yaml").read_text() == sops_yaml

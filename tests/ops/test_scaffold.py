@@ -132,3 +132,104 @@ def test_template_and_regex() -> None:
     assert doc == {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "prod"},
                    "type": "Opaque", "stringData": {"key": "value"}}
     assert env_path_regex("prod") == "^flux/secrets/prod/"
+
+
+# -- an existing repository: change only what must change -------------------------------------
+
+REAL_LAYOUT = """\
+---
+# yaml-language-server: $schema=https://example.invalid/kustomization.json
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: secrets
+  namespace: flux-system
+spec:
+    interval: 1h   # odd indentation and a comment: both must survive
+    path: "./flux/secrets"
+    sourceRef:
+        kind: GitRepository
+        name: flux-system
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: upstream
+  namespace: flux-system
+spec:
+  interval: 1h
+  path: ./
+  sourceRef:
+    kind: OCIRepository
+    name: flux-manifests
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: other-repo
+  namespace: flux-system
+spec:
+  interval: 1h
+  path: ./
+  sourceRef:
+    kind: GitRepository
+    name: vendor
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: vendor
+  namespace: flux-system
+spec:
+  url: https://example.invalid/vendor/charts
+"""
+
+
+def test_init_inserts_decryption_as_text_and_only_for_this_repository(tmp_path: Path) -> None:
+    (tmp_path / "clusters").mkdir()
+    (tmp_path / "clusters" / "flux.yaml").write_text(REAL_LAYOUT)
+    report = init_repo(tmp_path, ["prod"])
+    assert "clusters/flux.yaml" in report.updated
+    after = (tmp_path / "clusters" / "flux.yaml").read_text()
+    added = "    decryption:\n      provider: sops\n      secretRef:\n        name: sops-age\n"
+    # the only change is the inserted block, at the indentation the file uses for spec
+    assert after == REAL_LAYOUT.replace("spec:\n    interval: 1h", "spec:\n" + added + "    interval: 1h", 1)
+    docs = list(yaml.safe_load_all(after))
+    assert docs[0]["spec"]["decryption"]["provider"] == "sops"
+    assert "decryption" not in docs[1]["spec"]  # OCIRepository: built elsewhere
+    assert "decryption" not in docs[2]["spec"]  # another Git repository
+    assert init_repo(tmp_path, ["prod"]).changed is False
+
+
+def test_a_git_source_with_this_repositorys_url_is_ours(tmp_path: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@example.invalid:team/fleet.git"],
+                   check=True)
+    layout = REAL_LAYOUT.replace("https://example.invalid/vendor/charts", "ssh://git@example.invalid/team/fleet")
+    (tmp_path / "flux.yaml").write_text(layout)
+    init_repo(tmp_path, ["prod"])
+    docs = list(yaml.safe_load_all((tmp_path / "flux.yaml").read_text()))
+    assert docs[2]["spec"]["decryption"]["secretRef"]["name"] == "sops-age"
+    assert "decryption" not in docs[1]["spec"]
+
+
+def test_leading_document_marker_and_comments_survive(tmp_path: Path) -> None:
+    kustomization = tmp_path / "flux" / "secrets" / "prod" / "kustomization.yaml"
+    kustomization.parent.mkdir(parents=True)
+    kustomization.write_text("---\n# managed by hand\nresources:\n  - a.yaml\n")
+    (tmp_path / ".sops.yaml").write_text("---\n# rules\ncreation_rules:\n  - path_regex: apps/\n    age: age1x\n")
+    init_repo(tmp_path, ["prod"])
+    add_kustomization_resource(kustomization, "b.yaml")
+    assert kustomization.read_text().startswith("---\n# managed by hand\nresources:\n")
+    assert (tmp_path / ".sops.yaml").read_text().startswith("---\n# rules\ncreation_rules:\n")
+
+
+def test_gitignore_covers_sopskit_temp_files(tmp_path: Path) -> None:
+    from sopskit.policy.checks.gitignore import is_ignored
+
+    init_repo(tmp_path, ["prod"])
+    text = (tmp_path / ".gitignore").read_text()
+    # the name ops.files.atomic_write gives its temp file
+    assert is_ignored(text, "flux/secrets/prod/.db.yaml.k2j3h4.sopskit-tmp")

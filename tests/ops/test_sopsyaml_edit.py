@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sopskit.config import parse_config
 from sopskit.errors import ConfigError
@@ -120,3 +121,26 @@ def test_ensure_rule_without_recipient_then_add() -> None:
 def test_invalid_yaml_is_refused() -> None:
     with pytest.raises(ConfigError, match="not valid YAML"):
         add_age_recipient("creation_rules: [\n", "^x/", A)
+
+
+def test_new_rule_goes_before_a_rule_that_would_shadow_it() -> None:
+    text = (
+        "creation_rules:\n"
+        "  - path_regex: kubernetes/.*\\.sops\\.yaml$\n    age: age1a\n"
+        "  - path_regex: flux/.*\n    age: age1b\n"
+        "  - path_regex: ^other/\n    age: age1c\n"
+    )
+    out = ensure_rule(text, "^flux/secrets/prod/", ["age1p"])
+    rules = [r["path_regex"] for r in yaml.safe_load(out)["creation_rules"]]
+    assert rules == ["kubernetes/.*\\.sops\\.yaml$", "^flux/secrets/prod/", "flux/.*", "^other/"]
+
+
+def test_a_rule_that_cannot_be_evaluated_is_named_and_nothing_is_guessed() -> None:
+    text = "creation_rules:\n  - path_regex: '(flux'\n    age: age1a\n"
+    with pytest.raises(ConfigError, match=r"rule #1 .*path_regex"):
+        ensure_rule(text, "^flux/secrets/prod/", ["age1p"])
+
+
+def test_leading_marker_is_kept() -> None:
+    out = ensure_rule("---\ncreation_rules: []\n", "^flux/secrets/prod/", ["age1p"])
+    assert out.startswith("---\ncreation_rules:\n")

@@ -27,6 +27,7 @@ def leaky_repo(make_repo: RepoFactory) -> Path:
             "aws/credentials": f"[default]\naws_secret_access_key = {AWS_SECRET}\n",
             "main.tf": f'variable "db_password" {{\n  default = "{TF_DEFAULT}"\n}}\n',
             "broken.yaml": f"password: {SECRET_VALUE}\n  bad: [\n",
+            ".sops.yaml": "creation_rules:\n  - age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n",
             "ops/kubeconfig": (
                 "apiVersion: v1\nkind: Config\nclusters: []\n"
                 f"users:\n  - name: u\n    user:\n      token: {SECRET_VALUE}\n"
@@ -108,5 +109,20 @@ def test_sarif_shape(report: Report) -> None:
 def test_clean_report(make_repo: RepoFactory) -> None:
     clean = check_policy(make_repo({"README.md": "hello\n"}))
     assert clean.ok and clean.exit_code == 0
-    assert render_text(clean).startswith(f"ok: {len(clean.checks)} checks passed")
+    text = render_text(clean)
+    # nothing in this repository for most checks: the summary says so instead of "passed"
+    passed = [s.check_id for s in clean.statuses if s.status == "passed"]
+    assert text.startswith(f"ok: {len(passed)} checks passed"), text
+    assert "not applicable" in text and "with nothing to check" in text
+    status = {s.check_id: s.status for s in clean.statuses}
+    assert status["plaintext-secret"] == "nothing-to-check"
+    assert status["externalsecret-prefix"] == "not-applicable"
+    assert status["private-key"] == "passed"
+    verbose = render_text(clean, verbose=True)
+    expected = "check externalsecret-prefix" + ": not-applicable: sopskit.externalsecret_prefixes is not set"
+    assert expected in verbose
+    data = json.loads(render_json(clean))
+    assert data["summary"]["check_status"]["plaintext-secret"] == {
+        "status": "nothing-to-check", "evaluated": 0, "reason": "", "notes": []
+    }
     assert json.loads(render_sarif(clean))["runs"][0]["results"] == []

@@ -267,10 +267,32 @@ class TestExternalSecrets:
             - extract: {key: /payments/shared}
     """
 
+    SETTINGS = "sopskit:\n  externalsecret_prefixes: {'*': ['{namespace}/']}\n  app_namespaces: [pay*]\n"
+
     def _repo(self, make_repo: RepoFactory, key: str, kind: str = "SecretStore", **extra: str) -> Path:
-        return make_repo(
-            {"apps/es.yaml": self.ES.replace("{key}", key).replace("{store_kind}", kind), **extra}
-        )
+        files = {
+            "apps/es.yaml": self.ES.replace("{key}", key).replace("{store_kind}", kind),
+            ".sops.yaml": self.SETTINGS,
+        }
+        return make_repo({**files, **extra})
+
+    def test_without_settings_both_checks_are_not_applicable(self, make_repo: RepoFactory) -> None:
+        root = self._repo(make_repo, "billing/db", kind="ClusterSecretStore", **{".sops.yaml": "creation_rules: []\n"})
+        report = check_policy(root)
+        status = {s.check_id: s for s in report.statuses}
+        for check_id in ("externalsecret-prefix", "clustersecretstore-in-app-namespace"):
+            assert status[check_id].status == "not-applicable"
+            assert "not set" in status[check_id].reason
+        assert not [v for v in report.violations if v.check_id.startswith(("externalsecret", "cluster"))]
+
+    def test_unlisted_namespace_is_not_checked(self, make_repo: RepoFactory) -> None:
+        settings = "sopskit:\n  externalsecret_prefixes: {billing: [billing/]}\n  app_namespaces: [billing]\n"
+        root = self._repo(make_repo, "other/db", kind="ClusterSecretStore", **{".sops.yaml": settings})
+        report = check_policy(root)
+        assert report.violations == ()
+        status = {s.check_id: s for s in report.statuses}
+        assert status["externalsecret-prefix"].status == "nothing-to-check"
+        assert status["clustersecretstore-in-app-namespace"].status == "nothing-to-check"
 
     def test_remote_key_outside_namespace_prefix(self, make_repo: RepoFactory) -> None:
         root = self._repo(make_repo, "billing/db")
@@ -284,7 +306,8 @@ class TestExternalSecrets:
             make_repo,
             "shared/db",
             **{
-                ".sops.yaml": "sopskit:\n  externalsecret_prefixes:\n    billing: ['shared/', 'billing/']\n",
+                ".sops.yaml": "sopskit:\n  externalsecret_prefixes:\n    billing: ['shared/', 'billing/']\n"
+                "    '*': ['{namespace}/']\n",
                 "apps/kustomization.yaml": "namespace: billing\nresources: [es.yaml]\n",
             },
         )
@@ -303,6 +326,7 @@ class TestExternalSecrets:
                 "p/es.yaml": self.ES.replace("payments}", "external-secrets}")
                 .replace("{store_kind}", "ClusterSecretStore")
                 .replace("{key}", "x"),
+                ".sops.yaml": "sopskit:\n  app_namespaces: ['*']\n",
             }
         )
         assert policy(root, "clustersecretstore-in-app-namespace") == []
@@ -405,20 +429,28 @@ class TestNamespaceRecipientMismatch:
 
 
 class TestGitignoreAgekey:
-    @pytest.mark.parametrize("content", ["", "*.key\n", "*.agekey\n!*.agekey\n", "/*.agekey\n", "secrets/\n"])
+    AGE_RULES = {".sops.yaml": f"creation_rules:\n  - age: {PROD_KEY}\n", "a.txt": "x\n"}
+
+    @pytest.mark.parametrize("content", ["", "*.pem\n", "*.agekey\n!*.agekey\n", "/*.agekey\n", "secrets/\n"])
     def test_missing_or_ineffective_guard(self, make_repo: RepoFactory, content: str) -> None:
-        root = make_repo({"a.txt": "x\n"}, gitignore=content)
+        root = make_repo(self.AGE_RULES, gitignore=content)
         assert policy(root, "gitignore-agekey") == [(".gitignore", None)]
 
-    @pytest.mark.parametrize("content", ["*.agekey\n", "# keys\n**/*.agekey\n", "*.age*\n"])
+    @pytest.mark.parametrize(
+        "content", ["*.agekey\n", "# keys\n**/*.agekey\n", "*.age*\n", "/age.key\n", "*.key\n", "keys.txt\n"]
+    )
     def test_effective_guard(self, make_repo: RepoFactory, content: str) -> None:
-        root = make_repo({"a.txt": "x\n"}, gitignore=content)
+        root = make_repo(self.AGE_RULES, gitignore=content)
         assert policy(root, "gitignore-agekey") == []
 
     def test_no_gitignore_file(self, make_repo: RepoFactory) -> None:
-        assert policy(make_repo({"a.txt": "x\n"}, gitignore=None), "gitignore-agekey") == [
-            (".gitignore", None)
-        ]
+        assert policy(make_repo(self.AGE_RULES, gitignore=None), "gitignore-agekey") == [(".gitignore", None)]
+
+    def test_a_repository_without_age_is_not_applicable(self, make_repo: RepoFactory) -> None:
+        root = make_repo({"a.txt": "x\n", ".sops.yaml": "creation_rules:\n  - pgp: ABCDEF0123456789\n"}, gitignore="")
+        report = check_policy(root, only=["gitignore-agekey"])
+        assert report.ok
+        assert [(s.check_id, s.status) for s in report.statuses] == [("gitignore-agekey", "not-applicable")]
 
 
 class TestYamlParseError:

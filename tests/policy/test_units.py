@@ -32,7 +32,8 @@ def test_settings_defaults_and_prefix_templates() -> None:
     defaults = settings_from_mapping({})
     assert defaults == PolicySettings()
     assert defaults.secrets_root == "flux/secrets"
-    assert defaults.allowed_prefixes("web") == ("web/",)
+    assert defaults.allowed_prefixes("web") == ()  # not configured: the check does not apply
+    assert defaults.app_namespaces == () and defaults.flux_global_decryption == "auto"
     custom = settings_from_mapping(
         {
             "externalsecret_prefixes": {"*": ["apps/{namespace}/"], "ops": ["*"]},
@@ -96,3 +97,19 @@ def test_gitignore_last_match_wins() -> None:
     assert is_ignored("*.agekey\n", "a/b.agekey")
     assert not is_ignored("*.agekey\n!b.agekey\n", "a/b.agekey")
     assert is_ignored("/keys/*.agekey\n", "keys/x.agekey") and not is_ignored("/keys/*.agekey\n", "x.agekey")
+
+
+def test_repository_urls_compare_without_scheme_user_port_and_dot_git() -> None:
+    from sopskit.policy.fluxgraph import normalise_url
+
+    same = {
+        normalise_url(u)
+        for u in (
+            "https://github.com/Org/Fleet.git",
+            "ssh://git@github.com/org/fleet",
+            "git@github.com:org/fleet.git",
+            "ssh://git@github.com:22/org/fleet/",
+        )
+    }
+    assert same == {"github.com/org/fleet"}
+    assert normalise_url("https://github.com/org/other") != "github.com/org/fleet"

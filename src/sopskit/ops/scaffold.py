@@ -3,19 +3,25 @@
 Layout (Flux's conventions)::
 
     .sops.yaml                           one creation rule per environment
-    .gitignore                           guards: *.agekey, *.dec.yaml, *.decrypted.*, .env
+    .gitignore                           guards: *.agekey, *.dec.yaml, *.decrypted.*, .env and
+                                         sopskit's temp files (.*.sopskit-tmp, see ops.files)
     .pre-commit-config.yaml              sopskit's scan and policy hooks
     flux/secrets/ENV/kustomization.yaml  lists the encrypted Secrets of ENV
     flux/secrets/ENV/NAME.yaml           one encrypted Secret each
 
-Every function is idempotent: run twice, the second run changes nothing. Edits of existing
-YAML go through ruamel.yaml's round-trip mode so comments and ordering survive.
+Every function is idempotent: run twice, the second run changes nothing. On an existing
+repository only what must change changes: Flux Kustomizations get their ``decryption`` block by
+inserting lines (every other byte stays), and only those that build *this* repository (a
+``GitRepository`` named ``flux-system``, or one whose URL is a ``git remote`` of the repository;
+never an OCIRepository, Bucket or another Git repository). Other YAML edits go through
+ruamel.yaml's round trip, with the leading ``---`` put back.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +29,11 @@ from typing import Any
 
 from sopskit.errors import ConfigError, UsageError
 from sopskit.ops.files import atomic_write
-from sopskit.ops.sopsyaml_edit import ensure_rule
+from sopskit.ops.sopsyaml_edit import ensure_rule, keep_document_start
 
 SECRETS_ROOT = "flux/secrets"
 DECRYPTION_SECRET = "sops-age"
-GITIGNORE_GUARDS = ("*.agekey", "*.dec.yaml", "*.decrypted.*", ".env")
+GITIGNORE_GUARDS = ("*.agekey", "*.dec.yaml", "*.decrypted.*", ".env", ".*.sopskit-tmp")
 _GITIGNORE_HEADER = "# sopskit: never commit private keys or decrypted files"
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
@@ -175,7 +181,7 @@ def add_kustomization_resource(path: Path, resource: str) -> bool:
             return True
         return False
     resources.append(resource)
-    _write(path, _dump_all(docs))
+    _write(path, keep_document_start(text, _dump_all(docs)))
     return True
 
 
@@ -223,7 +229,7 @@ def _ensure_pre_commit(repo: Path, report: ScaffoldReport) -> None:
         raise ConfigError(f"{path}: expected a mapping with repos")
     repos = docs[0].setdefault("repos", [])
     repos.append(snippet)
-    _write(path, _dump_all(docs))
+    _write(path, keep_document_start(text, _dump_all(docs)))
     report.updated.append(".pre-commit-config.yaml")
 
 
@@ -246,43 +252,117 @@ def _is_flux_kustomization(doc: Any) -> bool:
             and str(doc.get("apiVersion", "")).startswith(_FLUX_KUSTOMIZE_API))
 
 
+def _remote_urls(repo: Path) -> set[str]:
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "remote", "-v"], capture_output=True, text=True,
+                             check=False, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return {_url_key(line.split()[1]) for line in out.stdout.splitlines() if len(line.split()) >= 2}
+
+
+def _url_key(url: str) -> str:
+    """``https://github.com/o/r.git``, ``ssh://git@github.com/o/r`` and ``git@github.com:o/r`` agree."""
+    text = re.sub(r"^[a-z+]+://", "", url.strip().lower())
+    text = re.sub(r"^[^@/]+@", "", text)
+    text = re.sub(r":\d+/", "/", text, count=1) if re.search(r":\d+/", text) else text.replace(":", "/", 1)
+    return text.removesuffix("/").removesuffix(".git")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _own_git_sources(repo: Path, documents: Sequence[tuple[Path, Any]]) -> set[tuple[str, str]]:
+    """(namespace, name) of the GitRepositories that are this repository."""
+    urls = _remote_urls(repo)
+    own = {("flux-system", "flux-system")}
+    for _path, doc in documents:
+        if not (isinstance(doc, dict) and doc.get("kind") == "GitRepository"):
+            continue
+        meta = _mapping(doc.get("metadata"))
+        spec = _mapping(doc.get("spec"))
+        if isinstance(spec.get("url"), str) and _url_key(spec["url"]) in urls:
+            own.add((str(meta.get("namespace", "flux-system")), str(meta.get("name", ""))))
+    return own
+
+
+def _builds_this_repo(doc: Any, own: set[tuple[str, str]]) -> bool:
+    """True when the Kustomization's source is this repository (no sourceRef: a fragment, taken as ours)."""
+    ref = doc["spec"].get("sourceRef")
+    if not isinstance(ref, dict):
+        return True
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    namespace = str(ref.get("namespace") or meta.get("namespace") or "flux-system")
+    return ref.get("kind", "GitRepository") == "GitRepository" and (namespace, str(ref.get("name"))) in own
+
+
+def _needs_decryption(doc: Any, secrets_dirs: Sequence[str], own: set[tuple[str, str]]) -> bool:
+    if not _is_flux_kustomization(doc):
+        return False
+    spec = doc.get("spec")
+    if not isinstance(spec, dict) or "decryption" in spec:
+        return False
+    return any(_covers(str(spec.get("path", "")), d) for d in secrets_dirs) and _builds_this_repo(doc, own)
+
+
+def _decryption_lines(indent: str, secret_name: str) -> str:
+    return (f"{indent}decryption:\n{indent}  provider: sops\n{indent}  secretRef:\n"
+            f"{indent}    name: {secret_name}\n")
+
+
+def _insert_decryption(text: str, secret_name: str, wanted: set[int]) -> str:
+    """Insert a ``decryption`` block as the first key of ``spec`` in the documents ``wanted``
+    (indexes), as text: every other byte of the file stays as it was."""
+    import yaml
+
+    lines = text.splitlines(keepends=True)
+    inserts: list[tuple[int, str]] = []
+    for index, node in enumerate(yaml.compose_all(text, Loader=yaml.SafeLoader)):
+        if index not in wanted or not isinstance(node, yaml.MappingNode):
+            continue
+        for key, value in node.value:
+            if key.value == "spec" and isinstance(value, yaml.MappingNode) and value.flow_style is False \
+                    and value.value:
+                first_key = value.value[0][0]
+                indent = " " * first_key.start_mark.column
+                inserts.append((first_key.start_mark.line, _decryption_lines(indent, secret_name)))
+    for line, block in sorted(inserts, reverse=True):
+        lines.insert(line, block)
+    return "".join(lines)
+
+
 def wire_flux_decryption(
     repo: Path, secrets_dirs: Sequence[str], *, secret_name: str = DECRYPTION_SECRET,
 ) -> list[str]:
-    """Add ``spec.decryption`` to every Flux Kustomization whose ``spec.path`` covers a secrets dir.
+    """Add ``spec.decryption`` to every Flux Kustomization of this repository whose ``spec.path``
+    covers a secrets dir.
 
     A Kustomization that already has a ``decryption`` block is left alone (it may use another
-    Secret on purpose). Returns the files changed.
+    Secret on purpose); one built from another source (OCIRepository, another Git repository) is
+    never touched. Returns the files changed.
     """
-    from ruamel.yaml.comments import CommentedMap
+    import yaml
 
-    changed: list[str] = []
+    parsed: list[tuple[Path, str, list[Any]]] = []
     for path in _iter_yaml_files(repo):
         text = path.read_text(encoding="utf-8", errors="replace")
-        if _FLUX_KUSTOMIZE_API not in text or ("sops:" in text and "mac:" in text):
+        if "kind:" not in text or ("sops:" in text and "mac:" in text):
             continue
         try:
-            docs = _load_all(text, path)
-        except ConfigError:
+            docs = list(yaml.load_all(text, Loader=yaml.SafeLoader))
+        except yaml.YAMLError:
             continue
-        touched = False
-        for doc in docs:
-            if not _is_flux_kustomization(doc):
-                continue
-            spec = doc.get("spec")
-            if not isinstance(spec, dict) or "decryption" in spec:
-                continue
-            if not any(_covers(str(spec.get("path", "")), d) for d in secrets_dirs):
-                continue
-            block = CommentedMap()
-            block["provider"] = "sops"
-            ref = CommentedMap()
-            ref["name"] = secret_name
-            block["secretRef"] = ref
-            spec["decryption"] = block
-            touched = True
-        if touched:
-            _write(path, _dump_all(docs))
+        parsed.append((path, text, docs))
+    own = _own_git_sources(repo, [(p, d) for p, _t, docs in parsed for d in docs])
+    changed: list[str] = []
+    for path, text, docs in parsed:
+        wanted = {index for index, doc in enumerate(docs) if _needs_decryption(doc, secrets_dirs, own)}
+        if not wanted:
+            continue
+        new_text = _insert_decryption(text, secret_name, wanted)
+        if new_text != text:
+            _write(path, new_text)
             changed.append(_rel(repo, path))
     return changed
 

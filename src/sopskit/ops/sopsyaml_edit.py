@@ -14,6 +14,7 @@ the Flux convention ``encrypted_regex: ^(data|stringData)$`` so manifests stay r
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -128,10 +129,43 @@ def _new_rule(path_regex: str, recipient: str) -> Any:
     return rule
 
 
-def _insert_position(rules: Any) -> int:
-    """New rules go before the first catch-all rule, which would otherwise shadow them."""
+def _probe(path_regex: str) -> str:
+    """A file path the new rule is meant for: ``^flux/secrets/prod/`` -> ``flux/secrets/prod/secret.yaml``."""
+    return re.sub(r"\\(.)", r"\1", path_regex.lstrip("^")) + "secret.yaml"
+
+
+def _matches(path_regex: str, path: str) -> bool:
+    """``path_regex`` against ``path`` exactly as creation rules are matched (sopskit.config)."""
+    import json
+    from pathlib import Path
+
+    from sopskit.config import parse_config
+
+    text = "creation_rules:\n  - path_regex: " + json.dumps(path_regex) + "\n"
+    return parse_config(text, Path(".sops.yaml")).creation_rules[0].matches(path)
+
+
+def _insert_position(rules: Any, path_regex: str | None = None) -> int:
+    """New rules go before the first rule that would shadow them (sops takes the first match):
+    a catch-all rule, or one whose ``path_regex`` already matches the new rule's files. A
+    pattern that cannot be evaluated here is refused with its rule named, never guessed."""
+    probe = _probe(path_regex) if path_regex else None
     for index, rule in enumerate(rules):
-        if isinstance(rule, dict) and rule.get("path_regex") is None:
+        if not isinstance(rule, dict):
+            continue
+        existing = rule.get("path_regex")
+        if existing is None:
+            return index
+        if probe is None:
+            continue
+        try:
+            shadows = _matches(str(existing), probe)
+        except ConfigError:
+            raise ConfigError(
+                f".sops.yaml: cannot tell whether creation rule #{index + 1} (path_regex {existing!r}) "
+                f"matches {probe}; add the rule for {path_regex!r} by hand, before it if it does"
+            ) from None
+        if shadows:
             return index
     return len(rules)
 
@@ -139,7 +173,34 @@ def _insert_position(rules: Any) -> int:
 def _edit(text: str | None, change: Callable[[Any], None]) -> str:
     doc = _load(text)
     change(doc)
-    return _dump(doc, header=text is None or not text.strip())
+    out = _dump(doc, header=text is None or not text.strip())
+    return keep_document_start(text or "", out)
+
+
+def _first_content_line(text: str) -> int | None:
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return index
+    return None
+
+
+def keep_document_start(before: str, after: str) -> str:
+    """Put back the leading ``---`` marker (and comments above it) that a YAML round trip drops:
+    linters and many repositories require it, and a rewrite must not touch bytes it does not own."""
+    first = _first_content_line(before)
+    if first is None or before.splitlines()[first].rstrip() != "---":
+        return after
+    header = before.splitlines(keepends=True)[: first + 1]
+    if not header[-1].endswith("\n"):
+        header[-1] += "\n"
+    known = {line.strip() for line in header}
+    lines = after.splitlines(keepends=True)
+    index = 0
+    while index < len(lines) and (not lines[index].strip() or lines[index].strip() in known):
+        index += 1
+    return "".join([*header, *lines[index:]])
 
 
 def add_age_recipient(text: str | None, path_regex: str, recipient: str) -> str:
@@ -154,7 +215,7 @@ def add_age_recipient(text: str | None, path_regex: str, recipient: str) -> str:
         rules = _rules(doc, create=True)
         rule = _find_rule(rules, path_regex)
         if rule is None:
-            rules.insert(_insert_position(rules), _new_rule(path_regex, recipient))
+            rules.insert(_insert_position(rules, path_regex), _new_rule(path_regex, recipient))
             return
         holders = _age_holders(rule)
         if any(recipient in _split(h.get("age")) for h in holders):
@@ -221,7 +282,7 @@ def ensure_rule(text: str | None, path_regex: str, recipients: list[str]) -> str
             return
         rule = _new_rule(path_regex, recipients[0] if recipients else "")
         rule["age"] = CommentedSeq(list(recipients))
-        rules.insert(_insert_position(rules), rule)
+        rules.insert(_insert_position(rules, path_regex), rule)
 
     return _edit(text, change)
 

@@ -15,10 +15,11 @@ Environment semantics (documented in docs/guardrails.md):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sopskit.policy.repo import Repo, RepoFile
 from sopskit.policy.settings import PolicySettings
@@ -49,6 +50,27 @@ class CheckContext:
     repo: Repo
     settings: PolicySettings
     sops_config: SopsConfigView | None
+    #: check id -> how many things it evaluated (0: "nothing to check", absent: not counted)
+    evaluated: dict[str, int] = field(default_factory=dict)
+    #: check id -> why it does not apply to this repository (a setting it needs is not set)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    #: check id -> what it left out and why (shown with --verbose)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+    def count(self, check_id: str, n: int = 1) -> None:
+        """Record that ``check_id`` looked at ``n`` more things (0 just registers the counter)."""
+        self.evaluated[check_id] = self.evaluated.get(check_id, 0) + n
+
+    #: per-run values shared by several checks (e.g. the Flux graph)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, check_id: str, text: str) -> None:
+        notes = self.notes.setdefault(check_id, [])
+        if text not in notes:
+            notes.append(text)
+
+    def mark_not_applicable(self, check_id: str, reason: str) -> None:
+        self.not_applicable[check_id] = reason
 
     @cached_property
     def environments(self) -> tuple[Environment, ...]:

@@ -30,6 +30,11 @@ class Reference:
     line: int
     may_be_dir: bool
 
+    @property
+    def is_patch(self) -> bool:
+        """A patch file is merged into resources, never emitted as one."""
+        return self.field in ("patchesStrategicMerge", *_PATCH_LISTS)
+
 
 def is_remote(entry: str) -> bool:
     lowered = entry.lower()
@@ -57,7 +62,7 @@ def generator_sources(directory: str, generator: dict[str, Any]) -> list[str]:
             entries.append(item)
     if isinstance(generator.get("env"), str):
         entries.append(generator["env"])
-    return [join(directory, entry.strip()) for entry in entries if entry.strip()]
+    return [join(directory, entry.strip()) for entry in entries if entry.strip() and not is_remote(entry.strip())]
 
 
 def references(file: RepoFile, doc: YamlDocument) -> Iterator[Reference]:

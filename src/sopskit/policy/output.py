@@ -3,7 +3,10 @@
 The JSON shape (``version`` 1) is stable for scripts::
 
     {"version": 1, "tool": "sopskit", "suite": "policy", "root": "/abs/path",
-     "summary": {"violations": 2, "files_checked": 40, "checks": ["plaintext-secret", ...]},
+     "summary": {"violations": 2, "files_checked": 40, "checks": ["plaintext-secret", ...],
+                 "warnings": list(report.warnings),
+            "check_status": {"plaintext-secret": {"status": "failed", "evaluated": 3,
+                                  "reason": "", "notes": []}, ...}},
      "violations": [{"check": "plaintext-secret", "path": "a.yaml", "line": 3,
                      "message": "...", "fix": "..."}]}
 
@@ -25,26 +28,39 @@ _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _INFORMATION_URI = "https://github.com/sopskit/sopskit/blob/main/docs/guardrails.md"
 
 
-def render(report: Report, output_format: str) -> str:
+def render(report: Report, output_format: str, *, verbose: bool = False) -> str:
     if output_format == "json":
         return render_json(report)
     if output_format == "sarif":
         return render_sarif(report)
-    return render_text(report)
+    return render_text(report, verbose=verbose)
 
 
 def location(path: str, line: int | None) -> str:
     return f"{path}:{line}" if line else path
 
 
-def render_text(report: Report) -> str:
-    """One line per violation, then its fix, then a summary line."""
+def status_lines(report: Report) -> list[str]:
+    """Per check: its status, why when it did not apply, and what it left out (--verbose)."""
+    lines: list[str] = []
+    for status in report.statuses:
+        counted = f", {status.evaluated} evaluated" if status.evaluated is not None else ""
+        reason = f": {status.reason}" if status.reason else ""
+        lines.append(f"check {status.check_id}: {status.status}{counted}{reason}")
+        lines.extend(f"    {note}" for note in status.notes)
+    return lines
+
+
+def render_text(report: Report, *, verbose: bool = False) -> str:
+    """One line per violation, then its fix, then (verbose) the check statuses, then a summary."""
     lines: list[str] = []
     for violation in report.violations:
         lines.append(
             f"{location(violation.path, violation.line)}: [{violation.check_id}] {violation.message}"
         )
         lines.append(f"    fix: {violation.fix}")
+    if verbose:
+        lines.extend(status_lines(report))
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
 
@@ -53,7 +69,12 @@ def summary_line(report: Report) -> str:
     count = len(report.violations)
     checks = len(report.checks)
     if count == 0:
-        return f"ok: {checks} checks passed on {report.files_checked} files"
+        if not report.statuses:
+            return f"ok: {checks} checks passed on {report.files_checked} files"
+        labels = {"not-applicable": "not applicable", "nothing-to-check": "with nothing to check"}
+        by = {s: sum(1 for x in report.statuses if x.status == s) for s in ("passed", *labels)}
+        extra = "".join(f", {by[key]} {label}" for key, label in labels.items() if by[key])
+        return f"ok: {by['passed']} checks passed{extra} on {report.files_checked} files"
     files = len({v.path for v in report.violations})
     plural = "s" if count != 1 else ""
     return f"{count} violation{plural} in {files} file{'s' if files != 1 else ''} ({checks} checks)"
@@ -69,6 +90,10 @@ def to_json_data(report: Report) -> dict[str, Any]:
             "violations": len(report.violations),
             "files_checked": report.files_checked,
             "checks": [check.id for check in report.checks],
+            "check_status": {
+                s.check_id: {"status": s.status, "evaluated": s.evaluated, "reason": s.reason, "notes": list(s.notes)}
+                for s in report.statuses
+            },
         },
         "violations": [
             {"check": v.check_id, "path": v.path, "line": v.line, "message": v.message, "fix": v.fix}

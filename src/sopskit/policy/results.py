@@ -27,6 +27,22 @@ class Violation:
         return (self.path, self.line or 0, self.check_id, self.message)
 
 
+#: A check found something / found nothing / needs a setting that is not set / had no input.
+STATUSES = ("failed", "passed", "not-applicable", "nothing-to-check")
+
+
+@dataclass(frozen=True)
+class CheckStatus:
+    """How one check ended: ``status`` (one of STATUSES), how many items it evaluated (None when
+    the check does not count), and notes on what it left out (e.g. "not checked: ...")."""
+
+    check_id: str
+    status: str
+    evaluated: int | None
+    reason: str = ""
+    notes: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Report:
     """What one run found: the checks that ran and their violations, sorted by location."""
@@ -36,6 +52,9 @@ class Report:
     checks: tuple[Check, ...]
     violations: tuple[Violation, ...]
     files_checked: int
+    statuses: tuple[CheckStatus, ...] = ()
+    #: problems that limited the run without being findings (e.g. an unreadable .sops.yaml)
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

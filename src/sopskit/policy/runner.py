@@ -15,7 +15,7 @@ from sopskit.policy.checks import ALL_CHECKS, SUITES
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import matches_any
 from sopskit.policy.repo import load_repo
-from sopskit.policy.results import Report, Violation
+from sopskit.policy.results import CheckStatus, Report, Violation
 from sopskit.policy.settings import PolicySettings, settings_from_mapping
 from sopskit.policy.sopsconfig import SopsConfigView, find_sops_config, read_sops_config
 
@@ -55,7 +55,31 @@ def run_suite(
         checks=checks,
         violations=tuple(sorted(unique.values(), key=Violation.sort_key)),
         files_checked=len(repo.files),
+        statuses=_statuses(checks, ctx, unique.values()),
+        warnings=(
+            (f"{sops_config.error}; creation-rule checks ran without rules",)
+            if sops_config is not None and sops_config.error
+            else ()
+        ),
     )
+
+
+def _statuses(checks: tuple[Check, ...], ctx: CheckContext, found: Iterable[Violation]) -> tuple[CheckStatus, ...]:
+    failed = {v.check_id for v in found}
+    statuses = []
+    for check in checks:
+        evaluated = ctx.evaluated.get(check.id)
+        reason = ctx.not_applicable.get(check.id, "")
+        if check.id in failed:
+            status = "failed"
+        elif reason:
+            status = "not-applicable"
+        elif evaluated == 0:
+            status = "nothing-to-check"
+        else:
+            status = "passed"
+        statuses.append(CheckStatus(check.id, status, evaluated, reason, tuple(ctx.notes.get(check.id, ()))))
+    return tuple(statuses)
 
 
 def check_policy(

@@ -12,8 +12,15 @@ they describe. Every key is optional; the defaults fit the usual ``flux/secrets/
       production_paths: ["**/prod*/**", "**/production/**"]
       platform_namespaces: [flux-system, external-secrets, kube-system]
       externalsecret_prefixes:            # remote-key prefixes allowed per namespace
-        "*": ["{namespace}/"]             # the default for every namespace
+        "*": ["{namespace}/"]             # default: not set, the check is not applicable
         payments: ["payments/", "shared/payments/"]
+      app_namespaces: ["team-*"]          # where a ClusterSecretStore is a violation (default:
+                                          # not set, the check is not applicable)
+      repository_urls: ["https://github.com/org/fleet"]   # this repo, besides `git remote`
+      flux_sources: [flux-system/fleet]   # GitRepositories that are this repo, by name
+      flux_global_decryption: auto        # true: kustomize-controller runs with
+                                          # --sops-age-secret (Flux 2.7+); auto: on when a file
+                                          # of the repo sets that flag
       exclude: ["tests/fixtures/**"]      # paths no check looks at
       disable: [terraform-sensitive-output]
       ignore:                             # one check silenced for some paths
@@ -31,7 +38,8 @@ from sopskit.errors import ConfigError
 DEFAULT_SECRETS_ROOT = "flux/secrets"
 DEFAULT_PRODUCTION_PATHS = ("**/prod*/**", "**/production/**")
 DEFAULT_PLATFORM_NAMESPACES = ("flux-system", "external-secrets", "kube-system")
-DEFAULT_PREFIXES: Mapping[str, tuple[str, ...]] = {"*": ("{namespace}/",)}
+DEFAULT_PREFIXES: Mapping[str, tuple[str, ...]] = {}
+GLOBAL_DECRYPTION_VALUES = ("auto", "true", "false")
 
 _KNOWN_KEYS = {
     "secrets_root",
@@ -43,6 +51,10 @@ _KNOWN_KEYS = {
     "exclude",
     "disable",
     "ignore",
+    "app_namespaces",
+    "repository_urls",
+    "flux_sources",
+    "flux_global_decryption",
 }
 
 
@@ -65,6 +77,10 @@ class PolicySettings:
     exclude: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
     ignore: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    app_namespaces: tuple[str, ...] = ()
+    repository_urls: tuple[str, ...] = ()
+    flux_sources: tuple[str, ...] = ()
+    flux_global_decryption: str = "auto"
 
     def allowed_prefixes(self, namespace: str) -> tuple[str, ...]:
         """Prefixes for ``namespace``; ``{namespace}`` in a template is replaced."""
@@ -87,6 +103,11 @@ def settings_from_mapping(raw: Mapping[str, Any], *, source: str = ".sops.yaml")
     strict = raw.get("strict_namespaces", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"{source}: sopskit.strict_namespaces must be true or false")
+    global_decryption = raw.get("flux_global_decryption", "auto")
+    if isinstance(global_decryption, bool):
+        global_decryption = "true" if global_decryption else "false"
+    if global_decryption not in GLOBAL_DECRYPTION_VALUES:
+        raise ConfigError(f"{source}: sopskit.flux_global_decryption must be auto, true or false")
     return PolicySettings(
         secrets_root=root.strip("/"),
         environments=_environments(raw.get("environments"), source),
@@ -97,6 +118,10 @@ def settings_from_mapping(raw: Mapping[str, Any], *, source: str = ".sops.yaml")
         exclude=_strings(raw, "exclude", (), source),
         disable=_strings(raw, "disable", (), source),
         ignore=_string_lists(raw, "ignore", source),
+        app_namespaces=_strings(raw, "app_namespaces", (), source),
+        repository_urls=_strings(raw, "repository_urls", (), source),
+        flux_sources=_strings(raw, "flux_sources", (), source),
+        flux_global_decryption=global_decryption,
     )
 
 

@@ -4,7 +4,9 @@ Rules come from :func:`sopskit.config.parse_config`, so matching and key parsing
 what ``sopskit encrypt`` uses (first match wins, unanchored search in the path relative to the
 config directory). On top, this view keeps the text and node tree for line numbers, and treats
 broken YAML as "no rules" (the ``yaml-parse-error`` check reports it) instead of stopping the
-run; a well-formed file with an invalid schema still raises :class:`ConfigError`.
+run. A well-formed file whose rules sopskit cannot load (a key or pattern it rejects) gives a
+view without rules and with ``error`` set: the run goes on (the rule-based checks have nothing
+to evaluate) and the command warns, so one rule never hides every other finding.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sopskit.config import CreationRule, parse_config
+from sopskit.errors import SopsError
 from sopskit.policy.yamldocs import YamlParse, parse_yaml_documents
 
 CONFIG_NAME = ".sops.yaml"
@@ -44,6 +47,7 @@ class SopsConfigView:
     parse: YamlParse = field(repr=False)
     rules: tuple[RuleView, ...]
     settings: Mapping[str, Any]
+    error: str | None = None
 
     @property
     def directory(self) -> Path:
@@ -83,7 +87,14 @@ def read_sops_config(path: Path) -> SopsConfigView:
     document = parsed.documents[0] if parsed.documents and parsed.error is None else None
     if document is None or not isinstance(document.data, dict):
         return SopsConfigView(path=path, text=text, parse=parsed, rules=(), settings={})
-    config = parse_config(text, path)
+    try:
+        config = parse_config(text, path)
+    except SopsError as exc:
+        raw = document.data.get("sopskit")
+        return SopsConfigView(
+            path=path, text=text, parse=parsed, rules=(), settings=raw if isinstance(raw, dict) else {},
+            error=str(exc),
+        )
     rules = tuple(
         RuleView(
             index=rule.index,

@@ -15,7 +15,16 @@ import yaml
 
 
 class _TolerantLoader(yaml.SafeLoader):
-    """SafeLoader that builds plain values for tags it does not know."""
+    """SafeLoader that builds plain values for tags it does not know, and lets an anchor name be
+    defined again (YAML 1.2: an alias refers to the most recent node with that anchor; Flux,
+    Helm and kubectl accept it, PyYAML alone refuses)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if not self.check_event(yaml.AliasEvent):
+            anchor = getattr(self.peek_event(), "anchor", None)  # type: ignore[no-untyped-call]
+            if anchor is not None:
+                self.anchors.pop(anchor, None)
+        return super().compose_node(parent, index)
 
 
 def _construct_unknown(loader: yaml.SafeLoader, node: yaml.Node) -> Any:

@@ -12,13 +12,18 @@ reconcile: every Flux Kustomization that builds SOPS-encrypted files has
 spec.decryption.provider: sops and a secretRef; every kustomization.yaml resource, patch and
 generator file exists (and is not git-ignored); every encrypted file is referenced; a
 decryption Secret kept in the repo uses key names Flux reads (*.agekey, *.asc, sops.*).
-PATH is taken as the root of the Flux GitRepository. Exit status 1 when anything is found.
+PATH is this repository's root. Only Kustomizations built from this repository are checked (its
+flux-system GitRepository, or one whose URL is a git remote of PATH); OCIRepository, Bucket,
+ExternalArtifact and other Git sources are "not checked" (listed with --verbose). Decryption
+patched in by a parent Kustomization, or given by the controller's --sops-age-secret flag,
+counts as set. Exit status 1 when anything is found.
 """
 
 EPILOG = """\
 examples:
   sopskit flux validate                         (the repository in the working directory)
   sopskit flux validate clusters-repo --format json
+  sopskit flux validate -v                      (also what was not checked, and why)
   sopskit flux validate --format sarif --output flux.sarif
   sopskit flux validate --list-checks
 """

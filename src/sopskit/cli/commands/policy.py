@@ -69,6 +69,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only this check (repeatable)")
     parser.add_argument("--disable", action="append", default=[], metavar="CHECK_ID",
                         help="skip this check (repeatable; adds to sopskit.disable)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="text format: show every check's status (passed, not applicable, nothing to "
+                             "check) and what it did not check (e.g. Kustomizations built from other sources)")
     parser.add_argument("--list-checks", action="store_true",
                         help="list the check ids with what they catch, and exit")
 
@@ -101,31 +104,36 @@ def _emit(report: Report, args: argparse.Namespace) -> None:
     from sopskit.policy import render
     from sopskit.policy.output import summary_line
 
+    for warning in report.warnings:
+        print(f"sopskit: warning: {warning}", file=sys.stderr)
     output = getattr(args, "output", None)
     if output:
-        Path(output).write_text(render(report, args.report_format), encoding="utf-8")
+        Path(output).write_text(render(report, args.report_format, verbose=args.verbose), encoding="utf-8")
         print(summary_line(report), file=sys.stderr)
         return
     if args.report_format == "text" and _use_colour():
-        _print_coloured(report)
+        _print_coloured(report, verbose=args.verbose)
         return
-    sys.stdout.write(render(report, args.report_format))
+    sys.stdout.write(render(report, args.report_format, verbose=args.verbose))
 
 
 def _use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def _print_coloured(report: Report) -> None:
+def _print_coloured(report: Report, *, verbose: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from sopskit.policy.output import location, summary_line
+    from sopskit.policy.output import location, status_lines, summary_line
 
     console = Console(highlight=False, soft_wrap=True)
     for v in report.violations:
         where = escape(location(v.path, v.line))
         console.print(f"[bold]{where}[/]: [red]\\[{escape(v.check_id)}][/] {escape(v.message)}")
         console.print(f"    [green]fix:[/] {escape(v.fix)}")
+    if verbose:
+        for line in status_lines(report):
+            console.print(escape(line))
     style = "green" if report.ok else "bold red"
     console.print(f"[{style}]{escape(summary_line(report))}[/]")

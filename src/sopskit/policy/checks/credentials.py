@@ -43,7 +43,9 @@ _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".tmpl")
 
 
 def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(PRIVATE_KEY.id, 0)
     for file in ctx.repo.files:
+        ctx.count(PRIVATE_KEY.id)
         if file.name.endswith(".agekey") and not file.is_encrypted:
             yield Violation(
                 PRIVATE_KEY.id,
@@ -75,12 +77,14 @@ def _line_of_byte(file: RepoFile, offset: int) -> int:
 
 
 def _kubeconfigs(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(KUBECONFIG.id, 0)
     for file, doc in ctx.repo.documents():
         data = doc.data
         if not is_kind(data, "Config") or isinstance(data.get("sops"), dict):
             continue
         if "users" not in data and "clusters" not in data:
             continue
+        ctx.count(KUBECONFIG.id)
         users = data.get("users")
         for index, entry in enumerate(users if isinstance(users, list) else []):
             fields = _embedded_credentials(entry)
@@ -113,10 +117,12 @@ def _is_plain(value: Any) -> bool:
 
 
 def _cloud_credentials(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(CLOUD_CREDENTIALS.id, 0)
     for file in ctx.repo.files:
         text = file.text
         if text is None or file.rel.endswith((".md", ".rst", ".adoc")):
             continue
+        ctx.count(CLOUD_CREDENTIALS.id)
         kind = _cloud_kind(file.name, text)
         if kind is None:
             continue
@@ -145,9 +151,11 @@ def _cloud_kind(name: str, text: str) -> tuple[str, int | None] | None:
 
 
 def _production_dotenv(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(PRODUCTION_DOTENV.id, 0)
     for file in ctx.repo.files:
         if not _is_dotenv(file.name) or file.is_encrypted:
             continue
+        ctx.count(PRODUCTION_DOTENV.id)
         if matches_any(file.rel, ctx.settings.production_paths):
             yield Violation(
                 PRODUCTION_DOTENV.id,

@@ -2,18 +2,23 @@
 
 ``externalsecret-prefix``: every remote key an ``ExternalSecret`` reads (``spec.data[].remoteRef.key``,
 ``spec.dataFrom[].extract.key``, ``spec.dataFrom[].find.path``) must start with a prefix allowed
-for its namespace (``sopskit.externalsecret_prefixes``, default ``{namespace}/``), so one team's
-manifest cannot pull another team's secrets. One leading ``/`` is ignored on both sides (SSM
-parameter names start with one).
-``clustersecretstore-in-app-namespace``: an ``ExternalSecret`` outside the platform namespaces that
-uses a ``ClusterSecretStore`` (in ``secretStoreRef`` or a ``dataFrom[].sourceRef.storeRef``):
-cluster stores can read every tenant's keys, so applications should use their namespace's
-``SecretStore``.
+for its namespace (``sopskit.externalsecret_prefixes``; ``"*"`` is every namespace without its own
+entry, ``{namespace}`` in a prefix is replaced), so one team's manifest cannot pull another team's
+secrets. One leading ``/`` is ignored on both sides (SSM parameter names start with one).
+``clustersecretstore-in-app-namespace``: an ``ExternalSecret`` in one of ``sopskit.app_namespaces``
+(globs; never the platform namespaces) that uses a ``ClusterSecretStore`` (in ``secretStoreRef``
+or a ``dataFrom[].sourceRef.storeRef``): cluster stores can read every tenant's keys, so
+applications should use their namespace's ``SecretStore``.
+
+Both are multi-tenant rules: a single-team cluster reading one password manager through one
+``ClusterSecretStore`` is the documented, correct set-up. So without their setting they are
+"not applicable", never violations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
 from sopskit.policy.check import Check
@@ -55,8 +60,18 @@ def _bare(text: str) -> str:
 
 
 def _prefix_violations(ctx: CheckContext) -> Iterator[Violation]:
+    if not ctx.settings.externalsecret_prefixes:
+        ctx.mark_not_applicable(
+            EXTERNALSECRET_PREFIX.id, "sopskit.externalsecret_prefixes is not set (no tenant prefixes to enforce)"
+        )
+        return
+    ctx.count(EXTERNALSECRET_PREFIX.id, 0)
     for file, doc, spec, namespace in _external_secrets(ctx):
         allowed = ctx.settings.allowed_prefixes(namespace)
+        if namespace not in ctx.settings.externalsecret_prefixes and "*" not in ctx.settings.externalsecret_prefixes:
+            ctx.note(EXTERNALSECRET_PREFIX.id, f"not checked: namespace {namespace!r} has no prefixes configured")
+            continue
+        ctx.count(EXTERNALSECRET_PREFIX.id)
         for key, path in _remote_keys(spec):
             if not _has_prefix(key, allowed):
                 yield Violation(
@@ -82,9 +97,17 @@ def _store_refs(spec: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[st
 
 
 def _cluster_store_violations(ctx: CheckContext) -> Iterator[Violation]:
+    apps = ctx.settings.app_namespaces
+    if not apps:
+        ctx.mark_not_applicable(
+            CLUSTERSECRETSTORE_IN_APP_NAMESPACE.id, "sopskit.app_namespaces is not set (no tenant namespaces)"
+        )
+        return
+    ctx.count(CLUSTERSECRETSTORE_IN_APP_NAMESPACE.id, 0)
     for file, doc, spec, namespace in _external_secrets(ctx):
-        if namespace in ctx.settings.platform_namespaces:
+        if namespace in ctx.settings.platform_namespaces or not any(fnmatchcase(namespace, g) for g in apps):
             continue
+        ctx.count(CLUSTERSECRETSTORE_IN_APP_NAMESPACE.id)
         for ref, path in _store_refs(spec):
             if ref.get("kind") == "ClusterSecretStore":
                 yield Violation(
@@ -94,7 +117,7 @@ def _cluster_store_violations(ctx: CheckContext) -> Iterator[Violation]:
                     f"ExternalSecret {name_of(doc.data)!r} in application namespace {namespace!r} uses "
                     f"ClusterSecretStore {ref.get('name', '<unnamed>')!r}",
                     f"create a namespaced SecretStore in {namespace!r} scoped to its secrets and reference "
-                    "it with kind: SecretStore (or add the namespace to sopskit.platform_namespaces)",
+                    "it with kind: SecretStore (or take the namespace out of sopskit.app_namespaces)",
                 )
 
 
@@ -102,7 +125,8 @@ EXTERNALSECRET_PREFIX = Check(
     id="externalsecret-prefix",
     title="ExternalSecret reads a remote key outside its namespace's prefixes",
     catches="spec.data[].remoteRef.key, spec.dataFrom[].extract.key or find.path not starting with a "
-    "prefix allowed for the ExternalSecret's namespace (default: '{namespace}/').",
+    "prefix allowed for the ExternalSecret's namespace (sopskit.externalsecret_prefixes; not applicable "
+    "when unset).",
     fix="Store the secret under the namespace's prefix, or allow the prefix in "
     "sopskit.externalsecret_prefixes.",
     run=_prefix_violations,
@@ -110,8 +134,8 @@ EXTERNALSECRET_PREFIX = Check(
 CLUSTERSECRETSTORE_IN_APP_NAMESPACE = Check(
     id="clustersecretstore-in-app-namespace",
     title="ClusterSecretStore referenced from an application namespace",
-    catches="An ExternalSecret outside sopskit.platform_namespaces whose secretStoreRef (or a dataFrom "
-    "sourceRef.storeRef) has kind: ClusterSecretStore.",
+    catches="An ExternalSecret in a sopskit.app_namespaces namespace (not applicable when unset) whose "
+    "secretStoreRef (or a dataFrom sourceRef.storeRef) has kind: ClusterSecretStore.",
     fix="Use a namespaced SecretStore whose credentials only reach that namespace's secrets.",
     run=_cluster_store_violations,
 )

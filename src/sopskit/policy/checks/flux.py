@@ -9,107 +9,31 @@ file below it (Flux generates a kustomization for it).
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.kustomize import Reference, references
-from sopskit.policy.repo import KUSTOMIZATION_NAMES, Repo, RepoFile, is_kind, name_of
+from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child
+from sopskit.policy.repo import KUSTOMIZATION_NAMES, is_kind, name_of
 from sopskit.policy.results import Violation
-from sopskit.policy.yamldocs import YamlDocument
 
-_FLUX_API = "kustomize.toolkit.fluxcd.io/"
 _FLUX_KEY_NAMES = ("sops.vault-token", "sops.aws-kms", "sops.azure-kv", "sops.gcp-kms")
-_DEFAULT_FLUX_NAMESPACE = "flux-system"
 
 
-@dataclass(frozen=True)
-class FluxKustomization:
-    file: RepoFile
-    doc: YamlDocument
-    name: str
-    namespace: str
-    path: str  # root-relative, "" for the root
-
-    @property
-    def label(self) -> str:
-        return f"Kustomization {self.namespace}/{self.name}"
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec = self.doc.data.get("spec")
-        return spec if isinstance(spec, dict) else {}
+def _graph(ctx: CheckContext) -> FluxGraph:
+    """One graph per run, shared by the Flux checks."""
+    graph = ctx.shared.get("flux_graph")
+    if not isinstance(graph, FluxGraph):
+        graph = ctx.shared["flux_graph"] = FluxGraph(ctx)
+    return graph
 
 
-class _Builds:
-    """Kustomize reachability over the repo, memoised per run."""
-
-    def __init__(self, repo: Repo) -> None:
-        self.repo = repo
-        self.kustomization_in: dict[str, tuple[RepoFile, YamlDocument]] = {
-            file.parent: (file, doc) for file, doc in repo.kustomizations()
-        }
-
-    def has_kustomization(self, directory: str) -> bool:
-        return any(self.repo.exists(_child(directory, n)) for n in KUSTOMIZATION_NAMES)
-
-    def inputs(self, directory: str, seen: set[str] | None = None) -> set[str]:
-        """Files that building ``directory`` reads."""
-        seen = set() if seen is None else seen
-        if directory in seen:
-            return set()
-        seen.add(directory)
-        entry = self.kustomization_in.get(directory)
-        if entry is None:
-            if self.has_kustomization(directory):
-                return set()  # excluded or unparsable: nothing we can follow
-            prefix = f"{directory}/" if directory else ""
-            return {f.rel for f in self.repo.files if f.rel.startswith(prefix)}
-        found: set[str] = set()
-        for ref in references(*entry):
-            if ref.target in self.repo.by_rel or ref.target in self.repo.committed:
-                found.add(ref.target)
-            elif ref.may_be_dir and self.repo.exists(ref.target):
-                found |= self.inputs(_normal_dir(ref.target), seen)
-        return found
-
-    @cached_property
-    def all_references(self) -> list[tuple[RepoFile, Reference]]:
-        return [(file, ref) for file, doc in self.repo.kustomizations() for ref in references(file, doc)]
+def _note_skipped(ctx: CheckContext, check_id: str) -> None:
+    for k, reason in _graph(ctx).skipped():
+        ctx.note(check_id, f"not checked: {k.label} ({k.file.rel}): {reason}")
 
 
-def _child(directory: str, name: str) -> str:
-    return f"{directory}/{name}" if directory else name
-
-
-def _normal_dir(path: str) -> str:
-    return "" if path in (".", "") else path
-
-
-def _flux_kustomizations(repo: Repo) -> Iterator[FluxKustomization]:
-    for file, doc in repo.documents():
-        data = doc.data
-        if not is_kind(data, "Kustomization", _FLUX_API):
-            continue
-        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
-        raw_path = spec.get("path") if isinstance(spec, dict) else None
-        path = posixpath.normpath(str(raw_path).lstrip("/")) if raw_path else "."
-        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
-        yield FluxKustomization(
-            file,
-            doc,
-            name_of(data),
-            namespace if isinstance(namespace, str) else _DEFAULT_FLUX_NAMESPACE,
-            _normal_dir(path),
-        )
-
-
-def _encrypted_inputs(ctx: CheckContext, builds: _Builds, kustomization: FluxKustomization) -> list[str]:
+def _encrypted_inputs(ctx: CheckContext, builds: Builds, kustomization: FluxKustomization) -> list[str]:
     return sorted(
         rel
         for rel in builds.inputs(kustomization.path)
@@ -118,13 +42,24 @@ def _encrypted_inputs(ctx: CheckContext, builds: _Builds, kustomization: FluxKus
 
 
 def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
-    builds = _Builds(ctx.repo)
-    for kustomization in _flux_kustomizations(ctx.repo):
+    graph = _graph(ctx)
+    check_id = FLUX_DECRYPTION_PROVIDER.id if want == "provider" else FLUX_DECRYPTION_SECRETREF.id
+    ctx.count(check_id, 0)
+    _note_skipped(ctx, check_id)
+    for kustomization in graph.checked():
         if not ctx.repo.exists(kustomization.path or "."):
             continue
-        encrypted = _encrypted_inputs(ctx, builds, kustomization)
+        encrypted = _encrypted_inputs(ctx, graph.builds, kustomization)
         if not encrypted:
             continue
+        ctx.count(check_id)
+        if "decryption" not in kustomization.spec:
+            if graph.inherits_decryption(kustomization):
+                ctx.note(check_id, f"{kustomization.label}: decryption patched in by a parent Kustomization")
+                continue
+            if graph.global_decryption:
+                ctx.note(check_id, f"{kustomization.label}: decryption from the controller's global flags")
+                continue
         decryption = kustomization.spec.get("decryption")
         decryption = decryption if isinstance(decryption, dict) else {}
         example = f"{encrypted[0]}" + (f" and {len(encrypted) - 1} more" if len(encrypted) > 1 else "")
@@ -143,6 +78,9 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
                 "add to its spec: `decryption: {provider: sops, secretRef: {name: sops-age}}`",
             )
         ref = decryption.get("secretRef")
+        if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")) and graph.global_decryption:
+            ctx.note(check_id, f"{kustomization.label}: no secretRef, the controller's global key decrypts")
+            continue
         if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")):
             yield Violation(
                 FLUX_DECRYPTION_SECRETREF.id,
@@ -157,7 +95,10 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
 
 
 def _missing_flux_paths(ctx: CheckContext) -> Iterator[Violation]:
-    for kustomization in _flux_kustomizations(ctx.repo):
+    ctx.count(FLUX_PATH_MISSING.id, 0)
+    _note_skipped(ctx, FLUX_PATH_MISSING.id)
+    for kustomization in _graph(ctx).checked():
+        ctx.count(FLUX_PATH_MISSING.id)
         if not ctx.repo.exists(kustomization.path or "."):
             yield Violation(
                 FLUX_PATH_MISSING.id,
@@ -169,8 +110,14 @@ def _missing_flux_paths(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
-    builds = _Builds(ctx.repo)
+    graph = _graph(ctx)
+    builds = graph.builds
+    dead = _dead_kustomize_dirs(ctx, graph)
+    ctx.count(KUSTOMIZE_MISSING_FILE.id, 0)
     for file, ref in builds.all_references:
+        if file.parent in dead:
+            continue
+        ctx.count(KUSTOMIZE_MISSING_FILE.id)
         target_path = ctx.repo.root / ref.target
         if ref.target in ctx.repo.committed:
             continue
@@ -201,17 +148,36 @@ def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
+def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
+    """Directories of kustomizations that no checked Flux Kustomization builds, when some do:
+    archived or example trees that nothing deploys."""
+    checked = [k for k in graph.checked() if ctx.repo.exists(k.path or ".")]
+    if not checked:
+        return set()
+    built = set().union(*(graph.builds.inputs(k.path) for k in checked))
+    dead = set()
+    for file, _doc in ctx.repo.kustomizations():
+        if file.rel not in built:
+            dead.add(file.parent)
+            ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {file.rel}: no Flux Kustomization builds it")
+    return dead
+
+
 def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
-    builds = _Builds(ctx.repo)
+    graph = _graph(ctx)
+    builds = graph.builds
     referenced = {ref.target for _, ref in builds.all_references}
-    generated_roots = [k.path for k in _flux_kustomizations(ctx.repo) if not builds.has_kustomization(k.path)]
+    generated_roots = [k.path for k in graph.kustomizations if not builds.has_kustomization(k.path)]
+    dead = _dead_kustomize_dirs(ctx, graph)
+    ctx.count(ENCRYPTED_FILE_UNREFERENCED.id, 0)
     for file in ctx.repo.files:
         if not file.is_encrypted or file.rel in referenced or file.name == ".sops.yaml":
             continue
+        ctx.count(ENCRYPTED_FILE_UNREFERENCED.id)
         if any(_is_under(file.rel, root) for root in generated_roots):
             continue
         owner = _nearest_kustomization(builds, file.parent)
-        if owner is None:
+        if owner is None or (owner.rsplit("/", 1)[0] if "/" in owner else "") in dead:
             continue  # not part of a kustomize tree (e.g. Terraform secrets)
         yield Violation(
             ENCRYPTED_FILE_UNREFERENCED.id,
@@ -227,10 +193,10 @@ def _is_under(rel: str, root: str) -> bool:
     return not root or rel.startswith(f"{root}/")
 
 
-def _nearest_kustomization(builds: _Builds, directory: str) -> str | None:
+def _nearest_kustomization(builds: Builds, directory: str) -> str | None:
     while True:
         for name in KUSTOMIZATION_NAMES:
-            candidate = _child(directory, name)
+            candidate = child(directory, name)
             if builds.repo.exists(candidate):
                 return candidate
         if not directory:
@@ -241,11 +207,12 @@ def _nearest_kustomization(builds: _Builds, directory: str) -> str | None:
 def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
     refs = {
         (k.namespace, k.spec["decryption"]["secretRef"]["name"])
-        for k in _flux_kustomizations(ctx.repo)
+        for k in _graph(ctx).kustomizations
         if isinstance(k.spec.get("decryption"), dict)
         and isinstance(k.spec["decryption"].get("secretRef"), dict)
         and isinstance(k.spec["decryption"]["secretRef"].get("name"), str)
     }
+    ctx.count(FLUX_DECRYPTION_KEY_NAME.id, 0)
     for file, doc in ctx.repo.documents():
         if not is_kind(doc.data, "Secret"):
             continue
@@ -253,6 +220,7 @@ def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
         name = name_of(doc.data)
         if not any(n == name and (namespace is None or namespace == ns) for ns, n in refs):
             continue
+        ctx.count(FLUX_DECRYPTION_KEY_NAME.id)
         keys = [
             (section, str(key))
             for section in ("data", "stringData")

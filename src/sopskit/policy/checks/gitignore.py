@@ -2,20 +2,48 @@
 
 ``age-keygen -o prod.agekey`` in a work tree is one ``git add .`` away from a leak; the guard
 makes Git refuse it silently. The root ``.gitignore`` is read (not the user's global excludes,
-which CI does not have), later lines win, ``!`` negations are honoured.
+which CI does not have), later lines win, ``!`` negations are honoured. Ignoring ``*.agekey``
+passes, and so does ignoring the root ``age.key`` or ``keys.txt`` (the names the common
+templates write the key to and ignore). A repository that uses no age key at all (no age
+recipient in ``.sops.yaml`` nor in any encrypted file) is "not applicable", and so is one whose
+own tooling (``SOPS_AGE_KEY_FILE=...`` in ``.envrc``, Taskfiles, mise, scripts, or a use of
+``$HOME/.config/.../keys.txt``) keeps the key outside the work tree. When that tooling puts the key inside
+the repository, that file's name must be ignored.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
+from sopskit.format.recognize import AGE_RECIPIENT_RE
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import glob_to_regex
 from sopskit.policy.results import Violation
 
 _PROBES = ("prod.agekey", "flux/secrets/prod/prod.agekey")
+_CONVENTIONAL = ("age.key", "keys.txt")
+_KEY_FILE_SETTING = re.compile(r"SOPS_AGE_KEY_FILE[\"']?\s*[:=]\s*[\"']?(?:\$\(expand_path\s+)?([^\"'\s)]+)")
+_HOME_KEY_FILE = re.compile(r"(?:~|\$HOME|\$\{HOME\})/\.config/[^\s\"']*keys\.txt")
+_OUTSIDE = re.compile(r"^(?:~|\$HOME|\$\{HOME\}|\{\{\s*env\.HOME|/)")
+_TOOLING_NAMES = (".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".mise.toml", "mise.toml")
+_TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc")
+
+
+def _key_file_settings(ctx: CheckContext) -> list[str]:
+    """Where the repository's own tooling tells sops to find the age key."""
+    found: list[str] = []
+    for file in ctx.repo.files:
+        if file.name not in _TOOLING_NAMES and not file.name.endswith(_TOOLING_SUFFIXES):
+            continue
+        text = file.text or ""
+        if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text):
+            continue
+        found.extend(m.group(1) for m in _KEY_FILE_SETTING.finditer(text))
+        found.extend(m.group(0) for m in _HOME_KEY_FILE.finditer(text))
+    return [value for value in found if not value.startswith("$SOPS_AGE_KEY_FILE")]
 
 
 def is_ignored(gitignore: str, path: str) -> bool:
@@ -43,10 +71,31 @@ def is_ignored(gitignore: str, path: str) -> bool:
     return ignored
 
 
+def _uses_age(ctx: CheckContext) -> bool:
+    if ctx.sops_config is not None and any(rule.age_recipients for rule in ctx.sops_config.rules):
+        return True
+    return any(f.is_encrypted and AGE_RECIPIENT_RE.search(f.text or "") for f in ctx.repo.files)
+
+
 def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
+    if not _uses_age(ctx):
+        ctx.mark_not_applicable(GITIGNORE_AGEKEY.id, "the repository uses no age key")
+        return
+    settings = _key_file_settings(ctx)
+    inside = [value for value in settings if not _OUTSIDE.match(value)]
+    if settings and not inside:
+        ctx.mark_not_applicable(GITIGNORE_AGEKEY.id, f"the repository keeps its age key outside the work tree "
+                                f"({settings[0]})")
+        return
+    ctx.count(GITIGNORE_AGEKEY.id)
     path = ctx.repo.root / ".gitignore"
     text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-    if all(is_ignored(text, probe) for probe in _PROBES):
+    guarded = all(is_ignored(text, probe) for probe in _PROBES)
+    if inside:
+        names = {value.replace("\\", "/").rsplit("/", 1)[-1].strip("}") for value in inside}
+        if guarded or all(is_ignored(text, name) for name in names):
+            return
+    elif guarded or any(is_ignored(text, n) for n in _CONVENTIONAL):
         return
     what = "does not ignore" if text else "is missing, so nothing ignores"
     yield Violation(

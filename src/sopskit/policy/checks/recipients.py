@@ -30,6 +30,7 @@ from sopskit.policy.results import Violation
 
 def _shared_recipients(ctx: CheckContext) -> Iterator[Violation]:
     config = ctx.sops_config
+    ctx.count(SHARED_AGE_RECIPIENT.id, 0)
     if config is None:
         return
     seen: dict[str, list[tuple[Environment, int]]] = {}
@@ -37,6 +38,7 @@ def _shared_recipients(ctx: CheckContext) -> Iterator[Violation]:
         env = ctx.rule_environments.get(rule.index)
         if env is None:
             continue
+        ctx.count(SHARED_AGE_RECIPIENT.id)
         for recipient in rule.age_recipients:
             seen.setdefault(recipient, []).append((env, rule.line))
     for recipient, uses in seen.items():
@@ -57,10 +59,12 @@ def _shared_recipients(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def _namespace_mismatches(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(NAMESPACE_RECIPIENT_MISMATCH.id, 0)
     for file in ctx.repo.files:
         env = ctx.environment_of_path(file.rel)
         if env is None or file.is_kustomization or file.name in (".gitignore", "README.md"):
             continue
+        ctx.count(NAMESPACE_RECIPIENT_MISMATCH.id)
         yield from _secret_namespaces(ctx, file, env)
         yield from _rule_owner(ctx, file, env)
         if file.is_encrypted:

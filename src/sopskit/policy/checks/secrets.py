@@ -4,10 +4,21 @@ A ``Secret`` document with non-empty ``data``/``stringData`` values that are not
 ``ENC[...]`` values, in a document without a ``sops`` block, is plaintext in Git (base64 is an
 encoding, not encryption). Kustomize ``secretGenerator`` literals are never decrypted by Flux,
 and generator files/envs that are not SOPS-encrypted put plaintext into the build.
+
+A value that only *refers* to a secret is not one: ``${VAR}`` (Flux post-build substitution),
+``op://vault/item/field`` (1Password), ``<path:...>`` (argocd-vault-plugin), ``ref+...://`` (vals),
+``<github_token>`` placeholders,
+and Helm/Jinja/Go template expressions (``{{ ... }}``, ``{% ... %}``). Base64 ``data`` values are
+decoded before that test. A multi-line value is a configuration file carried in a Secret: it
+counts when it holds a credential-looking word (password, secret, token, key, auth, ...), a PEM
+block or a long random-looking token, not when it is, say, a list of scrape targets.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,13 +35,77 @@ _ENCRYPT_FIX = (
 )
 
 
+# op://, argocd-vault-plugin <path:...>, vals ref+...://, and a <placeholder> left for the reader
+_WHOLE_REFERENCE = re.compile(r"^\s*(?:op://\S+|<path:[^>]+>|ref\+[a-z0-9]+://\S+|<[A-Za-z0-9_. -]{1,64}>)\s*$")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
+# what, left after the templates are cut out, is still a credential: a URL password or a token
+_LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
+
+
+# a credential-looking key with a literal value (what follows the key up to the end of the line)
+_CONFIG_CREDENTIAL = re.compile(
+    r"(?im)(?:^|[\s\"'{,])[\w.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|"
+    r"auth|bearer)[\w-]*[\"']?(?::\s|\s*=)\s*(.*)$"
+)
+_NOT_A_CREDENTIAL = re.compile(r"(?i)^[\s\"',]*(?:true|false|null|none|yes|no|~|-?\d+(?:\.\d+)?)?[\s\"',;]*$")
+_CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
+_RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
+_LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
+
+
+_URL_PASSWORD = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@")
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private|credential|auth|bearer|"
+    r"(?:^|[_.-])key$|salt|seed|cookie|session|signature|\.pem$|\.key$|jwt|otp|pin$"
+)
+
+
+def is_harmless_config(value: str) -> bool:
+    """A multi-line value (a config file carried in a Secret) in which no credential-looking key
+    has a literal value, and with no key block or long random token: templates and ``${VAR}``
+    references do not count as literals."""
+    if "\n" not in value.strip():
+        return False
+    stripped = _TEMPLATE.sub("", value)
+    for match in _CONFIG_MATERIAL.finditer(stripped):
+        # a key block, or a long token that looks random (not a metric or label name)
+        if match.group(0) == "-----BEGIN" or _RANDOM.search(match.group(0)):
+            return False
+    for match in _CONFIG_CREDENTIAL.finditer(value):
+        literal = _TEMPLATE.sub("", match.group(1)).split("#", 1)[0]
+        if _LITERAL_VALUE.search(literal) and not _NOT_A_CREDENTIAL.match(literal):
+            return False
+    return True
+
+
+def is_reference(value: str) -> bool:
+    """True when ``value`` names or templates a secret instead of holding one: the whole value is
+    a reference, or it holds template expressions and no literal credential besides them."""
+    if _WHOLE_REFERENCE.match(value):
+        return True
+    if not _TEMPLATE.search(value):
+        return False
+    return not _LITERAL_SECRET.search(_TEMPLATE.sub("", value))
+
+
+def _decoded(value: str) -> str:
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return value
+
+
 def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(PLAINTEXT_SECRET.id, 0)
     for file, doc in ctx.repo.documents():
         data = doc.data
         if not is_kind(data, "Secret") or isinstance(data.get("sops"), dict):
             continue
-        for field_name in ("data", "stringData"):
-            keys = _plaintext_keys(data.get(field_name))
+        ctx.count(PLAINTEXT_SECRET.id)
+        sections = {name: _values(data.get(name), encoded=name == "data") for name in ("data", "stringData")}
+        delegates = any(is_reference(text) for values in sections.values() for _, text in values)
+        for field_name, values in sections.items():
+            keys = [key for key, text in values if _is_plaintext(key, text, delegates=delegates)]
             if keys:
                 namespace = ctx.repo.namespace_of(file, doc) or "default"
                 yield Violation(
@@ -44,14 +119,45 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
     yield from _plaintext_generators(ctx)
 
 
-def _plaintext_keys(section: Any) -> list[str]:
+def _values(section: Any, *, encoded: bool) -> list[tuple[str, str]]:
+    """(key, text) of the non-empty values of a data/stringData section (data decoded)."""
     if not isinstance(section, dict):
         return []
-    return [
-        str(key)
-        for key, value in section.items()
-        if value not in (None, "") and not (isinstance(value, str) and is_enc_value(value))
-    ]
+    found = []
+    for key, value in section.items():
+        if value in (None, ""):
+            continue
+        if isinstance(value, str) and is_enc_value(value):
+            continue
+        text = str(value)
+        if encoded and isinstance(value, str):
+            text = _decoded(value)
+        if is_enc_value(text):
+            continue
+        found.append((str(key), text))
+    return found
+
+
+def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
+    """Whether one value is a secret in plaintext.
+
+    References and templates are not; a multi-line config file without credentials is not.
+    When the same Secret takes its credentials from references (``${DB_PASSWORD}``), its other
+    plaintext values are deliberate configuration (a host, a port, a user name): only a value
+    under a credential-looking key, or one that looks like key material, still counts.
+    """
+    if is_reference(text) or is_harmless_config(text):
+        return False
+    if not delegates:
+        return True
+    return bool(_CREDENTIAL_KEY.search(key)) or _looks_like_material(text)
+
+
+def _looks_like_material(text: str) -> bool:
+    stripped = _TEMPLATE.sub("", text)
+    if "-----BEGIN" in stripped or _URL_PASSWORD.search(stripped):
+        return True
+    return any(_RANDOM.search(m.group(0)) for m in _CONFIG_MATERIAL.finditer(stripped))
 
 
 def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
@@ -62,8 +168,11 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
         for index, generator in enumerate(generators):
             if not isinstance(generator, dict):
                 continue
+            ctx.count(PLAINTEXT_SECRET.id)
             literals = [
-                str(item).split("=", 1)[0] for item in generator.get("literals") or [] if "=" in str(item)
+                str(item).split("=", 1)[0]
+                for item in generator.get("literals") or []
+                if "=" in str(item) and str(item).split("=", 1)[1] and not is_reference(str(item).split("=", 1)[1])
             ]
             if literals:
                 yield Violation(

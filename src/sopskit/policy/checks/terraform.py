@@ -26,7 +26,8 @@ _SECRET_WORD = re.compile(
 )
 _POINTER_SUFFIX = re.compile(
     r"(?i)[_-](name|names|arn|id|ids|path|file|ttl|length|version|enabled|count|prefix|type|ref|"
-    r"rotation|policy|url|uri|arns|kms_key|key_id)$"
+    r"rotation|policy|url|uri|arns|kms_key|key_id|validity|duration|expiry|expiration|lifetime|timeout|"
+    r"interval|format|algorithm|size|bits)$"
 )
 _REFERENCE = re.compile(r"\b([A-Za-z_][\w-]*(?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])+)")
 _DEFAULT = re.compile(r"(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$")
@@ -109,7 +110,9 @@ def _tf_files(ctx: CheckContext) -> Iterator[tuple[RepoFile, str]]:
 
 
 def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(TERRAFORM_SECRET_DEFAULT.id, 0)
     for file, text in _tf_files(ctx):
+        ctx.count(TERRAFORM_SECRET_DEFAULT.id)
         for block in _blocks(text):
             if block.kind != "variable" or not is_secret_name(block.name):
                 continue
@@ -130,7 +133,9 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
+    ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id, 0)
     for file, text in _tf_files(ctx):
+        ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id)
         for block in _blocks(text):
             if block.kind != "output" or _SENSITIVE.search(block.body):
                 continue

@@ -1,0 +1,473 @@
+"""The Flux objects of a repository and which of them this repository actually drives.
+
+A Flux ``Kustomization`` builds ``spec.path`` *of its source*. Only when that source is this
+repository can its path be resolved here; everything else is reported as "not checked":
+
+* a ``GitRepository`` is this repository when its URL is one of this repository's URLs
+  (``git remote`` URLs plus ``sopskit.repository_urls``, compared without scheme, user, ``.git``
+  and case) and its ``ref.branch`` (if any) is the checked-out or default branch; when it is
+  named ``flux-system`` (what ``flux bootstrap`` creates for the repository it bootstraps, in
+  ``flux-system``); when ``sopskit.flux_sources`` lists it; or, when no URL can tell (no remote,
+  or the URL differs only because the repository moved), when at least one Kustomization built
+  from it has a non-root ``spec.path`` that exists here and none has one that does not;
+* ``OCIRepository``, ``Bucket``, ``ExternalArtifact``, ``HelmChart`` and other Git sources are
+  other artifacts: never resolved here. A Kustomization without ``sourceRef`` (only valid as a
+  kustomize patch fragment) is taken as this repository.
+
+Only Kustomizations that this repository's build reaches are checked: when some Flux
+Kustomization of this repository includes the file of another, the ones no build includes
+(``.archive/``, examples) are "not reached". A repository where no Kustomization includes
+another (a single root, tests) has every Kustomization live.
+
+Decryption counts as wired for a Kustomization that sets ``spec.decryption``, or that a parent
+Kustomization builds while patching ``spec.decryption`` into Kustomizations (``spec.patches``
+targeting ``kind: Kustomization``), or that a ``kustomization.yaml`` lists among its resources
+while patching ``spec.decryption`` into it (``patches`` / ``patchesStrategicMerge``, inline or
+from a file, with ``target.name`` or the patch's own ``metadata.name`` matching: the
+``flux bootstrap`` pattern for the ``flux-system`` Kustomization), or when the
+kustomize-controller has global SOPS flags (``--sops-age-secret``, Flux 2.7+:
+``sopskit.flux_global_decryption``, default ``auto``: on when a file of the repository sets the
+flag).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import yaml
+
+from sopskit.policy.context import CheckContext
+from sopskit.policy.kustomize import Reference, references
+from sopskit.policy.repo import KUSTOMIZATION_NAMES, Repo, RepoFile, is_kind, name_of
+from sopskit.policy.yamldocs import YamlDocument
+
+FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
+_SOURCE_API = "source.toolkit.fluxcd.io/"
+DEFAULT_FLUX_NAMESPACE = "flux-system"
+_GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
+_TEMPLATED = ("${", "{{", "{%")
+
+
+@dataclass(frozen=True)
+class FluxKustomization:
+    file: RepoFile
+    doc: YamlDocument
+    name: str
+    namespace: str
+    path: str  # root-relative, "" for the root
+    raw_path: str
+
+    @property
+    def label(self) -> str:
+        return f"Kustomization {self.namespace}/{self.name}"
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.doc.data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def source_ref(self) -> tuple[str, str, str] | None:
+        """``(kind, namespace, name)`` of ``spec.sourceRef``; None when it has none."""
+        ref = self.spec.get("sourceRef")
+        if not isinstance(ref, dict):
+            return None
+        namespace = ref.get("namespace") if isinstance(ref.get("namespace"), str) else self.namespace
+        return str(ref.get("kind", "GitRepository")), str(namespace), str(ref.get("name", ""))
+
+    @property
+    def templated_path(self) -> bool:
+        return any(marker in self.raw_path for marker in _TEMPLATED)
+
+
+def child(directory: str, name: str) -> str:
+    return f"{directory}/{name}" if directory else name
+
+
+def normal_dir(path: str) -> str:
+    return "" if path in (".", "") else path
+
+
+class Builds:
+    """Kustomize reachability over the repo, memoised per run."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.kustomization_in: dict[str, tuple[RepoFile, YamlDocument]] = {
+            file.parent: (file, doc) for file, doc in repo.kustomizations()
+        }
+        self._inputs: dict[str, frozenset[str]] = {}
+
+    def has_kustomization(self, directory: str) -> bool:
+        return any(self.repo.exists(child(directory, n)) for n in KUSTOMIZATION_NAMES)
+
+    def inputs(self, directory: str) -> frozenset[str]:
+        """Files that building ``directory`` reads."""
+        if directory not in self._inputs:
+            self._inputs[directory] = frozenset(self._collect(directory, set(), with_patches=True))
+        return self._inputs[directory]
+
+    def resources(self, directory: str) -> set[str]:
+        """Files that building ``directory`` emits as resources (patch files excluded)."""
+        return self._collect(directory, set(), with_patches=False)
+
+    def _collect(self, directory: str, seen: set[str], *, with_patches: bool) -> set[str]:
+        if directory in seen:
+            return set()
+        seen.add(directory)
+        entry = self.kustomization_in.get(directory)
+        if entry is None:
+            if self.has_kustomization(directory):
+                return set()  # excluded or unparsable: nothing we can follow
+            return self._generated(directory, seen, with_patches=with_patches)
+        found: set[str] = {entry[0].rel}
+        for ref in references(*entry):
+            if not with_patches and ref.is_patch:
+                continue
+            if ref.target in self.repo.by_rel or ref.target in self.repo.committed:
+                found.add(ref.target)
+            elif ref.may_be_dir and self.repo.exists(ref.target):
+                found |= self._collect(normal_dir(ref.target), seen, with_patches=with_patches)
+        return found
+
+    def _generated(self, directory: str, seen: set[str], *, with_patches: bool) -> set[str]:
+        """What Flux's generated kustomization of ``directory`` holds (fluxcd/pkg
+        kustomize/kustomize_generator.go, scanManifests): the ``.yaml``/``.yml`` files below it,
+        except that a subdirectory with its own kustomization file is taken as one resource,
+        built by that file, and not walked further."""
+        prefix = f"{directory}/" if directory else ""
+        found: set[str] = set()
+        nested: set[str] = set()
+        for f in self.repo.files:
+            if not f.rel.startswith(prefix):
+                continue
+            parts = f.rel[len(prefix):].split("/")[:-1]
+            owner = next(
+                (d for d in ("/".join([directory, *parts[: i + 1]]).lstrip("/") for i in range(len(parts)))
+                 if self.has_kustomization(d)),
+                None,
+            )
+            if owner is None:
+                if f.rel.endswith((".yaml", ".yml")):
+                    found.add(f.rel)
+            else:
+                nested.add(owner)
+        for sub in sorted(nested):
+            found |= self._collect(sub, seen, with_patches=with_patches)
+        return found
+
+    @cached_property
+    def all_references(self) -> list[tuple[RepoFile, Reference]]:
+        return [(file, ref) for file, doc in self.repo.kustomizations() for ref in references(file, doc)]
+
+
+def _kustomizations(repo: Repo) -> Iterator[FluxKustomization]:
+    for file, doc in repo.documents():
+        data = doc.data
+        if not is_kind(data, "Kustomization", FLUX_KUSTOMIZE_API):
+            continue
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        raw_path = spec.get("path") if isinstance(spec, dict) else None
+        path = posixpath.normpath(str(raw_path).lstrip("/")) if raw_path else "."
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        yield FluxKustomization(
+            file,
+            doc,
+            name_of(data),
+            namespace if isinstance(namespace, str) else DEFAULT_FLUX_NAMESPACE,
+            normal_dir(path),
+            str(raw_path or ""),
+        )
+
+
+def normalise_url(url: str) -> str:
+    """``https://github.com/o/r.git``, ``ssh://git@github.com/o/r`` and ``git@github.com:o/r`` agree."""
+    text = url.strip().lower()
+    text = re.sub(r"^[a-z+]+://", "", text)
+    text = re.sub(r"^[^@/]+@", "", text)
+    text = text.replace(":", "/", 1) if re.match(r"^[^/]+:(?!\d+/)", text) else re.sub(r":\d+/", "/", text, count=1)
+    return text.removesuffix("/").removesuffix(".git")
+
+
+def _git(repo: Repo, *args: str) -> str:
+    if not repo.is_git:
+        return ""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo.root), *args], capture_output=True, check=False, timeout=30, text=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+@dataclass
+class FluxGraph:
+    """Flux Kustomizations and sources of one run, with the decisions above."""
+
+    ctx: CheckContext
+
+    @cached_property
+    def builds(self) -> Builds:
+        return Builds(self.ctx.repo)
+
+    @cached_property
+    def kustomizations(self) -> tuple[FluxKustomization, ...]:
+        patch_files = {ref.target for _, ref in self.builds.all_references if ref.is_patch}
+        return tuple(k for k in _kustomizations(self.ctx.repo) if k.file.rel not in patch_files)
+
+    @cached_property
+    def _git_sources(self) -> dict[tuple[str, str], dict[str, Any]]:
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for _file, doc in self.ctx.repo.documents():
+            if is_kind(doc.data, "GitRepository", _SOURCE_API):
+                metadata = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
+                namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+                spec = doc.data.get("spec")
+                found[(str(namespace or DEFAULT_FLUX_NAMESPACE), name_of(doc.data))] = (
+                    spec if isinstance(spec, dict) else {}
+                )
+        return found
+
+    @cached_property
+    def _own_urls(self) -> set[str]:
+        urls = {normalise_url(u) for u in self.ctx.settings.repository_urls}
+        for line in _git(self.ctx.repo, "remote", "-v").splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                urls.add(normalise_url(parts[1]))
+        return urls
+
+    @cached_property
+    def _branches(self) -> set[str]:
+        names = {_git(self.ctx.repo, "symbolic-ref", "--short", "-q", "HEAD")}
+        default = _git(self.ctx.repo, "symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD")
+        names.add(default.split("/", 1)[1] if "/" in default else default)
+        return {n for n in names if n}
+
+    def _configured(self, namespace: str, name: str) -> bool:
+        listed = self.ctx.settings.flux_sources
+        return name in listed or f"{namespace}/{name}" in listed
+
+    @cached_property
+    def _source_verdicts(self) -> dict[tuple[str, str], str | None]:
+        """(namespace, name) of each GitRepository used -> None (this repo) or why it is not."""
+        verdicts: dict[tuple[str, str], str | None] = {}
+        users: dict[tuple[str, str], list[FluxKustomization]] = {}
+        for k in _kustomizations(self.ctx.repo):
+            ref = k.source_ref
+            if ref is not None and ref[0] == "GitRepository":
+                users.setdefault((ref[1], ref[2]), []).append(k)
+        for key, kustomizations in users.items():
+            verdicts[key] = self._git_source_verdict(key, kustomizations)
+        return verdicts
+
+    def _git_source_verdict(self, key: tuple[str, str], users: list[FluxKustomization]) -> str | None:
+        namespace, name = key
+        if self._configured(namespace, name):
+            return None
+        spec = self._git_sources.get(key)
+        if spec is None:
+            if name == "flux-system":
+                return None
+            return f"GitRepository {namespace}/{name} is not defined in this repository"
+        url = spec.get("url") if isinstance(spec.get("url"), str) else ""
+        ref = spec.get("ref") if isinstance(spec.get("ref"), dict) else {}
+        branch = ref.get("branch") if isinstance(ref, dict) else None
+        other_branch = (
+            isinstance(branch, str) and bool(self._branches) and branch not in self._branches
+            and not any(m in branch for m in _TEMPLATED)
+        )
+        if url and normalise_url(url) in self._own_urls:
+            return f"GitRepository {namespace}/{name} follows branch {branch!r}" if other_branch else None
+        if name == "flux-system" and namespace == DEFAULT_FLUX_NAMESPACE:
+            return None
+        if other_branch:
+            return f"GitRepository {namespace}/{name} follows branch {branch!r} of {url or 'another repository'}"
+        paths = [k.path for k in users if k.path and not k.templated_path]
+        if any(self.ctx.repo.exists(p) for p in paths):
+            return None
+        return f"GitRepository {namespace}/{name} is another repository ({url or 'no url'})"
+
+    def source_problem(self, k: FluxKustomization) -> str | None:
+        """None when ``k`` builds this repository; otherwise why it is not checked."""
+        ref = k.source_ref
+        if ref is None:
+            return None
+        kind, namespace, name = ref
+        if kind != "GitRepository":
+            return f"its source is {kind} {namespace}/{name}, an artifact built elsewhere"
+        return self._source_verdicts.get((namespace, name))
+
+    @cached_property
+    def own(self) -> tuple[FluxKustomization, ...]:
+        """Kustomizations that build this repository (live or not)."""
+        return tuple(k for k in self.kustomizations if self.source_problem(k) is None)
+
+    @cached_property
+    def _live_files(self) -> set[str] | None:
+        """Files whose Kustomizations are deployed: the roots (built by no other Kustomization,
+        and building some: what bootstrap or a FluxInstance applies) and, transitively, every
+        file a live Kustomization builds. None when no Kustomization builds another."""
+        defined = {k.file.rel for k in self.own}
+        builders = [k for k in self.own if not k.templated_path and self.ctx.repo.exists(k.path or ".")]
+        includes = {id(k): self.builds.resources(k.path) & defined for k in builders}
+        by_others: set[str] = set()
+        for k in builders:
+            by_others |= includes[id(k)] - {k.file.rel}
+        if not by_others:
+            return None
+        live = {k.file.rel for k in builders if k.file.rel not in by_others and includes[id(k)] - {k.file.rel}}
+        changed = True
+        while changed:
+            changed = False
+            for k in builders:
+                if k.file.rel in live and not includes[id(k)] <= live:
+                    live |= includes[id(k)]
+                    changed = True
+        return live
+
+    def is_live(self, k: FluxKustomization) -> bool:
+        """Deployed: reached from a root Kustomization (or no Kustomization builds another)."""
+        live = self._live_files
+        return live is None or k.file.rel in live
+
+    def skipped(self) -> Iterator[tuple[FluxKustomization, str]]:
+        """Every Kustomization not checked, with the reason (for --verbose)."""
+        for k in self.kustomizations:
+            problem = self.source_problem(k)
+            if problem is not None:
+                yield k, problem
+            elif k.templated_path:
+                yield k, f"spec.path {k.raw_path!r} is filled in by a template"
+            elif not self.is_live(k):
+                yield k, "no Flux Kustomization of this repository builds the file that defines it"
+
+    def checked(self) -> Iterator[FluxKustomization]:
+        for k in self.own:
+            if not k.templated_path and self.is_live(k):
+                yield k
+
+    @cached_property
+    def global_decryption(self) -> bool:
+        setting = self.ctx.settings.flux_global_decryption
+        if setting != "auto":
+            return setting == "true"
+        return any(
+            f.text is not None and f.is_yaml and _GLOBAL_FLAG.search(f.text) for f in self.ctx.repo.files
+        )
+
+    @cached_property
+    def _inherited(self) -> list[tuple[frozenset[str], str | None]]:
+        """(files, name pattern or None) of Kustomizations into which something patches
+        ``spec.decryption``: a parent Flux Kustomization, or a kustomization.yaml."""
+        found: list[tuple[frozenset[str], str | None]] = []
+        for parent in self.own:
+            if _patches_decryption(parent.spec.get("patches")) and self.ctx.repo.exists(parent.path or "."):
+                found.append((frozenset(self.builds.resources(parent.path)), None))
+        for file, doc in self.ctx.repo.kustomizations():
+            for name in self._kustomize_decryption_patches(file, doc):
+                found.append((frozenset(self.builds.resources(file.parent)), name))
+        return found
+
+    def _kustomize_decryption_patches(self, file: RepoFile, doc: YamlDocument) -> Iterator[str | None]:
+        """Name patterns of the Kustomizations a kustomization.yaml's patches give decryption."""
+        entries: list[tuple[Any, Any]] = []
+        for item in doc.data.get("patches") or []:
+            if isinstance(item, dict):
+                body = item.get("patch")
+                if not isinstance(body, str) and isinstance(item.get("path"), str):
+                    body = self._patch_file(file, item["path"])
+                entries.append((item.get("target"), body))
+        for item in doc.data.get("patchesStrategicMerge") or []:
+            if isinstance(item, str):
+                entries.append((None, item if "\n" in item else self._patch_file(file, item)))
+        for target, body in entries:
+            if not isinstance(body, str):
+                continue
+            if isinstance(target, dict) and target.get("kind") not in (None, "Kustomization"):
+                continue
+            name = _decryption_patch_name(body)
+            if name is False or name is True:
+                continue
+            target_name = target.get("name") if isinstance(target, dict) else None
+            yield str(target_name) if isinstance(target_name, str) else name
+
+    def _patch_file(self, file: RepoFile, path: str) -> str | None:
+        target = self.ctx.repo.by_rel.get(posixpath.normpath(posixpath.join(file.parent, path)))
+        return target.text if target is not None else None
+
+    def inherits_decryption(self, k: FluxKustomization) -> bool:
+        for files, pattern in self._inherited:
+            if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)):
+                return True
+        return False
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    """kustomize target names are regular expressions (anchored); a plain name matches itself."""
+    if pattern == name:
+        return True
+    try:
+        return re.fullmatch(pattern, name) is not None
+    except re.error:
+        return False
+
+
+def _decryption_patch_name(body: str) -> str | bool | None:
+    """For a strategic-merge patch setting ``spec.decryption`` on a Kustomization: its
+    ``metadata.name`` (None when it has none); False when the patch does not set decryption."""
+    try:
+        documents = list(yaml.safe_load_all(body))
+    except yaml.YAMLError:
+        return False
+    for data in documents:
+        if isinstance(data, list) and any(
+            isinstance(op, dict) and str(op.get("path", "")).startswith("/spec/decryption") for op in data
+        ):
+            return None
+        if not isinstance(data, dict) or data.get("kind") not in (None, "Kustomization"):
+            continue
+        spec = data.get("spec")
+        decryption = spec.get("decryption") if isinstance(spec, dict) else None
+        if isinstance(decryption, dict) and decryption.get("provider") == "sops":
+            metadata = data.get("metadata")
+            name = metadata.get("name") if isinstance(metadata, dict) else None
+            return name if isinstance(name, str) else None
+    return False
+
+
+def _patches_decryption(patches: Any) -> bool:
+    if not isinstance(patches, list):
+        return False
+    for patch in patches:
+        if not isinstance(patch, dict):
+            continue
+        target = patch.get("target")
+        kind = target.get("kind") if isinstance(target, dict) else None
+        if kind not in (None, "Kustomization"):
+            continue
+        body = patch.get("patch")
+        if not isinstance(body, str):
+            continue
+        try:
+            documents = list(yaml.safe_load_all(body))
+        except yaml.YAMLError:
+            continue
+        for data in documents:
+            if isinstance(data, dict) and isinstance(data.get("spec"), dict):
+                decryption = data["spec"].get("decryption")
+                if isinstance(decryption, dict) and decryption.get("provider") == "sops":
+                    return True
+            if isinstance(data, list) and any(
+                isinstance(op, dict) and str(op.get("path", "")).startswith("/spec/decryption") for op in data
+            ):
+                return True
+    return False

@@ -1,0 +1,492 @@
+"""Made-up, minimised reproductions of what the guardrails got wrong on public GitOps repositories
+(bench/realworld.py): each false positive and each miss becomes one case here."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from pathlib import Path
+
+from sopskit.policy import check_policy, validate_flux
+from tests.policy.conftest import AGE_VECTOR, RepoFactory, flux, policy, vector_bytes
+
+ENC = "ENC[AES256_GCM,data:c2VjcmV0,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFndGFndA==,type:str]"
+SOPS_BLOCK = (
+    "sops:\n"
+    "  age:\n    - recipient: age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw\n"
+    "      enc: x\n"
+    "  lastmodified: '2024-01-01T00:00:00Z'\n"
+    "  mac: ENC[AES256_GCM,data:bWFj,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFndGFndA==,type:str]\n"
+    "  version: 3.8.1\n"
+)
+
+
+def ks(name: str, path: str, source: str = "kind: GitRepository\n    name: flux-system", extra: str = "") -> str:
+    return (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        f"metadata:\n  name: {name}\n  namespace: flux-system\n"
+        f"spec:\n  interval: 10m\n  path: {path}\n  sourceRef:\n    {source}\n{extra}"
+    )
+
+
+def statuses(report: object) -> dict[str, object]:
+    return {s.check_id: s for s in report.statuses}  # type: ignore[attr-defined]
+
+
+class TestFluxSources:
+    def test_oci_and_external_artifact_sources_are_not_checked(self, make_repo: RepoFactory) -> None:
+        root = make_repo(
+            {
+                "clusters/flux.yaml": ks("flux", "./", "kind: OCIRepository\n    name: flux-manifests")
+                + "---\n"
+                + ks("apps", "./production", "kind: ExternalArtifact\n    name: apps"),
+                "secret.sops.yaml": vector_bytes(AGE_VECTOR),
+            }
+        )
+        report = validate_flux(root)
+        assert report.ok, report.violations
+        notes = statuses(report)["flux-path-missing"].notes  # type: ignore[attr-defined]
+        assert any("OCIRepository flux-system/flux-manifests" in n for n in notes)
+        assert any("ExternalArtifact flux-system/apps" in n for n in notes)
+
+    def test_another_git_repository_is_not_checked_but_this_one_is(self, make_repo: RepoFactory) -> None:
+        upstream = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata:\n  name: upstream\n  namespace: flux-system\n"
+            "spec:\n  url: https://example.invalid/vendor/manifests\n"
+        )
+        root = make_repo(
+            {
+                "clusters/sources.yaml": upstream,
+                "clusters/ks.yaml": ks("vendor", "./manifests/install", "kind: GitRepository\n    name: upstream")
+                + "---\n"
+                + ks("apps", "./apps/missing"),
+            }
+        )
+        assert flux(root, "flux-path-missing") == [("clusters/ks.yaml", 20)]
+
+    def test_a_git_repository_with_this_url_but_another_branch_is_not_this_checkout(
+        self, make_repo: RepoFactory
+    ) -> None:
+        source = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata:\n  name: team\n  namespace: apps\n"
+            "spec:\n  url: https://example.invalid/org/fleet\n  ref:\n    branch: team-branch\n"
+        )
+        root = make_repo(
+            {
+                "tenants/team.yaml": source
+                + "---\n"
+                + ks("team", "./team", "kind: GitRepository\n    name: team").replace(
+                    "namespace: flux-system", "namespace: apps"
+                )
+            }
+        )
+        subprocess.run(["git", "-C", str(root), "checkout", "-q", "-b", "main"], check=True)
+        subprocess.run(
+            ["git", "-C", str(root), "remote", "add", "origin", "git@example.invalid:org/fleet.git"], check=True
+        )
+        assert flux(root, "flux-path-missing") == []
+        same_branch = source.replace("team-branch", "main")
+        (root / "tenants/team.yaml").write_text(
+            same_branch
+            + "---\n"
+            + ks("team", "./team", "kind: GitRepository\n    name: team").replace(
+                "namespace: flux-system", "namespace: apps"
+            )
+        )
+        assert [p for p, _ in flux(root, "flux-path-missing")] == ["tenants/team.yaml"]
+
+    def test_a_kustomization_used_as_a_patch_is_not_a_resource(self, make_repo: RepoFactory) -> None:
+        root = make_repo(
+            {
+                "tenants/prod/kustomization.yaml": "resources: [../base]\npatches:\n  - path: team-patch.yaml\n",
+                "tenants/prod/team-patch.yaml": (
+                    "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+                    "metadata:\n  name: team\n  namespace: apps\nspec:\n  path: ./production\n"
+                ),
+                "tenants/base/kustomization.yaml": "resources: []\n",
+            }
+        )
+        assert flux(root, "flux-path-missing") == []
+
+    def test_templated_path_is_not_checked(self, make_repo: RepoFactory) -> None:
+        root = make_repo({"ks.yaml": ks("app", "./apps/${CLUSTER}")})
+        assert flux(root, "flux-path-missing") == []
+
+
+class TestLiveTree:
+    def test_archived_kustomizations_and_kustomize_files_are_not_checked(self, make_repo: RepoFactory) -> None:
+        root = make_repo(
+            {
+                "clusters/main/flux-system/kustomization.yaml": "resources: [sync.yaml]\n",
+                "clusters/main/flux-system/sync.yaml": ks("flux-system", "./clusters/main"),
+                "clusters/main/apps.yaml": ks("apps", "./apps"),
+                "apps/kustomization.yaml": "resources: [app.yaml]\n",
+                "apps/app.yaml": "kind: ConfigMap\n",
+                ".archive/old/ks.yaml": ks("old", "./apps/old-app"),
+                ".archive/old/app/kustomization.yaml": "resources: [../../../templates/gone]\n",
+                "apps/broken/kustomization.yaml": "resources: [missing.yaml]\n",
+            }
+        )
+        assert flux(root, "flux-path-missing") == []
+        assert flux(root, "kustomize-missing-file") == []  # apps/broken is not built either
+        (root / "apps/kustomization.yaml").write_text("resources: [app.yaml, broken]\n")
+        assert flux(root, "kustomize-missing-file") == [("apps/broken/kustomization.yaml", 1)]
+
+
+class TestDecryptionWiring:
+    DECRYPTION_BLOCK = "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
+    PARENT_PATCH = (
+        "  patches:\n    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
+        "        kind: Kustomization\n        metadata:\n          name: not-used\n"
+        "        spec:\n          decryption:\n            provider: sops\n"
+        "            secretRef:\n              name: sops-age\n"
+        "      target:\n        group: kustomize.toolkit.fluxcd.io\n        kind: Kustomization\n"
+    )
+
+    def _repo(self, make_repo: RepoFactory, parent_extra: str, files: dict[str, str | bytes] | None = None) -> Path:
+        tree: dict[str, str | bytes] = {
+            "clusters/apps.yaml": ks("cluster-apps", "./apps", extra=parent_extra),
+            "apps/kustomization.yaml": "resources: [db/ks.yaml]\n",
+            "apps/db/ks.yaml": ks("db", "./apps/db/app"),
+            "apps/db/app/kustomization.yaml": "resources: [secret.sops.yaml]\n",
+            "apps/db/app/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+        }
+        tree.update(files or {})
+        return make_repo(tree)
+
+    def test_decryption_patched_in_by_the_parent_counts(self, make_repo: RepoFactory) -> None:
+        root = self._repo(make_repo, self.PARENT_PATCH)
+        assert validate_flux(root, only=["flux-decryption-provider", "flux-decryption-secretref"]).ok
+
+    def test_without_the_parent_patch_it_is_missing(self, make_repo: RepoFactory) -> None:
+        root = self._repo(make_repo, "")
+        assert flux(root, "flux-decryption-provider") == [("apps/db/ks.yaml", 6)]
+
+    def test_global_decryption_flag_of_the_controller_counts(self, make_repo: RepoFactory) -> None:
+        controller_patch = (
+            "resources: [gotk-components.yaml]\npatches:\n  - patch: |\n"
+            "      - op: add\n        path: /spec/template/spec/containers/0/args/-\n"
+            "        value: --sops-age-secret=sops-age\n"
+            "    target: {kind: Deployment, name: kustomize-controller}\n"
+        )
+        root = self._repo(make_repo, "", {"clusters/flux-system/kustomization.yaml": controller_patch})
+        assert flux(root, "flux-decryption-provider") == []
+        report = validate_flux(root, only=["flux-decryption-secretref"])
+        assert report.ok
+        assert any("global flags" in n for n in report.statuses[0].notes)
+
+    def test_global_decryption_setting_overrides_detection(self, make_repo: RepoFactory) -> None:
+        root = self._repo(make_repo, "", {".sops.yaml": "sopskit:\n  flux_global_decryption: true\n"})
+        assert flux(root, "flux-decryption-provider") == []
+        root2 = self._repo(
+            make_repo,
+            "",
+            {
+                ".sops.yaml": "sopskit:\n  flux_global_decryption: false\n",
+                "clusters/controller.yaml": "args: [--sops-age-secret=sops-age]\n",
+            },
+        )
+        assert flux(root2, "flux-decryption-provider") == [("apps/db/ks.yaml", 6)]
+
+
+def test_remote_urls_in_generators_are_not_files(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "dash/kustomization.yaml": (
+                "configMapGenerator:\n  - name: dashboards\n    files:\n"
+                "      - https://raw.githubusercontent.example.invalid/o/r/main/cluster.json\n"
+                "      - local.json\n"
+            ),
+        }
+    )
+    assert flux(root, "kustomize-missing-file") == [("dash/kustomization.yaml", 2)]
+
+
+def test_a_repeated_anchor_name_is_valid_yaml(make_repo: RepoFactory) -> None:
+    root = make_repo({"values.yaml": "a: &probe {path: /live}\nb: *probe\nc: &probe {path: /ready}\nd: *probe\n"})
+    assert policy(root, "yaml-parse-error") == []
+
+
+class TestPlaintextSecretValues:
+    def _secret(self, section: str, body: str) -> str:
+        return f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: apps}}\n{section}:\n{body}"
+
+    def test_references_and_templates_are_not_plaintext(self, make_repo: RepoFactory) -> None:
+        body = (
+            '  a: "${DB_PASSWORD}"\n  b: op://vault/db/password\n  c: "{{ .Values.password }}"\n'
+            '  d: "{% raw %}{{ x }}{% endraw %}"\n  e: "postgres://${USER}:${PASS}@db.${DOMAIN}:5432/app"\n'
+        )
+        root = make_repo({"s.yaml": self._secret("stringData", body)})
+        assert policy(root, "plaintext-secret") == []
+
+    def test_base64_of_a_reference_is_not_plaintext_but_a_literal_is(self, make_repo: RepoFactory) -> None:
+        # base64("${TOKEN}") and base64("hunter2-literal")
+        literal = base64.b64encode(b"hunter2-" + b"literal").decode()
+        root = make_repo({"s.yaml": self._secret("data", f"  a: JHtUT0tFTn0=\n  password: {literal}\n")})
+        report = check_policy(root, only=["plaintext-secret"])
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["password)"]
+
+    def test_config_values_beside_referenced_credentials_are_not_secrets(self, make_repo: RepoFactory) -> None:
+        body = (
+            '  username: "postgres"\n  password: "${PG_PASSWORD}"\n  INIT_POSTGRES_HOST: pg.db.svc\n'
+            '  ice: |-\n    [{"urls": ["stun:stun.example.invalid:19302"]}]\n'
+        )
+        assert policy(make_repo({"s.yaml": self._secret("stringData", body)}), "plaintext-secret") == []
+        # a credential-looking key, or key material, still counts beside references
+        leaky = body + "  api_key: literal-0123\n  dsn: postgres://app" + ":s3cr3t@db/app\n"
+        report = check_policy(make_repo({"s.yaml": self._secret("stringData", leaky)}), only=["plaintext-secret"])
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["api_key, dsn)"]
+        # without any reference, every plaintext value is the author's real value
+        plain = '  username: "admin"\n  host: db\n'
+        assert policy(make_repo({"s.yaml": self._secret("stringData", plain)}), "plaintext-secret") == [("s.yaml", 4)]
+
+    def test_a_password_next_to_a_variable_is_still_plaintext(self, make_repo: RepoFactory) -> None:
+        url = "postgres://app" + ":s3cr3t@db.${DOMAIN}/app"
+        root = make_repo({"s.yaml": self._secret("stringData", f'  url: "{url}"\n')})
+        assert policy(root, "plaintext-secret") == [("s.yaml", 4)]
+
+    def test_a_config_file_without_credentials_is_not_a_secret(self, make_repo: RepoFactory) -> None:
+        scrape = "  extra.yaml: |\n    - job_name: nodes\n      static_configs:\n        - targets: [10.0.0.1:9100]\n"
+        with_password = scrape + "      basic_auth: {username: a, password: hunter22}\n"
+        assert policy(make_repo({"s.yaml": self._secret("stringData", scrape)}), "plaintext-secret") == []
+        root = make_repo({"t.yaml": self._secret("stringData", with_password)})
+        assert policy(root, "plaintext-secret") == [("t.yaml", 4)]
+
+
+class TestSopsFiles:
+    def test_plaintext_value_added_beside_enc_values(self, make_repo: RepoFactory) -> None:
+        text = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n"
+            f"  password: {ENC}\n  api_token: typed-in-by-hand\n"
+            + SOPS_BLOCK
+            + "  encrypted_regex: ^(data|stringData)$\n"
+        )
+        root = make_repo({"db.sops.yaml": text})
+        assert policy(root, "sops-plaintext-value") == [("db.sops.yaml", 7)]
+        assert policy(root, "sops-selection-encrypts-nothing") == []
+
+    def test_unselected_values_may_stay_plain(self, make_repo: RepoFactory) -> None:
+        text = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n"
+            f"  password: {ENC}\n" + SOPS_BLOCK + "  encrypted_regex: ^(data|stringData)$\n"
+        )
+        assert policy(make_repo({"db.sops.yaml": text}), "sops-plaintext-value") == []
+
+    def test_default_suffix_rule_applies_when_none_is_stored(self, make_repo: RepoFactory) -> None:
+        text = f"password: {ENC}\nhost_unencrypted: db.local\nport: 5432\n" + SOPS_BLOCK
+        assert policy(make_repo({"app.sops.yaml": text}), "sops-plaintext-value") == [("app.sops.yaml", 3)]
+
+    def test_a_rule_that_selects_nothing(self, make_repo: RepoFactory) -> None:
+        text = (
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n"
+            "spec:\n  values:\n    adminPassword"
+            + ": plain-but-looks-encrypted\n"
+            + SOPS_BLOCK
+            + "  encrypted_regex: ^(data|stringData)$\n"
+        )
+        root = make_repo({"app/helmrelease.sops.yaml": text})
+        assert policy(root, "sops-selection-encrypts-nothing") == [("app/helmrelease.sops.yaml", None)]
+        assert policy(root, "sops-plaintext-value") == []
+
+    def test_comment_rules_are_not_judged(self, make_repo: RepoFactory) -> None:
+        text = f"password: {ENC}\nother: plain\n" + SOPS_BLOCK + "  encrypted_comment_regex: sops:enc\n"
+        root = make_repo({"c.sops.yaml": text})
+        report = check_policy(root, only=["sops-plaintext-value"])
+        assert report.ok
+        assert any("comment regex" in n for n in report.statuses[0].notes)
+
+
+def test_an_unloadable_sops_yaml_is_a_warning_and_the_run_goes_on(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            ".sops.yaml": (
+                "creation_rules:\n  - path_regex: '(unclosed'\n    age: age1x\nsopskit:\n  app_namespaces: [x]\n"
+            ),
+            "s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter22}\n",
+        }
+    )
+    report = check_policy(root)
+    assert report.warnings and "creation-rule checks ran without rules" in report.warnings[0]
+    assert ("s.yaml", 4) in [(v.path, v.line) for v in report.violations if v.check_id == "plaintext-secret"]
+    # the sopskit: settings were still read
+    assert {s.check_id: s.status for s in report.statuses}["clustersecretstore-in-app-namespace"] == "nothing-to-check"
+
+
+class TestGitignoreTooling:
+    RULES = ".sops.yaml"
+    AGE = "creation_rules:\n  - age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"
+
+    def test_key_kept_outside_the_work_tree_is_not_applicable(self, make_repo: RepoFactory) -> None:
+        root = make_repo(
+            {self.RULES: self.AGE, ".envrc": "export SOPS_AGE_KEY_FILE=$(expand_path ~/.config/sops/age/keys.txt)\n"},
+            gitignore="",
+        )
+        report = check_policy(root, only=["gitignore-agekey"])
+        assert report.ok and report.statuses[0].status == "not-applicable"
+
+    def test_key_inside_the_work_tree_must_be_ignored_by_its_name(self, make_repo: RepoFactory) -> None:
+        mise = '[env]\nSOPS_AGE_KEY_FILE = "{{config_root}}/cluster.agekey.txt"\n'
+        root = make_repo({self.RULES: self.AGE, ".mise.toml": mise}, gitignore="age.key\n")
+        assert policy(root, "gitignore-agekey") == [(".gitignore", None)]
+        root2 = make_repo({self.RULES: self.AGE, ".mise.toml": mise}, gitignore="/cluster.agekey.txt\n")
+        assert policy(root2, "gitignore-agekey") == []
+
+
+# -- round 2: what the first held-out repositories showed ------------------------------------
+
+
+def test_empty_strings_stay_plain_in_sops_files(make_repo: RepoFactory) -> None:
+    # sops aes/cipher.go: Encrypt returns "" for an empty value, so "" next to ENC[...] is normal
+    text = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\nstringData:\n"
+        f'  token: {ENC}\n  optional_origin: ""\n' + SOPS_BLOCK + "  encrypted_regex: ^(data|stringData)$\n"
+    )
+    root = make_repo({"app.sops.yaml": text})
+    assert policy(root, "sops-plaintext-value") == []
+    only_empty = text.replace(f"  token: {ENC}\n", '  token: ""\n')
+    root2 = make_repo({"app.sops.yaml": only_empty})
+    assert policy(root2, "sops-selection-encrypts-nothing") == []
+
+
+def test_bootstrap_kustomization_patch_wires_decryption_of_flux_system(make_repo: RepoFactory) -> None:
+    patch = (
+        "resources: [gotk-sync.yaml]\npatches:\n  - patch: |\n"
+        "      apiVersion: kustomize.toolkit.fluxcd.io/v1\n      kind: Kustomization\n"
+        "      metadata:\n        name: flux-system\n        namespace: flux-system\n"
+        "      spec:\n        decryption:\n          provider: sops\n          secretRef:\n            name: sops-gpg\n"
+        "    target:\n      kind: Kustomization\n      name: flux-system\n"
+    )
+    tree: dict[str, str | bytes] = {
+        "clusters/c0/flux-system/kustomization.yaml": patch,
+        "clusters/c0/flux-system/gotk-sync.yaml": ks("flux-system", "./clusters/c0"),
+        "clusters/c0/secrets/cluster-secrets.enc.yaml": vector_bytes(AGE_VECTOR),
+    }
+    assert flux(make_repo(tree), "flux-decryption-provider") == []
+    # the same patch aimed at another Kustomization name wires nothing for flux-system
+    tree["clusters/c0/flux-system/kustomization.yaml"] = patch.replace("name: flux-system\n", "name: apps\n")
+    root = make_repo(tree)
+    assert flux(root, "flux-decryption-provider") == [("clusters/c0/flux-system/gotk-sync.yaml", 6)]
+
+
+def test_bootstrap_patch_from_a_file_counts_too(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "c/flux-system/kustomization.yaml": "resources: [sync.yaml]\npatchesStrategicMerge: [decrypt.yaml]\n",
+            "c/flux-system/decrypt.yaml": (
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+                "metadata: {name: flux-system, namespace: flux-system}\n"
+                "spec:\n  decryption: {provider: sops, secretRef: {name: sops-age}}\n"
+            ),
+            "c/flux-system/sync.yaml": ks("flux-system", "./c"),
+            "c/secret.enc.yaml": vector_bytes(AGE_VECTOR),
+        }
+    )
+    assert flux(root, "flux-decryption-secretref") == []
+
+
+def test_templates_and_generator_inputs_are_not_yaml_errors(make_repo: RepoFactory) -> None:
+    root = make_repo(
+        {
+            "app/kustomization.yaml": "configMapGenerator:\n  - name: cfg\n    files: [configs/raw.yaml]\n",
+            "app/configs/raw.yaml": "key: [not closed\n",
+            "app/configs/tpl.yaml": "server:\n  apiToken: {{ .API_TOKEN }}\n",
+            "app/broken.yaml": "a: b\n  c: d\n",
+        }
+    )
+    assert policy(root, "yaml-parse-error") == [("app/broken.yaml", 2)]
+
+
+def test_a_placeholder_is_not_a_secret(make_repo: RepoFactory) -> None:
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: gh}\n"
+        "stringData:\n  username: <github_username>\n  token: <github_token>\n"
+    )
+    assert policy(make_repo({"gh.yaml": secret}), "plaintext-secret") == []
+
+
+def test_terraform_durations_named_like_tokens_are_not_secrets(make_repo: RepoFactory) -> None:
+    tf = (
+        'variable "access_token_validity" {\n  default = "minutes=10"\n}\n'
+        'variable "api_token" {\n  default = "abc123-literal"\n}\n'
+    )
+    assert policy(make_repo({"main.tf": tf}), "terraform-secret-default") == [("main.tf", 5)]
+
+
+def test_a_config_file_whose_credentials_are_references_is_not_plaintext(make_repo: RepoFactory) -> None:
+    body = (
+        "  extra.yaml: |\n    - job_name: printer\n      params:\n"
+        '        apikey: ["${SECRET_PRINTER_APIKEY}"]\n      static_configs: [{targets: [printer:80]}]\n'
+    )
+    secret = f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n{body}"
+    assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
+    literal = secret.replace('["${SECRET_PRINTER_APIKEY}"]', "[0123456789abcdef]")
+    assert policy(make_repo({"s.yaml": literal}), "plaintext-secret") == [("s.yaml", 4)]
+
+
+def test_generated_kustomization_takes_a_subdirectory_kustomization_as_one_resource(make_repo: RepoFactory) -> None:
+    # Flux generates a kustomization for ./apps (no kustomization.yaml there); apps/monitoring has
+    # its own, which leaves exporters/ks.yaml out (commented): that Kustomization is not deployed
+    root = make_repo(
+        {
+            "clusters/main/flux-system/kustomization.yaml": "resources: [sync.yaml, apps.yaml]\n",
+            "clusters/main/flux-system/sync.yaml": ks("flux-system", "./clusters/main"),
+            "clusters/main/flux-system/apps.yaml": ks("apps", "./apps"),
+            "apps/monitoring/kustomization.yaml": "resources:\n  - ./grafana/ks.yaml\n  # - ./exporters/ks.yaml\n",
+            "apps/monitoring/grafana/ks.yaml": ks("grafana", "./apps/monitoring/grafana/app"),
+            "apps/monitoring/grafana/app/kustomization.yaml": "resources: []\n",
+            "apps/monitoring/exporters/ks.yaml": ks("exporters", "./apps/monitoring/exporters/app"),
+        }
+    )
+    assert flux(root, "flux-path-missing") == []
+    (root / "apps/monitoring/kustomization.yaml").write_text("resources: [./grafana/ks.yaml, ./exporters/ks.yaml]\n")
+    assert flux(root, "flux-path-missing") == [("apps/monitoring/exporters/ks.yaml", 8)]
+
+
+def test_long_metric_names_in_a_config_file_are_not_tokens(make_repo: RepoFactory) -> None:
+    body = "  rules.yaml: |\n    - record: node_network_receive_bytes_total_by_instance\n      expr: sum(x)\n"
+    secret = f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n{body}"
+    assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
+    random = secret.replace("node_network_receive_bytes_total_by_instance", "Zk3hQ9aP2mL8vN4tR7wY1cB6dE0fG5jK")
+    assert policy(make_repo({"s.yaml": random}), "plaintext-secret") == [("s.yaml", 4)]
+
+
+def test_a_root_kustomization_applied_by_bootstrap_is_live(make_repo: RepoFactory) -> None:
+    # flux/cluster/ks.yaml is applied by bootstrap (nothing here builds it) and builds ./apps,
+    # which holds an encrypted file and another Kustomization: it is checked, unlike the
+    # archived Kustomization that nothing builds and that builds nothing
+    root = make_repo(
+        {
+            "flux/cluster/ks.yaml": ks("cluster-apps", "./apps"),
+            "apps/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+            "apps/web/ks.yaml": ks("web", "./apps/web/app", extra=TestDecryptionWiring.DECRYPTION_BLOCK),
+            "apps/web/app/kustomization.yaml": "resources: []\n",
+            "archive/old/ks.yaml": ks("old", "./apps/old/app"),
+        }
+    )
+    assert flux(root, "flux-decryption-provider") == [("flux/cluster/ks.yaml", 6)]
+    assert flux(root, "flux-path-missing") == []
+
+
+def test_global_decryption_key_stands_in_for_a_missing_secret_ref(make_repo: RepoFactory) -> None:
+    provider_only = "  decryption:\n    provider: sops\n"
+    tree: dict[str, str | bytes] = {
+        "flux/cluster/ks.yaml": ks("cluster-apps", "./apps", extra=provider_only),
+        "apps/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+    }
+    assert flux(make_repo(tree), "flux-decryption-secretref") == [("flux/cluster/ks.yaml", 12)]
+    tree["flux/instance.yaml"] = "spec:\n  kustomize:\n    patches:\n      - value: --sops-age-secret=sops-age\n"
+    assert flux(make_repo(tree), "flux-decryption-secretref") == []
+
+
+def test_flags_and_hosts_named_like_auth_are_not_credentials(make_repo: RepoFactory) -> None:
+    config = (
+        "  config.js: |\n    module.exports = {\n      ldap: {\n        authorized: true,\n"
+        '        url: "ldaps://authentik-ldap.example.invalid:636",\n'
+        '        rootPassword: "${LDAP_PASSWORD}",\n      },\n    };\n'
+    )
+    secret = f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n{config}"
+    assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
+    leaky = secret.replace('"${LDAP_PASSWORD}"', '"hunter2-literal"')
+    assert policy(make_repo({"s.yaml": leaky}), "plaintext-secret") == [("s.yaml", 4)]
