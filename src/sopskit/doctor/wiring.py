@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from sopskit.policy.checks.flux import _Builds, _flux_kustomizations
+from sopskit.policy.fluxgraph import Builds, flux_kustomizations
 from sopskit.policy.repo import Repo
 
 CONTROLLER_ACCOUNT = "system:serviceaccount:flux-system:kustomize-controller"
@@ -85,7 +85,7 @@ def find_kustomizations(repo: Repo, cluster_objects: Iterable[Mapping[str, Any]]
         committed=repo.committed,
         is_git=repo.is_git,
     )
-    for repo_ks in _flux_kustomizations(candidates):
+    for repo_ks in flux_kustomizations(candidates):
         found[(repo_ks.namespace, repo_ks.name)] = FluxKs(
             repo_ks.namespace, repo_ks.name, repo_ks.path, repo_ks.spec, repo_ks.file.rel
         )
@@ -99,10 +99,10 @@ def find_kustomizations(repo: Repo, cluster_objects: Iterable[Mapping[str, Any]]
         found[key] = FluxKs(
             key[0], key[1], _normal(spec.get("path")), spec, previous.defined_in if previous else None, status
         )
-    builds = _Builds(repo)
+    builds = Builds(repo)
     for ks in found.values():
         if repo.exists(ks.path or "."):
-            ks.builds = builds.inputs(ks.path)
+            ks.builds = set(builds.inputs(ks.path))
     return sorted(found.values(), key=lambda k: (k.namespace, k.name))
 
 

@@ -167,7 +167,8 @@ class Builds:
         return [(file, ref) for file, doc in self.repo.kustomizations() for ref in references(file, doc)]
 
 
-def _kustomizations(repo: Repo) -> Iterator[FluxKustomization]:
+def flux_kustomizations(repo: Repo) -> Iterator[FluxKustomization]:
+    """Every Flux Kustomization object in the repository (any source; see FluxGraph for which are ours)."""
     for file, doc in repo.documents():
         data = doc.data
         if not is_kind(data, "Kustomization", FLUX_KUSTOMIZE_API):
@@ -221,7 +222,7 @@ class FluxGraph:
     @cached_property
     def kustomizations(self) -> tuple[FluxKustomization, ...]:
         patch_files = {ref.target for _, ref in self.builds.all_references if ref.is_patch}
-        return tuple(k for k in _kustomizations(self.ctx.repo) if k.file.rel not in patch_files)
+        return tuple(k for k in flux_kustomizations(self.ctx.repo) if k.file.rel not in patch_files)
 
     @cached_property
     def _git_sources(self) -> dict[tuple[str, str], dict[str, Any]]:
@@ -261,7 +262,7 @@ class FluxGraph:
         """(namespace, name) of each GitRepository used -> None (this repo) or why it is not."""
         verdicts: dict[tuple[str, str], str | None] = {}
         users: dict[tuple[str, str], list[FluxKustomization]] = {}
-        for k in _kustomizations(self.ctx.repo):
+        for k in flux_kustomizations(self.ctx.repo):
             ref = k.source_ref
             if ref is not None and ref[0] == "GitRepository":
                 users.setdefault((ref[1], ref[2]), []).append(k)
