@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from sopskit import __version__
@@ -159,32 +160,84 @@ def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("SOPSKIT_DEBUG", "") not in ("", "0", "false")
 
 
+#: bidirectional overrides and isolates: they reorder what a terminal shows (a file can make
+#: "FAILED" read as "ok"), so they are escaped like control characters
+_BIDI = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character (C0, DEL, C1) and bidi control escaped.
+
+    Why here: messages quote key names, paths and recipients that come from files; printed
+    raw, an escape sequence in a key name can clear the line, recolour it or fake an "ok".
+    Every error and warning passes through this one function on its way to the terminal.
+    """
+    out: list[str] = []
+    for char in text:
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char, f"\\x{code:02x}"))
+        elif code in _BIDI:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _report_lines(text: str) -> str:
+    """A multi-line report (one line per key): each line escaped, the line breaks kept."""
+    return "\n".join(terminal_safe(line) for line in text.split("\n"))
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    from sopskit.ops.files import FileWarning
+
+    if issubclass(category, FileWarning):
+        print(f"sopskit: warning: {terminal_safe(str(message))}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     from sopskit.errors import DataKeyUnavailableError, SopsError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _show_warning
     try:
         code = run(argv)
     except DataKeyUnavailableError as exc:
-        print(f"sopskit: {exc.report()}", file=sys.stderr)
+        print(f"sopskit: {_report_lines(exc.report())}", file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(f"hint: {terminal_safe(exc.hint)}", file=sys.stderr)
         code = exc.exit_code
     except SopsError as exc:
         if exc.verbatim:
-            print(exc.message, file=sys.stderr)
+            print(terminal_safe(exc.message), file=sys.stderr)
             if exc.hint and sys.stderr.isatty():
-                print(f"hint: {exc.hint}", file=sys.stderr)
+                print(f"hint: {terminal_safe(exc.hint)}", file=sys.stderr)
         else:
-            print(f"sopskit: {exc.message}", file=sys.stderr)
+            print(f"sopskit: {terminal_safe(exc.message)}", file=sys.stderr)
             if exc.hint:
-                print(f"hint: {exc.hint}", file=sys.stderr)
+                print(f"hint: {terminal_safe(exc.hint)}", file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
         print("sopskit: interrupted", file=sys.stderr)
         code = 130
     except BrokenPipeError:
         code = 141
+    except RecursionError:  # a walk went deeper than the limits let it: bad input, not a bug
+        if _debug_requested(argv):
+            raise
+        print("sopskit: the input is nested too deeply to process "
+              "(see docs/limits.md: SOPSKIT_MAX_DEPTH)", file=sys.stderr)
+        code = 2
+    except MemoryError:
+        print("sopskit: out of memory while processing the input (see docs/limits.md)", file=sys.stderr)
+        code = 2
     except Exception as exc:  # the one place unexpected errors are caught
         if _debug_requested(argv):
             raise
