@@ -10,13 +10,13 @@ from pathlib import Path
 
 from tests.cli._support import SOPSKIT, AgeKey, base_env, new_age_key
 
-__all__ = ["MEMORY_CAP", "Env", "run_limited", "sopskit_cmd"]
+__all__ = ["MEMORY_CAP", "Env", "limit_child", "run_limited", "sopskit_cmd"]
 
 #: address-space cap for one sopskit process; far above what a bounded run needs (~100 MB)
 MEMORY_CAP = 1536 * 1024 * 1024
 
 
-def _limits() -> None:
+def limit_child() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -29,7 +29,7 @@ def run_limited(args: list[str], *, env: dict[str, str], cwd: Path | None = None
                 stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
     """Run ``sopskit ARGS``; raises ``TimeoutExpired`` (a failed test) if it hangs."""
     return subprocess.run(sopskit_cmd(*args), env=env, cwd=cwd, input=stdin, capture_output=True,
-                          timeout=timeout, preexec_fn=_limits)
+                          timeout=timeout, preexec_fn=limit_child)
 
 
 class Env:
