@@ -14,6 +14,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from sopskit import __version__
 from sopskit.cli import options
@@ -165,8 +166,9 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 _BIDI = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
 
 
-def terminal_safe(text: str) -> str:
-    """``text`` with every control character (C0, DEL, C1) and bidi control escaped.
+def terminal_safe(text: str, *, keep: str = "") -> str:
+    """``text`` with every control character (C0, DEL, C1) and bidi control escaped, except
+    the characters in ``keep``.
 
     Why here: messages quote key names, paths and recipients that come from files; printed
     raw, an escape sequence in a key name can clear the line, recolour it or fake an "ok".
@@ -175,7 +177,9 @@ def terminal_safe(text: str) -> str:
     out: list[str] = []
     for char in text:
         code = ord(char)
-        if code < 0x20 or 0x7F <= code < 0xA0:
+        if char in keep:
+            out.append(char)
+        elif code < 0x20 or 0x7F <= code < 0xA0:
             out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char, f"\\x{code:02x}"))
         elif code in _BIDI:
             out.append(f"\\u{code:04x}")
@@ -202,11 +206,41 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 _default_showwarning = warnings.showwarning
 
 
+class _SafeStream:
+    """stderr with control characters escaped (line breaks and tabs kept): the commands'
+    own progress lines (``rotate``, ``updatekeys``...) quote paths and recipients from files
+    too. stdout is data (``decrypt``) and is never touched."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(terminal_safe(text, keep="\n\t"))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    from sopskit.errors import DataKeyUnavailableError, SopsError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     warnings.showwarning = _show_warning
+    stderr = sys.stderr
+    sys.stderr = _SafeStream(stderr)
+    try:
+        code = _run_reporting(argv)
+    finally:
+        sys.stderr = stderr
+        warnings.showwarning = _default_showwarning
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def _run_reporting(argv: list[str]) -> int:
+    """Run the command; every error becomes one line on stderr and an exit code."""
+    from sopskit.errors import DataKeyUnavailableError, SopsError
+
     try:
         code = run(argv)
     except DataKeyUnavailableError as exc:
@@ -248,5 +282,4 @@ def main(argv: Sequence[str] | None = None) -> None:
             file=sys.stderr,
         )
         code = 1
-    sys.stdout.flush()
-    sys.exit(code)
+    return code
