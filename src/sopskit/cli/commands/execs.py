@@ -150,19 +150,38 @@ FORWARDED_SIGNALS = tuple(
 )
 
 
-@contextlib.contextmanager
-def _forwarding(process: subprocess.Popen[bytes]) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _Forwarder:
+    """Signal handlers that pass signals on to the child; a signal that arrives before the
+    child exists is held and delivered as soon as it does."""
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.pending: list[int] = []
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if self.process is None:
+            self.pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signum)
+            self.process.send_signal(signum)
 
-    previous = {s: signal.signal(s, forward) for s in FORWARDED_SIGNALS}
+    def attach(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        for signum in self.pending:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signum)
+        self.pending.clear()
+
+
+@contextlib.contextmanager
+def _forwarding() -> Iterator[_Forwarder]:
+    forwarder = _Forwarder()
+    if threading.current_thread() is not threading.main_thread():
+        yield forwarder
+        return
+    previous = {s: signal.signal(s, forwarder) for s in FORWARDED_SIGNALS}
     try:
-        yield
+        yield forwarder
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -172,11 +191,12 @@ def _run_shell(command: str, env: Mapping[str, str], args: argparse.Namespace, *
                wait: bool | None = None) -> int:
     preexec, user_env = _user_switch(getattr(args, "user", None))
     full_env = {**env, **user_env}
-    process = subprocess.Popen(["/bin/sh", "-c", command], env=full_env,
-                               preexec_fn=preexec)
     if not (wait if wait is not None else not getattr(args, "background", False)):
+        subprocess.Popen(["/bin/sh", "-c", command], env=full_env, preexec_fn=preexec)
         return 0
-    with _forwarding(process):
+    with _forwarding() as forwarder:
+        process = subprocess.Popen(["/bin/sh", "-c", command], env=full_env, preexec_fn=preexec)
+        forwarder.attach(process)
         return _status(process.wait())
 
 
@@ -249,9 +269,11 @@ def run_exec_file(args: argparse.Namespace) -> int:
 def _exec_file_in_buffer(args: argparse.Namespace, data: bytes, name: str, location) -> int:  # type: ignore[no-untyped-def]
     """Run the command with the buffer in place and wait for it; the buffer is removed after
     it, also when sopskit gets TERM/HUP/INT/QUIT (forwarded to the command)."""
-    from sopskit.ops.edit import SecureBuffer
+    from sopskit.ops.edit import SecureBuffer, signals_as_interrupts
 
-    with SecureBuffer(location, name) as buffer:
+    # before the command runs (and after it), TERM/HUP/QUIT interrupt sopskit so the buffer
+    # is removed; while it runs, they are forwarded to it instead
+    with signals_as_interrupts(), SecureBuffer(location, name) as buffer:
         command = args.command.replace("{}", str(buffer.path))
         if args.no_fifo:
             buffer.write(data)
