@@ -165,3 +165,12 @@ def _write(path: Path, data: bytes) -> Path:
 def test_output_to_a_character_device_is_written_directly(tmp_path: Path) -> None:
     files.atomic_write("/dev/null", b"data")  # no rename over a device, no temp file in /dev
     assert not any(name.endswith(files.TEMP_SUFFIX) for name in os.listdir("/dev"))
+
+
+def test_repo_init_gitignore_covers_the_temp_file_pattern() -> None:
+    from fnmatch import fnmatch
+
+    from sopskit.ops.scaffold import GITIGNORE_GUARDS
+
+    example = f".secret.yaml.0123abcd{files.TEMP_SUFFIX}"  # the shape atomic_write names
+    assert any(fnmatch(example, guard) for guard in GITIGNORE_GUARDS)
