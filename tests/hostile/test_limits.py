@@ -4,6 +4,7 @@ the documented maximum works in every command."""
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +40,19 @@ DEEP = {
 }
 
 
+# an editor that changes a deep file without parsing it (a parser could not nest that deep)
+EDITOR = r"""
+import sys
+path = sys.argv[-1]
+text = open(path).read()
+if path.endswith(".json"):
+    text = text[: text.rindex("}")] + ', "edited": "yes"}\n'
+else:
+    text += "edited: 'yes'\n"
+open(path, "w").write(text)
+"""
+
+
 def _assert_limit(out: object, what: str) -> None:
     import subprocess
 
@@ -54,7 +68,10 @@ def test_deep_nesting_within_the_limit_works_in_every_command(keyenv: Env, tmp_p
     name, make = DEEP[kind]
     (tmp_path / ".sops.yaml").write_text(f"creation_rules:\n  - age: {keyenv.key.recipient}\n")
     enc = keyenv.encrypt(make(DEPTH_OK), tmp_path / name)
+    editor = tmp_path / "editor.py"
+    editor.write_text(EDITOR)
     commands = [
+        ["edit", str(enc)],
         ["decrypt", str(enc)],
         ["filestatus", str(enc)],
         ["set", str(enc), '["extra"]', '"v"'],
@@ -63,10 +80,11 @@ def test_deep_nesting_within_the_limit_works_in_every_command(keyenv: Env, tmp_p
         ["exec-file", "--no-fifo", str(enc), "test -s {}"],
         ["decrypt", "-i", str(enc)],
     ]
+    env = keyenv.with_(EDITOR=f"{sys.executable} {editor}")
     for args in commands:
-        out = run_limited(args, env=keyenv.env, cwd=tmp_path, timeout=120)
+        out = run_limited(args, env=env, cwd=tmp_path, timeout=120)
         assert out.returncode == 0, (args, out.stderr.decode()[-300:])
-    assert b"extra" in enc.read_bytes()
+    assert b"extra" in enc.read_bytes() and b"edited" in enc.read_bytes()
 
 
 @pytest.mark.parametrize("kind", sorted(DEEP))
