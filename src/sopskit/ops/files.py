@@ -158,12 +158,17 @@ def _lock_fd(target: Path) -> int:
         except OSError as exc:
             raise InputError(f"{target}: cannot read: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                    raise
+                return fd  # no locks on this filesystem: the change check still protects
             now = os.stat(target)
             held = os.fstat(fd)
-        except OSError:
+        except OSError as exc:
             os.close(fd)
-            raise
+            raise InputError(f"{target}: cannot lock: {exc.strerror}") from None
         if (now.st_ino, now.st_dev) == (held.st_ino, held.st_dev):
             return fd
         os.close(fd)  # replaced while we waited: lock what the path names now
