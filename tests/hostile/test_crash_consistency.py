@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,20 @@ import pytest
 from sopskit.ops.decrypt import decrypt
 from tests.hostile._support import Env, limit_child, sopskit_cmd
 
-ITERATIONS = int(os.environ.get("SOPSKIT_CRASH_ITERATIONS", "10"))
+ITERATIONS = int(os.environ.get("SOPSKIT_CRASH_ITERATIONS", "8"))
+# a sopskit whose fsyncs are slow and announced, so that kills can be aimed at the write itself
+# (a random point in a whole run almost never lands in the few microseconds of a write)
+_SLOW_WRITE_CHILD = r"""
+import os, sys, time
+real = os.fsync
+def slow(fd):
+    sys.stderr.write("W\n"); sys.stderr.flush()
+    time.sleep(0.1)
+    return real(fd)
+os.fsync = slow
+from sopskit.cli.main import main
+main(sys.argv[1:])
+"""
 MARKER = b"CRASH-MARKER-" + os.urandom(6).hex().encode()
 PLAIN = b"user: admin\npassword: " + MARKER + b"\nlist:\n    - " + MARKER + b"-2\n"
 
@@ -37,9 +51,10 @@ def _runtime(args: list[str], env: dict[str, str]) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.parametrize("aim", ["anywhere", "in-write"])
 @pytest.mark.parametrize("operation", ["decrypt-i", "encrypt-i", "set"])
 def test_sigkill_during_in_place_write_leaves_no_plaintext_and_no_torn_file(
-        keyenv: Env, tmp_path: Path, operation: str) -> None:
+        keyenv: Env, tmp_path: Path, operation: str, aim: str) -> None:
     template = tmp_path / "template"
     template.mkdir()
     plain_file = template / "plain.yaml"
@@ -62,8 +77,12 @@ def test_sigkill_during_in_place_write_leaves_no_plaintext_and_no_torn_file(
 
     def command(target: Path) -> list[str]:
         if operation == "set":
-            return sopskit_cmd("set", str(target), '["password"]', '"' + MARKER.decode() + '-new"')
-        return sopskit_cmd(*args, str(target))
+            argv = ["set", str(target), '["password"]', '"' + MARKER.decode() + '-new"']
+        else:
+            argv = [*args, str(target)]
+        if aim == "in-write":
+            return [sys.executable, "-c", _SLOW_WRITE_CHILD, *argv]
+        return sopskit_cmd(*argv)
 
     probe = fresh(-1)
     typical = _runtime(command(probe), keyenv.env)
@@ -72,11 +91,17 @@ def test_sigkill_during_in_place_write_leaves_no_plaintext_and_no_torn_file(
     for index in range(ITERATIONS):
         target = fresh(index)
         proc = subprocess.Popen(command(target), env=keyenv.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, preexec_fn=limit_child)
-        # kill mostly in the second half of a run, where the work and the write happen
-        time.sleep(rng.uniform(0.5, 1.05) * typical)
+                                stderr=subprocess.PIPE, preexec_fn=limit_child)
+        assert proc.stderr is not None
+        if aim == "in-write":
+            assert proc.stderr.readline() == b"W\n"  # the first fsync: the temp file is written
+            time.sleep(rng.uniform(0, 0.22))  # temp fsync, link, rename, directory fsync
+        else:
+            # kill mostly in the second half of a run, where the work and the write happen
+            time.sleep(rng.uniform(0.5, 1.05) * typical)
         proc.kill()
         code = proc.wait(timeout=30)
+        proc.stderr.close()
         killed_mid_way += code != 0
         now = target.read_bytes()
         if operation == "decrypt-i":
