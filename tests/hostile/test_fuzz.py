@@ -10,6 +10,7 @@ docs/limits.md). Small resource limits keep each example fast.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -99,6 +100,17 @@ def _small_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+_runs: dict[str, int] = {}
+
+
+def _report(name: str) -> None:
+    """Examples run for one target: printed (``-s``) on long runs by hand, and never zero."""
+    count = _runs.get(name, 0)
+    assert count > 0
+    if "SOPSKIT_FUZZ_EXAMPLES" in os.environ:
+        sys.stderr.write(f"fuzz {name}: {count} examples, no crash\n")
+
+
 def _survives(call: Callable[[], object]) -> None:
     try:
         call()
@@ -113,6 +125,7 @@ def test_fuzz_plain_parsers(store: str) -> None:
     @FUZZ
     @given(inputs(PLAIN_SEEDS[store]))
     def run(data: bytes) -> None:
+        _runs[f"plain-{store}"] = _runs.get(f"plain-{store}", 0) + 1
         impl = get_store(store)
 
         def parse_and_emit() -> None:
@@ -122,6 +135,7 @@ def test_fuzz_plain_parsers(store: str) -> None:
         _survives(parse_and_emit)
 
     run()
+    _report(f"plain-{store}")
 
 
 @pytest.mark.parametrize("store", STORES)
@@ -129,10 +143,12 @@ def test_fuzz_encrypted_files(store: str) -> None:
     @FUZZ
     @given(inputs(ENCRYPTED_SEEDS[store]))
     def run(data: bytes) -> None:
+        _runs[f"encrypted-{store}"] = _runs.get(f"encrypted-{store}", 0) + 1
         _survives(lambda: read_encrypted(data, get_store(store)))
         _survives(lambda: decrypt(data, format=store, identities=[IDENTITY]))
 
     run()
+    _report(f"encrypted-{store}")
 
 
 def test_seeds_are_valid() -> None:
@@ -146,6 +162,7 @@ def test_fuzz_sops_yaml() -> None:
     @FUZZ
     @given(inputs(CONFIG_SEED.encode()))
     def run(data: bytes) -> None:
+        _runs["sops-yaml"] = _runs.get("sops-yaml", 0) + 1
         text = data.decode("utf-8", "replace")
 
         def load() -> None:
@@ -157,3 +174,4 @@ def test_fuzz_sops_yaml() -> None:
         _survives(load)
 
     run()
+    _report("sops-yaml")
