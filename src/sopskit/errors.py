@@ -14,7 +14,8 @@ recipients and fingerprints, never what was encrypted.
     ├── UsageError (1)                    bad arguments; ConflictingParametersError (8),
     │                                     InvalidEncryptionContextError (6)
     ├── ConfigError (1)                   .sops.yaml problems; NoMatchingRuleError, EmptyKeyGroupError
-    ├── InputError (2)                    cannot read input; ParseError (plaintext syntax)
+    ├── InputError (2)                    cannot read input; ParseError (plaintext syntax),
+    │                                     LimitError (a resource limit of stores.limits exceeded)
     ├── OutputError (3)                   cannot write output
     ├── EmitError (4)                     a tree cannot be written in the output format
     ├── FormatError (1)                   not a valid SOPS file / metadata
@@ -91,6 +92,10 @@ class InputError(SopsError):
 
 class ParseError(InputError):
     """The plaintext input is not valid in its format (broken YAML, JSON, ...)."""
+
+
+class LimitError(ParseError):
+    """The input goes over a documented resource limit (depth, size, nodes, list index)."""
 
 
 class OutputError(SopsError):

@@ -80,7 +80,7 @@ def test_repo_init_keeps_an_existing_repository_byte_for_byte_where_it_owns_noth
     rules = yaml.safe_load(after)["creation_rules"]
     # the new rule sits before the catch-all rule that would shadow it
     assert [r.get("path_regex") for r in rules] == ["^apps/", "^flux/secrets/prod/", None]
-    assert ".*.sopskit-tmp" in (tmp_path / ".gitignore").read_text().splitlines()
+    assert "*.sopskit-tmp" in (tmp_path / ".gitignore").read_text().splitlines()
 
 
 def test_repo_init_refuses_when_it_cannot_tell_whether_a_rule_shadows_the_new_one(tmp_path: Path) -> None:

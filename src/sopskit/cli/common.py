@@ -21,14 +21,20 @@ def is_stdin(path: str | None) -> bool:
     return path in STDIN_NAMES
 
 
-def read_source(path: str | None) -> bytes:
-    """The bytes of the input file, or of stdin for ``-`` / no file."""
+def read_source(path: str | None, *, for_update: bool = False) -> bytes:
+    """The bytes of the input file, or of stdin for ``-`` / no file. ``for_update``: the file
+    will be rewritten in place, so lock it and detect a change before the write
+    (:func:`sopskit.ops.files.read_for_update`)."""
     if is_stdin(path):
         return sys.stdin.buffer.read()
     assert path is not None
     if not os.path.exists(path):
         raise NoFileSpecifiedError(f"{path}: no such file", hint="check the path, or pass - to read stdin")
     try:
+        if for_update and os.path.isfile(path):
+            from sopskit.ops.files import read_for_update
+
+            return read_for_update(path)
         return Path(path).read_bytes()
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None

@@ -12,8 +12,9 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from sopskit import __version__
 from sopskit.cli import options
@@ -250,32 +251,117 @@ def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("SOPSKIT_DEBUG", "") not in ("", "0", "false")
 
 
+#: bidirectional overrides and isolates: they reorder what a terminal shows (a file can make
+#: "FAILED" read as "ok"), so they are escaped like control characters
+_BIDI = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
+
+
+def terminal_safe(text: str, *, keep: str = "") -> str:
+    """``text`` with every control character (C0, DEL, C1) and bidi control escaped, except
+    the characters in ``keep``.
+
+    Why here: messages quote key names, paths and recipients that come from files; printed
+    raw, an escape sequence in a key name can clear the line, recolour it or fake an "ok".
+    Every error and warning passes through this one function on its way to the terminal.
+    """
+    out: list[str] = []
+    for char in text:
+        code = ord(char)
+        if char in keep:
+            out.append(char)
+        elif code < 0x20 or 0x7F <= code < 0xA0:
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char, f"\\x{code:02x}"))
+        elif code in _BIDI:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _report_lines(text: str) -> str:
+    """A multi-line report (one line per key): each line escaped, the line breaks kept."""
+    return "\n".join(terminal_safe(line) for line in text.split("\n"))
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    from sopskit.ops.files import FileWarning
+
+    if issubclass(category, FileWarning):
+        print(f"sopskit: warning: {terminal_safe(str(message))}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+
+_default_showwarning = warnings.showwarning
+
+
+class _SafeStream:
+    """stderr with control characters escaped (line breaks and tabs kept): the commands'
+    own progress lines (``rotate``, ``updatekeys``...) quote paths and recipients from files
+    too. stdout is data (``decrypt``) and is never touched."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(terminal_safe(text, keep="\n\t"))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    from sopskit.errors import DataKeyUnavailableError, SopsError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _show_warning
+    stderr = sys.stderr
+    sys.stderr = _SafeStream(stderr)
+    try:
+        code = _run_reporting(argv)
+    finally:
+        sys.stderr = stderr
+        warnings.showwarning = _default_showwarning
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def _run_reporting(argv: list[str]) -> int:
+    """Run the command; every error becomes one line on stderr and an exit code."""
+    from sopskit.errors import DataKeyUnavailableError, SopsError
+
     try:
         code = run(argv)
     except DataKeyUnavailableError as exc:
-        print(f"sopskit: {exc.report()}", file=sys.stderr)
+        print(f"sopskit: {_report_lines(exc.report())}", file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(f"hint: {terminal_safe(exc.hint)}", file=sys.stderr)
         code = exc.exit_code
     except SopsError as exc:
         if exc.verbatim:
-            print(exc.message, file=sys.stderr)
+            print(terminal_safe(exc.message), file=sys.stderr)
             if exc.hint and sys.stderr.isatty():
-                print(f"hint: {exc.hint}", file=sys.stderr)
+                print(f"hint: {terminal_safe(exc.hint)}", file=sys.stderr)
         else:
-            print(f"sopskit: {exc.message}", file=sys.stderr)
+            print(f"sopskit: {terminal_safe(exc.message)}", file=sys.stderr)
             if exc.hint:
-                print(f"hint: {exc.hint}", file=sys.stderr)
+                print(f"hint: {terminal_safe(exc.hint)}", file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
         print("sopskit: interrupted", file=sys.stderr)
         code = 130
     except BrokenPipeError:
         code = 141
+    except RecursionError:  # a walk went deeper than the limits let it: bad input, not a bug
+        if _debug_requested(argv):
+            raise
+        print("sopskit: the input is nested too deeply to process "
+              "(see docs/limits.md: SOPSKIT_MAX_DEPTH)", file=sys.stderr)
+        code = 2
+    except MemoryError:
+        print("sopskit: out of memory while processing the input (see docs/limits.md)", file=sys.stderr)
+        code = 2
     except Exception as exc:  # the one place unexpected errors are caught
         if _debug_requested(argv):
             raise
@@ -286,5 +372,4 @@ def main(argv: Sequence[str] | None = None) -> None:
             file=sys.stderr,
         )
         code = 1
-    sys.stdout.flush()
-    sys.exit(code)
+    return code

@@ -9,9 +9,13 @@ The guarantees (also in docs/cli.md), and how each is kept:
   into the buffer directory, and vim/nvim/emacs/nano get the flags that turn off swap, undo,
   backup, lock and history files.
 * The buffer is removed on every exit path: normal return, editor crash or kill, Ctrl-C, and
-  SIGTERM/SIGHUP (turned into :class:`EditInterrupted` so ``finally`` blocks run; the editor
+  SIGTERM/SIGHUP/SIGQUIT (turned into :class:`EditInterrupted` so ``finally`` blocks run; the editor
   child is terminated first). The one exception is deliberate: when the edited text does not
-  parse and the user chooses to abort, the buffer is *kept on tmpfs* so the work is not lost.
+  parse and the user chooses to abort, or the text cannot be encrypted or written (read-only
+  target, full disk, the file changed meanwhile), the buffer is *kept* so typed work is never
+  lost, and the message says where it is (on tmpfs; on disk only with ``allow_disk``).
+* The file is not locked while the editor is open; before the write it is locked and compared
+  with what was read, so a concurrent change fails loudly instead of being overwritten.
 * Unchanged text (same bytes, or the same tree) is not rewritten (exit 200, like sops).
 * Changed text is sealed with the *same* data key and the IV stash, so values that did not
   change keep their exact ``ENC[...]`` strings and a diff shows only what was edited.
@@ -39,6 +43,7 @@ from sopskit.errors import (
     BufferKeptError,
     EditorError,
     FileNotModifiedError,
+    InputError,
     OutputError,
     ParseError,
     SopsError,
@@ -56,7 +61,7 @@ from sopskit.ops.document import (
     read_encrypted,
     seal,
 )
-from sopskit.ops.files import atomic_write
+from sopskit.ops.files import ConcurrentChangeError, atomic_write, read_for_update, release
 from sopskit.stores import get_store
 from sopskit.stores.base import Store
 
@@ -75,7 +80,7 @@ TEMPLATES: dict[str, bytes] = {
 
 
 class EditInterrupted(KeyboardInterrupt):
-    """SIGTERM/SIGHUP during an edit, raised so that cleanup code runs."""
+    """SIGTERM/SIGHUP/SIGQUIT during an edit, raised so that cleanup code runs."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -173,9 +178,27 @@ class SecureBuffer:
         self.remove()
 
 
+def kept_hint(buffer: SecureBuffer, location: BufferLocation) -> str:
+    """Where the kept text is, truthfully: RAM (tmpfs) or disk."""
+    where = "in RAM (tmpfs)" if location.ram_backed else "ON DISK (no tmpfs was available)"
+    return (f"your text is kept {where} at {buffer.path}; fix the problem and run the command "
+            f"again, then delete {buffer.directory}")
+
+
+@contextlib.contextmanager
+def kept_on_failure(buffer: SecureBuffer, location: BufferLocation) -> Iterator[None]:
+    """If saving the typed text fails, keep the buffer and say where (the error's hint)."""
+    try:
+        yield
+    except SopsError as exc:
+        buffer.kept = True
+        exc.hint = kept_hint(buffer, location) + (f" ({exc.hint})" if exc.hint else "")
+        raise
+
+
 @contextlib.contextmanager
 def signals_as_interrupts() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`EditInterrupted` for the duration, so the
+    """Turn SIGTERM, SIGHUP and SIGQUIT into :class:`EditInterrupted` for the duration, so the
     buffer is removed; the previous handlers come back afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -184,7 +207,7 @@ def signals_as_interrupts() -> Iterator[None]:
     def handler(signum: int, _frame: FrameType | None) -> None:
         raise EditInterrupted(signum)
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)}
     try:
         yield
     finally:
@@ -325,6 +348,22 @@ def _plain_copy(branches: list[TreeMap], store: Store) -> bytes:
     return store.emit_plain(branches)
 
 
+def _check_not_changed(path: Path, as_read: bytes | None) -> None:
+    """Lock ``path`` and make sure it is still what the edit started from (None: absent)."""
+    if as_read is None:
+        if path.exists() or path.is_symlink():
+            raise ConcurrentChangeError(f"{path} was created by someone else during the edit; "
+                                        "not overwriting it")
+        return
+    try:
+        current = read_for_update(path)
+    except InputError:
+        current = None
+    if current != as_read:
+        release(path)
+        raise ConcurrentChangeError(f"{path} changed during the edit; not overwriting the other change")
+
+
 def edit_file(
     path: Path,
     *,
@@ -346,6 +385,7 @@ def edit_file(
     location = buffer_location(env, allow_disk=allow_disk)
     created = not path.exists()
     opened: OpenedDocument | None = None
+    as_read: bytes | None = None
     if created:
         if plan_for_new is None:
             raise EditorError(f"{path} does not exist")
@@ -362,7 +402,8 @@ def edit_file(
     else:
         from sopskit.ops.decrypt import read_input
 
-        branches, metadata = read_encrypted(read_input(path), store)
+        as_read = read_input(path)
+        branches, metadata = read_encrypted(as_read, store)
         opened = open_document(branches, metadata, context=context, decryption_order=decryption_order,
                                ignore_mac=ignore_mac)
         original_tree = [b.copy_deep() for b in opened.branches]
@@ -387,18 +428,20 @@ def edit_file(
                     buffer.kept = True
                     raise BufferKeptError(
                         f"the edited text is not valid {input_format}: {exc.message}",
-                        hint=f"your text is kept in RAM (tmpfs) at {buffer.path}; fix it and "
-                             f"run `sopskit edit` again, then delete that directory",
+                        hint=kept_hint(buffer, location),
                     ) from None
                 raise ParseError(f"the edited text is not valid {input_format}: {exc.message}") from None
             break
         if original_tree is not None and new_branches == original_tree:
             raise FileNotModifiedError("File has not changed, exiting.")
-        if opened is not None:
-            sealed = replace_plaintext(opened, new_branches, now=now)
-        else:
-            sealed = encrypt_new(new_branches, plan, context=context, now=now)
-        atomic_write(path, emit_encrypted(sealed, store))
+        with kept_on_failure(buffer, location):
+            if opened is not None:
+                sealed = replace_plaintext(opened, new_branches, now=now)
+            else:
+                sealed = encrypt_new(new_branches, plan, context=context, now=now)
+            data = emit_encrypted(sealed, store)
+            _check_not_changed(path, as_read)
+            atomic_write(path, data)
     return EditOutcome(path=path, created=created, written=True)
 
 
@@ -415,6 +458,8 @@ __all__ = [
     "filesystem_type",
     "hardening_flags",
     "is_ram_backed",
+    "kept_hint",
+    "kept_on_failure",
     "replace_plaintext",
     "run_editor",
     "signals_as_interrupts",

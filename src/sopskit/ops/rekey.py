@@ -24,7 +24,7 @@ from sopskit.keys import key_from_record, key_from_spec
 from sopskit.keys.base import KeyContext, MasterKey
 from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, OpenedDocument, open_document, read_encrypted, seal
 from sopskit.ops.document import emit_encrypted as _emit
-from sopskit.ops.files import atomic_write
+from sopskit.ops.files import atomic_write, read_for_update
 from sopskit.stores import format_for_path, get_store
 
 RngFn = Callable[[int], bytes]
@@ -158,7 +158,8 @@ def rotate_file(
     from sopskit.ops.decrypt import read_input
 
     fmt = input_format or format_for_path(str(path))
-    branches, metadata = read_encrypted(read_input(path), get_store(fmt))
+    data = read_for_update(path) if in_place and not dry_run else read_input(path)
+    branches, metadata = read_encrypted(data, get_store(fmt))
     before = _labels(keys_of(metadata))
     after = _labels(change_keys(keys_of(metadata), add=add, remove=remove))
     result = RotateResult(path, sorted(after - before), sorted(before - after))

@@ -33,7 +33,7 @@ from sopskit.ops.sopsyaml_edit import ensure_rule, keep_document_start
 
 SECRETS_ROOT = "flux/secrets"
 DECRYPTION_SECRET = "sops-age"
-GITIGNORE_GUARDS = ("*.agekey", "*.dec.yaml", "*.decrypted.*", ".env", ".*.sopskit-tmp")
+GITIGNORE_GUARDS = ("*.agekey", "*.dec.yaml", "*.decrypted.*", ".env", "*.sopskit-tmp")
 _GITIGNORE_HEADER = "# sopskit: never commit private keys or decrypted files"
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"

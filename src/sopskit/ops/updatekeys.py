@@ -23,7 +23,7 @@ from sopskit.format.recognize import has_sops_metadata
 from sopskit.keys.base import KeyContext, MasterKey
 from sopskit.ops.decrypt import read_input
 from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, read_encrypted, recover_key
-from sopskit.ops.files import atomic_write
+from sopskit.ops.files import atomic_write, read_for_update, release
 from sopskit.ops.plan import resolve_keys
 from sopskit.ops.rekey import key_label, keys_of, rewrap
 from sopskit.stores import format_for_path, get_store
@@ -104,7 +104,7 @@ def update_keys_file(
     """
     path = Path(path)
     fmt = input_format or format_for_path(str(path))
-    data = read_input(path)
+    data = read_input(path) if dry_run else read_for_update(path)
     branches, metadata = read_encrypted(data, get_store(fmt))
     rule = config.rule_for(path)
     if rule is None:
@@ -128,6 +128,7 @@ def update_keys_file(
     threshold_changed = shamir_threshold is not None and stored_threshold != new_threshold
     result.changed = bool(result.added or result.removed or threshold_changed)
     if not result.changed or dry_run:
+        release(path)
         return result
     data_key = recover_key(metadata, context=context, decryption_order=decryption_order)
     rewrap(metadata, data_key, wanted, threshold=threshold, context=context, now=now, rng=rng)

@@ -40,6 +40,8 @@ from typing import Any
 from sopskit.errors import ParseError
 from sopskit.format.tree import Comment, TreeMap, Value, deep_copy
 from sopskit.stores._yaml_resolve import UnsupportedIntError, resolve_plain
+from sopskit.stores.limits import check_depth, check_size, check_tree, ensure_recursion_headroom, exceeded_nodes
+from sopskit.stores.limits import current as current_limits
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _BINARY_TAG = "tag:yaml.org,2002:binary"
@@ -77,10 +79,31 @@ _KINDS = {
 
 
 def _convert(events: Iterable[Any]) -> Iterator[_Ev]:
+    # the parsers are lazy: stopping here on a limit stops the parse itself, before a huge or
+    # deep input costs minutes (ruamel's pure-Python parser does ~15 000 events a second)
+    # ruamel's cost per token also grows with the flow nesting level, so a node inside flow
+    # collections counts once per enclosing flow collection ("flow work")
+    limits = current_limits()
+    max_events = 2 * limits.max_nodes + 16
+    count = flow_work = 0
+    kinds: list[bool] = []  # per open collection: is it a flow collection?
+    flow_depth = 0
     for e in events:
         kind = _KINDS.get(type(e).__name__)
         if kind is None:
             continue
+        count += 1
+        if kind != "end":
+            flow_work += flow_depth
+        if count > max_events or flow_work > limits.max_nodes:
+            raise exceeded_nodes(limits)
+        if kind in ("map", "seq"):
+            flow = bool(e.flow_style)
+            kinds.append(flow)
+            flow_depth += flow
+            check_depth(len(kinds), limits)
+        elif kind == "end" and kinds:
+            flow_depth -= kinds.pop()
         sm, em = e.start_mark, e.end_mark
         ev = _Ev(kind, (sm.line, sm.column), (em.line, em.column))
         if kind == "scalar":
@@ -175,6 +198,7 @@ class _Frame:
     keys: set[str] = field(default_factory=set)
     key_line: int = -1
     unique: bool = True  # a repeated key here is refused (see the module docstring)
+    nodes_at_start: int = 0  # the builder's node count when this container opened (limits)
 
 
 class _Builder:
@@ -198,6 +222,16 @@ class _Builder:
         # _take_comments): it goes to the innermost block that closes after it
         self.sticky_foot: list[_Comment] | None = None
         self.inline_target: tuple[TreeMap | list[Value], int] | None = None
+        # resource limits (stores.limits): nodes counted with aliases expanded, so an alias
+        # bomb stops at max_nodes instead of copying billions of nodes
+        self.limits = current_limits()
+        self.nodes = 0
+        self.anchor_sizes: dict[str, int] = {}
+
+    def _count(self, nodes: int) -> None:
+        self.nodes += nodes
+        if self.nodes > self.limits.max_nodes:
+            raise exceeded_nodes(self.limits)
 
     # -- insertion helpers -----------------------------------------------------------------
     @staticmethod
@@ -458,6 +492,7 @@ class _Builder:
             if ev.kind == "doc":
                 self.root = None
                 self.anchors = {}
+                self.anchor_sizes = {}
                 continue
             if ev.kind == "docend":
                 self._take_comments(ev.start, 0)
@@ -479,11 +514,14 @@ class _Builder:
                         raise ParseError(
                             f"invalid YAML at line {ev.start[0] + 1}: unknown anchor"
                         )
+                    self._count(self.anchor_sizes.get(ev.anchor or "", 1))
                     value = deep_copy(self.anchors[ev.anchor or ""])
                 else:
+                    self._count(1)
                     value = self._scalar_value(ev)
                     if ev.anchor:
                         self.anchors[ev.anchor] = value
+                        self.anchor_sizes[ev.anchor] = 1
                 self._add(value, ev, is_scalar=True)
                 self.last_end = ev.end
                 continue
@@ -513,7 +551,12 @@ class _Builder:
                             self._append(self.stack[-1].container, c)
                         heads_here = []
                 container: TreeMap | list[Value] = TreeMap() if ev.kind == "map" else []
-                frame = _Frame(container, ev.start[1], ev.flow, ev.anchor, unique=self._unique_here())
+                check_depth(len(self.stack) + 1, self.limits)
+                if len(self.stack) > 100:  # anchors of deep blocks are deep-copied recursively
+                    ensure_recursion_headroom(len(self.stack) + 1)
+                frame = _Frame(container, ev.start[1], ev.flow, ev.anchor, unique=self._unique_here(),
+                               nodes_at_start=self.nodes)
+                self._count(1)
                 for g in feet_here:
                     for c in g:
                         self._append(container, c)
@@ -531,6 +574,7 @@ class _Builder:
                 parent = self.stack[-1] if self.stack else None
                 if frame.anchor:
                     self.anchors[frame.anchor] = deep_copy(frame.container)
+                    self.anchor_sizes[frame.anchor] = self.nodes - frame.nodes_at_start
                 if parent is not None:
                     self._add(frame.container, ev, is_scalar=False)
                 self._close_foot(frame, parent)
@@ -554,14 +598,28 @@ def load_documents(data: bytes, *, force_ruamel: bool = False, encrypted: bool =
 
     ``encrypted``: check repeated keys as sops does for an encrypted file, not a plaintext.
     """
+    limits = current_limits()
+    check_size(data, limits)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ParseError(f"invalid YAML: input is not UTF-8 (byte offset {exc.start})") from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "#" not in text and not force_ruamel:
-        events = parse_events_libyaml(text)
-        return build_branches(text, events, [], encrypted=encrypted)
-    events = parse_events_ruamel(text)
-    return build_branches(text, events, find_comments(text, events), encrypted=encrypted)
+    # libyaml stops at its own nesting limit (1000); a raised SOPSKIT_MAX_DEPTH needs ruamel
+    if "#" not in text and not force_ruamel and limits.max_depth <= _LIBYAML_MAX_DEPTH:
+        try:
+            events = parse_events_libyaml(text)
+        except ParseError as exc:
+            if "maximum nesting depth" in exc.message:
+                check_depth(limits.max_depth + 1, limits)
+            raise
+        docs = build_branches(text, events, [], encrypted=encrypted)
+    else:
+        events = parse_events_ruamel(text)
+        docs = build_branches(text, events, find_comments(text, events), encrypted=encrypted)
+    check_tree(docs, limits)
+    return docs
+
+
+_LIBYAML_MAX_DEPTH = 1000

@@ -17,6 +17,7 @@ from typing import Any
 from sopskit.errors import EmitError
 from sopskit.format.tree import TreeMap, Value
 from sopskit.stores.json import JsonStore
+from sopskit.stores.limits import check_size
 
 DATA_KEY = "data"
 
@@ -30,6 +31,7 @@ class BinaryStore:
         self._json = JsonStore(indent)
 
     def load_plain(self, data: bytes) -> list[TreeMap]:
+        check_size(data)
         return [TreeMap([(DATA_KEY, data.decode("utf-8", "surrogateescape"))])]
 
     def load_encrypted(self, data: bytes) -> tuple[list[TreeMap], dict[str, Any]]:

@@ -23,6 +23,7 @@ from sopskit.stores.flatten import (
     unflatten_metadata,
     value_to_text,
 )
+from sopskit.stores.limits import check_size
 
 SOPS_PREFIX = "sops_"
 
@@ -33,6 +34,7 @@ def _text(raw: bytes) -> str:
 
 def parse_dotenv(data: bytes) -> TreeMap:
     """Parse dotenv bytes into one branch; a line without ``=`` is a ParseError."""
+    check_size(data)
     branch = TreeMap()
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line:

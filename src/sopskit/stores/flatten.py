@@ -26,6 +26,8 @@ from typing import Any
 from sopskit.errors import FormatError
 from sopskit.format.codec import format_time
 from sopskit.format.tree import with_nanoseconds
+from sopskit.stores.limits import Limits, check_depth, check_list_index
+from sopskit.stores.limits import current as current_limits
 
 MAP_SEPARATOR = "__map_"
 LIST_SEPARATOR = "__list_"
@@ -98,7 +100,8 @@ def _tokenize(flat_key: str) -> list[_Step]:
         if separator == LIST_SEPARATOR:
             if not _INDEX_RE.match(text):
                 raise FormatError(f"sops metadata key {flat_key!r} has a bad list index")
-            steps.append(_ListStep(int(text)))
+            # a 5000-digit index must fail on the limit, not in int()'s own digit limit
+            steps.append(_ListStep(int(text) if len(text) < 19 else 10**18))
         else:
             if text == "":
                 raise FormatError(f"sops metadata key {flat_key!r} has an empty map key")
@@ -121,15 +124,17 @@ def unflatten_metadata(items: Iterable[tuple[str, str]]) -> dict[str, Any]:
     both as a value and as a container, a list that has gaps, or a malformed key.
     """
     root: dict[str, Any] = {}
+    limits = current_limits()
     for flat_key, text in items:
         steps = _tokenize(flat_key)
-        _place(root, steps, text, flat_key)
+        check_depth(len(steps), limits)
+        _place(root, steps, text, flat_key, limits)
     _check_dense(root, "")
     _decode_non_strings(root)
     return root
 
 
-def _place(root: dict[str, Any], steps: list[_Step], value: str, flat_key: str) -> None:
+def _place(root: dict[str, Any], steps: list[_Step], value: str, flat_key: str, limits: Limits) -> None:
     node: Any = root
     for position, step in enumerate(steps):
         last = position == len(steps) - 1
@@ -142,6 +147,7 @@ def _place(root: dict[str, Any], steps: list[_Step], value: str, flat_key: str) 
         else:
             if not isinstance(node, list):
                 raise FormatError(f"sops metadata key {flat_key!r} mixes a list and a mapping")
+            check_list_index(step.index, limits)
             while len(node) <= step.index:
                 node.append(_UNSET)
             node = _descend_or_set(node, step.index, node[step.index], following, value, flat_key)

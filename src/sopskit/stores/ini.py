@@ -36,6 +36,7 @@ from sopskit.stores.flatten import (
     value_to_text,
 )
 from sopskit.stores.json import marshal_scalar
+from sopskit.stores.limits import check_size
 
 DEFAULT_SECTION = "DEFAULT"
 SOPS_SECTION = "sops"
@@ -242,6 +243,7 @@ def _decode(data: bytes) -> str:
 
 def parse_ini(data: bytes) -> list[tuple[str, TreeMap]]:
     """Parse INI bytes into (section name, branch) pairs, ``DEFAULT`` first."""
+    check_size(data)
     out: list[tuple[str, TreeMap]] = []
     for section in _Parser(_decode(data)).parse():
         branch = TreeMap()

@@ -19,10 +19,12 @@ import math
 import re
 from typing import Any
 
-from sopskit.errors import EmitError, FormatError, ParseError, UsageError
+from sopskit.errors import EmitError, FormatError, LimitError, ParseError, UsageError
 from sopskit.format.codec import format_go_float, format_time
 from sopskit.format.tree import Comment, TreeMap, Value
 from sopskit.stores.flatten import format_go_float_e
+from sopskit.stores.limits import check_size, check_tree, ensure_recursion_headroom
+from sopskit.stores.limits import current as current_limits
 
 SOPS_KEY = "sops"
 
@@ -87,6 +89,20 @@ def _decode_text(data: bytes) -> str:
     return _SURROGATE_RE.sub("\ufffd", text) if _SURROGATE_RE.search(text) else text
 
 
+def _raw_decode(text: str, start: int, max_depth: int) -> tuple[Any, int]:
+    """The C decoder recurses; a document deeper than the default recursion limit allows
+    is decoded again with room for the documented maximum depth (stores.limits)."""
+    try:
+        return _DECODER.raw_decode(text, start)
+    except RecursionError:
+        ensure_recursion_headroom(max_depth)
+        try:
+            return _DECODER.raw_decode(text, start)
+        except RecursionError:
+            raise LimitError(f"invalid JSON: the document is nested deeper than the limit of {max_depth}",
+                             hint="if the file is genuine, raise SOPSKIT_MAX_DEPTH (see docs/limits.md)") from None
+
+
 def parse_json_object(data: bytes, *, whole: bool) -> TreeMap:
     """Parse a JSON document whose top level must be an object.
 
@@ -94,6 +110,8 @@ def parse_json_object(data: bytes, *, whole: bool) -> TreeMap:
     checks when sops reads an encrypted file); without it trailing data is ignored, as sops's
     token decoder does for plaintext. Errors are one line with the position, never a value.
     """
+    limits = current_limits()
+    check_size(data, limits)
     text = _decode_text(data)
     start = len(text) - len(text.lstrip(" \t\r\n"))
     if start == len(text):
@@ -104,7 +122,7 @@ def parse_json_object(data: bytes, *, whole: bool) -> TreeMap:
             "wrap other values in an object, e.g. {\"data\": [...]}"
         )
     try:
-        value, end = _DECODER.raw_decode(text, start)
+        value, end = _raw_decode(text, start, limits.max_depth)
     except _stdjson.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
@@ -116,6 +134,7 @@ def parse_json_object(data: bytes, *, whole: bool) -> TreeMap:
         column = end - (text.rfind("\n", 0, end) + 1) + 1
         raise ParseError(f"invalid JSON at line {line} column {column}: extra data after the object")
     assert isinstance(value, TreeMap)
+    check_tree([value], limits)
     result = _clean_strings(value)
     assert isinstance(result, TreeMap)
     return result

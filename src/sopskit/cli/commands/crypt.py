@@ -71,7 +71,7 @@ def run_encrypt(args: argparse.Namespace) -> int:
             "encrypting standard input needs --filename-override PATH (or --input-type)",
             hint="the path chooses the format and the .sops.yaml rule",
         )
-    data = common.read_source(path)
+    data = common.read_source(path, for_update=bool(getattr(args, "in_place", False)))
     fmt = common.input_format(args, path)
     config = common.load_sops_config(args)
     selection_opts = options.selection_options(args)
@@ -107,7 +107,7 @@ def run_decrypt(args: argparse.Namespace) -> int:
     path = options.single_file(args.files, "decrypt")
     options.check_output_conflicts(args, stdin=common.is_stdin(path))
     extract = parse_tree_path(args.extract) if getattr(args, "extract", None) else None
-    data = common.read_source(path)
+    data = common.read_source(path, for_update=bool(getattr(args, "in_place", False)))
     fmt = common.input_format(args, path)
     branches, metadata = read_encrypted(data, get_store(fmt))
     opened = open_document(

@@ -48,7 +48,9 @@ def add_edit_flags(p: argparse.ArgumentParser) -> None:
 
 def _ask(problem: str) -> str:
     """On a terminal: reopen, keep (abort, buffer kept on tmpfs) or discard."""
-    print(f"sopskit: {problem}", file=sys.stderr)
+    from sopskit.cli.main import terminal_safe
+
+    print(f"sopskit: {terminal_safe(problem)}", file=sys.stderr)
     if not sys.stdin.isatty():
         return "keep"
     while True:

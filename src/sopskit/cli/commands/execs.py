@@ -5,6 +5,10 @@
 FIFO (default; the plaintext only passes through the kernel) or, with ``--no-fifo``, of a
 0600 file in a 0700 directory on tmpfs that is removed when the command ends. The command's
 exit status is returned, as sops does.
+
+TERM, HUP, INT and QUIT sent to sopskit are forwarded to the command, and sopskit removes the
+file (or FIFO) once the command has ended, so a CI runner stopping the job leaves no plaintext.
+With ``--background`` a forked watcher keeps the file until the command ends.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import argparse
 import contextlib
 import datetime as _dt
 import os
+import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 
 from sopskit.cli import common, options
 from sopskit.errors import UsageError
@@ -136,19 +142,62 @@ def _user_switch(user: str | None) -> tuple[Callable[[], None] | None, dict[str,
     return switch, {"HOME": entry.pw_dir, "USER": entry.pw_name, "LOGNAME": entry.pw_name}
 
 
-def _run_shell(command: str, env: Mapping[str, str], args: argparse.Namespace) -> int:
+#: signals passed on to the command: the command decides when to stop, and sopskit stays to
+#: clean up after it (a killed sopskit would leave the --no-fifo plaintext behind and the
+#: command blocked on a FIFO nobody writes)
+FORWARDED_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT") if hasattr(signal, name)
+)
+
+
+class _Forwarder:
+    """Signal handlers that pass signals on to the child; a signal that arrives before the
+    child exists is held and delivered as soon as it does."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.pending: list[int] = []
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if self.process is None:
+            self.pending.append(signum)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signum)
+
+    def attach(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        for signum in self.pending:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signum)
+        self.pending.clear()
+
+
+@contextlib.contextmanager
+def _forwarding() -> Iterator[_Forwarder]:
+    forwarder = _Forwarder()
+    if threading.current_thread() is not threading.main_thread():
+        yield forwarder
+        return
+    previous = {s: signal.signal(s, forwarder) for s in FORWARDED_SIGNALS}
+    try:
+        yield forwarder
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _run_shell(command: str, env: Mapping[str, str], args: argparse.Namespace, *,
+               wait: bool | None = None) -> int:
     preexec, user_env = _user_switch(getattr(args, "user", None))
     full_env = {**env, **user_env}
-    process = subprocess.Popen(["/bin/sh", "-c", command], env=full_env,
-                               preexec_fn=preexec)
-    if getattr(args, "background", False):
+    if not (wait if wait is not None else not getattr(args, "background", False)):
+        subprocess.Popen(["/bin/sh", "-c", command], env=full_env, preexec_fn=preexec)
         return 0
-    try:
+    with _forwarding() as forwarder:
+        process = subprocess.Popen(["/bin/sh", "-c", command], env=full_env, preexec_fn=preexec)
+        forwarder.attach(process)
         return _status(process.wait())
-    except KeyboardInterrupt:
-        process.terminate()
-        process.wait()
-        raise
 
 
 def _status(code: int) -> int:
@@ -195,7 +244,7 @@ def _feed_fifo(path: Path, data: bytes, stop: threading.Event) -> None:
 
 def run_exec_file(args: argparse.Namespace) -> int:
     from sopskit.ops.decrypt import emit_plaintext
-    from sopskit.ops.edit import SecureBuffer, buffer_location
+    from sopskit.ops.edit import buffer_location
 
     opened, fmt = _open(args)
     out_fmt = common.output_format(args, fmt)
@@ -203,20 +252,56 @@ def run_exec_file(args: argparse.Namespace) -> int:
     name = _check_filename(args.filename)
     # a FIFO holds no data on disk, so any directory will do; a regular file needs tmpfs
     location = buffer_location(os.environ, allow_disk=(not args.no_fifo) or args.allow_disk_tempdir)
-    with SecureBuffer(location, name) as buffer:
+    if getattr(args, "background", False):
+        # sopskit returns at once, but the file must live until the command has read it: a
+        # forked watcher owns the buffer, waits for the command and then removes it
+        if os.fork() != 0:
+            return 0
+        code = 1
+        try:
+            code = _exec_file_in_buffer(args, data, name, location)
+        finally:
+            sys.stdout.flush()
+            os._exit(code)
+    return _exec_file_in_buffer(args, data, name, location)
+
+
+def _exec_file_in_buffer(args: argparse.Namespace, data: bytes, name: str, location) -> int:  # type: ignore[no-untyped-def]
+    """Run the command with the buffer in place and wait for it; the buffer is removed after
+    it, also when sopskit gets TERM/HUP/INT/QUIT (forwarded to the command)."""
+    from sopskit.ops.edit import SecureBuffer, signals_as_interrupts
+
+    # before the command runs (and after it), TERM/HUP/QUIT interrupt sopskit so the buffer
+    # is removed; while it runs, they are forwarded to it instead
+    with signals_as_interrupts(), SecureBuffer(location, name) as buffer:
         command = args.command.replace("{}", str(buffer.path))
         if args.no_fifo:
             buffer.write(data)
-            return _run_shell(command, os.environ, args)
+            return _run_shell(command, os.environ, args, wait=True)
         os.mkfifo(buffer.path, 0o600)
         stop = threading.Event()
         feeder = threading.Thread(target=_feed_fifo, args=(buffer.path, data, stop), daemon=True)
         feeder.start()
         try:
-            return _run_shell(command, os.environ, args)
+            return _run_shell(command, os.environ, args, wait=True)
         finally:
             stop.set()
+            _unblock_fifo(buffer.path)
             feeder.join(timeout=1)
+
+
+def _unblock_fifo(path: Path) -> None:
+    """A feeder blocked writing into a FIFO the command stopped reading: open the read end
+    once and drain it, so the write ends and the thread exits."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            while os.read(fd, 65536):
+                pass
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
 
 
 __all__ = ["env_string", "register", "run_exec_env", "run_exec_file", "secret_environment"]

@@ -273,7 +273,8 @@ def _open_for_groups(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise NoFileSpecifiedError(f"{path}: no such file")
     fmt = common.input_format(args, path)
     store = get_store(fmt)
-    branches, metadata = read_encrypted(common.read_source(path), store)
+    branches, metadata = read_encrypted(
+        common.read_source(path, for_update=bool(getattr(args, "in_place", False))), store)
     data_key = recover_key(metadata, context=common.key_context(args),
                            decryption_order=options.decryption_order(args))
     return store, branches, metadata, data_key

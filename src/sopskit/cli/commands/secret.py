@@ -1,8 +1,9 @@
 """``sopskit secret new ENV NAME``: write a new encrypted Kubernetes Secret in the right place.
 
 The plaintext exists only in the editor's buffer, a 0600 file in a 0700 directory on tmpfs
-(:mod:`sopskit.ops.edit`), removed on every exit path. The keys are resolved *before* the
-editor opens, so a missing recipient is reported before anyone types a password.
+(:mod:`sopskit.ops.edit`), removed on every exit path except one: when the typed text cannot
+be saved (invalid YAML, encryption or write failure) it is kept there and the error says where.
+The keys are resolved *before* the editor opens, so a missing recipient is reported before anyone types a password.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 EPILOG = """\
@@ -53,7 +55,7 @@ def _repo_root() -> Path:
 
 def run_new(args: argparse.Namespace) -> int:
     from sopskit.config import load_config
-    from sopskit.errors import ConfigError, EmptyKeyGroupError, FileNotModifiedError, UsageError
+    from sopskit.errors import ConfigError, EmptyKeyGroupError, UsageError
     from sopskit.ops.encrypt import encrypt_with_plan
     from sopskit.ops.files import atomic_write
     from sopskit.ops.plan import plan_encryption
@@ -86,11 +88,14 @@ def run_new(args: argparse.Namespace) -> int:
                  " `sopskit doctor` shows which rule wins for which file",
         ) from None
     template = secret_template(env, name).encode()
-    edited = _edit_in_ram(template, f"{name}.yaml")
-    if edited == template:
-        raise FileNotModifiedError("the template was not changed; nothing was written")
-    encrypted = encrypt_with_plan(edited, plan, input_format="yaml")
-    atomic_write(target, encrypted, default_mode=0o644)
+
+    def save(edited: bytes) -> None:
+        encrypted = encrypt_with_plan(edited, plan, input_format="yaml")
+        if target.exists():
+            raise UsageError(f"{relative} was created by someone else meanwhile; not overwriting it")
+        atomic_write(target, encrypted, default_mode=0o644)
+
+    _edit_in_ram(template, f"{name}.yaml", save)
     add_kustomization_resource(target.parent / "kustomization.yaml", target.name)
     err = sys.stderr
     print(f"wrote {relative} (encrypted) and listed it in {relative.parent}/kustomization.yaml", file=err)
@@ -103,12 +108,16 @@ def run_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _edit_in_ram(initial: bytes, name: str) -> bytes:
-    """Run the editor on ``initial`` in a tmpfs buffer; the buffer is gone when this returns."""
+def _edit_in_ram(initial: bytes, name: str, save: Callable[[bytes], None]) -> None:
+    """Run the editor on ``initial`` in a tmpfs buffer and ``save`` the text while the buffer
+    still exists: if saving fails (invalid YAML, no key, unwritable target) the typed text is
+    kept on tmpfs and the error says where; otherwise the buffer is gone when this returns."""
+    from sopskit.errors import FileNotModifiedError
     from sopskit.ops.edit import (
         SecureBuffer,
         buffer_location,
         editor_command,
+        kept_on_failure,
         run_editor,
         signals_as_interrupts,
     )
@@ -118,4 +127,8 @@ def _edit_in_ram(initial: bytes, name: str) -> bytes:
     with signals_as_interrupts(), SecureBuffer(location, name) as buffer:
         buffer.write(initial)
         run_editor(editor_command(buffer.path, env), env=env, tmpdir=buffer.directory)
-        return buffer.read()
+        edited = buffer.read()
+        if edited == initial:
+            raise FileNotModifiedError("the template was not changed; nothing was written")
+        with kept_on_failure(buffer, location):
+            save(edited)

@@ -83,7 +83,7 @@ def _mutate_in_place(args: argparse.Namespace, path: str, change) -> int:  # typ
 
     if common.is_stdin(path):
         raise UsageError("set/unset edit a file in place; standard input is not supported")
-    data = common.read_source(path)
+    data = common.read_source(path, for_update=True)
     fmt = common.input_format(args, path)
     branches, metadata = read_encrypted(data, get_store(fmt))
     opened = open_document(branches, metadata, context=common.key_context(args),
