@@ -106,12 +106,30 @@ class AzureKvKey:
             return call()
         except Exception as exc:  # azure.core raises many types; translate them all here
             raise MasterKeyError(
-                f"azure_kv: {what} with {self.to_string()} failed: {type(exc).__name__}"
+                f"azure_kv: {what} with {self.to_string()} failed: {self._reason(exc)}"
             ) from exc
+
+    def _reason(self, exc: Exception) -> str:
+        """What went wrong, said plainly: the SDK type, and for a service answer its HTTP status
+        and Key Vault error code (``Forbidden``, ``KeyNotFound``...). The service's message can
+        name principals and vaults but never key material; it is left out all the same."""
+        name = type(exc).__name__
+        if name == "ClientAuthenticationError" and getattr(exc, "status_code", None) is None:
+            return f"{name}: no usable Azure credentials (az login, or AZURE_* environment variables)"
+        if name == "ServiceRequestError":
+            return f"{name}: cannot reach {self.vault_url}"
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int):
+            error = getattr(exc, "error", None)
+            code = str(getattr(error, "code", "") or "")
+            inner = getattr(getattr(error, "innererror", None), "get", lambda _k: None)("code")
+            detail = f"{status} {code}".strip() + (f" ({inner})" if inner else "")
+            return f"{name}: {detail}"
+        return name
 
     def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
         credential_cls, key_client_cls, crypto_cls, algorithm = self._sdk()
-        credential = credential_cls()
+        credential = self._guard("loading credentials", credential_cls)
         version = self.version
         if not version:
             key = self._guard("resolving the key version", lambda: key_client_cls(
@@ -127,7 +145,8 @@ class AzureKvKey:
         blob = decode_ciphertext(record.enc)
         credential_cls, _, crypto_cls, algorithm = self._sdk()
         key_id = f"{self.vault_url}/keys/{self.name}/{self.version}".rstrip("/")
-        result = self._guard("decrypt", lambda: crypto_cls(key_id, credential_cls()).decrypt(
+        credential = self._guard("loading credentials", credential_cls)
+        result = self._guard("decrypt", lambda: crypto_cls(key_id, credential).decrypt(
             algorithm.rsa_oaep_256, blob))
         plain: bytes = result.plaintext
         return plain
