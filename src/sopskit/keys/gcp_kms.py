@@ -4,7 +4,8 @@ A key is a resource ID ``projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>`
 holds ``resource_id``, ``created_at`` and ``enc`` (standard base64 of the ciphertext).
 Credentials follow sops: ``GOOGLE_CREDENTIALS`` (a file path or the JSON itself), then
 ``GOOGLE_OAUTH_ACCESS_TOKEN``, then application-default credentials; ``SOPS_GCP_KMS_ENDPOINT``
-overrides the API endpoint.
+overrides the API endpoint (``host:port`` for gRPC as in sops; an ``https://`` URL uses the
+client's REST transport instead).
 """
 
 from __future__ import annotations
@@ -47,8 +48,11 @@ class GcpKmsKey(SingleIdKey):
         endpoint = context.env.get("SOPS_GCP_KMS_ENDPOINT")
         if endpoint:
             options["api_endpoint"] = endpoint
+        # sops speaks gRPC to host:port endpoints; an http(s):// URL selects the client's REST
+        # transport (JSON over HTTPS, proxies and CA bundles as for any requests session)
+        transport = "rest" if endpoint and endpoint.startswith(("https://", "http://")) else None
         return kms.KeyManagementServiceClient(
-            credentials=_credentials(context), client_options=options or None
+            credentials=_credentials(context), client_options=options or None, transport=transport
         )
 
     def _call(self, operation: str, context: KeyContext, request: dict[str, Any]) -> Any:
