@@ -147,6 +147,11 @@ class FakeKeyVault:
         self.tokens: dict[str, Principal] = {}
         self.requests: list[RequestRecord] = []
         self.capture_bodies = False
+        #: most requests ever served at the same time (parallel clients show here)
+        self.max_in_flight = 0
+        #: seconds added to every answer, to model a service far away (benchmarks)
+        self.latency = 0.0
+        self._in_flight = 0
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._proxy: ThreadingHTTPServer | None = None
@@ -391,8 +396,16 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        status, headers, payload, record = self.vault.handle(
-            self.command, parts.path, parse_qs(parts.query), self.headers, body)
+        with self.vault._lock:
+            self.vault._in_flight += 1
+            self.vault.max_in_flight = max(self.vault.max_in_flight, self.vault._in_flight)
+        try:
+            status, headers, payload, record = self.vault.handle(
+                self.command, parts.path, parse_qs(parts.query), self.headers, body)
+            time.sleep(self.vault.latency)
+        finally:
+            with self.vault._lock:
+                self.vault._in_flight -= 1
         if self.vault.capture_bodies:
             record.request_json = json.loads(body) if body else None
             record.response_json = payload
