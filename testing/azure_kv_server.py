@@ -29,6 +29,14 @@ What it implements, and why each part is there:
   suffix of the vault host, so tests use real-looking vault URLs such as
   ``https://sopskit.vault.azure.net`` and the proxy sends every tunnel to the fake, whose
   certificate names ``*.vault.azure.net``. Key identifiers (``kid``) use the requested host.
+* **Azure AD's token endpoint**, so the real ``DefaultAzureCredential`` chain works in a
+  subprocess: requests for ``login.microsoftonline.com`` (tunnelled by the same proxy) get the
+  tenant's OpenID configuration and ``POST /{tenant}/oauth2/v2.0/token`` issues vault tokens for
+  registered applications (:meth:`FakeKeyVault.register_app`), either with a client secret
+  (``EnvironmentCredential``: ``AZURE_CLIENT_ID``/``AZURE_CLIENT_SECRET``) or with a federated
+  token as client assertion (``WorkloadIdentityCredential``: ``AZURE_FEDERATED_TOKEN_FILE``, what
+  Flux's kustomize-controller uses with Azure workload identity). Wrong secrets get AAD's
+  ``invalid_client`` answer.
 * **Observation**: :attr:`FakeKeyVault.requests` logs method, path, query and status (never a
   body or a token); :meth:`FakeKeyVault.count` counts operations.
 
@@ -67,7 +75,8 @@ TENANT = "72f988bf-0000-4000-8000-00000000cafe"
 AUTHORITY = "https://login.microsoftonline.com"
 RESOURCE = "https://vault.azure.net"
 #: SAN entries the fake's certificate needs (``make_tls_files(dns_names=VAULT_DNS_NAMES)``)
-VAULT_DNS_NAMES = ("*.vault.azure.net",)
+VAULT_DNS_NAMES = ("*.vault.azure.net", "login.microsoftonline.com")
+AAD_HOST = "login.microsoftonline.com"
 ALL_PERMISSIONS = frozenset({"get", "list", "encrypt", "decrypt", "wrapKey", "unwrapKey"})
 #: operation path segment -> (permission, is a private-key operation)
 OPERATIONS = {
@@ -145,6 +154,8 @@ class FakeKeyVault:
         self.key_size = key_size
         self.keys: dict[str, list[_Version]] = {}
         self.tokens: dict[str, Principal] = {}
+        #: client_id -> (client secret or federated token, principal)
+        self.apps: dict[str, tuple[str, Principal]] = {}
         self.requests: list[RequestRecord] = []
         self.capture_bodies = False
         #: most requests ever served at the same time (parallel clients show here)
@@ -175,6 +186,10 @@ class FakeKeyVault:
         token = "fake-aad-token-" + secrets.token_hex(12)
         self.tokens[token] = principal
         return token
+
+    def register_app(self, client_id: str, credential: str, principal: Principal) -> None:
+        """An app registration: ``credential`` is its secret or the federated token it presents."""
+        self.apps[client_id] = (credential, principal)
 
     def latest(self, name: str) -> str:
         return self.keys[name][-1].version
@@ -269,12 +284,58 @@ class FakeKeyVault:
         host = str(headers.get("Host") or "")
         self._host.value = host[:-4] if host.endswith(":443") else host
         try:
+            if self._host.value == AAD_HOST:
+                record.operation = "aad"
+                return self._aad(method, path, body, record)
             payload = self._route(method, path, query, headers, body, record)
             record.status = 200
             return 200, {}, payload, record
         except _Error as err:
             record.status = err.status
             return err.status, err.headers, err.body(), record
+
+    def _aad(self, method: str, path: str, body: bytes,
+             record: RequestRecord) -> tuple[int, dict[str, str], dict[str, Any] | None, RequestRecord]:
+        """The two Azure AD endpoints MSAL uses for app-only tokens."""
+        base = f"https://{AAD_HOST}/{TENANT}"
+        if method == "GET" and path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
+            record.status = 200
+            return 200, {}, {
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                "issuer": f"{base}/v2.0", "token_endpoint_auth_methods_supported": [
+                    "client_secret_post", "private_key_jwt", "client_secret_basic"],
+            }, record
+        if method == "GET" and path == "/common/discovery/instance":  # MSAL asks after a failure
+            record.status = 200
+            return 200, {}, {
+                "tenant_discovery_endpoint": f"{base}/v2.0/.well-known/openid-configuration",
+                "api-version": "1.1",
+                "metadata": [{"preferred_network": AAD_HOST, "preferred_cache": "login.windows.net",
+                              "aliases": [AAD_HOST, "login.windows.net", "login.microsoft.com",
+                                          "sts.windows.net"]}],
+            }, record
+        if method == "POST" and path == f"/{TENANT}/oauth2/v2.0/token":
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            app = self.apps.get(form.get("client_id", ""))
+            presented = form.get("client_secret") or form.get("client_assertion") or ""
+            if app is None or not secrets.compare_digest(presented, app[0]):
+                record.status = 401
+                return 401, {}, {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the "
+                                         "secret being sent in the request is the client secret value.",
+                    "error_codes": [7000215], "trace_id": "00000000-0000-0000-0000-000000000000",
+                    "correlation_id": "00000000-0000-0000-0000-000000000000",
+                }, record
+            record.status = 200
+            record.principal = app[1].name
+            return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                             "access_token": self.grant(app[1])}, record
+        record.status = 400
+        return 400, {}, {"error": "invalid_request",
+                         "error_description": f"AADSTS90002: Tenant or endpoint {path} not found."}, record
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
                body: bytes, record: RequestRecord) -> dict[str, Any]:

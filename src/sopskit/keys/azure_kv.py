@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 from sopskit.errors import ConfigError, FormatError, MasterKeyError, MissingExtraError
 from sopskit.format.metadata import KeyRecord
 from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
+
+_QUIET = logging.NullHandler()
 
 
 def encode_ciphertext(blob: bytes) -> str:
@@ -93,6 +96,9 @@ class AzureKvKey:
     # -- Azure --------------------------------------------------------------------------------
 
     def _sdk(self) -> tuple[Any, Any, Any, Any]:
+        # the SDK logs credential failures as warnings; without a handler Python's last-resort
+        # handler would print them to stderr, next to our own report of the same failure
+        logging.getLogger("azure").addHandler(_QUIET)
         try:
             from azure.identity import DefaultAzureCredential
             from azure.keyvault.keys import KeyClient
@@ -115,7 +121,11 @@ class AzureKvKey:
         name principals and vaults but never key material; it is left out all the same."""
         name = type(exc).__name__
         if name == "ClientAuthenticationError" and getattr(exc, "status_code", None) is None:
-            return f"{name}: no usable Azure credentials (az login, or AZURE_* environment variables)"
+            # raised by the credential: DefaultAzureCredential lists what each source answered
+            tried = [line.strip() for line in str(getattr(exc, "message", "") or exc).splitlines()
+                     if line.startswith("\t") and ":" in line]
+            detail = "; ".join(tried) if tried else "az login, or AZURE_* environment variables"
+            return f"{name}: no usable Azure credentials ({detail})"
         if name == "ServiceRequestError":
             return f"{name}: cannot reach {self.vault_url}"
         status = getattr(exc, "status_code", None)
