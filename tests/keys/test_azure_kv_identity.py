@@ -10,6 +10,7 @@ Covered: ``EnvironmentCredential`` (client secret) and ``WorkloadIdentityCredent
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -106,3 +107,24 @@ def test_wrong_secret_is_reported_and_age_decrypts(vault: FakeKeyVault, azure_tl
     recovered = _sopskit({**bad, "SOPS_AGE_KEY": identity}, "decrypt", str(path))
     assert recovered.returncode == 0, recovered.stderr.decode()
     assert recovered.stdout == PLAIN
+
+
+def test_one_token_for_a_many_file_run(vault: FakeKeyVault, azure_tls: TlsFiles,  # noqa: F811
+                                       tmp_path: Path) -> None:
+    """The credential is shared by every file of a run: one Azure AD round trip, not one per file."""
+    vault.register_app(CLIENT_ID, "s3cret-value", Principal("sops-ci"))
+    env = _env(vault, azure_tls, tmp_path / "home", AZURE_CLIENT_ID=CLIENT_ID, AZURE_CLIENT_SECRET="s3cret-value")
+    key_url = f"{VAULT}/keys/sops/{vault.latest('sops')}"
+    seed = _round_trip(env, tmp_path)
+    repo = tmp_path / "repo"
+    (repo / "secrets").mkdir(parents=True)
+    for index in range(12):
+        shutil.copy(seed, repo / "secrets" / f"s{index:02d}.enc.yaml")
+    _, recipient = generate_identity()
+    (repo / ".sops.yaml").write_text(f"creation_rules:\n  - azure_keyvault: {key_url}\n    age: {recipient}\n")
+    vault.requests.clear()
+    done = subprocess.run([sys.executable, "-m", "sopskit", "updatekeys", "-y", "secrets"], cwd=repo, env=env,
+                          capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert vault.count("decrypt") == 12
+    assert len([r for r in vault.requests if r.operation == "aad" and r.path.endswith("/token")]) == 1
