@@ -47,6 +47,11 @@ def azure_vault(azure_tls: TlsFiles, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """A running fake vault with key ``sops``; the SDK's credential is :class:`FakeCredential`."""
     require_module("azure.keyvault.keys")
     identity = require_module("azure.identity")
+    # the SDK remembers each host's challenge for the whole process: start every test without,
+    # so the challenge flow is exercised whatever ran before (xdist mixes modules)
+    from azure.keyvault.keys._shared import http_challenge_cache
+
+    http_challenge_cache.clear()
     with FakeKeyVault(azure_tls) as vault:
         vault.add_key("sops")
         monkeypatch.setattr(FakeCredential, "token", vault.grant(Principal("sops-user")))
