@@ -35,8 +35,11 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run([binary, *args], cwd=cwd, check=True, capture_output=True)
 
 
-def make_tls_files(directory: Path, *, days: int = 2) -> TlsFiles:
+def make_tls_files(directory: Path, *, days: int = 2, dns_names: tuple[str, ...] = ()) -> TlsFiles:
     """Create a CA and a server certificate (SAN ``IP:127.0.0.1``, ``DNS:localhost``) in ``directory``.
+
+    ``dns_names`` adds SAN entries: the cloud fakes serve real-looking host names such as
+    ``*.vault.azure.net`` through a local CONNECT proxy, and the SDKs check the name.
 
     P-256 keys keep this fast (well under a second); Go's TLS stack accepts them.
     """
@@ -46,7 +49,7 @@ def make_tls_files(directory: Path, *, days: int = 2) -> TlsFiles:
         "basicConstraints=critical,CA:FALSE\n"
         "keyUsage=critical,digitalSignature,keyEncipherment\n"
         "extendedKeyUsage=serverAuth\n"
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "subjectAltName=IP:127.0.0.1,DNS:localhost" + "".join(f",DNS:{name}" for name in dns_names) + "\n"
     )
     curve = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")
     _openssl(

@@ -5,7 +5,7 @@ A key is ``https://<vault>/keys/<name>[/<version>]`` on the command line or
 the key's current version when wrapping, and that version is stored. The data key is wrapped
 with RSA-OAEP-256; ``enc`` is **URL-safe base64 without padding**. The record holds
 ``vault_url``, ``name``, ``version``, ``created_at`` and ``enc``. Credentials: the azidentity
-default chain (``DefaultAzureCredential``).
+default chain (``DefaultAzureCredential``), built once per process (:func:`shared_credential`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import hashlib
+import logging
+import os
+import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -20,6 +24,28 @@ from urllib.parse import urlsplit
 from sopskit.errors import ConfigError, FormatError, MasterKeyError, MissingExtraError
 from sopskit.format.metadata import KeyRecord
 from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
+
+_QUIET = logging.NullHandler()
+_CREDENTIALS: dict[tuple[Any, str], Any] = {}
+_CREDENTIALS_LOCK = threading.Lock()
+
+
+def shared_credential(credential_cls: Any) -> Any:
+    """One credential object per process and Azure environment, built on first use.
+
+    Azure credentials cache their tokens, so sharing one across files (and across the threads
+    of a many-file run) costs one Azure AD round trip, or one managed-identity call, per run
+    instead of one per file. The environment is part of the cache key (as a digest, so no copy
+    of a client secret is kept) because the credential chain reads it when built.
+    """
+    env = "\0".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                    if k.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_")))
+    key = (credential_cls, hashlib.sha256(env.encode()).hexdigest())
+    with _CREDENTIALS_LOCK:
+        credential = _CREDENTIALS.get(key)
+        if credential is None:
+            credential = _CREDENTIALS[key] = credential_cls()
+        return credential
 
 
 def encode_ciphertext(blob: bytes) -> str:
@@ -93,6 +119,9 @@ class AzureKvKey:
     # -- Azure --------------------------------------------------------------------------------
 
     def _sdk(self) -> tuple[Any, Any, Any, Any]:
+        # the SDK logs credential failures as warnings; without a handler Python's last-resort
+        # handler would print them to stderr, next to our own report of the same failure
+        logging.getLogger("azure").addHandler(_QUIET)
         try:
             from azure.identity import DefaultAzureCredential
             from azure.keyvault.keys import KeyClient
@@ -110,17 +139,30 @@ class AzureKvKey:
             ) from exc
 
     def _reason(self, exc: Exception) -> str:
-        """The two failures users meet most, said plainly; anything else by type only."""
+        """What went wrong, said plainly: the SDK type, and for a service answer its HTTP status
+        and Key Vault error code (``Forbidden``, ``KeyNotFound``...). The service's message can
+        name principals and vaults but never key material; it is left out all the same."""
         name = type(exc).__name__
-        if name == "ClientAuthenticationError":
-            return f"{name}: no usable Azure credentials (az login, or AZURE_* environment variables)"
+        if name == "ClientAuthenticationError" and getattr(exc, "status_code", None) is None:
+            # raised by the credential: DefaultAzureCredential lists what each source answered
+            tried = [line.strip() for line in str(getattr(exc, "message", "") or exc).splitlines()
+                     if line.startswith("\t") and ":" in line]
+            detail = "; ".join(tried) if tried else "az login, or AZURE_* environment variables"
+            return f"{name}: no usable Azure credentials ({detail})"
         if name == "ServiceRequestError":
             return f"{name}: cannot reach {self.vault_url}"
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int):
+            error = getattr(exc, "error", None)
+            code = str(getattr(error, "code", "") or "")
+            inner = getattr(getattr(error, "innererror", None), "get", lambda _k: None)("code")
+            detail = f"{status} {code}".strip() + (f" ({inner})" if inner else "")
+            return f"{name}: {detail}"
         return name
 
     def encrypt(self, data_key: bytes, *, now: _dt.datetime, context: KeyContext) -> KeyRecord:
         credential_cls, key_client_cls, crypto_cls, algorithm = self._sdk()
-        credential = self._guard("loading credentials", credential_cls)
+        credential = self._guard("loading credentials", lambda: shared_credential(credential_cls))
         version = self.version
         if not version:
             key = self._guard("resolving the key version", lambda: key_client_cls(
@@ -136,7 +178,8 @@ class AzureKvKey:
         blob = decode_ciphertext(record.enc)
         credential_cls, _, crypto_cls, algorithm = self._sdk()
         key_id = f"{self.vault_url}/keys/{self.name}/{self.version}".rstrip("/")
-        result = self._guard("decrypt", lambda: crypto_cls(key_id, credential_cls()).decrypt(
+        credential = self._guard("loading credentials", lambda: shared_credential(credential_cls))
+        result = self._guard("decrypt", lambda: crypto_cls(key_id, credential).decrypt(
             algorithm.rsa_oaep_256, blob))
         plain: bytes = result.plaintext
         return plain

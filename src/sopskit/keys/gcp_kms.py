@@ -6,7 +6,8 @@ Credentials follow sops: ``GOOGLE_CREDENTIALS`` (a file path or the JSON itself)
 ``GOOGLE_OAUTH_ACCESS_TOKEN``, then application-default credentials. As in sops 3.12/3.13:
 ``SOPS_GCP_KMS_ENDPOINT`` overrides the API endpoint, else ``SOPS_GCP_KMS_UNIVERSE_DOMAIN``
 selects another universe (alternative clouds using GCP's API); ``SOPS_GCP_KMS_CLIENT_TYPE``
-``rest`` (any case) uses the REST transport, anything else gRPC.
+``rest`` (any case) uses the REST transport, anything else gRPC; an ``https://`` endpoint
+also selects REST (sops speaks gRPC to ``host:port`` endpoints).
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def client_settings(env: Mapping[str, str]) -> tuple[dict[str, str], str]:
         options["api_endpoint"] = endpoint
     elif universe := env.get("SOPS_GCP_KMS_UNIVERSE_DOMAIN"):
         options["universe_domain"] = universe
-    transport = "rest" if env.get("SOPS_GCP_KMS_CLIENT_TYPE", "").lower() == "rest" else "grpc"
+    rest = env.get("SOPS_GCP_KMS_CLIENT_TYPE", "").lower() == "rest" or options.get("api_endpoint", "").startswith(
+        ("https://", "http://"))
+    transport = "rest" if rest else "grpc"
     return options, transport
 
 

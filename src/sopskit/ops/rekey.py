@@ -186,23 +186,29 @@ def rotate_many(
     decryption_order: Sequence[str] = DEFAULT_DECRYPTION_ORDER,
     dry_run: bool = False,
     input_format: str | None = None,
+    workers: int | None = None,
 ) -> list[RotateResult]:
     """Rotate many files in place (directories expand to the SOPS files below them); a
-    failure is recorded and the next file is tried."""
-    from sopskit.ops.updatekeys import expand_paths
+    failure is recorded and the next file is tried. Each file's data key is unwrapped once,
+    on up to ``workers`` files at a time (default ``updatekeys.DEFAULT_WORKERS``); results
+    come in the order the files were found."""
+    from sopskit.ops.updatekeys import DEFAULT_WORKERS, expand_paths, run_bounded, serial_prompts
 
-    results: list[RotateResult] = []
-    for path, skip in expand_paths(paths):
+    shared = serial_prompts(context)
+
+    def one(entry: tuple[Path, str | None]) -> RotateResult:
+        path, skip = entry
         if skip is not None:
-            results.append(RotateResult(path, error=skip))
-            continue
+            return RotateResult(path, error=skip)
         try:
-            results.append(rotate_file(path, context=context, add=add, remove=remove,
-                                       decryption_order=decryption_order, dry_run=dry_run,
-                                       input_format=input_format))
+            return rotate_file(path, context=shared, add=add, remove=remove,
+                               decryption_order=decryption_order, dry_run=dry_run,
+                               input_format=input_format)
         except SopsError as exc:
-            results.append(RotateResult(path, error=_one_line(exc)))
-    return results
+            return RotateResult(path, error=_one_line(exc))
+
+    return run_bounded(list(expand_paths(paths)), one,
+                       workers=DEFAULT_WORKERS if workers is None else workers)
 
 
 def _one_line(exc: SopsError) -> str:

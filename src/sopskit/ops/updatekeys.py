@@ -6,15 +6,23 @@ does, so the diff of an updatekeys commit touches only the key records.
 
 Beyond sops (#1071): many files and directories in one call, a dry run, and a per-file result
 instead of stopping at the first failure. The cluster key rotation calls this API.
+
+Many files (sops #885: minutes for a few hundred files on a cloud KMS): each file's data key is
+unwrapped exactly once per run, and files are processed by a bounded thread pool
+(:func:`run_bounded`), since the time goes into waiting for the key service, not into Python.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from sopskit.config import SopsConfig
 from sopskit.errors import ConfigError, NoMatchingRuleError, SopsError
@@ -29,6 +37,12 @@ from sopskit.ops.rekey import key_label, keys_of, rewrap
 from sopskit.stores import format_for_path, get_store
 
 RngFn = Callable[[int], bytes]
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: files processed at once by the many-file operations; key services answer in tens of
+#: milliseconds, so a few threads hide the latency without hammering their rate limits
+DEFAULT_WORKERS = 8
 
 #: directories never searched for SOPS files
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"}
@@ -167,6 +181,34 @@ def expand_paths(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]:
             yield path, None
 
 
+def run_bounded(items: Sequence[T], work: Callable[[T], R], *, workers: int) -> list[R]:
+    """``[work(item) for item in items]`` on at most ``workers`` threads, results in order.
+
+    ``work`` must not raise for an expected failure (callers turn errors into results).
+    """
+    if workers <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="sopskit-file") as pool:
+        return list(pool.map(work, items))
+
+
+def serial_prompts(context: KeyContext) -> KeyContext:
+    """The context with its passphrase prompt serialised: parallel files never ask at once."""
+    from sopskit.keys.identities import _read_passphrase
+
+    lock = threading.Lock()
+    inner = context.passphrase_reader
+
+    def reader(prompt: str) -> str:
+        with lock:
+            if inner is not None:
+                return inner(prompt)
+            location = prompt.removeprefix("Enter passphrase for ").removesuffix(": ")
+            return _read_passphrase(location, None)
+
+    return dataclasses.replace(context, passphrase_reader=reader)
+
+
 def update_keys_many(
     paths: Sequence[Path],
     *,
@@ -178,29 +220,34 @@ def update_keys_many(
     decryption_order: Sequence[str] = DEFAULT_DECRYPTION_ORDER,
     now: _dt.datetime | None = None,
     rng: RngFn = os.urandom,
+    workers: int = DEFAULT_WORKERS,
 ) -> list[UpdateResult]:
     """:func:`update_keys_file` for every file (directories expanded); never stops early.
 
     Each result has ``error`` (the failure, one line) or ``skipped`` (why it was not a
-    candidate) or neither. Files are written one by one, each atomically.
+    candidate) or neither, in the order the files were found. Each file's data key is
+    unwrapped once (only when its keys change), on up to ``workers`` files at a time; each
+    file is written atomically.
     """
-    results: list[UpdateResult] = []
-    for path, skip in expand_paths(paths):
+    shared = serial_prompts(context)
+
+    def one(entry: tuple[Path, str | None]) -> UpdateResult:
+        path, skip = entry
         if skip is not None:
-            results.append(UpdateResult(path=path, skipped=skip))
-            continue
+            return UpdateResult(path=path, skipped=skip)
         try:
-            results.append(update_keys_file(
-                path, config=config, context=context, dry_run=dry_run,
+            return update_keys_file(
+                path, config=config, context=shared, dry_run=dry_run,
                 shamir_threshold=shamir_threshold, input_format=input_format,
                 decryption_order=decryption_order, now=now, rng=rng,
-            ))
+            )
         except SopsError as exc:
             report = getattr(exc, "report", None)
             text = report() if callable(report) else exc.message
-            results.append(UpdateResult(path=path, error=str(text).replace("\n", "; ")))
-    return results
+            return UpdateResult(path=path, error=str(text).replace("\n", "; "))
+
+    return run_bounded(list(expand_paths(paths)), one, workers=workers)
 
 
-__all__ = ["GroupDiff", "UpdateResult", "diff_key_groups", "expand_paths", "update_keys_file",
-           "update_keys_many"]
+__all__ = ["DEFAULT_WORKERS", "GroupDiff", "UpdateResult", "diff_key_groups", "expand_paths",
+           "run_bounded", "serial_prompts", "update_keys_file", "update_keys_many"]
