@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sopskit.errors import ConfigError, SopsError
+from sopskit.format.goregex import translate_go_regex
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
 
 CONFIG_NAME = ".sops.yaml"
@@ -225,7 +226,7 @@ def _parse_rule(raw: Any, index: int) -> CreationRule:
         if not isinstance(path_regex, str):
             raise ConfigError(f"{where}.path_regex: expected a string")
         try:
-            compiled = re.compile(path_regex)
+            compiled = re.compile(translate_go_regex(path_regex))
         except re.error as exc:
             raise ConfigError(f"{where}.path_regex {path_regex!r} is not a valid regex: {exc}") from None
     raw_groups = raw.get("key_groups")

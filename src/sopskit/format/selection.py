@@ -3,7 +3,8 @@
 At most one option is set per file. With none set, the effective rule is
 ``unencrypted_suffix: _unencrypted``. Rules look at *every* key of the path (so everything
 below ``nested_unencrypted:`` stays clear) and, for the comment options, at every comment of
-the active comment stack. Regexes are searched unanchored, like Go's ``regexp.Match``.
+the active comment stack. Regexes are searched unanchored, like Go's ``regexp.Match``, after
+the RE2 spellings Python lacks are translated (``sopskit.format.goregex``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sopskit.errors import ConflictingParametersError, FormatError
+from sopskit.format.goregex import translate_go_regex
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 
@@ -40,7 +42,7 @@ class SelectionRules:
             raise FormatError(f"unknown selection option {self.option!r}")
         if self.option.endswith("regex"):
             try:
-                object.__setattr__(self, "_regex", re.compile(self.pattern))
+                object.__setattr__(self, "_regex", re.compile(translate_go_regex(self.pattern)))
             except re.error as exc:
                 raise FormatError(f"invalid {self.option} {self.pattern!r}: {exc}") from None
 

@@ -35,7 +35,14 @@ def collect(
 ) -> Inventory:
     """Inventory of ``root``: secrets, their recipients and holders, owners and last change."""
     config = find_sops_config(root)
-    sops_config = read_sops_config(config) if config is not None else None
+    notes: list[str] = []
+    sops_config = None
+    if config is not None:
+        try:
+            sops_config = read_sops_config(config)
+        except SopsError as exc:
+            # one rule sopskit cannot read must not hide the whole inventory
+            notes.append(f"{config.name} not used ({exc}): environments come from paths and namespaces")
     settings = (settings_from_mapping(sops_config.settings, source=str(sops_config.path))
                 if sops_config is not None else PolicySettings())
     if max_age_days is None:
@@ -46,7 +53,6 @@ def collect(
     holders = _holders(repo.root, holders_path)
     holders.update(extra_holders or {})
     owners = CodeOwners.load(repo.root)
-    notes: list[str] = []
     if not owners.source:
         notes.append("no CODEOWNERS file: owners come only from the sopskit.io/owner annotation")
     if holders_path is None and not (repo.root / HOLDERS_FILE).is_file() and not extra_holders:
@@ -210,8 +216,15 @@ def _external_secret(file: RepoFile, ctx: CheckContext, data: dict[str, Any], ow
         extract = item.get("extract") if isinstance(item, dict) else None
         if isinstance(extract, dict) and extract.get("key"):
             refs.append(str(extract["key"]))
-    entry = _entry(file, ctx, data, owners, kind="ExternalSecret", keys=sorted(keys), protection="external")
     target = mapping_at(spec, "target")
+    template = mapping_at(target, "template")
+    templated = _names(template.get("data"))
+    if templated:
+        # external-secrets renders target.template.data into the Secret; with the default
+        # mergePolicy (Replace) those are its only keys, with Merge they join spec.data's.
+        keys = templated + keys if template.get("mergePolicy") == "Merge" else templated
+    entry = _entry(file, ctx, data, owners, kind="ExternalSecret", keys=sorted(set(keys)),
+                   protection="external")
     if isinstance(target.get("name"), str):
         entry.name = target["name"]
     entry.remote_refs = refs

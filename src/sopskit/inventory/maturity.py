@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sopskit.errors import SopsError
 from sopskit.inventory.collect import mapping_at
 from sopskit.inventory.model import Inventory
 
@@ -93,7 +94,10 @@ def _rules_cover_files(inv: Inventory, root: Path) -> Answer:
     sops_files = sorted({s.path for s in inv.secrets if s.protection == "sops"})
     if found is None:
         return Answer(item, "no", "no .sops.yaml: what gets encrypted, and for whom, is left to each person", 2)
-    config = read_sops_config(found)
+    try:
+        config = read_sops_config(found)
+    except SopsError as exc:
+        return Answer(item, "unknown", f"{found.name} could not be read: {exc}", 2)
     uncovered = [p for p in sops_files if config.rule_for(_config_relative(root / p, config.directory)) is None]
     if not sops_files:
         return Answer(item, "unknown", "no SOPS files to check", 2)

@@ -29,6 +29,7 @@ import copy
 import json
 import os
 import posixpath
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -139,10 +140,27 @@ def run_kustomize(directory: Path, secrets: SecretValues) -> str:
     except subprocess.TimeoutExpired:
         raise BuildError(f"kustomize did not finish within {KUSTOMIZE_TIMEOUT} s") from None
     if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = secrets.scrub(lines[-1] if lines else f"exit {proc.returncode}")
+        reason = secrets.scrub(_kustomize_reason(proc.stderr.decode("utf-8", "replace"), proc.returncode))
         raise BuildError(f"kustomize build failed: {reason.replace(str(directory), '.')[:400]}")
     return proc.stdout.decode("utf-8")
+
+
+_KLOG_HEADER = re.compile(r'^[IWEF]\d{4} [\d:.]+\s+\d+ [^\]]+\] (?:"command failed" )?(?:err=)?')
+
+
+def _kustomize_reason(stderr: str, code: int) -> str:
+    """What kustomize's error output says, without ``kubectl``'s log framing.
+
+    ``kubectl kustomize`` logs through klog: ``E1203 08:09:15.6 1 run.go:72] "command failed"
+    err="..."`` on one line, or ``err=<``, the indented message and a closing `` >`` when the
+    message has several lines (then the last line alone says nothing)."""
+    parts = []
+    for line in stderr.splitlines():
+        line = _KLOG_HEADER.sub("", line.strip())
+        if line in ("", "<", ">") or line.startswith(": exit status"):
+            continue
+        parts.append(line[1:-1] if len(line) > 1 and line[0] == line[-1] == '"' else line)
+    return " ".join(parts) if parts else f"exit {code}"
 
 
 def _overlay(spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""Minimised, made-up reproductions of what the inventory got wrong on public GitOps repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sopskit.inventory.collect import collect
+
+
+def _write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _entry(root: Path, rel: str) -> dict:  # type: ignore[type-arg]
+    found = [s for s in collect(root, history=False).to_json()["secrets"] if s["path"] == rel]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_external_secret_keys_come_from_its_template(tmp_path: Path) -> None:
+    # dataFrom.extract with a template: the Secret holds exactly the template's keys
+    _write(tmp_path, "apps/issuer.yaml", """\
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: issuer, namespace: certs}
+spec:
+  secretStoreRef: {kind: ClusterSecretStore, name: vault}
+  target:
+    name: issuer-secret
+    template:
+      data:
+        TOKEN: "{{ .token }}"
+        ZONE: example.org
+  dataFrom:
+    - extract: {key: dns-provider}
+""")
+    entry = _entry(tmp_path, "apps/issuer.yaml")
+    assert (entry["name"], entry["keys"], entry["remote_refs"]) == ("issuer-secret", ["TOKEN", "ZONE"],
+                                                                    ["dns-provider"])
+
+
+def test_external_secret_template_replaces_or_merges_data_keys(tmp_path: Path) -> None:
+    body = """\
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: app}}
+spec:
+  target:
+    template:
+      {policy}
+      data: {{DSN: "postgres://{{{{ .user }}}}"}}
+  data:
+    - secretKey: user
+      remoteRef: {{key: db, property: user}}
+"""
+    _write(tmp_path, "replace.yaml", body.format(policy=""))
+    _write(tmp_path, "merge.yaml", body.format(policy="mergePolicy: Merge"))
+    assert _entry(tmp_path, "replace.yaml")["keys"] == ["DSN"]
+    assert _entry(tmp_path, "merge.yaml")["keys"] == ["DSN", "user"]
+
+
+def test_unreadable_sops_config_still_lists_the_secrets(tmp_path: Path) -> None:
+    _write(tmp_path, ".sops.yaml", "creation_rules:\n  - path_regex: '(['\n")
+    _write(tmp_path, "apps/plain.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n")
+    inv = collect(tmp_path, history=False).to_json()
+    assert [(s["path"], s["protection"]) for s in inv["secrets"]] == [("apps/plain.yaml", "plaintext")]
+    assert any(".sops.yaml not used" in note and "path_regex" in note for note in inv["notes"])
