@@ -67,3 +67,18 @@ def test_unreadable_sops_config_still_lists_the_secrets(tmp_path: Path) -> None:
     inv = collect(tmp_path, history=False).to_json()
     assert [(s["path"], s["protection"]) for s in inv["secrets"]] == [("apps/plain.yaml", "plaintext")]
     assert any(".sops.yaml not used" in note and "path_regex" in note for note in inv["notes"])
+
+
+def test_ini_file_keys_leave_out_the_empty_default_section(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from pyrage import x25519
+
+    recipient = str(x25519.Identity.generate().to_public())
+    _write(tmp_path, "app.ini", "[db]\nuser = app\npassword = made-up\n")
+    subprocess.run([sys.executable, "-m", "sopskit", "encrypt", "--age", recipient, "--in-place", "app.ini"],
+                   cwd=tmp_path, check=True, capture_output=True, env={**os.environ, "SOPS_AGE_KEY_FILE": os.devnull})
+    assert "ENC[" in (tmp_path / "app.ini").read_text()
+    assert _entry(tmp_path, "app.ini")["keys"] == ["db"]

@@ -129,7 +129,10 @@ def _sops_entries(file: RepoFile, ctx: CheckContext, holders: dict[str, KeyHolde
         if is_secret:
             keys = sorted({key for field in ("data", "stringData") for key in _names(plain.get(field))})
         else:
-            keys = sorted(str(k) for k in plain)
+            # an INI tree always holds go-ini's DEFAULT section, empty unless the file has keys
+            # before its first [section]: not a key anyone set
+            keys = sorted(str(k) for k, v in plain.items() if not (k == "DEFAULT" and v in ({}, None)
+                                                                      and file.rel.endswith(".ini")))
         entry = _entry(file, ctx, plain, owners, kind="Secret" if is_secret else "SopsFile", keys=keys,
                        protection="sops")
         entry.recipients = recipients
