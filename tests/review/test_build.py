@@ -190,3 +190,9 @@ def test_missing_resource_error_is_one_readable_line(tmp_path: Path) -> None:
     out = subprocess.run([*SOPSKIT, "build", "app", "--no-decrypt"], cwd=tmp_path, capture_output=True, check=False)
     err = out.stderr.decode()
     assert out.returncode != 0 and "not-there.yaml" in err and "run.go" not in err and len(err.splitlines()) == 1
+    # a missing directory outside the built one is named relative to the repository, not the
+    # throw-away copy the build runs in
+    (tmp_path / "app/kustomization.yaml").write_text("resources:\n  - ../templates/gone\n")
+    out = subprocess.run([*SOPSKIT, "build", "app", "--no-decrypt"], cwd=tmp_path, capture_output=True, check=False)
+    err = out.stderr.decode()
+    assert out.returncode != 0 and "templates/gone" in err and "sopskit-build" not in err and "/shm/" not in err

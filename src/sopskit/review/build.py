@@ -132,7 +132,9 @@ def kustomize_command() -> list[str]:
     raise BuildError("neither kubectl nor kustomize is on PATH", hint="install kubectl (it embeds kustomize)")
 
 
-def run_kustomize(directory: Path, secrets: SecretValues) -> str:
+def run_kustomize(directory: Path, secrets: SecretValues, root: Path | None = None) -> str:
+    """``kustomize build DIRECTORY``; errors name paths relative to DIRECTORY (``./x``) or, outside
+    it, to ``root`` (the throw-away copy of the repository, whose location means nothing to a user)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "SOPSKIT_"))}
     try:
         proc = subprocess.run([*kustomize_command(), str(directory)], capture_output=True, check=False,
@@ -141,7 +143,10 @@ def run_kustomize(directory: Path, secrets: SecretValues) -> str:
         raise BuildError(f"kustomize did not finish within {KUSTOMIZE_TIMEOUT} s") from None
     if proc.returncode != 0:
         reason = secrets.scrub(_kustomize_reason(proc.stderr.decode("utf-8", "replace"), proc.returncode))
-        raise BuildError(f"kustomize build failed: {reason.replace(str(directory), '.')[:400]}")
+        reason = reason.replace(str(directory), ".")
+        if root is not None:
+            reason = reason.replace(f"{root}/", "").replace(str(root), ".")
+        raise BuildError(f"kustomize build failed: {reason[:400]}")
     return proc.stdout.decode("utf-8")
 
 
@@ -436,7 +441,7 @@ def build(spec: BuildSpec, *, context: KeyContext, env: Mapping[str, str] | None
         decryptor = SourceDecryptor(copy_root, context, secrets)
         if spec.decrypt:
             decryptor.run(spec.path)
-        output = run_kustomize(copy_root / spec.path, secrets)
+        output = run_kustomize(copy_root / spec.path, secrets, copy_root)
     try:
         resources = [r for r in yaml.safe_load_all(output) if r is not None]
     except yaml.YAMLError:
