@@ -82,3 +82,32 @@ def test_ini_file_keys_leave_out_the_empty_default_section(tmp_path: Path) -> No
                    cwd=tmp_path, check=True, capture_output=True, env={**os.environ, "SOPS_AGE_KEY_FILE": os.devnull})
     assert "ENC[" in (tmp_path / "app.ini").read_text()
     assert _entry(tmp_path, "app.ini")["keys"] == ["db"]
+
+
+def test_empty_document_of_a_multi_document_sops_file_is_not_an_entry(tmp_path: Path) -> None:
+    # made-up: a Secret then an empty document, as `sops -e` writes a manifest ending in `---`
+    # (each document carries the sops metadata, the empty one nothing else)
+    _write(tmp_path, "app/secret.enc.yaml", """\
+apiVersion: v1
+kind: Secret
+metadata: {name: oauth, namespace: web}
+stringData:
+    clientSecret: ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]
+sops:
+    age:
+        - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq6ad6ks
+          enc: x
+    lastmodified: "2026-01-01T00:00:00Z"
+    mac: ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]
+    version: 3.8.1
+---
+sops:
+    age:
+        - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq6ad6ks
+          enc: x
+    lastmodified: "2026-01-01T00:00:00Z"
+    mac: ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]
+    version: 3.8.1
+""")
+    found = [(s["kind"], s["namespace"], s["name"], s["keys"]) for s in collect(tmp_path, history=False).to_json()["secrets"]]
+    assert found == [("Secret", "web", "oauth", ["clientSecret"])]

@@ -124,6 +124,9 @@ def _sops_entries(file: RepoFile, ctx: CheckContext, holders: dict[str, KeyHolde
         return
     branches, records = documents
     recipients = [_recipient(key_type, fields, holders) for key_type, fields in records]
+    # sops writes its metadata into every document of a multi-document file, so an empty
+    # document (a trailing `---`) comes back as {}: not a secret of its own
+    branches = [b for b in branches if b] or branches[:1]
     for plain in branches:
         is_secret = plain.get("kind") == "Secret"
         if is_secret:
