@@ -84,21 +84,24 @@ def test_ini_file_keys_leave_out_the_empty_default_section(tmp_path: Path) -> No
     assert _entry(tmp_path, "app.ini")["keys"] == ["db"]
 
 
+_ENC = "ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]"
+
+
 def test_empty_document_of_a_multi_document_sops_file_is_not_an_entry(tmp_path: Path) -> None:
     # made-up: a Secret then an empty document, as `sops -e` writes a manifest ending in `---`
     # (each document carries the sops metadata, the empty one nothing else)
-    _write(tmp_path, "app/secret.enc.yaml", """\
+    _write(tmp_path, "app/secret.enc.yaml", f"""\
 apiVersion: v1
 kind: Secret
-metadata: {name: oauth, namespace: web}
+metadata: {{name: oauth, namespace: web}}
 stringData:
-    clientSecret: ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]
+    clientSecret: {_ENC}
 sops:
     age:
         - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq6ad6ks
           enc: x
     lastmodified: "2026-01-01T00:00:00Z"
-    mac: ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]
+    mac: {_ENC}
     version: 3.8.1
 ---
 sops:
@@ -106,8 +109,9 @@ sops:
         - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq6ad6ks
           enc: x
     lastmodified: "2026-01-01T00:00:00Z"
-    mac: ENC[AES256_GCM,data:AAAA,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]
+    mac: {_ENC}
     version: 3.8.1
 """)
-    found = [(s["kind"], s["namespace"], s["name"], s["keys"]) for s in collect(tmp_path, history=False).to_json()["secrets"]]
+    found = [(s["kind"], s["namespace"], s["name"], s["keys"])
+             for s in collect(tmp_path, history=False).to_json()["secrets"]]
     assert found == [("Secret", "web", "oauth", ["clientSecret"])]
