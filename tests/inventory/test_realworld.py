@@ -115,3 +115,33 @@ sops:
     found = [(s["kind"], s["namespace"], s["name"], s["keys"])
              for s in collect(tmp_path, history=False).to_json()["secrets"]]
     assert found == [("Secret", "web", "oauth", ["clientSecret"])]
+
+
+def test_namespace_directory_named_dev_is_not_an_environment(tmp_path: Path) -> None:
+    # home-ops layout apps/<namespace>/<app>/: the "dev" namespace holds CI runners, it is not
+    # a dev environment; a staging/ directory that is no Namespace still is one
+    _write(tmp_path, "apps/dev/namespace.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n")
+    external = ("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: runner}\n"
+                "spec:\n  data:\n    - secretKey: token\n      remoteRef: {key: runner}\n")
+    _write(tmp_path, "apps/dev/runner/externalsecret.yaml", external)
+    _write(tmp_path, "clusters/staging/runner/externalsecret.yaml", external)
+    assert _entry(tmp_path, "apps/dev/runner/externalsecret.yaml")["environment"] == "unknown"
+    assert _entry(tmp_path, "clusters/staging/runner/externalsecret.yaml")["environment"] == "staging"
+
+
+def _scanner_answer(root: Path) -> tuple[str, str]:
+    from sopskit.inventory.maturity import grade
+
+    report = grade(collect(root, history=False))
+    found = [a for a in report.checklist if a.item.startswith("A secret scanner")]
+    return found[0].answer, found[0].evidence
+
+
+def test_sops_pre_commit_forbid_secrets_and_lefthook_count_as_guardrails(tmp_path: Path) -> None:
+    assert _scanner_answer(tmp_path)[0] == "no"
+    _write(tmp_path, ".pre-commit-config.yaml", "repos:\n  - repo: https://example.org/sops-pre-commit\n"
+                                                "    hooks:\n      - id: forbid-secrets\n")
+    assert _scanner_answer(tmp_path) == ("yes", ".pre-commit-config.yaml (forbid-secrets)")
+    (tmp_path / ".pre-commit-config.yaml").unlink()
+    _write(tmp_path, ".lefthook.toml", "[pre-commit.commands.leaks]\nrun = \"gitleaks protect --staged\"\n")
+    assert _scanner_answer(tmp_path) == ("yes", ".lefthook.toml (gitleaks)")

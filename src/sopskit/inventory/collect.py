@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from sopskit.inventory.history import last_value_changes
 from sopskit.inventory.model import Holder, Inventory, Recipient, SecretEntry
 from sopskit.inventory.owners import HOLDERS_FILE, OWNER_ANNOTATION, CodeOwners, KeyHolder, load_holders
 from sopskit.policy.context import CheckContext
-from sopskit.policy.repo import RepoFile, is_kind, load_repo
+from sopskit.policy.repo import RepoFile, is_kind, load_repo, name_of
 from sopskit.policy.settings import PolicySettings, settings_from_mapping
 from sopskit.policy.sopsconfig import find_sops_config, read_sops_config
 
@@ -49,7 +50,7 @@ def collect(
         configured = sops_config.settings.get("rotation_max_age_days") if sops_config is not None else None
         max_age_days = configured if isinstance(configured, int) and configured > 0 else DEFAULT_MAX_AGE_DAYS
     repo = load_repo(root, exclude=settings.exclude)
-    ctx = CheckContext(repo=repo, settings=settings, sops_config=sops_config)
+    ctx = _InventoryContext(repo=repo, settings=settings, sops_config=sops_config)
     holders = _holders(repo.root, holders_path)
     holders.update(extra_holders or {})
     owners = CodeOwners.load(repo.root)
@@ -80,6 +81,14 @@ def collect(
         root=str(repo.root), secrets=secrets, holders=_holder_matrix(secrets), environments=environments,
         max_age_days=max_age_days, has_history=has_history, notes=notes,
     )
+
+
+class _InventoryContext(CheckContext):
+    @cached_property
+    def declared_namespaces(self) -> frozenset[str]:
+        """Names of the Namespace objects the repository creates."""
+        return frozenset(str(name_of(doc.data)) for _file, doc in self.repo.documents()
+                         if is_kind(doc.data, "Namespace") and str(doc.data.get("apiVersion", "v1")) == "v1")
 
 
 def _holders(root: Path, holders_path: Path | None) -> dict[str, KeyHolder]:
@@ -250,8 +259,11 @@ def _environment(file: RepoFile, ctx: CheckContext, namespace: str | None) -> st
         owners = [e.name for e in ctx.environments if e.owns_namespace(namespace)]
         if len(owners) == 1:
             return owners[0]
+    # a directory named like a Namespace the repository creates (home-ops' apps/dev/) is that
+    # namespace, not an environment
+    declared = getattr(ctx, "declared_namespaces", frozenset())
     for part in reversed(file.rel.lower().split("/")[:-1]):
-        if part in _KNOWN_ENVS:
+        if part in _KNOWN_ENVS and part != namespace and part not in declared:
             return _ENV_ALIASES.get(part, part)
     return "unknown"
 
