@@ -261,7 +261,7 @@ def _environment(file: RepoFile, ctx: CheckContext, namespace: str | None) -> st
             return owners[0]
     # a directory named like a Namespace the repository creates (home-ops' apps/dev/) is that
     # namespace, not an environment
-    declared = getattr(ctx, "declared_namespaces", frozenset())
+    declared: frozenset[str] = getattr(ctx, "declared_namespaces", frozenset())
     for part in reversed(file.rel.lower().split("/")[:-1]):
         if part in _KNOWN_ENVS and part != namespace and part not in declared:
             return _ENV_ALIASES.get(part, part)
