@@ -150,7 +150,7 @@ def bench_repo(repo: Path, save: Path | None, commands: set[str]) -> list[dict[s
             code, secs, out, err = run(args, repo)
             keep("build-" + rel.replace("/", "_"), out)
             objects = out.count("\n---") + (1 if out.strip() else 0)
-            summarise(f"build {rel[-28:]}", args, code, secs, err, f"objects={objects}", rows)
+            summarise(f"build {rel}", args, code, secs, err, f"objects={objects}", rows)
     if "leak" in commands:
         recipient = first_age_recipient(repo)
         if recipient:
