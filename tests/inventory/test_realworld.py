@@ -41,6 +41,24 @@ spec:
                                                                     ["dns-provider"])
 
 
+def test_external_secret_keys_from_a_template_config_map(tmp_path: Path) -> None:
+    _write(tmp_path, "apps/auth.yaml", """\
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: auth}
+spec:
+  target:
+    template:
+      templateFrom:
+        - configMap: {name: auth-tpl, items: [{key: configuration.yaml, templateAs: Values}]}
+        - target: Annotations
+          configMap: {name: auth-annotations, items: [{key: not-a-data-key}]}
+  dataFrom:
+    - extract: {key: auth}
+""")
+    assert _entry(tmp_path, "apps/auth.yaml")["keys"] == ["configuration.yaml"]
+
+
 def test_external_secret_template_replaces_or_merges_data_keys(tmp_path: Path) -> None:
     body = """\
 apiVersion: external-secrets.io/v1

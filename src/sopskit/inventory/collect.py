@@ -234,6 +234,14 @@ def _external_secret(file: RepoFile, ctx: CheckContext, data: dict[str, Any], ow
     target = mapping_at(spec, "target")
     template = mapping_at(target, "template")
     templated = _names(template.get("data"))
+    for source in template.get("templateFrom") or []:
+        # templateFrom a ConfigMap/Secret renders each listed item into the Secret's data under
+        # the item's key (target: Data, the default)
+        if not isinstance(source, dict) or source.get("target", "Data") != "Data":
+            continue
+        for ref in (source.get("configMap"), source.get("secret")):
+            items = ref.get("items") if isinstance(ref, dict) else None
+            templated += [str(i["key"]) for i in items or [] if isinstance(i, dict) and i.get("key")]
     if templated:
         # external-secrets renders target.template.data into the Secret; with the default
         # mergePolicy (Replace) those are its only keys, with Merge they join spec.data's.
