@@ -145,6 +145,10 @@ def test_namespace_directory_named_dev_is_not_an_environment(tmp_path: Path) -> 
     _write(tmp_path, "clusters/staging/runner/externalsecret.yaml", external)
     assert _entry(tmp_path, "apps/dev/runner/externalsecret.yaml")["environment"] == "unknown"
     assert _entry(tmp_path, "clusters/staging/runner/externalsecret.yaml")["environment"] == "staging"
+    # the namespace may come from a kustomization instead of a Namespace object
+    (tmp_path / "apps/dev/namespace.yaml").unlink()
+    _write(tmp_path, "apps/dev/kustomization.yaml", "namespace: dev\nresources: [./runner/externalsecret.yaml]\n")
+    assert _entry(tmp_path, "apps/dev/runner/externalsecret.yaml")["environment"] == "unknown"
 
 
 def _scanner_answer(root: Path) -> tuple[str, str]:

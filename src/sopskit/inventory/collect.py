@@ -86,9 +86,20 @@ def collect(
 class _InventoryContext(CheckContext):
     @cached_property
     def declared_namespaces(self) -> frozenset[str]:
-        """Names of the Namespace objects the repository creates."""
-        return frozenset(str(name_of(doc.data)) for _file, doc in self.repo.documents()
-                         if is_kind(doc.data, "Namespace") and str(doc.data.get("apiVersion", "v1")) == "v1")
+        """Namespaces the repository creates or deploys into: Namespace objects, a kustomization's
+        ``namespace:`` and a Flux Kustomization's ``spec.targetNamespace``."""
+        found: set[str] = set()
+        for _file, doc in self.repo.documents():
+            data = doc.data
+            if is_kind(data, "Namespace") and str(data.get("apiVersion", "v1")) == "v1":
+                found.add(str(name_of(data)))
+            elif data.get("kind") == "Kustomization":
+                api = str(data.get("apiVersion", ""))
+                value = data.get("namespace") if api.startswith("kustomize.config.k8s.io/") or not api \
+                    else mapping_at(data, "spec").get("targetNamespace")
+                if isinstance(value, str):
+                    found.add(value)
+        return frozenset(found)
 
 
 def _holders(root: Path, holders_path: Path | None) -> dict[str, KeyHolder]:
