@@ -142,3 +142,21 @@ def test_real_sops_files_pgp_and_age(tmp_path: Path) -> None:
     out = _sopskit(["leak", "key", "--repo", str(g.path), "--format", "json"], env, stdin=age_keys.read_bytes())
     assert out.returncode == 1, out.stderr.decode()
     assert [e["path"] for e in json.loads(out.stdout)["exposed"]] == ["age.yaml"]
+
+
+def test_version_sopskit_cannot_read_that_names_the_key_is_still_exposed(tmp_path: Path) -> None:
+    # made-up: a version whose metadata sopskit cannot parse (a threshold that is no number) is
+    # still wrapped for the leaked key; it must be listed, not silently skipped
+    _leaked_id, leaked = generate_identity()
+    g = init_repo(tmp_path / "repo")
+    good = sops_secret("db", "db-password-1", leaked)
+    g.write("secrets/db.yaml", good)
+    g.write("secrets/odd.yaml", good.replace("encrypted_regex: ^(data|stringData)$",
+                                             "encrypted_regex: ^(data|stringData)$\n    shamir_threshold: many",
+                                             1).replace("name: db", "name: odd", 1))
+    assert "shamir_threshold: many" in (g.path / "secrets/odd.yaml").read_text()
+    g.commit("secrets")
+    out = _sopskit(["leak", "key", "--public", leaked, "--format", "json"], clean_env(tmp_path), cwd=g.path)
+    assert out.returncode == 1, out.stderr.decode()
+    reasons = {e["path"]: e["reason"] for e in json.loads(out.stdout)["exposed"]}
+    assert reasons == {"secrets/db.yaml": "full", "secrets/odd.yaml": "names-key"}

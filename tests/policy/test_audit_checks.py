@@ -180,3 +180,35 @@ def test_flux_system_secrets_readable_by_others(make_repo: RepoFactory) -> None:
     report = check_policy(make_repo(files), only=["decryption-key-readable"])
     reported = [(v.path, v.message.split(" lets ")[1][:16]) for v in report.violations]
     assert reported == [("people.yaml", "Group developers")]
+
+
+def test_flux_controllers_reading_all_secrets_are_not_reported(make_repo: RepoFactory) -> None:
+    # made-up minimum of a committed gotk-components.yaml: Flux's crd-controller role reads all
+    # Secrets by design; a workload of the same shape outside flux-system is still reported
+    gotk = '''
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: crd-controller-flux-system}
+rules:
+  - apiGroups: [""]
+    resources: [namespaces, secrets, configmaps]
+    verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: crd-controller-flux-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crd-controller-flux-system}
+subjects:
+  - {kind: ServiceAccount, name: kustomize-controller, namespace: flux-system}
+  - {kind: ServiceAccount, name: helm-controller, namespace: flux-system}
+  - {kind: ServiceAccount, name: kustomize-controller, namespace: shop}
+'''
+    deployments = "\n---\n".join(
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\n"
+        f"spec: {{template: {{spec: {{serviceAccountName: {name}, containers: [{{name: m, image: x}}]}}}}}}\n"
+        for name, ns in (("kustomize-controller", "flux-system"), ("helm-controller", "flux-system"),
+                         ("kustomize-controller", "shop")))
+    report = check_policy(make_repo({"gotk-components.yaml": gotk, "deploy.yaml": deployments}),
+                          only=["rbac-workload-reads-all-secrets"])
+    assert [v.message.split(" (used by")[0] for v in report.violations] == [
+        "crd-controller-flux-system lets ServiceAccount shop/kustomize-controller"]

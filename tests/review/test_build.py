@@ -166,3 +166,33 @@ def test_directory_without_kustomization_is_generated(repo: BuildRepo) -> None:
     assert set(built) == {("Kustomization", "web"), ("Secret", "cluster-vars")}
     assert built[("Secret", "cluster-vars")]["stringData"]["SUBST_TOKEN"] == SECRETS["subst_secret"]
     assert "sops" not in built[("Secret", "cluster-vars")]
+
+
+def test_kustomize_failure_names_the_cause_not_kubectl_log_framing() -> None:
+    # kubectl kustomize logs through klog; a multi-line error ends in a bare " >" line
+    from sopskit.review.build import _kustomize_reason
+
+    multi = ('E1203 08:08:05.833622    5610 run.go:72] "command failed" err=<\n'
+             "\taccumulating resources: failed to run 'git fetch': could not resolve host: example.org\n"
+             "\t: exit status 128\n >\n")
+    assert _kustomize_reason(multi, 1) == ("accumulating resources: failed to run 'git fetch': "
+                                           "could not resolve host: example.org")
+    single = 'E1203 08:09:15.6 8930 run.go:72] "command failed" err="accumulating resources: missing.yaml"\n'
+    assert _kustomize_reason(single, 1) == "accumulating resources: missing.yaml"
+    assert _kustomize_reason("", 3) == "exit 3"
+
+
+def test_missing_resource_error_is_one_readable_line(tmp_path: Path) -> None:
+    require_tool("kubectl")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/kustomization.yaml").write_text("resources:\n  - not-there.yaml\n")
+    out = subprocess.run([*SOPSKIT, "build", "app", "--no-decrypt"], cwd=tmp_path, capture_output=True, check=False)
+    err = out.stderr.decode()
+    assert out.returncode != 0 and "not-there.yaml" in err and "run.go" not in err and len(err.splitlines()) == 1
+    # a missing directory outside the built one is named relative to the repository, not the
+    # throw-away copy the build runs in
+    (tmp_path / "app/kustomization.yaml").write_text("resources:\n  - ../templates/gone\n")
+    out = subprocess.run([*SOPSKIT, "build", "app", "--no-decrypt"], cwd=tmp_path, capture_output=True, check=False)
+    err = out.stderr.decode()
+    assert out.returncode != 0 and "templates/gone" in err and "sopskit-build" not in err and "/shm/" not in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from sopskit.inventory.history import last_value_changes
 from sopskit.inventory.model import Holder, Inventory, Recipient, SecretEntry
 from sopskit.inventory.owners import HOLDERS_FILE, OWNER_ANNOTATION, CodeOwners, KeyHolder, load_holders
 from sopskit.policy.context import CheckContext
-from sopskit.policy.repo import RepoFile, is_kind, load_repo
+from sopskit.policy.repo import RepoFile, is_kind, load_repo, name_of
 from sopskit.policy.settings import PolicySettings, settings_from_mapping
 from sopskit.policy.sopsconfig import find_sops_config, read_sops_config
 
@@ -35,18 +36,27 @@ def collect(
 ) -> Inventory:
     """Inventory of ``root``: secrets, their recipients and holders, owners and last change."""
     config = find_sops_config(root)
-    sops_config = read_sops_config(config) if config is not None else None
+    notes: list[str] = []
+    sops_config = None
+    if config is not None:
+        try:
+            sops_config = read_sops_config(config)
+        except SopsError as exc:
+            # one rule sopskit cannot read must not hide the whole inventory
+            notes.append(f"{config.name} not used ({exc}): environments come from paths and namespaces")
+        if sops_config is not None and sops_config.error:
+            notes.append(f"{config.name} not used ({sops_config.error}): environments come from paths and "
+                         "namespaces")
     settings = (settings_from_mapping(sops_config.settings, source=str(sops_config.path))
                 if sops_config is not None else PolicySettings())
     if max_age_days is None:
         configured = sops_config.settings.get("rotation_max_age_days") if sops_config is not None else None
         max_age_days = configured if isinstance(configured, int) and configured > 0 else DEFAULT_MAX_AGE_DAYS
     repo = load_repo(root, exclude=settings.exclude)
-    ctx = CheckContext(repo=repo, settings=settings, sops_config=sops_config)
+    ctx = _InventoryContext(repo=repo, settings=settings, sops_config=sops_config)
     holders = _holders(repo.root, holders_path)
     holders.update(extra_holders or {})
     owners = CodeOwners.load(repo.root)
-    notes: list[str] = []
     if not owners.source:
         notes.append("no CODEOWNERS file: owners come only from the sopskit.io/owner annotation")
     if holders_path is None and not (repo.root / HOLDERS_FILE).is_file() and not extra_holders:
@@ -74,6 +84,25 @@ def collect(
         root=str(repo.root), secrets=secrets, holders=_holder_matrix(secrets), environments=environments,
         max_age_days=max_age_days, has_history=has_history, notes=notes,
     )
+
+
+class _InventoryContext(CheckContext):
+    @cached_property
+    def declared_namespaces(self) -> frozenset[str]:
+        """Namespaces the repository creates or deploys into: Namespace objects, a kustomization's
+        ``namespace:`` and a Flux Kustomization's ``spec.targetNamespace``."""
+        found: set[str] = set()
+        for _file, doc in self.repo.documents():
+            data = doc.data
+            if is_kind(data, "Namespace") and str(data.get("apiVersion", "v1")) == "v1":
+                found.add(str(name_of(data)))
+            elif data.get("kind") == "Kustomization":
+                api = str(data.get("apiVersion", ""))
+                value = data.get("namespace") if api.startswith("kustomize.config.k8s.io/") or not api \
+                    else mapping_at(data, "spec").get("targetNamespace")
+                if isinstance(value, str):
+                    found.add(value)
+        return frozenset(found)
 
 
 def _holders(root: Path, holders_path: Path | None) -> dict[str, KeyHolder]:
@@ -118,12 +147,18 @@ def _sops_entries(file: RepoFile, ctx: CheckContext, holders: dict[str, KeyHolde
         return
     branches, records = documents
     recipients = [_recipient(key_type, fields, holders) for key_type, fields in records]
+    # sops writes its metadata into every document of a multi-document file, so an empty
+    # document (a trailing `---`) comes back as {}: not a secret of its own
+    branches = [b for b in branches if b] or branches[:1]
     for plain in branches:
         is_secret = plain.get("kind") == "Secret"
         if is_secret:
             keys = sorted({key for field in ("data", "stringData") for key in _names(plain.get(field))})
         else:
-            keys = sorted(str(k) for k in plain)
+            # an INI tree always holds go-ini's DEFAULT section, empty unless the file has keys
+            # before its first [section]: not a key anyone set
+            keys = sorted(str(k) for k, v in plain.items() if not (k == "DEFAULT" and v in ({}, None)
+                                                                      and file.rel.endswith(".ini")))
         entry = _entry(file, ctx, plain, owners, kind="Secret" if is_secret else "SopsFile", keys=keys,
                        protection="sops")
         entry.recipients = recipients
@@ -210,8 +245,23 @@ def _external_secret(file: RepoFile, ctx: CheckContext, data: dict[str, Any], ow
         extract = item.get("extract") if isinstance(item, dict) else None
         if isinstance(extract, dict) and extract.get("key"):
             refs.append(str(extract["key"]))
-    entry = _entry(file, ctx, data, owners, kind="ExternalSecret", keys=sorted(keys), protection="external")
     target = mapping_at(spec, "target")
+    template = mapping_at(target, "template")
+    templated = _names(template.get("data"))
+    for source in template.get("templateFrom") or []:
+        # templateFrom a ConfigMap/Secret renders each listed item into the Secret's data under
+        # the item's key (target: Data, the default)
+        if not isinstance(source, dict) or source.get("target", "Data") != "Data":
+            continue
+        for ref in (source.get("configMap"), source.get("secret")):
+            items = ref.get("items") if isinstance(ref, dict) else None
+            templated += [str(i["key"]) for i in items or [] if isinstance(i, dict) and i.get("key")]
+    if templated:
+        # external-secrets renders target.template.data into the Secret; with the default
+        # mergePolicy (Replace) those are its only keys, with Merge they join spec.data's.
+        keys = templated + keys if template.get("mergePolicy") == "Merge" else templated
+    entry = _entry(file, ctx, data, owners, kind="ExternalSecret", keys=sorted(set(keys)),
+                   protection="external")
     if isinstance(target.get("name"), str):
         entry.name = target["name"]
     entry.remote_refs = refs
@@ -231,8 +281,11 @@ def _environment(file: RepoFile, ctx: CheckContext, namespace: str | None) -> st
         owners = [e.name for e in ctx.environments if e.owns_namespace(namespace)]
         if len(owners) == 1:
             return owners[0]
+    # a directory named like a Namespace the repository creates (home-ops' apps/dev/) is that
+    # namespace, not an environment
+    declared: frozenset[str] = getattr(ctx, "declared_namespaces", frozenset())
     for part in reversed(file.rel.lower().split("/")[:-1]):
-        if part in _KNOWN_ENVS:
+        if part in _KNOWN_ENVS and part != namespace and part not in declared:
             return _ENV_ALIASES.get(part, part)
     return "unknown"
 

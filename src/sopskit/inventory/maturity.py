@@ -20,11 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sopskit.errors import SopsError
 from sopskit.inventory.collect import mapping_at
 from sopskit.inventory.model import Inventory
 
 _PROD = ("prod", "production")
-_GUARDRAIL_WORDS = ("sopskit", "gitleaks", "detect-secrets", "trufflehog", "git-secrets")
+#: secret scanners, and k8s-at-home/sops-pre-commit's hook that refuses an unencrypted Secret
+_GUARDRAIL_WORDS = ("sopskit", "gitleaks", "detect-secrets", "trufflehog", "git-secrets", "ggshield",
+                    "forbid-secrets")
+#: hook runners besides pre-commit (home-ops repositories often use lefthook)
+_HOOK_FILES = (".pre-commit-config.yaml", "lefthook.yml", "lefthook.yaml", "lefthook.toml", ".lefthook.yml",
+               ".lefthook.yaml", ".lefthook.toml", ".gitlab-ci.yml")
 
 
 @dataclass
@@ -93,7 +99,10 @@ def _rules_cover_files(inv: Inventory, root: Path) -> Answer:
     sops_files = sorted({s.path for s in inv.secrets if s.protection == "sops"})
     if found is None:
         return Answer(item, "no", "no .sops.yaml: what gets encrypted, and for whom, is left to each person", 2)
-    config = read_sops_config(found)
+    try:
+        config = read_sops_config(found)
+    except SopsError as exc:
+        return Answer(item, "unknown", f"{found.name} could not be read: {exc}", 2)
     uncovered = [p for p in sops_files if config.rule_for(_config_relative(root / p, config.directory)) is None]
     if not sops_files:
         return Answer(item, "unknown", "no SOPS files to check", 2)
@@ -111,8 +120,7 @@ def _config_relative(path: Path, directory: Path) -> str:
 
 def _guardrails(root: Path) -> Answer:
     item = "A secret scanner runs before commit or in CI"
-    places = [root / ".pre-commit-config.yaml", *sorted((root / ".github" / "workflows").glob("*.y*ml")),
-              root / ".gitlab-ci.yml"]
+    places = [*(root / name for name in _HOOK_FILES), *sorted((root / ".github" / "workflows").glob("*.y*ml"))]
     hits = []
     for place in places:
         try:
@@ -124,7 +132,8 @@ def _guardrails(root: Path) -> Answer:
             hits.append(f"{place.relative_to(root).as_posix()} ({', '.join(words)})")
     if hits:
         return Answer(item, "yes", "; ".join(hits), 2)
-    return Answer(item, "no", "no scanner in .pre-commit-config.yaml, .github/workflows or .gitlab-ci.yml", 2)
+    return Answer(item, "no", "no scanner in .pre-commit-config.yaml, lefthook, .github/workflows or .gitlab-ci.yml",
+                  2)
 
 
 def _separate_recipients(inv: Inventory) -> Answer:

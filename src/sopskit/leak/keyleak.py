@@ -33,6 +33,8 @@ from sopskit.keys.base import KeyContext
 from sopskit.leak.search import sniff_format
 
 FULL, SHARE, SAME_DATA_KEY = "full", "share", "same-data-key"
+#: a version whose metadata names the key but that sopskit could not read
+NAMES_KEY = "names-key"
 
 
 @dataclass
@@ -159,6 +161,12 @@ def _opt(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _names_key(data: bytes, key: LeakedKey) -> bool:
+    """Whether raw SOPS bytes name one of the leaked keys (age recipient or PGP fingerprint)."""
+    upper = data.upper()
+    return any(r.encode() in data for r in key.age) or any(fp.encode() in upper for fp in key.pgp)
+
+
 def _opens(metadata: Metadata, key: LeakedKey) -> str | None:
     groups = metadata.key_groups
     hit = [any(key.opens(r) for r in g) for g in groups]
@@ -198,12 +206,17 @@ def exposure_in_repo(repo: Path, key: LeakedKey) -> KeyLeakResult:
     result = KeyLeakResult(key.describe())
     parsed: dict[str, tuple[list[Any], Metadata, set[bytes]]] = {}
     direct: dict[str, str] = {}
+    unreadable: dict[str, str] = {}  # oid -> why it could not be read (it names the key)
     for oid, data in gitio.stream_blobs(repo):
         if b"sops" not in data or not has_sops_metadata(data):
             continue
         try:
             branches, metadata = read_encrypted(data, get_store(sniff_format(data)))
-        except SopsError:
+        except SopsError as exc:
+            # a version sopskit cannot read is still wrapped for whatever its metadata names:
+            # never drop it silently, and count it exposed when it names the leaked key
+            if _names_key(data, key):
+                unreadable[oid] = exc.message
             continue
         result.sops_versions += 1
         parsed[oid] = (branches, metadata, {m.group().encode() for m in ENC_VALUE_RE.finditer(data.decode(
@@ -238,6 +251,8 @@ def exposure_in_repo(repo: Path, key: LeakedKey) -> KeyLeakResult:
                 continue
             exposed[oid] = SAME_DATA_KEY
             break
+    for oid in unreadable:
+        exposed[oid] = NAMES_KEY  # reason "names-key": its Secrets are unknown
     if not exposed:
         return result
     mapped = gitio.map_repository(repo)
@@ -245,7 +260,8 @@ def exposure_in_repo(repo: Path, key: LeakedKey) -> KeyLeakResult:
         place = mapped.place(oid)
         result.exposed.append(Exposure(
             str(repo), place.paths[0] if place.paths else None, oid, [c.sha for c in place.commits],
-            list(place.refs), how, secrets_in(parsed[oid][0]), list(place.paths), place.where))
+            list(place.refs), how, secrets_in(parsed[oid][0]) if oid in parsed else [], list(place.paths),
+            place.where))
         if how == SAME_DATA_KEY:
             result.same_data_key += 1
     result.exposed.sort(key=lambda e: (e.path or "", e.blob))

@@ -90,9 +90,13 @@ class RepoFile:
         return (self.text or "").count("\n", 0, offset) + 1
 
 
+#: suffixes of source files named after kubeconfigs (``kubeconfig.py``) that are not one
+_CODE_SUFFIXES = (".py", ".go", ".sh", ".rs", ".ts", ".js", ".java", ".rb", ".md", ".txt", ".tpl", ".j2", ".tmpl")
+
+
 def _looks_like_kubeconfig(file: RepoFile) -> bool:
     return (
-        file.name.startswith("kubeconfig")
+        (file.name.startswith("kubeconfig") and not file.name.endswith(_CODE_SUFFIXES))
         or file.name.endswith(".kubeconfig")
         or file.rel.endswith(".kube/config")
     )

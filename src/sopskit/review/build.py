@@ -29,6 +29,7 @@ import copy
 import json
 import os
 import posixpath
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -131,7 +132,9 @@ def kustomize_command() -> list[str]:
     raise BuildError("neither kubectl nor kustomize is on PATH", hint="install kubectl (it embeds kustomize)")
 
 
-def run_kustomize(directory: Path, secrets: SecretValues) -> str:
+def run_kustomize(directory: Path, secrets: SecretValues, root: Path | None = None) -> str:
+    """``kustomize build DIRECTORY``; errors name paths relative to DIRECTORY (``./x``) or, outside
+    it, to ``root`` (the throw-away copy of the repository, whose location means nothing to a user)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "SOPSKIT_"))}
     try:
         proc = subprocess.run([*kustomize_command(), str(directory)], capture_output=True, check=False,
@@ -139,10 +142,30 @@ def run_kustomize(directory: Path, secrets: SecretValues) -> str:
     except subprocess.TimeoutExpired:
         raise BuildError(f"kustomize did not finish within {KUSTOMIZE_TIMEOUT} s") from None
     if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = secrets.scrub(lines[-1] if lines else f"exit {proc.returncode}")
-        raise BuildError(f"kustomize build failed: {reason.replace(str(directory), '.')[:400]}")
+        reason = secrets.scrub(_kustomize_reason(proc.stderr.decode("utf-8", "replace"), proc.returncode))
+        reason = reason.replace(str(directory), ".")
+        if root is not None:
+            reason = reason.replace(f"{root}/", "").replace(str(root), ".")
+        raise BuildError(f"kustomize build failed: {reason[:400]}")
     return proc.stdout.decode("utf-8")
+
+
+_KLOG_HEADER = re.compile(r'^[IWEF]\d{4} [\d:.]+\s+\d+ [^\]]+\] (?:"command failed" )?(?:err=)?')
+
+
+def _kustomize_reason(stderr: str, code: int) -> str:
+    """What kustomize's error output says, without ``kubectl``'s log framing.
+
+    ``kubectl kustomize`` logs through klog: ``E1203 08:09:15.6 1 run.go:72] "command failed"
+    err="..."`` on one line, or ``err=<``, the indented message and a closing `` >`` when the
+    message has several lines (then the last line alone says nothing)."""
+    parts = []
+    for line in stderr.splitlines():
+        line = _KLOG_HEADER.sub("", line.strip())
+        if line in ("", "<", ">") or line.startswith(": exit status"):
+            continue
+        parts.append(line[1:-1] if len(line) > 1 and line[0] == line[-1] == '"' else line)
+    return " ".join(parts) if parts else f"exit {code}"
 
 
 def _overlay(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -418,7 +441,7 @@ def build(spec: BuildSpec, *, context: KeyContext, env: Mapping[str, str] | None
         decryptor = SourceDecryptor(copy_root, context, secrets)
         if spec.decrypt:
             decryptor.run(spec.path)
-        output = run_kustomize(copy_root / spec.path, secrets)
+        output = run_kustomize(copy_root / spec.path, secrets, copy_root)
     try:
         resources = [r for r in yaml.safe_load_all(output) if r is not None]
     except yaml.YAMLError:

@@ -284,7 +284,8 @@ def review_change(
     elif status != "deleted" and new is not None:
         change.rule_matches = wanted is not None and wanted == set(new.recipients)
         if wanted is None:
-            change.notes.append("no .sops.yaml creation rule matches this path")
+            change.notes.append("no .sops.yaml creation rule matches this path" if config is not None
+                                else "no .sops.yaml at the repository root: nothing says who this path is for")
     if change.kind == "Secret" and change.name and repo is not None:
         index = consumers if consumers is not None else ConsumerIndex(repo)
         change.consumers = index.find(change.namespace, change.name)

@@ -350,7 +350,8 @@ def _key_text(doc: dict[str, Any]) -> str:
         for e in exposed:
             refs = e["refs"]
             ref_text = ", ".join(refs[:3]) + (f" +{len(refs) - 3}" if len(refs) > 3 else "")
-            why = {"share": " (one Shamir share)", "same-data-key": " (same data key as an exposed version)"}.get(
+            why = {"share": " (one Shamir share)", "same-data-key": " (same data key as an exposed version)",
+                   "names-key": " (names the key; sopskit could not read it)"}.get(
                 e["reason"], "")
             lines.append(f"  {e['path'] or '(no path)'}  blob {_short(e['blob'])}{why}  refs: {ref_text or '-'}")
             for s in e["secrets"]:

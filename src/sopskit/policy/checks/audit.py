@@ -13,6 +13,8 @@ level; an Azure Key Vault secrets role assigned above a single vault.
 ``rbac-workload-reads-all-secrets``: a Role/ClusterRole that allows get/list/watch on all
 Secrets (no ``resourceNames``), bound to a ServiceAccount that a workload in the repository runs
 as: a compromise of that workload reads every Secret of the namespace (Role) or the cluster.
+Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
+reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
 readable by a subject other than Flux's controllers.
 """
@@ -285,6 +287,8 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
             if subject.get("kind") != "ServiceAccount":
                 continue
             sa_namespace = subject.get("namespace") or namespace
+            if sa_namespace == "flux-system" and subject.get("name") in _FLUX_SUBJECTS:
+                continue  # the GitOps engine itself (gotk-components.yaml): reading Secrets is its job
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
                 continue
