@@ -167,3 +167,16 @@ def test_sops_pre_commit_forbid_secrets_and_lefthook_count_as_guardrails(tmp_pat
     (tmp_path / ".pre-commit-config.yaml").unlink()
     _write(tmp_path, ".lefthook.toml", "[pre-commit.commands.leaks]\nrun = \"gitleaks protect --staged\"\n")
     assert _scanner_answer(tmp_path) == ("yes", ".lefthook.toml (gitleaks)")
+
+
+def test_encrypted_names_are_not_shown_as_names(tmp_path: Path) -> None:
+    # made-up: a whole-file encryption (no encrypted_regex) hides kind, name and namespace
+    from pyrage import x25519
+
+    import sopskit
+
+    recipient = str(x25519.Identity.generate().to_public())
+    plain = b"apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\n    namespace: shop\nstringData:\n    pw: x\n"
+    (tmp_path / "db.yaml").write_bytes(sopskit.encrypt(plain, format="yaml", age=[recipient], config=False))
+    [entry] = collect(tmp_path, history=False).to_json()["secrets"]
+    assert (entry["kind"], entry["namespace"], entry["name"]) == ("SopsFile", None, None)

@@ -13,7 +13,7 @@ from sopskit.inventory.history import last_value_changes
 from sopskit.inventory.model import Holder, Inventory, Recipient, SecretEntry
 from sopskit.inventory.owners import HOLDERS_FILE, OWNER_ANNOTATION, CodeOwners, KeyHolder, load_holders
 from sopskit.policy.context import CheckContext
-from sopskit.policy.repo import RepoFile, is_kind, load_repo, name_of
+from sopskit.policy.repo import Repo, RepoFile, is_kind, load_repo, name_of
 from sopskit.policy.settings import PolicySettings, settings_from_mapping
 from sopskit.policy.sopsconfig import find_sops_config, read_sops_config
 
@@ -65,6 +65,7 @@ def collect(
     secrets: list[SecretEntry] = []
     for file in repo.files:
         secrets.extend(_entries_of(file, ctx, holders, owners))
+    _add_consumers(repo, secrets)
 
     has_history = repo.is_git and history
     if has_history:
@@ -103,6 +104,16 @@ class _InventoryContext(CheckContext):
                 if isinstance(value, str):
                     found.add(value)
         return frozenset(found)
+
+
+def _add_consumers(repo: Repo, secrets: list[SecretEntry]) -> None:
+    """The workloads that read each Kubernetes Secret (the review's consumer index)."""
+    from sopskit.review.consumers import ConsumerIndex
+
+    index = ConsumerIndex(repo)
+    for entry in secrets:
+        if entry.name and entry.kind in ("Secret", "ExternalSecret", "SealedSecret"):
+            entry.consumers = [c.to_json() for c in index.find(entry.namespace, entry.name)]
 
 
 def _holders(root: Path, holders_path: Path | None) -> dict[str, KeyHolder]:
@@ -225,7 +236,11 @@ def _entry(file: RepoFile, ctx: CheckContext, data: dict[str, Any], owners: Code
            keys: list[str], protection: str) -> SecretEntry:
     metadata = mapping_at(data, "metadata")
     name = metadata.get("name") if isinstance(metadata.get("name"), str) else None
+    if name is not None and name.startswith("ENC["):  # encrypted names say nothing
+        name = None
     namespace = ctx.repo.effective_namespace(file, data)
+    if namespace is not None and namespace.startswith("ENC["):
+        namespace = None
     return SecretEntry(file.rel, kind, namespace, name, keys, _environment(file, ctx, namespace), protection,
                        owner=_owner(file, owners, metadata))
 

@@ -37,6 +37,8 @@ class SecretEntry:
     last_changed: str | None = None  # ISO date of the last commit that changed a value
     rotation_due: bool = False
     remote_refs: list[str] = field(default_factory=list)  # ExternalSecret remote keys
+    #: workloads in the repository that read the Secret: {"kind", "namespace", "name", "via"}
+    consumers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def key_type_summary(self) -> str:
@@ -53,7 +55,7 @@ class SecretEntry:
             "keys": self.keys, "environment": self.environment, "protection": self.protection,
             "recipients": [r.to_json() for r in self.recipients], "key_type": self.key_type_summary,
             "owner": self.owner, "last_changed": self.last_changed, "rotation_due": self.rotation_due,
-            "remote_refs": self.remote_refs,
+            "remote_refs": self.remote_refs, "consumers": self.consumers,
         }
 
 

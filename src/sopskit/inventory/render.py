@@ -25,8 +25,9 @@ def inventory_text(inv: Inventory) -> str:
         who = ", ".join(sorted({r.holder for r in s.recipients})) or "-"
         target = f"{s.namespace or '-'}/{s.name}" if s.name else "-"
         due = "  ROTATION DUE" if s.rotation_due else ""
+        users = f"  consumers={len(s.consumers)}" if s.consumers else ""
         lines.append(f"{s.path}  {s.kind} {target}  env={s.environment}  {s.protection}  keys={len(s.keys)}  "
-                     f"owner={s.owner or '-'}  last_changed={(s.last_changed or '-')[:10]}  holders={who}{due}")
+                     f"owner={s.owner or '-'}  last_changed={(s.last_changed or '-')[:10]}  holders={who}{users}{due}")
     lines += ["", "who can decrypt what:"]
     for h in inv.holders:
         flag = "  OPENS SEVERAL ENVIRONMENTS" if h.spans_environments else ""

@@ -52,6 +52,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "rotation_max_age_days in .sops.yaml, else 90)")
     parser.add_argument("--no-history", action="store_true", help="do not read Git history (faster; no dates)")
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--cluster", action="append", default=[], metavar="CONTEXT", dest="clusters",
+                        help="a kube context whose sops-age Secret names a cluster holder (repeat; the "
+                             "identities are read into memory and only their public keys are kept)")
+    parser.add_argument("--kubeconfig", help="kubeconfig for --cluster")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -78,7 +82,27 @@ def _collect(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise InputError(f"{args.path}: not a directory", hint="pass the repository root (default: .)")
     if args.max_age is not None and args.max_age <= 0:
         raise InputError("--max-age must be a positive number of days")
-    return collect(root, holders_path=args.holders, history=not args.no_history, max_age_days=args.max_age)
+    return collect(root, holders_path=args.holders, history=not args.no_history, max_age_days=args.max_age,
+                   extra_holders=_cluster_holders(args))
+
+
+def _cluster_holders(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Public key -> ``cluster/CONTEXT`` for each --cluster, from its sops-age Secret."""
+    from sopskit.errors import InputError
+    from sopskit.inventory.owners import KeyHolder
+
+    holders = {}
+    for context in args.clusters:
+        from sopskit.k8s.agesecret import SecretRef, connect_client, read_identities
+        from sopskit.keys.age import public_key_of
+
+        ref = SecretRef()  # flux-system/sops-age
+        identities = read_identities(connect_client(kubeconfig=args.kubeconfig, context=context), ref)
+        if identities is None:
+            raise InputError(f"context {context}: no {ref.namespace}/{ref.name} Secret")
+        for identity in identities:
+            holders[public_key_of(identity)] = KeyHolder(f"cluster/{context}", "cluster")
+    return holders
 
 
 def _write(args: argparse.Namespace, text: str) -> None:
