@@ -50,7 +50,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-age", type=int, metavar="DAYS", dest="max_age",
                         help="rotation is due after DAYS without a value change (default: sopskit: "
                              "rotation_max_age_days in .sops.yaml, else 90)")
-    parser.add_argument("--no-history", action="store_true", help="do not read Git history (faster; no dates)")
+    history = parser.add_mutually_exclusive_group()
+    history.add_argument("--history", action="store_false", dest="no_history",
+                         help="read Git history for last-changed dates (the default)")
+    history.add_argument("--no-history", action="store_true", help="do not read Git history (faster; no dates)")
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--cluster", action="append", default=[], metavar="CONTEXT", dest="clusters",
                         help="a kube context whose sops-age Secret names a cluster holder (repeat; the "
