@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sopskit.errors import ConfigError
+from sopskit.policy.globs import glob_to_regex
 
 CODEOWNERS_LOCATIONS = ("CODEOWNERS", ".github/CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS")
 HOLDERS_FILE = ".sopskit-holders.yaml"
@@ -30,34 +31,17 @@ class _OwnerRule:
     owners: tuple[str, ...]
 
 
-def _glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """A CODEOWNERS (gitignore-style) pattern as a regex over repository-relative paths."""
-    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
-    body = pattern.strip("/")
-    directory = pattern.endswith("/")
-    out = []
-    i = 0
-    while i < len(body):
-        if body.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif body.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif body[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif body[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(body[i]))
-            i += 1
-    core = "".join(out)
-    prefix = "" if anchored else "(?:.*/)?"
-    # a pattern names a file or a directory; a directory owns everything below it
-    suffix = "/.*" if directory else "(?:/.*)?"
-    return re.compile(f"^{prefix}{core}{suffix}$")
+def _codeowners_regex(pattern: str) -> re.Pattern[str]:
+    """A CODEOWNERS pattern as the policy settings' glob: a leading ``/`` or an inner ``/``
+    anchors it at the root, otherwise it matches a name at any depth."""
+    anchored = pattern.startswith("/") or "/" in pattern.strip("/")
+    return glob_to_regex(pattern, anywhere=not anchored)
+
+
+def _owns(rule: re.Pattern[str], rel: str) -> bool:
+    """A pattern names a file or a directory; a directory owns everything below it."""
+    parts = rel.split("/")
+    return any(rule.fullmatch("/".join(parts[:i])) for i in range(len(parts), 0, -1))
 
 
 class CodeOwners:
@@ -71,7 +55,7 @@ class CodeOwners:
             if not line or line.startswith("#") or line.startswith("["):
                 continue
             pattern, *owners = line.split()
-            self._rules.append(_OwnerRule(_glob_to_regex(pattern), tuple(owners)))
+            self._rules.append(_OwnerRule(_codeowners_regex(pattern), tuple(owners)))
 
     @classmethod
     def load(cls, root: Path) -> CodeOwners:
@@ -83,7 +67,7 @@ class CodeOwners:
 
     def owners_of(self, rel: str) -> tuple[str, ...]:
         for rule in reversed(self._rules):
-            if rule.pattern.match(rel):
+            if _owns(rule.pattern, rel):
                 return rule.owners
         return ()
 
