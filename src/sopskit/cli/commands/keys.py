@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sopskit.cli import common, options
 from sopskit.errors import CannotChangeKeysError, ConfigError, NoFileSpecifiedError, UsageError
+from sopskit.ops.keytable import key_types
 
 ROTATE_EPILOG = """\
 examples:
@@ -74,9 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = grp.add_subparsers(dest="groups_command", metavar="add|delete")
     add = sub.add_parser("add", help="add a key group")
     _group_common(add)
-    for key_type, (flags, _env, text) in options.KEY_FLAGS.items():
-        add.add_argument(*[f for f in flags if f.startswith("--")], dest=f"group_{key_type}",
-                         action="append", default=None, metavar="KEY", help=f"{text} (repeatable)")
+    for row in key_types():
+        add.add_argument(*[f for f in row.flags if f.startswith("--")], dest=f"group_{row.name}",
+                         action="append", default=None, metavar="KEY", help=f"{row.help} (repeatable)")
     add.set_defaults(handler=run_groups_add)
     for name in ("delete", "remove"):
         delete = sub.add_parser(name, help="delete a key group by its 0-based index")
@@ -296,7 +297,7 @@ def run_groups_add(args: argparse.Namespace) -> int:
     from sopskit.ops.plan import cli_key_specs, resolve_keys
     from sopskit.ops.rekey import keys_of, rewrap
 
-    values = {t: options.split_list(",".join(getattr(args, f"group_{t}") or [])) for t in options.KEY_FLAGS}
+    values = {t.name: options.split_list(",".join(getattr(args, f"group_{t.name}") or [])) for t in key_types()}
     specs = cli_key_specs({t: v for t, v in values.items() if v},
                           encryption_context=options.encryption_context(args),
                           aws_profile=getattr(args, "aws_profile", None))
