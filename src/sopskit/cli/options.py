@@ -157,7 +157,7 @@ def decryption_order(args: argparse.Namespace) -> tuple[str, ...]:
     text = getattr(args, "decryption_order", None) or os.environ.get("SOPS_DECRYPTION_ORDER")
     if not text:
         return ("age", "pgp")
-    from sopskit.keys.datakey import parse_decryption_order
+    from sopskit.ops.request import parse_decryption_order
 
     return parse_decryption_order(text)
 
