@@ -12,7 +12,7 @@ from sopskit.errors import ConflictingParametersError, InputError, NoFileSpecifi
 
 if TYPE_CHECKING:  # imported lazily at run time: only the command that needs them pays
     from sopskit.config import SopsConfig
-    from sopskit.keys.base import KeyContext
+    from sopskit.ops.request import KeyContext
 
 STDIN_NAMES = (None, "-", "/dev/stdin")
 
@@ -43,7 +43,7 @@ def read_source(path: str | None, *, for_update: bool = False) -> bytes:
 
 
 def input_format(args: argparse.Namespace, path: str | None, *, stdin_default: str = "binary") -> str:
-    from sopskit.stores import format_for_path
+    from sopskit.ops.request import format_for_path
 
     if getattr(args, "input_type", None):
         return str(args.input_type)
@@ -115,7 +115,7 @@ def output_indent(args: argparse.Namespace, fmt: str) -> int | None:
 def key_context(args: argparse.Namespace) -> KeyContext:
     """Key context for decryption; with ``--from-cluster`` the identity comes from the
     cluster's sops-age Secret, held in memory only."""
-    from sopskit.keys.base import KeyContext
+    from sopskit.ops.request import key_context as make_context
 
     if getattr(args, "from_cluster", False):
         from sopskit.k8s.identity import fetch_identities
@@ -123,8 +123,8 @@ def key_context(args: argparse.Namespace) -> KeyContext:
         identities = fetch_identities(
             kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "kube_context", None)
         )
-        return KeyContext(age_identities=identities)
-    return KeyContext()
+        return make_context(identities)
+    return make_context()
 
 
 def write_result(args: argparse.Namespace, data: bytes, *, source: str | None) -> None:

@@ -13,17 +13,7 @@ import os
 from collections.abc import Sequence
 
 from sopskit.errors import ConflictingParametersError, InvalidEncryptionContextError, UsageError
-
-#: metadata key type -> (flag, environment variable, help)
-KEY_FLAGS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "age": (("-a", "--age"), "SOPS_AGE_RECIPIENTS", "age recipients (age1… or ssh-ed25519 …), comma separated"),
-    "pgp": (("-p", "--pgp"), "SOPS_PGP_FP", "PGP fingerprints, comma separated"),
-    "kms": (("-k", "--kms"), "SOPS_KMS_ARN", "AWS KMS key ARNs (ARN or ARN+ROLE_ARN), comma separated"),
-    "gcp_kms": (("--gcp-kms",), "SOPS_GCP_KMS_IDS", "GCP KMS resource IDs, comma separated"),
-    "azure_kv": (("--azure-kv",), "SOPS_AZURE_KEYVAULT_URLS", "Azure Key Vault key URLs, comma separated"),
-    "hc_vault": (("--hc-vault-transit",), "SOPS_VAULT_URIS", "HashiCorp Vault transit key URIs, comma separated"),
-    "hckms": (("--hckms",), "SOPS_HUAWEICLOUD_KMS_IDS", "HuaweiCloud KMS key IDs (region:uuid), comma separated"),
-}
+from sopskit.ops.keytable import key_types
 
 SELECTION_FLAGS = {
     "unencrypted_suffix": "keys ending with this suffix stay in clear (default _unencrypted)",
@@ -43,9 +33,9 @@ def _default(value: object, sub: bool) -> object:
 
 def add_key_flags(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     g = p.add_argument_group("master keys (replace the .sops.yaml rule's keys)")
-    for key_type, (flags, env, text) in KEY_FLAGS.items():
-        g.add_argument(*flags, dest=f"key_{key_type}", metavar="KEYS", default=_default(None, sub),
-                       help=f"{text} [env {env}]")
+    for row in key_types():
+        g.add_argument(*row.flags, dest=f"key_{row.name}", metavar="KEYS", default=_default(None, sub),
+                       help=f"{row.help} [env {row.env}]")
     g.add_argument("--encryption-context", default=_default(None, sub), metavar="K:V,...",
                    help="AWS KMS encryption context for --kms keys")
     g.add_argument("--aws-profile", default=_default(None, sub), help="AWS profile for --kms keys")
@@ -127,13 +117,13 @@ def key_values(args: argparse.Namespace, *, env: dict[str, str] | None = None) -
     """Key flags, falling back to their environment variables as sops does."""
     env = dict(os.environ) if env is None else env
     out: dict[str, list[str]] = {}
-    for key_type, (_flags, var, _text) in KEY_FLAGS.items():
-        value = getattr(args, f"key_{key_type}", None)
+    for row in key_types():
+        value = getattr(args, f"key_{row.name}", None)
         if value is None:
-            value = env.get(var)
+            value = env.get(row.env)
         items = split_list(value)
         if items:
-            out[key_type] = items
+            out[row.name] = items
     return out
 
 
@@ -167,7 +157,7 @@ def decryption_order(args: argparse.Namespace) -> tuple[str, ...]:
     text = getattr(args, "decryption_order", None) or os.environ.get("SOPS_DECRYPTION_ORDER")
     if not text:
         return ("age", "pgp")
-    from sopskit.keys.datakey import parse_decryption_order
+    from sopskit.ops.request import parse_decryption_order
 
     return parse_decryption_order(text)
 
@@ -183,14 +173,14 @@ def single_file(files: Sequence[str], command: str) -> str | None:
 def add_rotate_flags(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     """``--add-age``/``--rm-age`` and friends, for rotate (and the legacy ``-r``)."""
     g = p.add_argument_group("add or remove master keys while rotating")
-    for key_type, (flags, _env, _text) in KEY_FLAGS.items():
-        stem = flags[-1][2:]
+    for row in key_types():
         for verb in ("add", "rm"):
-            g.add_argument(f"--{verb}-{stem}", dest=f"{verb}_{key_type}", metavar="KEYS",
-                           default=_default(None, sub), help=f"{verb} {stem} keys, comma separated")
+            g.add_argument(f"--{verb}-{row.flag_stem}", dest=f"{verb}_{row.name}", metavar="KEYS",
+                           default=_default(None, sub), help=f"{verb} {row.flag_stem} keys, comma separated")
 
 
 def rotate_changes(args: argparse.Namespace) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    add = {t: split_list(getattr(args, f"add_{t}", None)) for t in KEY_FLAGS}
-    rm = {t: split_list(getattr(args, f"rm_{t}", None)) for t in KEY_FLAGS}
+    names = [row.name for row in key_types()]
+    add = {t: split_list(getattr(args, f"add_{t}", None)) for t in names}
+    rm = {t: split_list(getattr(args, f"rm_{t}", None)) for t in names}
     return {t: v for t, v in add.items() if v}, {t: v for t, v in rm.items() if v}

@@ -26,31 +26,13 @@ from typing import Any
 
 from sopskit.errors import ConfigError, SopsError
 from sopskit.format.goregex import GoRegex, compile_go_regex
+from sopskit.format.keytypes import key_type as key_type_row
+from sopskit.format.keytypes import rule_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
 
 CONFIG_NAME = ".sops.yaml"
 MAX_DEPTH = 100
 
-#: rule-level key -> metadata key type, in the order sops builds the group
-_RULE_KEYS = (
-    ("age", "age"),
-    ("pgp", "pgp"),
-    ("kms", "kms"),
-    ("gcp_kms", "gcp_kms"),
-    ("hckms", "hckms"),
-    ("azure_keyvault", "azure_kv"),
-    ("hc_vault_transit_uri", "hc_vault"),
-)
-#: key-group key -> metadata key type
-_GROUP_KEYS = (
-    ("age", "age"),
-    ("pgp", "pgp"),
-    ("kms", "kms"),
-    ("gcp_kms", "gcp_kms"),
-    ("hckms", "hckms"),
-    ("azure_keyvault", "azure_kv"),
-    ("hc_vault", "hc_vault"),
-)
 
 
 @dataclass(frozen=True)
@@ -161,12 +143,12 @@ def _kms_spec(text: str, profile: str | None) -> dict[str, Any]:
 def _rule_group(rule: Mapping[str, Any], where: str) -> list[KeySpec]:
     group: list[KeySpec] = []
     profile = rule.get("aws_profile")
-    for config_key, key_type in _RULE_KEYS:
-        for item in _split(rule.get(config_key), f"{where}.{config_key}"):
-            if key_type == "kms":
+    for row in rule_order():
+        for item in _split(rule.get(row.rule_field), f"{where}.{row.rule_field}"):
+            if row.name == "kms":
                 group.append(KeySpec("kms", _kms_spec(item, profile)))
             else:
-                group.append(KeySpec(key_type, item))
+                group.append(KeySpec(row.name, item))
     return group
 
 
@@ -175,17 +157,19 @@ def _group_entries(key_type: str, value: Any, where: str) -> list[KeySpec]:
         return []
     if not isinstance(value, list):
         raise ConfigError(f"{where}: expected a list")
+    row = key_type_row(key_type)
+    strings_only = row is not None and row.group_strings_only
     specs: list[KeySpec] = []
     for item in value:
         if isinstance(item, str):
-            if key_type in ("age", "pgp", "hc_vault"):
+            if strings_only:
                 specs.extend(KeySpec(key_type, s) for s in _split(item, where))
             elif key_type == "kms":
                 specs.append(KeySpec("kms", _kms_spec(item, None)))
             else:
                 specs.append(KeySpec(key_type, item))
         elif isinstance(item, Mapping):
-            if key_type in ("age", "pgp", "hc_vault"):
+            if strings_only:
                 raise ConfigError(f"{where}: expected strings")
             specs.append(KeySpec(key_type, dict(item)))
         else:
@@ -199,8 +183,8 @@ def _explicit_group(group: Any, where: str) -> list[KeySpec]:
     specs: list[KeySpec] = []
     for i, merged in enumerate(group.get("merge") or []):
         specs.extend(_explicit_group(merged, f"{where}.merge[{i}]"))
-    for config_key, key_type in _GROUP_KEYS:
-        specs.extend(_group_entries(key_type, group.get(config_key), f"{where}.{config_key}"))
+    for row in rule_order():
+        specs.extend(_group_entries(row.name, group.get(row.group_field), f"{where}.{row.group_field}"))
     seen: set[tuple[str, str]] = set()
     unique: list[KeySpec] = []
     for spec in specs:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import math
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -49,16 +50,59 @@ def is_encrypted_value(value: object) -> bool:
 
 # -- plaintext serialisation ----------------------------------------------------------------
 
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """(significant digits, decimal point position) of the shortest round-trip ``abs(value)``;
+    Python's ``repr`` computes the same shortest digits as Go's ``strconv``."""
+    number = Decimal(repr(abs(value)))
+    if number == 0:
+        return "", 0
+    _, digit_tuple, exponent = number.normalize().as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(str(d) for d in digit_tuple)
+    return digits, len(digits) + exponent
+
+
+def _place_point(digits: str, point: int) -> str:
+    if point <= 0:
+        return "0." + "0" * (-point) + digits
+    if point >= len(digits):
+        return digits + "0" * (point - len(digits))
+    return digits[:point] + "." + digits[point:]
+
+
+def go_format_float(value: float, verb: str = "f", prec: int = -1, *,
+                    specials: tuple[str, str, str] = ("NaN", "+Inf", "-Inf")) -> str:
+    """Go's ``strconv.FormatFloat(value, verb, prec, 64)``, the one copy in sopskit.
+
+    ``verb`` is ``f``, ``e``/``E`` or ``g``/``G``; ``prec`` is -1 (shortest round-trip digits,
+    what every sops store uses) or, for ``f`` only, a fixed number of decimals. ``specials``
+    spells NaN, +Inf and -Inf (yaml.v3 writes ``.nan``, ``.inf``, ``-.inf``).
+    """
+    if verb not in ("f", "e", "E", "g", "G"):
+        raise ValueError(f"unsupported float verb {verb!r}")
+    if math.isnan(value):
+        return specials[0]
+    if math.isinf(value):
+        return specials[1] if value > 0 else specials[2]
+    if prec >= 0:
+        if verb != "f":
+            raise ValueError("a fixed precision is supported for the 'f' verb only")
+        return f"{value:.{prec}f}"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    digits, point = _shortest_digits(value)
+    if not digits:
+        return sign + ("0e+00" if verb in "eE" else "0")
+    exp = point - 1
+    if verb in "eE" or (verb in "gG" and (exp < -4 or exp >= 6)):
+        letter = "E" if verb in "EG" else "e"
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{mantissa}{letter}{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    return sign + _place_point(digits, point)
+
+
 def format_go_float(value: float) -> str:
     """``strconv.FormatFloat(v, 'f', -1, 64)``: shortest digits, never an exponent."""
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "+Inf" if value > 0 else "-Inf"
-    text = format(Decimal(repr(value)), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    return go_format_float(value, "f")
 
 
 def format_time(value: _dt.datetime) -> str:

@@ -19,14 +19,15 @@ from typing import Any
 
 from sopskit.errors import FormatError
 from sopskit.format.codec import normalize_rfc3339
+from sopskit.format.keytypes import KEY_NAMES, metadata_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
 
 #: The sops version whose on-disk format sopskit writes.
 SOPS_FORMAT_VERSION = "3.13.2"
 
-#: Metadata key of each master-key type, in the order sops loads a group.
-KEY_TYPES = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp", "age")
-
+#: Metadata key of each master-key type, in the order sops loads a group (a live view of
+#: the key-type table, :mod:`sopskit.format.keytypes`).
+KEY_TYPES = KEY_NAMES
 
 
 @dataclass
@@ -72,12 +73,12 @@ def _record_to_plain(record: KeyRecord) -> dict[str, Any]:
     return _sorted_dict(out)
 
 
-def _group_to_plain(group: list[KeyRecord], *, always: tuple[str, ...]) -> dict[str, Any]:
+def _group_to_plain(group: list[KeyRecord], *, in_groups: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key_type in KEY_TYPES:
-        recs = [_record_to_plain(r) for r in group if r.key_type == key_type]
-        if recs or key_type in always:
-            out[key_type] = recs
+    for row in metadata_order():
+        recs = [_record_to_plain(r) for r in group if r.key_type == row.name]
+        if recs or (in_groups and row.always_in_groups):
+            out[row.name] = recs
     return out
 
 
@@ -86,10 +87,10 @@ def metadata_to_plain(md: Metadata) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if len(md.key_groups) > 1:
         out["key_groups"] = [
-            _sorted_dict(_group_to_plain(g, always=("hc_vault", "age"))) for g in md.key_groups
+            _sorted_dict(_group_to_plain(g, in_groups=True)) for g in md.key_groups
         ]
     elif md.key_groups:
-        out.update(_group_to_plain(md.key_groups[0], always=()))
+        out.update(_group_to_plain(md.key_groups[0], in_groups=False))
     out["lastmodified"] = md.lastmodified
     out["mac"] = md.mac
     if md.shamir_threshold:
@@ -149,7 +150,7 @@ def _records(key_type: str, value: Any) -> list[KeyRecord]:
         if not isinstance(item, Mapping):
             raise FormatError(f"sops metadata: each {key_type} entry must be a mapping")
         fields = {str(k).lower(): v for k, v in item.items()}
-        if key_type == "age":
+        if key_type == "age":  # sops reads an age record without a recipient as an empty one
             fields.setdefault("recipient", "")
         if "created_at" in fields:
             _check_time(fields["created_at"], f"{key_type}.created_at")
@@ -160,8 +161,8 @@ def _records(key_type: str, value: Any) -> list[KeyRecord]:
 def _group_from_plain(group: Mapping[str, Any]) -> list[KeyRecord]:
     g = _fold(group)
     recs: list[KeyRecord] = []
-    for key_type in KEY_TYPES:
-        recs.extend(_records(key_type, g.get(key_type)))
+    for row in metadata_order():
+        recs.extend(_records(row.name, g.get(row.name)))
     return recs
 
 

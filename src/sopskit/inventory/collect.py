@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sopskit.errors import SopsError
+from sopskit.format import keytypes
 from sopskit.inventory.history import last_value_changes
 from sopskit.inventory.model import Holder, Inventory, Recipient, SecretEntry
 from sopskit.inventory.owners import HOLDERS_FILE, OWNER_ANNOTATION, CodeOwners, KeyHolder, load_holders
@@ -22,7 +23,7 @@ _ENV_ALIASES = {"production": "prod", "stage": "staging", "development": "dev"}
 _KNOWN_ENVS = ("prod", "production", "staging", "stage", "dev", "development", "test", "qa", "preprod",
                "sandbox", "uat")
 #: the field of a metadata record that names its key (public data)
-_RECORD_ID = {"age": "recipient", "pgp": "fp", "kms": "arn", "gcp_kms": "resource_id", "hckms": "key_id"}
+_RECORD_ID = {t.name: t.record_id[0] for t in keytypes.key_types() if len(t.record_id) == 1}
 
 
 def collect(

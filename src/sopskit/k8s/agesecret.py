@@ -96,6 +96,15 @@ def identities_in(data: Mapping[str, bytes]) -> list[str]:
     return found
 
 
+def read_recipients(client: SecretClient, ref: SecretRef) -> list[str] | None:
+    """The public keys of the identities the Secret holds (the identities never leave this
+    function), or None when the Secret does not exist."""
+    from sopskit.keys.age import public_key_of
+
+    identities = read_identities(client, ref)
+    return None if identities is None else list(dict.fromkeys(public_key_of(i) for i in identities))
+
+
 def read_identities(client: SecretClient, ref: SecretRef) -> list[str] | None:
     """The identities held by the Secret, or None when the Secret does not exist."""
     data = client.read_secret(ref.namespace, ref.name)

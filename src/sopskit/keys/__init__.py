@@ -2,32 +2,42 @@
 (:mod:`sopskit.keys.identities`) and data-key wrapping with key groups and Shamir
 (:mod:`sopskit.keys.datakey`).
 
-The registry holds ``"module:Class"`` strings so a cloud SDK is imported only when a file or
-a rule actually uses that key type.
+Which class serves which key type is a row of the key-type table
+(:mod:`sopskit.format.keytypes`): a ``"module:Class"`` string, so a cloud SDK is imported only
+when a file or a rule actually uses that key type.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sopskit.errors import FormatError
+from sopskit.format.keytypes import key_type as _key_type
+from sopskit.format.keytypes import key_types as _key_types
 
 if TYPE_CHECKING:
     from sopskit.format.metadata import KeyRecord
     from sopskit.keys.base import MasterKey, MasterKeyFactory
 
-#: metadata key type -> "module:Class"
-KEY_REGISTRY = {
-    "age": "sopskit.keys.age:AgeKey",
-    "pgp": "sopskit.keys.pgp:PgpKey",
-    "kms": "sopskit.keys.kms:KmsKey",
-    "gcp_kms": "sopskit.keys.gcp_kms:GcpKmsKey",
-    "azure_kv": "sopskit.keys.azure_kv:AzureKvKey",
-    "hc_vault": "sopskit.keys.hc_vault:HcVaultKey",
-    "hckms": "sopskit.keys.hckms:HcKmsKey",
-}
+class _Registry(Mapping[str, str]):
+    """metadata key type -> ``"module:Class"``: a live view of the key-type table."""
+
+    def __getitem__(self, name: str) -> str:
+        row = _key_type(name)
+        if row is None:
+            raise KeyError(name)
+        return row.backend
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([t.name for t in _key_types()])
+
+    def __len__(self) -> int:
+        return len(_key_types())
+
+
+KEY_REGISTRY: Mapping[str, str] = _Registry()
 
 
 def backend(key_type: str) -> MasterKeyFactory:

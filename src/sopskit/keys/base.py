@@ -3,9 +3,10 @@
 A master key wraps (encrypts) the data key, or one Shamir share of it, and unwraps it again.
 Backends are described by strings: the *spec* a user writes (an age recipient, a PGP
 fingerprint, a KMS ARN, or a ``.sops.yaml`` key-group object) and the *record* stored in the
-file's metadata (:class:`sopskit.format.metadata.KeyRecord`). The registry in
-:mod:`sopskit.keys` maps the metadata key type (``age``, ``pgp``, ``kms``...) to the backend
-class, imported only when a file or rule uses that type.
+file's metadata (:class:`sopskit.format.metadata.KeyRecord`). The key-type table
+(:mod:`sopskit.format.keytypes`) maps the metadata key type (``age``, ``pgp``, ``kms``...) to
+the backend class, imported only when a file or rule uses that type, and holds every other
+fact about the type (flags, environment variable, ``.sops.yaml`` fields, identifying fields).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ YAML without comments the C libyaml parser instead of the round-trip one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sopskit.errors import EmitError, InputError
@@ -41,7 +41,10 @@ def open_bytes(
     context: KeyContext | None = None,
     decryption_order: Sequence[str] = DEFAULT_DECRYPTION_ORDER,
 ) -> OpenedDocument:
-    """Decrypt an encrypted file's bytes into an :class:`OpenedDocument`."""
+    """Decrypt an encrypted file's bytes into an :class:`OpenedDocument`.
+
+    The one "open an encrypted file" helper: store by format, metadata, data key, values,
+    MAC check. Commands and library functions call it instead of composing the steps."""
     store = get_store(input_format)
     branches, metadata = read_encrypted(data, store)
     return open_document(
@@ -84,20 +87,47 @@ def decrypt(
     identities: Sequence[str] | None = None,
     decryption_order: Sequence[str] = DEFAULT_DECRYPTION_ORDER,
     indent: int | None = None,
+    context: KeyContext | None = None,
 ) -> bytes:
     """Decrypt the bytes of a SOPS file and return the plaintext file's bytes.
 
     ``format`` is the store (``yaml``, ``json``, ``dotenv``, ``ini``, ``binary``);
-    ``identities`` are age identities to use instead of the usual key sources.
+    ``identities`` are age identities to use instead of the usual key sources; ``context``
+    (the CLI's, e.g. with ``--from-cluster`` identities) replaces both.
     """
     opened = open_bytes(
         data,
         input_format=format,
         ignore_mac=ignore_mac,
-        context=make_context(identities),
+        context=context or make_context(identities),
         decryption_order=decryption_order,
     )
     return emit_plaintext(opened, output_format=output_format or format, extract=extract, indent=indent)
+
+
+def decrypt_or_keep(
+    data: bytes,
+    *,
+    input_format: str,
+    keys: Callable[[], tuple[KeyContext, Sequence[str]]],
+) -> tuple[bytes, str | None]:
+    """For git's textconv and diff drivers: the plaintext of an encrypted file, or the input
+    itself and the reason it could not be decrypted (a plaintext file is returned as is).
+
+    ``keys`` gives the key context and decryption order; it is called only for a file that
+    has sops metadata, so showing a plaintext file never asks a cluster for a key.
+    """
+    from sopskit.errors import SopsError
+    from sopskit.format.recognize import has_sops_metadata
+
+    if not data.strip() or not has_sops_metadata(data):
+        return data, None
+    try:
+        context, order = keys()
+        opened = open_bytes(data, input_format=input_format, context=context, decryption_order=order)
+        return emit_plaintext(opened, output_format=input_format), None
+    except SopsError as exc:
+        return data, exc.message
 
 
 def decrypt_file(

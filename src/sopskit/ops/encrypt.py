@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from sopskit.config import KeySpec, SopsConfig, find_config, load_config
@@ -49,6 +49,37 @@ def encrypt_with_plan(
         plan.mac_only_encrypted = False
     opened = encrypt_new(branches, plan, context=context or KeyContext(), now=now, rng=rng)
     return emit_encrypted(opened, get_store(output_format or input_format, indent=indent))
+
+
+def encrypt_for_rule(
+    data: bytes,
+    *,
+    input_format: str,
+    output_format: str,
+    rule_path: str | None,
+    config: SopsConfig | None,
+    keys: Mapping[str, Sequence[str]],
+    encryption_context: Mapping[str, str] | None = None,
+    aws_profile: str | None = None,
+    selection_options: Mapping[str, str | None] | None = None,
+    shamir_threshold: int | None = None,
+    mac_only_encrypted: bool | None = None,
+    indent: int | None = None,
+) -> bytes:
+    """``sopskit encrypt``: the plan from key flags (metadata key type -> values), selection
+    options and the creation rule matching ``rule_path``, then the encrypted bytes."""
+    options = dict(selection_options or {})
+    selection = SelectionRules.from_options(options) if any(options.values()) else None
+    specs = cli_key_specs(keys, encryption_context=encryption_context, aws_profile=aws_profile)
+    plan = plan_encryption(
+        rule_path,
+        config=config,
+        cli_keys=specs,
+        selection=selection,
+        shamir_threshold=shamir_threshold,
+        mac_only_encrypted=mac_only_encrypted,
+    )
+    return encrypt_with_plan(data, plan, input_format=input_format, output_format=output_format, indent=indent)
 
 
 def encrypt(

@@ -25,12 +25,11 @@ from typing import Final
 from sopskit.errors import SopsError
 from sopskit.format.tree import Comment, Key, TreeMap, Value
 from sopskit.keys.base import KeyContext
+from sopskit.ops.decrypt import open_bytes
 from sopskit.ops.document import (
     DEFAULT_DECRYPTION_ORDER,
     OpenedDocument,
     emit_encrypted,
-    open_document,
-    read_encrypted,
     seal,
 )
 from sopskit.ops.rekey import record_label
@@ -219,8 +218,7 @@ def _key_signature(opened: OpenedDocument) -> tuple[object, ...]:
 
 
 def _open(data: bytes, fmt: str, context: KeyContext, order: Sequence[str]) -> OpenedDocument:
-    branches, metadata = read_encrypted(data, get_store(fmt))
-    return open_document(branches, metadata, context=context, decryption_order=order)
+    return open_bytes(data, input_format=fmt, context=context, decryption_order=order)
 
 
 def merge_encrypted(

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sopskit.errors import PathNotFoundError, SetFormatError
+from sopskit.errors import NoFileSpecifiedError, PathNotFoundError, SetFormatError
 from sopskit.format.tree import TreeMap, Value, deep_copy
-from sopskit.ops.treepath import PathPart
+from sopskit.keys.base import KeyContext
+from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, emit_encrypted, seal
+from sopskit.ops.treepath import PathPart, parse_set_path
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -184,3 +186,68 @@ def copy_tree(root: TreeMap) -> TreeMap:
 
 
 __all__ = ["PathNotFoundError", "copy_tree", "parse_set_value", "set_value", "unset_value"]
+
+
+# -- set / unset on an encrypted file -------------------------------------------------------
+
+Source = bytes | Callable[[], bytes]
+
+
+def mutate_encrypted(
+    source: Source,
+    change: Callable[[TreeMap], bool],
+    *,
+    input_format: str,
+    output_format: str | None = None,
+    context: KeyContext | None = None,
+    decryption_order: Sequence[str] = DEFAULT_DECRYPTION_ORDER,
+    ignore_mac: bool = False,
+    idempotent: bool = False,
+    indent: int | None = None,
+    name: str = "the file",
+) -> bytes | None:
+    """Open an encrypted file, apply ``change(root) -> changed`` to its first document and
+    re-seal it with the same data key (only touched values get new ciphertext).
+
+    ``source`` is the file's bytes, or a function that reads them (called once the request
+    is known to be valid, so a bad path or value is reported before a missing file).
+    Returns the new file bytes, or None when ``idempotent`` and nothing changed.
+    """
+    from sopskit.ops.decrypt import make_context, open_bytes
+    from sopskit.stores import get_store
+
+    data = source() if callable(source) else source
+    opened = open_bytes(data, input_format=input_format, context=context or make_context(),
+                        decryption_order=decryption_order, ignore_mac=ignore_mac)
+    if not opened.branches:
+        raise NoFileSpecifiedError(f"{name}: the file has no document")
+    changed = change(opened.branches[0])
+    if not changed and idempotent:
+        return None
+    seal(opened)
+    return emit_encrypted(opened, get_store(output_format or input_format, indent=indent))
+
+
+def set_encrypted(source: Source, path_text: str, value_text: str, **options: Any) -> bytes | None:
+    """``sopskit set``: the JSON ``value_text`` at the tree path ``path_text``."""
+    tree_path = parse_set_path(path_text)
+    value = parse_set_value(value_text)
+    return mutate_encrypted(source, lambda root: set_value(root, tree_path, value), **options)
+
+
+def unset_encrypted(source: Source, path_text: str, **options: Any) -> bytes | None:
+    """``sopskit unset``: remove the key or list item at ``path_text``; a missing path is
+    an error unless ``idempotent=True`` (then None: nothing to write)."""
+    tree_path = parse_set_path(path_text)
+    idempotent = bool(options.get("idempotent", False))
+
+    def change(root: TreeMap) -> bool:
+        try:
+            unset_value(root, tree_path)
+        except PathNotFoundError:
+            if idempotent:
+                return False
+            raise
+        return True
+
+    return mutate_encrypted(source, change, **options)

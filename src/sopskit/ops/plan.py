@@ -14,13 +14,11 @@ from typing import Any
 
 from sopskit.config import CreationRule, KeySpec, SopsConfig
 from sopskit.errors import ConfigError, EmptyKeyGroupError, NoMatchingRuleError
+from sopskit.format.keytypes import cli_order
 from sopskit.format.selection import SelectionRules
 from sopskit.keys import key_from_spec
 from sopskit.keys.base import MasterKey
 from sopskit.ops.document import EncryptionPlan
-
-#: order of CLI key flags in the single group sops builds from them
-CLI_KEY_ORDER = ("kms", "gcp_kms", "hckms", "azure_kv", "pgp", "hc_vault", "age")
 
 
 def cli_key_specs(
@@ -31,7 +29,8 @@ def cli_key_specs(
 ) -> list[KeySpec]:
     """Key specs from ``--age``/``--pgp``/... values (each already split on commas)."""
     specs: list[KeySpec] = []
-    for key_type in CLI_KEY_ORDER:
+    for row in cli_order():
+        key_type = row.name
         for item in keys.get(key_type, ()):
             item = item.strip()
             if not item:

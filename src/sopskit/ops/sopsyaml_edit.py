@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sopskit.errors import ConfigError
+from sopskit.format import keytypes
 
 FLUX_ENCRYPTED_REGEX = "^(data|stringData)$"
 _HEADER = "# sops creation rules: the first rule whose path_regex matches a file's path wins.\n"
@@ -249,7 +250,7 @@ def remove_age_recipient(text: str, path_regex: str, recipient: str) -> str:
     return _edit(text, change)
 
 
-_KEY_FIELDS = ("age", "pgp", "kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault_transit_uri", "hc_vault")
+_KEY_FIELDS = keytypes.sops_yaml_fields()
 
 
 def _has_any_key(rule: Any) -> bool:

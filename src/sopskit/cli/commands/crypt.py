@@ -53,9 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run_encrypt(args: argparse.Namespace) -> int:
-    from sopskit.format.selection import SelectionRules
-    from sopskit.ops.encrypt import encrypt_with_plan
-    from sopskit.ops.plan import cli_key_specs, plan_encryption
+    from sopskit.ops.encrypt import encrypt_for_rule
 
     if getattr(args, "reuse_ciphertext_from", None):
         from sopskit.cli.commands.edit import run_encrypt_reusing
@@ -74,24 +72,19 @@ def run_encrypt(args: argparse.Namespace) -> int:
     data = common.read_source(path, for_update=bool(getattr(args, "in_place", False)))
     fmt = common.input_format(args, path)
     config = common.load_sops_config(args)
-    selection_opts = options.selection_options(args)
-    selection = SelectionRules.from_options(selection_opts) if any(selection_opts.values()) else None
-    specs = cli_key_specs(
-        options.key_values(args),
+    out_fmt = common.output_format(args, fmt)
+    result = encrypt_for_rule(
+        data,
+        input_format=fmt,
+        output_format=out_fmt,
+        rule_path=common.rule_path(args, path),
+        config=config,
+        keys=options.key_values(args),
         encryption_context=options.encryption_context(args),
         aws_profile=args.aws_profile,
-    )
-    plan = plan_encryption(
-        common.rule_path(args, path),
-        config=config,
-        cli_keys=specs,
-        selection=selection,
+        selection_options=options.selection_options(args),
         shamir_threshold=args.shamir_secret_sharing_threshold,
         mac_only_encrypted=args.mac_only_encrypted or None,
-    )
-    out_fmt = common.output_format(args, fmt)
-    result = encrypt_with_plan(
-        data, plan, input_format=fmt, output_format=out_fmt,
         indent=common.store_indent(args, out_fmt, config),
     )
     common.write_result(args, result, source=path)
@@ -99,25 +92,18 @@ def run_encrypt(args: argparse.Namespace) -> int:
 
 
 def run_decrypt(args: argparse.Namespace) -> int:
-    from sopskit.ops.decrypt import emit_plaintext
-    from sopskit.ops.document import open_document, read_encrypted
+    from sopskit.ops.decrypt import decrypt
     from sopskit.ops.treepath import parse_tree_path
-    from sopskit.stores import get_store
 
     path = options.single_file(args.files, "decrypt")
     options.check_output_conflicts(args, stdin=common.is_stdin(path))
     extract = parse_tree_path(args.extract) if getattr(args, "extract", None) else None
     data = common.read_source(path, for_update=bool(getattr(args, "in_place", False)))
     fmt = common.input_format(args, path)
-    branches, metadata = read_encrypted(data, get_store(fmt))
-    opened = open_document(
-        branches, metadata,
-        context=common.key_context(args),
-        decryption_order=options.decryption_order(args),
-        ignore_mac=args.ignore_mac,
-    )
+    context = common.key_context(args)
+    order = options.decryption_order(args)
     out_fmt = common.output_format(args, fmt)
-    result = emit_plaintext(opened, output_format=out_fmt, extract=extract,
-                            indent=common.output_indent(args, out_fmt))
+    result = decrypt(data, format=fmt, output_format=out_fmt, ignore_mac=args.ignore_mac, extract=extract,
+                     context=context, decryption_order=order, indent=common.output_indent(args, out_fmt))
     common.write_result(args, result, source=path)
     return 0

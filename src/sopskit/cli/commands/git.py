@@ -74,18 +74,10 @@ def _decrypt_flags(p: argparse.ArgumentParser) -> None:
 
 def _plaintext(data: bytes, fmt: str, args: argparse.Namespace) -> tuple[bytes, str | None]:
     """Decrypted bytes, or the input itself and why it could not be decrypted."""
-    from sopskit.errors import SopsError
-    from sopskit.format.recognize import has_sops_metadata
-    from sopskit.ops.decrypt import emit_plaintext, open_bytes
+    from sopskit.ops.decrypt import decrypt_or_keep
 
-    if not data.strip() or not has_sops_metadata(data):
-        return data, None
-    try:
-        opened = open_bytes(data, input_format=fmt, context=common.key_context(args),
-                            decryption_order=options.decryption_order(args))
-        return emit_plaintext(opened, output_format=fmt), None
-    except SopsError as exc:
-        return data, exc.message
+    return decrypt_or_keep(data, input_format=fmt,
+                           keys=lambda: (common.key_context(args), options.decryption_order(args)))
 
 
 def run_textconv(args: argparse.Namespace) -> int:

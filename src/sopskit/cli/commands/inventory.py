@@ -96,15 +96,14 @@ def _cluster_holders(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     holders = {}
     for context in args.clusters:
-        from sopskit.k8s.agesecret import SecretRef, connect_client, read_identities
-        from sopskit.keys.age import public_key_of
+        from sopskit.k8s.agesecret import SecretRef, connect_client, read_recipients
 
         ref = SecretRef()  # flux-system/sops-age
-        identities = read_identities(connect_client(kubeconfig=args.kubeconfig, context=context), ref)
-        if identities is None:
+        recipients = read_recipients(connect_client(kubeconfig=args.kubeconfig, context=context), ref)
+        if recipients is None:
             raise InputError(f"context {context}: no {ref.namespace}/{ref.name} Secret")
-        for identity in identities:
-            holders[public_key_of(identity)] = KeyHolder(f"cluster/{context}", "cluster")
+        for recipient in recipients:
+            holders[recipient] = KeyHolder(f"cluster/{context}", "cluster")
     return holders
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sopskit.cli import common, options
 from sopskit.errors import CannotChangeKeysError, ConfigError, NoFileSpecifiedError, UsageError
+from sopskit.ops.keytable import key_types
 
 ROTATE_EPILOG = """\
 examples:
@@ -74,9 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = grp.add_subparsers(dest="groups_command", metavar="add|delete")
     add = sub.add_parser("add", help="add a key group")
     _group_common(add)
-    for key_type, (flags, _env, text) in options.KEY_FLAGS.items():
-        add.add_argument(*[f for f in flags if f.startswith("--")], dest=f"group_{key_type}",
-                         action="append", default=None, metavar="KEY", help=f"{text} (repeatable)")
+    for row in key_types():
+        add.add_argument(*[f for f in row.flags if f.startswith("--")], dest=f"group_{row.name}",
+                         action="append", default=None, metavar="KEY", help=f"{row.help} (repeatable)")
     add.set_defaults(handler=run_groups_add)
     for name in ("delete", "remove"):
         delete = sub.add_parser(name, help="delete a key group by its 0-based index")
@@ -264,27 +265,17 @@ def run_updatekeys(args: argparse.Namespace) -> int:
 
 # -- groups --------------------------------------------------------------------------------------
 
-def _open_for_groups(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from sopskit.ops.document import read_encrypted, recover_key
-    from sopskit.stores import get_store
-
+def _read_for_groups(args: argparse.Namespace) -> tuple[bytes, str]:
     path = args.file
     if not os.path.exists(path):
         raise NoFileSpecifiedError(f"{path}: no such file")
-    fmt = common.input_format(args, path)
-    store = get_store(fmt)
-    branches, metadata = read_encrypted(
-        common.read_source(path, for_update=bool(getattr(args, "in_place", False))), store)
-    data_key = recover_key(metadata, context=common.key_context(args),
-                           decryption_order=options.decryption_order(args))
-    return store, branches, metadata, data_key
+    return (common.read_source(path, for_update=bool(getattr(args, "in_place", False))),
+            common.input_format(args, path))
 
 
-def _write_groups(args: argparse.Namespace, store, branches, metadata) -> int:  # type: ignore[no-untyped-def]
-    from sopskit.format.metadata import metadata_to_plain
+def _write_groups(args: argparse.Namespace, data: bytes) -> int:
     from sopskit.ops.files import atomic_write
 
-    data = store.emit_encrypted(branches, metadata_to_plain(metadata))
     if getattr(args, "in_place", False):
         atomic_write(args.file, data)
     else:
@@ -294,37 +285,23 @@ def _write_groups(args: argparse.Namespace, store, branches, metadata) -> int:  
 
 
 def run_groups_add(args: argparse.Namespace) -> int:
-    from sopskit.ops.plan import cli_key_specs, resolve_keys
-    from sopskit.ops.rekey import keys_of, rewrap
+    from sopskit.ops.groups import add_key_group, new_group_specs
 
-    values = {t: options.split_list(",".join(getattr(args, f"group_{t}") or [])) for t in options.KEY_FLAGS}
-    specs = cli_key_specs({t: v for t, v in values.items() if v},
-                          encryption_context=options.encryption_context(args),
-                          aws_profile=getattr(args, "aws_profile", None))
-    if not specs:
-        raise UsageError("groups add needs at least one key (--age, --pgp, --kms, ...)")
-    store, branches, metadata, data_key = _open_for_groups(args)
-    groups = [*keys_of(metadata), *resolve_keys([specs])]
-    threshold = getattr(args, "shamir_secret_sharing_threshold", None)
-    rewrap(metadata, data_key, groups, threshold=threshold, context=common.key_context(args))
-    return _write_groups(args, store, branches, metadata)
+    values = {t.name: options.split_list(",".join(getattr(args, f"group_{t.name}") or [])) for t in key_types()}
+    specs = new_group_specs(values, encryption_context=options.encryption_context(args),
+                            aws_profile=getattr(args, "aws_profile", None))
+    data, fmt = _read_for_groups(args)
+    result = add_key_group(data, specs, input_format=fmt,
+                           threshold=getattr(args, "shamir_secret_sharing_threshold", None),
+                           context=common.key_context(args), decryption_order=options.decryption_order(args))
+    return _write_groups(args, result)
 
 
 def run_groups_delete(args: argparse.Namespace) -> int:
-    from sopskit.ops.rekey import check_group_index, keys_of, rewrap
+    from sopskit.ops.groups import delete_key_group
 
-    store, branches, metadata, data_key = _open_for_groups(args)
-    check_group_index(metadata, args.index)
-    groups = keys_of(metadata)
-    del groups[args.index]
-    if not groups:
-        raise ConfigError("cannot delete the only key group: nobody could decrypt the file")
-    threshold = getattr(args, "shamir_secret_sharing_threshold", None)
-    wanted = threshold if threshold is not None else metadata.shamir_threshold
-    if wanted and len(groups) < wanted:
-        raise ConfigError(
-            f"deleting group {args.index} leaves {len(groups)} group(s), fewer than the threshold {wanted}",
-            hint="lower it with --shamir-secret-sharing-threshold",
-        )
-    rewrap(metadata, data_key, groups, threshold=threshold, context=common.key_context(args))
-    return _write_groups(args, store, branches, metadata)
+    data, fmt = _read_for_groups(args)
+    result = delete_key_group(data, args.index, input_format=fmt,
+                              threshold=getattr(args, "shamir_secret_sharing_threshold", None),
+                              context=common.key_context(args), decryption_order=options.decryption_order(args))
+    return _write_groups(args, result)

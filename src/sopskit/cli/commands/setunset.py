@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sopskit.cli import common, options
-from sopskit.errors import NoFileSpecifiedError, SetFormatError, UsageError
+from sopskit.errors import SetFormatError, UsageError
 
 SET_EPILOG = """\
 examples:
@@ -75,29 +76,24 @@ def _value_text(args: argparse.Namespace) -> str:
     return str(args.value)
 
 
-def _mutate_in_place(args: argparse.Namespace, path: str, change) -> int:  # type: ignore[no-untyped-def]
-    """Open ``path``, apply ``change(root) -> bool`` (True: changed), write it back."""
-    from sopskit.ops.document import emit_encrypted, open_document, read_encrypted, seal
+def _write(args: argparse.Namespace, path: str, verb: Callable[..., bytes | None], *operands: str) -> int:
+    """Run the ops ``verb`` on ``path`` and write the result back in place."""
     from sopskit.ops.files import atomic_write
-    from sopskit.stores import get_store
 
-    if common.is_stdin(path):
-        raise UsageError("set/unset edit a file in place; standard input is not supported")
-    data = common.read_source(path, for_update=True)
-    fmt = common.input_format(args, path)
-    branches, metadata = read_encrypted(data, get_store(fmt))
-    opened = open_document(branches, metadata, context=common.key_context(args),
-                           decryption_order=options.decryption_order(args),
-                           ignore_mac=getattr(args, "ignore_mac", False))
-    if not opened.branches:
-        raise NoFileSpecifiedError(f"{path}: the file has no document")
-    changed = change(opened.branches[0])
-    if not changed and getattr(args, "idempotent", False):
-        return 0
-    seal(opened)
+    def read() -> bytes:
+        if common.is_stdin(path):
+            raise UsageError("set/unset edit a file in place; standard input is not supported")
+        return common.read_source(path, for_update=True)
+
+    fmt = common.input_format(args, path) if not common.is_stdin(path) else "binary"
     out_fmt = common.output_format(args, fmt)
-    store = get_store(out_fmt, indent=common.output_indent(args, out_fmt))
-    atomic_write(path, emit_encrypted(opened, store))
+    result = verb(read, *operands, input_format=fmt, output_format=out_fmt,
+                  context=common.key_context(args), decryption_order=options.decryption_order(args),
+                  ignore_mac=getattr(args, "ignore_mac", False), idempotent=getattr(args, "idempotent", False),
+                  indent=common.output_indent(args, out_fmt), name=path)
+    if result is None:
+        return 0
+    atomic_write(path, result)
     from sopskit.cli.commands.review import print_restart_hints
 
     print_restart_hints(path)
@@ -105,12 +101,9 @@ def _mutate_in_place(args: argparse.Namespace, path: str, change) -> int:  # typ
 
 
 def _set(args: argparse.Namespace, file: str, path_text: str, value_text: str) -> int:
-    from sopskit.ops.mutate import parse_set_value, set_value
-    from sopskit.ops.treepath import parse_set_path
+    from sopskit.ops.mutate import set_encrypted
 
-    tree_path = parse_set_path(path_text)
-    value = parse_set_value(value_text)
-    return _mutate_in_place(args, file, lambda root: set_value(root, tree_path, value))
+    return _write(args, file, set_encrypted, path_text, value_text)
 
 
 def run_set(args: argparse.Namespace) -> int:
@@ -118,22 +111,9 @@ def run_set(args: argparse.Namespace) -> int:
 
 
 def run_unset(args: argparse.Namespace) -> int:
-    from sopskit.errors import PathNotFoundError
-    from sopskit.ops.mutate import unset_value
-    from sopskit.ops.treepath import parse_set_path
+    from sopskit.ops.mutate import unset_encrypted
 
-    tree_path = parse_set_path(args.path)
-
-    def change(root) -> bool:  # type: ignore[no-untyped-def]
-        try:
-            unset_value(root, tree_path)
-        except PathNotFoundError:
-            if args.idempotent:
-                return False
-            raise
-        return True
-
-    return _mutate_in_place(args, args.file, change)
+    return _write(args, args.file, unset_encrypted, args.path)
 
 
 def run_legacy_set(args: argparse.Namespace) -> int:
