@@ -180,3 +180,12 @@ def test_encrypted_names_are_not_shown_as_names(tmp_path: Path) -> None:
     (tmp_path / "db.yaml").write_bytes(sopskit.encrypt(plain, format="yaml", age=[recipient], config=False))
     [entry] = collect(tmp_path, history=False).to_json()["secrets"]
     assert (entry["kind"], entry["namespace"], entry["name"]) == ("SopsFile", None, None)
+
+
+def test_repository_without_commits_has_no_history(tmp_path: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    _write(tmp_path, "apps/plain.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n")
+    [entry] = collect(tmp_path).to_json()["secrets"]
+    assert entry["last_changed"] is None and entry["rotation_due"] is False

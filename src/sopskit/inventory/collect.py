@@ -84,7 +84,7 @@ def collect(
     environments = sorted({e.name for e in ctx.environments} | {s.environment for s in secrets} - {"unknown"})
     return Inventory(
         root=str(repo.root), secrets=secrets, holders=_holder_matrix(secrets), environments=environments,
-        max_age_days=max_age_days, has_history=has_history, notes=notes,
+        max_age_days=max_age_days, has_history=has_history, notes=notes, repo=repo,
     )
 
 

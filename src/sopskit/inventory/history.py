@@ -4,15 +4,17 @@ A value's ciphertext changes when the value is set again (sops re-encrypts every
 edit; sopskit only the changed ones) or the data key is rotated, and stays the same when only
 the recipients change (``updatekeys``). So the newest commit whose set of value ciphertexts
 differs from its parent's is "last changed". The MAC (re-encrypted on every save) is left out.
-One ``git log`` pass lists every version of every path, one ``cat-file --batch`` reads them.
+One ``git log`` pass lists every version of every path; :func:`sopskit.gitio.stream_blobs` reads them.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+
+from sopskit.errors import InputError
+from sopskit.gitio import git, stream_blobs
 
 _ENC = re.compile(rb"ENC\[AES256_GCM,data:[^\]]*\]")
 _MAC_LINE = re.compile(rb"(?i)(?:^|[^a-z])mac(?:[^a-z]|$)")
@@ -34,17 +36,14 @@ def _mac_values(blob: bytes) -> list[bytes]:
     return re.findall(rb'(?i)"?mac"?\s*[:=]\s*"?(ENC\[AES256_GCM,data:[^\]]*\])', blob)
 
 
-def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    result = subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, check=False)
-    if result.returncode != 0:
-        return b""
-    return result.stdout
-
-
 def versions_by_path(root: Path, paths: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
     """For each wanted path: its versions, newest first, as (commit date ISO, blob id)."""
     wanted = set(paths)
-    log = _git(root, "log", "--first-parent", "--no-renames", "--raw", "--no-abbrev", "-z", "--format=%x01%cI", "HEAD")
+    try:
+        log = git(root, "log", "--first-parent", "--no-renames", "--raw", "--no-abbrev", "-z", "--format=%x01%cI",
+                  "HEAD")
+    except InputError:  # no commit yet: no history to read
+        log = b""
     versions: dict[str, list[tuple[str, str]]] = {p: [] for p in wanted}
     date = ""
     for record in log.split(b"\x01"):
@@ -63,29 +62,11 @@ def versions_by_path(root: Path, paths: Iterable[str]) -> dict[str, list[tuple[s
     return versions
 
 
-def read_blobs(root: Path, blob_ids: Iterable[str]) -> dict[str, bytes]:
-    ids = sorted({b for b in blob_ids if b})
-    if not ids:
-        return {}
-    out = _git(root, "cat-file", "--batch", stdin=("\n".join(ids) + "\n").encode())
-    blobs: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(out):
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) < 3 or header[1] == b"missing":
-            continue
-        size = int(header[2])
-        blobs[header[0].decode()] = out[pos:pos + size]
-        pos += size + 1
-    return blobs
-
-
 def last_value_changes(root: Path, paths: Iterable[str]) -> dict[str, str | None]:
     """Path -> ISO date of the commit that last changed a value's ciphertext (None: no history)."""
     versions = versions_by_path(root, paths)
-    blobs = read_blobs(root, (blob for history in versions.values() for _, blob in history))
+    wanted = {blob for history in versions.values() for _, blob in history if blob}
+    blobs = dict(stream_blobs(root, only=wanted)) if wanted else {}
     result: dict[str, str | None] = {}
     for path, history in versions.items():
         if not history or not history[0][1]:

@@ -63,7 +63,7 @@ def grade(inventory: Inventory) -> MaturityReport:
         _rules_cover_files(inventory, root),
         _guardrails(root),
         _separate_recipients(inventory),
-        _in_cluster_decryption(root),
+        _in_cluster_decryption(inventory),
         _owners(inventory),
         _rotation(inventory),
         _ci_cannot_decrypt_prod(inventory),
@@ -149,12 +149,13 @@ def _separate_recipients(inv: Inventory) -> Answer:
     return Answer(item, "yes", f"{len(inv.holders)} key(s), each within one of {', '.join(known)}", 3)
 
 
-def _in_cluster_decryption(root: Path) -> Answer:
+def _in_cluster_decryption(inventory: Inventory) -> Answer:
     from sopskit.policy.repo import is_kind, load_repo
 
     item = "Decryption happens in the cluster (Flux Kustomizations with SOPS decryption)"
     wired = []
-    for file, doc in load_repo(root).documents():
+    repo = inventory.repo if inventory.repo is not None else load_repo(Path(inventory.root))
+    for file, doc in repo.documents():
         data = doc.data
         if is_kind(data, "Kustomization", "kustomize.toolkit.fluxcd.io/"):
             spec = mapping_at(data, "spec")

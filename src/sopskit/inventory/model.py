@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sopskit.policy.repo import Repo
 
 
 @dataclass
@@ -91,6 +94,8 @@ class Inventory:
     max_age_days: int
     has_history: bool
     notes: list[str] = field(default_factory=list)  # what could not be determined, and why
+    #: the repository as walked (for the report's own checks; not part of the JSON)
+    repo: Repo | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
