@@ -186,6 +186,21 @@ def test_generic_rule_silent_on_names_references_and_templates(tmp_path: Path, l
     assert findings(tmp_path, {"conf.yaml": text}) == [], text
 
 
+@pytest.mark.parametrize("line", [
+    "_CREDENTIALS: dict[tuple[Any, str], Any] = {}",
+    "    secret_tokens: Mapping[str, list[int]] = field(default_factory=dict)",
+    '    r"(?i)^(secretsmanager:GetSecretValue|ssm:GetParameters?|"',
+])
+def test_generic_rule_silent_on_type_annotations_and_regex_source(tmp_path: Path, line: str) -> None:
+    # made-up reductions of two findings on sopskit's own source
+    assert findings(tmp_path, {"code.py": line + "\n"}) == [], line
+
+
+def test_brackets_and_pipes_in_a_real_value_are_still_found(tmp_path: Path) -> None:
+    value = "Xq7[" + _rand(ALNUM, 20) + "|9z"
+    assert findings(tmp_path, {"c.yaml": f"password: {value}\n"}) == [("generic-secret", "c.yaml", 1)]
+
+
 def test_generic_rule_never_takes_the_next_line(tmp_path: Path) -> None:
     value = _rand(ALNUM, 30) + "9"
     assert findings(tmp_path, {"a.yaml": f"password:\n  {value}\ntoken:\n{value}\n"}) == []

@@ -26,7 +26,7 @@ from sopskit.format.metadata import KeyRecord
 from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
 
 _QUIET = logging.NullHandler()
-_CREDENTIALS: dict[tuple[Any, str], Any] = {}  # sopskit:allow (a cache of credential objects, no secret)
+_CREDENTIALS: dict[tuple[Any, str], Any] = {}
 _CREDENTIALS_LOCK = threading.Lock()
 
 

@@ -51,6 +51,10 @@ _CALL_START = re.compile(
 )
 #: ``local.users[index(...``, ``var.tokens["x"]``: an expression that reads a value
 _INDEXED_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_*][A-Za-z0-9_]*)+[\[(]")
+#: ``dict[tuple[Any``, ``Mapping[str``: a generic type in an annotation
+_SUBSCRIPT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*\[[A-Za-z_][A-Za-z0-9_.]*(?:[,\[\]]|\Z)")
+#: ``GetSecretValue|ssm:``: alternatives of a regular expression in source code
+_ALTERNATION = re.compile(rb"[A-Za-z_][A-Za-z0-9_:*?.\\-]*(?:\|[A-Za-z_][A-Za-z0-9_:*?.\\-]*)+\|?")
 #: ``dir/sub/file.ext``: a path to a file, not a credential
 _FILE_PATH = re.compile(
     rb"(?:\./|~/)?(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}|(?:~)?/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"
@@ -272,13 +276,15 @@ def is_self_describing_digest(secret: bytes) -> bool:
 
 def is_code_reference(secret: bytes) -> bool:
     """Code, not a value: ``os.environ.get`` style names, calls such as
-    ``self._read(namespace`` and relative file paths such as ``flux/secrets/db.yaml``."""
+    ``self._read(namespace``, relative file paths such as ``flux/secrets/db.yaml``, generic
+    types (``dict[tuple[Any``) and regex alternatives (``GetSecretValue|ssm:``)."""
     if _CODE_LIKE.fullmatch(secret):
         # ``settings.SECRET_KEY`` is code; ``pk.eyJ1Ijo…`` (a dotted token, digits throughout) is not
         digits = sum(ch in b"0123456789" for ch in secret)
         if not _DOTTED.fullmatch(secret) or digits * 8 <= len(secret):
             return True
-    return bool(_CALL_START.match(secret) or _FILE_PATH.fullmatch(secret) or _INDEXED_NAME.match(secret))
+    return bool(_CALL_START.match(secret) or _FILE_PATH.fullmatch(secret) or _INDEXED_NAME.match(secret)
+                or _SUBSCRIPT.match(secret) or _ALTERNATION.fullmatch(secret))
 
 
 def is_sops_or_public(secret: bytes, line: bytes, start_in_line: int, end_in_line: int) -> bool:

@@ -46,7 +46,7 @@ _STATE_SECRET_TYPES = {
     "kubernetes_secret": ("data",),
 }
 _SECRET_READ_ACTIONS = re.compile(
-    r"(?i)^(\*|secretsmanager:\*|secretsmanager:GetSecretValue|ssm:\*|ssm:GetParameters?|"  # sopskit:allow
+    r"(?i)^(\*|secretsmanager:\*|secretsmanager:GetSecretValue|ssm:\*|ssm:GetParameters?|"
     r"ssm:GetParametersByPath|secretsmanager:Get\*|ssm:Get\*)$")
 _GCP_SECRET_ROLES = ("roles/secretmanager.secretAccessor", "roles/secretmanager.admin", "roles/owner",
                      "roles/editor")
