@@ -166,6 +166,9 @@ def test_cli_json_and_exit_codes(cluster: FakeKubeServer, gitops: GitOpsRepo, ku
     parsed = json.loads(done.stdout)
     assert parsed["ok"] is True
     assert {"id", "status", "file", "message"} <= set(parsed["checks"][0])
+    assert {"ok", "checks"} <= set(parsed) and isinstance(parsed["ok"], bool)
+    assert all({"id", "status", "file", "message"} <= set(c) for c in parsed["checks"])
+    assert {c["status"] for c in parsed["checks"]} <= {"ok", "fail", "unknown"}
     gitops.set_ks({"decryption": None})
     cluster.reset()
     offline = cli()

@@ -78,3 +78,37 @@ def test_not_a_directory_is_one_line(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode != 0
     assert proc.stderr.count("\n") <= 2 and "Traceback" not in proc.stderr
+
+
+def _cli_json(root: Path, *extra: str) -> dict:  # type: ignore[type-arg]
+    out = subprocess.run([sys.executable, "-m", "sopskit", "inventory", str(root), "--format", "json", *extra],
+                         capture_output=True, text=True, check=True).stdout
+    data: dict = json.loads(out)  # type: ignore[type-arg]
+    return data
+
+
+def test_cli_reads_history_by_default_and_has_the_issue_fields(org_repo: OrgRepo) -> None:
+    """Issue 16's interface, through the command line (a store_false default once turned history off)."""
+    inv = _cli_json(org_repo.root)
+    prod = _by_path(inv)["flux/secrets/prod/db.yaml"]
+    assert prod["last_changed"].startswith("2026-11-21")
+    assert _cli_json(org_repo.root, "--history") == inv
+    assert _by_path(_cli_json(org_repo.root, "--no-history"))["flux/secrets/prod/db.yaml"]["last_changed"] is None
+    for secret in inv["secrets"]:
+        assert set(secret) >= {"path", "kind", "namespace", "name", "keys", "environment", "recipients",
+                               "last_changed", "rotation_due"}
+        assert isinstance(secret["keys"], list) and isinstance(secret["recipients"], list)
+        assert isinstance(secret["rotation_due"], bool)
+        for recipient in secret["recipients"]:  # the issue leaves the element open: {type, key, holder, ...}
+            assert {"type", "key", "holder"} <= set(recipient)
+    assert inv["holders"]
+    for holder in inv["holders"]:
+        assert set(holder) >= {"key", "holder", "environments", "secrets"}
+        assert isinstance(holder["environments"], list) and isinstance(holder["secrets"], list)
+
+
+def test_missing_directory_exits_2(tmp_path: Path) -> None:
+    for command in ("inventory", "report"):
+        proc = subprocess.run([sys.executable, "-m", "sopskit", command, str(tmp_path / "missing")],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2, (command, proc.returncode)

@@ -120,8 +120,9 @@ def test_bad_key_input_is_one_line(tmp_path: Path) -> None:
     g.commit("a")
     out = _sopskit(["leak", "key", "--repo", str(g.path)], clean_env(tmp_path), stdin=b"not a key at all\n")
     assert out.returncode == 2 and b"Traceback" not in out.stderr and b"not a key" not in out.stderr
-    none = _sopskit(["leak", "key", "--repo", str(g.path), "--public", "age1" + "q" * 58], clean_env(tmp_path))
-    assert none.returncode == 0
+    _unused_id, unused = generate_identity()  # a valid key that opens nothing: 0 (a malformed one: 2)
+    none = _sopskit(["leak", "key", "--repo", str(g.path), "--public", unused], clean_env(tmp_path))
+    assert none.returncode == 0, none.stderr
 
 
 def test_real_sops_files_pgp_and_age(tmp_path: Path) -> None:
@@ -158,5 +159,25 @@ def test_version_sopskit_cannot_read_that_names_the_key_is_still_exposed(tmp_pat
     g.commit("secrets")
     out = _sopskit(["leak", "key", "--public", leaked, "--format", "json"], clean_env(tmp_path), cwd=g.path)
     assert out.returncode == 1, out.stderr.decode()
-    reasons = {e["path"]: e["reason"] for e in json.loads(out.stdout)["exposed"]}
+    exposed = json.loads(out.stdout)["exposed"]
+    reasons = {e["path"]: e["reason"] for e in exposed}
     assert reasons == {"secrets/db.yaml": "full", "secrets/odd.yaml": "names-key"}
+    # issue 14's shape holds even for a version sopskit could not read: secret is an object, never null
+    for entry in exposed:
+        assert set(entry) >= {"path", "blob", "commits", "refs", "secret"}
+        assert isinstance(entry["commits"], list) and isinstance(entry["refs"], list)
+        assert set(entry["secret"]) == {"kind", "namespace", "name", "keys"}
+    odd = next(e for e in exposed if e["path"] == "secrets/odd.yaml")
+    assert odd["secret"] == {"kind": None, "namespace": None, "name": None, "keys": []}
+
+
+@pytest.mark.parametrize("public", ["age1zz", "age1" + "q" * 58, "ssh-ed25519 AAAAnot-base64"])
+def test_malformed_public_key_is_an_error_not_nothing_found(tmp_path: Path, public: str) -> None:
+    """Exit 2 (error), never 0: a truncated copy of the key must not read as "no file exposed"."""
+    _leaked_id, leaked = generate_identity()
+    g = init_repo(tmp_path / "repo")
+    g.write("secrets/db.yaml", sops_secret("db", "db-password-1", leaked))
+    g.commit("secrets")
+    out = _sopskit(["leak", "key", "--public", public, "--format", "json"], clean_env(tmp_path), cwd=g.path)
+    assert out.returncode == 2, (out.returncode, out.stdout)
+    assert out.stdout == b"" and b"not a valid age recipient" in out.stderr

@@ -39,6 +39,11 @@ def test_finds_every_hiding_place(leak_repo: LeakRepo, tmp_path: Path) -> None:
                 "--record", f"{record_dir}/"], env, leak_repo.value.encode() + b"\n")
     assert out.returncode == 1, out.stderr.decode()
     doc = json.loads(out.stdout)
+    # issue 14's fields; "index" and "worktree" are sopskit's documented additions to its four places
+    assert {o["where"] for o in doc["occurrences"]} <= {"history", "unreachable", "sops", "log", "index", "worktree"}
+    for occurrence in doc["occurrences"]:
+        assert set(occurrence) >= {"repo", "where", "path", "blob", "commits", "refs"}
+        assert isinstance(occurrence["commits"], list) and isinstance(occurrence["refs"], list)
     by_blob = {o["blob"]: o for o in doc["occurrences"] if o["blob"]}
     for place, (path, blob) in leak_repo.places.items():
         assert blob in by_blob, place

@@ -134,3 +134,15 @@ def test_directory_is_built_then_compared(server: FakeKubeServer, tmp_path: Path
     assert report[("web", "regcred")]["live"] is False
     for value in SECRETS.values():
         assert value not in out.stdout + out.stderr
+
+
+def test_an_error_never_exits_1(setup: tuple[FakeKubeServer, Path, dict[str, str]], tmp_path: Path) -> None:
+    """Issue 15: 1 means "a difference"; a refused token or an unreachable cluster must not look like one."""
+    server, secret, env = setup
+    server.add_secret("app", "db", {"user": USER.encode(), "password": PASSWORD.encode()})
+    refused = dict(env, KUBECONFIG=str(server.write_kubeconfig(tmp_path / "bad-kubeconfig", token="not-a-token")))
+    out = diff(secret, refused)
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    assert out.stdout == "" and "Traceback" not in out.stderr
+    missing = diff(tmp_path / "no-such.yaml", env)
+    assert missing.returncode == 2

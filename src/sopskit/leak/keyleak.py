@@ -97,6 +97,7 @@ def leaked_from_text(text: str) -> LeakedKey:
                 raise InputError("an age identity on stdin is malformed") from None
             key.identities.append(line)
         elif line.startswith(("age1", "ssh-")):
+            _check_recipient(line)
             key.age.append(line)
         else:
             fp = "".join(line.split()).upper().removeprefix("0X")
@@ -106,6 +107,16 @@ def leaked_from_text(text: str) -> LeakedKey:
     if not key.age and not key.pgp:
         raise InputError("no key was given")
     return key
+
+
+def _check_recipient(line: str) -> None:
+    """A malformed public key is an error (exit 2), not "nothing is exposed" (exit 0)."""
+    from sopskit.keys.age import AgeKey
+
+    try:
+        AgeKey(line)
+    except SopsError:
+        raise InputError("not a valid age recipient or SSH public key (check for a truncated copy)") from None
 
 
 @dataclass
@@ -134,7 +145,8 @@ class Exposure:
     def to_dict(self) -> dict[str, Any]:
         return {"repo": self.repo, "path": self.path, "blob": self.blob, "commits": self.commits,
                 "refs": self.refs, "reason": self.reason, "where": self.where, "paths": self.paths,
-                "secret": self.secrets[0].to_dict() if self.secrets else None,
+                # always the issue's shape: nulls and no keys when the version could not be read
+                "secret": (self.secrets[0] if self.secrets else SecretInfo(None, None, None, [])).to_dict(),
                 "secrets": [s.to_dict() for s in self.secrets]}
 
 

@@ -65,11 +65,18 @@ def desired_objects(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    """Exit 0 all equal, 1 any difference; an error never exits 1 (CI reads 1 as "drift")."""
+    from sopskit.errors import SopsError
     from sopskit.k8s.client import connect
     from sopskit.review.drift import compare_secrets, to_json, to_text
 
-    desired = desired_objects(args)
-    client = connect(kubeconfig=args.kubeconfig, context=args.kube_context)
-    results = compare_secrets(desired, client.read_secret, default_namespace=args.namespace)
+    try:
+        desired = desired_objects(args)
+        client = connect(kubeconfig=args.kubeconfig, context=args.kube_context)
+        results = compare_secrets(desired, client.read_secret, default_namespace=args.namespace)
+    except SopsError as exc:
+        if exc.exit_code == 1:  # generic errors (cluster unreachable, RBAC, config): 2, as InputError
+            exc.exit_code = 2
+        raise
     sys.stdout.write(to_json(results) if args.format == "json" else to_text(results))
     return 0 if all(d.in_sync for d in results) else 1

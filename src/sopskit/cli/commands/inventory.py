@@ -51,7 +51,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="rotation is due after DAYS without a value change (default: sopskit: "
                              "rotation_max_age_days in .sops.yaml, else 90)")
     history = parser.add_mutually_exclusive_group()
-    history.add_argument("--history", action="store_false", dest="no_history",
+    # default=False: a store_false action defaults to True, which would turn history off by default
+    history.add_argument("--history", action="store_false", dest="no_history", default=False,
                          help="read Git history for last-changed dates (the default)")
     history.add_argument("--no-history", action="store_true", help="do not read Git history (faster; no dates)")
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
