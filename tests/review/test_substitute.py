@@ -36,3 +36,18 @@ def test_disabled_by_label_or_annotation() -> None:
     assert is_disabled({"metadata": {"labels": mark}})
     assert is_disabled({"metadata": {"annotations": mark}})
     assert not is_disabled({"metadata": {"annotations": {}}})
+
+
+def test_a_bad_expression_inside_a_decrypted_secret_is_not_quoted() -> None:
+    from sopskit.review.build import substitute_resource
+
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "apps"},
+              "stringData": {"password": "pre${hunter2 Secret^^tail}"}}
+    with pytest.raises(BuildError) as info:
+        substitute_resource(secret, {"A": "a"}, always=True)
+    message = str(info.value.message)
+    assert "Secret apps/db" in message and "unsupported substitution expression" in message
+    assert "hunter2" not in message and "tail" not in message
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "${B^^}"}}
+    with pytest.raises(BuildError, match=r"\$\{B\^\^"):  # not a secret: the expression is shown
+        substitute_resource(config, {"A": "a"}, always=True)

@@ -380,3 +380,11 @@ def test_tuning_false_positives_in_secrets_and_sops_files(tmp_path: Path) -> Non
         "audit/audit.go": 're := regexp.MustCompile("postgres://(.*?):(.*?)@(.*)/(.*)")\n',
     }
     assert findings(tmp_path, files) == []
+
+
+def test_a_candidate_match_never_shows_its_secret_in_a_repr() -> None:
+    from sopskit.scan.detect import _Candidate
+
+    candidate = _Candidate("rule", 3, b"hunter2-secret-value", 0, match=b"pw=hunter2-secret-value",
+                           line_text=b"pw=hunter2-secret-value # x")
+    assert "hunter2" not in repr(candidate) and "rule" in repr(candidate)

@@ -19,15 +19,15 @@ appears in a message: failures name the recipient, its key type and the sources 
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.age_pq import IDENTITY_PREFIX as PQ_IDENTITY_PREFIX
-from sopskit.keys.age_pq import RECIPIENT_PREFIX as PQ_RECIPIENT_PREFIX
 from sopskit.keys.base import KeyContext, quote_key_input, split_key_list
-from sopskit.keys.identities import X25519_PREFIX, DiscoveredIdentities, discover_identities
+from sopskit.keys.identities import PQ_PREFIX as PQ_IDENTITY_PREFIX
+from sopskit.keys.identities import PQ_RECIPIENT_PREFIX, X25519_PREFIX, DiscoveredIdentities, discover_identities
 
 _BINARY_MAGIC = "age-encryption.org/"
 _SSH_PREFIXES = ("ssh-ed25519 ", "ssh-rsa ")
@@ -132,16 +132,19 @@ def _parse_identity(identity: str) -> Any:
     """A pyrage or native identity object; raises ValueError without echoing the input."""
     from pyrage import IdentityError, ssh, x25519
 
-    from sopskit.keys.age_pq import PqIdentity, PqKeyError
+    if identity.startswith(PQ_IDENTITY_PREFIX):  # the post-quantum code loads only for such a key
+        from sopskit.keys.age_pq import PqIdentity, PqKeyError
 
-    try:
-        if identity.startswith(PQ_IDENTITY_PREFIX):
+        try:
             return PqIdentity.from_str(identity)
+        except PqKeyError:
+            raise ValueError(f"malformed {identity_kind(identity)} identity") from None
+    try:
         if identity.startswith(X25519_PREFIX):
             return x25519.Identity.from_str(identity)
         if "PRIVATE KEY-----" in identity:
             return ssh.Identity.from_buffer(identity.encode())
-    except (IdentityError, PqKeyError):
+    except IdentityError:
         raise ValueError(f"malformed {identity_kind(identity)} identity") from None
     raise ValueError("unknown identity type")
 
@@ -222,10 +225,12 @@ def decrypt_age(binary: bytes, identities: Sequence[Any]) -> bytes:
     import pyrage
 
     from sopskit.keys import age_format
-    from sopskit.keys.age_pq import PqIdentity
 
-    native = [i for i in identities if isinstance(i, PqIdentity)]
-    classical = [i for i in identities if not isinstance(i, PqIdentity)]
+    # a PqIdentity exists only if its module was loaded (by _parse_identity): no import for X25519
+    pq = sys.modules.get("sopskit.keys.age_pq")
+    pq_type = pq.PqIdentity if pq is not None else ()
+    native = [i for i in identities if isinstance(i, pq_type)]
+    classical = [i for i in identities if not isinstance(i, pq_type)]
     try:  # rage accepts some headers age refuses (CCTV stanza_missing_body): check as age does
         age_format.parse_header(binary)
     except age_format.AgeFormatError as exc:

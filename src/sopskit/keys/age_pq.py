@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from sopskit.keys import age_bech32, age_hpke
 from sopskit.keys.age_format import AgeHeaderError, Stanza, b64decode, b64encode
+from sopskit.keys.identities import PQ_PREFIX as IDENTITY_PREFIX
+from sopskit.keys.identities import PQ_RECIPIENT_PREFIX as RECIPIENT_PREFIX
 
 RECIPIENT_HRP = "age1pq"
 IDENTITY_HRP = "age-secret-key-pq-"
-RECIPIENT_PREFIX = "age1pq1"
-IDENTITY_PREFIX = "AGE-SECRET-KEY-PQ-1"
 STANZA_TYPE = "mlkem768x25519"
 _INFO = b"age-encryption.org/mlkem768x25519"
 _SEALED_SIZE = 16 + 16  # file key + Poly1305 tag

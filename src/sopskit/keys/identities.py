@@ -39,6 +39,8 @@ from sopskit.errors import MasterKeyError
 #: others are recognised to explain why not
 X25519_PREFIX = "AGE-SECRET-KEY-1"
 PQ_PREFIX = "AGE-SECRET-KEY-PQ-1"
+#: here, not in age_pq, so that telling key types apart does not load the post-quantum code
+PQ_RECIPIENT_PREFIX = "age1pq1"
 _USABLE_PREFIXES = (X25519_PREFIX, PQ_PREFIX)
 _UNSUPPORTED_PREFIXES = {
     "AGE-PLUGIN-": "age plugin identities are not supported",

@@ -423,7 +423,15 @@ def substitute_resource(resource: dict[str, Any], variables: Mapping[str, str], 
         return resource
     text = yaml.safe_dump(resource, sort_keys=False, allow_unicode=True, width=1 << 30)
     try:
-        out = yaml.safe_load(substitute_text(text, variables))
+        substituted = substitute_text(text, variables)
+    except BuildError as exc:
+        if resource.get("kind") != "Secret":
+            raise
+        # a Secret's text holds decrypted values: the expression may be part of one, so it is not shown
+        raise BuildError(f"post build failed for {_label(resource)}: {exc.message.split(' in ', 1)[0]} "
+                         "in a value (not shown: Secret values are never quoted)") from None
+    try:
+        out = yaml.safe_load(substituted)
     except yaml.YAMLError:
         raise BuildError(f"post build failed for {_label(resource)}: the substituted YAML is invalid") from None
     if not isinstance(out, dict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sopskit.format.recognize import is_enc_value
 from sopskit.scan import b64, filters, kube, sopsaware
@@ -46,14 +46,16 @@ class DetectContext:
 
 @dataclass
 class _Candidate:
+    """A match before it becomes a fingerprint-only finding; its repr never shows the secret."""
+
     rule_id: str
     line: int
-    secret: bytes
+    secret: bytes = field(repr=False)
     priority: int
     span: tuple[int, int] = (-1, -1)
     rule: Rule | None = None
-    match: bytes = b""
-    line_text: bytes = b""
+    match: bytes = field(default=b"", repr=False)
+    line_text: bytes = field(default=b"", repr=False)
 
 
 def is_binary(data: bytes) -> bool:
