@@ -54,7 +54,6 @@ import json
 import secrets
 import select
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -67,6 +66,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from testing.certs import TlsFiles
+from testing.serve import start_server, stop_server
 
 __all__ = ["ALL_PERMISSIONS", "VAULT_DNS_NAMES", "FakeCredential", "FakeKeyVault", "Principal",
            "RequestRecord", "b64url", "unb64url"]
@@ -216,26 +216,16 @@ class FakeKeyVault:
 
     def __enter__(self) -> FakeKeyVault:
         handler = type("Handler", (_Handler,), {"vault": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.tls.server_cert, self.tls.server_key)
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        proxy = ThreadingHTTPServer(("127.0.0.1", 0), type("Proxy", (_Connect,), {"target": self.port}))
-        proxy.daemon_threads = True
-        self._proxy = proxy
-        for server, name in ((httpd, "fake-key-vault"), (proxy, "fake-key-vault-proxy")):
-            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._httpd, thread = start_server(handler, "fake-key-vault", self.tls)
+        self._threads.append(thread)
+        proxy_handler = type("Proxy", (_Connect,), {"target": self.port})
+        self._proxy, thread = start_server(proxy_handler, "fake-key-vault-proxy")
+        self._threads.append(thread)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for server in (self._httpd, self._proxy):
-            if server is not None:
-                server.shutdown()
-                server.server_close()
+        stop_server(self._httpd, None)
+        stop_server(self._proxy, None)
         for thread in self._threads:
             thread.join(timeout=5)
 

@@ -38,7 +38,6 @@ import json
 import os
 import re
 import secrets
-import ssl
 import struct
 import threading
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from testing.certs import TlsFiles
+from testing.serve import start_server, stop_server
 
 __all__ = ["DECRYPT", "ENCRYPT", "FakeCloudKms", "GcpPrincipal", "GcpRequest", "crc32c"]
 
@@ -142,22 +142,11 @@ class FakeCloudKms:
 
     def __enter__(self) -> FakeCloudKms:
         handler = type("Handler", (_Handler,), {"kms": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.tls.server_cert, self.tls.server_key)
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="fake-cloud-kms", daemon=True)
-        self._thread.start()
+        self._httpd, self._thread = start_server(handler, "fake-cloud-kms", self.tls)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_server(self._httpd, self._thread)
 
     # -- request handling -------------------------------------------------------------------
 

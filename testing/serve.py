@@ -1,0 +1,36 @@
+"""Start and stop the fakes' local HTTP(S) servers: one copy of the socket, TLS and thread set-up.
+
+Each fake (Azure Key Vault, Cloud KMS) listens on a free port of 127.0.0.1 with the throwaway
+certificate from :mod:`testing.certs`, served from a daemon thread so a failing test never hangs.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from testing.certs import TlsFiles
+
+
+def start_server(handler: type[BaseHTTPRequestHandler], name: str,
+                 tls: TlsFiles | None = None) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """A threading server on a free port of 127.0.0.1 (HTTPS when ``tls`` is given), serving."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.server_cert, tls.server_key)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)
+    thread.start()
+    return httpd, thread
+
+
+def stop_server(httpd: ThreadingHTTPServer | None, thread: threading.Thread | None) -> None:
+    """Shut a server from :func:`start_server` down and wait (briefly) for its thread."""
+    if httpd is not None:
+        httpd.shutdown()
+        httpd.server_close()
+    if thread is not None:
+        thread.join(timeout=5)
