@@ -66,7 +66,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from testing.certs import TlsFiles
-from testing.serve import start_server, stop_server
+from testing.serve import count_requests, start_server, stop_server
 
 __all__ = ["ALL_PERMISSIONS", "VAULT_DNS_NAMES", "FakeCredential", "FakeKeyVault", "Principal",
            "RequestRecord", "b64url", "unb64url"]
@@ -196,10 +196,7 @@ class FakeKeyVault:
 
     def count(self, operation: str | None = None, *, status: int | None = 200) -> int:
         """Requests of one operation (``decrypt``, ``get``, ...) that ended with ``status``."""
-        with self._lock:
-            return sum(1 for r in self.requests
-                       if (operation is None or r.operation == operation)
-                       and (status is None or r.status == status))
+        return count_requests(self.requests, self._lock, operation, status)
 
     # -- lifecycle --------------------------------------------------------------------------
 

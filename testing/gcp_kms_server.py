@@ -49,7 +49,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from testing.certs import TlsFiles
-from testing.serve import start_server, stop_server
+from testing.serve import count_requests, start_server, stop_server
 
 __all__ = ["DECRYPT", "ENCRYPT", "FakeCloudKms", "GcpPrincipal", "GcpRequest", "crc32c"]
 
@@ -130,10 +130,7 @@ class FakeCloudKms:
         return token
 
     def count(self, operation: str | None = None, *, status: int | None = 200) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests
-                       if (operation is None or r.operation == operation)
-                       and (status is None or r.status == status))
+        return count_requests(self.requests, self._lock, operation, status)
 
     @property
     def endpoint(self) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from testing.certs import TlsFiles
 
@@ -34,3 +36,13 @@ def stop_server(httpd: ThreadingHTTPServer | None, thread: threading.Thread | No
         httpd.server_close()
     if thread is not None:
         thread.join(timeout=5)
+
+
+def count_requests(requests: Iterable[Any], lock: threading.Lock, operation: str | None,
+                   status: int | None) -> int:
+    """Recorded requests (anything with ``operation`` and ``status``) of one operation and status;
+    None matches any."""
+    with lock:
+        return sum(1 for r in requests
+                   if (operation is None or r.operation == operation)
+                   and (status is None or r.status == status))
