@@ -58,15 +58,15 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from testing.certs import TlsFiles
-from testing.serve import count_requests, start_server, stop_server
+from testing.serve import QuietHandler, count_requests, start_server, stop_server
 
 __all__ = ["ALL_PERMISSIONS", "VAULT_DNS_NAMES", "FakeCredential", "FakeKeyVault", "Principal",
            "RequestRecord", "b64url", "unb64url"]
@@ -433,17 +433,11 @@ class FakeCredential:
         return
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     vault: FakeKeyVault
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        parts, body = self.read_request()
         with self.vault._lock:
             self.vault._in_flight += 1
             self.vault.max_in_flight = max(self.vault.max_in_flight, self.vault._in_flight)
@@ -460,26 +454,16 @@ class _Handler(BaseHTTPRequestHandler):
         with self.vault._lock:
             self.vault.requests.append(record)
         data = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("x-ms-keyvault-service-version", "1.9.0.0")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(status, [*headers.items(), ("Content-Type", "application/json; charset=utf-8"),
+                                ("x-ms-keyvault-service-version", "1.9.0.0")], data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
-class _Connect(BaseHTTPRequestHandler):
+class _Connect(QuietHandler):
     """A CONNECT-only proxy that tunnels every host to the fake vault's port."""
 
     target: int
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def do_CONNECT(self) -> None:
         upstream = socket.create_connection(("127.0.0.1", self.target), timeout=30)

@@ -41,15 +41,15 @@ import secrets
 import struct
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from testing.certs import TlsFiles
-from testing.serve import count_requests, start_server, stop_server
+from testing.serve import QuietHandler, count_requests, start_server, stop_server
 
 __all__ = ["DECRYPT", "ENCRYPT", "FakeCloudKms", "GcpPrincipal", "GcpRequest", "crc32c"]
 
@@ -222,17 +222,11 @@ class FakeCloudKms:
                 raise _Status(400, "INVALID_ARGUMENT", f"Invalid value at '{name}' (TYPE_BYTES).") from None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     kms: FakeCloudKms
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        parts, body = self.read_request()
         record = GcpRequest(self.command, parts.path, parse_qs(parts.query), 0)
         try:
             payload = self.kms.handle(self.command, parts.path, self.headers, body, record)
@@ -246,10 +240,6 @@ class _Handler(BaseHTTPRequestHandler):
         with self.kms._lock:
             self.kms.requests.append(record)
         data = json.dumps(payload).encode()
-        self.send_response(record.status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(record.status, [("Content-Type", "application/json; charset=UTF-8")], data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve

@@ -11,8 +11,32 @@ import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from testing.certs import TlsFiles
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no access log on stderr, and the request/response plumbing."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def read_request(self) -> tuple[SplitResult, bytes]:
+        """The split request path and the body (``Content-Length`` bytes)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        return urlsplit(self.path), (self.rfile.read(length) if length else b"")
+
+    def send_body(self, status: int, headers: Iterable[tuple[str, str]], data: bytes) -> None:
+        """One complete response: status, ``headers``, ``Content-Length`` and ``data``."""
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 def start_server(handler: type[BaseHTTPRequestHandler], name: str,
