@@ -54,19 +54,19 @@ import json
 import secrets
 import select
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from testing.certs import TlsFiles
+from testing.serve import QuietHandler, count_requests, start_server, stop_server
 
 __all__ = ["ALL_PERMISSIONS", "VAULT_DNS_NAMES", "FakeCredential", "FakeKeyVault", "Principal",
            "RequestRecord", "b64url", "unb64url"]
@@ -196,10 +196,7 @@ class FakeKeyVault:
 
     def count(self, operation: str | None = None, *, status: int | None = 200) -> int:
         """Requests of one operation (``decrypt``, ``get``, ...) that ended with ``status``."""
-        with self._lock:
-            return sum(1 for r in self.requests
-                       if (operation is None or r.operation == operation)
-                       and (status is None or r.status == status))
+        return count_requests(self.requests, self._lock, operation, status)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -216,26 +213,16 @@ class FakeKeyVault:
 
     def __enter__(self) -> FakeKeyVault:
         handler = type("Handler", (_Handler,), {"vault": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.tls.server_cert, self.tls.server_key)
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        proxy = ThreadingHTTPServer(("127.0.0.1", 0), type("Proxy", (_Connect,), {"target": self.port}))
-        proxy.daemon_threads = True
-        self._proxy = proxy
-        for server, name in ((httpd, "fake-key-vault"), (proxy, "fake-key-vault-proxy")):
-            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._httpd, thread = start_server(handler, "fake-key-vault", self.tls)
+        self._threads.append(thread)
+        proxy_handler = type("Proxy", (_Connect,), {"target": self.port})
+        self._proxy, thread = start_server(proxy_handler, "fake-key-vault-proxy")
+        self._threads.append(thread)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for server in (self._httpd, self._proxy):
-            if server is not None:
-                server.shutdown()
-                server.server_close()
+        stop_server(self._httpd, None)
+        stop_server(self._proxy, None)
         for thread in self._threads:
             thread.join(timeout=5)
 
@@ -446,17 +433,11 @@ class FakeCredential:
         return
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     vault: FakeKeyVault
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        parts, body = self.read_request()
         with self.vault._lock:
             self.vault._in_flight += 1
             self.vault.max_in_flight = max(self.vault.max_in_flight, self.vault._in_flight)
@@ -473,26 +454,16 @@ class _Handler(BaseHTTPRequestHandler):
         with self.vault._lock:
             self.vault.requests.append(record)
         data = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("x-ms-keyvault-service-version", "1.9.0.0")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(status, [*headers.items(), ("Content-Type", "application/json; charset=utf-8"),
+                                ("x-ms-keyvault-service-version", "1.9.0.0")], data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
-class _Connect(BaseHTTPRequestHandler):
+class _Connect(QuietHandler):
     """A CONNECT-only proxy that tunnels every host to the fake vault's port."""
 
     target: int
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def do_CONNECT(self) -> None:
         upstream = socket.create_connection(("127.0.0.1", self.target), timeout=30)

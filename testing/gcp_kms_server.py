@@ -38,18 +38,18 @@ import json
 import os
 import re
 import secrets
-import ssl
 import struct
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from testing.certs import TlsFiles
+from testing.serve import QuietHandler, count_requests, start_server, stop_server
 
 __all__ = ["DECRYPT", "ENCRYPT", "FakeCloudKms", "GcpPrincipal", "GcpRequest", "crc32c"]
 
@@ -130,10 +130,7 @@ class FakeCloudKms:
         return token
 
     def count(self, operation: str | None = None, *, status: int | None = 200) -> int:
-        with self._lock:
-            return sum(1 for r in self.requests
-                       if (operation is None or r.operation == operation)
-                       and (status is None or r.status == status))
+        return count_requests(self.requests, self._lock, operation, status)
 
     @property
     def endpoint(self) -> str:
@@ -142,22 +139,11 @@ class FakeCloudKms:
 
     def __enter__(self) -> FakeCloudKms:
         handler = type("Handler", (_Handler,), {"kms": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.tls.server_cert, self.tls.server_key)
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="fake-cloud-kms", daemon=True)
-        self._thread.start()
+        self._httpd, self._thread = start_server(handler, "fake-cloud-kms", self.tls)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_server(self._httpd, self._thread)
 
     # -- request handling -------------------------------------------------------------------
 
@@ -236,17 +222,11 @@ class FakeCloudKms:
                 raise _Status(400, "INVALID_ARGUMENT", f"Invalid value at '{name}' (TYPE_BYTES).") from None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     kms: FakeCloudKms
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        parts, body = self.read_request()
         record = GcpRequest(self.command, parts.path, parse_qs(parts.query), 0)
         try:
             payload = self.kms.handle(self.command, parts.path, self.headers, body, record)
@@ -260,10 +240,6 @@ class _Handler(BaseHTTPRequestHandler):
         with self.kms._lock:
             self.kms.requests.append(record)
         data = json.dumps(payload).encode()
-        self.send_response(record.status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(record.status, [("Content-Type", "application/json; charset=UTF-8")], data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve

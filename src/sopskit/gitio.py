@@ -145,7 +145,7 @@ def reflog_entries(repo: Path) -> list[tuple[str, str]]:
     return out
 
 
-def _parse_raw_line(line: str) -> tuple[str, str, list[str]] | None:
+def parse_raw_line(line: str) -> tuple[str, str, list[str]] | None:
     """(new blob id or NULL_OID, path, old blob ids per parent) from one ``--raw`` line,
     single-parent or combined (``-c``); None for submodules and malformed lines."""
     meta, _, path = line.partition("\t")
@@ -186,7 +186,7 @@ def _walk_log(repo: Path, starts: Sequence[str]) -> Iterator[_LogEntry]:
             sha, parents, date, author = [*line[1:].split("\x02"), "", "", ""][:4]
             current = _LogEntry(Commit(sha, date, author), parents.split())
         elif line.startswith(":") and current is not None:
-            parsed = _parse_raw_line(line)
+            parsed = parse_raw_line(line)
             if parsed is None:
                 continue
             oid, path, olds = parsed
@@ -212,7 +212,7 @@ def _object_types(repo: Path) -> dict[str, str]:
     return types
 
 
-def _tree_blobs(repo: Path, tree: str) -> list[tuple[str, str]]:
+def tree_blobs(repo: Path, tree: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for entry in git(repo, "ls-tree", "-r", "-z", tree).split(b"\0"):
         if entry:
@@ -322,7 +322,7 @@ def map_repository(repo: Path, *, unreachable: bool = True) -> RepoMap:
         if r.kind == "blob":
             _add(result.places, r.target, HISTORY, None, None, [r.name])
         elif r.kind == "tree":
-            for oid, path in _tree_blobs(repo, r.target):
+            for oid, path in tree_blobs(repo, r.target):
                 _add(result.places, oid, HISTORY, path, None, [r.name])
     _add_index(repo, result)
     if unreachable:
@@ -500,9 +500,11 @@ __all__ = [
     "list_refs",
     "map_repository",
     "mirror_clone",
+    "parse_raw_line",
     "reflog_entries",
     "require_repo",
     "stream_blobs",
+    "tree_blobs",
     "unquote_git_path",
     "worktree_files",
 ]

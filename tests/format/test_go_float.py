@@ -1,5 +1,5 @@
 """The one Go float formatter (``format.codec.go_format_float``) against Go's documented
-``strconv.FormatFloat`` output and against the store-local copies it is meant to replace."""
+``strconv.FormatFloat`` output; the stores call it instead of keeping copies of their own."""
 
 from __future__ import annotations
 
@@ -43,14 +43,3 @@ def test_round_trips_and_f_wrapper(value: float) -> None:
         assert float(go_format_float(value, verb)) == value
     assert format_go_float(value) == go_format_float(value, "f")
 
-
-@given(finite)
-def test_same_as_the_store_copies(value: float) -> None:
-    """The stores' own copies (to be replaced by this one) agree on every finite float."""
-    from sopskit.stores import _yaml_resolve, flatten
-
-    assert go_format_float(value, "g") == flatten.format_go_float_g(value)
-    assert go_format_float(value, "G") == flatten.format_go_float_g(value, upper=True)
-    assert go_format_float(value, "g", specials=(".nan", ".inf", "-.inf")) == _yaml_resolve.format_go_float_g(value)
-    if value != 0:
-        assert go_format_float(value, "e") == flatten.format_go_float_e(value)

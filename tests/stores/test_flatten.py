@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sopskit.errors import FormatError
+from sopskit.format.codec import go_format_float
 from sopskit.format.metadata import KeyRecord, Metadata, metadata_from_plain, metadata_to_plain
 from sopskit.stores.flatten import (
     escape_newlines,
     flatten_metadata,
-    format_go_float_g,
     unescape_newlines,
     unflatten_metadata,
     value_to_text,
@@ -132,7 +132,7 @@ def test_value_to_text_matches_sops_val_to_string(value: Any, text: str) -> None
 
 @pytest.mark.parametrize(("value", "text"), [(1e8, "1e+08"), (123456.0, "123456"), (1.5e-300, "1.5e-300")])
 def test_go_g_format(value: float, text: str) -> None:
-    assert format_go_float_g(value) == text
+    assert go_format_float(value, "g") == text
 
 
 _names = st.text(st.characters(whitelist_categories=("Ll", "Nd")), min_size=1, max_size=6).filter(

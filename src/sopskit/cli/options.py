@@ -72,8 +72,15 @@ def add_decrypt_flags(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
                    help="do not check the MAC (integrity) of the file")
     p.add_argument("--decryption-order", default=_default(None, sub), metavar="TYPES",
                    help="master key types to try first, e.g. age,pgp [env SOPS_DECRYPTION_ORDER]")
-    p.add_argument("--from-cluster", action="store_true", default=_default(False, sub),
-                   help="use the age identity held in the cluster's sops-age Secret (never written to disk)")
+    add_cluster_identity_flags(p, sub=sub)
+
+
+def add_cluster_identity_flags(
+    p: argparse.ArgumentParser, *, sub: bool = False,
+    help: str = "use the age identity held in the cluster's sops-age Secret (never written to disk)",
+) -> None:
+    """``--from-cluster``, ``--kubeconfig``, ``--context``: what :func:`common.key_context` reads."""
+    p.add_argument("--from-cluster", action="store_true", default=_default(False, sub), help=help)
     p.add_argument("--kubeconfig", default=_default(None, sub), help="kubeconfig for --from-cluster")
     p.add_argument("--context", dest="kube_context", default=_default(None, sub),
                    help="kubeconfig context for --from-cluster")

@@ -18,21 +18,10 @@ from pathlib import Path
 from typing import IO
 
 from sopskit.errors import InputError
+from sopskit.gitio import NULL_OID, git, parse_raw_line, tree_blobs
 from sopskit.scan.findings import CommitRef
 
-_NULL_OID = "0" * 40
 _DRAIN_CHUNK = 1 << 20
-
-
-def _git(repo: Path, *args: str) -> bytes:
-    try:
-        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
-    except FileNotFoundError:
-        raise InputError("git is not installed or not on PATH") from None
-    if proc.returncode != 0:
-        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"git {args[0]} failed in {repo}: {reason[-1] if reason else proc.returncode}")
-    return proc.stdout
 
 
 def git_root(path: Path) -> Path | None:
@@ -60,14 +49,6 @@ def bare_git_dir(path: Path) -> Path | None:
     if proc.returncode != 0 or out[0].strip() != "true" or len(out) < 2:
         return None
     return Path(out[1].strip())
-
-
-def unquote_git_path(text: str) -> str:
-    """Undo git's C-style quoting of unusual paths (``"caf\\303\\251.txt"``)."""
-    if not (len(text) >= 2 and text[0] == text[-1] == '"'):
-        return text
-    raw = text[1:-1].encode("ascii", "backslashreplace").decode("unicode_escape")
-    return raw.encode("latin-1").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -98,8 +79,8 @@ def worktree_files(targets: Iterable[Path]) -> Iterator[FileItem]:
                     full = Path(dirpath) / name
                     yield FileItem(full, full.relative_to(target).as_posix())
             continue
-        out = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                   str(target))
+        out = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+                  str(target))
         seen: set[str] = set()
         for raw in out.split(b"\0"):
             rel = os.fsdecode(raw)
@@ -111,7 +92,7 @@ def worktree_files(targets: Iterable[Path]) -> Iterator[FileItem]:
 def staged_blobs(repo: Path) -> dict[str, list[str]]:
     """Blob id -> paths for every entry in the index (``--staged``)."""
     blobs: dict[str, list[str]] = {}
-    for entry in _git(repo, "ls-files", "-s", "-z").split(b"\0"):
+    for entry in git(repo, "ls-files", "-s", "-z").split(b"\0"):
         if not entry:
             continue
         meta, path = entry.split(b"\t", 1)
@@ -132,7 +113,7 @@ class History:
 
 def _start_points(repo: Path) -> list[str]:
     """``--all`` covers refs (the top stash too); older stash entries live only in the reflog."""
-    stash = _git(repo, "reflog", "show", "--format=%H", "refs/stash", "--") if _has_stash(repo) else b""
+    stash = git(repo, "reflog", "show", "--format=%H", "refs/stash", "--") if _has_stash(repo) else b""
     return ["--all", *stash.decode().split()]
 
 
@@ -143,21 +124,16 @@ def _has_stash(repo: Path) -> bool:
 
 
 def _parse_raw_line(line: str) -> tuple[str, str] | None:
-    """(new blob id, path) from one ``--raw`` line, single-parent or combined (``-c``)."""
-    meta, _, path = line.partition("\t")
-    parents = len(meta) - len(meta.lstrip(":"))
-    fields = meta.lstrip(":").split()
-    if len(fields) < 2 * (parents + 1):
+    """(new blob id, path) from one ``--raw`` line; None for deletions, submodules, bad lines."""
+    parsed = parse_raw_line(line)
+    if parsed is None or parsed[0] == NULL_OID:
         return None
-    mode, oid = fields[parents], fields[2 * parents + 1]
-    if oid == _NULL_OID or mode == "160000":
-        return None
-    return oid, unquote_git_path(path)
+    return parsed[0], parsed[1]
 
 
 def _ref_blobs(repo: Path, history: History) -> None:
     """Blobs reachable from refs that point straight at a tree or blob (rare tags)."""
-    out = _git(repo, "for-each-ref", "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) "
+    out = git(repo, "for-each-ref", "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) "
                "%(refname)")
     for line in out.decode().splitlines():
         parts = line.split(" ")
@@ -167,19 +143,15 @@ def _ref_blobs(repo: Path, history: History) -> None:
         if kind == "blob":
             history.blobs.setdefault(oid, []).append(refname)
         elif kind == "tree":
-            for entry in _git(repo, "ls-tree", "-r", "-z", oid).split(b"\0"):
-                if entry:
-                    meta, path = entry.split(b"\t", 1)
-                    _mode, otype, boid = meta.decode().split()
-                    if otype == "blob":
-                        history.blobs.setdefault(boid, []).append(os.fsdecode(path))
+            for boid, path in tree_blobs(repo, oid):
+                history.blobs.setdefault(boid, []).append(path)
 
 
 def history_blobs(repo: Path) -> History:
     """Enumerate history: one ``git log --raw`` pass over all refs and stash entries."""
     history = History()
-    out = _git(repo, "log", *_start_points(repo), "--raw", "--no-abbrev", "--no-renames", "-c",
-               "--format=%x01%H %aI")
+    out = git(repo, "log", *_start_points(repo), "--raw", "--no-abbrev", "--no-renames", "-c",
+              "--format=%x01%H %aI")
     commit: CommitRef | None = None
     for line in out.decode("utf-8", "replace").splitlines():
         if line.startswith("\x01"):

@@ -14,9 +14,9 @@ import datetime as _dt
 import re
 
 from sopskit.errors import EmitError
-from sopskit.format.codec import format_time
+from sopskit.format.codec import format_time, go_format_float
 from sopskit.format.tree import Comment, TreeMap, Value
-from sopskit.stores._yaml_resolve import format_go_float_g, resolves_to_str
+from sopskit.stores._yaml_resolve import resolves_to_str
 
 # A string matching this is plain-allowed in block context with no further analysis.
 _FAST_PLAIN = re.compile(r"[A-Za-z0-9_(/+=<^~$;][\x21-\x7e]*(?<!:)\Z")
@@ -185,7 +185,7 @@ class _Writer:
         if isinstance(value, int):
             return str(value), None
         if isinstance(value, float):
-            return format_go_float_g(value), None
+            return go_format_float(value, "g", specials=(".nan", ".inf", "-.inf")), None  # yaml.v3 spellings
         if value is None:
             return "null", None
         if isinstance(value, _dt.datetime):

@@ -1,4 +1,4 @@
-"""yaml.v3 scalar resolution and Go number formatting, shared by the YAML loader and emitter.
+"""yaml.v3 scalar resolution, shared by the YAML loader and emitter.
 
 Why a port: sops decodes plain scalars with yaml.v3's ``resolve`` (YAML 1.2 core schema plus
 a few 1.1 leftovers such as ``0755`` octals) and quotes strings on output exactly when that
@@ -152,33 +152,3 @@ def resolves_to_str(text: str) -> bool:
         return isinstance(resolve_plain(text), str)
     except UnsupportedIntError:
         return False
-
-
-def format_go_float_g(value: float) -> str:
-    """``strconv.FormatFloat(v, 'g', -1, 64)`` as yaml.v3 prints it (``.inf``/``.nan``)."""
-    if value != value:
-        return ".nan"
-    if math.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    if value == 0:
-        return "-0" if math.copysign(1.0, value) < 0 else "0"
-    # repr gives Go's shortest round-trip digits; only the layout differs
-    mantissa, _, exp_text = repr(abs(value)).partition("e")
-    int_part, _, frac_part = mantissa.partition(".")
-    digits = (int_part + frac_part).lstrip("0")
-    # decimal point position relative to the first significant digit
-    if int_part.strip("0"):
-        point = len(int_part.lstrip("0")) + int(exp_text or 0)
-    else:
-        point = int(exp_text or 0) - (len(frac_part) - len(frac_part.lstrip("0")))
-    digs = digits.rstrip("0") or "0"
-    exp = point - 1
-    sign = "-" if value < 0 else ""
-    if exp < -4 or exp >= 6:  # 'g' with the shortest precision uses %e beyond these
-        mant = digs[0] + ("." + digs[1:] if len(digs) > 1 else "")
-        return f"{sign}{mant}e{'+' if exp >= 0 else '-'}{abs(exp):02d}"
-    if point <= 0:
-        return f"{sign}0.{'0' * (-point)}{digs}"
-    if point >= len(digs):
-        return f"{sign}{digs}{'0' * (point - len(digs))}"
-    return f"{sign}{digs[:point]}.{digs[point:]}"

@@ -20,11 +20,10 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sopskit.errors import FormatError
-from sopskit.format.codec import format_time
+from sopskit.format.codec import format_time, go_format_float
 from sopskit.format.tree import with_nanoseconds
 from sopskit.stores.limits import Limits, check_depth, check_list_index
 from sopskit.stores.limits import current as current_limits
@@ -233,9 +232,9 @@ def value_to_text(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        text = format_go_float_g(value, upper=True)
+        text = go_format_float(value, "G")
         if "." not in text and "E" not in text:
-            text = format_go_float_fixed1(value)
+            text = go_format_float(value, "f", 1)
         return text
     if isinstance(value, _dt.datetime):
         return format_time(with_nanoseconds(value, 0))  # Go's RFC3339 layout: no fraction
@@ -244,59 +243,3 @@ def value_to_text(value: Any) -> str:
     if value is None:
         return "<nil>"  # Go's %v of a nil interface
     raise TypeError(f"cannot write a value of type {type(value).__name__} as text")
-
-
-def _shortest_digits(value: float) -> tuple[str, int]:
-    """(significant digits, decimal point position) of the shortest round-trip ``abs(value)``.
-
-    Python's ``repr`` is the same shortest round-trip form Go's ``strconv`` computes.
-    """
-    number = Decimal(repr(abs(value)))
-    if number == 0:
-        return "", 0
-    _, digit_tuple, exponent = number.normalize().as_tuple()
-    assert isinstance(exponent, int)
-    digits = "".join(str(d) for d in digit_tuple)
-    return digits, len(digits) + exponent
-
-
-def format_go_float_g(value: float, *, upper: bool = False) -> str:
-    """Go ``strconv.FormatFloat(v, 'g' or 'G', -1, 64)``: exponent form below 1e-4 or from 1e6."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    sign = "-" if math.copysign(1.0, value) < 0 else ""
-    digits, point = _shortest_digits(value)
-    if not digits:
-        return sign + "0"
-    exp = point - 1
-    if exp < -4 or exp >= 6:
-        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{sign}{mantissa}{'E' if upper else 'e'}{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    return sign + fixed_from_digits(digits, point)
-
-
-def format_go_float_e(value: float) -> str:
-    """Go ``strconv.FormatFloat(v, 'e', -1, 64)`` for a finite non-zero ``value``."""
-    sign = "-" if value < 0 else ""
-    digits, point = _shortest_digits(value)
-    exp = point - 1
-    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    return f"{sign}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-
-
-def fixed_from_digits(digits: str, point: int) -> str:
-    """Place the decimal point into a digit string (no exponent, no trailing zeros added)."""
-    if point <= 0:
-        return "0." + "0" * (-point) + digits
-    if point >= len(digits):
-        return digits + "0" * (point - len(digits))
-    return digits[:point] + "." + digits[point:]
-
-
-def format_go_float_fixed1(value: float) -> str:
-    """Go ``strconv.FormatFloat(v, 'f', 1, 64)``."""
-    if math.isnan(value) or math.isinf(value):
-        return format_go_float_g(value)
-    return f"{value:.1f}"

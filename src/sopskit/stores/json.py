@@ -20,9 +20,8 @@ import re
 from typing import Any
 
 from sopskit.errors import EmitError, FormatError, LimitError, ParseError, UsageError
-from sopskit.format.codec import format_go_float, format_time
+from sopskit.format.codec import format_go_float, format_time, go_format_float
 from sopskit.format.tree import Comment, TreeMap, Value
-from sopskit.stores.flatten import format_go_float_e
 from sopskit.stores.limits import check_size, check_tree, ensure_recursion_headroom
 from sopskit.stores.limits import current as current_limits
 
@@ -164,7 +163,7 @@ def marshal_float(value: float) -> str:
         raise EmitError("JSON cannot hold NaN or infinite numbers")
     magnitude = abs(value)
     if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
-        text = format_go_float_e(value)
+        text = go_format_float(value, "e")
         if len(text) >= 4 and text[-4] == "e" and text[-3] == "-" and text[-2] == "0":
             text = text[:-2] + text[-1]
         return text

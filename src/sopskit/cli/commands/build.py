@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sopskit.cli.options import add_cluster_identity_flags
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
@@ -31,10 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="print decrypted values (only to a terminal, unless --force)")
     p.add_argument("--force", action="store_true", help="allow --show-values into a file or a pipe")
     p.add_argument("--no-decrypt", action="store_true", help="build without decrypting anything")
-    p.add_argument("--from-cluster", action="store_true",
-                   help="use the age identity of the cluster's sops-age Secret")
-    p.add_argument("--kubeconfig", default=None, help="kubeconfig for --from-cluster")
-    p.add_argument("--context", dest="kube_context", default=None, help="kubeconfig context for --from-cluster")
+    add_cluster_identity_flags(p, help="use the age identity of the cluster's sops-age Secret")
     p.set_defaults(handler=run_build)
 
 

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sopskit.cli.options import add_cluster_identity_flags
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
@@ -31,10 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--with-keys", action="store_true",
                    help="decrypt both sides with the local identities (SOPS_AGE_KEY_FILE...) to tell "
                         "which values really changed")
-    p.add_argument("--from-cluster", action="store_true",
-                   help="as --with-keys, with the identity from the cluster's sops-age Secret")
-    p.add_argument("--kubeconfig", default=None, help="kubeconfig for --from-cluster")
-    p.add_argument("--context", dest="kube_context", default=None, help="kubeconfig context for --from-cluster")
+    add_cluster_identity_flags(p, help="as --with-keys, with the identity from the cluster's sops-age Secret")
     p.add_argument("paths", nargs="*", metavar="PATH", help="only these repository paths")
     p.set_defaults(handler=run_review)
 
