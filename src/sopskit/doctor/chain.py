@@ -19,6 +19,7 @@ from typing import Any
 
 from sopskit.config import CONFIG_NAME, SopsConfig, load_config
 from sopskit.config.sops_yaml import CreationRule
+from sopskit.doctor.cloudauth import ControllerView, check_cloud_auth, controller_view
 from sopskit.doctor.cluster import ClusterReader, KeySecret, read_key_secret
 from sopskit.doctor.model import Check, Report, Status
 from sopskit.doctor.substitution import rejected
@@ -61,6 +62,12 @@ class _Context:
     kustomizations: list[FluxKs]
     secrets: dict[tuple[str, str], KeySecret] = field(default_factory=dict)
     rbac: dict[tuple[str, str, str], tuple[Status, str]] = field(default_factory=dict)
+    controller: ControllerView | None = None
+
+    def controller_view(self) -> ControllerView:
+        if self.controller is None:
+            self.controller = controller_view(self.repo)
+        return self.controller
 
     def key_secret(self, namespace: str, name: str) -> KeySecret | None:
         if self.options.cluster is None:
@@ -217,6 +224,8 @@ def _check_secret_side(
             chain.unknown("cluster.recipient", "offline and no .sops.pub.age records the cluster's public key")
         elif set(recorded) & set(age):
             chain.ok("cluster.recipient", "the file lists the cluster public key recorded in .sops.pub.age")
+        elif not age and not ids.get("pgp"):
+            chain.unknown("cluster.recipient", "the file relies on cloud KMS keys, not the recorded age key")
         else:
             chain.fail("cluster.recipient", f"the file is not encrypted for the cluster public key recorded in "
                        f".sops.pub.age ({', '.join(recorded)})",
@@ -360,10 +369,32 @@ def _check_kustomization(
                        "controller has no age or PGP identity", "sopskit repo init (adds secretRef sops-age)")
             return
         chain.ok("flux.decryption", f"Kustomization {ks.label} decrypts with sops through cloud KMS")
-        chain.unknown("cluster.secret", "KMS access is granted by the cloud provider's IAM, not a Secret")
+        _check_cloud_auth(ctx, ks, ids, chain)
+        if not chain.broken:
+            chain.unknown("cluster.secret", "KMS access is granted by the cloud provider's IAM, not a Secret")
         return
     chain.ok("flux.decryption", f"Kustomization {ks.label} decrypts with sops and Secret {ks.namespace}/{name}")
+    _check_cloud_auth(ctx, ks, ids, chain)
+    if chain.broken:
+        return
     _check_secret_side(ctx, file, ks, ks.namespace, name, ids, parsed, chain)
+
+
+def _check_cloud_auth(ctx: _Context, ks: FluxKs, ids: dict[str, list[str]], chain: _Chain) -> None:
+    """For a file only cloud keys open: can the controller reach one of them (``cloudauth``)?"""
+    if set(ids) & {"age", "pgp"}:
+        return
+    names: list[str] | None = None
+    if ks.secret_name is not None and ctx.options.cluster is not None:
+        secret = ctx.key_secret(ks.namespace, ks.secret_name)
+        if secret is None or not secret.exists:
+            return  # cluster.secret names the missing or unreadable Secret
+        names = secret.key_names
+    verdict = check_cloud_auth(ks, set(ids), ctx.controller_view(), names)
+    if verdict is None:
+        return
+    chain.checks.append(Check("flux.kms-auth", verdict.status, verdict.message, chain.rel, verdict.fix))
+    chain.broken = chain.broken or verdict.status == "fail"
 
 
 def _global_checks(ctx: _Context, report: Report, files: list[RepoFile]) -> None:

@@ -20,6 +20,8 @@ CHAIN: tuple[tuple[str, str], ...] = (
     ("sopsyaml.shadow", "no earlier .sops.yaml rule shadows a rule written for its path"),
     ("flux.kustomization", "a Flux Kustomization builds it"),
     ("flux.decryption", "that Kustomization decrypts with sops and names a Secret"),
+    ("flux.kms-auth", "for a file only cloud keys open: the controller can reach one (decryption Secret "
+     "entry such as sops.azure-kv, or workload identity)"),
     ("cluster.secret", "the decryption Secret exists and has key names Flux reads"),
     ("cluster.recipient", "one of the Secret's identities is a recipient of the file"),
     ("sops.mac", "the data key opens and the MAC checks out"),
