@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sopskit.errors import ConfigError, UsageError
+from sopskit.errors import ConfigError, SopsError, UsageError
 from sopskit.ops.files import atomic_write
+from sopskit.ops.fluxauth import AzureIdentity, add_azure_workload_identity, find_flux_install, secret_instructions
 from sopskit.ops.sopsyaml_edit import ensure_rule, keep_document_start
 
 SECRETS_ROOT = "flux/secrets"
@@ -72,6 +73,8 @@ class ScaffoldReport:
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    #: what the user still has to do by hand (printed by the CLI; never a secret value)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -202,13 +205,14 @@ def _ensure_gitignore(repo: Path, report: ScaffoldReport) -> None:
 
 def _ensure_sops_yaml(
     repo: Path, environments: Sequence[str], recipients: Mapping[str, Sequence[str]], root: str,
-    report: ScaffoldReport,
+    report: ScaffoldReport, *, azure_kv: str | None = None,
 ) -> None:
     path = repo / ".sops.yaml"
     before = path.read_text(encoding="utf-8") if path.exists() else None
     text = before
+    extra = {"azure_keyvault": azure_kv} if azure_kv else None
     for env in environments:
-        text = ensure_rule(text, env_path_regex(env, root=root), list(recipients.get(env, ())))
+        text = ensure_rule(text, env_path_regex(env, root=root), list(recipients.get(env, ())), extra=extra)
     if text is not None and text != before:
         _write(path, text)
         (report.updated if before is not None else report.created).append(".sops.yaml")
@@ -306,12 +310,14 @@ def _needs_decryption(doc: Any, secrets_dirs: Sequence[str], own: set[tuple[str,
     return any(_covers(str(spec.get("path", "")), d) for d in secrets_dirs) and _builds_this_repo(doc, own)
 
 
-def _decryption_lines(indent: str, secret_name: str) -> str:
-    return (f"{indent}decryption:\n{indent}  provider: sops\n{indent}  secretRef:\n"
-            f"{indent}    name: {secret_name}\n")
+def _decryption_lines(indent: str, secret_name: str | None) -> str:
+    """The block; without a Secret (cloud keys through workload identity) no ``secretRef``: Flux
+    fails the reconcile when a named Secret does not exist (decryptor ``ImportKeys``)."""
+    block = f"{indent}decryption:\n{indent}  provider: sops\n"
+    return block + (f"{indent}  secretRef:\n{indent}    name: {secret_name}\n" if secret_name else "")
 
 
-def _insert_decryption(text: str, secret_name: str, wanted: set[int]) -> str:
+def _insert_decryption(text: str, secret_name: str | None, wanted: set[int]) -> str:
     """Insert a ``decryption`` block as the first key of ``spec`` in the documents ``wanted``
     (indexes), as text: every other byte of the file stays as it was."""
     import yaml
@@ -333,7 +339,7 @@ def _insert_decryption(text: str, secret_name: str, wanted: set[int]) -> str:
 
 
 def wire_flux_decryption(
-    repo: Path, secrets_dirs: Sequence[str], *, secret_name: str = DECRYPTION_SECRET,
+    repo: Path, secrets_dirs: Sequence[str], *, secret_name: str | None = DECRYPTION_SECRET,
 ) -> list[str]:
     """Add ``spec.decryption`` to every Flux Kustomization of this repository whose ``spec.path``
     covers a secrets dir.
@@ -367,20 +373,101 @@ def wire_flux_decryption(
     return changed
 
 
+def _rule_keys(repo: Path, environments: Sequence[str], root: str) -> tuple[bool, bool]:
+    """(some rule uses Azure Key Vault, the environments' rules hold an age or PGP key)."""
+    from sopskit.config import parse_config
+
+    path = repo / ".sops.yaml"
+    if not path.is_file():
+        return False, False
+    try:
+        config = parse_config(path.read_text(encoding="utf-8"), path)
+    except SopsError:
+        return False, False
+    azure = any(rule.recipients("azure_kv") for rule in config.creation_rules)
+    regexes = {env_path_regex(env, root=root) for env in environments}
+    personal = any(rule.recipients("age") or rule.recipients("pgp")
+                   for rule in config.creation_rules if rule.path_regex in regexes)
+    return azure, personal
+
+
+def _flux_install(repo: Path) -> tuple[Path | None, str | None]:
+    import yaml
+
+    found: list[tuple[Path, Any]] = []
+    for path in _iter_yaml_files(repo):
+        if path.name not in ("kustomization.yaml", "kustomization.yml"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            found.append((path, yaml.safe_load(text)))
+        except yaml.YAMLError:
+            continue
+    install = find_flux_install(repo, found)
+    return install, (install.read_text(encoding="utf-8") if install else None)
+
+
+def _wire_azure(
+    repo: Path, report: ScaffoldReport, identity: AzureIdentity | None, use_secret: bool,
+) -> None:
+    from sopskit.ops.fluxauth import existing_patches
+
+    if use_secret:
+        report.notes.extend(secret_instructions("flux-system", DECRYPTION_SECRET))
+        return
+    install, text = _flux_install(repo)
+    if install is None or text is None:
+        report.notes.append("the rules use Azure Key Vault, and no kustomization.yaml here lists "
+                            "gotk-components.yaml: give kustomize-controller an Azure workload identity where Flux "
+                            "is installed (docs/cloud-keys.md), or use --azure-secret")
+        return
+    if identity is None:
+        import yaml
+
+        if existing_patches(yaml.safe_load(text)) != (True, True):
+            report.notes.append(f"the rules use Azure Key Vault: Flux needs an identity. Recommended: `sopskit repo "
+                                f"init --azure-identity CLIENT_ID` (patches {_rel(repo, install)}); or "
+                                "--azure-secret for a decryption Secret entry")
+        return
+    new_text = add_azure_workload_identity(text, identity)
+    if new_text != text:
+        _write(install, new_text)
+        if _rel(repo, install) not in report.updated:
+            report.updated.append(_rel(repo, install))
+        report.notes.append("federate the managed identity with system:serviceaccount:flux-system:"
+                            "kustomize-controller (audience api://AzureADTokenExchange), grant it Key Vault "
+                            "Crypto User, then restart kustomize-controller once")
+
+
 def init_repo(
     repo: Path,
     environments: Sequence[str],
     *,
     root: str = SECRETS_ROOT,
     recipients: Mapping[str, Sequence[str]] | None = None,
+    azure_kv: str | None = None,
+    azure_identity: AzureIdentity | None = None,
+    azure_secret: bool = False,
 ) -> ScaffoldReport:
-    """Lay out (or complete) a secrets repository for ``environments``; idempotent."""
+    """Lay out (or complete) a secrets repository for ``environments``; idempotent.
+
+    When a ``.sops.yaml`` rule uses Azure Key Vault (or ``azure_kv`` adds it to new rules),
+    Flux's access is wired too (:mod:`sopskit.ops.fluxauth`): with ``azure_identity`` the
+    workload-identity patches on kustomize-controller; with ``azure_secret`` only instructions
+    (a credential is never written); with neither, a note naming both.
+    """
     if not environments:
         raise UsageError("repo init needs at least one environment", hint="e.g. --env dev --env prod")
+    if azure_identity is not None and azure_secret:
+        raise UsageError("choose one Azure wiring: --azure-identity (workload identity) or --azure-secret")
     for env in environments:
         check_name("environment", env)
+    if azure_kv:  # refuse a URL sops would not read before writing it into .sops.yaml
+        from sopskit.keys.azure_kv import parse_key_urls
+
+        parse_key_urls(azure_kv)
     report = ScaffoldReport()
-    _ensure_sops_yaml(repo, environments, recipients or {}, root, report)
+    _ensure_sops_yaml(repo, environments, recipients or {}, root, report, azure_kv=azure_kv)
     _ensure_gitignore(repo, report)
     for env in environments:
         kustomization = repo / root / env / "kustomization.yaml"
@@ -388,8 +475,13 @@ def init_repo(
             _write(kustomization, KUSTOMIZATION_TEMPLATE)
             report.created.append(_rel(repo, kustomization))
     _ensure_pre_commit(repo, report)
+    uses_azure, personal = _rule_keys(repo, environments, root)
     secrets_dirs = [f"{root.strip('/')}/{env}" for env in environments]
-    report.updated.extend(wire_flux_decryption(repo, secrets_dirs))
+    # a cloud-only repository wired by workload identity names no Secret: Flux fails on a missing one
+    secret: str | None = DECRYPTION_SECRET if personal or azure_secret or not uses_azure else None
+    report.updated.extend(wire_flux_decryption(repo, secrets_dirs, secret_name=secret))
+    if uses_azure or azure_identity is not None:
+        _wire_azure(repo, report, azure_identity, azure_secret)
     return report
 
 

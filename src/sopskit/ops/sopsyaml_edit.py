@@ -269,11 +269,14 @@ def has_rule(text: str | None, path_regex: str) -> bool:
     return _find_rule(_rules(_load(text), create=False), path_regex) is not None
 
 
-def ensure_rule(text: str | None, path_regex: str, recipients: list[str]) -> str:
+def ensure_rule(
+    text: str | None, path_regex: str, recipients: list[str], *, extra: dict[str, str] | None = None,
+) -> str:
     """``.sops.yaml`` text with a rule for ``path_regex``; an existing rule is left as is.
 
     Used by ``repo init`` to lay out one rule per environment; with no recipient yet, the
-    rule gets an empty ``age`` list that ``cluster init`` fills in.
+    rule gets an empty ``age`` list that ``cluster init`` fills in. ``extra`` adds rule fields
+    to a new rule only (``azure_keyvault: URL`` for ``repo init --azure-kv``).
     """
     from ruamel.yaml.comments import CommentedSeq
 
@@ -283,6 +286,8 @@ def ensure_rule(text: str | None, path_regex: str, recipients: list[str]) -> str
             return
         rule = _new_rule(path_regex, recipients[0] if recipients else "")
         rule["age"] = CommentedSeq(list(recipients))
+        for key, value in (extra or {}).items():
+            rule[key] = value
         rules.insert(_insert_position(rules, path_regex), rule)
 
     return _edit(text, change)

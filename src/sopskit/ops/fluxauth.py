@@ -1,0 +1,200 @@
+"""``repo init`` for a repository whose ``.sops.yaml`` uses Azure Key Vault: give Flux a way in.
+
+kustomize-controller opens an Azure Key Vault data key with, in Flux's order
+(kustomize-controller ``internal/decryptor/decryptor.go``, ``docs/spec/v1/kustomizations.md``
+"Decryption" and "Controller global decryption"): a ``sops.azure-kv`` entry in the
+Kustomization's decryption Secret, else ``spec.decryption.serviceAccountName`` (object-level, a
+feature gate), else the controller's own workload identity. The safe default is the last one:
+no credential exists to leak or rotate. It is two patches in the ``kustomization.yaml`` that
+installs Flux (next to ``gotk-components.yaml``), the ones Flux's Azure guide shows ("At the
+controller level"): the ``azure.workload.identity/client-id`` (and ``tenant-id``) annotation on
+the kustomize-controller ServiceAccount, and the ``azure.workload.identity/use: "true"`` label on
+its pod template, which AKS's webhook needs to inject the federated token.
+
+The patches are inserted as text, at the end of ``patches`` (or as a new ``patches`` key at the
+end of the file): every other byte stays. A patch already there (any patch for the
+kustomize-controller ServiceAccount that sets the annotation, or its Deployment that sets the
+label) is left alone, so the edit is idempotent and never overrides a team's own value.
+
+The Secret route is never written to the repository (a client secret is a credential): the
+caller prints a ``kubectl`` command that reads it from stdin.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sopskit.errors import UsageError
+
+CONTROLLER = "kustomize-controller"
+CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+TENANT_ID_ANNOTATION = "azure.workload.identity/tenant-id"
+USE_LABEL = "azure.workload.identity/use"
+FLUX_MANIFESTS = "gotk-components.yaml"
+AZURE_SECRET_KEY = "sops.azure-kv"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_COMMENT = "# sopskit: Azure workload identity for SOPS decryption with Azure Key Vault"
+
+
+@dataclass(frozen=True)
+class AzureIdentity:
+    """The managed identity kustomize-controller impersonates (public identifiers, no secret)."""
+
+    client_id: str
+    tenant_id: str | None = None
+
+    def __post_init__(self) -> None:
+        for label, value in (("client ID", self.client_id), ("tenant ID", self.tenant_id)):
+            if value is not None and not _GUID.match(value):
+                raise UsageError(f"Azure {label} {value!r} is not a GUID",
+                                 hint="az identity show --name NAME --resource-group GROUP --query clientId -o tsv")
+
+
+def find_flux_install(repo: Path, kustomizations: list[tuple[Path, Any]]) -> Path | None:
+    """The ``kustomization.yaml`` listing ``gotk-components.yaml`` (what ``flux bootstrap`` writes);
+    the shortest path wins when a repository holds several clusters' installs."""
+    found = [path for path, doc in kustomizations
+             if isinstance(doc, dict) and isinstance(doc.get("resources"), list)
+             and any(str(r).endswith(FLUX_MANIFESTS) for r in doc["resources"])]
+    return min(found, key=lambda p: (len(p.relative_to(repo).parts), str(p))) if found else None
+
+
+def _targets_controller(entry: dict[str, Any], body: Any, kind: str) -> bool:
+    target: dict[str, Any] = entry["target"] if isinstance(entry.get("target"), dict) else {}
+    meta: dict[str, Any] = {}
+    if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
+        meta = body["metadata"]
+    want_kind = target.get("kind") or (body.get("kind") if isinstance(body, dict) else None)
+    name = target.get("name") or meta.get("name")
+    if not isinstance(want_kind, str) or not isinstance(name, str):
+        return False
+    try:
+        return bool(re.fullmatch(want_kind, kind)) and bool(re.fullmatch(name, CONTROLLER))
+    except re.error:
+        return (want_kind, name) == (kind, CONTROLLER)
+
+
+def existing_patches(doc: Any) -> tuple[bool, bool]:
+    """(the ServiceAccount annotation is patched, the pod label is patched) for kustomize-controller."""
+    import yaml
+
+    annotated = labelled = False
+    patches = doc.get("patches") if isinstance(doc, dict) else None
+    for entry in patches if isinstance(patches, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("patch"), str):
+            continue
+        text = entry["patch"]
+        try:
+            body = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue
+        if CLIENT_ID_ANNOTATION in text and _targets_controller(entry, body, "ServiceAccount"):
+            annotated = True
+        if USE_LABEL in text and _targets_controller(entry, body, "Deployment"):
+            labelled = True
+    return annotated, labelled
+
+
+def _patch_entries(identity: AzureIdentity, annotate: bool, label: bool, dash: int) -> str:
+    pad = " " * dash
+    lines: list[str] = [_COMMENT]
+    if annotate:
+        lines += ["- target:", "    kind: ServiceAccount", f"    name: {CONTROLLER}", "  patch: |",
+                  "    apiVersion: v1", "    kind: ServiceAccount", "    metadata:", f"      name: {CONTROLLER}",
+                  "      annotations:", f"        {CLIENT_ID_ANNOTATION}: {identity.client_id}"]
+        if identity.tenant_id:
+            lines.append(f"        {TENANT_ID_ANNOTATION}: {identity.tenant_id}")
+    if label:
+        lines += ["- target:", "    kind: Deployment", f"    name: {CONTROLLER}", "  patch: |",
+                  "    apiVersion: apps/v1", "    kind: Deployment", "    metadata:", f"      name: {CONTROLLER}",
+                  "    spec:", "      template:", "        metadata:", "          labels:",
+                  f'            {USE_LABEL}: "true"']
+    return "".join(f"{pad}{line}\n" for line in lines)
+
+
+def add_azure_workload_identity(text: str, identity: AzureIdentity) -> str:
+    """``text`` of the Flux install's ``kustomization.yaml`` with the two patches added (those
+    missing); unchanged when both are there. Refuses a flow-style ``patches`` it cannot extend."""
+    import yaml
+
+    from sopskit.errors import ConfigError
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError("the Flux kustomization.yaml is not valid YAML") from None
+    annotated, labelled = existing_patches(doc)
+    if annotated and labelled:
+        return text
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError("the Flux kustomization.yaml is not a mapping")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    patches = next((v for k, v in node.value if k.value == "patches"), None)
+    resources = next((v for k, v in node.value if k.value == "resources"), None)
+    if patches is None:
+        dash = _dash_column(lines, resources)
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return "".join(lines) + "patches:\n" + _patch_entries(identity, not annotated, not labelled, dash)
+    if not isinstance(patches, yaml.SequenceNode) or patches.flow_style or not patches.value:
+        raise ConfigError("the Flux kustomization.yaml has a flow-style or empty `patches`; add the workload "
+                          "identity patches by hand (see docs/cloud-keys.md)")
+    dash = _dash_column(lines, patches)
+    at = _end_line(patches.value[-1])
+    # back over blank lines and comments that belong to what follows (indented at most like the
+    # dashes: the content of a block scalar is always indented deeper)
+    while at > 0 and at - 1 < len(lines) and (
+            not lines[at - 1].strip()
+            or (lines[at - 1].lstrip().startswith("#") and len(lines[at - 1]) - len(lines[at - 1].lstrip()) <= dash)):
+        at -= 1
+    block = _patch_entries(identity, not annotated, not labelled, dash)
+    return "".join([*lines[:at], block, *lines[at:]])
+
+
+def _end_line(node: Any) -> int:
+    """The line after a node's last content (its innermost last scalar: a collection's own
+    end mark lies at the next token, past trailing comments)."""
+    import yaml
+
+    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, yaml.MappingNode) else last
+    end = node.end_mark
+    return int(end.line if end.column == 0 else end.line + 1)
+
+
+def _dash_column(lines: list[str], sequence: Any) -> int:
+    """Where the ``-`` of a block sequence's items sits (kustomize files use 0 or 2)."""
+    import yaml
+
+    if isinstance(sequence, yaml.SequenceNode) and not sequence.flow_style and sequence.value:
+        first = sequence.value[0].start_mark
+        line = lines[first.line][: first.column] if first.line < len(lines) else ""
+        dash = line.rfind("-")
+        if dash >= 0:
+            return dash
+    return 0
+
+
+def secret_instructions(namespace: str, secret: str) -> list[str]:
+    """How to put a ``sops.azure-kv`` entry in the decryption Secret without it touching a file."""
+    return [
+        f"Azure Key Vault through a decryption Secret: Flux reads the data key {AZURE_SECRET_KEY} (exactly that "
+        f"name) of Secret {namespace}/{secret}, which the Kustomization's spec.decryption.secretRef must name.",
+        "Its value is YAML or JSON: `clientId: ID` alone for a managed identity, or tenantId, clientId and "
+        "clientSecret (or clientCertificate) for a service principal. Type it on stdin, never into a file:",
+        f"  kubectl -n {namespace} create secret generic {secret} --from-file={AZURE_SECRET_KEY}=/dev/stdin",
+        f"  (Secret already there: kubectl -n {namespace} patch secret {secret} --type merge --patch-file "
+        f"/dev/stdin, with {{\"stringData\": {{\"{AZURE_SECRET_KEY}\": \"...\"}}}})",
+        "Workload identity needs no credential at all: `sopskit repo init --azure-identity CLIENT_ID`.",
+    ]
+
+
+__all__ = ["AZURE_SECRET_KEY", "AzureIdentity", "add_azure_workload_identity", "existing_patches",
+           "find_flux_install", "secret_instructions"]
