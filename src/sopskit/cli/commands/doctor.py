@@ -21,7 +21,8 @@ examples:
 
 Links, in the order Flux walks them (check ids are stable):
   sops.parse, sops.recipients, sopsyaml.rule, sopsyaml.shadow, flux.kustomization,
-  flux.decryption, cluster.secret, cluster.recipient, sops.mac, cluster.rbac, flux.substitution
+  flux.decryption, flux.kms-auth (files for cloud keys only: sops.azure-kv & co or workload
+  identity), cluster.secret, cluster.recipient, sops.mac, cluster.rbac, flux.substitution
 Offline, the cluster's public key is taken from a committed .sops.pub.age when there is one.
 --cluster reads the decryption Secret (in memory; only public recipients are derived), the
 Kustomizations' status, and asks whether the controller may read the Secret.
