@@ -371,7 +371,8 @@ def _check_kustomization(
         chain.ok("flux.decryption", f"Kustomization {ks.label} decrypts with sops through cloud KMS")
         _check_cloud_auth(ctx, ks, ids, chain)
         if not chain.broken:
-            chain.unknown("cluster.secret", "KMS access is granted by the cloud provider's IAM, not a Secret")
+            chain.unknown("cluster.secret", "no decryption Secret (no secretRef): KMS access is the cloud "
+                          "provider's IAM")
         return
     chain.ok("flux.decryption", f"Kustomization {ks.label} decrypts with sops and Secret {ks.namespace}/{name}")
     _check_cloud_auth(ctx, ks, ids, chain)
