@@ -425,9 +425,9 @@ def _wire_azure(
         import yaml
 
         if existing_patches(yaml.safe_load(text)) != (True, True):
-            report.notes.append(f"the rules use Azure Key Vault: Flux needs an identity. Recommended: `sopskit repo "
-                                f"init --azure-identity CLIENT_ID` (patches {_rel(repo, install)}); or "
-                                "--azure-secret for a decryption Secret entry")
+            report.notes.append("the rules use Azure Key Vault: Flux needs an identity. Recommended: "
+                                "`sopskit repo init --azure-identity CLIENT_ID` "
+                                f"(patches {_rel(repo, install)}); or --azure-secret for a decryption Secret entry")
         return
     new_text = add_azure_workload_identity(text, identity)
     if new_text != text:
