@@ -270,3 +270,17 @@ def test_cluster_secret_without_the_entry_but_workload_identity_is_fine(
     flux_install(azure, SA_PATCH + LABEL_PATCH)
     assert kms_check(_run(azure, kubeconfig_admin))[0] == "ok"
 
+
+
+def test_near_misses_are_names_flux_ignores_only() -> None:
+    from sopskit.doctor.cloudauth import ControllerView, Identity, check_cloud_auth
+    from sopskit.doctor.wiring import FluxKs
+
+    ks = FluxKs("flux-system", "apps", "apps", {"decryption": {"provider": "sops", "secretRef": {"name": "k"}}})
+    view = ControllerView(f"{FLUX_DIR}/kustomization.yaml", Identity(), {})
+    aws = check_cloud_auth(ks, {"kms"}, view, ["sops.gcp-kms"])
+    assert aws is not None and aws.status == "unknown" and "ignores" not in aws.message
+    azure = check_cloud_auth(ks, {"azure_kv"}, view, ["sops.azure-kv.yaml", "age.agekey"])
+    assert azure is not None and azure.status == "fail"
+    assert "has sops.azure-kv.yaml, which Flux ignores" in azure.message
+    assert check_cloud_auth(ks, {"hckms"}, view, []) is None  # Flux has no credential entry for it

@@ -36,6 +36,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sopskit.doctor.cluster import FLUX_KEY_NAMES
 from sopskit.doctor.model import Status
 from sopskit.doctor.wiring import FluxKs
 from sopskit.policy.repo import Repo, RepoFile, is_kind, name_of
@@ -294,7 +295,9 @@ def _identity_wiring(provider: Provider, identity: Identity) -> tuple[bool, str 
 
 
 def _near_misses(provider: Provider, key_names: list[str]) -> list[str]:
-    return [k for k in key_names if k != provider.secret_key and any(w in k.lower() for w in provider.near)
+    """Data key names meant for ``provider`` that Flux ignores (``azure-kv``, ``sops.azure-kv.yaml``);
+    a name Flux reads for another service is not one."""
+    return [k for k in key_names if k not in FLUX_KEY_NAMES and any(w in k.lower() for w in provider.near)
             and not k.endswith((".agekey", ".asc"))]
 
 
