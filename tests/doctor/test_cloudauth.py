@@ -12,6 +12,7 @@ import pytest
 
 from sopskit.doctor import Options, Report, diagnose
 from sopskit.doctor.cloudauth import controller_view
+from sopskit.doctor.wiring import FluxKs
 from sopskit.k8s.client import connect
 from sopskit.policy.repo import load_repo
 from testing.k8s_server import FakeKubeServer
@@ -130,7 +131,8 @@ def test_json6902_patches_and_patch_files_are_read(azure: GitOpsRepo) -> None:
                  "    path: sa-patch.yaml\n"
                  + controller_patch("Deployment", "- op: add\n  path: /spec/template/metadata/labels/"
                                     "azure.workload.identity~1use\n  value: \"true\""))
-    view = controller_view(load_repo(azure.root))
+    ks = FluxKs("flux-system", "apps", "apps", {}, "clusters/prod/apps.yaml")
+    view = controller_view(load_repo(azure.root)).for_kustomization(ks)
     assert view.controller.annotations["azure.workload.identity/client-id"].endswith("2")
     assert kms_check(diagnose(azure.root))[0] == "ok"
 
@@ -274,7 +276,6 @@ def test_cluster_secret_without_the_entry_but_workload_identity_is_fine(
 
 def test_near_misses_are_names_flux_ignores_only() -> None:
     from sopskit.doctor.cloudauth import ControllerView, Identity, check_cloud_auth
-    from sopskit.doctor.wiring import FluxKs
 
     ks = FluxKs("flux-system", "apps", "apps", {"decryption": {"provider": "sops", "secretRef": {"name": "k"}}})
     view = ControllerView(f"{FLUX_DIR}/kustomization.yaml", Identity(), {})
@@ -284,3 +285,15 @@ def test_near_misses_are_names_flux_ignores_only() -> None:
     assert azure is not None and azure.status == "fail"
     assert "has sops.azure-kv.yaml, which Flux ignores" in azure.message
     assert check_cloud_auth(ks, {"hckms"}, view, []) is None  # Flux has no credential entry for it
+
+
+def test_each_cluster_answers_with_its_own_install(azure: GitOpsRepo) -> None:
+    """Two clusters in one repository: staging's workload identity does not wire prod."""
+    staging = "clusters/staging/flux-system"
+    azure.write(f"{staging}/gotk-components.yaml", "# made-up stub\n")
+    azure.write(f"{staging}/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                f"resources:\n  - gotk-components.yaml\npatches:\n{SA_PATCH}{LABEL_PATCH}")
+    status, message, _ = kms_check(diagnose(azure.root))  # apps is defined in clusters/prod
+    assert status == "fail" and f"{FLUX_DIR}/kustomization.yaml" in message
+    flux_install(azure, SA_PATCH + LABEL_PATCH)
+    assert kms_check(diagnose(azure.root))[0] == "ok"

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from sopskit.doctor.cloudauth import controller_view
+from sopskit.doctor.wiring import FluxKs
 from sopskit.errors import ConfigError, SopsError, UsageError
 from sopskit.ops.fluxauth import AzureIdentity, add_azure_workload_identity, existing_patches
 from sopskit.ops.scaffold import init_repo
@@ -112,6 +113,10 @@ def _existing_repo(root: Path) -> None:
                                      f"    encrypted_regex: ^(data|stringData)$\n    azure_keyvault: {URL}\n")
 
 
+def _secrets_ks() -> FluxKs:
+    return FluxKs("flux-system", "secrets", "flux/secrets/prod", {}, "clusters/prod/secrets.yaml")
+
+
 def test_repo_init_on_an_azure_repository(tmp_path: Path) -> None:
     _existing_repo(tmp_path)
     sops_yaml = (tmp_path / ".sops.yaml").read_bytes()
@@ -121,7 +126,7 @@ def test_repo_init_on_an_azure_repository(tmp_path: Path) -> None:
     ks = (tmp_path / "clusters/prod/secrets.yaml").read_text()
     # cloud keys only: decryption without a secretRef (a missing Secret fails Flux's reconcile)
     assert ks == FLUX_KS.replace("spec:\n", "spec:\n  decryption:\n    provider: sops\n", 1)
-    view = controller_view(load_repo(tmp_path))
+    view = controller_view(load_repo(tmp_path)).for_kustomization(_secrets_ks())
     assert view.controller.annotations == {"azure.workload.identity/client-id": CLIENT}
     assert view.controller.pod_labels == {"azure.workload.identity/use": "true"}
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and ".git" not in p.parts}

@@ -19,7 +19,7 @@ from typing import Any
 
 from sopskit.config import CONFIG_NAME, SopsConfig, load_config
 from sopskit.config.sops_yaml import CreationRule
-from sopskit.doctor.cloudauth import ControllerView, check_cloud_auth, controller_view
+from sopskit.doctor.cloudauth import ControllerFacts, check_cloud_auth, controller_view
 from sopskit.doctor.cluster import ClusterReader, KeySecret, read_key_secret
 from sopskit.doctor.model import Check, Report, Status
 from sopskit.doctor.substitution import rejected
@@ -62,9 +62,9 @@ class _Context:
     kustomizations: list[FluxKs]
     secrets: dict[tuple[str, str], KeySecret] = field(default_factory=dict)
     rbac: dict[tuple[str, str, str], tuple[Status, str]] = field(default_factory=dict)
-    controller: ControllerView | None = None
+    controller: ControllerFacts | None = None
 
-    def controller_view(self) -> ControllerView:
+    def controller_view(self) -> ControllerFacts:
         if self.controller is None:
             self.controller = controller_view(self.repo)
         return self.controller
@@ -391,7 +391,7 @@ def _check_cloud_auth(ctx: _Context, ks: FluxKs, ids: dict[str, list[str]], chai
         if secret is None or not secret.exists:
             return  # cluster.secret names the missing or unreadable Secret
         names = secret.key_names
-    verdict = check_cloud_auth(ks, set(ids), ctx.controller_view(), names)
+    verdict = check_cloud_auth(ks, set(ids), ctx.controller_view().for_kustomization(ks), names)
     if verdict is None:
         return
     chain.checks.append(Check("flux.kms-auth", verdict.status, verdict.message, chain.rel, verdict.fix))

@@ -229,23 +229,70 @@ def _patch_bodies(repo: Repo, file: RepoFile, kustomization: Mapping[str, Any]) 
                 yield {}, doc
 
 
-def controller_view(repo: Repo) -> ControllerView:
+def _merge_identity(into: Identity, piece: Identity) -> None:
+    into.annotations.update(piece.annotations)
+    into.pod_labels.update(piece.pod_labels)
+    into.env |= piece.env
+    into.args.extend(piece.args)
+    into.sources |= piece.sources
+
+
+def _cluster_dir(install: str) -> str:
+    """``clusters/prod`` for ``clusters/prod/flux-system/kustomization.yaml``: bootstrap's layout."""
+    return posixpath.dirname(posixpath.dirname(install))
+
+
+def _under(rel: str, directory: str) -> bool:
+    return not directory or rel.startswith(directory + "/")
+
+
+@dataclass
+class ControllerFacts:
+    """Every install of Flux in the repository and what each file says of kustomize-controller,
+    so a repository holding several clusters answers for the cluster of each Kustomization."""
+
+    installs: list[str] = field(default_factory=list)
+    pieces: list[tuple[str, Identity]] = field(default_factory=list)
+    accounts: dict[tuple[str, str], Identity] = field(default_factory=dict)
+
+    def for_kustomization(self, ks: FluxKs) -> ControllerView:
+        """The controller of the cluster ``ks`` belongs to: the install whose cluster folder holds
+        its definition (the only install when there is one). None when it cannot be told apart,
+        so nothing from another cluster's patches counts for it."""
+        install: str | None = self.installs[0] if len(self.installs) == 1 else None
+        if len(self.installs) > 1 and ks.defined_in:
+            owners = [i for i in self.installs if _under(ks.defined_in, _cluster_dir(i))]
+            install = max(owners, key=len) if owners else None
+        identity = Identity()
+        if install is None and len(self.installs) > 1:
+            return ControllerView(None, identity, self.accounts)
+        for rel, piece in self.pieces:
+            clusters = [i for i in self.installs if _under(rel, _cluster_dir(i))]
+            if not clusters or install is None or install in clusters:
+                _merge_identity(identity, piece)
+        return ControllerView(install, identity, self.accounts)
+
+
+def controller_view(repo: Repo) -> ControllerFacts:
     """Read kustomize-controller's identity (and other ServiceAccounts) from the repository."""
-    view = ControllerView(None, Identity(), {})
+    facts = ControllerFacts()
     for file, doc in repo.kustomizations():
         data = doc.data
         resources = data.get("resources") or []
         if isinstance(resources, list) and any(str(r).endswith(_FLUX_MANIFESTS) for r in resources):
-            view.installed_in = view.installed_in or file.rel
+            facts.installs.append(file.rel)
+        piece = Identity()
         for target, patch in _patch_bodies(repo, file, data):
             for kind in ("ServiceAccount", "Deployment"):
                 if isinstance(patch, list) and _targets_controller(target, {}, kind):
-                    _json6902(view.controller, patch)
-                    view.controller.sources.add(file.rel)
+                    _json6902(piece, patch)
+                    piece.sources.add(file.rel)
                 elif isinstance(patch, dict) and _targets_controller(target, patch, kind) \
                         and (not patch.get("kind") or patch.get("kind") == kind):
-                    _merge_manifest(view.controller, patch, kind)
-                    view.controller.sources.add(file.rel)
+                    _merge_manifest(piece, patch, kind)
+                    piece.sources.add(file.rel)
+        if piece.sources:
+            facts.pieces.append((file.rel, piece))
     for file in repo.files:
         # a direct manifest; gotk-components.yaml is generated and carries no identity, skip it
         # (and parse only files that can hold a ServiceAccount or the controller: parsing is slow)
@@ -259,13 +306,14 @@ def controller_view(repo: Repo) -> ControllerView:
                 meta = _mapping(doc.data.get("metadata"))
                 namespace = str(meta.get("namespace") or repo.namespace_of(file, doc) or "default")
                 if name_of(doc.data) == CONTROLLER and namespace in ("flux-system", "default"):
-                    _merge_manifest(view.controller, doc.data, kind)
-                    view.controller.sources.add(file.rel)
+                    piece = Identity(sources={file.rel})
+                    _merge_manifest(piece, doc.data, kind)
+                    facts.pieces.append((file.rel, piece))
                 elif kind == "ServiceAccount":
-                    account = view.accounts.setdefault((namespace, name_of(doc.data)), Identity())
+                    account = facts.accounts.setdefault((namespace, name_of(doc.data)), Identity())
                     _merge_manifest(account, doc.data, kind)
                     account.sources.add(file.rel)
-    return view
+    return facts
 
 
 # -- the check ------------------------------------------------------------------------------------
@@ -396,5 +444,6 @@ def _fix(ks: FluxKs, provider: Provider, *, exists: bool) -> str:
             f"{_FLUX_MANIFESTS}), {via_secret}")
 
 
-__all__ = ["BY_KEY_TYPE", "FEATURE_GATE", "PROVIDERS", "ControllerView", "Identity", "Provider", "Verdict",
+__all__ = ["BY_KEY_TYPE", "FEATURE_GATE", "PROVIDERS", "ControllerFacts", "ControllerView", "Identity", "Provider",
+           "Verdict",
            "check_cloud_auth", "controller_view"]
