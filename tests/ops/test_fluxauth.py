@@ -160,3 +160,25 @@ def test_azure_kv_flag_writes_new_rules_and_bad_urls_are_refused(tmp_path: Path)
     init_repo(tmp_path, ["prod"], azure_kv=URL)
     rule = yaml.safe_load((tmp_path / ".sops.yaml").read_text())["creation_rules"][0]
     assert rule["azure_keyvault"] == URL and rule["path_regex"] == "^flux/secrets/prod/"
+
+
+def test_repo_init_patches_only_the_cluster_that_applies_the_secrets(tmp_path: Path) -> None:
+    _existing_repo(tmp_path)
+    (tmp_path / "clusters/staging/flux-system").mkdir(parents=True)
+    (tmp_path / "clusters/staging/flux-system/kustomization.yaml").write_text(BOOTSTRAP)
+    (tmp_path / "clusters/staging/secrets.yaml").write_text(FLUX_KS.replace("/prod", "/staging"))
+    report = init_repo(tmp_path, ["prod"], azure_identity=AzureIdentity(CLIENT))
+    assert "clusters/prod/flux-system/kustomization.yaml" in report.updated
+    assert (tmp_path / "clusters/staging/flux-system/kustomization.yaml").read_text() == BOOTSTRAP
+    # no cluster applies flux/secrets/dev: nothing is guessed, a note says so
+    report = init_repo(tmp_path, ["dev"], azure_identity=AzureIdentity(CLIENT))
+    assert (tmp_path / "clusters/staging/flux-system/kustomization.yaml").read_text() == BOOTSTRAP
+    assert any("no kustomization.yaml listing gotk-components.yaml" in n for n in report.notes)
+
+
+def test_an_environment_without_azure_keeps_the_age_secret_ref(tmp_path: Path) -> None:
+    _existing_repo(tmp_path)
+    (tmp_path / "clusters/prod/dev.yaml").write_text(FLUX_KS.replace("/prod", "/dev").replace("secrets\n", "dev\n", 1))
+    init_repo(tmp_path, ["dev"])  # its new rule waits for `cluster init` (age): Flux needs sops-age
+    ks = yaml.safe_load((tmp_path / "clusters/prod/dev.yaml").read_text())
+    assert ks["spec"]["decryption"] == {"provider": "sops", "secretRef": {"name": "sops-age"}}

@@ -53,13 +53,17 @@ class AzureIdentity:
                                  hint="az identity show --name NAME --resource-group GROUP --query clientId -o tsv")
 
 
-def find_flux_install(repo: Path, kustomizations: list[tuple[Path, Any]]) -> Path | None:
-    """The ``kustomization.yaml`` listing ``gotk-components.yaml`` (what ``flux bootstrap`` writes);
-    the shortest path wins when a repository holds several clusters' installs."""
-    found = [path for path, doc in kustomizations
-             if isinstance(doc, dict) and isinstance(doc.get("resources"), list)
-             and any(str(r).endswith(FLUX_MANIFESTS) for r in doc["resources"])]
-    return min(found, key=lambda p: (len(p.relative_to(repo).parts), str(p))) if found else None
+def find_flux_installs(repo: Path, kustomizations: list[tuple[Path, Any]], near: list[Path]) -> list[Path]:
+    """The ``kustomization.yaml`` files listing ``gotk-components.yaml`` (what ``flux bootstrap``
+    writes) of the clusters that apply the secrets: the only one, or, when the repository holds
+    several clusters' installs, those whose cluster folder (``clusters/prod`` for
+    ``clusters/prod/flux-system/``) holds a Flux Kustomization in ``near``."""
+    found = sorted(path for path, doc in kustomizations
+                   if isinstance(doc, dict) and isinstance(doc.get("resources"), list)
+                   and any(str(r).endswith(FLUX_MANIFESTS) for r in doc["resources"]))
+    if len(found) <= 1:
+        return found
+    return [path for path in found if any(path.parent.parent in k.parents for k in near)]
 
 
 def _targets_controller(entry: dict[str, Any], body: Any, kind: str) -> bool:
@@ -197,4 +201,4 @@ def secret_instructions(namespace: str, secret: str) -> list[str]:
 
 
 __all__ = ["AZURE_SECRET_KEY", "AzureIdentity", "add_azure_workload_identity", "existing_patches",
-           "find_flux_install", "secret_instructions"]
+           "find_flux_installs", "secret_instructions"]

@@ -29,7 +29,7 @@ from typing import Any
 
 from sopskit.errors import ConfigError, SopsError, UsageError
 from sopskit.ops.files import atomic_write
-from sopskit.ops.fluxauth import AzureIdentity, add_azure_workload_identity, find_flux_install, secret_instructions
+from sopskit.ops.fluxauth import AzureIdentity, add_azure_workload_identity, find_flux_installs, secret_instructions
 from sopskit.ops.sopsyaml_edit import ensure_rule, keep_document_start
 
 SECRETS_ROOT = "flux/secrets"
@@ -338,16 +338,8 @@ def _insert_decryption(text: str, secret_name: str | None, wanted: set[int]) -> 
     return "".join(lines)
 
 
-def wire_flux_decryption(
-    repo: Path, secrets_dirs: Sequence[str], *, secret_name: str | None = DECRYPTION_SECRET,
-) -> list[str]:
-    """Add ``spec.decryption`` to every Flux Kustomization of this repository whose ``spec.path``
-    covers a secrets dir.
-
-    A Kustomization that already has a ``decryption`` block is left alone (it may use another
-    Secret on purpose); one built from another source (OCIRepository, another Git repository) is
-    never touched. Returns the files changed.
-    """
+def _flux_documents(repo: Path) -> tuple[list[tuple[Path, str, list[Any]]], set[tuple[str, str]]]:
+    """The YAML files that may hold Flux objects, parsed, and the GitRepositories that are this one."""
     import yaml
 
     parsed: list[tuple[Path, str, list[Any]]] = []
@@ -360,7 +352,29 @@ def wire_flux_decryption(
         except yaml.YAMLError:
             continue
         parsed.append((path, text, docs))
-    own = _own_git_sources(repo, [(p, d) for p, _t, docs in parsed for d in docs])
+    return parsed, _own_git_sources(repo, [(p, d) for p, _t, docs in parsed for d in docs])
+
+
+def _covering(parsed: list[tuple[Path, str, list[Any]]], own: set[tuple[str, str]],
+              secrets_dirs: Sequence[str]) -> list[Path]:
+    """Files defining a Flux Kustomization of this repository that builds a secrets dir."""
+    return [path for path, _text, docs in parsed
+            if any(_is_flux_kustomization(doc) and isinstance(doc.get("spec"), dict)
+                   and any(_covers(str(doc["spec"].get("path", "")), d) for d in secrets_dirs)
+                   and _builds_this_repo(doc, own) for doc in docs)]
+
+
+def wire_flux_decryption(
+    repo: Path, secrets_dirs: Sequence[str], *, secret_name: str | None = DECRYPTION_SECRET,
+) -> list[str]:
+    """Add ``spec.decryption`` to every Flux Kustomization of this repository whose ``spec.path``
+    covers a secrets dir.
+
+    A Kustomization that already has a ``decryption`` block is left alone (it may use another
+    Secret on purpose); one built from another source (OCIRepository, another Git repository) is
+    never touched. Without ``secret_name`` the block has no ``secretRef``. Returns the files changed.
+    """
+    parsed, own = _flux_documents(repo)
     changed: list[str] = []
     for path, text, docs in parsed:
         wanted = {index for index, doc in enumerate(docs) if _needs_decryption(doc, secrets_dirs, own)}
@@ -374,7 +388,8 @@ def wire_flux_decryption(
 
 
 def _rule_keys(repo: Path, environments: Sequence[str], root: str) -> tuple[bool, bool]:
-    """(some rule uses Azure Key Vault, the environments' rules hold an age or PGP key)."""
+    """(some rule uses Azure Key Vault, the environments' rules are for cloud keys only: they
+    use Azure Key Vault and hold no age or PGP key, so Flux needs no decryption Secret)."""
     from sopskit.config import parse_config
 
     path = repo / ".sops.yaml"
@@ -386,57 +401,62 @@ def _rule_keys(repo: Path, environments: Sequence[str], root: str) -> tuple[bool
         return False, False
     azure = any(rule.recipients("azure_kv") for rule in config.creation_rules)
     regexes = {env_path_regex(env, root=root) for env in environments}
-    personal = any(rule.recipients("age") or rule.recipients("pgp")
-                   for rule in config.creation_rules if rule.path_regex in regexes)
-    return azure, personal
+    rules = [rule for rule in config.creation_rules if rule.path_regex in regexes]
+    cloud_only = any(rule.recipients("azure_kv") for rule in rules) and not any(
+        rule.recipients("age") or rule.recipients("pgp") for rule in rules)
+    return azure, cloud_only
 
 
-def _flux_install(repo: Path) -> tuple[Path | None, str | None]:
+def _flux_installs(repo: Path, secrets_dirs: Sequence[str]) -> list[Path]:
     import yaml
 
     found: list[tuple[Path, Any]] = []
     for path in _iter_yaml_files(repo):
         if path.name not in ("kustomization.yaml", "kustomization.yml"):
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
         try:
-            found.append((path, yaml.safe_load(text)))
+            found.append((path, yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))))
         except yaml.YAMLError:
             continue
-    install = find_flux_install(repo, found)
-    return install, (install.read_text(encoding="utf-8") if install else None)
+    parsed, own = _flux_documents(repo)
+    return find_flux_installs(repo, found, _covering(parsed, own, secrets_dirs))
 
 
 def _wire_azure(
     repo: Path, report: ScaffoldReport, identity: AzureIdentity | None, use_secret: bool,
+    secrets_dirs: Sequence[str],
 ) -> None:
+    import yaml
+
     from sopskit.ops.fluxauth import existing_patches
 
     if use_secret:
         report.notes.extend(secret_instructions("flux-system", DECRYPTION_SECRET))
         return
-    install, text = _flux_install(repo)
-    if install is None or text is None:
-        report.notes.append("the rules use Azure Key Vault, and no kustomization.yaml here lists "
-                            "gotk-components.yaml: give kustomize-controller an Azure workload identity where Flux "
-                            "is installed (docs/cloud-keys.md), or use --azure-secret")
+    installs = _flux_installs(repo, secrets_dirs)
+    if not installs:
+        report.notes.append("the rules use Azure Key Vault, and no kustomization.yaml listing gotk-components.yaml "
+                            "was found for the cluster that applies the secrets: give kustomize-controller an Azure "
+                            "workload identity where Flux is installed (docs/cloud-keys.md), or use --azure-secret")
         return
-    if identity is None:
-        import yaml
-
-        if existing_patches(yaml.safe_load(text)) != (True, True):
-            report.notes.append("the rules use Azure Key Vault: Flux needs an identity. Recommended: "
-                                "`sopskit repo init --azure-identity CLIENT_ID` "
-                                f"(patches {_rel(repo, install)}); or --azure-secret for a decryption Secret entry")
-        return
-    new_text = add_azure_workload_identity(text, identity)
-    if new_text != text:
-        _write(install, new_text)
-        if _rel(repo, install) not in report.updated:
-            report.updated.append(_rel(repo, install))
-        report.notes.append("federate the managed identity with system:serviceaccount:flux-system:"
-                            "kustomize-controller (audience api://AzureADTokenExchange), grant it Key Vault "
-                            "Crypto User, then restart kustomize-controller once")
+    for install in installs:
+        text = install.read_text(encoding="utf-8")
+        if identity is None:
+            if existing_patches(yaml.safe_load(text)) != (True, True):
+                report.notes.append("the rules use Azure Key Vault: Flux needs an identity. Recommended: "
+                                    "`sopskit repo init --azure-identity CLIENT_ID` "
+                                    f"(patches {_rel(repo, install)}); or --azure-secret for a decryption Secret "
+                                    "entry")
+            continue
+        new_text = add_azure_workload_identity(text, identity)
+        if new_text != text:
+            _write(install, new_text)
+            if _rel(repo, install) not in report.updated:
+                report.updated.append(_rel(repo, install))
+            report.notes.append(f"{_rel(repo, install)}: federate the managed identity with "
+                                "system:serviceaccount:flux-system:kustomize-controller (audience "
+                                "api://AzureADTokenExchange), grant it Key Vault Crypto User, then restart "
+                                "kustomize-controller once")
 
 
 def init_repo(
@@ -475,13 +495,13 @@ def init_repo(
             _write(kustomization, KUSTOMIZATION_TEMPLATE)
             report.created.append(_rel(repo, kustomization))
     _ensure_pre_commit(repo, report)
-    uses_azure, personal = _rule_keys(repo, environments, root)
+    uses_azure, cloud_only = _rule_keys(repo, environments, root)
     secrets_dirs = [f"{root.strip('/')}/{env}" for env in environments]
-    # a cloud-only repository wired by workload identity names no Secret: Flux fails on a missing one
-    secret: str | None = DECRYPTION_SECRET if personal or azure_secret or not uses_azure else None
+    # cloud keys only, no Secret route: no secretRef (Flux fails the reconcile on a missing Secret)
+    secret: str | None = None if cloud_only and not azure_secret else DECRYPTION_SECRET
     report.updated.extend(wire_flux_decryption(repo, secrets_dirs, secret_name=secret))
     if uses_azure or azure_identity is not None:
-        _wire_azure(repo, report, azure_identity, azure_secret)
+        _wire_azure(repo, report, azure_identity, azure_secret, secrets_dirs)
     return report
 
 
