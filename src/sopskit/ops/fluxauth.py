@@ -1,15 +1,17 @@
-"""``repo init`` for a repository whose ``.sops.yaml`` uses Azure Key Vault: give Flux a way in.
+"""``repo init`` for a repository whose ``.sops.yaml`` uses cloud keys: give Flux a way in.
 
-kustomize-controller opens an Azure Key Vault data key with, in Flux's order
-(kustomize-controller ``internal/decryptor/decryptor.go``, ``docs/spec/v1/kustomizations.md``
-"Decryption" and "Controller global decryption"): a ``sops.azure-kv`` entry in the
-Kustomization's decryption Secret, else ``spec.decryption.serviceAccountName`` (object-level, a
-feature gate), else the controller's own workload identity. The safe default is the last one:
-no credential exists to leak or rotate. It is two patches in the ``kustomization.yaml`` that
-installs Flux (next to ``gotk-components.yaml``), the ones Flux's Azure guide shows ("At the
-controller level"): the ``azure.workload.identity/client-id`` (and ``tenant-id``) annotation on
-the kustomize-controller ServiceAccount, and the ``azure.workload.identity/use: "true"`` label on
-its pod template, which AKS's webhook needs to inject the federated token.
+kustomize-controller opens a cloud data key with, in Flux's order (kustomize-controller
+``internal/decryptor/decryptor.go``, ``docs/spec/v1/kustomizations.md`` "Decryption" and
+"Controller global decryption"): an entry in the Kustomization's decryption Secret
+(``sops.azure-kv``, ``sops.gcp-kms``, ``sops.aws-kms``), else ``spec.decryption.serviceAccountName``
+(object-level, a feature gate), else the controller's own workload identity. The safe default is
+the last one: no credential exists to leak or rotate. It is patches in the ``kustomization.yaml``
+that installs Flux (next to ``gotk-components.yaml``), the ones Flux's integration guides show
+("At the controller level"): for Azure the ``azure.workload.identity/client-id`` (and
+``tenant-id``) annotation on the kustomize-controller ServiceAccount plus the
+``azure.workload.identity/use: "true"`` label on its pod template, which AKS's webhook needs to
+inject the federated token; for GKE the ``iam.gke.io/gcp-service-account`` annotation; for EKS
+(IRSA) the ``eks.amazonaws.com/role-arn`` annotation.
 
 The patches are inserted as text, at the end of ``patches`` (or as a new ``patches`` key at the
 end of the file): every other byte stays. A patch already there (any patch for the
@@ -33,24 +35,61 @@ CONTROLLER = "kustomize-controller"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 TENANT_ID_ANNOTATION = "azure.workload.identity/tenant-id"
 USE_LABEL = "azure.workload.identity/use"
+GCP_ANNOTATION = "iam.gke.io/gcp-service-account"
+AWS_ANNOTATION = "eks.amazonaws.com/role-arn"
 FLUX_MANIFESTS = "gotk-components.yaml"
 AZURE_SECRET_KEY = "sops.azure-kv"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_COMMENT = "# sopskit: Azure workload identity for SOPS decryption with Azure Key Vault"
+_GCP_SA = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")
+_AWS_ROLE = re.compile(r"^arn:aws[-a-z]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 
 
 @dataclass(frozen=True)
-class AzureIdentity:
-    """The managed identity kustomize-controller impersonates (public identifiers, no secret)."""
+class WorkloadIdentity:
+    """What kustomize-controller's ServiceAccount (and pod) carry to act as a cloud identity:
+    public identifiers only, never a credential. ``key_type`` is the sops key type it opens."""
 
-    client_id: str
-    tenant_id: str | None = None
+    key_type: str
+    label: str
+    annotations: tuple[tuple[str, str], ...]
+    pod_labels: tuple[tuple[str, str], ...] = ()
+    #: what the cloud side still needs (doctor cannot see it)
+    next_step: str = ""
 
-    def __post_init__(self) -> None:
-        for label, value in (("client ID", self.client_id), ("tenant ID", self.tenant_id)):
-            if value is not None and not _GUID.match(value):
-                raise UsageError(f"Azure {label} {value!r} is not a GUID",
-                                 hint="az identity show --name NAME --resource-group GROUP --query clientId -o tsv")
+
+def azure_identity(client_id: str, tenant_id: str | None = None) -> WorkloadIdentity:
+    """Azure workload identity: the managed identity's client ID (and tenant) on the ServiceAccount,
+    and the pod label AKS's webhook needs to inject the federated token."""
+    for label, value in (("client ID", client_id), ("tenant ID", tenant_id)):
+        if value is not None and not _GUID.match(value):
+            raise UsageError(f"Azure {label} {value!r} is not a GUID",
+                             hint="az identity show --name NAME --resource-group GROUP --query clientId -o tsv")
+    annotations = ((CLIENT_ID_ANNOTATION, client_id),) + (((TENANT_ID_ANNOTATION, tenant_id),) if tenant_id else ())
+    return WorkloadIdentity("azure_kv", "Azure workload identity", annotations, ((USE_LABEL, '"true"'),),
+                            "federate the managed identity with system:serviceaccount:flux-system:"
+                            "kustomize-controller (audience api://AzureADTokenExchange), grant it Key Vault "
+                            "Crypto User, then restart kustomize-controller once")
+
+
+def gcp_identity(service_account: str) -> WorkloadIdentity:
+    """GKE workload identity: the Google service account kustomize-controller impersonates."""
+    if not _GCP_SA.match(service_account):
+        raise UsageError(f"{service_account!r} is not a Google service account e-mail",
+                         hint="NAME@PROJECT_ID.iam.gserviceaccount.com")
+    return WorkloadIdentity("gcp_kms", "GKE workload identity", ((GCP_ANNOTATION, service_account),),
+                            next_step="grant roles/iam.workloadIdentityUser on that service account to "
+                            "PROJECT_ID.svc.id.goog[flux-system/kustomize-controller] and it "
+                            "roles/cloudkms.cryptoKeyDecrypter, then restart kustomize-controller once")
+
+
+def aws_identity(role_arn: str) -> WorkloadIdentity:
+    """EKS IAM roles for service accounts (IRSA): the role kustomize-controller assumes."""
+    if not _AWS_ROLE.match(role_arn):
+        raise UsageError(f"{role_arn!r} is not an IAM role ARN", hint="arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME")
+    return WorkloadIdentity("kms", "EKS IAM role for service accounts", ((AWS_ANNOTATION, role_arn),),
+                            next_step="trust the cluster's OIDC provider for system:serviceaccount:flux-system:"
+                            "kustomize-controller in the role, allow kms:Decrypt on the key, then restart "
+                            "kustomize-controller once")
 
 
 def find_flux_installs(repo: Path, kustomizations: list[tuple[Path, Any]], near: list[Path]) -> list[Path]:
@@ -81,11 +120,19 @@ def _targets_controller(entry: dict[str, Any], body: Any, kind: str) -> bool:
         return (want_kind, name) == (kind, CONTROLLER)
 
 
-def existing_patches(doc: Any) -> tuple[bool, bool]:
-    """(the ServiceAccount annotation is patched, the pod label is patched) for kustomize-controller."""
+#: per key type: the ServiceAccount annotation and the pod label (if any) of its workload identity
+MARKERS: dict[str, tuple[str, str | None]] = {
+    "azure_kv": (CLIENT_ID_ANNOTATION, USE_LABEL), "gcp_kms": (GCP_ANNOTATION, None), "kms": (AWS_ANNOTATION, None),
+}
+
+
+def existing_patches(doc: Any, key_type: str) -> tuple[bool, bool]:
+    """(the ServiceAccount annotation is patched, the pod label is patched or none is needed) for
+    kustomize-controller's ``key_type`` identity, by any patch of the file (a team's own included)."""
     import yaml
 
-    annotated = labelled = False
+    marker, label = MARKERS[key_type]
+    annotated, labelled = False, label is None
     patches = doc.get("patches") if isinstance(doc, dict) else None
     for entry in patches if isinstance(patches, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("patch"), str):
@@ -95,33 +142,33 @@ def existing_patches(doc: Any) -> tuple[bool, bool]:
             body = yaml.safe_load(text)
         except yaml.YAMLError:
             continue
-        if CLIENT_ID_ANNOTATION in text and _targets_controller(entry, body, "ServiceAccount"):
+        if marker in text and _targets_controller(entry, body, "ServiceAccount"):
             annotated = True
-        if USE_LABEL in text and _targets_controller(entry, body, "Deployment"):
+        if label and label in text and _targets_controller(entry, body, "Deployment"):
             labelled = True
     return annotated, labelled
 
 
-def _patch_entries(identity: AzureIdentity, annotate: bool, label: bool, dash: int) -> str:
+def _patch_entries(identity: WorkloadIdentity, annotate: bool, label: bool, dash: int) -> str:
     pad = " " * dash
-    lines: list[str] = [_COMMENT]
+    lines: list[str] = [f"# sopskit: {identity.label} of {CONTROLLER} for SOPS decryption"]
     if annotate:
         lines += ["- target:", "    kind: ServiceAccount", f"    name: {CONTROLLER}", "  patch: |",
                   "    apiVersion: v1", "    kind: ServiceAccount", "    metadata:", f"      name: {CONTROLLER}",
-                  "      annotations:", f"        {CLIENT_ID_ANNOTATION}: {identity.client_id}"]
-        if identity.tenant_id:
-            lines.append(f"        {TENANT_ID_ANNOTATION}: {identity.tenant_id}")
+                  "      annotations:"]
+        lines += [f"        {key}: {value}" for key, value in identity.annotations]
     if label:
         lines += ["- target:", "    kind: Deployment", f"    name: {CONTROLLER}", "  patch: |",
                   "    apiVersion: apps/v1", "    kind: Deployment", "    metadata:", f"      name: {CONTROLLER}",
-                  "    spec:", "      template:", "        metadata:", "          labels:",
-                  f'            {USE_LABEL}: "true"']
+                  "    spec:", "      template:", "        metadata:", "          labels:"]
+        lines += [f"            {key}: {value}" for key, value in identity.pod_labels]
     return "".join(f"{pad}{line}\n" for line in lines)
 
 
-def add_azure_workload_identity(text: str, identity: AzureIdentity) -> str:
-    """``text`` of the Flux install's ``kustomization.yaml`` with the two patches added (those
-    missing); unchanged when both are there. Refuses a flow-style ``patches`` it cannot extend."""
+def add_workload_identity(text: str, identity: WorkloadIdentity) -> str:
+    """``text`` of the Flux install's ``kustomization.yaml`` with the identity's patches added
+    (those missing); unchanged when they are there. Refuses a flow-style ``patches`` it cannot
+    extend."""
     import yaml
 
     from sopskit.errors import ConfigError
@@ -131,7 +178,7 @@ def add_azure_workload_identity(text: str, identity: AzureIdentity) -> str:
         doc = yaml.safe_load(text)
     except yaml.YAMLError:
         raise ConfigError("the Flux kustomization.yaml is not valid YAML") from None
-    annotated, labelled = existing_patches(doc)
+    annotated, labelled = existing_patches(doc, identity.key_type)
     if annotated and labelled:
         return text
     if not isinstance(node, yaml.MappingNode):
@@ -200,5 +247,5 @@ def secret_instructions(namespace: str, secret: str) -> list[str]:
     ]
 
 
-__all__ = ["AZURE_SECRET_KEY", "AzureIdentity", "add_azure_workload_identity", "existing_patches",
-           "find_flux_installs", "secret_instructions"]
+__all__ = ["AZURE_SECRET_KEY", "MARKERS", "WorkloadIdentity", "add_workload_identity", "aws_identity", "azure_identity",
+           "existing_patches", "find_flux_installs", "gcp_identity", "secret_instructions"]

@@ -29,7 +29,7 @@ from typing import Any
 
 from sopskit.errors import ConfigError, SopsError, UsageError
 from sopskit.ops.files import atomic_write
-from sopskit.ops.fluxauth import AzureIdentity, add_azure_workload_identity, find_flux_installs, secret_instructions
+from sopskit.ops.fluxauth import WorkloadIdentity, add_workload_identity, find_flux_installs, secret_instructions
 from sopskit.ops.sopsyaml_edit import ensure_rule, keep_document_start
 
 SECRETS_ROOT = "flux/secrets"
@@ -387,24 +387,30 @@ def wire_flux_decryption(
     return changed
 
 
-def _rule_keys(repo: Path, environments: Sequence[str], root: str) -> tuple[bool, bool]:
-    """(some rule uses Azure Key Vault, the environments' rules are for cloud keys only: they
-    use Azure Key Vault and hold no age or PGP key, so Flux needs no decryption Secret)."""
+#: key types Flux reaches through a workload identity ``repo init`` can write, and its flag
+_WORKLOAD_FLAGS = {"azure_kv": "--azure-identity CLIENT_ID", "gcp_kms": "--gcp-service-account EMAIL",
+                   "kms": "--aws-role-arn ARN"}
+_KEY_LABELS = {"azure_kv": "Azure Key Vault", "gcp_kms": "GCP KMS", "kms": "AWS KMS"}
+
+
+def _rule_keys(repo: Path, environments: Sequence[str], root: str) -> tuple[set[str], bool]:
+    """(the workload-identity key types some rule uses, the environments' rules are for such cloud
+    keys only: no age or PGP key, so Flux needs no decryption Secret)."""
     from sopskit.config import parse_config
 
     path = repo / ".sops.yaml"
     if not path.is_file():
-        return False, False
+        return set(), False
     try:
         config = parse_config(path.read_text(encoding="utf-8"), path)
     except SopsError:
-        return False, False
-    azure = any(rule.recipients("azure_kv") for rule in config.creation_rules)
+        return set(), False
+    used = {t for t in _WORKLOAD_FLAGS for rule in config.creation_rules if rule.recipients(t)}
     regexes = {env_path_regex(env, root=root) for env in environments}
     rules = [rule for rule in config.creation_rules if rule.path_regex in regexes]
-    cloud_only = any(rule.recipients("azure_kv") for rule in rules) and not any(
+    cloud_only = any(rule.recipients(t) for rule in rules for t in _WORKLOAD_FLAGS) and not any(
         rule.recipients("age") or rule.recipients("pgp") for rule in rules)
-    return azure, cloud_only
+    return used, cloud_only
 
 
 def _flux_installs(repo: Path, secrets_dirs: Sequence[str]) -> list[Path]:
@@ -422,41 +428,45 @@ def _flux_installs(repo: Path, secrets_dirs: Sequence[str]) -> list[Path]:
     return find_flux_installs(repo, found, _covering(parsed, own, secrets_dirs))
 
 
-def _wire_azure(
-    repo: Path, report: ScaffoldReport, identity: AzureIdentity | None, use_secret: bool,
-    secrets_dirs: Sequence[str],
+def _wire_cloud(
+    repo: Path, report: ScaffoldReport, used: set[str], identities: Sequence[WorkloadIdentity],
+    azure_secret: bool, secrets_dirs: Sequence[str],
 ) -> None:
+    """Patch the given workload identities in; for a key type a rule uses with none given and
+    none in place, a note naming the flag (and, for Azure, the Secret route)."""
     import yaml
 
     from sopskit.ops.fluxauth import existing_patches
 
-    if use_secret:
+    if azure_secret:
         report.notes.extend(secret_instructions("flux-system", DECRYPTION_SECRET))
+        used = used - {"azure_kv"}
+    given = {identity.key_type for identity in identities}
+    wanted = sorted(used | given)
+    if not wanted:
         return
     installs = _flux_installs(repo, secrets_dirs)
     if not installs:
-        report.notes.append("the rules use Azure Key Vault, and no kustomization.yaml listing gotk-components.yaml "
-                            "was found for the cluster that applies the secrets: give kustomize-controller an Azure "
-                            "workload identity where Flux is installed (docs/cloud-keys.md), or use --azure-secret")
+        report.notes.append("the rules use cloud keys, and no kustomization.yaml listing gotk-components.yaml "
+                            "was found for the cluster that applies the secrets: give kustomize-controller a "
+                            "workload identity where Flux is installed (docs/cloud-keys.md)")
         return
     for install in installs:
-        text = install.read_text(encoding="utf-8")
-        if identity is None:
-            if existing_patches(yaml.safe_load(text)) != (True, True):
-                report.notes.append("the rules use Azure Key Vault: Flux needs an identity. Recommended: "
-                                    "`sopskit repo init --azure-identity CLIENT_ID` "
-                                    f"(patches {_rel(repo, install)}); or --azure-secret for a decryption Secret "
-                                    "entry")
-            continue
-        new_text = add_azure_workload_identity(text, identity)
-        if new_text != text:
-            _write(install, new_text)
-            if _rel(repo, install) not in report.updated:
-                report.updated.append(_rel(repo, install))
-            report.notes.append(f"{_rel(repo, install)}: federate the managed identity with "
-                                "system:serviceaccount:flux-system:kustomize-controller (audience "
-                                "api://AzureADTokenExchange), grant it Key Vault Crypto User, then restart "
-                                "kustomize-controller once")
+        for identity in identities:
+            text = install.read_text(encoding="utf-8")
+            new_text = add_workload_identity(text, identity)
+            if new_text != text:
+                _write(install, new_text)
+                if _rel(repo, install) not in report.updated:
+                    report.updated.append(_rel(repo, install))
+                report.notes.append(f"{_rel(repo, install)}: {identity.next_step}")
+        doc = yaml.safe_load(install.read_text(encoding="utf-8"))
+        for key_type in sorted(used - given):
+            if existing_patches(doc, key_type) != (True, True):
+                extra = "; or --azure-secret for a decryption Secret entry" if key_type == "azure_kv" else ""
+                report.notes.append(f"the rules use {_KEY_LABELS[key_type]}: Flux needs an identity. Recommended: "
+                                    f"`sopskit repo init {_WORKLOAD_FLAGS[key_type]}` "
+                                    f"(patches {_rel(repo, install)}){extra}")
 
 
 def init_repo(
@@ -466,19 +476,20 @@ def init_repo(
     root: str = SECRETS_ROOT,
     recipients: Mapping[str, Sequence[str]] | None = None,
     azure_kv: str | None = None,
-    azure_identity: AzureIdentity | None = None,
+    identities: Sequence[WorkloadIdentity] = (),
     azure_secret: bool = False,
 ) -> ScaffoldReport:
     """Lay out (or complete) a secrets repository for ``environments``; idempotent.
 
-    When a ``.sops.yaml`` rule uses Azure Key Vault (or ``azure_kv`` adds it to new rules),
-    Flux's access is wired too (:mod:`sopskit.ops.fluxauth`): with ``azure_identity`` the
-    workload-identity patches on kustomize-controller; with ``azure_secret`` only instructions
-    (a credential is never written); with neither, a note naming both.
+    When a ``.sops.yaml`` rule uses Azure Key Vault, GCP KMS or AWS KMS (``azure_kv`` adds Key
+    Vault to new rules), Flux's access is wired too (:mod:`sopskit.ops.fluxauth`): the given
+    workload ``identities`` are patched on kustomize-controller; with ``azure_secret`` only
+    instructions for a ``sops.azure-kv`` entry (a credential is never written); otherwise a
+    note names the flag.
     """
     if not environments:
         raise UsageError("repo init needs at least one environment", hint="e.g. --env dev --env prod")
-    if azure_identity is not None and azure_secret:
+    if azure_secret and any(i.key_type == "azure_kv" for i in identities):
         raise UsageError("choose one Azure wiring: --azure-identity (workload identity) or --azure-secret")
     for env in environments:
         check_name("environment", env)
@@ -495,13 +506,12 @@ def init_repo(
             _write(kustomization, KUSTOMIZATION_TEMPLATE)
             report.created.append(_rel(repo, kustomization))
     _ensure_pre_commit(repo, report)
-    uses_azure, cloud_only = _rule_keys(repo, environments, root)
+    used, cloud_only = _rule_keys(repo, environments, root)
     secrets_dirs = [f"{root.strip('/')}/{env}" for env in environments]
     # cloud keys only, no Secret route: no secretRef (Flux fails the reconcile on a missing Secret)
     secret: str | None = None if cloud_only and not azure_secret else DECRYPTION_SECRET
     report.updated.extend(wire_flux_decryption(repo, secrets_dirs, secret_name=secret))
-    if uses_azure or azure_identity is not None:
-        _wire_azure(repo, report, azure_identity, azure_secret, secrets_dirs)
+    _wire_cloud(repo, report, used, identities, azure_secret, secrets_dirs)
     return report
 
 

@@ -24,6 +24,8 @@ Azure Key Vault (a rule with azure_keyvault, or --azure-kv URL for new rules):
       identity: ServiceAccount annotation + pod label); no credential anywhere
   sopskit repo init --azure-secret
       prints how to put a sops.azure-kv entry in the decryption Secret from stdin
+  sopskit repo init --gcp-service-account EMAIL | --aws-role-arn ARN
+      the same for GCP KMS (iam.gke.io/gcp-service-account) and AWS KMS (eks.amazonaws.com/role-arn)
 A Kustomization for cloud keys only gets decryption.provider sops without a secretRef.
 """
 
@@ -51,12 +53,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     how.add_argument("--azure-secret", action="store_true",
                      help="use a sops.azure-kv entry in the decryption Secret (prints the command)")
     azure.add_argument("--azure-tenant-id", metavar="TENANT_ID", help="tenant of the managed identity (optional)")
+    other = init.add_argument_group("GCP KMS and AWS KMS (Flux decryption wiring)")
+    other.add_argument("--gcp-service-account", metavar="EMAIL",
+                       help="Google service account kustomize-controller impersonates (GKE workload identity)")
+    other.add_argument("--aws-role-arn", metavar="ARN", help="IAM role kustomize-controller assumes (EKS IRSA)")
     init.set_defaults(handler=run_init)
 
 
 def run_init(args: argparse.Namespace) -> int:
     from sopskit.errors import UsageError
-    from sopskit.ops.fluxauth import AzureIdentity
+    from sopskit.ops.fluxauth import aws_identity, azure_identity, gcp_identity
     from sopskit.ops.scaffold import env_path_regex, init_repo, known_environments
 
     repo = Path(args.dir).absolute()
@@ -64,8 +70,12 @@ def run_init(args: argparse.Namespace) -> int:
         or list(DEFAULT_ENVIRONMENTS)
     if args.azure_tenant_id and not args.azure_identity:
         raise UsageError("--azure-tenant-id goes with --azure-identity CLIENT_ID")
-    identity = AzureIdentity(args.azure_identity, args.azure_tenant_id) if args.azure_identity else None
-    report = init_repo(repo, environments, root=args.root, azure_kv=args.azure_kv, azure_identity=identity,
+    identities = [
+        *([azure_identity(args.azure_identity, args.azure_tenant_id)] if args.azure_identity else []),
+        *([gcp_identity(args.gcp_service_account)] if args.gcp_service_account else []),
+        *([aws_identity(args.aws_role_arn)] if args.aws_role_arn else []),
+    ]
+    report = init_repo(repo, environments, root=args.root, azure_kv=args.azure_kv, identities=identities,
                        azure_secret=args.azure_secret)
     out = sys.stdout
     for path in report.created:
