@@ -297,3 +297,15 @@ def test_each_cluster_answers_with_its_own_install(azure: GitOpsRepo) -> None:
     assert status == "fail" and f"{FLUX_DIR}/kustomization.yaml" in message
     flux_install(azure, SA_PATCH + LABEL_PATCH)
     assert kms_check(diagnose(azure.root))[0] == "ok"
+
+
+def test_recorded_age_key_does_not_fail_a_cloud_only_file(azure: GitOpsRepo) -> None:
+    """A committed .sops.pub.age is the cluster's age key; a file for Key Vault only is not
+    "missing" it (cluster.recipient is unknown, not a failure)."""
+    azure.set_ks({"decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}}})
+    azure.write("clusters/prod/.sops.pub.age", f"{azure.recipient}\n")
+    flux_install(azure, SA_PATCH + LABEL_PATCH)
+    report = diagnose(azure.root)
+    statuses = {c.id: c.status for c in report.checks if c.file == "apps/db.yaml"}
+    assert statuses["flux.kms-auth"] == "ok" and statuses["cluster.recipient"] == "unknown", statuses
+    assert report.ok
