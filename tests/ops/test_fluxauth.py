@@ -212,3 +212,22 @@ def test_gcp_and_aws_values_are_checked() -> None:
         gcp_identity("flux@gmail.com")
     with pytest.raises(UsageError, match="IAM role ARN"):
         aws_identity("arn:aws:kms:eu-west-1:111122223333:key/1")
+
+
+def test_repo_init_keeps_a_different_client_id_and_says_so(tmp_path: Path) -> None:
+    _existing_repo(tmp_path)
+    init_repo(tmp_path, ["prod"], identities=[azure_identity(CLIENT)])
+    install = tmp_path / "clusters/prod/flux-system/kustomization.yaml"
+    before = install.read_bytes()
+    other = "33333333-0000-0000-0000-000000000000"
+    report = init_repo(tmp_path, ["prod"], identities=[azure_identity(other)])
+    assert install.read_bytes() == before and any("another value" in n for n in report.notes)
+
+
+def test_flow_style_patches_leave_a_note_not_a_half_done_error(tmp_path: Path) -> None:
+    _existing_repo(tmp_path)
+    install = tmp_path / "clusters/prod/flux-system/kustomization.yaml"
+    install.write_text("resources: [gotk-components.yaml, gotk-sync.yaml]\npatches: []\n")
+    report = init_repo(tmp_path, ["prod"], identities=[azure_identity(CLIENT)])
+    assert install.read_text() == "resources: [gotk-components.yaml, gotk-sync.yaml]\npatches: []\n"
+    assert any("by hand" in n for n in report.notes) and (tmp_path / ".gitignore").is_file()

@@ -454,7 +454,15 @@ def _wire_cloud(
     for install in installs:
         for identity in identities:
             text = install.read_text(encoding="utf-8")
-            new_text = add_workload_identity(text, identity)
+            try:
+                new_text = add_workload_identity(text, identity)
+            except ConfigError as exc:  # the rest of the layout is done: say what is left by hand
+                report.notes.append(f"{_rel(repo, install)}: {exc.message}")
+                continue
+            key, value = identity.annotations[0]
+            if new_text == text and value not in text:
+                report.notes.append(f"{_rel(repo, install)} already patches {key} on kustomize-controller with "
+                                    "another value: kept as it is (edit it there to change it)")
             if new_text != text:
                 _write(install, new_text)
                 if _rel(repo, install) not in report.updated:
