@@ -309,3 +309,24 @@ def test_recorded_age_key_does_not_fail_a_cloud_only_file(azure: GitOpsRepo) -> 
     statuses = {c.id: c.status for c in report.checks if c.file == "apps/db.yaml"}
     assert statuses["flux.kms-auth"] == "ok" and statuses["cluster.recipient"] == "unknown", statuses
     assert report.ok
+
+
+def test_fail_only_when_no_service_of_the_file_may_be_reachable(azure: GitOpsRepo) -> None:
+    """Azure is not wired, but GCP may be through an invisible GKE federation: unknown, not fail."""
+    azure.write("apps/db.yaml", cloud_file("azure_kv", "gcp_kms"))
+    status, message, _ = kms_check(diagnose(azure.root))
+    assert status == "unknown" and "GKE" in message and "sops.azure-kv" in message
+
+
+def test_object_level_vault_needs_the_configmap_flag(gitops: GitOpsRepo) -> None:
+    gitops.set_rules([{"path_regex": "^apps/", "hc_vault_transit_uri":
+                       "https://vault.example.invalid:8200/v1/transit/keys/sops"}])
+    gitops.write("apps/db.yaml", cloud_file("hc_vault"))
+    gitops.set_ks({"decryption": {"provider": "sops", "serviceAccountName": "sops"}})
+    gate = "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: "
+    flux_install(gitops, controller_patch("Deployment", gate + "--feature-gates=ObjectLevelWorkloadIdentity=true"))
+    status, message, _ = kms_check(diagnose(gitops.root))
+    assert status == "fail" and "--sops-vault-configmap" in message
+    flux_install(gitops, controller_patch("Deployment", gate + "--feature-gates=ObjectLevelWorkloadIdentity=true")
+                 + controller_patch("Deployment", gate + "--sops-vault-configmap=sops-vault-config"))
+    assert kms_check(diagnose(gitops.root))[0] == "ok"

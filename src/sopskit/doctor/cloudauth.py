@@ -399,10 +399,10 @@ def check_cloud_auth(
                         + f" and no {provider.label} workload identity on {CONTROLLER} (patches in "
                         f"{view.installed_in})")
     fix = _fix(ks, providers[0], exists=key_names is not None)
-    if gaps:
-        return Verdict("fail", f"Kustomization {ks.label} cannot authenticate to {providers[0].label}: "
-                       + "; ".join(gaps), fix)
-    return Verdict("unknown", "; ".join(unknowns), fix)
+    if gaps and not unknowns:  # one reachable service is enough: fail only when none may be
+        labels = " or ".join(p.label for p in providers)
+        return Verdict("fail", f"Kustomization {ks.label} cannot authenticate to {labels}: " + "; ".join(gaps), fix)
+    return Verdict("unknown", "; ".join(unknowns + gaps), fix)
 
 
 def _object_level(ks: FluxKs, provider: Provider, account: str, view: ControllerView) -> Verdict:
@@ -414,6 +414,12 @@ def _object_level(ks: FluxKs, provider: Provider, account: str, view: Controller
                        "stalls it with reason FeatureGateDisabled",
                        f"add `--feature-gates={FEATURE_GATE}=true` to the {CONTROLLER} args with a patch in "
                        f"{view.installed_in}")
+    if view.installed_in is not None and provider.args and not any(
+            arg.startswith(flag) for arg in view.controller.args for flag in provider.args):
+        return Verdict("fail", f"Kustomization {ks.label} authenticates to {provider.label} as ServiceAccount "
+                       f"{label}, but {CONTROLLER} runs without {provider.args[0]} ({view.installed_in}), so that "
+                       "login is disabled", f"add `{provider.args[0]}=CONFIGMAP` to the {CONTROLLER} args with a "
+                       f"patch in {view.installed_in}")
     found = view.accounts.get((ks.namespace, account))
     if found is not None and provider.annotations and not any(found.annotations.get(a) for a in provider.annotations):
         return Verdict("fail", f"ServiceAccount {label} (object-level identity of {ks.label}) has no "
