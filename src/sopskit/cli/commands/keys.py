@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     options.add_all_shared(rot, sub=True)
     options.add_rotate_flags(rot, sub=True)
     rot.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
-    _add_jobs(rot)
+    options.add_jobs_flag(rot)
     rot.add_argument("files", nargs="*", metavar="FILE|DIR")
     rot.set_defaults(handler=run_rotate)
 
@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     options.add_all_shared(upd, sub=True)
     upd.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     upd.add_argument("--dry-run", action="store_true", help="show the changes; write nothing")
-    _add_jobs(upd)
+    options.add_jobs_flag(upd)
     upd.add_argument("files", nargs="+", metavar="FILE|DIR")
     upd.set_defaults(handler=run_updatekeys)
 
@@ -96,24 +96,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         _group_common(delete)
         delete.add_argument("index", type=int, metavar="INDEX")
         delete.set_defaults(handler=run_groups_delete)
-
-
-def _jobs_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--jobs wants a whole number of at least 1, not {text!r}")
-    return value
-
-
-def _add_jobs(p: argparse.ArgumentParser) -> None:
-    from sopskit.ops.pool import DEFAULT_WORKERS
-
-    p.add_argument("-j", "--jobs", type=_jobs_value, default=DEFAULT_WORKERS, metavar="N",
-                   help=f"files processed at once with several files or a directory (default "
-                        f"{DEFAULT_WORKERS}; each file's data key is unwrapped once)")
 
 
 def _group_common(p: argparse.ArgumentParser) -> None:
