@@ -23,6 +23,9 @@ from testing.azure_kv_server import FakeCredential, FakeKeyVault
 from testing.gcp_kms_server import FakeCloudKms, GcpPrincipal
 from tests.keys.test_azure_kv import PLAIN, VAULT, azure_tls, azure_vault, cli  # noqa: F401 - fixtures
 from tests.keys.test_gcp_kms import KEY, OTHER, gcp_kms, gcp_tls  # noqa: F401 - fixtures
+from tests.keys.test_hc_vault import TOKEN as VAULT_TOKEN
+from tests.keys.test_hc_vault import FakeTransit, vault  # noqa: F401 - fixtures
+from tests.keys.test_kms import aws  # noqa: F401 - fixtures
 
 _LINE = re.compile(r"^(?P<path>\S+): (?P<what>.*)$")
 
@@ -260,3 +263,60 @@ def test_jobs_must_be_positive(tmp_path: Path, capsysbinary: pytest.CaptureFixtu
     for bad in ("0", "-2", "many"):
         code, _, err = cli(capsysbinary, "updatekeys", "-y", "--jobs", bad, str(tmp_path))
         assert code == 2 and "--jobs" in err
+
+
+def test_vault_transit_many_files_one_unwrap_each(
+        vault: tuple[str, FakeTransit],  # noqa: F811 - fixture
+        tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    address, fake = vault
+    monkeypatch.setenv("VAULT_TOKEN", VAULT_TOKEN)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "none.txt"))
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    transit = f"{address}/v1/transit/keys/sops"
+    names = [f"s{i:02d}.enc.yaml" for i in range(40)]
+    _fill(tmp_path / "secrets", _seal(capsysbinary, tmp_path, "--hc-vault-transit", transit), names)
+    identity, recipient = generate_identity()
+    (tmp_path / ".sops.yaml").write_text(f"creation_rules:\n  - hc_vault_transit_uri: {transit}\n"
+                                         f"    age: {recipient}\n")
+    monkeypatch.chdir(tmp_path)
+    fake.requests.clear()
+    code, _, err = cli(capsysbinary, "updatekeys", "-y", "--jobs", "4", "secrets")
+    assert code == 0, err
+    assert _report(err) == [(n, "synced with new keys") for n in names]
+    decrypts = [r for r in fake.requests if r["path"] == "/v1/transit/decrypt/sops"]
+    assert len(decrypts) == 40
+    for name in names:
+        assert decrypt((tmp_path / "secrets" / name).read_bytes(), format="yaml", identities=[identity]) == PLAIN
+
+
+def test_aws_kms_many_files_one_unwrap_each(
+        aws: Any,  # noqa: F811 - fixture
+        tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto patches botocore in-process and keeps no request log: the count is of the calls
+    sopskit's KMS backend makes to the service (``KmsKey.decrypt``), each one a moto ``Decrypt``."""
+    from sopskit.keys.kms import KmsKey
+
+    calls: list[str] = []
+    real = KmsKey.decrypt
+
+    def counted(self: KmsKey, record: Any, *, context: Any) -> bytes:
+        calls.append(record.fields.get("arn", ""))
+        return real(self, record, context=context)
+
+    monkeypatch.setattr(KmsKey, "decrypt", counted)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "none.txt"))
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    arn = aws.create_key(Description="sopskit pool test")["KeyMetadata"]["Arn"]
+    names = [f"s{i:02d}.enc.yaml" for i in range(40)]
+    _fill(tmp_path / "secrets", _seal(capsysbinary, tmp_path, "--kms", arn), names)
+    identity, recipient = generate_identity()
+    (tmp_path / ".sops.yaml").write_text(f"creation_rules:\n  - kms: {arn}\n    age: {recipient}\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsysbinary, "updatekeys", "-y", "--jobs", "4", "secrets")
+    assert code == 0, err
+    assert _report(err) == [(n, "synced with new keys") for n in names]
+    assert calls == [arn] * 40
+    for name in names:
+        assert decrypt((tmp_path / "secrets" / name).read_bytes(), format="yaml", identities=[identity]) == PLAIN
