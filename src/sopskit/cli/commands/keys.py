@@ -194,15 +194,22 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """``updatekeys: 120/500 file(s)`` on stderr while a many-file run goes, only on a
-    terminal (a log or a pipe gets the report lines only)."""
+    """``updatekeys: 120 file(s) done`` on stderr while a many-file run goes, only on a
+    terminal (a log or a pipe gets the report lines only).
+
+    The counter holds no text from any file, so its carriage return and erase-line sequence
+    are written to the terminal directly (file descriptor 2): ``sys.stderr`` escapes control
+    characters, rightly, for every line that quotes a path or a recipient.
+    """
 
     def __init__(self, verb: str) -> None:
         self.verb = verb
         self.done = 0
-        self.total = 0
         self.shown = False
-        self.enabled = sys.stderr.isatty()
+        try:
+            self.enabled = sys.stderr.isatty() and os.isatty(2)
+        except (AttributeError, ValueError, OSError):
+            self.enabled = False
 
     def wrap(self, inner: Callable[[int, T], None]) -> Callable[[int, T], None]:
         def on_done(index: int, result: T) -> None:
@@ -211,16 +218,21 @@ class _Progress:
             self.show()
         return on_done
 
+    def _raw(self, text: str) -> None:
+        sys.stderr.flush()
+        try:
+            os.write(2, text.encode())
+        except OSError:
+            self.enabled = False
+
     def show(self) -> None:
         if self.enabled:
-            sys.stderr.write(f"\r{self.verb}: {self.done} file(s) done")
-            sys.stderr.flush()
+            self._raw(f"\r{self.verb}: {self.done} file(s) done")
             self.shown = True
 
     def clear(self) -> None:
         if self.shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+            self._raw("\r\x1b[K")
             self.shown = False
 
 
