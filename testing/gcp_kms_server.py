@@ -19,7 +19,8 @@ description of them (its transport's ``http_options`` and the proto message fiel
 * **Versions**: :meth:`FakeCloudKms.rotate` adds a primary version; older ones still decrypt.
 * **Authentication and IAM**: ``Authorization: Bearer <token>``; no or unknown token gives the
   ``401`` ``UNAUTHENTICATED`` ``google.rpc.Status`` body, a token without the
-  ``cloudkms.cryptoKeyVersions.useToEncrypt``/``useToDecrypt`` permission the ``403``
+  ``cloudkms.cryptoKeyVersions.useToEncrypt``/``useToDecrypt`` permission (on every key, or on
+  the crypto keys listed in :attr:`GcpPrincipal.keys`, as key-level IAM bindings) the ``403``
   ``PERMISSION_DENIED`` one, an unknown key ``404`` ``NOT_FOUND``, a tampered ciphertext ``400``
   ``INVALID_ARGUMENT`` -- the bodies ``google.api_core`` maps to its exceptions.
 * **Observation**: :attr:`FakeCloudKms.requests` (method, path, status, operation; bodies only
@@ -72,8 +73,12 @@ def crc32c(data: bytes) -> int:
 
 @dataclass
 class GcpPrincipal:
+    """A caller and its IAM grant: ``permissions`` on the crypto keys in ``keys`` (``None``: on
+    every key, like a grant on the project; a set: like bindings on single CryptoKeys)."""
+
     name: str
     permissions: frozenset[str] = frozenset({ENCRYPT, DECRYPT})
+    keys: frozenset[str] | None = None
 
 
 @dataclass
@@ -165,7 +170,8 @@ class FakeCloudKms:
             raise _Status(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")
         key_name = name.split("/cryptoKeyVersions/")[0]
         permission = ENCRYPT if operation == "encrypt" else DECRYPT
-        if permission not in principal.permissions:
+        if permission not in principal.permissions or (
+                principal.keys is not None and key_name not in principal.keys):
             raise _Status(403, "PERMISSION_DENIED", f"Permission '{permission}' denied on resource "
                           f"'{name}' (or it may not exist).")
         key = self.keys.get(key_name)

@@ -86,6 +86,26 @@ def add_cluster_identity_flags(
                    help="kubeconfig context for --from-cluster")
 
 
+def _jobs_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs wants a whole number of at least 1, not {text!r}")
+    return value
+
+
+def add_jobs_flag(p: argparse.ArgumentParser, *,
+                  what: str = "files processed at once with several files or a directory") -> None:
+    """``-j/--jobs N``: the size of the bounded pool of the many-file commands
+    (``sopskit.ops.pool``); each file's data key is still unwrapped once."""
+    from sopskit.ops.pool import DEFAULT_WORKERS
+
+    p.add_argument("-j", "--jobs", type=_jobs_value, default=DEFAULT_WORKERS, metavar="N",
+                   help=f"{what} (default {DEFAULT_WORKERS})")
+
+
 def add_global_only_flags(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
     p.add_argument("--config", default=_default(None, sub), metavar="FILE",
                    help="use this .sops.yaml instead of searching from the working directory [env SOPS_CONFIG]")

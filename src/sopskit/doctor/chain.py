@@ -11,7 +11,9 @@ public keys committed to the repository (``.sops.pub.age``) or left "unknown" wi
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from sopskit.format.metadata import Metadata
 from sopskit.format.tree import TreeMap
 from sopskit.keys.base import KeyContext
 from sopskit.ops.document import open_document, read_encrypted
+from sopskit.ops.pool import DEFAULT_WORKERS, run_bounded
 from sopskit.policy.repo import Repo, RepoFile, load_repo
 from sopskit.stores import format_for_path, get_store
 
@@ -52,6 +55,8 @@ class Options:
     only_files: set[str] | None = None
     #: only the Kustomizations that decrypt with this Secret (namespace, name) and their files
     decrypting_with: tuple[str, str] | None = None
+    #: files diagnosed at once (the shared bounded pool); the report is the same for any value
+    workers: int = DEFAULT_WORKERS
 
 
 @dataclass
@@ -63,19 +68,25 @@ class _Context:
     secrets: dict[tuple[str, str], KeySecret] = field(default_factory=dict)
     rbac: dict[tuple[str, str, str], tuple[Status, str]] = field(default_factory=dict)
     controller: ControllerFacts | None = None
+    #: files are diagnosed in parallel: each cluster question is asked once per run, by one
+    #: thread at a time (the cluster client is not assumed thread-safe)
+    cluster_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def controller_view(self) -> ControllerFacts:
-        if self.controller is None:
-            self.controller = controller_view(self.repo)
-        return self.controller
+        """The Flux controllers' identity wiring, read from the repository once per run."""
+        with self.cluster_lock:
+            if self.controller is None:
+                self.controller = controller_view(self.repo)
+            return self.controller
 
     def key_secret(self, namespace: str, name: str) -> KeySecret | None:
         if self.options.cluster is None:
             return None
         key = (namespace, name)
-        if key not in self.secrets:
-            self.secrets[key] = read_key_secret(self.options.cluster, namespace, name)
-        return self.secrets[key]
+        with self.cluster_lock:
+            if key not in self.secrets:
+                self.secrets[key] = read_key_secret(self.options.cluster, namespace, name)
+            return self.secrets[key]
 
 
 class _Chain:
@@ -191,11 +202,19 @@ def _builders(ctx: _Context, rel: str) -> list[FluxKs]:
     return [ks for ks in ctx.kustomizations if rel in ks.builds]
 
 
+def _age_only(metadata: Metadata) -> Metadata:
+    """The file's metadata with only its age records: the check is whether the Secret's age
+    identities open the data key, so no other key (a cloud KMS reached with the caller's own
+    credentials) may answer for them, and no key service is called per file."""
+    groups = [[r for r in group if r.key_type == "age"] for group in metadata.key_groups]
+    return dataclasses.replace(metadata, key_groups=groups)
+
+
 def _open(
     branches: list[TreeMap], metadata: Metadata, identities: list[str], chain: _Chain
 ) -> list[TreeMap] | None:
     try:
-        open_document(branches, metadata, context=KeyContext(age_identities=identities, env={}),
+        open_document(branches, _age_only(metadata), context=KeyContext(age_identities=identities, env={}),
                       decryption_order=("age",))
     except IntegrityError as exc:
         chain.fail("sops.mac", f"the data key opens but {exc.message}",
@@ -292,13 +311,14 @@ def _check_rbac(ctx: _Context, ks: FluxKs | None, namespace: str, name: str, cha
         return
     subject = ks.subject if ks is not None else "system:serviceaccount:flux-system:kustomize-controller"
     key = (subject, namespace, name)
-    if key not in ctx.rbac:
-        try:
-            allowed = client.can_i("get", "secrets", namespace, name, as_user=subject)
-            ctx.rbac[key] = ("ok", "") if allowed else ("fail", "")
-        except SopsError as exc:
-            ctx.rbac[key] = ("unknown", exc.message)
-    status, reason = ctx.rbac[key]
+    with ctx.cluster_lock:
+        if key not in ctx.rbac:
+            try:
+                allowed = client.can_i("get", "secrets", namespace, name, as_user=subject)
+                ctx.rbac[key] = ("ok", "") if allowed else ("fail", "")
+            except SopsError as exc:
+                ctx.rbac[key] = ("unknown", exc.message)
+        status, reason = ctx.rbac[key]
     if status == "ok":
         chain.ok("cluster.rbac", f"{subject} may get Secret {namespace}/{name}")
     elif status == "fail":
@@ -489,10 +509,18 @@ def diagnose(root: Path, options: Options | None = None, *, progress: Callable[[
     report.files = len(files)
     if config_check.status == "fail" and files:
         report.checks.append(config_check)
-    for index, file in enumerate(files):
-        report.checks.extend(diagnose_file(ctx, file))
+    done = 0
+
+    def finished(_index: int, _checks: list[Check]) -> None:
+        nonlocal done
+        done += 1
         if progress is not None:
-            progress(index + 1)
+            progress(done)
+
+    # files in parallel (each one's data key is opened once), checks in the files' order
+    for checks in run_bounded(files, lambda file: diagnose_file(ctx, file), workers=options.workers,
+                              on_done=finished):
+        report.checks.extend(checks)
     _global_checks(ctx, report, files)
     if flux_error is not None:
         report.checks.append(Check("flux.ready", "unknown", f"cannot list Flux Kustomizations: {flux_error}"))

@@ -226,9 +226,11 @@ def decrypt_age(binary: bytes, identities: Sequence[Any]) -> bytes:
 
     from sopskit.keys import age_format
 
-    # a PqIdentity exists only if its module was loaded (by _parse_identity): no import for X25519
+    # a PqIdentity exists only if its module was loaded (by _parse_identity): no import for X25519.
+    # Another thread may be importing it right now (a pool wrapping for an age1pq recipient):
+    # a module still without its class cannot have made an instance yet
     pq = sys.modules.get("sopskit.keys.age_pq")
-    pq_type = pq.PqIdentity if pq is not None else ()
+    pq_type = getattr(pq, "PqIdentity", ()) if pq is not None else ()
     native = [i for i in identities if isinstance(i, pq_type)]
     classical = [i for i in identities if not isinstance(i, pq_type)]
     try:  # rage accepts some headers age refuses (CCTV stanza_missing_body): check as age does

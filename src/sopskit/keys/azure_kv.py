@@ -44,8 +44,43 @@ def shared_credential(credential_cls: Any) -> Any:
     with _CREDENTIALS_LOCK:
         credential = _CREDENTIALS.get(key)
         if credential is None:
-            credential = _CREDENTIALS[key] = credential_cls()
+            credential = _CREDENTIALS[key] = _serialised(credential_cls())
         return credential
+
+
+class _OneAtATime:
+    """A credential whose token requests are serialised.
+
+    The many-file commands unwrap on a thread pool; Azure credentials cache their token but do
+    not hold other threads back while the first request is in flight, so every thread of a
+    fresh run would ask Azure AD (or the managed-identity endpoint) at once. With the lock, the
+    first thread fetches the token and the others get it from the credential's cache.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._inner.get_token(*scopes, **kwargs)
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if callable(close):
+            close()
+
+
+class _OneAtATimeInfo(_OneAtATime):
+    """The same, for credentials that also offer azure-core's ``get_token_info``."""
+
+    def get_token_info(self, *scopes: str, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._inner.get_token_info(*scopes, **kwargs)
+
+
+def _serialised(credential: Any) -> Any:
+    return (_OneAtATimeInfo if hasattr(credential, "get_token_info") else _OneAtATime)(credential)
 
 
 def encode_ciphertext(blob: bytes) -> str:

@@ -12,8 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import hashlib
+import os
 import re
 import socket
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -24,6 +28,12 @@ from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, times
 _ARN = re.compile(r"^arn:aws[\w-]*:kms:(?P<region>[^:]+):[0-9]+:(?:key|alias)/.+$")
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
 _SESSION_NAME_MAX = 64
+#: KMS clients shared by the process (see ``KmsKey._client``): key -> (client, usable until)
+_CLIENTS: dict[tuple[str, str, str, str], tuple[Any, float | None]] = {}
+_CLIENTS_LOCK = threading.Lock()
+#: an assumed role's credentials last an hour by default (STS ``DurationSeconds``): rebuild
+#: the client well before, so a long run never uses expired credentials
+_ROLE_CLIENT_SECONDS = 30 * 60
 
 
 def parse_encryption_context(text: str) -> dict[str, str]:
@@ -117,19 +127,39 @@ class KmsKey:
         return encryption_context, self.aws_profile or (context.aws_profile or "")
 
     def _client(self, profile: str) -> Any:
+        """A KMS client for this key's region, profile and role, shared by the process.
+
+        Building a boto3 session and client loads botocore's service models (a large part of
+        a file's time against a nearby KMS), and a many-file run (``updatekeys``/``rotate`` on
+        a directory, on a thread pool) would build two per file; boto3 clients are thread-safe,
+        sessions are not, so one client per (region, profile, role, ``AWS_*`` environment) is
+        built under a lock and shared. An assumed role's client is rebuilt before its
+        temporary credentials expire.
+        """
         try:
             import boto3
         except ImportError:
             raise MissingExtraError("AWS KMS", "aws") from None
-        session = boto3.Session(profile_name=profile or None, region_name=self.region)
-        if self.role:
+        env = "\0".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("AWS_"))
+        key = (self.region, profile, self.role, hashlib.sha256(env.encode()).hexdigest())
+        with _CLIENTS_LOCK:
+            cached = _CLIENTS.get(key)
+            now = time.monotonic()
+            if cached is not None and (cached[1] is None or cached[1] > now):
+                return cached[0]
+            session = boto3.Session(profile_name=profile or None, region_name=self.region)
+            if not self.role:
+                client = session.client("kms")
+                _CLIENTS[key] = (client, None)
+                return client
             sts = session.client("sts")
             creds = sts.assume_role(RoleArn=self.role, RoleSessionName=_session_name())["Credentials"]
-            return boto3.Session(
+            client = boto3.Session(
                 aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                 aws_session_token=creds["SessionToken"], region_name=self.region,
             ).client("kms")
-        return session.client("kms")
+            _CLIENTS[key] = (client, now + _ROLE_CLIENT_SECONDS)
+            return client
 
     def _call(self, operation: str, profile: str, **kwargs: Any) -> dict[str, Any]:
         try:

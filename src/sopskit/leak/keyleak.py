@@ -17,6 +17,7 @@ keys; all plaintext in a SOPS manifest) are listed: their values must be treated
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from sopskit.format.recognize import ENC_VALUE_RE, has_sops_metadata
 from sopskit.format.tree import to_plain
 from sopskit.keys.base import KeyContext
 from sopskit.leak.search import sniff_format
+from sopskit.ops.pool import DEFAULT_WORKERS, run_bounded
 
 FULL, SHARE, SAME_DATA_KEY = "full", "share", "same-data-key"
 #: a version whose metadata names the key but that sopskit could not read
@@ -208,7 +210,15 @@ class KeyLeakResult:
                 "sops_versions": self.sops_versions, "errors": self.errors}
 
 
-def exposure_in_repo(repo: Path, key: LeakedKey) -> KeyLeakResult:
+def _leaked_records_only(metadata: Metadata, key: LeakedKey) -> Metadata:
+    """The version's metadata with only the age records the leaked key opens: the data key
+    is recovered with the leaked identity alone, never by another key (a cloud KMS reached
+    with the responder's own credentials, once per version)."""
+    groups = [[r for r in g if r.key_type == "age" and key.opens(r)] for g in metadata.key_groups]
+    return dataclasses.replace(metadata, key_groups=groups)
+
+
+def exposure_in_repo(repo: Path, key: LeakedKey, *, workers: int = DEFAULT_WORKERS) -> KeyLeakResult:
     """Every SOPS blob in ``repo`` that ``key`` opens, directly or through a shared data key."""
     from sopskit.format.codec import ValueCipher
     from sopskit.ops.document import read_encrypted, recover_key
@@ -241,14 +251,17 @@ def exposure_in_repo(repo: Path, key: LeakedKey) -> KeyLeakResult:
     data_keys: list[bytes] = []
     if key.identities:
         context = KeyContext(age_identities=list(key.identities), env={})
-        for oid, how in direct.items():
-            if how != FULL:
-                continue
+
+        def unwrap(oid: str) -> bytes | None:
             try:
-                dk = recover_key(parsed[oid][1], context=context)
+                return recover_key(_leaked_records_only(parsed[oid][1], key), context=context)
             except SopsError:
-                continue
-            if dk not in data_keys:
+                return None
+
+        # each version's data key once, on the shared bounded pool
+        full = [oid for oid, how in direct.items() if how == FULL]
+        for dk in run_bounded(full, unwrap, workers=workers):
+            if dk is not None and dk not in data_keys:
                 data_keys.append(dk)
     for oid, (_branches, metadata, encs) in parsed.items():
         if oid in exposed:
@@ -280,11 +293,11 @@ def exposure_in_repo(repo: Path, key: LeakedKey) -> KeyLeakResult:
     return result
 
 
-def exposure(repos: Sequence[Path], key: LeakedKey) -> KeyLeakResult:
+def exposure(repos: Sequence[Path], key: LeakedKey, *, workers: int = DEFAULT_WORKERS) -> KeyLeakResult:
     total = KeyLeakResult(key.describe())
     for repo in repos:
         try:
-            part = exposure_in_repo(repo, key)
+            part = exposure_in_repo(repo, key, workers=workers)
         except SopsError as exc:
             total.errors.append(exc.message)
             continue

@@ -53,8 +53,10 @@ def search_value(probe: Probe, repos: Sequence[Path], logs: Sequence[Path], *,
     return search_many(repos, probe, logs=logs, context=context, workers=workers, sops=sops, worktree=worktree)
 
 
-def key_exposure(key: LeakedKey, repos: Sequence[Path]) -> KeyLeakResult:
-    return exposure(repos, key)
+def key_exposure(key: LeakedKey, repos: Sequence[Path], *, workers: int | None = None) -> KeyLeakResult:
+    if workers is None:
+        return exposure(repos, key)
+    return exposure(repos, key, workers=workers)
 
 
 def at_tips(result: KeyLeakResult) -> list[dict[str, Any]]:

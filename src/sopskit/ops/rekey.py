@@ -128,6 +128,8 @@ class RotateResult:
     written: bool = False
     error: str | None = None
     output: bytes | None = field(default=None, repr=False)
+    #: why the file was not a candidate (a given file that is not a SOPS file), or None
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -186,29 +188,37 @@ def rotate_many(
     decryption_order: Sequence[str] = DEFAULT_DECRYPTION_ORDER,
     dry_run: bool = False,
     input_format: str | None = None,
+    ignore_mac: bool = False,
     workers: int | None = None,
+    before_file: Callable[[Path], None] | None = None,
+    on_done: Callable[[int, RotateResult], None] | None = None,
 ) -> list[RotateResult]:
     """Rotate many files in place (directories expand to the SOPS files below them); a
     failure is recorded and the next file is tried. Each file's data key is unwrapped once,
-    on up to ``workers`` files at a time (default ``updatekeys.DEFAULT_WORKERS``); results
-    come in the order the files were found."""
-    from sopskit.ops.updatekeys import DEFAULT_WORKERS, expand_paths, run_bounded, serial_prompts
+    on up to ``workers`` files at a time (default ``pool.DEFAULT_WORKERS``); results come in
+    the order the files were found. A given file that is not a SOPS file (or does not exist)
+    comes back with ``skipped`` set. ``before_file`` runs in the worker before a file is read
+    (a test hook); ``on_done(index, result)`` as each file finishes (progress, reports)."""
+    from sopskit.ops.pool import DEFAULT_WORKERS, run_bounded
+    from sopskit.ops.updatekeys import expand_paths, serial_prompts
 
     shared = serial_prompts(context)
 
     def one(entry: tuple[Path, str | None]) -> RotateResult:
         path, skip = entry
         if skip is not None:
-            return RotateResult(path, error=skip)
+            return RotateResult(path, skipped=skip)
         try:
+            if before_file is not None:
+                before_file(path)
             return rotate_file(path, context=shared, add=add, remove=remove,
                                decryption_order=decryption_order, dry_run=dry_run,
-                               input_format=input_format)
+                               input_format=input_format, ignore_mac=ignore_mac)
         except SopsError as exc:
             return RotateResult(path, error=_one_line(exc))
 
     return run_bounded(list(expand_paths(paths)), one,
-                       workers=DEFAULT_WORKERS if workers is None else workers)
+                       workers=DEFAULT_WORKERS if workers is None else workers, on_done=on_done)
 
 
 def _one_line(exc: SopsError) -> str:

@@ -19,10 +19,8 @@ import datetime as _dt
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from sopskit.config import SopsConfig
 from sopskit.errors import ConfigError, NoMatchingRuleError, SopsError
@@ -33,16 +31,11 @@ from sopskit.ops.decrypt import read_input
 from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, read_encrypted, recover_key
 from sopskit.ops.files import atomic_write, read_for_update, release
 from sopskit.ops.plan import resolve_keys
+from sopskit.ops.pool import DEFAULT_WORKERS, run_bounded
 from sopskit.ops.rekey import key_label, keys_of, rewrap
 from sopskit.stores import format_for_path, get_store
 
 RngFn = Callable[[int], bytes]
-T = TypeVar("T")
-R = TypeVar("R")
-
-#: files processed at once by the many-file operations; key services answer in tens of
-#: milliseconds, so a few threads hide the latency without hammering their rate limits
-DEFAULT_WORKERS = 8
 
 #: directories never searched for SOPS files
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"}
@@ -181,17 +174,6 @@ def expand_paths(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]:
             yield path, None
 
 
-def run_bounded(items: Sequence[T], work: Callable[[T], R], *, workers: int) -> list[R]:
-    """``[work(item) for item in items]`` on at most ``workers`` threads, results in order.
-
-    ``work`` must not raise for an expected failure (callers turn errors into results).
-    """
-    if workers <= 1 or len(items) <= 1:
-        return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="sopskit-file") as pool:
-        return list(pool.map(work, items))
-
-
 def serial_prompts(context: KeyContext) -> KeyContext:
     """The context with its passphrase prompt serialised: parallel files never ask at once."""
     from sopskit.keys.identities import _read_passphrase
@@ -221,13 +203,16 @@ def update_keys_many(
     now: _dt.datetime | None = None,
     rng: RngFn = os.urandom,
     workers: int = DEFAULT_WORKERS,
+    before_file: Callable[[Path], None] | None = None,
+    on_done: Callable[[int, UpdateResult], None] | None = None,
 ) -> list[UpdateResult]:
     """:func:`update_keys_file` for every file (directories expanded); never stops early.
 
     Each result has ``error`` (the failure, one line) or ``skipped`` (why it was not a
     candidate) or neither, in the order the files were found. Each file's data key is
     unwrapped once (only when its keys change), on up to ``workers`` files at a time; each
-    file is written atomically.
+    file is written atomically. ``before_file`` runs in the worker before a file is read
+    (a test hook); ``on_done(index, result)`` as each file finishes (progress, reports).
     """
     shared = serial_prompts(context)
 
@@ -236,6 +221,8 @@ def update_keys_many(
         if skip is not None:
             return UpdateResult(path=path, skipped=skip)
         try:
+            if before_file is not None:
+                before_file(path)
             return update_keys_file(
                 path, config=config, context=shared, dry_run=dry_run,
                 shamir_threshold=shamir_threshold, input_format=input_format,
@@ -246,7 +233,7 @@ def update_keys_many(
             text = report() if callable(report) else exc.message
             return UpdateResult(path=path, error=str(text).replace("\n", "; "))
 
-    return run_bounded(list(expand_paths(paths)), one, workers=workers)
+    return run_bounded(list(expand_paths(paths)), one, workers=workers, on_done=on_done)
 
 
 __all__ = ["DEFAULT_WORKERS", "GroupDiff", "UpdateResult", "diff_key_groups", "expand_paths",

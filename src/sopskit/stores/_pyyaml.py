@@ -47,7 +47,9 @@ def _compile_deferred_for_pyyaml(pattern: Any, flags: int = 0) -> Any:
 def pyyaml() -> ModuleType:
     """The ``yaml`` module (PyYAML), imported with its module-level patterns deferred."""
     module = sys.modules.get("yaml")
-    if module is not None:
+    # another thread (the many-file pool) may be importing it right now: a module still being
+    # initialised is not returned half-made; ``import yaml`` below waits for it
+    if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
         return module
     with _import_lock:
         re.compile = _compile_deferred_for_pyyaml

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from sopskit.cli.options import add_jobs_flag
+
 EPILOG = """\
 examples:
   sopskit doctor                               (offline: public keys only, what CI can run)
@@ -43,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--kustomization", default=None, metavar="NS/NAME",
                    help="only the files this Flux Kustomization builds")
     p.add_argument("--format", dest="doctor_format", choices=("text", "json"), default="text")
+    add_jobs_flag(p, what="files diagnosed at once")
     p.set_defaults(handler=run)
 
 
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         root, scope = _root_and_scope(Path(args.path))
-        options = Options(scope=scope)
+        options = Options(scope=scope, workers=args.jobs)
         if args.kustomization:
             options.kustomization = _split_ref(args.kustomization)
         if args.cluster or args.kube_context or args.kubeconfig:

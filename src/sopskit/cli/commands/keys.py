@@ -11,12 +11,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from sopskit.cli import common, options
 from sopskit.errors import CannotChangeKeysError, ConfigError, NoFileSpecifiedError, UsageError
 from sopskit.ops.keytable import key_types
+from sopskit.ops.pool import InOrder
+
+if TYPE_CHECKING:
+    from sopskit.config import SopsConfig
+    from sopskit.ops.request import KeyContext
+
+T = TypeVar("T")
 
 ROTATE_EPILOG = """\
 examples:
@@ -55,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     options.add_all_shared(rot, sub=True)
     options.add_rotate_flags(rot, sub=True)
     rot.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+    options.add_jobs_flag(rot)
     rot.add_argument("files", nargs="*", metavar="FILE|DIR")
     rot.set_defaults(handler=run_rotate)
 
@@ -66,6 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     options.add_all_shared(upd, sub=True)
     upd.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     upd.add_argument("--dry-run", action="store_true", help="show the changes; write nothing")
+    options.add_jobs_flag(upd)
     upd.add_argument("files", nargs="+", metavar="FILE|DIR")
     upd.set_defaults(handler=run_updatekeys)
 
@@ -147,30 +159,93 @@ def _rotate_line(result) -> str:  # type: ignore[no-untyped-def]
 
 def _rotate_many(args: argparse.Namespace, files: list[str], add: dict[str, list[str]],
                  remove: dict[str, list[str]], *, dry_run: bool) -> int:
-    from sopskit.errors import SopsError
-    from sopskit.ops.rekey import RotateResult, rotate_file
-    from sopskit.ops.updatekeys import expand_paths
+    from sopskit.ops.rekey import RotateResult, rotate_many
 
     if not (args.in_place or dry_run):
         raise UsageError("rotating several files or a directory needs -i (or --dry-run)")
     if getattr(args, "output", None):
         raise UsageError("--output takes one file")
-    failed = 0
-    for path, skip in expand_paths([Path(f) for f in files]):
-        if skip is not None:
-            print(f"{path}: skipped: {skip}", file=sys.stderr)
-            continue
-        _pause()
-        try:
-            result = rotate_file(path, context=common.key_context(args), add=add, remove=remove,
-                                 input_format=args.input_type,
-                                 decryption_order=options.decryption_order(args),
-                                 ignore_mac=args.ignore_mac, dry_run=dry_run)
-        except SopsError as exc:
-            result = RotateResult(path, error=_one_line(exc))
-        failed += 0 if result.ok else 1
-        print(_rotate_line(result), file=sys.stderr)
+    progress = _Progress("rotate")
+
+    def report(result: RotateResult) -> None:
+        progress.clear()
+        if result.skipped is not None:
+            print(f"{result.path}: skipped: {result.skipped}", file=sys.stderr)
+        else:
+            print(_rotate_line(result), file=sys.stderr)
+
+    # one key context for the run: --from-cluster reads the cluster's Secret once, not per file
+    results = rotate_many([Path(f) for f in files], context=common.key_context(args), add=add,
+                          remove=remove, decryption_order=options.decryption_order(args),
+                          dry_run=dry_run, input_format=args.input_type, ignore_mac=args.ignore_mac,
+                          workers=_jobs(args), before_file=_before_file,
+                          on_done=progress.wrap(InOrder(report)))
+    progress.clear()
+    failed = sum(1 for r in results if not r.ok)
+    if failed:
+        print(f"sopskit: rotate failed for {failed} file(s)", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from sopskit.ops.pool import DEFAULT_WORKERS
+
+    return int(getattr(args, "jobs", None) or DEFAULT_WORKERS)
+
+
+class _Progress:
+    """``updatekeys: 120 file(s) done`` on stderr while a many-file run goes, only on a
+    terminal (a log or a pipe gets the report lines only).
+
+    The counter holds no text from any file, so its carriage return and erase-line sequence
+    are written to the terminal directly (file descriptor 2): ``sys.stderr`` escapes control
+    characters, rightly, for every line that quotes a path or a recipient.
+    """
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.done = 0
+        self.shown = False
+        try:
+            self.enabled = sys.stderr.isatty() and os.isatty(2)
+        except (AttributeError, ValueError, OSError):
+            self.enabled = False
+
+    def wrap(self, inner: Callable[[int, T], None]) -> Callable[[int, T], None]:
+        def on_done(index: int, result: T) -> None:
+            inner(index, result)
+            self.done += 1
+            self.show()
+        return on_done
+
+    def _raw(self, text: str) -> None:
+        sys.stderr.flush()
+        try:
+            os.write(2, text.encode())
+        except OSError:
+            self.enabled = False
+
+    def show(self) -> None:
+        if self.enabled:
+            self._raw(f"\r{self.verb}: {self.done} file(s) done")
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self._raw("\r\x1b[K")
+            self.shown = False
+
+
+_PAUSE_LOCK = threading.Lock()
+
+
+def _before_file(path: Path) -> None:
+    """The fault-injection pause: taken under one lock, so paused files are written one at a
+    time and a kill lands between two writes even with a pool."""
+    delay = os.environ.get(PAUSE_ENV)
+    if delay:
+        with _PAUSE_LOCK:
+            time.sleep(float(delay))
 
 
 def _pause() -> None:
@@ -210,53 +285,112 @@ def _confirm() -> bool | None:
 
 
 def run_updatekeys(args: argparse.Namespace) -> int:
-    from sopskit.errors import SopsError
+    config = common.require_sops_config(args)
+    context = common.key_context(args)  # once per run: --from-cluster reads the Secret once
+    # one file: its error is the command's error (one line and a hint, at the edge), as sops;
+    # several files or a directory: a line per file from the pool, then a summary
+    if len(args.files) == 1 and not os.path.isdir(args.files[0]):
+        return _updatekeys_one(args, Path(args.files[0]), config, context)
+    return _updatekeys_many(args, config, context)
+
+
+def _updatekeys_one(args: argparse.Namespace, path: Path, config: SopsConfig, context: KeyContext) -> int:
+    from sopskit.errors import FormatError
     from sopskit.ops.updatekeys import expand_paths, update_keys_file
 
-    config = common.require_sops_config(args)
-    context = common.key_context(args)
+    order = options.decryption_order(args)
+    threshold = args.shamir_secret_sharing_threshold
+    for _, skip in expand_paths([path]):
+        if skip is not None:
+            error = NoFileSpecifiedError if skip == "no such file" else FormatError
+            raise error(f"{path}: {skip}")
+    preview = update_keys_file(path, config=config, context=context, dry_run=True,
+                               shamir_threshold=threshold, input_format=args.input_type,
+                               decryption_order=order)
+    if not preview.changed:
+        print(f"{path}: already up to date", file=sys.stderr)
+        return 0
+    print(_show_diff(preview))
+    if args.dry_run:
+        return 0
+    if not args.yes:
+        answer = _confirm()
+        if answer is None:
+            raise ConfigError("no answer on standard input", hint="pass --yes to update without asking")
+        if not answer:
+            print(f"{path}: left unchanged", file=sys.stderr)
+            return 0
+    _pause()
+    update_keys_file(path, config=config, context=context, shamir_threshold=threshold,
+                     input_format=args.input_type, decryption_order=order)
+    print(f"{path}: synced with new keys", file=sys.stderr)
+    return 0
+
+
+def _updatekeys_many(args: argparse.Namespace, config: SopsConfig, context: KeyContext) -> int:
+    """Without --yes, every diff is shown and answered first (reading files only; no key is
+    unwrapped), then the accepted files go through the pool: one unwrap per file, ``--jobs``
+    at a time, report lines in the order the files were found."""
+    from sopskit.errors import SopsError
+    from sopskit.ops.updatekeys import UpdateResult, expand_paths, update_keys_file, update_keys_many
+
     order = options.decryption_order(args)
     threshold = args.shamir_secret_sharing_threshold
     failed = 0
-    # one file: its error is the command's error (one line and a hint, at the edge);
-    # several files or a directory: a line per file, then a summary
-    single = len(args.files) == 1 and not os.path.isdir(args.files[0])
-    for path, skip in expand_paths([Path(f) for f in args.files]):
-        if skip is not None:
-            if single:
-                from sopskit.errors import FormatError, NoFileSpecifiedError
-
-                error = NoFileSpecifiedError if skip == "no such file" else FormatError
-                raise error(f"{path}: {skip}")
-            print(f"{path}: skipped: {skip}", file=sys.stderr)
-            continue
-        try:
-            preview = update_keys_file(path, config=config, context=context, dry_run=True,
-                                       shamir_threshold=threshold, input_format=args.input_type,
-                                       decryption_order=order)
-            if not preview.changed:
-                print(f"{path}: already up to date", file=sys.stderr)
+    targets: list[Path] = [Path(f) for f in args.files]
+    if not (args.yes or args.dry_run):
+        targets = []
+        for path, skip in expand_paths([Path(f) for f in args.files]):
+            if skip is not None:
+                print(f"{path}: skipped: {skip}", file=sys.stderr)
                 continue
-            print(_show_diff(preview))
-            if args.dry_run:
-                continue
-            if not args.yes:
+            try:
+                preview = update_keys_file(path, config=config, context=context, dry_run=True,
+                                           shamir_threshold=threshold, input_format=args.input_type,
+                                           decryption_order=order)
+                if not preview.changed:
+                    print(f"{path}: already up to date", file=sys.stderr)
+                    continue
+                print(_show_diff(preview))
                 answer = _confirm()
                 if answer is None:
-                    raise ConfigError("no answer on standard input",
-                                      hint="pass --yes to update without asking")
-                if not answer:
+                    raise ConfigError("no answer on standard input", hint="pass --yes to update without asking")
+                if answer:
+                    targets.append(path)
+                else:
                     print(f"{path}: left unchanged", file=sys.stderr)
-                    continue
-            _pause()
-            update_keys_file(path, config=config, context=context, shamir_threshold=threshold,
-                             input_format=args.input_type, decryption_order=order)
-            print(f"{path}: synced with new keys", file=sys.stderr)
-        except SopsError as exc:
-            if single:
-                raise
-            failed += 1
-            print(f"{path}: FAILED: {_one_line(exc)}", file=sys.stderr)
+            except SopsError as exc:
+                failed += 1
+                print(f"{path}: FAILED: {_one_line(exc)}", file=sys.stderr)
+        if not targets:
+            return _updatekeys_summary(failed)
+    progress = _Progress("updatekeys")
+    show_diff = bool(args.yes or args.dry_run)  # without --yes the diff was shown when asking
+
+    def report(result: UpdateResult) -> None:
+        progress.clear()
+        if result.skipped is not None:
+            print(f"{result.path}: skipped: {result.skipped}", file=sys.stderr)
+        elif result.error is not None:
+            print(f"{result.path}: FAILED: {result.error}", file=sys.stderr)
+        elif not result.changed:
+            print(f"{result.path}: already up to date", file=sys.stderr)
+        else:
+            if show_diff:
+                print(_show_diff(result), flush=True)
+            if result.written:
+                print(f"{result.path}: synced with new keys", file=sys.stderr)
+
+    results = update_keys_many(targets, config=config, context=context, dry_run=args.dry_run,
+                               shamir_threshold=threshold, input_format=args.input_type,
+                               decryption_order=order, workers=_jobs(args), before_file=_before_file,
+                               on_done=progress.wrap(InOrder(report)))
+    progress.clear()
+    failed += sum(1 for r in results if r.error is not None)
+    return _updatekeys_summary(failed)
+
+
+def _updatekeys_summary(failed: int) -> int:
     if failed:
         print(f"sopskit: updatekeys failed for {failed} file(s)", file=sys.stderr)
         return 1

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sopskit.cli.options import add_jobs_flag
+
 DESCRIPTION = """\
 Respond to a leak in a GitOps repository.
 
@@ -92,6 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     src.add_argument("--from-cluster", action="store_true", help="the identities of the cluster's sops-age Secret")
     k.add_argument("--context", dest="kube_context", metavar="C", help="kubeconfig context (with --from-cluster)")
     k.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (with --from-cluster)")
+    add_jobs_flag(k, what="versions whose data key is unwrapped at once with the leaked identity")
     k.set_defaults(handler=run_key)
 
     s = sub.add_parser("status", help="re-check an incident record; exit 1 while anything is open")
@@ -313,7 +316,7 @@ def _run_key(args: argparse.Namespace) -> int:
     else:
         key = leaked_from_text(_read_secret_input("leaked identity (input hidden): ").decode("utf-8", "replace"))
     repos = _repos(args)
-    result = respond.key_exposure(key, repos)
+    result = respond.key_exposure(key, repos, workers=args.jobs)
     doc = result.to_dict()
     tips = respond.at_tips(result)
     doc["at_tips"] = tips
