@@ -95,7 +95,8 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
         return True
     if not rule.is_generic:
         return False
-    if filters.is_self_describing_digest(secret) or filters.is_reference(secret) or filters.is_plain_url(secret):
+    if (filters.is_self_describing_digest(secret) or filters.is_reference(secret) or filters.is_plain_url(secret)
+            or filters.is_qualified_name(secret)):
         return True
     key, operator = filters.assigned_key(line, m.secret_start - line_start)
     return filters.generic_key_excuses(key, secret, operator) or filters.is_code_reference(secret)

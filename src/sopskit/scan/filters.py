@@ -99,6 +99,20 @@ _AMBIGUOUS_KEY = re.compile(rb"(?i)(?:secret|password|passwd|token|credential|ap
 _DIGEST_KEY = re.compile(rb"(?i)sha|md5|hash|checksum|digest|commit|integrity|fingerprint|etag|revision|sum$")
 _DECLARATION_WORDS = frozenset({b"var", b"let", b"const", b"val", b"final", b"export", b"set", b"local", b"my",
                                 b"our", b"def", b"private", b"public", b"static", b"readonly", b"declare"})
+#: The key's last word only starts like a secret word: ``master-keying``, ``keyboard``,
+#: ``tokenizer``, ``secretary``, ``passwordless`` name something else.
+_NOT_SECRET_WORD = re.compile(
+    rb"(?i)(?:key(?:ing|board|stroke|frame|pad)s?|tokeni[sz](?:e|er|ers|ed|ation)|secretar(?:y|ies|iat)"
+    rb"|password(?:less|[_.-]?policy))[\"'`]?$"
+)
+#: A place secrets are kept, named as such: ``keyVaultToStoreSecrets``, ``bucketForSecrets``,
+#: ``pathToTokens``. The head noun is the store; the secret word is its object, so the value
+#: is the store's name or address.
+_LOCATOR_KEY = re.compile(
+    rb"(?i)(?:vault|store|bucket|path|dir|directory|folder|namespace|project|location|container|repo|"
+    rb"repository|table|mount)[_.-]?(?:to|for|from|of|in|into|with)[_.-]?(?:store|save|keep|hold|read|load|"
+    rb"fetch|get|put|write)?[_.-]?(?:secrets?|tokens?|passwords?|credentials?|keys?)[\"'`]?$"
+)
 #: Public by design (``publicToken``, ``publishableKey``) or not a credential (CSRF tokens).
 _NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
 _VERSION = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+(?:[-+.][A-Za-z0-9.]+)?$")
@@ -236,13 +250,28 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
         return True
     if not key:
         return False
-    if _NOT_CREDENTIAL_KEY.search(key):
+    if _NOT_CREDENTIAL_KEY.search(key) or _NOT_SECRET_WORD.search(key) or _LOCATOR_KEY.search(key):
         return True
     if _REFERENCE_KEY.search(key):
         return True
     if _AMBIGUOUS_KEY.search(key) and is_name_like(value):
         return True
     return bool(_DIGEST_KEY.search(key)) and is_hash_or_id(value)
+
+
+#: ``AgencyIdentificationCodeContentType``: three or more capitalised words, a type or field name.
+_CAMEL_WORDS = re.compile(rb"[a-z]{0,12}(?:[A-Z][a-z]{2,}){3,}")
+
+
+def is_qualified_name(value: bytes) -> bool:
+    """``clm5:AgencyIdentificationCodeContentType``, ``ns.MyServiceAccountToken``: an XML
+    qualified name or a dotted type whose longest part is a CamelCase identifier covering most
+    of the value. Random text almost never holds sixteen characters of alternating
+    ``Capital``-then-lower-case words."""
+    parts = re.split(rb"[:./#]", value)
+    longest = max(parts, key=len)
+    return (len(parts) <= 3 and len(longest) >= 16 and len(longest) * 5 >= len(value) * 3
+            and bool(_CAMEL_WORDS.fullmatch(longest)))
 
 
 def generic_exempt_path(path: str) -> bool:
