@@ -53,3 +53,82 @@ def test_a_key_that_names_where_secrets_are_kept_is_a_locator(tmp_path: Path) ->
 def test_a_qualified_camel_case_type_name_is_not_a_token(tmp_path: Path) -> None:
     assert findings(tmp_path, {"a.xsd": 'token:"ns1234:AgencyIdentificationCodeContentType"\n'}) == []
     assert findings(tmp_path, {"b.env": f'token: "ns1234:{_rand(30)}"\n'}) == [("generic-secret", "b.env", 1)]
+
+
+# ----------------------------------------------------------------- held-out GitOps repositories
+
+
+def test_a_csharp_class_declaration_is_code(tmp_path: Path) -> None:
+    src = ("namespace Crds.Inputs\n{\n"
+           "    public class BackendS3SecretAccessKeySecretRefArgs : global::Pulumi.ResourceArgs\n    {\n    }\n}\n")
+    assert findings(tmp_path, {"Crds/BackendS3SecretAccessKeySecretRefArgs.cs": src}) == []
+    assert findings(tmp_path, {"b.cs": f'    var clientSecret = "{_rand(32)}";\n'}) == [("generic-secret", "b.cs", 1)]
+
+
+def test_an_image_whose_name_contains_secret_pinned_by_digest(tmp_path: Path) -> None:
+    digest = _rand(64, "0123456789abcdef")
+    patch = ("spec:\n  containers:\n    - name: x\n"
+             f"      image: ghcr.io/someone/argocd-secret-replacer:rolling@sha256:{digest}\n")
+    assert findings(tmp_path, {"patch.yaml": patch}) == []
+
+
+def test_a_variable_default_inside_a_substitution_is_not_a_secret(tmp_path: Path) -> None:
+    values = ("persistence:\n  media:\n    path: ${SECRET_NFS_DIRECTORY:-/volume2}/media\n"
+              "    other: ${SECRET_NFS_DIRECTORY:=/volume2}/other\n"
+              "backup-target: s3://${SECRET_NAS_IP:-test}:9000@us-east-1/longhorn\n")
+    assert findings(tmp_path, {"helmrelease.yaml": values}) == []
+
+
+def test_a_secret_field_naming_another_secret_is_a_reference(tmp_path: Path) -> None:
+    cluster = ("apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: pg\nspec:\n  certificates:\n"
+               "    clientCASecret: pg17-ca\n    replicationTLSSecret: pg17-replication\n")
+    assert findings(tmp_path, {"cluster.yaml": cluster}) == []
+    # a random value under such a field is still reported
+    assert findings(tmp_path, {"c.yaml": f"clientSecret: {_rand(12).lower()}-{_rand(14)}\n"}) == [
+        ("generic-secret", "c.yaml", 1)]
+
+
+def _secret(body: str, field: str = "stringData") -> str:
+    return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n{field}:\n{body}"
+
+
+def test_documentation_stand_ins_in_a_secret(tmp_path: Path) -> None:
+    body = ('  RESTIC_REPOSITORY: "s3:s3.example-region.invalid/bucket/myapp"\n  KOPIA_REPOSITORY: "filesystem:///repo"\n'
+            '  KOPIA_FS_PATH: "/repository"\n  AWS_ACCESS_KEY_ID: "keyid"\n  AWS_SECRET_ACCESS_KEY: "secretkey"\n'
+            "  value: test-1730000000\n")
+    assert findings(tmp_path, {"secret.yaml": _secret(body)}) == []
+    real = (f'  RESTIC_REPOSITORY: "rest:https://backup:{_rand(20)}@nas.invalid/repo"\n'
+            f'  AWS_SECRET_ACCESS_KEY: "{_rand(40)}"\n')
+    assert {line for _, _, line in findings(tmp_path, {"real.yaml": _secret(real)})} == {6, 7}
+
+
+def test_a_short_base64_data_value_is_decoded_before_judging(tmp_path: Path) -> None:
+    import base64
+    enc = base64.b64encode(b"dp.st.xxxx").decode()
+    assert len(enc.rstrip("=")) < 16
+    assert findings(tmp_path, {"s.yaml": _secret(f"  dopplerToken: {enc}\n", "data")}) == []
+    real = base64.b64encode(_rand(10).encode()).decode()
+    assert findings(tmp_path, {"r.yaml": _secret(f"  dopplerToken: {real}\n", "data")}) == [
+        ("kubernetes-secret", "r.yaml", 6)]
+
+
+def test_overridden_is_a_placeholder_password(tmp_path: Path) -> None:
+    values = "node:\n  session:\n    auth:\n      password: overridden\n"
+    assert findings(tmp_path, {"values.yaml": values}) == []
+    assert findings(tmp_path, {"other/values.yaml": "auth:\n  password: hunter22\n"}) == [
+        ("manifest-password", "other/values.yaml", 2)]
+
+
+def test_public_keys_and_templates_under_a_sops_path_rule(tmp_path: Path) -> None:
+    (tmp_path / ".sops.yaml").write_text("creation_rules:\n  - path_regex: secrets/.*\n    age: age1example\n")
+    recipient = "age1" + _rand(58, "023456789acdefghjklmnpqrstuvwxyz")
+    files = {"secrets/node/host.age-pub": recipient + "\n",
+             "secrets/node/ssh_host_ed25519_key.pub": f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{_rand(43)} root@node\n",
+             "secrets/templates/app.sops.yaml.j2": "---\nstringData:\n  token: \"#{ app_token }#\"\n"}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert scan(ScanOptions(paths=[tmp_path])).findings == []
+    (tmp_path / "secrets/app.yaml").write_text(f"token: {_rand(30)}\n")
+    assert {(f.rule_id, f.path) for f in scan(ScanOptions(paths=[tmp_path])).findings} == {
+        ("sops-unencrypted-file", "secrets/app.yaml"), ("generic-secret", "secrets/app.yaml")}

@@ -98,6 +98,8 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
     if (filters.is_self_describing_digest(secret) or filters.is_reference(secret) or filters.is_plain_url(secret)
             or filters.is_qualified_name(secret)):
         return True
+    if filters.in_variable_default(line, m.secret_start - line_start):
+        return True
     key, operator = filters.assigned_key(line, m.secret_start - line_start)
     return filters.generic_key_excuses(key, secret, operator) or filters.is_code_reference(secret)
 
@@ -130,11 +132,12 @@ def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
     values = kube.all_secret_values(data)
     out = []
     for v in values:
-        decoded = b64.decode_value(v.value) if v.field == "data" else None
+        decoded = b64.decode_value(v.value, short=True) if v.field == "data" else None
         plain = decoded if decoded is not None else v.value
         if decoded is not None and not _literal_ok(decoded.strip()):  # base64 of ${VAR}, ENC[...]
             continue
-        if kube.is_identifying_key(v.key) or kube.is_structured_config(plain) or kube.is_example(v.key, plain):
+        if (kube.is_identifying_key(v.key, plain) or kube.is_structured_config(plain) or kube.is_example(v.key, plain)
+                or filters.echoes_key(v.key.encode(), plain.strip())):
             continue
         if _literal_ok(v.value) and not (decoded is not None and filters.is_public_material(decoded)):
             out.append(_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN))
@@ -167,7 +170,8 @@ def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
     encoded = {v.line for v in kube.all_secret_values(data) if v.field == "data"}
     return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
             for v in kube.find_password_values(data, assignments=terraform) if v.line not in encoded
-            and _literal_ok(v.value) and not filters.is_code_reference(v.value)]
+            and _literal_ok(v.value) and not filters.is_code_reference(v.value)
+            and not filters.echoes_key(v.key.encode(), v.value)]
 
 
 def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:
@@ -230,7 +234,8 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
     if not encrypted and ctx.creation_rules is not None:
         for path in paths:
             covering = ctx.creation_rules.rule_for(path)
-            if covering is None or sopsaware.is_non_secret_manifest(data):
+            if (covering is None or sopsaware.is_non_secret_manifest(data) or filters.is_public_material(data)
+                    or filters.is_template_path(path)):
                 continue
             selected = sopsaware.selected_values(data, path, covering.selection)
             if selected is None or selected:

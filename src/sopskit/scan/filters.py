@@ -20,8 +20,10 @@ PLACEHOLDER_WORDS = (
     b"example", b"sample", b"placeholder", b"changeme", b"change_me", b"change-me", b"dummy",
     b"redacted", b"your_", b"your-", b"yourkey", b"xxxx", b"****", b"....", b"<", b">", b"${",
     b"{{", b"$(", b"%(", b"todo", b"fixme", b"insert", b"replace",
-    b"secret value", b"secret-value", b"nopassword", b"no-password", b"no_password",
+    b"secret value", b"secret-value", b"nopassword", b"no-password", b"no_password", b"overridden",
 )
+#: ``test-1730512600``, ``example_2``: a stand-in word numbered, not a credential.
+_NUMBERED_STANDIN = re.compile(rb"(?i)(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,}")
 
 #: Whole values that are obviously not real secrets.
 PLACEHOLDER_VALUES = frozenset({
@@ -40,9 +42,11 @@ DOCUMENTED_EXAMPLES = frozenset({
 _HEX_HASH = re.compile(rb"(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})",
                        re.IGNORECASE)
 _DIGEST = re.compile(rb"(?:sha1|sha224|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]{16,}", re.IGNORECASE)
+#: ``rolling@sha256:<hex>``: an image tag pinned by digest, whatever words the image name holds
+_TAG_DIGEST = re.compile(rb"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}@sha(?:256|512):[0-9a-f]{64,128}")
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-_DOTTED = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
-_CODE_LIKE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|.*[()\[\]{}$@%]")
+_DOTTED = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)+")
+_CODE_LIKE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)+|.*[()\[\]{}$@%]")
 #: ``obj.method(arg`` or ``lower_name(arg``: the start of a call, so the "value" is code. The
 #: name must look like code (a dot or underscore, or all lower case) and the argument must
 #: start like a name or a quote, so passwords such as ``Hunter(2)`` are still reported.
@@ -113,6 +117,10 @@ _LOCATOR_KEY = re.compile(
     rb"repository|table|mount)[_.-]?(?:to|for|from|of|in|into|with)[_.-]?(?:store|save|keep|hold|read|load|"
     rb"fetch|get|put|write)?[_.-]?(?:secrets?|tokens?|passwords?|credentials?|keys?)[\"'`]?$"
 )
+#: ``clientCASecret: pg-ca``, ``replicationTLSSecret: pg-replication``: a Kubernetes API field
+#: named ``<something>Secret`` holds the *name* of a Secret (CloudNativePG, cert-manager...).
+_SECRET_FIELD = re.compile(rb"[A-Za-z0-9]Secret[\"'`]?$")
+_DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 #: Public by design (``publicToken``, ``publishableKey``) or not a credential (CSRF tokens).
 _NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
 _VERSION = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+(?:[-+.][A-Za-z0-9.]+)?$")
@@ -152,7 +160,8 @@ def is_placeholder(secret: bytes) -> bool:
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
         return True
-    return is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low)
+    return (is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low)
+            or bool(_NUMBERED_STANDIN.fullmatch(secret)))
 
 
 def is_filler(secret: bytes) -> bool:
@@ -207,6 +216,16 @@ def is_plain_url(secret: bytes) -> bool:
     return bool(_URL_NO_CREDS.fullmatch(secret))
 
 
+def in_variable_default(line: bytes, start_in_line: int) -> bool:
+    """``${SECRET_NFS_DIR:-/volume2}``, ``${TOKEN:=x}``: the "key" is a shell or Flux variable
+    and the value its default, inside a substitution that the deployment fills in."""
+    head = line[max(0, start_in_line - 200):start_in_line]
+    return bool(_VARIABLE_DEFAULT.search(head))
+
+
+_VARIABLE_DEFAULT = re.compile(rb"\$\{[A-Za-z_][A-Za-z0-9_]*(?::[-=?+]?|[-=?+])$")
+
+
 def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
     """The key name a value at ``start_in_line`` is assigned to and the operator, or empty.
 
@@ -221,6 +240,22 @@ def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
     if m.group(2) and m.group(1).lower() in _DECLARATION_WORDS:  # ``var fooToken = ...``
         return m.group(2).strip(), m.group(3)
     return m.group(1), m.group(3)
+
+
+_KEY_WORD = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def echoes_key(key: bytes, value: bytes) -> bool:
+    """``AWS_SECRET_ACCESS_KEY: secretkey``, ``KEY_ID: keyid``: the value only repeats words
+    of its own key (a documentation stand-in), not a credential."""
+    words = {w.lower() for w in _KEY_WORD.findall(key) if len(w) >= 2}
+    low = re.sub(rb"[-_. ]", b"", value.lower())
+    if len(low) < 4 or not words:
+        return False
+    ok = [True] + [False] * len(low)  # word break: is low[:i] a concatenation of key words?
+    for i in range(1, len(low) + 1):
+        ok[i] = any(ok[i - len(w)] and low[i - len(w):i] == w for w in words if len(w) <= i)
+    return ok[-1]
 
 
 def is_name_like(value: bytes) -> bool:
@@ -256,6 +291,10 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
         return True
     if _AMBIGUOUS_KEY.search(key) and is_name_like(value):
         return True
+    if _SECRET_FIELD.search(key) and b"-" in value and _DNS_NAME.fullmatch(value) and is_name_like(value):
+        return True
+    if echoes_key(key, value):
+        return True
     return bool(_DIGEST_KEY.search(key)) and is_hash_or_id(value)
 
 
@@ -272,6 +311,15 @@ def is_qualified_name(value: bytes) -> bool:
     longest = max(parts, key=len)
     return (len(parts) <= 3 and len(longest) >= 16 and len(longest) * 5 >= len(value) * 3
             and bool(_CAMEL_WORDS.fullmatch(longest)))
+
+
+_TEMPLATE_PATH = re.compile(r"\.(?:j2|jinja|jinja2|tmpl|tpl|gotmpl|mustache|hbs|erb)$")
+
+
+def is_template_path(path: str) -> bool:
+    """``secret.sops.yaml.j2``: a template that renders the file sops will encrypt; it holds
+    placeholders, so "not encrypted" is expected (its literal secrets are still regex findings)."""
+    return bool(_TEMPLATE_PATH.search(path))
 
 
 def generic_exempt_path(path: str) -> bool:
@@ -299,8 +347,9 @@ def is_hash_or_id(secret: bytes) -> bool:
 
 
 def is_self_describing_digest(secret: bytes) -> bool:
-    """``sha256:…`` / ``sha512-…`` values say what they are, whatever the key is called."""
-    return bool(_DIGEST.fullmatch(secret))
+    """``sha256:…`` / ``sha512-…`` values and ``tag@sha256:…`` image pins say what they are,
+    whatever the key is called."""
+    return bool(_DIGEST.fullmatch(secret) or _TAG_DIGEST.fullmatch(secret))
 
 
 def is_code_reference(secret: bytes) -> bool:
