@@ -132,3 +132,18 @@ def test_public_keys_and_templates_under_a_sops_path_rule(tmp_path: Path) -> Non
     (tmp_path / "secrets/app.yaml").write_text(f"token: {_rand(30)}\n")
     assert {(f.rule_id, f.path) for f in scan(ScanOptions(paths=[tmp_path])).findings} == {
         ("sops-unencrypted-file", "secrets/app.yaml"), ("generic-secret", "secrets/app.yaml")}
+
+
+# ----------------------------------------------------------------- recall
+
+
+def test_a_random_hex_token_is_judged_against_the_hex_alphabet(tmp_path: Path) -> None:
+    from sopskit.scan.engine import shannon_entropy
+    hexdigits = "0123456789abcdef"
+    # a random 32-digit hex token that, by chance, scores under the mixed-alphabet gate of 3.5
+    token = next(t for t in (_rand(32, hexdigits) for _ in range(10_000))
+                 if 3.0 < shannon_entropy(t.encode()) < 3.4 and not t.isdigit())
+    assert findings(tmp_path / "a", {"a.env": f"SERVICE_TOKEN={token}\n"}) == [("generic-secret", "a.env", 1)]
+    # still not: a hex digest under a digest key, and a hex run made mostly of one digit
+    assert findings(tmp_path / "b", {"b.env": f"COMMIT_SHA={_rand(40, hexdigits)}\n"
+                                              "API_TOKEN=00000000a0000000b0000000\n"}) == []

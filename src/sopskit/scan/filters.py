@@ -346,6 +346,15 @@ def is_hash_or_id(secret: bytes) -> bool:
                 or (_UUID.search(secret) and len(secret) <= 40))
 
 
+_HEX_RUN = re.compile(rb"[0-9a-f]+|[0-9A-F]+")
+
+
+def is_mixed_hex(secret: bytes) -> bool:
+    """Hex digits of one case with both letters and numbers (``3eecf72e…``): a random hex token."""
+    return (bool(_HEX_RUN.fullmatch(secret)) and any(c in b"0123456789" for c in secret)
+            and not secret.isdigit())
+
+
 def is_self_describing_digest(secret: bytes) -> bool:
     """``sha256:…`` / ``sha512-…`` values and ``tag@sha256:…`` image pins say what they are,
     whatever the key is called."""
