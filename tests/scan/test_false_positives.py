@@ -55,6 +55,22 @@ def test_a_qualified_camel_case_type_name_is_not_a_token(tmp_path: Path) -> None
     assert findings(tmp_path, {"b.env": f'token: "ns1234:{_rand(30)}"\n'}) == [("generic-secret", "b.env", 1)]
 
 
+def test_a_variable_named_as_a_deliberate_fake_is_not_a_credential(tmp_path: Path) -> None:
+    code = (f'nonMatchingToken := "ab_cd_{_rand(10).lower()}"\n'
+            f'invalidApiKey = "{_rand(24)}"\n'
+            f'fake_password: {_rand(16)}\n')
+    assert findings(tmp_path / "a", {"a_test.go": code}) == []
+    assert findings(tmp_path / "b", {"b.go": f'matchingToken := "ab_cd_{_rand(16)}"\n'}) == [
+        ("generic-secret", "b.go", 1)]
+
+
+def test_a_typed_run_repeated_three_times_is_filler(tmp_path: Path) -> None:
+    hexdigits = "0123456789abcdef"
+    assert findings(tmp_path / "a", {"a.json": f'"token3": "xoxp-1234-1234-1234-{_rand(32, hexdigits)}"\n'}) == []
+    assert findings(tmp_path / "b", {"b.json": f'"token3": "xoxp-7351-2093-8812-{_rand(32, hexdigits)}"\n'}) == [
+        ("generic-secret", "b.json", 1)]
+
+
 # ----------------------------------------------------------------- held-out GitOps repositories
 
 

@@ -121,6 +121,13 @@ _LOCATOR_KEY = re.compile(
 #: named ``<something>Secret`` holds the *name* of a Secret (CloudNativePG, cert-manager...).
 _SECRET_FIELD = re.compile(rb"[A-Za-z0-9]Secret[\"'`]?$")
 _DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+#: A variable named as a deliberate fake (``nonMatchingToken``, ``invalidApiKey``,
+#: ``fake_password``, ``mockSecret``): test code's wrong value on purpose, not a credential.
+_STAND_IN_KEY = re.compile(
+    rb"(?i)(?:^|[^a-z])(?:fake|dummy|mock|mocked|bogus|invalid|wrong|non[_-]?matching|mismatch(?:ed|ing)?|"
+    rb"unmatched)[_.-]?[a-z0-9_.-]*(?:password|passwd|secret|token|key|credentials?)[\"'`]?$"
+    rb"|^(?:fake|dummy|mock|mocked|bogus|invalid|wrong|nonMatching|mismatched)[A-Z]"
+)
 #: Public by design (``publicToken``, ``publishableKey``) or not a credential (CSRF tokens).
 _NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
 _VERSION = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+(?:[-+.][A-Za-z0-9.]+)?$")
@@ -160,7 +167,7 @@ def is_placeholder(secret: bytes) -> bool:
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
         return True
-    return (is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low)
+    return (is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low) or has_repeated_run(low)
             or bool(_NUMBERED_STANDIN.fullmatch(secret)))
 
 
@@ -171,6 +178,13 @@ def is_filler(secret: bytes) -> bool:
         return False
     rest = _REPEATED.sub(b"", secret)
     return len(set(rest)) < 12
+
+
+def has_repeated_run(text: bytes) -> bool:
+    """``xoxp-1234-1234-1234-…``: the same typed run (``1234``, ``abcd``) three times is filler."""
+    runs = [text[i:i + 4] for i in range(len(text) - 3)
+            if all(b == a + 1 and chr(b).isalnum() for a, b in itertools.pairwise(text[i:i + 4]))]
+    return any(runs.count(r) >= 3 for r in set(runs))
 
 
 def has_sequence(text: bytes, run: int = 6) -> bool:
@@ -285,7 +299,8 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
         return True
     if not key:
         return False
-    if _NOT_CREDENTIAL_KEY.search(key) or _NOT_SECRET_WORD.search(key) or _LOCATOR_KEY.search(key):
+    if (_NOT_CREDENTIAL_KEY.search(key) or _NOT_SECRET_WORD.search(key) or _LOCATOR_KEY.search(key)
+            or _STAND_IN_KEY.search(key)):
         return True
     if _REFERENCE_KEY.search(key):
         return True
