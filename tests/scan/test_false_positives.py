@@ -163,3 +163,9 @@ def test_a_random_hex_token_is_judged_against_the_hex_alphabet(tmp_path: Path) -
     # still not: a hex digest under a digest key, and a hex run made mostly of one digit
     assert findings(tmp_path / "b", {"b.env": f"COMMIT_SHA={_rand(40, hexdigits)}\n"
                                               "API_TOKEN=00000000a0000000b0000000\n"}) == []
+
+
+def test_a_dashed_legacy_slack_token_is_matched_whole(tmp_path: Path) -> None:
+    # numbers full of one digit, as in Slack's documentation; the hex tail makes it a token
+    token = "-".join(["xo" + "xa", "2", "5" + "1" * 8, "3" + "1" * 10, "3" + "1" * 12, _rand(18, "0123456789abcdef")])
+    assert findings(tmp_path, {"a.env": f'SLACK_TOKEN="{token}"\n'}) == [("slack-token", "a.env", 1)]
