@@ -169,3 +169,15 @@ def test_a_dashed_legacy_slack_token_is_matched_whole(tmp_path: Path) -> None:
     # numbers full of one digit, as in Slack's documentation; the hex tail makes it a token
     token = "-".join(["xo" + "xa", "2", "5" + "1" * 8, "3" + "1" * 10, "3" + "1" * 12, _rand(18, "0123456789abcdef")])
     assert findings(tmp_path, {"a.env": f'SLACK_TOKEN="{token}"\n'}) == [("slack-token", "a.env", 1)]
+
+
+def test_an_xml_element_named_as_a_secret_even_pretty_printed(tmp_path: Path) -> None:
+    one, two = _rand(40), _rand(32)
+    xml = f"<settings>\n  <apiToken>\n    {one}\n  </apiToken>\n  <dbPassword>{two}</dbPassword>\n</settings>\n"
+    assert findings(tmp_path / "a", {"settings.xml": xml}) == [
+        ("generic-xml-secret", "settings.xml", 3), ("generic-xml-secret", "settings.xml", 5)]
+    # the element name is the key: an id, and a name without digits, are not secrets
+    uuid = f"{_rand(8, '0123456789abcdef')}-0a1b-4c2d-8e3f-{_rand(12, '0123456789abcdef')}"
+    ids = (f"<PropertyGroup>\n  <UserSecretsId>{uuid}"
+           "</UserSecretsId>\n  <tokenName>\n    deploy-bot-token\n  </tokenName>\n</PropertyGroup>\n")
+    assert findings(tmp_path / "b", {"app.csproj": ids}) == []

@@ -92,7 +92,7 @@ def _entropy_gate(rule: Rule, secret: bytes) -> float:
 
 
 def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
-                      meta: tuple[int, int] | None, lineno: int) -> bool:
+                      meta: tuple[int, int] | None, lineno: int, match: bytes = b"") -> bool:
     """Path-independent reasons a regex match is not a finding."""
     rule = m.rule
     if meta is not None and meta[0] <= lineno <= meta[1]:
@@ -113,6 +113,8 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
     if filters.in_variable_default(line, m.secret_start - line_start):
         return True
     key, operator = filters.assigned_key(line, m.secret_start - line_start)
+    if not key:
+        key = filters.xml_element_name(match)
     return filters.generic_key_excuses(key, secret, operator) or filters.is_code_reference(secret)
 
 
@@ -127,7 +129,7 @@ def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | N
             continue
         ls, le = _line_bounds(data, m.secret_start)
         line, secret = data[ls:le], data[m.secret_start:m.secret_end]
-        if _content_filtered(m, secret, line, ls, meta, lineno):
+        if _content_filtered(m, secret, line, ls, meta, lineno, data[m.start:m.secret_start]):
             continue
         out.append(_Candidate(m.rule.id, lineno, secret, _PRIORITY_GENERIC if m.rule.is_generic else 0,
                               (m.secret_start, m.secret_end), m.rule, data[m.start:m.end], line))

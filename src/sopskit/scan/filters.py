@@ -240,6 +240,16 @@ def in_variable_default(line: bytes, start_in_line: int) -> bool:
 _VARIABLE_DEFAULT = re.compile(rb"\$\{[A-Za-z_][A-Za-z0-9_]*(?::[-=?+]?|[-=?+])$")
 
 
+_XML_OPEN = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.:-]*)>\s*$")
+
+
+def xml_element_name(head: bytes) -> bytes:
+    """``<UserSecretsId>`` before a value (same line or the line above): the element's name is
+    its key, so ``*Id``, ``*Name``... excuse it as they do an assignment's key."""
+    m = _XML_OPEN.search(head[-300:])
+    return m.group(1) if m else b""
+
+
 def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
     """The key name a value at ``start_in_line`` is assigned to and the operator, or empty.
 
