@@ -60,8 +60,9 @@ def test_a_variable_named_as_a_deliberate_fake_is_not_a_credential(tmp_path: Pat
             f'invalidApiKey = "{_rand(24)}"\n'
             f'fake_password: {_rand(16)}\n')
     assert findings(tmp_path / "a", {"a_test.go": code}) == []
-    assert findings(tmp_path / "b", {"b.go": f'matchingToken := "ab_cd_{_rand(16)}"\n'}) == [
-        ("generic-secret", "b.go", 1)]
+    assert findings(tmp_path / "b", {"b.go": f'matchingToken := "ab_cd_{_rand(16)}"\n'
+                                             f'INVALIDATION_TOKEN = "{_rand(24)}"\n'}) == [
+        ("generic-secret", "b.go", 1), ("generic-secret", "b.go", 2)]
 
 
 def test_a_typed_run_repeated_three_times_is_filler(tmp_path: Path) -> None:
@@ -181,3 +182,8 @@ def test_an_xml_element_named_as_a_secret_even_pretty_printed(tmp_path: Path) ->
     ids = (f"<PropertyGroup>\n  <UserSecretsId>{uuid}"
            "</UserSecretsId>\n  <tokenName>\n    deploy-bot-token\n  </tokenName>\n</PropertyGroup>\n")
     assert findings(tmp_path / "b", {"app.csproj": ids}) == []
+
+
+def test_a_one_word_echo_of_the_key_is_a_weak_password_not_a_stand_in(tmp_path: Path) -> None:
+    body = '  POSTGRES_PASSWORD: "postgres"\n  AWS_SECRET_ACCESS_KEY: "secretkey"\n'
+    assert findings(tmp_path, {"s.yaml": _secret(body)}) == [("kubernetes-secret", "s.yaml", 6)]

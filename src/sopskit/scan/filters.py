@@ -124,9 +124,10 @@ _DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9
 #: A variable named as a deliberate fake (``nonMatchingToken``, ``invalidApiKey``,
 #: ``fake_password``, ``mockSecret``): test code's wrong value on purpose, not a credential.
 _STAND_IN_KEY = re.compile(
-    rb"(?i)(?:^|[^a-z])(?:fake|dummy|mock|mocked|bogus|invalid|wrong|non[_-]?matching|mismatch(?:ed|ing)?|"
-    rb"unmatched)[_.-]?[a-z0-9_.-]*(?:password|passwd|secret|token|key|credentials?)[\"'`]?$"
-    rb"|^(?:fake|dummy|mock|mocked|bogus|invalid|wrong|nonMatching|mismatched)[A-Z]"
+    rb"(?:^|[^A-Za-z])(?i:fake|dummy|mock|mocked|bogus|invalid|wrong|non[_-]?matching|mismatched|unmatched)[_.-]"
+    rb"(?i:[a-z0-9_.-]*(?:password|passwd|secret|token|key|credentials?))[\"'`]?$"
+    rb"|^(?:fake|dummy|mock|mocked|bogus|invalid|wrong|nonMatching|mismatched|unmatched)[A-Z0-9]"
+    rb"|[a-z0-9](?:Fake|Dummy|Mock|Bogus|Invalid|Wrong|NonMatching|Mismatched|Unmatched)[A-Z0-9]"
 )
 #: Public by design (``publicToken``, ``publishableKey``) or not a credential (CSRF tokens).
 _NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
@@ -270,16 +271,20 @@ _KEY_WORD = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 
 
 def echoes_key(key: bytes, value: bytes) -> bool:
-    """``AWS_SECRET_ACCESS_KEY: secretkey``, ``KEY_ID: keyid``: the value only repeats words
-    of its own key (a documentation stand-in), not a credential."""
+    """``AWS_SECRET_ACCESS_KEY: secretkey``, ``KEY_ID: keyid``: the value only strings together
+    two or more words of its own key (a documentation stand-in), not a credential. One word
+    alone (``POSTGRES_PASSWORD: postgres``) is a weak password people really deploy: kept."""
     words = {w.lower() for w in _KEY_WORD.findall(key) if len(w) >= 2}
     low = re.sub(rb"[-_. ]", b"", value.lower())
     if len(low) < 4 or not words:
         return False
-    ok = [True] + [False] * len(low)  # word break: is low[:i] a concatenation of key words?
+    # word break: parts[i] = fewest key words that make low[:i] (0 = impossible, except at 0)
+    inf = len(low) + 1
+    parts = [0] + [inf] * len(low)
     for i in range(1, len(low) + 1):
-        ok[i] = any(ok[i - len(w)] and low[i - len(w):i] == w for w in words if len(w) <= i)
-    return ok[-1]
+        parts[i] = min((parts[i - len(w)] + 1 for w in words if len(w) <= i and low[i - len(w):i] == w),
+                       default=inf)
+    return 2 <= parts[-1] < inf
 
 
 def is_name_like(value: bytes) -> bool:
