@@ -187,3 +187,14 @@ def test_an_xml_element_named_as_a_secret_even_pretty_printed(tmp_path: Path) ->
 def test_a_one_word_echo_of_the_key_is_a_weak_password_not_a_stand_in(tmp_path: Path) -> None:
     body = '  POSTGRES_PASSWORD: "postgres"\n  AWS_SECRET_ACCESS_KEY: "secretkey"\n'
     assert findings(tmp_path, {"s.yaml": _secret(body)}) == [("kubernetes-secret", "s.yaml", 6)]
+
+
+def test_openshift_and_notion_tokens(tmp_path: Path) -> None:
+    urlsafe = ALNUM + "-_"
+    oc = "sha" + "256~" + _rand(43, urlsafe)
+    notion = "nt" + "n_" + "".join(RNG.choice(string.digits) for _ in range(11)) + _rand(35)
+    kubeconfig = f"users:\n- name: admin/api-cluster:6443\n  user:\n    token: {oc}\n"
+    assert findings(tmp_path, {"kubeconfig": kubeconfig, "notion.env": f"NOTION={notion}\n"}) == [
+        ("notion-api-token", "notion.env", 1), ("openshift-user-token", "kubeconfig", 4)]
+    # a sha256 digest is not an OpenShift token
+    assert findings(tmp_path / "d", {"digest.txt": f"image@sha256:{_rand(64, '0123456789abcdef')}\n"}) == []
