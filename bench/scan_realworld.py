@@ -6,8 +6,10 @@ joined per (source, path, secret fingerprint) - or per (path, line) when the two
 secret differently - and looked up in a label file written by a person who read each file:
 
     {"<repo>|<source>|<path>|<fingerprint>": {"label": true|false, "why": "..."}}
+    {"<repo>|<source>|<RULE> <path>:<line>": {"label": true|false, "why": "..."}}
 
-The label file holds fingerprints (SHA-256 of the secret) and paths, never a secret.
+The second form (rule, path and line of the first introducing version, no fingerprint) is the
+one new label files use. A label file holds fingerprints or positions and paths, never a secret.
 Precision = sopskit's true findings / its labelled findings; recall = sopskit's true findings /
 true findings of either tool (the union is the best available stand-in for "every secret").
 
@@ -80,6 +82,14 @@ def key(repo: str, f: dict[str, Any]) -> str:
     return f"{repo}|{f['source']}|{f['path']}|{f['fp']}"
 
 
+def position_key(repo: str, f: dict[str, Any]) -> str:
+    return f"{repo}|{f['source']}|{f['rule']} {f['path']}:{f['line']}"
+
+
+def label_of(labels: dict[str, dict[str, Any]], repo: str, f: dict[str, Any]) -> dict[str, Any] | None:
+    return labels.get(position_key(repo, f)) or labels.get(key(repo, f))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("repos", nargs="+")
@@ -103,20 +113,20 @@ def main() -> int:
             extra = [f for f in theirs if key(repo, f) not in ours_keys and (f["path"], f["line"]) not in ours_lines]
             t = fl = unl = 0
             for f in ours:
-                lab = labels.get(key(repo, f))
+                lab = label_of(labels, repo, f)
                 if lab is None:
                     unl += 1
                     if args.unlabelled:
-                        print(f"  unlabelled sopskit {key(repo, f)} {f['rule']} line {f['line']} {f.get('commit')}")
+                        print(f"  unlabelled sopskit {position_key(repo, f)} {f.get('commit')}")
                 elif lab["label"] is True:
                     t += 1
                 else:
                     fl += 1
             missed = 0
             for f in extra:
-                lab = labels.get(key(repo, f))
+                lab = label_of(labels, repo, f)
                 if lab is None and args.unlabelled:
-                    print(f"  unlabelled gitleaks {key(repo, f)} {f['rule']} line {f['line']} {f.get('commit')}")
+                    print(f"  unlabelled gitleaks {position_key(repo, f)} {f.get('commit')}")
                 missed += bool(lab and lab["label"] is True)  # "dup": the same secret sopskit reported
             rows.append((repo, source, len(ours), t, fl, unl, len(theirs), missed))
     print(f"{'repository':40} {'source':8} {'sopskit':>7} {'true':>5} {'false':>5} {'unlab':>5} {'prec':>5} "

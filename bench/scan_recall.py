@@ -437,12 +437,14 @@ def main() -> int:
     ap.add_argument("--per-rule", action="store_true")
     ap.add_argument("--show-misses", metavar="RULE", help="print missed/flagged examples of RULE (local only)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="write the examples under DIR (kept, for reading findings by hand) instead of a temp dir")
     args = ap.parse_args()
     examples, cov = extract(args.mirror, args.seed)
     tools: dict[str, set[str]] = {}
     with tempfile.TemporaryDirectory(prefix="scan-recall-") as tmp:
-        root = Path(tmp) / "examples"
-        root.mkdir()
+        root = (args.keep or Path(tmp)) / "examples"
+        root.mkdir(parents=True, exist_ok=True)
         where = write_examples(root, examples)
         tools["sopskit"] = sopskit_hits(root)
         if args.gitleaks:

@@ -19,6 +19,8 @@ from sopskit.scan import kube
 MAX_ENCODED = 96 * 1024
 _PEM_B64 = re.compile(rb"LS0tLS[A-Za-z0-9+/]{34,%d}={0,2}" % MAX_ENCODED)
 _B64_VALUE = re.compile(rb"[A-Za-z0-9+/]{16,}={0,2}")
+#: A Secret's ``data`` value is base64 by definition, so short ones are decoded too.
+_B64_SHORT = re.compile(rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,13 @@ class EncodedValue:
     decoded: bytes
 
 
-def decode_value(text: bytes) -> bytes | None:
-    """The decoded bytes of a base64 value when they are mostly printable text, else None."""
+def decode_value(text: bytes, short: bool = False) -> bytes | None:
+    """The decoded bytes of a base64 value when they are mostly printable text, else None.
+    ``short``: the value is known to be base64 (a Secret's ``data``), so below 16 characters
+    it is decoded when it is canonically padded."""
     compact = b"".join(text.split())
-    if len(compact) > MAX_ENCODED or not _B64_VALUE.fullmatch(compact):
+    if len(compact) > MAX_ENCODED or not (_B64_VALUE.fullmatch(compact)
+                                          or (short and compact and _B64_SHORT.fullmatch(compact))):
         return None
     try:
         out = base64.b64decode(compact + b"=" * (-len(compact) % 4))

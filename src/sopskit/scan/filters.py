@@ -20,8 +20,10 @@ PLACEHOLDER_WORDS = (
     b"example", b"sample", b"placeholder", b"changeme", b"change_me", b"change-me", b"dummy",
     b"redacted", b"your_", b"your-", b"yourkey", b"xxxx", b"****", b"....", b"<", b">", b"${",
     b"{{", b"$(", b"%(", b"todo", b"fixme", b"insert", b"replace",
-    b"secret value", b"secret-value", b"nopassword", b"no-password", b"no_password",
+    b"secret value", b"secret-value", b"nopassword", b"no-password", b"no_password", b"overridden",
 )
+#: ``test-1730512600``, ``example_2``: a stand-in word numbered, not a credential.
+_NUMBERED_STANDIN = re.compile(rb"(?i)(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,}")
 
 #: Whole values that are obviously not real secrets.
 PLACEHOLDER_VALUES = frozenset({
@@ -40,9 +42,11 @@ DOCUMENTED_EXAMPLES = frozenset({
 _HEX_HASH = re.compile(rb"(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})",
                        re.IGNORECASE)
 _DIGEST = re.compile(rb"(?:sha1|sha224|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]{16,}", re.IGNORECASE)
+#: ``rolling@sha256:<hex>``: an image tag pinned by digest, whatever words the image name holds
+_TAG_DIGEST = re.compile(rb"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}@sha(?:256|512):[0-9a-f]{64,128}")
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-_DOTTED = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
-_CODE_LIKE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|.*[()\[\]{}$@%]")
+_DOTTED = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)+")
+_CODE_LIKE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)+|.*[()\[\]{}$@%]")
 #: ``obj.method(arg`` or ``lower_name(arg``: the start of a call, so the "value" is code. The
 #: name must look like code (a dot or underscore, or all lower case) and the argument must
 #: start like a name or a quote, so passwords such as ``Hunter(2)`` are still reported.
@@ -99,6 +103,32 @@ _AMBIGUOUS_KEY = re.compile(rb"(?i)(?:secret|password|passwd|token|credential|ap
 _DIGEST_KEY = re.compile(rb"(?i)sha|md5|hash|checksum|digest|commit|integrity|fingerprint|etag|revision|sum$")
 _DECLARATION_WORDS = frozenset({b"var", b"let", b"const", b"val", b"final", b"export", b"set", b"local", b"my",
                                 b"our", b"def", b"private", b"public", b"static", b"readonly", b"declare"})
+#: The key's last word only starts like a secret word: ``master-keying``, ``keyboard``,
+#: ``tokenizer``, ``secretary``, ``passwordless`` name something else.
+_NOT_SECRET_WORD = re.compile(
+    rb"(?i)(?:key(?:ing|board|stroke|frame|pad)s?|tokeni[sz](?:e|er|ers|ed|ation)|secretar(?:y|ies|iat)"
+    rb"|password(?:less|[_.-]?policy))[\"'`]?$"
+)
+#: A place secrets are kept, named as such: ``keyVaultToStoreSecrets``, ``bucketForSecrets``,
+#: ``pathToTokens``. The head noun is the store; the secret word is its object, so the value
+#: is the store's name or address.
+_LOCATOR_KEY = re.compile(
+    rb"(?i)(?:vault|store|bucket|path|dir|directory|folder|namespace|project|location|container|repo|"
+    rb"repository|table|mount)[_.-]?(?:to|for|from|of|in|into|with)[_.-]?(?:store|save|keep|hold|read|load|"
+    rb"fetch|get|put|write)?[_.-]?(?:secrets?|tokens?|passwords?|credentials?|keys?)[\"'`]?$"
+)
+#: ``clientCASecret: pg-ca``, ``replicationTLSSecret: pg-replication``: a Kubernetes API field
+#: named ``<something>Secret`` holds the *name* of a Secret (CloudNativePG, cert-manager...).
+_SECRET_FIELD = re.compile(rb"[A-Za-z0-9]Secret[\"'`]?$")
+_DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+#: A variable named as a deliberate fake (``nonMatchingToken``, ``invalidApiKey``,
+#: ``fake_password``, ``mockSecret``): test code's wrong value on purpose, not a credential.
+_STAND_IN_KEY = re.compile(
+    rb"(?:^|[^A-Za-z])(?i:fake|dummy|mock|mocked|bogus|invalid|wrong|non[_-]?matching|mismatched|unmatched)[_.-]"
+    rb"(?i:[a-z0-9_.-]*(?:password|passwd|secret|token|key|credentials?))[\"'`]?$"
+    rb"|^(?:fake|dummy|mock|mocked|bogus|invalid|wrong|nonMatching|mismatched|unmatched)[A-Z0-9]"
+    rb"|[a-z0-9](?:Fake|Dummy|Mock|Bogus|Invalid|Wrong|NonMatching|Mismatched|Unmatched)[A-Z0-9]"
+)
 #: Public by design (``publicToken``, ``publishableKey``) or not a credential (CSRF tokens).
 _NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
 _VERSION = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+(?:[-+.][A-Za-z0-9.]+)?$")
@@ -138,7 +168,8 @@ def is_placeholder(secret: bytes) -> bool:
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
         return True
-    return is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low)
+    return (is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low) or has_repeated_run(low)
+            or bool(_NUMBERED_STANDIN.fullmatch(secret)))
 
 
 def is_filler(secret: bytes) -> bool:
@@ -148,6 +179,13 @@ def is_filler(secret: bytes) -> bool:
         return False
     rest = _REPEATED.sub(b"", secret)
     return len(set(rest)) < 12
+
+
+def has_repeated_run(text: bytes) -> bool:
+    """``xoxp-1234-1234-1234-…``: the same typed run (``1234``, ``abcd``) three times is filler."""
+    runs = [text[i:i + 4] for i in range(len(text) - 3)
+            if all(b == a + 1 and chr(b).isalnum() for a, b in itertools.pairwise(text[i:i + 4]))]
+    return any(runs.count(r) >= 3 for r in set(runs))
 
 
 def has_sequence(text: bytes, run: int = 6) -> bool:
@@ -193,6 +231,26 @@ def is_plain_url(secret: bytes) -> bool:
     return bool(_URL_NO_CREDS.fullmatch(secret))
 
 
+def in_variable_default(line: bytes, start_in_line: int) -> bool:
+    """``${SECRET_NFS_DIR:-/volume2}``, ``${TOKEN:=x}``: the "key" is a shell or Flux variable
+    and the value its default, inside a substitution that the deployment fills in."""
+    head = line[max(0, start_in_line - 200):start_in_line]
+    return bool(_VARIABLE_DEFAULT.search(head))
+
+
+_VARIABLE_DEFAULT = re.compile(rb"\$\{[A-Za-z_][A-Za-z0-9_]*(?::[-=?+]?|[-=?+])$")
+
+
+_XML_OPEN = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.:-]*)>\s*$")
+
+
+def xml_element_name(head: bytes) -> bytes:
+    """``<UserSecretsId>`` before a value (same line or the line above): the element's name is
+    its key, so ``*Id``, ``*Name``... excuse it as they do an assignment's key."""
+    m = _XML_OPEN.search(head[-300:])
+    return m.group(1) if m else b""
+
+
 def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
     """The key name a value at ``start_in_line`` is assigned to and the operator, or empty.
 
@@ -207,6 +265,26 @@ def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
     if m.group(2) and m.group(1).lower() in _DECLARATION_WORDS:  # ``var fooToken = ...``
         return m.group(2).strip(), m.group(3)
     return m.group(1), m.group(3)
+
+
+_KEY_WORD = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def echoes_key(key: bytes, value: bytes) -> bool:
+    """``AWS_SECRET_ACCESS_KEY: secretkey``, ``KEY_ID: keyid``: the value only strings together
+    two or more words of its own key (a documentation stand-in), not a credential. One word
+    alone (``POSTGRES_PASSWORD: postgres``) is a weak password people really deploy: kept."""
+    words = {w.lower() for w in _KEY_WORD.findall(key) if len(w) >= 2}
+    low = re.sub(rb"[-_. ]", b"", value.lower())
+    if len(low) < 4 or not words:
+        return False
+    # word break: parts[i] = fewest key words that make low[:i] (0 = impossible, except at 0)
+    inf = len(low) + 1
+    parts = [0] + [inf] * len(low)
+    for i in range(1, len(low) + 1):
+        parts[i] = min((parts[i - len(w)] + 1 for w in words if len(w) <= i and low[i - len(w):i] == w),
+                       default=inf)
+    return 2 <= parts[-1] < inf
 
 
 def is_name_like(value: bytes) -> bool:
@@ -236,13 +314,42 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
         return True
     if not key:
         return False
-    if _NOT_CREDENTIAL_KEY.search(key):
+    if (_NOT_CREDENTIAL_KEY.search(key) or _NOT_SECRET_WORD.search(key) or _LOCATOR_KEY.search(key)
+            or _STAND_IN_KEY.search(key)):
         return True
     if _REFERENCE_KEY.search(key):
         return True
     if _AMBIGUOUS_KEY.search(key) and is_name_like(value):
         return True
+    if _SECRET_FIELD.search(key) and b"-" in value and _DNS_NAME.fullmatch(value) and is_name_like(value):
+        return True
+    if echoes_key(key, value):
+        return True
     return bool(_DIGEST_KEY.search(key)) and is_hash_or_id(value)
+
+
+#: ``AgencyIdentificationCodeContentType``: three or more capitalised words, a type or field name.
+_CAMEL_WORDS = re.compile(rb"[a-z]{0,12}(?:[A-Z][a-z]{2,}){3,}")
+
+
+def is_qualified_name(value: bytes) -> bool:
+    """``clm5:AgencyIdentificationCodeContentType``, ``ns.MyServiceAccountToken``: an XML
+    qualified name or a dotted type whose longest part is a CamelCase identifier covering most
+    of the value. Random text almost never holds sixteen characters of alternating
+    ``Capital``-then-lower-case words."""
+    parts = re.split(rb"[:./#]", value)
+    longest = max(parts, key=len)
+    return (len(parts) <= 3 and len(longest) >= 16 and len(longest) * 5 >= len(value) * 3
+            and bool(_CAMEL_WORDS.fullmatch(longest)))
+
+
+_TEMPLATE_PATH = re.compile(r"\.(?:j2|jinja|jinja2|tmpl|tpl|gotmpl|mustache|hbs|erb)$")
+
+
+def is_template_path(path: str) -> bool:
+    """``secret.sops.yaml.j2``: a template that renders the file sops will encrypt; it holds
+    placeholders, so "not encrypted" is expected (its literal secrets are still regex findings)."""
+    return bool(_TEMPLATE_PATH.search(path))
 
 
 def generic_exempt_path(path: str) -> bool:
@@ -269,9 +376,19 @@ def is_hash_or_id(secret: bytes) -> bool:
                 or (_UUID.search(secret) and len(secret) <= 40))
 
 
+_HEX_RUN = re.compile(rb"[0-9a-f]+|[0-9A-F]+")
+
+
+def is_mixed_hex(secret: bytes) -> bool:
+    """Hex digits of one case with both letters and numbers (``3eecf72e…``): a random hex token."""
+    return (bool(_HEX_RUN.fullmatch(secret)) and any(c in b"0123456789" for c in secret)
+            and not secret.isdigit())
+
+
 def is_self_describing_digest(secret: bytes) -> bool:
-    """``sha256:…`` / ``sha512-…`` values say what they are, whatever the key is called."""
-    return bool(_DIGEST.fullmatch(secret))
+    """``sha256:…`` / ``sha512-…`` values and ``tag@sha256:…`` image pins say what they are,
+    whatever the key is called."""
+    return bool(_DIGEST.fullmatch(secret) or _TAG_DIGEST.fullmatch(secret))
 
 
 def is_code_reference(secret: bytes) -> bool:

@@ -287,8 +287,11 @@ _CONFIG_LINE = re.compile(rb"""^\s*(?:-\s+)?(?:[\w.\-"'/\[\]]+\s*[:=]|[\[\]{}#<;
 #: Secret keys whose value identifies rather than authenticates.
 _IDENTIFYING_KEY = re.compile(
     r"(?i)(?:^|[_.-])(?:user|username|login|email|host|hostname|server|port|database|db|dbname|region|bucket|"
-    r"namespace|domain|tenant|tenant_?id|client_?id|account_?id|project|project_?id|org|organization)$"
+    r"namespace|domain|tenant|tenant_?id|client_?id|account_?id|project|project_?id|org|organization|"
+    r"repository|repo|path|dir|directory|mount_?path)$"
 )
+#: ``rest:https://user:pass@host/``: a location that carries a credential is not only a location.
+_USERINFO = re.compile(rb"://[^/@\s]*:[^/@\s]+@")
 
 
 def is_structured_config(value: bytes) -> bool:
@@ -309,9 +312,10 @@ def is_example(key: str, value: bytes) -> bool:
     return bool(_EXAMPLE_KEY.search(key)) or len(value.split()) >= 6
 
 
-def is_identifying_key(key: str) -> bool:
-    """``username``, ``DB_HOST``, ``client-id``...: not the credential itself."""
-    return bool(_IDENTIFYING_KEY.search(key))
+def is_identifying_key(key: str, value: bytes = b"") -> bool:
+    """``username``, ``DB_HOST``, ``client-id``, ``RESTIC_REPOSITORY``...: not the credential
+    itself, unless the value embeds one (``rest:https://user:pass@host/repo``)."""
+    return bool(_IDENTIFYING_KEY.search(key)) and not _USERINFO.search(value)
 
 
 @dataclass(frozen=True)
