@@ -198,3 +198,11 @@ def test_openshift_and_notion_tokens(tmp_path: Path) -> None:
         ("notion-api-token", "notion.env", 1), ("openshift-user-token", "kubeconfig", 4)]
     # a sha256 digest is not an OpenShift token
     assert findings(tmp_path / "d", {"digest.txt": f"image@sha256:{_rand(64, '0123456789abcdef')}\n"}) == []
+
+
+def test_firebase_sdk_published_test_keys_are_documented_examples(tmp_path: Path) -> None:
+    # one of the keys the Firebase Android SDK's own tests use, and a made-up key of the same shape
+    published = "AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU"
+    made_up = "AIzaSy" + _rand(33, ALNUM + "-_")
+    found = findings(tmp_path, {"app.js": f'const a = "{published}";\nconst b = "{made_up}";\n'})
+    assert [line for _rule, _path, line in found] == [2]

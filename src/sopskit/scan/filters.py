@@ -31,9 +31,24 @@ PLACEHOLDER_VALUES = frozenset({
     b"pass", b"none", b"null", b"true", b"false", b"undefined", b"empty",
 })
 
-#: Credentials published in vendor documentation (AWS, jwt.io) that are not secrets.
+#: Credentials published in vendor documentation (AWS, jwt.io) that are not secrets, and the
+#: Google API keys the Firebase Android SDK's own tests and docs use (each one checked to be in
+#: github.com/firebase/firebase-android-sdk at the time of writing): copied into countless apps'
+#: test code, they are public and open nothing worth a gate.
 DOCUMENTED_EXAMPLES = frozenset({
     b"AKIAIOSFODNN7EXAMPLE",
+    b"AIzaSyabcdefghijklmnopqrstuvwxyz1234567",
+    b"AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs",
+    b"AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0",
+    b"AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A",
+    b"AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c",
+    b"AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4",
+    b"AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY",
+    b"AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM",
+    b"AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ",
+    b"AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g",
+    b"AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU",
+    b"AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
     b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
     b".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
