@@ -64,7 +64,7 @@ from sopskit.k8s.rotation_state import (
     retired_recipients,
     save_state,
 )
-from sopskit.keys.age import generate_identity, is_post_quantum, public_key_of, recipient_kind
+from sopskit.keys.age import generate_identity, identity_kind, is_post_quantum, public_key_of, recipient_kind
 from sopskit.ops.files import atomic_write
 from sopskit.ops.sopsyaml_edit import add_age_recipient, age_recipients, has_rule, remove_age_recipient
 
@@ -271,6 +271,18 @@ def new_cluster_identity() -> tuple[str, str]:
     type (a post-quantum one, say) plugs in by passing a different generator.
     """
     return generate_identity()
+
+
+def cluster_key_generator(
+    client: SecretClient, ref: SecretRef, *, pq: bool = False, rotating: bool = False
+) -> Callable[[], tuple[str, str]]:
+    """The new cluster key's type: post-quantum when asked, or when rotating a post-quantum
+    key (a rotation never silently downgrades); X25519 otherwise."""
+    from functools import partial
+
+    if not pq and rotating:
+        pq = any(identity_kind(i) == "post-quantum" for i in read_identities(client, ref) or [])
+    return partial(generate_identity, pq=pq)
 
 
 def rules_listing(config: SopsConfig, recipients: Sequence[str]) -> list[str | None]:

@@ -332,6 +332,20 @@ def replace_plaintext(opened: OpenedDocument, branches: list[TreeMap], *,
     return result
 
 
+def encrypt_reusing(previous: OpenedDocument, plain: bytes, *, input_format: str,
+                    output_format: str | None = None, indent: int | None = None) -> bytes:
+    """``encrypt --reuse-ciphertext-from OLD`` (sops #1587): seal the plaintext file ``plain``
+    with the opened OLD's data key, IV stash and key groups, so unchanged values keep their
+    ciphertext; returns the encrypted file in ``output_format``."""
+    from sopskit.ops.document import check_plain_input
+
+    in_store = get_store(input_format)
+    branches = in_store.load_plain(plain)
+    check_plain_input(branches, in_store)
+    sealed = replace_plaintext(previous, branches, bump_version=True)
+    return emit_encrypted(sealed, get_store(output_format or input_format, indent=indent))
+
+
 def _parse_edited(store: Store, data: bytes, *, with_metadata: bool) -> list[TreeMap]:
     if with_metadata:
         branches, _metadata = store.load_encrypted(data)  # edits to the metadata are ignored

@@ -12,7 +12,7 @@ from sopskit.format.selection import SelectionRules
 from sopskit.keys.base import KeyContext
 from sopskit.ops.decrypt import read_input
 from sopskit.ops.document import EncryptionPlan, check_plain_input, emit_encrypted, encrypt_new
-from sopskit.ops.plan import cli_key_specs, plan_encryption
+from sopskit.ops.plan import cli_key_specs, plan_encryption, plan_for_rule
 from sopskit.stores import format_for_path, get_store
 
 
@@ -68,14 +68,13 @@ def encrypt_for_rule(
 ) -> bytes:
     """``sopskit encrypt``: the plan from key flags (metadata key type -> values), selection
     options and the creation rule matching ``rule_path``, then the encrypted bytes."""
-    options = dict(selection_options or {})
-    selection = SelectionRules.from_options(options) if any(options.values()) else None
-    specs = cli_key_specs(keys, encryption_context=encryption_context, aws_profile=aws_profile)
-    plan = plan_encryption(
+    plan = plan_for_rule(
         rule_path,
         config=config,
-        cli_keys=specs,
-        selection=selection,
+        keys=keys,
+        encryption_context=encryption_context,
+        aws_profile=aws_profile,
+        selection_options=selection_options,
         shamir_threshold=shamir_threshold,
         mac_only_encrypted=mac_only_encrypted,
     )
