@@ -57,11 +57,10 @@ from sopskit.ops.document import (
     OpenedDocument,
     emit_encrypted,
     encrypt_new,
-    open_document,
-    read_encrypted,
     seal,
 )
 from sopskit.ops.files import ConcurrentChangeError, atomic_write, read_for_update, release
+from sopskit.ops.sopsfile import open_encrypted
 from sopskit.stores import get_store
 from sopskit.stores.base import Store
 
@@ -417,9 +416,8 @@ def edit_file(
         from sopskit.ops.decrypt import read_input
 
         as_read = read_input(path)
-        branches, metadata = read_encrypted(as_read, store)
-        opened = open_document(branches, metadata, context=context, decryption_order=decryption_order,
-                               ignore_mac=ignore_mac)
+        opened = open_encrypted(as_read, input_format=input_format, context=context,
+                                decryption_order=decryption_order, ignore_mac=ignore_mac)
         original_tree = [b.copy_deep() for b in opened.branches]
         if show_master_keys:
             original = store.emit_encrypted(opened.branches, metadata_to_plain(opened.metadata))

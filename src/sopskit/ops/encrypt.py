@@ -7,7 +7,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from sopskit.config import KeySpec, SopsConfig, find_config, load_config
+from sopskit.config import KeySpec, SopsConfig, load_config
+from sopskit.config.discover import load_discovered
 from sopskit.format.selection import SelectionRules
 from sopskit.keys.base import KeyContext
 from sopskit.ops.decrypt import read_input
@@ -17,13 +18,13 @@ from sopskit.stores import format_for_path, get_store
 
 
 def resolve_config(config: SopsConfig | str | Path | bool | None) -> SopsConfig | None:
-    """``True`` (default): discover ``.sops.yaml`` from the working directory; ``False``/None:
-    no config; a path: load that file; a :class:`SopsConfig`: use it."""
+    """``True`` (default): ``$SOPS_CONFIG``, else the ``.sops.yaml`` found from the working
+    directory, as the command line does; ``False``/None: no config; a path: load that file; a
+    :class:`SopsConfig`: use it."""
     if isinstance(config, SopsConfig):
         return config
     if config is True:
-        found = find_config()
-        return load_config(found) if found else None
+        return load_discovered()
     if config is False or config is None:
         return None
     return load_config(config)

@@ -2,17 +2,17 @@
 
 Every use case that reads a SOPS file does the same steps: pick the format (given, from the
 file name as sops does, or sniffed from the bytes for a Git blob without a name), parse it
-with that store, read the metadata, recover the data key and decrypt. Composing those steps
-at each call site let them drift (one sniffed, one did not; one checked the MAC, one did
-not); they are composed here once. ``sopskit.ops.document`` holds the steps themselves.
+with that store, read the metadata, recover the data key and decrypt. A dozen use cases
+(edit, rotate, updatekeys, the cluster-key rotation, leak search, review, doctor, inventory)
+composed those steps by hand; they are composed here once, and ``sopskit.ops.document``
+holds the steps themselves.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sopskit.format.metadata import Metadata
 from sopskit.format.tree import TreeMap
@@ -25,6 +25,9 @@ from sopskit.ops.document import (
     read_encrypted,
 )
 from sopskit.stores import format_for_path, get_store
+
+if TYPE_CHECKING:
+    from pathlib import Path  # not imported at run time: ops.decrypt (a cold start) uses this module
 
 
 def sniff_format(data: bytes) -> str:
@@ -44,7 +47,7 @@ def format_of(data: bytes, *, input_format: str | None = None, name: str | Path 
     if input_format:
         return input_format
     if name is not None:
-        return format_for_path(str(name))
+        return format_for_path(os.fspath(name))
     return sniff_format(data)
 
 
@@ -57,7 +60,9 @@ def parse_encrypted(
 
 def read_metadata(path: str | Path, *, input_format: str | None = None) -> Metadata:
     """The metadata of the SOPS file at ``path`` (no key needed)."""
-    return parse_encrypted(Path(path).read_bytes(), input_format=input_format, name=path)[1]
+    with open(os.fspath(path), "rb") as f:
+        data = f.read()
+    return parse_encrypted(data, input_format=input_format, name=path)[1]
 
 
 def open_encrypted(
