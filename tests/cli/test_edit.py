@@ -238,3 +238,24 @@ def test_editor_gets_hardening_flags_for_vim(scenario: Scenario, tmp_path: Path)
     assert run(["edit", str(scenario.file)], env=scenario.env).returncode == 0
     flags = scenario.log.read_text().splitlines()[0]
     assert "-n -i NONE" in flags and "noswapfile" in flags and "noundofile" in flags
+
+
+def test_encrypt_reusing_keeps_unchanged_ciphertext(tmp_path: Path) -> None:
+    """``encrypt --reuse-ciphertext-from OLD``: OLD's data key, unchanged values byte-identical."""
+    (tmp_path / "home").mkdir()
+    key = new_age_key(tmp_path)
+    env = base_env(tmp_path / "home", SOPS_AGE_KEY_FILE=str(key.key_file))
+    old = encrypt_json({"user": "app", "password": "old-pw", "n": 2}, tmp_path / "old.enc.json",
+                       key.recipient, env)
+    plain = tmp_path / "new.json"
+    plain.write_text('{"user": "app", "password": "new-pw", "n": 2}')
+    out = run(["encrypt", "--reuse-ciphertext-from", str(old), str(plain)], env=env)
+    assert out.returncode == 0, out.stderr.decode()
+    new = tmp_path / "new.enc.json"
+    new.write_bytes(out.stdout)
+    before, after = enc_values(old), enc_values(new)
+    assert after["user"] == before["user"] and after["n"] == before["n"]
+    assert after["password"] != before["password"]
+    assert json.loads(decrypt(new, env)) == {"user": "app", "password": "new-pw", "n": 2}
+    again = run(["encrypt", "--reuse-ciphertext-from", str(old), str(old)], env=env)
+    assert again.returncode == 203 and b"Traceback" not in again.stderr

@@ -17,12 +17,12 @@ from sopskit.doctor.wiring import CONTROLLER_ACCOUNT
 from sopskit.errors import SopsError
 from sopskit.k8s.agesecret import AGEKEY_DATA_KEY, connect_client, parse_agekey
 from sopskit.k8s.errors import RotationPausedError
-from sopskit.k8s.rekey import check_decryptable, check_decryptable_bytes, is_sops
 from sopskit.k8s.workflow import init_cluster_key, verify_cluster_key
 from sopskit.keys.age import generate_identity, public_key_of
 from sopskit.keys.base import KeyContext
 from sopskit.ops.document import open_document, read_encrypted
 from sopskit.ops.encrypt import encrypt
+from sopskit.ops.rulefiles import check_decryptable, check_decryptable_bytes, is_sops
 from sopskit.stores import get_store
 from testing.k8s_server import FakeKubeServer, Rule, User
 

@@ -18,7 +18,6 @@ from sopskit.config import load_config
 from sopskit.errors import ClusterError
 from sopskit.k8s import workflow
 from sopskit.k8s.agesecret import AGEKEY_DATA_KEY, SecretRef, connect_client, parse_agekey
-from sopskit.k8s.rekey import age_recipients_of, check_decryptable, read_metadata
 from sopskit.k8s.rotation_state import load_state, state_path
 from sopskit.k8s.workflow import (
     RotationInterruptedError,
@@ -28,6 +27,7 @@ from sopskit.k8s.workflow import (
 from sopskit.keys.age import generate_identity, public_key_of
 from sopskit.ops.decrypt import decrypt
 from sopskit.ops.encrypt import encrypt
+from sopskit.ops.rulefiles import age_recipients_of, check_decryptable, read_metadata
 from testing.k8s_server import FakeKubeServer
 
 NS, NAME = "flux-system", "sops-age"
@@ -219,7 +219,7 @@ def test_rotation_replaces_the_key_everywhere(repo: Path, k8s_server: FakeKubeSe
 def _watch_invariant(monkeypatch: pytest.MonkeyPatch, server: FakeKubeServer, files: list[Path]) -> list[str]:
     """After every local write and every Secret write of the workflow, check the invariant."""
     seen: list[str] = []
-    real_rekey, real_write, real_ids = (workflow.rekey.rekey_file, workflow._write_text, workflow.write_identities)
+    real_rekey, real_write, real_ids = (workflow.rulefiles.rekey_file, workflow._write_text, workflow.write_identities)
 
     def check(label: str) -> None:
         seen.append(label)
@@ -241,7 +241,7 @@ def _watch_invariant(monkeypatch: pytest.MonkeyPatch, server: FakeKubeServer, fi
         finally:
             check("cluster")
 
-    monkeypatch.setattr(workflow.rekey, "rekey_file", rekey)
+    monkeypatch.setattr(workflow.rulefiles, "rekey_file", rekey)
     monkeypatch.setattr(workflow, "_write_text", write_text)
     monkeypatch.setattr(workflow, "write_identities", write_ids)
     return seen
@@ -346,7 +346,7 @@ def test_crash_before_the_key_reaches_the_cluster(
     """A process killed while re-keying files: the new key is lost, resume undoes and rotates anew."""
     first = _init(repo, kubeconfig_admin)
     files = list(_write_secrets(repo))
-    real = workflow.rekey.rekey_file
+    real = workflow.rulefiles.rekey_file
     calls = {"n": 0}
 
     def crash_on_second(*a: object, **k: object) -> bool:
@@ -356,7 +356,7 @@ def test_crash_before_the_key_reaches_the_cluster(
         return real(*a, **k)  # type: ignore[arg-type]
 
     with monkeypatch.context() as m:
-        m.setattr(workflow.rekey, "rekey_file", crash_on_second)
+        m.setattr(workflow.rulefiles, "rekey_file", crash_on_second)
         with pytest.raises(KeyboardInterrupt):
             _init(repo, kubeconfig_admin, force=True)
     state = load_state(repo)

@@ -13,9 +13,9 @@ import pytest
 
 from sopskit.config import load_config
 from sopskit.k8s.agesecret import AGEKEY_DATA_KEY, parse_agekey
-from sopskit.k8s.rekey import age_recipients_of, check_decryptable, read_metadata
 from sopskit.keys.age import public_key_of
 from sopskit.ops.encrypt import encrypt
+from sopskit.ops.rulefiles import age_recipients_of, check_decryptable, read_metadata
 from testing.k8s_server import FakeKubeServer
 
 SOPSKIT = [sys.executable, "-m", "sopskit"]

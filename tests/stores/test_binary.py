@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from sopskit.errors import EmitError, FormatError
 from sopskit.format.codec import ValueCipher
-from sopskit.format.document import decrypt_branches, encrypt_branches
 from sopskit.format.metadata import metadata_from_plain
 from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import TreeMap, to_plain
+from sopskit.format.treecrypt import decrypt_branches, encrypt_branches
 from sopskit.stores.binary import BinaryStore
 
 BINARY_VECTORS = [

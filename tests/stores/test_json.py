@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from sopskit.errors import EmitError, FormatError, ParseError, UsageError
 from sopskit.format.codec import ValueCipher
-from sopskit.format.document import decrypt_branches
 from sopskit.format.metadata import metadata_from_plain, metadata_to_plain
 from sopskit.format.tree import Comment, TreeMap, Value, to_plain
+from sopskit.format.treecrypt import decrypt_branches
 from sopskit.stores import get_store
 from sopskit.stores.json import JsonStore, marshal_float, marshal_string
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from sopskit.format.codec import ValueCipher
-from sopskit.format.document import decrypt_branches
 from sopskit.format.metadata import metadata_from_plain
 from sopskit.format.tree import Comment, TreeMap, Value, to_plain
+from sopskit.format.treecrypt import decrypt_branches
 from sopskit.stores._yaml_load import load_documents
 from sopskit.stores.yaml import YamlStore
 from tests.conftest import VECTORS

@@ -65,13 +65,9 @@ def rule_path(args: argparse.Namespace, path: str | None) -> str | None:
 
 def load_sops_config(args: argparse.Namespace) -> SopsConfig | None:
     """``--config`` / ``SOPS_CONFIG`` / discovery from the working directory; None if absent."""
-    from sopskit.config import find_config, load_config
+    from sopskit.config.discover import load_discovered
 
-    explicit = getattr(args, "config", None) or os.environ.get("SOPS_CONFIG")
-    if explicit:
-        return load_config(explicit)
-    found = find_config()
-    return load_config(found) if found is not None else None
+    return load_discovered(getattr(args, "config", None))
 
 
 def require_sops_config(args: argparse.Namespace) -> SopsConfig:

@@ -30,10 +30,10 @@ from sopskit.errors import IntegrityError, SopsError
 from sopskit.format.metadata import Metadata
 from sopskit.format.tree import TreeMap
 from sopskit.keys.base import KeyContext
-from sopskit.ops.document import open_document, read_encrypted
+from sopskit.ops.document import open_document
 from sopskit.ops.pool import DEFAULT_WORKERS, run_bounded
+from sopskit.ops.sopsfile import parse_encrypted
 from sopskit.policy.repo import Repo, RepoFile, load_repo
-from sopskit.stores import format_for_path, get_store
 
 #: the field that names a key in each metadata record type (what .sops.yaml rules list)
 _RECORD_ID = {"age": "recipient", "pgp": "fp", "kms": "arn", "gcp_kms": "resource_id"}
@@ -332,7 +332,7 @@ def _check_rbac(ctx: _Context, ks: FluxKs | None, namespace: str, name: str, cha
 def diagnose_file(ctx: _Context, file: RepoFile) -> list[Check]:
     chain = _Chain(file.rel)
     try:
-        parsed = read_encrypted(file.raw, get_store(format_for_path(file.rel)))
+        parsed = parse_encrypted(file.raw, name=file.rel)
     except SopsError as exc:
         if exc.message == _NO_KEYS:  # sops parses it, but lists nobody who can open it
             chain.ok("sops.parse", "parses as a SOPS file")
@@ -463,7 +463,7 @@ def _looks_sops(file: RepoFile) -> bool:
     if not file.is_encrypted:
         return False
     try:  # another name (a binary secret, a .py test holding JSON): only if it really is SOPS
-        read_encrypted(file.raw, get_store(format_for_path(file.rel)))
+        parse_encrypted(file.raw, name=file.rel)
     except SopsError:
         return False
     return True

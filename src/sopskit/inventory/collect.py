@@ -190,11 +190,10 @@ def _read_sops_file(file: RepoFile) -> tuple[list[dict[str, Any]], list[tuple[st
     if file.rel.endswith((".yaml", ".yml")):
         branches = _fast_yaml(file.raw)
     if branches is None:
-        from sopskit.ops.document import read_encrypted
-        from sopskit.stores import format_for_path, get_store
+        from sopskit.ops.sopsfile import parse_encrypted
 
         try:
-            trees, metadata = read_encrypted(file.raw, get_store(format_for_path(file.rel)))
+            trees, metadata = parse_encrypted(file.raw, name=file.rel)
         except SopsError:
             return None
         records = [(r.key_type, r.fields) for r in metadata.records()]

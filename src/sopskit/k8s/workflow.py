@@ -42,7 +42,6 @@ from pathlib import Path
 
 from sopskit.config import CONFIG_NAME, SopsConfig, parse_config
 from sopskit.errors import ClusterError, SopsError, UsageError
-from sopskit.k8s import rekey
 from sopskit.k8s.agesecret import (
     AGEKEY_DATA_KEY,
     MANAGED_LABELS,
@@ -64,7 +63,8 @@ from sopskit.k8s.rotation_state import (
     retired_recipients,
     save_state,
 )
-from sopskit.keys.age import generate_identity, is_post_quantum, public_key_of, recipient_kind
+from sopskit.keys.age import generate_identity, identity_kind, is_post_quantum, public_key_of, recipient_kind
+from sopskit.ops import rulefiles
 from sopskit.ops.files import atomic_write
 from sopskit.ops.sopsyaml_edit import add_age_recipient, age_recipients, has_rule, remove_age_recipient
 
@@ -251,7 +251,7 @@ class _Run:
         config = _config(self.config_path, text)
         found: list[Path] = []
         for regex in self.rules:
-            found += [p for p in rekey.sops_files_for_rule(config, regex) if p not in found]  # type: ignore[arg-type]
+            found += [p for p in rulefiles.sops_files_for_rule(config, regex) if p not in found]  # type: ignore[arg-type]
         return found
 
     def mark(self, step: str) -> None:
@@ -271,6 +271,18 @@ def new_cluster_identity() -> tuple[str, str]:
     type (a post-quantum one, say) plugs in by passing a different generator.
     """
     return generate_identity()
+
+
+def cluster_key_generator(
+    client: SecretClient, ref: SecretRef, *, pq: bool = False, rotating: bool = False
+) -> Callable[[], tuple[str, str]]:
+    """The new cluster key's type: post-quantum when asked, or when rotating a post-quantum
+    key (a rotation never silently downgrades); X25519 otherwise."""
+    from functools import partial
+
+    if not pq and rotating:
+        pq = any(identity_kind(i) == "post-quantum" for i in read_identities(client, ref) or [])
+    return partial(generate_identity, pq=pq)
 
 
 def rules_listing(config: SopsConfig, recipients: Sequence[str]) -> list[str | None]:
@@ -296,10 +308,10 @@ def _rotate(
     probe = add_age_recipient(text, path_regex, old_recipients[0])
     probe_config = _config(config_path, probe)
     rules = list(dict.fromkeys([path_regex, *rules_listing(probe_config, old_recipients)]))
-    files = [p for regex in rules for p in rekey.sops_files_for_rule(probe_config, regex)]  # type: ignore[arg-type]
-    blocked = [(p, why) for p in files if (why := rekey.check_decryptable(p, old_identities))]
+    files = [p for regex in rules for p in rulefiles.sops_files_for_rule(probe_config, regex)]  # type: ignore[arg-type]
+    blocked = [(p, why) for p in files if (why := rulefiles.check_decryptable(p, old_identities))]
     strays = [
-        p for p in rekey.iter_repo_files(repo)
+        p for p in rulefiles.iter_repo_files(repo)
         if p not in files and p.suffix in (".yaml", ".yml", ".json", ".env", ".ini")
         and _lists_any(p, old_recipients)
     ]
@@ -324,10 +336,10 @@ def _lists_any(path: Path, recipients: Sequence[str]) -> bool:
         head = path.read_bytes()
     except OSError:
         return False
-    if not rekey.is_sops(head):
+    if not rulefiles.is_sops(head):
         return False
     try:
-        return bool(set(rekey.age_recipients_of(rekey.read_metadata(path))) & set(recipients))
+        return bool(set(rulefiles.age_recipients_of(rulefiles.read_metadata(path))) & set(recipients))
     except SopsError:
         return False
 
@@ -452,7 +464,7 @@ def _step_files_both(run: _Run) -> None:
         if rel in run.state.files_done:
             continue
         run.remember(path)
-        rekey.rekey_file(path, config_path=run.config_path, identities=run.old_identities, now=run.now)
+        rulefiles.rekey_file(path, config_path=run.config_path, identities=run.old_identities, now=run.now)
         run.state.files_done.append(rel)
         save_state(run.repo, run.state)
 
@@ -500,8 +512,8 @@ def _step_verified(run: _Run) -> None:
         raise ClusterError(f"the Secret {run.ref} does not hold the new identity after writing it")
     failures: list[str] = []
     for path in run.files():
-        rekey.rekey_file(path, config_path=run.config_path, identities=held, now=run.now)
-        why = rekey.check_decryptable(path, [run.new_identity])
+        rulefiles.rekey_file(path, config_path=run.config_path, identities=held, now=run.now)
+        why = rulefiles.check_decryptable(path, [run.new_identity])
         if why:
             failures.append(f"{_relative(run.repo, path)}: {why}")
     if failures:
@@ -527,8 +539,8 @@ def _step_files_new(run: _Run) -> None:
         rel = _relative(run.repo, path)
         if rel in run.state.files_done:
             continue
-        rekey.rekey_file(path, config_path=run.config_path, identities=[run.new_identity], now=run.now)
-        rekey.rotate_data_key(path, identities=[run.new_identity], now=run.now)
+        rulefiles.rekey_file(path, config_path=run.config_path, identities=[run.new_identity], now=run.now)
+        rulefiles.rotate_data_key(path, identities=[run.new_identity], now=run.now)
         run.state.files_done.append(rel)
         save_state(run.repo, run.state)
 
@@ -563,7 +575,7 @@ def _undo_new_recipient(run: _Run) -> None:
             text = remove_age_recipient(text, regex, new)  # type: ignore[arg-type]
             _write_text(run.config_path, text)
     for path in run.files():
-        rekey.rekey_file(path, config_path=run.config_path, identities=run.old_identities, now=run.now)
+        rulefiles.rekey_file(path, config_path=run.config_path, identities=run.old_identities, now=run.now)
 
 
 # -- verify ------------------------------------------------------------------------------------
@@ -677,7 +689,7 @@ def _verify_rule(
             f"rule {regex!r} never wins: the earlier rule {shadow} matches its paths first, so files there "
             "are not encrypted for the cluster key (move the rule above it in .sops.yaml)"
         )
-    files = rekey.sops_files_for_rule(config, regex)
+    files = rulefiles.sops_files_for_rule(config, regex)
     if not files:
         report.problems.append(
             f"rule {regex!r}: files checked: 0 (no SOPS file is under it; check the path_regex, or create "
@@ -686,12 +698,12 @@ def _verify_rule(
     for path in files:
         rel = _relative(repo, path)
         try:
-            recipients = rekey.age_recipients_of(rekey.read_metadata(path))
+            recipients = rulefiles.age_recipients_of(rulefiles.read_metadata(path))
         except SopsError as exc:
             report.problems.append(f"{rel}: cannot read its metadata: {exc.message}")
             continue
         check = FileCheck(path, recipients)
-        why = rekey.check_decryptable(path, identities)
+        why = rulefiles.check_decryptable(path, identities)
         if why:
             check.problem = f"{rel}: the cluster's key cannot open it ({why})"
         elif set(recipients) != set(rule_recipients):
@@ -720,9 +732,9 @@ def _verify_upstream(
         return
     for rel, data in gitrev.files_at(repo, upstream):
         rule = config.rule_for(repo / rel)
-        if rule is None or rule.path_regex not in regexes or not rekey.is_sops(data):
+        if rule is None or rule.path_regex not in regexes or not rulefiles.is_sops(data):
             continue
-        why = rekey.check_decryptable_bytes(rel, data, identities)
+        why = rulefiles.check_decryptable_bytes(rel, data, identities)
         if why:
             report.problems.append(
                 f"{rel} as pushed ({upstream}): the cluster's key cannot open it ({why}); commit and push the "

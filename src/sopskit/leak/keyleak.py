@@ -31,7 +31,6 @@ from sopskit.format.metadata import KeyRecord, Metadata
 from sopskit.format.recognize import ENC_VALUE_RE, has_sops_metadata
 from sopskit.format.tree import to_plain
 from sopskit.keys.base import KeyContext
-from sopskit.leak.search import sniff_format
 from sopskit.ops.pool import DEFAULT_WORKERS, run_bounded
 
 FULL, SHARE, SAME_DATA_KEY = "full", "share", "same-data-key"
@@ -221,8 +220,8 @@ def _leaked_records_only(metadata: Metadata, key: LeakedKey) -> Metadata:
 def exposure_in_repo(repo: Path, key: LeakedKey, *, workers: int = DEFAULT_WORKERS) -> KeyLeakResult:
     """Every SOPS blob in ``repo`` that ``key`` opens, directly or through a shared data key."""
     from sopskit.format.codec import ValueCipher
-    from sopskit.ops.document import read_encrypted, recover_key
-    from sopskit.stores import get_store
+    from sopskit.ops.document import recover_key
+    from sopskit.ops.sopsfile import parse_encrypted
 
     gitio.require_repo(repo)
     result = KeyLeakResult(key.describe())
@@ -233,7 +232,7 @@ def exposure_in_repo(repo: Path, key: LeakedKey, *, workers: int = DEFAULT_WORKE
         if b"sops" not in data or not has_sops_metadata(data):
             continue
         try:
-            branches, metadata = read_encrypted(data, get_store(sniff_format(data)))
+            branches, metadata = parse_encrypted(data)
         except SopsError as exc:
             # a version sopskit cannot read is still wrapped for whatever its metadata names:
             # never drop it silently, and count it exposed when it names the leaked key

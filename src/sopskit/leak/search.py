@@ -102,17 +102,6 @@ class SearchResult:
                 "stats": self.stats.to_dict(), "errors": self.errors}
 
 
-def sniff_format(data: bytes) -> str:
-    head = data.lstrip()[:1]
-    if head == b"{":
-        return "json"
-    if b"\nsops_mac=" in data or data.startswith(b"sops_mac="):
-        return "dotenv"
-    if b"\n[sops]" in data or data.startswith(b"[sops]"):
-        return "ini"
-    return "yaml"
-
-
 def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -143,11 +132,11 @@ class SopsOpener:
 
     def documents(self, data: bytes) -> list[Any] | None:
         """The decrypted documents as plain Python data, or None if no local key opens them."""
-        from sopskit.ops.document import open_document, read_encrypted, recover_key
-        from sopskit.stores import get_store
+        from sopskit.ops.document import recover_key
+        from sopskit.ops.sopsfile import open_encrypted, parse_encrypted
 
         try:
-            branches, metadata = read_encrypted(data, get_store(sniff_format(data)))
+            branches, metadata = parse_encrypted(data)
         except SopsError:
             return None
         cache_key = tuple(sorted((r.key_type, r.enc) for r in metadata.records()))
@@ -160,8 +149,8 @@ class SopsOpener:
         if data_key is None:
             return None
         try:
-            opened = open_document(branches, metadata, context=self._context, data_key=data_key,
-                                   ignore_mac=True)
+            opened = open_encrypted(data, parsed=(branches, metadata), context=self._context,
+                                    data_key=data_key, ignore_mac=True)
         except SopsError:
             return None
         docs = [to_plain(b) for b in opened.branches]

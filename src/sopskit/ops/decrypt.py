@@ -12,7 +12,8 @@ from pathlib import Path
 from sopskit.errors import EmitError, InputError
 from sopskit.format.tree import TreeMap, to_plain
 from sopskit.keys.base import KeyContext
-from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, OpenedDocument, open_document, read_encrypted
+from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, OpenedDocument
+from sopskit.ops.sopsfile import open_encrypted
 from sopskit.ops.treepath import PathPart, get_at
 from sopskit.stores import format_for_path, get_store
 
@@ -43,13 +44,10 @@ def open_bytes(
 ) -> OpenedDocument:
     """Decrypt an encrypted file's bytes into an :class:`OpenedDocument`.
 
-    The one "open an encrypted file" helper: store by format, metadata, data key, values,
-    MAC check. Commands and library functions call it instead of composing the steps."""
-    store = get_store(input_format)
-    branches, metadata = read_encrypted(data, store)
-    return open_document(
-        branches,
-        metadata,
+    :func:`sopskit.ops.sopsfile.open_encrypted` with the environment's key sources by default."""
+    return open_encrypted(
+        data,
+        input_format=input_format,
         context=context or make_context(),
         decryption_order=decryption_order,
         ignore_mac=ignore_mac,

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from sopskit.errors import IntegrityError, NoDocumentError, SopsError
 from sopskit.format.codec import ValueCipher, format_time
-from sopskit.format.document import decrypt_branches, encrypt_branches
 from sopskit.format.metadata import SOPS_FORMAT_VERSION, Metadata, metadata_from_plain, metadata_to_plain
 from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import TreeMap
+from sopskit.format.treecrypt import decrypt_branches, encrypt_branches
 from sopskit.keys.base import KeyContext, MasterKey
 from sopskit.stores.base import Store
 

@@ -57,11 +57,10 @@ from sopskit.ops.document import (
     OpenedDocument,
     emit_encrypted,
     encrypt_new,
-    open_document,
-    read_encrypted,
     seal,
 )
 from sopskit.ops.files import ConcurrentChangeError, atomic_write, read_for_update, release
+from sopskit.ops.sopsfile import open_encrypted
 from sopskit.stores import get_store
 from sopskit.stores.base import Store
 
@@ -332,6 +331,20 @@ def replace_plaintext(opened: OpenedDocument, branches: list[TreeMap], *,
     return result
 
 
+def encrypt_reusing(previous: OpenedDocument, plain: bytes, *, input_format: str,
+                    output_format: str | None = None, indent: int | None = None) -> bytes:
+    """``encrypt --reuse-ciphertext-from OLD`` (sops #1587): seal the plaintext file ``plain``
+    with the opened OLD's data key, IV stash and key groups, so unchanged values keep their
+    ciphertext; returns the encrypted file in ``output_format``."""
+    from sopskit.ops.document import check_plain_input
+
+    in_store = get_store(input_format)
+    branches = in_store.load_plain(plain)
+    check_plain_input(branches, in_store)
+    sealed = replace_plaintext(previous, branches, bump_version=True)
+    return emit_encrypted(sealed, get_store(output_format or input_format, indent=indent))
+
+
 def _parse_edited(store: Store, data: bytes, *, with_metadata: bool) -> list[TreeMap]:
     if with_metadata:
         branches, _metadata = store.load_encrypted(data)  # edits to the metadata are ignored
@@ -403,9 +416,8 @@ def edit_file(
         from sopskit.ops.decrypt import read_input
 
         as_read = read_input(path)
-        branches, metadata = read_encrypted(as_read, store)
-        opened = open_document(branches, metadata, context=context, decryption_order=decryption_order,
-                               ignore_mac=ignore_mac)
+        opened = open_encrypted(as_read, input_format=input_format, context=context,
+                                decryption_order=decryption_order, ignore_mac=ignore_mac)
         original_tree = [b.copy_deep() for b in opened.branches]
         if show_master_keys:
             original = store.emit_encrypted(opened.branches, metadata_to_plain(opened.metadata))

@@ -7,23 +7,24 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from sopskit.config import KeySpec, SopsConfig, find_config, load_config
+from sopskit.config import KeySpec, SopsConfig, load_config
+from sopskit.config.discover import load_discovered
 from sopskit.format.selection import SelectionRules
 from sopskit.keys.base import KeyContext
 from sopskit.ops.decrypt import read_input
 from sopskit.ops.document import EncryptionPlan, check_plain_input, emit_encrypted, encrypt_new
-from sopskit.ops.plan import cli_key_specs, plan_encryption
+from sopskit.ops.plan import cli_key_specs, plan_encryption, plan_for_rule
 from sopskit.stores import format_for_path, get_store
 
 
 def resolve_config(config: SopsConfig | str | Path | bool | None) -> SopsConfig | None:
-    """``True`` (default): discover ``.sops.yaml`` from the working directory; ``False``/None:
-    no config; a path: load that file; a :class:`SopsConfig`: use it."""
+    """``True`` (default): ``$SOPS_CONFIG``, else the ``.sops.yaml`` found from the working
+    directory, as the command line does; ``False``/None: no config; a path: load that file; a
+    :class:`SopsConfig`: use it."""
     if isinstance(config, SopsConfig):
         return config
     if config is True:
-        found = find_config()
-        return load_config(found) if found else None
+        return load_discovered()
     if config is False or config is None:
         return None
     return load_config(config)
@@ -68,14 +69,13 @@ def encrypt_for_rule(
 ) -> bytes:
     """``sopskit encrypt``: the plan from key flags (metadata key type -> values), selection
     options and the creation rule matching ``rule_path``, then the encrypted bytes."""
-    options = dict(selection_options or {})
-    selection = SelectionRules.from_options(options) if any(options.values()) else None
-    specs = cli_key_specs(keys, encryption_context=encryption_context, aws_profile=aws_profile)
-    plan = plan_encryption(
+    plan = plan_for_rule(
         rule_path,
         config=config,
-        cli_keys=specs,
-        selection=selection,
+        keys=keys,
+        encryption_context=encryption_context,
+        aws_profile=aws_profile,
+        selection_options=selection_options,
         shamir_threshold=shamir_threshold,
         mac_only_encrypted=mac_only_encrypted,
     )

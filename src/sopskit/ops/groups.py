@@ -13,9 +13,10 @@ from sopskit.errors import ConfigError, UsageError
 from sopskit.format.metadata import Metadata, metadata_to_plain
 from sopskit.format.tree import TreeMap
 from sopskit.keys.base import KeyContext
-from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, read_encrypted, recover_key
+from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, recover_key
 from sopskit.ops.plan import cli_key_specs, resolve_keys
 from sopskit.ops.rekey import check_group_index, keys_of, rewrap
+from sopskit.ops.sopsfile import parse_encrypted
 from sopskit.stores import get_store
 from sopskit.stores.base import Store
 
@@ -23,9 +24,9 @@ from sopskit.stores.base import Store
 def _read_key(data: bytes, input_format: str, context: KeyContext,
               decryption_order: Sequence[str]) -> tuple[Store, list[TreeMap], Metadata, bytes]:
     """The file's store, still-encrypted branches, metadata and recovered data key."""
-    store = get_store(input_format)
-    branches, metadata = read_encrypted(data, store)
-    return store, branches, metadata, recover_key(metadata, context=context, decryption_order=decryption_order)
+    branches, metadata = parse_encrypted(data, input_format=input_format)
+    return (get_store(input_format), branches, metadata,
+            recover_key(metadata, context=context, decryption_order=decryption_order))
 
 
 def new_group_specs(

@@ -109,3 +109,28 @@ def plan_encryption(
         selection=chosen,
         mac_only_encrypted=mac_only,
     )
+
+
+def plan_for_rule(
+    rule_path: str | None,
+    *,
+    config: SopsConfig | None,
+    keys: Mapping[str, Sequence[str]],
+    encryption_context: Mapping[str, str] | None = None,
+    aws_profile: str | None = None,
+    selection_options: Mapping[str, str | None] | None = None,
+    shamir_threshold: int | None = None,
+    mac_only_encrypted: bool | None = None,
+) -> EncryptionPlan:
+    """The plan of ``sopskit encrypt`` and of a new file in ``sopskit edit``: key flags
+    (metadata key type -> values) and selection options over the rule matching ``rule_path``."""
+    options = dict(selection_options or {})
+    selection = SelectionRules.from_options(options) if any(options.values()) else None
+    return plan_encryption(
+        rule_path,
+        config=config,
+        cli_keys=cli_key_specs(keys, encryption_context=encryption_context, aws_profile=aws_profile),
+        selection=selection,
+        shamir_threshold=shamir_threshold,
+        mac_only_encrypted=mac_only_encrypted,
+    )

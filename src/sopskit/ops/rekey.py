@@ -22,9 +22,10 @@ from sopskit.format.codec import ValueCipher
 from sopskit.format.metadata import KeyRecord, Metadata
 from sopskit.keys import key_from_record, key_from_spec
 from sopskit.keys.base import KeyContext, MasterKey
-from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, OpenedDocument, open_document, read_encrypted, seal
+from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, OpenedDocument, seal
 from sopskit.ops.document import emit_encrypted as _emit
 from sopskit.ops.files import atomic_write, read_for_update
+from sopskit.ops.sopsfile import open_encrypted, parse_encrypted
 from sopskit.stores import format_for_path, get_store
 
 RngFn = Callable[[int], bytes]
@@ -161,14 +162,14 @@ def rotate_file(
 
     fmt = input_format or format_for_path(str(path))
     data = read_for_update(path) if in_place and not dry_run else read_input(path)
-    branches, metadata = read_encrypted(data, get_store(fmt))
+    branches, metadata = parse_encrypted(data, input_format=fmt)
     before = _labels(keys_of(metadata))
     after = _labels(change_keys(keys_of(metadata), add=add, remove=remove))
     result = RotateResult(path, sorted(after - before), sorted(before - after))
     if dry_run:
         return result
-    opened = open_document(branches, metadata, context=context, decryption_order=decryption_order,
-                           ignore_mac=ignore_mac)
+    opened = open_encrypted(data, parsed=(branches, metadata), context=context, decryption_order=decryption_order,
+                            ignore_mac=ignore_mac)
     rotated = rotate_document(opened, add=add, remove=remove, context=context, now=now, rng=rng)
     data = _emit(rotated, get_store(output_format or fmt, indent=indent))
     if in_place:

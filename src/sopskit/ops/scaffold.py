@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sopskit.errors import ConfigError, SopsError, UsageError
+from sopskit.gitio import walk_tree
 from sopskit.ops.files import atomic_write
 from sopskit.ops.fluxauth import WorkloadIdentity, add_workload_identity, find_flux_installs, secret_instructions
 from sopskit.ops.sopsyaml_edit import ensure_rule, keep_document_start
@@ -38,7 +39,6 @@ GITIGNORE_GUARDS = ("*.agekey", "*.dec.yaml", "*.decrypted.*", ".env", "*.sopski
 _GITIGNORE_HEADER = "# sopskit: never commit private keys or decrypted files"
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
-_SKIP_DIRS = {".git", ".sopskit", "node_modules", ".venv"}
 
 PRE_COMMIT_SNIPPET = """\
 # sopskit guardrails: block plaintext secrets before they reach Git
@@ -238,10 +238,8 @@ def _ensure_pre_commit(repo: Path, report: ScaffoldReport) -> None:
 
 
 def _iter_yaml_files(repo: Path) -> Iterator[Path]:
-    for path in sorted(repo.rglob("*")):
-        if any(part in _SKIP_DIRS for part in path.relative_to(repo).parts):
-            continue
-        if path.is_file() and path.suffix in (".yaml", ".yml"):
+    for path in sorted(walk_tree(repo)):
+        if path.suffix in (".yaml", ".yml"):
             yield path
 
 

@@ -28,11 +28,12 @@ from sopskit.format.metadata import metadata_to_plain
 from sopskit.format.recognize import has_sops_metadata
 from sopskit.keys.base import KeyContext, MasterKey
 from sopskit.ops.decrypt import read_input
-from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, read_encrypted, recover_key
+from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, recover_key
 from sopskit.ops.files import atomic_write, read_for_update, release
 from sopskit.ops.plan import resolve_keys
 from sopskit.ops.pool import DEFAULT_WORKERS, run_bounded
 from sopskit.ops.rekey import key_label, keys_of, rewrap
+from sopskit.ops.sopsfile import parse_encrypted
 from sopskit.stores import format_for_path, get_store
 
 RngFn = Callable[[int], bytes]
@@ -112,7 +113,7 @@ def update_keys_file(
     path = Path(path)
     fmt = input_format or format_for_path(str(path))
     data = read_input(path) if dry_run else read_for_update(path)
-    branches, metadata = read_encrypted(data, get_store(fmt))
+    branches, metadata = parse_encrypted(data, input_format=fmt)
     rule = config.rule_for(path)
     if rule is None:
         raise NoMatchingRuleError(

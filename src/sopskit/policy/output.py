@@ -21,10 +21,10 @@ import json
 from importlib import metadata
 from typing import Any
 
+from sopskit import sarif
 from sopskit.policy.results import Report
 
 FORMATS = ("text", "json", "sarif")
-_SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _INFORMATION_URI = "https://github.com/sopskit/sopskit/blob/main/docs/guardrails.md"
 
 
@@ -122,9 +122,7 @@ def to_sarif_data(report: Report) -> dict[str, Any]:
     ]
     results = []
     for v in report.violations:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": v.path, "uriBaseId": "%SRCROOT%"}}
-        if v.line:
-            physical["region"] = {"startLine": v.line}
+        physical = sarif.physical_location(v.path, v.line, base_id="%SRCROOT%")
         result: dict[str, Any] = {
             "ruleId": v.check_id,
             "level": "error",
@@ -134,28 +132,22 @@ def to_sarif_data(report: Report) -> dict[str, Any]:
         if v.check_id in index:
             result["ruleIndex"] = index[v.check_id]
         results.append(result)
-    return {
-        "$schema": _SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "sopskit",
-                        "version": _version(),
-                        "informationUri": _INFORMATION_URI,
-                        "rules": rules,
-                    }
-                },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.as_uri() + "/"}},
-                "results": results,
+    return sarif.log({
+        "tool": {
+            "driver": {
+                "name": "sopskit",
+                "version": _version(),
+                "informationUri": _INFORMATION_URI,
+                "rules": rules,
             }
-        ],
-    }
+        },
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.as_uri() + "/"}},
+        "results": results,
+    })
 
 
 def render_sarif(report: Report) -> str:
-    return json.dumps(to_sarif_data(report), indent=2) + "\n"
+    return sarif.dumps(to_sarif_data(report))
 
 
 def _version() -> str:

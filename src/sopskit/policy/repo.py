@@ -8,7 +8,6 @@ big or binary files are not read as text.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,13 +16,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sopskit.format.recognize import has_sops_metadata
+from sopskit.gitio import walk_tree
 from sopskit.policy.globs import matches_any
 from sopskit.policy.yamldocs import YamlDocument, YamlParse, parse_yaml_documents
 
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 YAML_SUFFIXES = (".yaml", ".yml")
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".terraform", "__pycache__", ".mypy_cache", ".tox"}
 
 
 @dataclass
@@ -201,11 +200,8 @@ def _git_files(root: Path) -> list[str] | None:
 
 
 def _walk_files(root: Path) -> Iterator[str]:
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        base = Path(directory).relative_to(root)
-        for name in filenames:
-            yield (base / name).as_posix()
+    for path in walk_tree(root):
+        yield path.relative_to(root).as_posix()
 
 
 def is_kind(data: Any, kind: str, api_prefix: str | None = None) -> bool:

@@ -43,7 +43,7 @@ from sopskit.errors import IntegrityError, SopsError
 from sopskit.format.tree import to_plain
 from sopskit.keys.base import KeyContext
 from sopskit.ops.decrypt import emit_plaintext, open_bytes
-from sopskit.ops.document import read_encrypted
+from sopskit.ops.sopsfile import parse_encrypted
 from sopskit.policy.repo import load_repo
 from sopskit.review.errors import BuildError
 from sopskit.review.fingerprint import Fingerprinter
@@ -59,7 +59,6 @@ from sopskit.review.sources import (
 )
 from sopskit.review.substitute import check_names, is_disabled, substitute_text
 from sopskit.review.workspace import ram_copy
-from sopskit.stores import get_store
 
 DECRYPT_DISABLED_KEY = "kustomize.toolkit.fluxcd.io/decrypt"
 KUSTOMIZE_TIMEOUT = 300
@@ -297,7 +296,7 @@ class MacIndex:
                 continue
             fmt = "json" if file.rel.endswith(".json") else "yaml"
             try:
-                _branches, metadata = read_encrypted(file.raw, get_store(fmt))
+                _branches, metadata = parse_encrypted(file.raw, input_format=fmt)
             except SopsError:
                 continue
             if metadata.mac:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from sopskit.format.recognize import is_enc_value
 from sopskit.format.tree import TreeMap, Value
 from sopskit.keys.base import KeyContext
-from sopskit.ops.document import OpenedDocument, open_document, read_encrypted
-from sopskit.stores import get_store
+from sopskit.ops.document import OpenedDocument
+from sopskit.ops.sopsfile import open_encrypted, parse_encrypted
 
 #: shorter values are redacted where they stand alone, not searched for inside other text
 MIN_SEARCH_LENGTH = 4
@@ -84,9 +84,8 @@ def open_collecting(
     data: bytes, fmt: str, context: KeyContext, secrets: SecretValues, *, ignore_mac: bool = False
 ) -> OpenedDocument:
     """Decrypt ``data`` (MAC verified unless ``ignore_mac``) and remember its secret values."""
-    store = get_store(fmt)
-    branches, metadata = read_encrypted(data, store)
+    branches, metadata = parse_encrypted(data, input_format=fmt)
     snapshot = copy.deepcopy(branches)
-    opened = open_document(branches, metadata, context=context, ignore_mac=ignore_mac)
+    opened = open_encrypted(data, parsed=(branches, metadata), context=context, ignore_mac=ignore_mac)
     secrets.add_decrypted(snapshot, opened.branches)
     return opened

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sopskit import sarif
 from sopskit.scan.findings import ScanReport
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_URI = "https://github.com/sopskit/sopskit"
 
 _RED, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -54,10 +54,7 @@ def to_sarif(report: ScanReport, *, descriptions: dict[str, str]) -> str:
             "ruleIndex": index[f.rule_id],
             "level": "error",
             "message": {"text": f"{descriptions.get(f.rule_id, f.rule_id)} (secret redacted)"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.path},
-                "region": {"startLine": max(1, f.line)},
-            }}],
+            "locations": [{"physicalLocation": sarif.physical_location(f.path, max(1, f.line))}],
             "partialFingerprints": {"secretSha256/v1": f.fingerprint.removeprefix("sha256:")},
         }
         if f.commit:
@@ -65,17 +62,12 @@ def to_sarif(report: ScanReport, *, descriptions: dict[str, str]) -> str:
                                     "firstDate": f.first.date if f.first else None,
                                     "lastCommit": f.last.commit if f.last else None}
         results.append(result)
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "sopskit-scan", "informationUri": TOOL_URI,
-                "rules": [{"id": r, "name": r, "shortDescription": {"text": descriptions.get(r, r)}}
-                          for r in rule_ids],
-            }},
-            "results": results,
-            "properties": {"stats": report.stats.to_dict()},
-        }],
-    }
-    return json.dumps(log, indent=2) + "\n"
+    return sarif.dumps(sarif.log({
+        "tool": {"driver": {
+            "name": "sopskit-scan", "informationUri": TOOL_URI,
+            "rules": [{"id": r, "name": r, "shortDescription": {"text": descriptions.get(r, r)}}
+                      for r in rule_ids],
+        }},
+        "results": results,
+        "properties": {"stats": report.stats.to_dict()},
+    }))

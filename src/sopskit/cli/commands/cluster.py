@@ -100,30 +100,16 @@ def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                           context=getattr(args, "kube_context", None))
 
 
-def _generator(args: argparse.Namespace, client, ref):  # type: ignore[no-untyped-def]
-    """The new key's type: post-quantum with --pq, or when rotating a post-quantum key
-    (a rotation never silently downgrades); X25519 otherwise."""
-    from functools import partial
-
-    from sopskit.k8s.agesecret import read_identities
-    from sopskit.keys.age import generate_identity, identity_kind
-
-    pq = bool(args.pq)
-    if not pq and args.force:
-        pq = any(identity_kind(i) == "post-quantum" for i in read_identities(client, ref) or [])
-    return partial(generate_identity, pq=pq)
-
-
 def run_init(args: argparse.Namespace) -> int:
     from sopskit.k8s.agesecret import SecretRef
-    from sopskit.k8s.workflow import find_repo_root, init_cluster_key
+    from sopskit.k8s.workflow import cluster_key_generator, find_repo_root, init_cluster_key
 
     repo = find_repo_root()
     ref = SecretRef(args.namespace, args.secret_name)
     client = _client(args)
     result = init_cluster_key(repo, client=client, ref=ref, path_regex=args.path_regex,
                               force=args.force, resume=args.resume, wait_for_flux=args.wait_for_flux,
-                              generate=_generator(args, client, ref))
+                              generate=cluster_key_generator(client, ref, pq=bool(args.pq), rotating=args.force))
     err = sys.stderr
     if result.rolled_back:
         print("The interrupted rotation had not stored its key in the cluster; it was undone and "

@@ -108,16 +108,15 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_steps(repo: Path, show: _Show, *, guardrails: bool) -> None:
+    import json
+
     from sopskit.config import load_config
-    from sopskit.format.tree import TreeMap
-    from sopskit.keys.age import generate_identity
-    from sopskit.keys.base import KeyContext
-    from sopskit.ops.decrypt import decrypt, open_bytes
-    from sopskit.ops.document import emit_encrypted, seal
+    from sopskit.ops.decrypt import decrypt
     from sopskit.ops.encrypt import encrypt
     from sopskit.ops.files import atomic_write
+    from sopskit.ops.mutate import set_encrypted
+    from sopskit.ops.request import generate_age_identity, key_context
     from sopskit.ops.sopsyaml_edit import add_age_recipient
-    from sopskit.stores import get_store
 
     has_git = shutil.which("git") is not None
     show.heading("A throwaway Git repository")
@@ -129,7 +128,7 @@ def _run_steps(repo: Path, show: _Show, *, guardrails: bool) -> None:
         show.text("git is not installed: diffs below are computed by Python instead")
 
     show.heading("An age key, held in memory only")
-    identity, recipient = generate_identity()
+    identity, recipient = generate_age_identity()
     identities = [identity]  # handed to sopskit directly, like SOPS_AGE_KEY, never a key file
     show.text(f"recipient (public): {recipient}")
     show.text("identity (private): kept in this process's memory, passed to sopskit as identities")
@@ -158,13 +157,10 @@ def _run_steps(repo: Path, show: _Show, *, guardrails: bool) -> None:
         _git(repo, "commit", "-q", "-m", "Add encrypted db-credentials")
 
     show.heading("Edit one value: unchanged values keep their exact ciphertext")
-    context = KeyContext(age_identities=identities)
-    opened = open_bytes(encrypted.encode(), input_format="yaml", context=context)
-    data = opened.branches[0]["stringData"]
-    assert isinstance(data, TreeMap)
-    data["password"] = NEW_PASSWORD
-    seal(opened)
-    edited = emit_encrypted(opened, get_store("yaml")).decode()
+    edited_bytes = set_encrypted(encrypted.encode(), '["stringData"]["password"]', json.dumps(NEW_PASSWORD),
+                                 input_format="yaml", context=key_context(identities))
+    assert edited_bytes is not None
+    edited = edited_bytes.decode()
     atomic_write(target, edited.encode(), default_mode=0o644)
     diff = _diff(repo, has_git, encrypted, edited)
     changed = [line for line in diff.splitlines()

@@ -50,18 +50,9 @@ def desired_objects(args: argparse.Namespace) -> list[dict[str, Any]]:
         return build(spec, context=context).resources
     if not path.is_file():
         raise InputError(f"{args.path}: no such file or directory")
-    from sopskit.format.recognize import has_sops_metadata
-    from sopskit.format.tree import to_plain
-    from sopskit.ops.decrypt import open_bytes
-    from sopskit.stores import format_for_path, get_store
+    from sopskit.ops.sopsfile import plain_documents
 
-    data = path.read_bytes()
-    fmt = format_for_path(str(path))
-    if has_sops_metadata(data):
-        branches = open_bytes(data, input_format=fmt, context=context).branches
-    else:
-        branches = get_store(fmt).load_plain(data)
-    return [p for p in (to_plain(b) for b in branches) if isinstance(p, dict)]
+    return plain_documents(path.read_bytes(), name=path, context=context)
 
 
 def run_diff(args: argparse.Namespace) -> int:

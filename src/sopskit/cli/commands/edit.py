@@ -67,18 +67,15 @@ def _ask(problem: str) -> str:
 
 def _plan_factory(args: argparse.Namespace, path: str):  # type: ignore[no-untyped-def]
     def plan():  # type: ignore[no-untyped-def]
-        from sopskit.format.selection import SelectionRules
-        from sopskit.ops.plan import cli_key_specs, plan_encryption
+        from sopskit.ops.plan import plan_for_rule
 
-        selection_opts = options.selection_options(args)
-        selection = SelectionRules.from_options(selection_opts) if any(selection_opts.values()) else None
-        return plan_encryption(
+        return plan_for_rule(
             common.rule_path(args, path) or path,
             config=common.load_sops_config(args),
-            cli_keys=cli_key_specs(options.key_values(args),
-                                   encryption_context=options.encryption_context(args),
-                                   aws_profile=getattr(args, "aws_profile", None)),
-            selection=selection,
+            keys=options.key_values(args),
+            encryption_context=options.encryption_context(args),
+            aws_profile=getattr(args, "aws_profile", None),
+            selection_options=options.selection_options(args),
             shamir_threshold=getattr(args, "shamir_secret_sharing_threshold", None),
             mac_only_encrypted=getattr(args, "mac_only_encrypted", False) or None,
         )
@@ -124,23 +121,18 @@ def run_edit(args: argparse.Namespace) -> int:
 def run_encrypt_reusing(args: argparse.Namespace) -> int:
     """``encrypt --reuse-ciphertext-from OLD FILE``: seal FILE's plaintext with OLD's data key
     and IV stash (and OLD's key groups), so unchanged values keep their ciphertext."""
-    from sopskit.ops.decrypt import open_bytes
-    from sopskit.ops.document import check_plain_input, emit_encrypted
-    from sopskit.ops.edit import replace_plaintext
-    from sopskit.stores import get_store
+    from sopskit.ops.edit import encrypt_reusing
+    from sopskit.ops.sopsfile import open_encrypted
 
     path = options.single_file(args.files, "encrypt")
     options.check_output_conflicts(args, stdin=common.is_stdin(path))
     old_path = args.reuse_ciphertext_from
     fmt = common.input_format(args, path)
     old_fmt = common.input_format(args, old_path)
-    previous = open_bytes(common.read_source(old_path), input_format=old_fmt, ignore_mac=args.ignore_mac,
-                          context=common.key_context(args), decryption_order=options.decryption_order(args))
-    in_store = get_store(fmt)
-    branches = in_store.load_plain(common.read_source(path))
-    check_plain_input(branches, in_store)
-    sealed = replace_plaintext(previous, branches, bump_version=True)
+    previous = open_encrypted(common.read_source(old_path), input_format=old_fmt, ignore_mac=args.ignore_mac,
+                              context=common.key_context(args), decryption_order=options.decryption_order(args))
     out_fmt = common.output_format(args, fmt)
-    data = emit_encrypted(sealed, get_store(out_fmt, indent=common.store_indent(args, out_fmt, None)))
+    data = encrypt_reusing(previous, common.read_source(path), input_format=fmt, output_format=out_fmt,
+                           indent=common.store_indent(args, out_fmt, None))
     common.write_result(args, data, source=path)
     return 0

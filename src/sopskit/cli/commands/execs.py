@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
 import os
 import signal
 import subprocess
@@ -79,47 +78,12 @@ def _exec_common(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from sopskit.ops.decrypt import open_bytes
+    from sopskit.ops.sopsfile import open_encrypted
 
     fmt = common.input_format(args, args.file)
-    opened = open_bytes(common.read_source(args.file), input_format=fmt, ignore_mac=args.ignore_mac,
-                        context=common.key_context(args), decryption_order=options.decryption_order(args))
+    opened = open_encrypted(common.read_source(args.file), input_format=fmt, ignore_mac=args.ignore_mac,
+                            context=common.key_context(args), decryption_order=options.decryption_order(args))
     return opened, fmt
-
-
-def env_string(value: object) -> str:
-    """sops's ``ValToString`` for environment values."""
-    from sopskit.format.codec import format_go_float, format_time
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return format_go_float(value)
-    if isinstance(value, _dt.datetime):
-        return format_time(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    return str(value)
-
-
-def secret_environment(branch: object) -> dict[str, str]:
-    """Top-level scalars of the first document; nested values are an error, as in sops."""
-    from sopskit.format.tree import Comment, TreeMap
-
-    assert isinstance(branch, TreeMap)
-    out: dict[str, str] = {}
-    for key, value in branch.entries:
-        if isinstance(key, Comment):
-            continue
-        if "=" in key:
-            raise UsageError(f"cannot export {key!r}: environment variable names cannot contain '='")
-        if isinstance(value, (TreeMap, list)):
-            raise UsageError(f"cannot export {key!r}: only top-level scalar values can be "
-                             "environment variables")
-        if value is None:
-            continue
-        out[key] = env_string(value)
-    return out
 
 
 def _user_switch(user: str | None) -> tuple[Callable[[], None] | None, dict[str, str]]:
@@ -205,6 +169,8 @@ def _status(code: int) -> int:
 
 
 def run_exec_env(args: argparse.Namespace) -> int:
+    from sopskit.ops.environ import secret_environment
+
     opened, _fmt = _open(args)
     if not opened.branches:
         raise UsageError(f"{args.file}: the file has no document")
@@ -304,4 +270,4 @@ def _unblock_fifo(path: Path) -> None:
             os.close(fd)
 
 
-__all__ = ["env_string", "register", "run_exec_env", "run_exec_file", "secret_environment"]
+__all__ = ["register", "run_exec_env", "run_exec_file"]

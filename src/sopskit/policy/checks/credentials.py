@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from sopskit.format.recognize import is_enc_value
+from sopskit.format.recognize import AGE_IDENTITY_RE, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import matches_any
@@ -25,7 +25,6 @@ _PEM_PRIVATE = re.compile(
     rb"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
     rb"[\s\S]{0,300}?[A-Za-z0-9+/]{40}"
 )
-_AGE_IDENTITY = re.compile(rb"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")
 _AWS_SECRET = re.compile(r"(?im)^[ \t]*aws_secret_access_key[ \t]*[=:][ \t]*[\"']?[A-Za-z0-9/+=]{40}\b")
 _GCP_TYPE = re.compile(r'"type"\s*:\s*"service_account"')
 _GCP_KEY = re.compile(r'"private_key"\s*:\s*"-----BEGIN')
@@ -56,7 +55,7 @@ def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
                 "(it must be treated as leaked)",
             )
             continue
-        for pattern, label in ((_PEM_PRIVATE, None), (_AGE_IDENTITY, "age identity (AGE-SECRET-KEY-1...)")):
+        for pattern, label in ((_PEM_PRIVATE, None), (AGE_IDENTITY_RE, "age identity (AGE-SECRET-KEY-1...)")):
             match = pattern.search(file.raw)
             if match is None:
                 continue

@@ -2,13 +2,14 @@
 
 Rotation changes who can open a file, never what is in it: re-keying goes through
 ``updatekeys`` (values, their IVs and the MAC stay byte-identical; only the key records
-change), with the data key recovered from identities held in memory only.
+change), with the data key recovered from identities held in memory only. Nothing here talks
+to Kubernetes: the cluster-key workflow (``sopskit.k8s.workflow``) drives these steps with the
+identities it read from the cluster.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -16,12 +17,10 @@ from sopskit.config import SopsConfig
 from sopskit.errors import SopsError
 from sopskit.format.metadata import Metadata
 from sopskit.format.recognize import has_sops_metadata
+from sopskit.gitio import walk_tree
 from sopskit.keys.base import KeyContext
-from sopskit.ops.document import open_document, read_encrypted
-from sopskit.stores import format_for_path, get_store
-
-#: directories never searched for SOPS files
-_SKIP_DIRS = {".git", ".sopskit", "node_modules", ".venv", "__pycache__"}
+from sopskit.ops.sopsfile import open_encrypted
+from sopskit.ops.sopsfile import read_metadata as read_metadata
 
 
 def _context(identities: Sequence[str]) -> KeyContext:
@@ -31,12 +30,6 @@ def _context(identities: Sequence[str]) -> KeyContext:
 def age_recipients_of(metadata: Metadata) -> list[str]:
     """The age recipients a file is encrypted for, in file order."""
     return [str(r.fields.get("recipient", "")).strip() for r in metadata.records() if r.key_type == "age"]
-
-
-def read_metadata(path: Path) -> Metadata:
-    data = path.read_bytes()
-    _branches, metadata = read_encrypted(data, get_store(format_for_path(str(path))))
-    return metadata
 
 
 def rekey_file(
@@ -78,8 +71,7 @@ def check_decryptable(path: Path, identities: Sequence[str]) -> str | None:
 def check_decryptable_bytes(name: str, data: bytes, identities: Sequence[str]) -> str | None:
     """Like :func:`check_decryptable` for bytes (a Git blob); ``name`` picks the format."""
     try:
-        branches, metadata = read_encrypted(data, get_store(format_for_path(name)))
-        open_document(branches, metadata, context=_context(identities), decryption_order=("age",))
+        open_encrypted(data, name=name, context=_context(identities), decryption_order=("age",))
     except SopsError as exc:
         return exc.message
     return None
@@ -91,10 +83,7 @@ def is_sops(data: bytes) -> bool:
 
 def iter_repo_files(root: Path) -> Iterator[Path]:
     """Every regular file under ``root``, skipping VCS and tool directories, in a stable order."""
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            yield Path(directory) / name
+    return walk_tree(root)
 
 
 def sops_files_for_rule(config: SopsConfig, path_regex: str) -> list[Path]:

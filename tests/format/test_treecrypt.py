@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from sopskit.errors import DecryptionError
 from sopskit.format.codec import ValueCipher, is_encrypted_value, parse_enc
-from sopskit.format.document import MAC_ONLY_ENCRYPTED_PREFIX, decrypt_branches, encrypt_branches
 from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import Comment, TreeMap, deep_copy
+from sopskit.format.treecrypt import MAC_ONLY_ENCRYPTED_PREFIX, decrypt_branches, encrypt_branches
 
 KEY = bytes(range(32))
 
