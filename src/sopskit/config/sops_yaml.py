@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,41 @@ MAX_DEPTH = 100
 
 
 
-@dataclass(frozen=True)
+# KeySpec, CreationRule and SopsConfig are plain classes, not dataclasses: a decrypt reads
+# .sops.yaml (for ``stores`` indents) and must not import :mod:`dataclasses` (docs/performance.md).
+
 class KeySpec:
-    """A master key as written in config or on the command line, not yet resolved."""
+    """A master key as written in config or on the command line, not yet resolved (immutable)."""
+
+    __slots__ = ("key_type", "spec")
 
     key_type: str
     spec: str | Mapping[str, Any]
+
+    def __init__(self, key_type: str, spec: str | Mapping[str, Any]) -> None:
+        object.__setattr__(self, "key_type", key_type)
+        object.__setattr__(self, "spec", spec)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, KeySpec)
+        return self.key_type == other.key_type and self.spec == other.spec
+
+    def __hash__(self) -> int:
+        return hash((self.key_type, self.spec))
+
+    def __repr__(self) -> str:
+        return f"KeySpec(key_type={self.key_type!r}, spec={self.spec!r})"
+
+    def __reduce__(self) -> tuple[type[KeySpec], tuple[str, str | Mapping[str, Any]]]:
+        return (KeySpec, (self.key_type, self.spec))
 
     def identity(self) -> str:
         """String form used for de-duplication and comparison."""
@@ -49,16 +77,46 @@ class KeySpec:
         return ",".join(f"{k}={self.spec[k]}" for k in sorted(self.spec))
 
 
-@dataclass
 class CreationRule:
-    path_regex: str | None
-    key_groups: list[list[KeySpec]]
-    shamir_threshold: int = 0
-    #: None when the rule sets no selection option (the CLI or the default then applies)
-    selection: SelectionRules | None = None
-    mac_only_encrypted: bool = False
-    index: int = 0
-    _compiled: GoRegex | None = field(default=None, repr=False, compare=False)
+    """One creation rule; ``selection`` is None when the rule sets no selection option (the
+    CLI or the default then applies)."""
+
+    __slots__ = (
+        "_compiled",
+        "index",
+        "key_groups",
+        "mac_only_encrypted",
+        "path_regex",
+        "selection",
+        "shamir_threshold",
+    )
+    _FIELDS = ("path_regex", "key_groups", "shamir_threshold", "selection", "mac_only_encrypted", "index")
+
+    def __init__(self, path_regex: str | None, key_groups: list[list[KeySpec]], shamir_threshold: int = 0,
+                 selection: SelectionRules | None = None, mac_only_encrypted: bool = False, index: int = 0,
+                 _compiled: GoRegex | None = None) -> None:
+        self.path_regex = path_regex
+        self.key_groups = key_groups
+        self.shamir_threshold = shamir_threshold
+        self.selection = selection
+        self.mac_only_encrypted = mac_only_encrypted
+        self.index = index
+        self._compiled = _compiled
+
+    def _astuple(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, CreationRule)
+        return self._astuple() == other._astuple()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._astuple(), strict=True))
+        return f"CreationRule({shown})"
 
     def matches(self, relative_path: str) -> bool:
         return self._compiled is None or self._compiled.search(relative_path)
@@ -68,15 +126,47 @@ class CreationRule:
         return [k.identity() for g in self.key_groups for k in g if k.key_type == key_type]
 
 
-@dataclass
 class SopsConfig:
-    path: Path
-    creation_rules: list[CreationRule]
-    yaml_indent: int | None = None
-    json_indent: int | None = None
-    json_binary_indent: int | None = None
-    sopskit_settings: dict[str, Any] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
+    """A parsed ``.sops.yaml``: its rules, ``stores`` indents, ``sopskit:`` settings and raw mapping."""
+
+    __slots__ = (
+        "creation_rules",
+        "json_binary_indent",
+        "json_indent",
+        "path",
+        "raw",
+        "sopskit_settings",
+        "yaml_indent",
+    )
+
+    def __init__(self, path: Path, creation_rules: list[CreationRule], yaml_indent: int | None = None,
+                 json_indent: int | None = None, json_binary_indent: int | None = None,
+                 sopskit_settings: dict[str, Any] | None = None, raw: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self.creation_rules = creation_rules
+        self.yaml_indent = yaml_indent
+        self.json_indent = json_indent
+        self.json_binary_indent = json_binary_indent
+        self.sopskit_settings: dict[str, Any] = {} if sopskit_settings is None else sopskit_settings
+        self.raw: dict[str, Any] = {} if raw is None else raw
+
+    _FIELDS = ("path", "creation_rules", "yaml_indent", "json_indent", "json_binary_indent", "sopskit_settings",
+               "raw")
+
+    def _astuple(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, SopsConfig)
+        return self._astuple() == other._astuple()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._astuple(), strict=True))
+        return f"SopsConfig({shown})"
 
     @property
     def directory(self) -> Path:

@@ -17,15 +17,14 @@ metadata (``metadata_rank``), builds a group from CLI flags (``cli_rank``) and f
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 _LAST = 1000
 
 
-@dataclass(frozen=True)
-class KeyType:
-    """One master-key type, as data."""
+class KeyType(NamedTuple):
+    """One master-key type, as data (a named tuple: immutable, and cheap to define at
+    start-up, unlike a dataclass)."""
 
     #: metadata key, also the ``key_type`` of records and of ``MasterKey`` classes
     name: str

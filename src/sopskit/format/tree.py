@@ -17,16 +17,45 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TypeAlias, Union
 
 
-@dataclass(frozen=True, slots=True)
 class Comment:
-    """A comment line. ``text`` is everything after ``#`` (a leading space is kept)."""
+    """A comment line. ``text`` is everything after ``#`` (a leading space is kept).
+
+    Immutable and hashable; a plain class rather than a dataclass so that the decrypt path
+    does not import :mod:`dataclasses` (see ``docs/performance.md``).
+    """
+
+    __slots__ = ("inline", "text")
 
     text: str
-    inline: bool = False
+    inline: bool
+
+    def __init__(self, text: str, inline: bool = False) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "inline", inline)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Comment:
+            return NotImplemented
+        assert isinstance(other, Comment)
+        return self.text == other.text and self.inline == other.inline
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.inline))
+
+    def __repr__(self) -> str:
+        return f"Comment(text={self.text!r}, inline={self.inline!r})"
+
+    def __reduce__(self) -> tuple[type[Comment], tuple[str, bool]]:
+        return (Comment, (self.text, self.inline))
 
 
 class Timestamp(_dt.datetime):

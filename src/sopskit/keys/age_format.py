@@ -21,7 +21,7 @@ import hmac
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 VERSION_LINE = b"age-encryption.org/v1\n"
 _INTRO = b"age-encryption.org/"
@@ -68,8 +68,7 @@ class AgeArmorError(AgeFormatError):
     kind = "armor failure"
 
 
-@dataclass(frozen=True)
-class Stanza:
+class Stanza(NamedTuple):
     """One recipient stanza: ``-> type args…`` and its binary body."""
 
     type: str

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,20 +55,37 @@ PassphraseReader = Callable[[str], str]
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 
-@dataclass
 class DiscoveredIdentities:
     """The identities found and, for messages, where discovery looked.
 
-    ``identities`` holds secrets; every other field is safe to show.
+    ``identities`` holds secrets; every other field is safe to show: ``sources`` yielded at
+    least one identity, ``unused`` were looked at but not set, absent or empty, ``errors``
+    has one line per source that could not be loaded (no key material). A plain class, not
+    a dataclass, to keep :mod:`dataclasses` off the decrypt path.
     """
 
-    identities: list[str] = field(default_factory=list)
-    #: sources that yielded at least one identity
-    sources: list[str] = field(default_factory=list)
-    #: sources that were looked at but not set, absent or empty
-    unused: list[str] = field(default_factory=list)
-    #: one line per source that could not be loaded (no key material)
-    errors: list[str] = field(default_factory=list)
+    __slots__ = ("errors", "identities", "sources", "unused")
+
+    def __init__(self, identities: list[str] | None = None, sources: list[str] | None = None,
+                 unused: list[str] | None = None, errors: list[str] | None = None) -> None:
+        self.identities: list[str] = [] if identities is None else identities
+        self.sources: list[str] = [] if sources is None else sources
+        self.unused: list[str] = [] if unused is None else unused
+        self.errors: list[str] = [] if errors is None else errors
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, DiscoveredIdentities)
+        return ((self.identities, self.sources, self.unused, self.errors)
+                == (other.identities, other.sources, other.unused, other.errors))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        # identities are secrets: only their number is shown
+        return (f"DiscoveredIdentities(identities=<{len(self.identities)} hidden>, sources={self.sources!r}, "
+                f"unused={self.unused!r}, errors={self.errors!r})")
 
     def describe(self) -> str:
         """One line for error messages: which sources were used, missing or broken."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sopskit.errors import LimitError
 
@@ -51,8 +51,7 @@ _FRAMES_PER_LEVEL = 6
 _DEEP = 100  # below this depth the default recursion limit is enough for every walk
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     max_file_size: int = 64 * 1024 * 1024
     max_depth: int = 1000
     max_nodes: int = 1_000_000
