@@ -263,6 +263,9 @@ def test_decrypting_an_age_file_loads_no_cloud_sdk(tmp_path: Path, age_env: tupl
     src.write_bytes(SECRET)
     src.write_bytes(run("encrypt", "--age", recipient, str(src), env=env).stdout)
     heavy = "('boto3','botocore','google','azure','kubernetes','hvac','rich','ruamel','re2','subprocess')"
+    # standard modules that cost a cold start milliseconds and a decrypt does not need
+    # (docs/performance.md): the argument parser, dataclasses (inspect, ast...), shutil
+    heavy = heavy[:-1] + ",'argparse','dataclasses','inspect','ast','dis','shutil','gettext')"
     # sopskit packages a plain age decryption has no use for; the post-quantum age code loads
     # only for an AGE-SECRET-KEY-PQ-1 identity
     unneeded = ("('sopskit.scan','sopskit.policy','sopskit.review','sopskit.k8s','sopskit.leak',"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, InputError, NoFileSpecifiedError
 
 if TYPE_CHECKING:  # imported lazily at run time: only the command that needs them pays
+    import argparse
+
     from sopskit.config import SopsConfig
     from sopskit.ops.request import KeyContext
 
@@ -35,7 +35,8 @@ def read_source(path: str | None, *, for_update: bool = False) -> bytes:
             from sopskit.ops.files import read_for_update
 
             return read_for_update(path)
-        return Path(path).read_bytes()
+        with open(path, "rb") as f:  # not pathlib: it costs a cold decrypt ~4 ms of imports
+            return f.read()
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
     except OSError as exc:

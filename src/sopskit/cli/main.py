@@ -8,16 +8,20 @@ imports), so ``sopskit decrypt`` does not pay for the scanner, the Kubernetes cl
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sopskit import __version__
-from sopskit.cli import options
+
+if TYPE_CHECKING:
+    import argparse
+
+# argparse and the flag declarations (cli.options) are imported where a parser is built: a
+# plain ``sopskit decrypt FILE`` needs neither (see run() and docs/performance.md).
 
 SOPS_COMPAT_VERSION = "3.13.2"
 
@@ -115,6 +119,8 @@ examples:
 def _register(subparsers: Any, module_name: str, *, only_command: str) -> None:
     """Register the commands of ``module_name`` into a throwaway parser and copy the one line
     summary of ``only_command`` (for a command that has no entry in :data:`SUMMARIES`)."""
+    import argparse
+
     scratch = argparse.ArgumentParser(add_help=False).add_subparsers()
     importlib.import_module(module_name).register(scratch)
     helps = {action.dest: action.help for action in scratch._choices_actions}
@@ -136,6 +142,10 @@ def build_parser(only: str | None = None, *, summaries_only: bool = False) -> ar
     ``summaries_only`` (the top-level ``--help``) lists commands from :data:`SUMMARIES`
     without importing their modules; a command missing there is imported for its summary.
     """
+    import argparse
+
+    from sopskit.cli import options
+
     parser = argparse.ArgumentParser(
         prog="sopskit",
         usage="sopskit [GLOBAL FLAGS] COMMAND [FLAGS] [FILE ...]\n"
@@ -189,6 +199,10 @@ def _find_command(argv: Sequence[str]) -> str | None:
     flags before the command need one to know which flags take a value."""
     if argv and argv[0] in COMMANDS:
         return argv[0]
+    import argparse
+
+    from sopskit.cli import options
+
     probe = argparse.ArgumentParser(add_help=False)
     options.add_all_shared(probe, sub=False)
     from sopskit.cli.commands import legacy
@@ -198,6 +212,13 @@ def _find_command(argv: Sequence[str]) -> str | None:
 
 
 def run(argv: Sequence[str]) -> int:
+    if argv and argv[0] == "decrypt":
+        # the common case of hooks and plugins, read without argparse (anything unusual: None)
+        from sopskit.cli.commands.crypt import parse_decrypt_fast, run_decrypt
+
+        fast = parse_decrypt_fast(argv[1:])
+        if fast is not None:
+            return run_decrypt(fast)
     from sopskit.cli.commands import legacy
 
     word = _find_command(argv)
