@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sopskit.errors import ConfigError, SopsError
 from sopskit.format.goregex import GoRegex, compile_go_regex
 from sopskit.format.keytypes import key_type as key_type_row
 from sopskit.format.keytypes import rule_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CONFIG_NAME = ".sops.yaml"
 MAX_DEPTH = 100
@@ -191,16 +193,24 @@ class SopsConfig:
         return None
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """Walk up from ``start`` (default: the working directory) to the first ``.sops.yaml``."""
-    directory = Path(start if start is not None else os.getcwd()).absolute()
+def find_config(start: Path | str | None = None) -> Path | None:
+    """Walk up from ``start`` (default: the working directory) to the first ``.sops.yaml``.
+
+    The walk uses ``os.path`` (as ``Path.absolute`` would, without resolving ``..``): a
+    decrypt with no ``.sops.yaml`` around then never imports :mod:`pathlib` (docs/performance.md).
+    """
+    directory = os.path.join(os.getcwd(), os.fspath(start if start is not None else ""))
+    directory = directory.rstrip(os.sep) or os.sep
     for _ in range(MAX_DEPTH):
-        candidate = directory / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-        if directory.parent == directory:
+        candidate = os.path.join(directory, CONFIG_NAME)
+        if os.path.isfile(candidate):
+            from pathlib import Path
+
+            return Path(candidate)
+        parent = os.path.dirname(directory)
+        if parent == directory:
             return None
-        directory = directory.parent
+        directory = parent
     return None
 
 
@@ -382,6 +392,8 @@ def parse_config(text: str, path: Path) -> SopsConfig:
 
 
 def load_config(path: Path | str) -> SopsConfig:
+    from pathlib import Path
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -102,11 +100,17 @@ def b64decode(text: str | bytes) -> bytes:
 # -- header ---------------------------------------------------------------------------------
 
 def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
+    import hashlib  # here, not at the top: a decrypt with an X25519 identity only parses the header
+    import hmac
+
     prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
     return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
 
 
 def _header_mac(file_key: bytes, header_up_to_mac: bytes) -> bytes:
+    import hashlib
+    import hmac
+
     return hmac.new(_hkdf(file_key, b"", b"header"), header_up_to_mac, hashlib.sha256).digest()
 
 
@@ -264,6 +268,8 @@ def decrypt(data: bytes, unwrappers: Sequence[Unwrapper]) -> bytes:
         raise AgeNoMatchError("age: no identity matched any of the recipients")
     if len(file_key) != FILE_KEY_SIZE:
         raise AgeHeaderError("age: unwrapped file key has the wrong size")
+    import hmac
+
     if not hmac.compare_digest(_header_mac(file_key, up_to_mac), mac):
         raise AgeHmacError("age: header MAC mismatch")
     return decrypt_payload(file_key, data[offset:])

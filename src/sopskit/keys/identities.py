@@ -24,13 +24,14 @@ sources are described by their environment variable or path.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import subprocess
+    from pathlib import Path  # paths are os.path strings here: pathlib costs a cold start ~4 ms
 
 from sopskit.errors import MasterKeyError
 
@@ -246,18 +247,24 @@ def load_ssh_identity(
 
 # -- discovery ------------------------------------------------------------------------------
 
-def _home(env: Mapping[str, str]) -> Path | None:
-    home = env.get("HOME") or env.get("USERPROFILE")
-    return Path(home) if home else None
+def _home(env: Mapping[str, str]) -> str | None:
+    return env.get("HOME") or env.get("USERPROFILE") or None
+
+
+def _default_key_path(env: Mapping[str, str]) -> str | None:
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "sops", "age", "keys.txt")
+    home = _home(env)
+    return os.path.join(home, ".config", "sops", "age", "keys.txt") if home else None
 
 
 def default_key_file(env: Mapping[str, str]) -> Path | None:
     """``<XDG_CONFIG_HOME or ~/.config>/sops/age/keys.txt`` (the Linux user config dir)."""
-    xdg = env.get("XDG_CONFIG_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "sops" / "age" / "keys.txt"
-    home = _home(env)
-    return home / ".config" / "sops" / "age" / "keys.txt" if home else None
+    from pathlib import Path
+
+    found = _default_key_path(env)
+    return Path(found) if found is not None else None
 
 
 def _run_command(
@@ -289,11 +296,12 @@ def _run_command(
 
 
 def _from_file(
-    found: DiscoveredIdentities, location: str, path: Path,
+    found: DiscoveredIdentities, location: str, path: str,
     load: Callable[[bytes], list[str]], *, must_exist: bool,
 ) -> None:
     try:
-        content = path.read_bytes()
+        with open(path, "rb") as f:
+            content = f.read()
     except FileNotFoundError:
         if must_exist:
             found.errors.append(f"{location}: file not found")
@@ -345,15 +353,15 @@ def discover_identities(
         found.unused.append("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
     else:
         label = f"SOPS_AGE_SSH_PRIVATE_KEY_FILE ({ssh_file})"
-        _from_file(found, label, Path(ssh_file), ssh(label), must_exist=True)
+        _from_file(found, label, ssh_file, ssh(label), must_exist=True)
 
     from_command("SOPS_AGE_SSH_PRIVATE_KEY_CMD", ssh("SOPS_AGE_SSH_PRIVATE_KEY_CMD", allow_encrypted=False))
 
     home = _home(env)
     if home is not None:
         for name in ("id_ed25519", "id_rsa"):
-            path = home / ".ssh" / name
-            _from_file(found, str(path), path, ssh(str(path)), must_exist=False)
+            path = os.path.join(home, ".ssh", name)
+            _from_file(found, path, path, ssh(path), must_exist=False)
 
     key_text = env.get("SOPS_AGE_KEY")
     if key_text is None:
@@ -370,11 +378,11 @@ def discover_identities(
         found.unused.append("SOPS_AGE_KEY_FILE")
     else:
         label = f"SOPS_AGE_KEY_FILE ({key_file})"
-        _from_file(found, label, Path(key_file), idfile(label), must_exist=True)
+        _from_file(found, label, key_file, idfile(label), must_exist=True)
 
     from_command("SOPS_AGE_KEY_CMD", idfile("SOPS_AGE_KEY_CMD"))
 
-    default = default_key_file(env)
+    default = _default_key_path(env)
     if default is not None:
-        _from_file(found, str(default), default, idfile(str(default)), must_exist=False)
+        _from_file(found, default, default, idfile(default), must_exist=False)
     return found
