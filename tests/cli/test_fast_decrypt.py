@@ -71,7 +71,7 @@ def test_shared_defaults_follow_the_key_table() -> None:
 
     row = keytypes.key_type("age")
     assert row is not None
-    keytypes.register(row._replace(name="dummy", flags=("--dummy",), env="SOPS_DUMMY"))
+    keytypes.register(row.replace(name="dummy", flags=("--dummy",), env="SOPS_DUMMY"))
     try:
         fast = parse_decrypt_fast(["s.yaml"])
         full = build_parser("decrypt").parse_args(["decrypt", "s.yaml"])

@@ -30,7 +30,6 @@ TAG_SIZE = 16
 DATA_KEY_SIZE = 32
 
 _ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]")
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
 _BOOL_VALUES = {
     "1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
     "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False,
@@ -196,7 +195,7 @@ def parse_typed(plaintext: bytes, tag: str) -> Value:
     if tag == "comment":
         return Comment(text)
     if tag == "int":
-        if not _INT_RE.match(text):
+        if not re.match(r"^[+-]?[0-9]+$", text):  # re's cache: compiled only if an int is met
             raise DecryptionError("a value of type int does not hold an integer")
         return int(text)
     if tag == "float":
