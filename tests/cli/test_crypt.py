@@ -265,9 +265,11 @@ def test_decrypting_an_age_file_loads_no_cloud_sdk(tmp_path: Path, age_env: tupl
     heavy = "('boto3','botocore','google','azure','kubernetes','hvac','rich','ruamel','re2','subprocess')"
     # standard modules that cost a cold start milliseconds and a decrypt does not need
     # (docs/performance.md): the argument parser, dataclasses (inspect, ast...), shutil, pathlib,
-    # OpenSSL's hashlib (the MAC uses CPython's own SHA-512), threading, decimal
+    # OpenSSL's hashlib (the MAC uses CPython's own SHA-512), threading, decimal; pyrage and
+    # cryptography's OpenSSL backend module (X25519 identities are native, keys/age_x25519.py)
     heavy = heavy[:-1] + (",'argparse','dataclasses','inspect','ast','dis','shutil','gettext','pathlib',"
-                          "'urllib','hashlib','_hashlib','hmac','threading','decimal')")
+                          "'urllib','hashlib','_hashlib','hmac','threading','decimal','pyrage')")
+    unneeded_heavy = "('cryptography.hazmat.backends',)"
     # sopskit packages a plain age decryption has no use for; the post-quantum age code loads
     # only for an AGE-SECRET-KEY-PQ-1 identity
     unneeded = ("('sopskit.scan','sopskit.policy','sopskit.review','sopskit.k8s','sopskit.leak',"
@@ -276,7 +278,8 @@ def test_decrypting_an_age_file_loads_no_cloud_sdk(tmp_path: Path, age_env: tupl
         f"import sys, runpy; sys.argv=['sopskit','decrypt',{str(src)!r}]\n"
         "try:\n    runpy.run_module('sopskit', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        f"bad=[m for m in sys.modules if m.split('.')[0] in {heavy} or m.startswith({unneeded})]\n"
+        f"bad=[m for m in sys.modules if m.split('.')[0] in {heavy} or m.startswith({unneeded})"
+        f" or m.startswith({unneeded_heavy})]\n"
         "sys.stderr.write('LOADED:'+','.join(sorted(bad)))\n"
     )
     # in tmp_path: no .sops.yaml above it (a found one is read, and pathlib with it)

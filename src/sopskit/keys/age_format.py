@@ -1,8 +1,10 @@
 """The age v1 file format (c2sp.org/age): header, header MAC and STREAM payload.
 
-pyrage does this for X25519 and SSH recipients; this module is the native path for the
-recipient types pyrage lacks (``mlkem768x25519``). It is written from the specification and
-checked against the C2SP CCTV test vectors (tests/keys/test_age_cctv.py).
+pyrage does this for SSH recipients (and encrypts to X25519); this module is the native
+decryption path for X25519 identities (:mod:`sopskit.keys.age_x25519`, which keeps pyrage's
+native library out of a cold decrypt) and for the recipient types pyrage lacks
+(``mlkem768x25519``). It is written from the specification and checked against the C2SP
+CCTV test vectors (tests/keys/test_age_cctv.py).
 
 Errors say which layer failed, as the vectors name them: :class:`AgeHeaderError` (header
 does not parse, a stanza for us is malformed), :class:`AgeNoMatchError` (well-formed, no
@@ -121,19 +123,39 @@ def b64decode(text: str | bytes) -> bytes:
 
 # -- header ---------------------------------------------------------------------------------
 
-def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
-    import hashlib  # here, not at the top: a decrypt with an X25519 identity only parses the header
-    import hmac
+def _hmac_sha256(key: bytes, data: bytes) -> bytes:
+    # cryptography's HMAC, not the hmac module: hashlib would load OpenSSL's libcrypto a
+    # second time (~3 ms of a cold decrypt, docs/performance.md)
+    from cryptography.hazmat.primitives import hashes, hmac
 
-    prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
-    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+    mac = hmac.HMAC(key, hashes.SHA256())
+    mac.update(data)
+    return mac.finalize()
+
+
+def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
+    """HKDF-SHA-256 (RFC 5869) with a 32-byte output: one extract, one expand block."""
+    prk = _hmac_sha256(salt or bytes(32), ikm)
+    return _hmac_sha256(prk, info + b"\x01")
 
 
 def _header_mac(file_key: bytes, header_up_to_mac: bytes) -> bytes:
-    import hashlib
-    import hmac
+    return _hmac_sha256(_hkdf(file_key, b"", b"header"), header_up_to_mac)
 
-    return hmac.new(_hkdf(file_key, b"", b"header"), header_up_to_mac, hashlib.sha256).digest()
+
+def _header_mac_matches(file_key: bytes, header_up_to_mac: bytes, mac: bytes) -> bool:
+    """Constant-time check of the header MAC (cryptography's ``verify``: the ``hmac`` and
+    ``constant_time`` modules would import hashlib)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, hmac
+
+    check = hmac.HMAC(_hkdf(file_key, b"", b"header"), hashes.SHA256())
+    check.update(header_up_to_mac)
+    try:
+        check.verify(mac)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _line(data: bytes, pos: int) -> tuple[bytes, int]:
@@ -290,9 +312,7 @@ def decrypt(data: bytes, unwrappers: Sequence[Unwrapper]) -> bytes:
         raise AgeNoMatchError("age: no identity matched any of the recipients")
     if len(file_key) != FILE_KEY_SIZE:
         raise AgeHeaderError("age: unwrapped file key has the wrong size")
-    import hmac
-
-    if not hmac.compare_digest(_header_mac(file_key, up_to_mac), mac):
+    if not _header_mac_matches(file_key, up_to_mac, mac):
         raise AgeHmacError("age: header MAC mismatch")
     return decrypt_payload(file_key, data[offset:])
 
