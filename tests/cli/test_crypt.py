@@ -275,8 +275,9 @@ def test_decrypting_an_age_file_loads_no_cloud_sdk(tmp_path: Path, age_env: tupl
     unneeded = ("('sopskit.scan','sopskit.policy','sopskit.review','sopskit.k8s','sopskit.leak',"
                 "'sopskit.inventory','sopskit.doctor','sopskit.keys.age_pq','sopskit.keys.age_hpke')")
     probe = (
-        f"import sys, runpy; sys.argv=['sopskit','decrypt',{str(src)!r}]\n"
-        "try:\n    runpy.run_module('sopskit', run_name='__main__')\n"
+        # main() with argv returns by SystemExit (started as a process, a decrypt skips the teardown)
+        "import sys\nfrom sopskit.cli.main import main\n"
+        f"try:\n    main(['decrypt', {str(src)!r}])\n"
         "except SystemExit:\n    pass\n"
         f"bad=[m for m in sys.modules if m.split('.')[0] in {heavy} or m.startswith({unneeded})"
         f" or m.startswith({unneeded_heavy})]\n"
