@@ -269,7 +269,8 @@ def test_decrypting_an_age_file_loads_no_cloud_sdk(tmp_path: Path, age_env: tupl
     # cryptography's OpenSSL backend module (X25519 identities are native, keys/age_x25519.py)
     heavy = heavy[:-1] + (",'argparse','dataclasses','inspect','ast','dis','shutil','gettext','pathlib',"
                           "'urllib','hashlib','_hashlib','hmac','threading','decimal','pyrage')")
-    unneeded_heavy = "('cryptography.hazmat.backends',)"
+    unneeded_heavy = ("('cryptography.hazmat.backends','cryptography.hazmat.primitives.ciphers',"
+                      "'cryptography.hazmat.decrepit')")
     # sopskit packages a plain age decryption has no use for; the post-quantum age code loads
     # only for an AGE-SECRET-KEY-PQ-1 identity
     unneeded = ("('sopskit.scan','sopskit.policy','sopskit.review','sopskit.k8s','sopskit.leak',"

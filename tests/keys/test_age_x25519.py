@@ -51,3 +51,12 @@ def test_the_rust_binding_shortcut_equals_the_public_api() -> None:
     assert shortcut.public_key().public_bytes_raw() == public_api.public_key().public_bytes_raw()
     assert shortcut.exchange(age_x25519._public_key(peer)) == public_api.exchange(
         X25519PublicKey.from_public_bytes(peer))
+
+
+def test_the_aead_shortcut_gives_cryptographys_public_classes() -> None:
+    from cryptography.hazmat.primitives.ciphers import aead as public
+
+    from sopskit.format import aead
+
+    assert aead.AESGCM is public.AESGCM
+    assert aead.ChaCha20Poly1305 is public.ChaCha20Poly1305

@@ -20,9 +20,9 @@ import re
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sopskit.errors import DecryptionError, EncryptionError, FormatError
+from sopskit.format.aead import AESGCM
 from sopskit.format.tree import Comment, Value, nanosecond_of, with_nanoseconds
 
 IV_SIZE = 32

@@ -234,7 +234,7 @@ def _chunk_nonce(counter: int, last: bool) -> bytes:
 
 
 def encrypt_payload(file_key: bytes, plaintext: bytes, *, nonce: bytes | None = None) -> bytes:
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    from sopskit.format.aead import ChaCha20Poly1305
 
     nonce = os.urandom(_NONCE) if nonce is None else nonce
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
@@ -252,7 +252,8 @@ def decrypt_payload(file_key: bytes, payload: bytes) -> bytes:
     one can only be final. A payload that ends after a middle chunk is truncated.
     """
     from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    from sopskit.format.aead import ChaCha20Poly1305
 
     if len(payload) < _NONCE:  # age reads the nonce with the header
         raise AgeHeaderError("age: payload nonce is missing or truncated")

@@ -104,7 +104,8 @@ class X25519Identity:
         share or body of the wrong size, a low-order share) is a header error, as in age.
         """
         from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+        from sopskit.format.aead import ChaCha20Poly1305
 
         for stanza in stanzas:
             if stanza.type != STANZA_TYPE:

@@ -14,11 +14,12 @@ from sopskit.errors import EmitError, InputError
 from sopskit.format.tree import TreeMap, to_plain
 from sopskit.keys.base import KeyContext
 from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, OpenedDocument, open_document, read_encrypted
-from sopskit.ops.treepath import PathPart, get_at
 from sopskit.stores import format_for_path, get_store
 
 if TYPE_CHECKING:
-    from pathlib import Path  # paths are read with open(): pathlib costs a cold start ~4 ms
+    from pathlib import Path
+
+    from sopskit.ops.treepath import PathPart  # paths are read with open(): pathlib costs a cold start ~4 ms
 
 
 def make_context(identities: Sequence[str] | None = None) -> KeyContext:
@@ -73,6 +74,8 @@ def emit_plaintext(
     if extract:
         if not opened.branches:
             raise EmitError("the file has no document to extract from")
+        from sopskit.ops.treepath import get_at  # only --extract needs it
+
         value = get_at(opened.branches[0], list(extract))
         if isinstance(value, str):
             return value.encode("utf-8", "surrogateescape")

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -174,11 +173,13 @@ def find_comments(text: str, events: list[_Ev]) -> list[_Comment]:
         spans.append((start, ev.end))
     starts = [s for s, _ in spans]
     out: list[_Comment] = []
+    if "#" in text:  # bisect only then: an import a comment-free file need not pay
+        from bisect import bisect_right
     for lineno, line in enumerate(lines):
         pos = line.find("#")
         while pos >= 0:
             if pos == 0 or line[pos - 1] in " \t":
-                i = bisect.bisect_right(starts, (lineno, pos)) - 1
+                i = bisect_right(starts, (lineno, pos)) - 1
                 inside = i >= 0 and spans[i][0] <= (lineno, pos) < spans[i][1]
                 if not inside:
                     body = line[pos + 1:]

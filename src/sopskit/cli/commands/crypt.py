@@ -152,11 +152,14 @@ def run_encrypt(args: argparse.Namespace) -> int:
 
 def run_decrypt(args: argparse.Namespace) -> int:
     from sopskit.ops.decrypt import decrypt
-    from sopskit.ops.treepath import parse_tree_path
 
     path = options.single_file(args.files, "decrypt")
     options.check_output_conflicts(args, stdin=common.is_stdin(path))
-    extract = parse_tree_path(args.extract) if getattr(args, "extract", None) else None
+    extract = None
+    if getattr(args, "extract", None):
+        from sopskit.ops.treepath import parse_tree_path
+
+        extract = parse_tree_path(args.extract)
     data = common.read_source(path, for_update=bool(getattr(args, "in_place", False)))
     fmt = common.input_format(args, path)
     context = common.key_context(args)
