@@ -23,13 +23,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sopskit.errors import ConfigError, SopsError
-from sopskit.format.goregex import GoRegex, compile_go_regex
 from sopskit.format.keytypes import key_type as key_type_row
 from sopskit.format.keytypes import rule_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from sopskit.format.goregex import GoRegex
 
 CONFIG_NAME = ".sops.yaml"
 MAX_DEPTH = 100
@@ -313,6 +314,8 @@ def _parse_rule(raw: Any, index: int) -> CreationRule:
         if not isinstance(path_regex, str):
             raise ConfigError(f"{where}.path_regex: expected a string")
         try:
+            from sopskit.format.goregex import compile_go_regex
+
             compiled = compile_go_regex(path_regex, what=f"{where}.path_regex") if path_regex else None
         except SopsError as exc:
             raise ConfigError(exc.message) from None

@@ -15,9 +15,12 @@ every file sops wrote (and opens) opens here too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, FormatError
-from sopskit.format.goregex import GoRegex, compile_go_regex, go_regex_or_never
+
+if TYPE_CHECKING:
+    from sopskit.format.goregex import GoRegex
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 
@@ -58,6 +61,8 @@ class SelectionRules:
         if option not in SELECTION_OPTIONS:
             raise FormatError(f"unknown selection option {option!r}")
         if option.endswith("regex"):
+            from sopskit.format.goregex import compile_go_regex, go_regex_or_never  # only regex options
+
             _regex = compile_go_regex(pattern, what=option) if strict else go_regex_or_never(pattern)
         object.__setattr__(self, "_regex", _regex)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sopskit.errors import IntegrityError, NoDocumentError, SopsError
 from sopskit.format.codec import ValueCipher, format_time
@@ -18,7 +19,9 @@ from sopskit.format.metadata import SOPS_FORMAT_VERSION, Metadata, metadata_from
 from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import TreeMap
 from sopskit.keys.base import KeyContext, MasterKey
-from sopskit.stores.base import Store
+
+if TYPE_CHECKING:
+    from sopskit.stores.base import Store
 
 RngFn = Callable[[int], bytes]
 DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
