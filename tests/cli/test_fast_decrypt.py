@@ -6,6 +6,11 @@ it does not handle, so the full parser (and its error messages) takes over.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from sopskit.cli.commands.crypt import parse_decrypt_fast, run_decrypt
@@ -86,3 +91,30 @@ def test_errors_still_come_from_the_full_parser(capsys: pytest.CaptureFixture[st
         run(["decrypt", "--input-type", "toml", "s.yaml"])
     assert exc.value.code == 2
     assert "invalid choice: 'toml'" in capsys.readouterr().err
+
+
+def test_decrypt_reads_only_the_stores_indent_of_sops_yaml(tmp_path: Path) -> None:
+    """A decrypt reads .sops.yaml for ``stores.yaml.indent`` only: a creation rule it has no use
+    for (here an invalid path_regex) neither fails it nor costs it a regex engine."""
+    from sopskit.keys.age import generate_identity
+
+    identity, recipient = generate_identity()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+    env.update({"HOME": str(tmp_path), "SOPS_AGE_KEY": identity})
+    src = tmp_path / "s.yaml"
+    src.write_bytes(b"top:\n    nested: value\n")
+    sopskit = [sys.executable, "-m", "sopskit"]
+    enc = subprocess.run([*sopskit, "encrypt", "--age", recipient, str(src)], env=env, cwd=tmp_path,
+                         capture_output=True, timeout=60, check=True).stdout
+    src.write_bytes(enc)
+    (tmp_path / ".sops.yaml").write_text("stores:\n  yaml:\n    indent: 2\n"
+                                         "creation_rules:\n  - path_regex: '(unclosed'\n    age: x\n")
+    probe = ("import sys\nfrom sopskit.cli.main import main\n"
+             "try:\n    main(['decrypt', 's.yaml'])\nexcept SystemExit as exc:\n    code = exc.code\n"
+             "sys.stderr.write(f'CODE:{code} RE2:{\"re2\" in sys.modules}')\n")
+    proc = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, timeout=60)
+    assert proc.stdout == b"top:\n  nested: value\n"
+    assert proc.stderr.decode().endswith("CODE:0 RE2:False"), proc.stderr.decode()
+    from sopskit.config import load_config
+
+    assert load_config(tmp_path / ".sops.yaml", rules=False).creation_rules == []

@@ -64,15 +64,16 @@ def rule_path(args: argparse.Namespace, path: str | None) -> str | None:
     return None if is_stdin(path) else path
 
 
-def load_sops_config(args: argparse.Namespace) -> SopsConfig | None:
-    """``--config`` / ``SOPS_CONFIG`` / discovery from the working directory; None if absent."""
+def load_sops_config(args: argparse.Namespace, *, rules: bool = True) -> SopsConfig | None:
+    """``--config`` / ``SOPS_CONFIG`` / discovery from the working directory; None if absent.
+    ``rules=False``: the settings only, creation rules not parsed (see ``parse_config``)."""
     from sopskit.config import find_config, load_config
 
     explicit = getattr(args, "config", None) or os.environ.get("SOPS_CONFIG")
     if explicit:
-        return load_config(explicit)
+        return load_config(explicit, rules=rules)
     found = find_config()
-    return load_config(found) if found is not None else None
+    return load_config(found, rules=rules) if found is not None else None
 
 
 def require_sops_config(args: argparse.Namespace) -> SopsConfig:
@@ -107,7 +108,7 @@ def output_indent(args: argparse.Namespace, fmt: str) -> int | None:
     if getattr(args, "indent", None) is not None or fmt not in ("yaml", "json", "binary"):
         return store_indent(args, fmt)
     try:
-        config = load_sops_config(args)
+        config = load_sops_config(args, rules=False)  # only its stores indents are wanted
     except SopsError:
         config = None
     return store_indent(args, fmt, config)

@@ -357,8 +357,13 @@ def _store_indent(stores: Mapping[str, Any], name: str) -> int | None:
     return None
 
 
-def parse_config(text: str, path: Path) -> SopsConfig:
-    """Parse the text of a ``.sops.yaml``; raises :class:`ConfigError` with the file named."""
+def parse_config(text: str, path: Path, *, rules: bool = True) -> SopsConfig:
+    """Parse the text of a ``.sops.yaml``; raises :class:`ConfigError` with the file named.
+
+    ``rules=False`` leaves ``creation_rules`` empty and unchecked: for a reader that wants the
+    ``stores`` and ``sopskit`` settings only (a decrypt's output indent), since compiling every
+    ``path_regex`` imports RE2, a cold decrypt's largest cost in a repository (docs/performance.md).
+    """
     from sopskit.stores._pyyaml import pyyaml
 
     yaml = pyyaml()
@@ -377,7 +382,7 @@ def parse_config(text: str, path: Path) -> SopsConfig:
     if not isinstance(rules_raw, Sequence) or isinstance(rules_raw, str):
         raise ConfigError(f"{path}: creation_rules must be a list")
     try:
-        rules = [_parse_rule(r, i) for i, r in enumerate(rules_raw)]
+        parsed = [_parse_rule(r, i) for i, r in enumerate(rules_raw)] if rules else []
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.message}", hint=exc.hint) from None
     stores = raw.get("stores") if isinstance(raw.get("stores"), Mapping) else {}
@@ -385,7 +390,7 @@ def parse_config(text: str, path: Path) -> SopsConfig:
     settings = raw.get("sopskit")
     return SopsConfig(
         path=path,
-        creation_rules=rules,
+        creation_rules=parsed,
         yaml_indent=_store_indent(stores, "yaml"),
         json_indent=_store_indent(stores, "json"),
         json_binary_indent=_store_indent(stores, "json_binary"),
@@ -394,7 +399,8 @@ def parse_config(text: str, path: Path) -> SopsConfig:
     )
 
 
-def load_config(path: Path | str) -> SopsConfig:
+def load_config(path: Path | str, *, rules: bool = True) -> SopsConfig:
+    """Read and parse a ``.sops.yaml`` (``rules``: see :func:`parse_config`)."""
     from pathlib import Path
 
     path = Path(path)
@@ -406,4 +412,4 @@ def load_config(path: Path | str) -> SopsConfig:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text", hint="save .sops.yaml as UTF-8") from None
-    return parse_config(text, path)
+    return parse_config(text, path, rules=rules)
