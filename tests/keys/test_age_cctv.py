@@ -5,7 +5,8 @@ Three runs, each over the vectors it applies to:
 
 * the production path, :func:`sopskit.keys.age.decrypt_age` after
   :func:`sopskit.keys.age.dearmor_age` (what ``AgeKey.decrypt`` does with an ``enc`` field):
-  post-quantum identities on the native path, X25519 ones through pyrage. Success vectors
+  post-quantum and X25519 identities on the native path (keys/age_x25519.py), SSH ones
+  through pyrage. Success vectors
   must decrypt to their payload hash; failure vectors must fail; where the native path or
   the armour reader decides, the failure kind must be the one the vector names;
 * the native format layer (:mod:`sopskit.keys.age_format`) alone, over every non-scrypt

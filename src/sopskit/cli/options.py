@@ -8,12 +8,18 @@ value given before the command is not overwritten by the sub-parser's default.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, InvalidEncryptionContextError, UsageError
 from sopskit.ops.keytable import key_types
+
+if TYPE_CHECKING:
+    import argparse
+
+# argparse is imported inside the functions that declare flags: a plain ``sopskit decrypt
+# FILE`` is read by ``crypt.parse_decrypt_fast`` without it (see docs/performance.md).
 
 SELECTION_FLAGS = {
     "unencrypted_suffix": "keys ending with this suffix stay in clear (default _unencrypted)",
@@ -28,6 +34,8 @@ FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
 
 
 def _default(value: object, sub: bool) -> object:
+    import argparse  # argparse tells SUPPRESS by identity
+
     return argparse.SUPPRESS if sub else value
 
 
@@ -107,6 +115,8 @@ def add_jobs_flag(p: argparse.ArgumentParser, *,
 
 
 def add_global_only_flags(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    import argparse
+
     p.add_argument("--config", default=_default(None, sub), metavar="FILE",
                    help="use this .sops.yaml instead of searching from the working directory [env SOPS_CONFIG]")
     p.add_argument("--indent", type=int, default=_default(None, sub), metavar="N",
@@ -130,6 +140,25 @@ def add_all_shared(p: argparse.ArgumentParser, *, sub: bool) -> None:
     add_output_flags(p, sub=sub)
     add_decrypt_flags(p, sub=sub)
     add_global_only_flags(p, sub=sub)
+
+
+def shared_defaults() -> dict[str, object]:
+    """The values a command parser gives the shared flags when none is given.
+
+    For :func:`sopskit.cli.commands.crypt.parse_decrypt_fast`, which builds a namespace
+    without argparse; a test checks it equals what the parser of :func:`add_all_shared` gives.
+    """
+    out: dict[str, object] = {f"key_{row.name}": None for row in key_types()}
+    out.update(encryption_context=None, aws_profile=None, shamir_secret_sharing_threshold=None)
+    out.update(dict.fromkeys(SELECTION_FLAGS))
+    out.update(
+        mac_only_encrypted=False, input_type=None, output_type=None, filename_override=None,
+        in_place=False, output=None, ignore_mac=False, decryption_order=None, from_cluster=False,
+        kubeconfig=None, kube_context=None, config=None, indent=None, verbose=False, debug=False,
+        enable_local_keyservice="true", keyservice=None, disable_version_check=False,
+        check_for_updates=False,
+    )
+    return out
 
 
 # -- reading the parsed values ---------------------------------------------------------------

@@ -21,16 +21,18 @@ ENV_VAR = "SOPS_CONFIG"
 
 
 def load_discovered(
-    explicit: str | Path | None = None, *, env: Mapping[str, str] | None = None
+    explicit: str | Path | None = None, *, env: Mapping[str, str] | None = None, rules: bool = True
 ) -> SopsConfig | None:
-    """The config to use: ``explicit``, else ``$SOPS_CONFIG``, else discovery; None if none."""
+    """The config to use: ``explicit``, else ``$SOPS_CONFIG``, else discovery; None if none.
+    ``rules=False`` reads the settings only, leaving the creation rules unparsed (a decrypt
+    needs the stores' indent only)."""
     from sopskit.config.sops_yaml import find_config, load_config
 
     chosen = explicit or (os.environ if env is None else env).get(ENV_VAR)
     if chosen:
-        return load_config(chosen)
+        return load_config(chosen, rules=rules)
     found = find_config()
-    return load_config(found) if found is not None else None
+    return load_config(found, rules=rules) if found is not None else None
 
 
 __all__ = ["ENV_VAR", "load_discovered"]

@@ -20,27 +20,58 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sopskit.errors import ConfigError, SopsError
-from sopskit.format.goregex import GoRegex, compile_go_regex
 from sopskit.format.keytypes import key_type as key_type_row
 from sopskit.format.keytypes import rule_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sopskit.format.goregex import GoRegex
 
 CONFIG_NAME = ".sops.yaml"
 MAX_DEPTH = 100
 
 
 
-@dataclass(frozen=True)
+# KeySpec, CreationRule and SopsConfig are plain classes, not dataclasses: a decrypt reads
+# .sops.yaml (for ``stores`` indents) and must not import :mod:`dataclasses` (docs/performance.md).
+
 class KeySpec:
-    """A master key as written in config or on the command line, not yet resolved."""
+    """A master key as written in config or on the command line, not yet resolved (immutable)."""
+
+    __slots__ = ("key_type", "spec")
 
     key_type: str
     spec: str | Mapping[str, Any]
+
+    def __init__(self, key_type: str, spec: str | Mapping[str, Any]) -> None:
+        object.__setattr__(self, "key_type", key_type)
+        object.__setattr__(self, "spec", spec)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, KeySpec)
+        return self.key_type == other.key_type and self.spec == other.spec
+
+    def __hash__(self) -> int:
+        return hash((self.key_type, self.spec))
+
+    def __repr__(self) -> str:
+        return f"KeySpec(key_type={self.key_type!r}, spec={self.spec!r})"
+
+    def __reduce__(self) -> tuple[type[KeySpec], tuple[str, str | Mapping[str, Any]]]:
+        return (KeySpec, (self.key_type, self.spec))
 
     def identity(self) -> str:
         """String form used for de-duplication and comparison."""
@@ -49,16 +80,46 @@ class KeySpec:
         return ",".join(f"{k}={self.spec[k]}" for k in sorted(self.spec))
 
 
-@dataclass
 class CreationRule:
-    path_regex: str | None
-    key_groups: list[list[KeySpec]]
-    shamir_threshold: int = 0
-    #: None when the rule sets no selection option (the CLI or the default then applies)
-    selection: SelectionRules | None = None
-    mac_only_encrypted: bool = False
-    index: int = 0
-    _compiled: GoRegex | None = field(default=None, repr=False, compare=False)
+    """One creation rule; ``selection`` is None when the rule sets no selection option (the
+    CLI or the default then applies)."""
+
+    __slots__ = (
+        "_compiled",
+        "index",
+        "key_groups",
+        "mac_only_encrypted",
+        "path_regex",
+        "selection",
+        "shamir_threshold",
+    )
+    _FIELDS = ("path_regex", "key_groups", "shamir_threshold", "selection", "mac_only_encrypted", "index")
+
+    def __init__(self, path_regex: str | None, key_groups: list[list[KeySpec]], shamir_threshold: int = 0,
+                 selection: SelectionRules | None = None, mac_only_encrypted: bool = False, index: int = 0,
+                 _compiled: GoRegex | None = None) -> None:
+        self.path_regex = path_regex
+        self.key_groups = key_groups
+        self.shamir_threshold = shamir_threshold
+        self.selection = selection
+        self.mac_only_encrypted = mac_only_encrypted
+        self.index = index
+        self._compiled = _compiled
+
+    def _astuple(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, CreationRule)
+        return self._astuple() == other._astuple()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._astuple(), strict=True))
+        return f"CreationRule({shown})"
 
     def matches(self, relative_path: str) -> bool:
         return self._compiled is None or self._compiled.search(relative_path)
@@ -68,15 +129,47 @@ class CreationRule:
         return [k.identity() for g in self.key_groups for k in g if k.key_type == key_type]
 
 
-@dataclass
 class SopsConfig:
-    path: Path
-    creation_rules: list[CreationRule]
-    yaml_indent: int | None = None
-    json_indent: int | None = None
-    json_binary_indent: int | None = None
-    sopskit_settings: dict[str, Any] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
+    """A parsed ``.sops.yaml``: its rules, ``stores`` indents, ``sopskit:`` settings and raw mapping."""
+
+    __slots__ = (
+        "creation_rules",
+        "json_binary_indent",
+        "json_indent",
+        "path",
+        "raw",
+        "sopskit_settings",
+        "yaml_indent",
+    )
+
+    def __init__(self, path: Path, creation_rules: list[CreationRule], yaml_indent: int | None = None,
+                 json_indent: int | None = None, json_binary_indent: int | None = None,
+                 sopskit_settings: dict[str, Any] | None = None, raw: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self.creation_rules = creation_rules
+        self.yaml_indent = yaml_indent
+        self.json_indent = json_indent
+        self.json_binary_indent = json_binary_indent
+        self.sopskit_settings: dict[str, Any] = {} if sopskit_settings is None else sopskit_settings
+        self.raw: dict[str, Any] = {} if raw is None else raw
+
+    _FIELDS = ("path", "creation_rules", "yaml_indent", "json_indent", "json_binary_indent", "sopskit_settings",
+               "raw")
+
+    def _astuple(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, SopsConfig)
+        return self._astuple() == other._astuple()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._astuple(), strict=True))
+        return f"SopsConfig({shown})"
 
     @property
     def directory(self) -> Path:
@@ -101,16 +194,24 @@ class SopsConfig:
         return None
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """Walk up from ``start`` (default: the working directory) to the first ``.sops.yaml``."""
-    directory = Path(start if start is not None else os.getcwd()).absolute()
+def find_config(start: Path | str | None = None) -> Path | None:
+    """Walk up from ``start`` (default: the working directory) to the first ``.sops.yaml``.
+
+    The walk uses ``os.path`` (as ``Path.absolute`` would, without resolving ``..``): a
+    decrypt with no ``.sops.yaml`` around then never imports :mod:`pathlib` (docs/performance.md).
+    """
+    directory = os.path.join(os.getcwd(), os.fspath(start if start is not None else ""))
+    directory = directory.rstrip(os.sep) or os.sep
     for _ in range(MAX_DEPTH):
-        candidate = directory / CONFIG_NAME
-        if candidate.is_file():
-            return candidate
-        if directory.parent == directory:
+        candidate = os.path.join(directory, CONFIG_NAME)
+        if os.path.isfile(candidate):
+            from pathlib import Path
+
+            return Path(candidate)
+        parent = os.path.dirname(directory)
+        if parent == directory:
             return None
-        directory = directory.parent
+        directory = parent
     return None
 
 
@@ -213,6 +314,8 @@ def _parse_rule(raw: Any, index: int) -> CreationRule:
         if not isinstance(path_regex, str):
             raise ConfigError(f"{where}.path_regex: expected a string")
         try:
+            from sopskit.format.goregex import compile_go_regex
+
             compiled = compile_go_regex(path_regex, what=f"{where}.path_regex") if path_regex else None
         except SopsError as exc:
             raise ConfigError(exc.message) from None
@@ -254,8 +357,13 @@ def _store_indent(stores: Mapping[str, Any], name: str) -> int | None:
     return None
 
 
-def parse_config(text: str, path: Path) -> SopsConfig:
-    """Parse the text of a ``.sops.yaml``; raises :class:`ConfigError` with the file named."""
+def parse_config(text: str, path: Path, *, rules: bool = True) -> SopsConfig:
+    """Parse the text of a ``.sops.yaml``; raises :class:`ConfigError` with the file named.
+
+    ``rules=False`` leaves ``creation_rules`` empty and unchecked: for a reader that wants the
+    ``stores`` and ``sopskit`` settings only (a decrypt's output indent), since compiling every
+    ``path_regex`` imports RE2, a cold decrypt's largest cost in a repository (docs/performance.md).
+    """
     from sopskit.stores._pyyaml import pyyaml
 
     yaml = pyyaml()
@@ -274,7 +382,7 @@ def parse_config(text: str, path: Path) -> SopsConfig:
     if not isinstance(rules_raw, Sequence) or isinstance(rules_raw, str):
         raise ConfigError(f"{path}: creation_rules must be a list")
     try:
-        rules = [_parse_rule(r, i) for i, r in enumerate(rules_raw)]
+        parsed = [_parse_rule(r, i) for i, r in enumerate(rules_raw)] if rules else []
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.message}", hint=exc.hint) from None
     stores = raw.get("stores") if isinstance(raw.get("stores"), Mapping) else {}
@@ -282,7 +390,7 @@ def parse_config(text: str, path: Path) -> SopsConfig:
     settings = raw.get("sopskit")
     return SopsConfig(
         path=path,
-        creation_rules=rules,
+        creation_rules=parsed,
         yaml_indent=_store_indent(stores, "yaml"),
         json_indent=_store_indent(stores, "json"),
         json_binary_indent=_store_indent(stores, "json_binary"),
@@ -291,7 +399,10 @@ def parse_config(text: str, path: Path) -> SopsConfig:
     )
 
 
-def load_config(path: Path | str) -> SopsConfig:
+def load_config(path: Path | str, *, rules: bool = True) -> SopsConfig:
+    """Read and parse a ``.sops.yaml`` (``rules``: see :func:`parse_config`)."""
+    from pathlib import Path
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -301,4 +412,4 @@ def load_config(path: Path | str) -> SopsConfig:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text", hint="save .sops.yaml as UTF-8") from None
-    return parse_config(text, path)
+    return parse_config(text, path, rules=rules)

@@ -11,7 +11,6 @@ public keys committed to the repository (``.sops.pub.age``) or left "unknown" wi
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 from collections.abc import Callable
@@ -207,7 +206,7 @@ def _age_only(metadata: Metadata) -> Metadata:
     identities open the data key, so no other key (a cloud KMS reached with the caller's own
     credentials) may answer for them, and no key service is called per file."""
     groups = [[r for r in group if r.key_type == "age"] for group in metadata.key_groups]
-    return dataclasses.replace(metadata, key_groups=groups)
+    return metadata.replace(key_groups=groups)
 
 
 def _open(

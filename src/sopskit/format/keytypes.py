@@ -17,43 +17,93 @@ metadata (``metadata_rank``), builds a group from CLI flags (``cli_rank``) and f
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, overload
 
 _LAST = 1000
 
 
-@dataclass(frozen=True)
 class KeyType:
-    """One master-key type, as data."""
+    """One master-key type, as data (immutable).
 
-    #: metadata key, also the ``key_type`` of records and of ``MasterKey`` classes
+    A plain class, not a dataclass or named tuple: the table is built at every start-up,
+    and defining either costs a cold ``sopskit decrypt`` milliseconds (docs/performance.md).
+
+    ``name``: metadata key, also the ``key_type`` of records and of ``MasterKey`` classes;
+    ``backend``: ``"module:Class"`` of the backend (a :class:`sopskit.keys.base.MasterKeyFactory`);
+    ``flags``: command-line flags (``-a``, ``--age``), the last one names ``--add-*``/``--rm-*``;
+    ``env``: environment variable read when the flag is not given; ``help``: help text of
+    the flag; ``rule_field``: rule-level field of a ``.sops.yaml`` creation rule;
+    ``group_field``: field inside a ``key_groups`` entry of a ``.sops.yaml`` rule;
+    ``record_id``: record fields that identify the key (public data), joined by
+    ``id_format`` (default: the single field); ``extra``: the pip extra that installs the
+    backend's SDK (None: nothing optional); ``group_strings_only``: ``key_groups`` entries are
+    comma-separated strings only (no mappings); ``always_in_groups``: written (possibly
+    empty) in every group of a multi-group file, as sops does; the three ranks: see the
+    module docstring.
+    """
+
+    __slots__ = _FIELDS = (
+        "name", "backend", "flags", "env", "help", "rule_field", "group_field", "record_id", "id_format",
+        "extra", "group_strings_only", "always_in_groups", "metadata_rank", "cli_rank", "rule_rank",
+    )
+
     name: str
-    #: ``"module:Class"`` of the backend (a :class:`sopskit.keys.base.MasterKeyFactory`)
     backend: str
-    #: command-line flags (``-a``, ``--age``); the last one names ``--add-*``/``--rm-*``
     flags: tuple[str, ...]
-    #: environment variable read when the flag is not given
     env: str
-    #: help text of the flag
     help: str
-    #: rule-level field of a ``.sops.yaml`` creation rule
     rule_field: str
-    #: field inside a ``key_groups`` entry of a ``.sops.yaml`` rule
     group_field: str
-    #: record fields that identify the key (public data), joined by ``id_format``
     record_id: tuple[str, ...]
-    #: how the identifying fields read as one string; default: the single field
-    id_format: str = ""
-    #: the pip extra that installs the backend's SDK (None: nothing optional)
-    extra: str | None = None
-    #: ``key_groups`` entries are comma-separated strings only (no mappings)
-    group_strings_only: bool = False
-    #: written (possibly empty) in every group of a multi-group file, as sops does
-    always_in_groups: bool = False
-    metadata_rank: int = _LAST
-    cli_rank: int = _LAST
-    rule_rank: int = _LAST
+    id_format: str
+    extra: str | None
+    group_strings_only: bool
+    always_in_groups: bool
+    metadata_rank: int
+    cli_rank: int
+    rule_rank: int
+
+    def __init__(
+        self, name: str, backend: str, flags: tuple[str, ...], env: str, help: str, rule_field: str,
+        group_field: str, record_id: tuple[str, ...], id_format: str = "", extra: str | None = None,
+        group_strings_only: bool = False, always_in_groups: bool = False, metadata_rank: int = _LAST,
+        cli_rank: int = _LAST, rule_rank: int = _LAST,
+    ) -> None:
+        values = (name, backend, flags, env, help, rule_field, group_field, record_id, id_format, extra,
+                  group_strings_only, always_in_groups, metadata_rank, cli_rank, rule_rank)
+        for field, value in zip(self._FIELDS, values, strict=True):
+            object.__setattr__(self, field, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def _astuple(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, field) for field in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, KeyType)
+        return self._astuple() == other._astuple()
+
+    def __hash__(self) -> int:
+        return hash(self._astuple())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f}={v!r}" for f, v in zip(self._FIELDS, self._astuple(), strict=True))
+        return f"KeyType({shown})"
+
+    def __reduce__(self) -> tuple[type[KeyType], tuple[Any, ...]]:
+        return (KeyType, self._astuple())
+
+    def replace(self, **changes: Any) -> KeyType:
+        """A copy with some fields changed (a plug-in row derived from a built-in one)."""
+        values = dict(zip(self._FIELDS, self._astuple(), strict=True))
+        values.update(changes)
+        return KeyType(**values)
 
     @property
     def flag_stem(self) -> str:

@@ -14,7 +14,6 @@ case-insensitively, numbers and booleans given as strings (dotenv, INI).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sopskit.errors import FormatError
@@ -30,29 +29,88 @@ SOPS_FORMAT_VERSION = "3.13.2"
 KEY_TYPES = KEY_NAMES
 
 
-@dataclass
 class KeyRecord:
-    """One master key as stored: its type and its fields (``recipient``, ``fp``, ``enc``...)."""
+    """One master key as stored: its type and its fields (``recipient``, ``fp``, ``enc``...).
 
-    key_type: str
-    fields: dict[str, Any]
+    This and :class:`Metadata` are plain classes, not dataclasses: the decrypt path must not
+    import :mod:`dataclasses` (see ``docs/performance.md``)."""
+
+    __slots__ = ("fields", "key_type")
+
+    def __init__(self, key_type: str, fields: dict[str, Any]) -> None:
+        self.key_type = key_type
+        self.fields = fields
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, KeyRecord)
+        return (self.key_type, self.fields) == (other.key_type, other.fields)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"KeyRecord(key_type={self.key_type!r}, fields={self.fields!r})"
 
     @property
     def enc(self) -> str:
         return str(self.fields.get("enc", ""))
 
 
-@dataclass
 class Metadata:
     """Everything in the ``sops`` block, parsed."""
 
-    key_groups: list[list[KeyRecord]]
-    lastmodified: str = ""
-    mac: str = ""
-    rules: SelectionRules = field(default_factory=SelectionRules)
-    shamir_threshold: int = 0
-    mac_only_encrypted: bool = False
-    version: str = SOPS_FORMAT_VERSION
+    __slots__ = (
+        "key_groups",
+        "lastmodified",
+        "mac",
+        "mac_only_encrypted",
+        "rules",
+        "shamir_threshold",
+        "version",
+    )
+
+    def __init__(
+        self,
+        key_groups: list[list[KeyRecord]],
+        lastmodified: str = "",
+        mac: str = "",
+        rules: SelectionRules | None = None,
+        shamir_threshold: int = 0,
+        mac_only_encrypted: bool = False,
+        version: str = SOPS_FORMAT_VERSION,
+    ) -> None:
+        self.key_groups = key_groups
+        self.lastmodified = lastmodified
+        self.mac = mac
+        self.rules: SelectionRules = SelectionRules() if rules is None else rules
+        self.shamir_threshold = shamir_threshold
+        self.mac_only_encrypted = mac_only_encrypted
+        self.version = version
+
+    _FIELDS = ("key_groups", "lastmodified", "mac", "rules", "shamir_threshold", "mac_only_encrypted", "version")
+
+    def _astuple(self) -> tuple[object, ...]:
+        return (self.key_groups, self.lastmodified, self.mac, self.rules, self.shamir_threshold,
+                self.mac_only_encrypted, self.version)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Metadata)
+        return self._astuple() == other._astuple()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._astuple(), strict=True))
+        return f"Metadata({shown})"
+
+    def replace(self, **changes: Any) -> Metadata:
+        """A copy with some fields changed (what ``dataclasses.replace`` did)."""
+        values: dict[str, Any] = dict(zip(self._FIELDS, self._astuple(), strict=True))
+        values.update(changes)
+        return Metadata(**values)
 
     def mac_aad(self) -> bytes:
         """The AAD of the MAC: ``lastmodified`` re-formatted as sops does."""

@@ -15,10 +15,12 @@ every file sops wrote (and opens) opens here too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import InitVar, dataclass, field
+from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, FormatError
-from sopskit.format.goregex import GoRegex, compile_go_regex, go_regex_or_never
+
+if TYPE_CHECKING:
+    from sopskit.format.goregex import GoRegex
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 
@@ -33,22 +35,58 @@ SELECTION_OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
 class SelectionRules:
-    """One (or none) of the six options; ``option`` is its name, ``pattern`` its value."""
+    """One (or none) of the six options; ``option`` is its name, ``pattern`` its value.
 
-    option: str = "unencrypted_suffix"
-    pattern: str = DEFAULT_UNENCRYPTED_SUFFIX
-    _regex: GoRegex | None = field(default=None, compare=False, repr=False)
-    #: False: an invalid regex matches nothing instead of raising (file metadata, as sops)
-    strict: InitVar[bool] = True
+    Immutable and hashable (equality looks at ``option`` and ``pattern``). ``strict=False``:
+    an invalid regex matches nothing instead of raising (file metadata, as sops). A plain
+    class, not a dataclass, to keep :mod:`dataclasses` off the decrypt path.
+    """
 
-    def __post_init__(self, strict: bool) -> None:
-        if self.option not in SELECTION_OPTIONS:
-            raise FormatError(f"unknown selection option {self.option!r}")
-        if self.option.endswith("regex"):
-            regex = compile_go_regex(self.pattern, what=self.option) if strict else go_regex_or_never(self.pattern)
-            object.__setattr__(self, "_regex", regex)
+    __slots__ = ("_regex", "option", "pattern")
+
+    option: str
+    pattern: str
+    _regex: GoRegex | None
+
+    def __init__(
+        self,
+        option: str = "unencrypted_suffix",
+        pattern: str = DEFAULT_UNENCRYPTED_SUFFIX,
+        _regex: GoRegex | None = None,
+        strict: bool = True,
+    ) -> None:
+        object.__setattr__(self, "option", option)
+        object.__setattr__(self, "pattern", pattern)
+        if option not in SELECTION_OPTIONS:
+            raise FormatError(f"unknown selection option {option!r}")
+        if option.endswith("regex"):
+            from sopskit.format.goregex import compile_go_regex, go_regex_or_never  # only regex options
+
+            _regex = compile_go_regex(pattern, what=option) if strict else go_regex_or_never(pattern)
+        object.__setattr__(self, "_regex", _regex)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, SelectionRules)
+        return self.option == other.option and self.pattern == other.pattern
+
+    def __hash__(self) -> int:
+        return hash((self.option, self.pattern))
+
+    def __repr__(self) -> str:
+        return f"SelectionRules(option={self.option!r}, pattern={self.pattern!r})"
+
+    def __reduce__(self) -> tuple[type[SelectionRules], tuple[str, str, None, bool]]:
+        # the compiled regex is rebuilt (leniently: the pattern compiled once already)
+        return (SelectionRules, (self.option, self.pattern, None, False))
 
     @classmethod
     def from_options(

@@ -17,16 +17,45 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TypeAlias, Union
+from typing import TypeAlias
 
 
-@dataclass(frozen=True, slots=True)
 class Comment:
-    """A comment line. ``text`` is everything after ``#`` (a leading space is kept)."""
+    """A comment line. ``text`` is everything after ``#`` (a leading space is kept).
+
+    Immutable and hashable; a plain class rather than a dataclass so that the decrypt path
+    does not import :mod:`dataclasses` (see ``docs/performance.md``).
+    """
+
+    __slots__ = ("inline", "text")
 
     text: str
-    inline: bool = False
+    inline: bool
+
+    def __init__(self, text: str, inline: bool = False) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "inline", inline)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Comment:
+            return NotImplemented
+        assert isinstance(other, Comment)
+        return self.text == other.text and self.inline == other.inline
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.inline))
+
+    def __repr__(self) -> str:
+        return f"Comment(text={self.text!r}, inline={self.inline!r})"
+
+    def __reduce__(self) -> tuple[type[Comment], tuple[str, bool]]:
+        return (Comment, (self.text, self.inline))
 
 
 class Timestamp(_dt.datetime):
@@ -91,7 +120,6 @@ def nanosecond_of(value: _dt.datetime) -> int:
 
 
 Scalar: TypeAlias = str | int | float | bool | _dt.datetime | bytes | None
-Value: TypeAlias = Union["TreeMap", list["Value"], Scalar, Comment]
 Key: TypeAlias = str | Comment
 
 
@@ -153,6 +181,11 @@ class TreeMap:
 
     def copy_deep(self) -> TreeMap:
         return deep_copy(self)  # type: ignore[return-value]
+
+
+# defined after TreeMap so that no string forward reference is evaluated at import time
+# (typing.Union compiles each one: a cold start paid ~1 ms for this line)
+Value: TypeAlias = TreeMap | list["Value"] | Scalar | Comment
 
 
 def deep_copy(value: Value) -> Value:

@@ -14,13 +14,24 @@ comments, see the spec section 5.3).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sopskit.errors import DecryptionError, EncryptionError, FormatError, SopsError
 from sopskit.format.codec import ValueCipher, is_encrypted_value, value_to_bytes
 from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import Comment, TreeMap, Value
+
+if TYPE_CHECKING:
+    from hashlib import sha512 as _sha512
+else:
+    try:  # CPython's own SHA-512: hashlib would load OpenSSL's libcrypto, ~3 ms of every cold start
+        from _sha512 import sha512 as _sha512
+    except ImportError:  # other interpreters, and CPython >= 3.12 (whose module is _sha2)
+        try:
+            from _sha2 import sha512 as _sha512
+        except ImportError:
+            from hashlib import sha512 as _sha512
 
 #: SHA-256("sops"): prepended to the MAC stream when ``mac_only_encrypted`` is set.
 MAC_ONLY_ENCRYPTED_PREFIX = bytes.fromhex(
@@ -101,7 +112,7 @@ def encrypt_branches(
     mac_only_encrypted: bool = False,
 ) -> str:
     """Encrypt ``branches`` in place; return the MAC (upper-case hex) of the plaintext."""
-    digest = hashlib.sha512()
+    digest = _sha512()
     if mac_only_encrypted:
         digest.update(MAC_ONLY_ENCRYPTED_PREFIX)
     update = digest.update
@@ -141,7 +152,7 @@ def decrypt_branches(
     Comments that should be encrypted but do not decrypt are kept as they are (files from
     old sops versions have plain-text comments), as sops does.
     """
-    digest = hashlib.sha512()
+    digest = _sha512()
     if mac_only_encrypted:
         digest.update(MAC_ONLY_ENCRYPTED_PREFIX)
     update = digest.update

@@ -129,9 +129,8 @@ def _parse_recipient(recipient: str) -> Any:
 
 
 def _parse_identity(identity: str) -> Any:
-    """A pyrage or native identity object; raises ValueError without echoing the input."""
-    from pyrage import IdentityError, ssh, x25519
-
+    """A native (X25519, post-quantum) or pyrage (SSH) identity object; raises ValueError
+    without echoing the input. X25519 is native so that a plain decrypt never loads pyrage."""
     if identity.startswith(PQ_IDENTITY_PREFIX):  # the post-quantum code loads only for such a key
         from sopskit.keys.age_pq import PqIdentity, PqKeyError
 
@@ -139,13 +138,20 @@ def _parse_identity(identity: str) -> Any:
             return PqIdentity.from_str(identity)
         except PqKeyError:
             raise ValueError(f"malformed {identity_kind(identity)} identity") from None
-    try:
-        if identity.startswith(X25519_PREFIX):
-            return x25519.Identity.from_str(identity)
-        if "PRIVATE KEY-----" in identity:
+    if identity.startswith(X25519_PREFIX):
+        from sopskit.keys.age_x25519 import X25519Identity, X25519KeyError
+
+        try:
+            return X25519Identity.from_str(identity)
+        except X25519KeyError:
+            raise ValueError(f"malformed {identity_kind(identity)} identity") from None
+    if "PRIVATE KEY-----" in identity:
+        from pyrage import IdentityError, ssh
+
+        try:
             return ssh.Identity.from_buffer(identity.encode())
-    except IdentityError:
-        raise ValueError(f"malformed {identity_kind(identity)} identity") from None
+        except IdentityError:
+            raise ValueError(f"malformed {identity_kind(identity)} identity") from None
     raise ValueError("unknown identity type")
 
 
@@ -218,21 +224,23 @@ class AgeDecryptError(ValueError):
 def decrypt_age(binary: bytes, identities: Sequence[Any]) -> bytes:
     """Decrypt a binary age file with parsed identities (from :func:`_parse_identity`).
 
-    Post-quantum identities are tried first on the native path; if none of them matches a
-    stanza, the classical ones go to pyrage. A damaged header found on the native path is
+    X25519 and post-quantum identities are tried first on the native path; if none of them
+    matches a stanza, the SSH ones go to pyrage. A damaged header found on the native path is
     final: a different identity cannot make it valid.
     """
-    import pyrage
-
     from sopskit.keys import age_format
 
-    # a PqIdentity exists only if its module was loaded (by _parse_identity): no import for X25519.
-    # Another thread may be importing it right now (a pool wrapping for an age1pq recipient):
-    # a module still without its class cannot have made an instance yet
-    pq = sys.modules.get("sopskit.keys.age_pq")
-    pq_type = getattr(pq, "PqIdentity", ()) if pq is not None else ()
-    native = [i for i in identities if isinstance(i, pq_type)]
-    classical = [i for i in identities if not isinstance(i, pq_type)]
+    # a native identity exists only if its module was loaded (by _parse_identity). Another
+    # thread may be importing one right now (a pool wrapping for an age1pq recipient): a module
+    # still without its class cannot have made an instance yet
+    native_types = tuple(
+        cls
+        for module, name in ((sys.modules.get("sopskit.keys.age_pq"), "PqIdentity"),
+                             (sys.modules.get("sopskit.keys.age_x25519"), "X25519Identity"))
+        if module is not None and (cls := getattr(module, name, None)) is not None
+    )
+    native = [i for i in identities if isinstance(i, native_types)]
+    classical = [i for i in identities if not isinstance(i, native_types)]
     try:  # rage accepts some headers age refuses (CCTV stanza_missing_body): check as age does
         age_format.parse_header(binary)
     except age_format.AgeFormatError as exc:
@@ -245,6 +253,10 @@ def decrypt_age(binary: bytes, identities: Sequence[Any]) -> bytes:
                 raise AgeDecryptError(str(exc), exc.kind) from None
         except age_format.AgeFormatError as exc:
             raise AgeDecryptError(str(exc), exc.kind) from None
+    if not classical:
+        raise AgeDecryptError("age: no identity matched any of the recipients", "no match")
+    import pyrage
+
     try:
         plain: bytes = pyrage.decrypt(binary, classical)
     except pyrage.DecryptError as exc:

@@ -1,8 +1,10 @@
 """The age v1 file format (c2sp.org/age): header, header MAC and STREAM payload.
 
-pyrage does this for X25519 and SSH recipients; this module is the native path for the
-recipient types pyrage lacks (``mlkem768x25519``). It is written from the specification and
-checked against the C2SP CCTV test vectors (tests/keys/test_age_cctv.py).
+pyrage does this for SSH recipients (and encrypts to X25519); this module is the native
+decryption path for X25519 identities (:mod:`sopskit.keys.age_x25519`, which keeps pyrage's
+native library out of a cold decrypt) and for the recipient types pyrage lacks
+(``mlkem768x25519``). It is written from the specification and checked against the C2SP
+CCTV test vectors (tests/keys/test_age_cctv.py).
 
 Errors say which layer failed, as the vectors name them: :class:`AgeHeaderError` (header
 does not parse, a stanza for us is malformed), :class:`AgeNoMatchError` (well-formed, no
@@ -16,12 +18,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 VERSION_LINE = b"age-encryption.org/v1\n"
 _INTRO = b"age-encryption.org/"
@@ -68,13 +67,35 @@ class AgeArmorError(AgeFormatError):
     kind = "armor failure"
 
 
-@dataclass(frozen=True)
 class Stanza:
-    """One recipient stanza: ``-> type args…`` and its binary body."""
+    """One recipient stanza: ``-> type args…`` and its binary body (immutable; a plain class
+    to keep start-up cheap, docs/performance.md)."""
+
+    __slots__ = ("args", "body", "type")
 
     type: str
     args: tuple[str, ...]
     body: bytes
+
+    def __init__(self, type: str, args: tuple[str, ...], body: bytes) -> None:
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "args", args)
+        object.__setattr__(self, "body", body)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Stanza)
+        return (self.type, self.args, self.body) == (other.type, other.args, other.body)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.args, self.body))
+
+    def __repr__(self) -> str:
+        return f"Stanza(type={self.type!r}, args={self.args!r}, body={self.body!r})"
 
 
 #: an unwrapper gets every stanza and returns the file key, None if none is addressed to
@@ -102,13 +123,39 @@ def b64decode(text: str | bytes) -> bytes:
 
 # -- header ---------------------------------------------------------------------------------
 
+def _hmac_sha256(key: bytes, data: bytes) -> bytes:
+    # cryptography's HMAC, not the hmac module: hashlib would load OpenSSL's libcrypto a
+    # second time (~3 ms of a cold decrypt, docs/performance.md)
+    from cryptography.hazmat.primitives import hashes, hmac
+
+    mac = hmac.HMAC(key, hashes.SHA256())
+    mac.update(data)
+    return mac.finalize()
+
+
 def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
-    prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
-    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+    """HKDF-SHA-256 (RFC 5869) with a 32-byte output: one extract, one expand block."""
+    prk = _hmac_sha256(salt or bytes(32), ikm)
+    return _hmac_sha256(prk, info + b"\x01")
 
 
 def _header_mac(file_key: bytes, header_up_to_mac: bytes) -> bytes:
-    return hmac.new(_hkdf(file_key, b"", b"header"), header_up_to_mac, hashlib.sha256).digest()
+    return _hmac_sha256(_hkdf(file_key, b"", b"header"), header_up_to_mac)
+
+
+def _header_mac_matches(file_key: bytes, header_up_to_mac: bytes, mac: bytes) -> bool:
+    """Constant-time check of the header MAC (cryptography's ``verify``: the ``hmac`` and
+    ``constant_time`` modules would import hashlib)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, hmac
+
+    check = hmac.HMAC(_hkdf(file_key, b"", b"header"), hashes.SHA256())
+    check.update(header_up_to_mac)
+    try:
+        check.verify(mac)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _line(data: bytes, pos: int) -> tuple[bytes, int]:
@@ -187,7 +234,7 @@ def _chunk_nonce(counter: int, last: bool) -> bytes:
 
 
 def encrypt_payload(file_key: bytes, plaintext: bytes, *, nonce: bytes | None = None) -> bytes:
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    from sopskit.format.aead import ChaCha20Poly1305
 
     nonce = os.urandom(_NONCE) if nonce is None else nonce
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
@@ -205,7 +252,8 @@ def decrypt_payload(file_key: bytes, payload: bytes) -> bytes:
     one can only be final. A payload that ends after a middle chunk is truncated.
     """
     from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    from sopskit.format.aead import ChaCha20Poly1305
 
     if len(payload) < _NONCE:  # age reads the nonce with the header
         raise AgeHeaderError("age: payload nonce is missing or truncated")
@@ -265,7 +313,7 @@ def decrypt(data: bytes, unwrappers: Sequence[Unwrapper]) -> bytes:
         raise AgeNoMatchError("age: no identity matched any of the recipients")
     if len(file_key) != FILE_KEY_SIZE:
         raise AgeHeaderError("age: unwrapped file key has the wrong size")
-    if not hmac.compare_digest(_header_mac(file_key, up_to_mac), mac):
+    if not _header_mac_matches(file_key, up_to_mac, mac):
         raise AgeHmacError("age: header MAC mismatch")
     return decrypt_payload(file_key, data[offset:])
 

@@ -14,31 +14,73 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, Self
 
 from sopskit.format.metadata import KeyRecord
 
 
-@dataclass
 class KeyContext:
     """What backends may use to unwrap a data key; injected so tests and the cluster
     workflow can supply identities in memory.
 
     ``age_identities``: when not None, these identity strings (``AGE-SECRET-KEY-1…`` or
     OpenSSH private keys) are used *instead of* the environment and key files.
-    ``env``: the environment to read ``SOPS_*`` variables from.
+    ``env``: the environment to read ``SOPS_*`` variables from (default: a copy of
+    ``os.environ``). ``encryption_context``: AWS KMS encryption context given on the command
+    line (``--encryption-context``). ``passphrase_reader``: asks for the passphrase of a
+    passphrase-protected age identity file or SSH key; when None, the terminal is used if
+    stdin is a TTY, otherwise loading that source fails.
+
+    A plain class rather than a dataclass (the decrypt path must not import
+    :mod:`dataclasses`); :meth:`replace` stands for ``dataclasses.replace``.
     """
 
-    age_identities: Sequence[str] | None = None
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    gpg_exec: str | None = None
-    #: AWS KMS encryption context given on the command line (``--encryption-context``)
-    encryption_context: Mapping[str, str] | None = None
-    aws_profile: str | None = None
-    #: asks for the passphrase of a passphrase-protected age identity file or SSH key; when
-    #: None, the terminal is used if stdin is a TTY, otherwise loading that source fails
-    passphrase_reader: Callable[[str], str] | None = None
+    __slots__ = ("age_identities", "aws_profile", "encryption_context", "env", "gpg_exec", "passphrase_reader")
+
+    def __init__(
+        self,
+        age_identities: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        gpg_exec: str | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        aws_profile: str | None = None,
+        passphrase_reader: Callable[[str], str] | None = None,
+    ) -> None:
+        self.age_identities = age_identities
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self.gpg_exec = gpg_exec
+        self.encryption_context = encryption_context
+        self.aws_profile = aws_profile
+        self.passphrase_reader = passphrase_reader
+
+    _FIELDS = ("age_identities", "env", "gpg_exec", "encryption_context", "aws_profile", "passphrase_reader")
+
+    def _astuple(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def replace(self, **changes: Any) -> KeyContext:
+        """A copy with some fields changed (what ``dataclasses.replace`` did)."""
+        values: dict[str, Any] = dict(zip(self._FIELDS, self._astuple(), strict=True))
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"KeyContext has no field {sorted(unknown)[0]!r}")
+        values.update(changes)
+        return KeyContext(**values)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, KeyContext)
+        return self._astuple() == other._astuple()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        # the environment may hold secrets (SOPS_AGE_KEY): never shown, as with the identities
+        return (f"KeyContext(age_identities={'<hidden>' if self.age_identities is not None else None}, "
+                f"env=<{len(self.env)} variables>, gpg_exec={self.gpg_exec!r}, "
+                f"encryption_context={self.encryption_context!r}, aws_profile={self.aws_profile!r}, "
+                f"passphrase_reader={self.passphrase_reader!r})")
 
 
 def timestamp_of(now: _dt.datetime) -> str:

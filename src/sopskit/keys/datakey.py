@@ -33,7 +33,6 @@ from sopskit.errors import (
     SopsError,
     UsageError,
 )
-from sopskit.format import shamir
 from sopskit.format.metadata import KEY_TYPES, KeyRecord, Metadata
 from sopskit.keys import key_from_record
 from sopskit.keys.base import KeyContext, MasterKey
@@ -94,6 +93,8 @@ def wrap_data_key(
     if len(groups) == 1:
         parts = [data_key]
     else:
+        from sopskit.format import shamir  # only multi-group files need it
+
         threshold = threshold or len(groups)
         try:
             parts = shamir.split(data_key, len(groups), threshold, rng=rng)
@@ -196,6 +197,8 @@ def recover_data_key(
         )
     if len(groups) == 1:
         return parts[0]
+    from sopskit.format import shamir  # only multi-group files need it
+
     try:
         return shamir.combine(parts)
     except shamir.ShamirError as exc:

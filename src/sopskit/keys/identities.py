@@ -24,14 +24,14 @@ sources are described by their environment variable or path.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import subprocess
+    from pathlib import Path  # paths are os.path strings here: pathlib costs a cold start ~4 ms
 
 from sopskit.errors import MasterKeyError
 
@@ -56,20 +56,37 @@ PassphraseReader = Callable[[str], str]
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 
-@dataclass
 class DiscoveredIdentities:
     """The identities found and, for messages, where discovery looked.
 
-    ``identities`` holds secrets; every other field is safe to show.
+    ``identities`` holds secrets; every other field is safe to show: ``sources`` yielded at
+    least one identity, ``unused`` were looked at but not set, absent or empty, ``errors``
+    has one line per source that could not be loaded (no key material). A plain class, not
+    a dataclass, to keep :mod:`dataclasses` off the decrypt path.
     """
 
-    identities: list[str] = field(default_factory=list)
-    #: sources that yielded at least one identity
-    sources: list[str] = field(default_factory=list)
-    #: sources that were looked at but not set, absent or empty
-    unused: list[str] = field(default_factory=list)
-    #: one line per source that could not be loaded (no key material)
-    errors: list[str] = field(default_factory=list)
+    __slots__ = ("errors", "identities", "sources", "unused")
+
+    def __init__(self, identities: list[str] | None = None, sources: list[str] | None = None,
+                 unused: list[str] | None = None, errors: list[str] | None = None) -> None:
+        self.identities: list[str] = [] if identities is None else identities
+        self.sources: list[str] = [] if sources is None else sources
+        self.unused: list[str] = [] if unused is None else unused
+        self.errors: list[str] = [] if errors is None else errors
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, DiscoveredIdentities)
+        return ((self.identities, self.sources, self.unused, self.errors)
+                == (other.identities, other.sources, other.unused, other.errors))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        # identities are secrets: only their number is shown
+        return (f"DiscoveredIdentities(identities=<{len(self.identities)} hidden>, sources={self.sources!r}, "
+                f"unused={self.unused!r}, errors={self.errors!r})")
 
     def describe(self) -> str:
         """One line for error messages: which sources were used, missing or broken."""
@@ -230,18 +247,24 @@ def load_ssh_identity(
 
 # -- discovery ------------------------------------------------------------------------------
 
-def _home(env: Mapping[str, str]) -> Path | None:
-    home = env.get("HOME") or env.get("USERPROFILE")
-    return Path(home) if home else None
+def _home(env: Mapping[str, str]) -> str | None:
+    return env.get("HOME") or env.get("USERPROFILE") or None
+
+
+def _default_key_path(env: Mapping[str, str]) -> str | None:
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "sops", "age", "keys.txt")
+    home = _home(env)
+    return os.path.join(home, ".config", "sops", "age", "keys.txt") if home else None
 
 
 def default_key_file(env: Mapping[str, str]) -> Path | None:
     """``<XDG_CONFIG_HOME or ~/.config>/sops/age/keys.txt`` (the Linux user config dir)."""
-    xdg = env.get("XDG_CONFIG_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "sops" / "age" / "keys.txt"
-    home = _home(env)
-    return home / ".config" / "sops" / "age" / "keys.txt" if home else None
+    from pathlib import Path
+
+    found = _default_key_path(env)
+    return Path(found) if found is not None else None
 
 
 def _run_command(
@@ -273,11 +296,12 @@ def _run_command(
 
 
 def _from_file(
-    found: DiscoveredIdentities, location: str, path: Path,
+    found: DiscoveredIdentities, location: str, path: str,
     load: Callable[[bytes], list[str]], *, must_exist: bool,
 ) -> None:
     try:
-        content = path.read_bytes()
+        with open(path, "rb") as f:
+            content = f.read()
     except FileNotFoundError:
         if must_exist:
             found.errors.append(f"{location}: file not found")
@@ -329,15 +353,15 @@ def discover_identities(
         found.unused.append("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
     else:
         label = f"SOPS_AGE_SSH_PRIVATE_KEY_FILE ({ssh_file})"
-        _from_file(found, label, Path(ssh_file), ssh(label), must_exist=True)
+        _from_file(found, label, ssh_file, ssh(label), must_exist=True)
 
     from_command("SOPS_AGE_SSH_PRIVATE_KEY_CMD", ssh("SOPS_AGE_SSH_PRIVATE_KEY_CMD", allow_encrypted=False))
 
     home = _home(env)
     if home is not None:
         for name in ("id_ed25519", "id_rsa"):
-            path = home / ".ssh" / name
-            _from_file(found, str(path), path, ssh(str(path)), must_exist=False)
+            path = os.path.join(home, ".ssh", name)
+            _from_file(found, path, path, ssh(path), must_exist=False)
 
     key_text = env.get("SOPS_AGE_KEY")
     if key_text is None:
@@ -354,11 +378,11 @@ def discover_identities(
         found.unused.append("SOPS_AGE_KEY_FILE")
     else:
         label = f"SOPS_AGE_KEY_FILE ({key_file})"
-        _from_file(found, label, Path(key_file), idfile(label), must_exist=True)
+        _from_file(found, label, key_file, idfile(label), must_exist=True)
 
     from_command("SOPS_AGE_KEY_CMD", idfile("SOPS_AGE_KEY_CMD"))
 
-    default = default_key_file(env)
+    default = _default_key_path(env)
     if default is not None:
-        _from_file(found, str(default), default, idfile(str(default)), must_exist=False)
+        _from_file(found, default, default, idfile(default), must_exist=False)
     return found

@@ -17,7 +17,6 @@ keys; all plaintext in a SOPS manifest) are listed: their values must be treated
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 from collections.abc import Sequence
@@ -214,7 +213,7 @@ def _leaked_records_only(metadata: Metadata, key: LeakedKey) -> Metadata:
     is recovered with the leaked identity alone, never by another key (a cloud KMS reached
     with the responder's own credentials, once per version)."""
     groups = [[r for r in g if r.key_type == "age" and key.opens(r)] for g in metadata.key_groups]
-    return dataclasses.replace(metadata, key_groups=groups)
+    return metadata.replace(key_groups=groups)
 
 
 def exposure_in_repo(repo: Path, key: LeakedKey, *, workers: int = DEFAULT_WORKERS) -> KeyLeakResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sopskit.errors import IntegrityError, NoDocumentError, SopsError
 from sopskit.format.codec import ValueCipher, format_time
@@ -19,7 +19,9 @@ from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import TreeMap
 from sopskit.format.treecrypt import decrypt_branches, encrypt_branches
 from sopskit.keys.base import KeyContext, MasterKey
-from sopskit.stores.base import Store
+
+if TYPE_CHECKING:
+    from sopskit.stores.base import Store
 
 RngFn = Callable[[int], bytes]
 DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
@@ -29,24 +31,57 @@ def utc_now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0)
 
 
-@dataclass
 class OpenedDocument:
-    """A decrypted document that can be sealed again with the same data key."""
+    """A decrypted document that can be sealed again with the same data key.
 
-    branches: list[TreeMap]
-    metadata: Metadata
-    data_key: bytes
-    cipher: ValueCipher
+    This and :class:`EncryptionPlan` are plain classes, not dataclasses: the decrypt path
+    must not import :mod:`dataclasses` (see ``docs/performance.md``)."""
+
+    __slots__ = ("branches", "cipher", "data_key", "metadata")
+
+    def __init__(self, branches: list[TreeMap], metadata: Metadata, data_key: bytes, cipher: ValueCipher) -> None:
+        self.branches = branches
+        self.metadata = metadata
+        self.data_key = data_key
+        self.cipher = cipher
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, OpenedDocument)
+        return ((self.branches, self.metadata, self.data_key, self.cipher)
+                == (other.branches, other.metadata, other.data_key, other.cipher))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:  # never the data key
+        return f"OpenedDocument(branches=<{len(self.branches)}>, metadata={self.metadata!r})"
 
 
-@dataclass
 class EncryptionPlan:
     """Which master keys wrap the data key, and which values get encrypted."""
 
-    key_groups: list[list[MasterKey]]
-    shamir_threshold: int = 0
-    selection: SelectionRules = field(default_factory=SelectionRules)
-    mac_only_encrypted: bool = False
+    __slots__ = ("key_groups", "mac_only_encrypted", "selection", "shamir_threshold")
+
+    def __init__(self, key_groups: list[list[MasterKey]], shamir_threshold: int = 0,
+                 selection: SelectionRules | None = None, mac_only_encrypted: bool = False) -> None:
+        self.key_groups = key_groups
+        self.shamir_threshold = shamir_threshold
+        self.selection: SelectionRules = SelectionRules() if selection is None else selection
+        self.mac_only_encrypted = mac_only_encrypted
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, EncryptionPlan)
+        return ((self.key_groups, self.shamir_threshold, self.selection, self.mac_only_encrypted)
+                == (other.key_groups, other.shamir_threshold, other.selection, other.mac_only_encrypted))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (f"EncryptionPlan(key_groups={self.key_groups!r}, shamir_threshold={self.shamir_threshold!r}, "
+                f"selection={self.selection!r}, mac_only_encrypted={self.mac_only_encrypted!r})")
 
 
 def read_encrypted(data: bytes, store: Store) -> tuple[list[TreeMap], Metadata]:

@@ -14,7 +14,6 @@ unwrapped exactly once per run, and files are processed by a bounded thread pool
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import os
 import threading
@@ -189,7 +188,7 @@ def serial_prompts(context: KeyContext) -> KeyContext:
             location = prompt.removeprefix("Enter passphrase for ").removesuffix(": ")
             return _read_passphrase(location, None)
 
-    return dataclasses.replace(context, passphrase_reader=reader)
+    return context.replace(passphrase_reader=reader)
 
 
 def update_keys_many(

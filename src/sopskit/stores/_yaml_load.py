@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from sopskit.errors import ParseError
@@ -48,27 +46,34 @@ _BINARY_TAG = "tag:yaml.org,2002:binary"
 _Pos = tuple[int, int]
 
 
-@dataclass(slots=True)
+# The three records below are plain slotted classes, not dataclasses: the decrypt path must
+# not import :mod:`dataclasses` (see docs/performance.md).
+
 class _Ev:
     """One parser event, library-neutral."""
 
-    kind: str  # scalar, alias, map, seq, end, doc, docend
-    start: _Pos
-    end: _Pos
-    value: str = ""
-    tag: str | None = None
-    plain: bool = False  # plain (unquoted, untagged) scalar
-    style: str | None = None
-    anchor: str | None = None
-    flow: bool = False
+    __slots__ = ("anchor", "end", "flow", "kind", "plain", "start", "style", "tag", "value")
+
+    def __init__(self, kind: str, start: _Pos, end: _Pos) -> None:
+        self.kind = kind  # scalar, alias, map, seq, end, doc, docend
+        self.start = start
+        self.end = end
+        self.value = ""
+        self.tag: str | None = None
+        self.plain = False  # plain (unquoted, untagged) scalar
+        self.style: str | None = None
+        self.anchor: str | None = None
+        self.flow = False
 
 
-@dataclass(slots=True)
 class _Comment:
-    line: int
-    col: int
-    text: str
-    inline: bool
+    __slots__ = ("col", "inline", "line", "text")
+
+    def __init__(self, line: int, col: int, text: str, inline: bool) -> None:
+        self.line = line
+        self.col = col
+        self.text = text
+        self.inline = inline
 
 
 _KINDS = {
@@ -168,11 +173,13 @@ def find_comments(text: str, events: list[_Ev]) -> list[_Comment]:
         spans.append((start, ev.end))
     starts = [s for s, _ in spans]
     out: list[_Comment] = []
+    if "#" in text:  # bisect only then: an import a comment-free file need not pay
+        from bisect import bisect_right
     for lineno, line in enumerate(lines):
         pos = line.find("#")
         while pos >= 0:
             if pos == 0 or line[pos - 1] in " \t":
-                i = bisect.bisect_right(starts, (lineno, pos)) - 1
+                i = bisect_right(starts, (lineno, pos)) - 1
                 inside = i >= 0 and spans[i][0] <= (lineno, pos) < spans[i][1]
                 if not inside:
                     body = line[pos + 1:]
@@ -186,19 +193,34 @@ def find_comments(text: str, events: list[_Ev]) -> list[_Comment]:
 
 # -- builder ----------------------------------------------------------------------------------
 
-@dataclass(slots=True)
 class _Frame:
-    container: TreeMap | list[Value]
-    col: int
-    flow: bool
-    anchor: str | None
-    key: str | None = None
-    key_pending: bool = False  # a key was read, its value not yet complete
-    inline_at: int = 0  # where inline comments of the current entry go
-    keys: set[str] = field(default_factory=set)
-    key_line: int = -1
-    unique: bool = True  # a repeated key here is refused (see the module docstring)
-    nodes_at_start: int = 0  # the builder's node count when this container opened (limits)
+    __slots__ = (
+        "anchor",
+        "col",
+        "container",
+        "flow",
+        "inline_at",
+        "key",
+        "key_line",
+        "key_pending",
+        "keys",
+        "nodes_at_start",
+        "unique",
+    )
+
+    def __init__(self, container: TreeMap | list[Value], col: int, flow: bool, anchor: str | None, *,
+                 unique: bool = True, nodes_at_start: int = 0) -> None:
+        self.container = container
+        self.col = col
+        self.flow = flow
+        self.anchor = anchor
+        self.key: str | None = None
+        self.key_pending = False  # a key was read, its value not yet complete
+        self.inline_at = 0  # where inline comments of the current entry go
+        self.keys: set[str] = set()
+        self.key_line = -1
+        self.unique = unique  # a repeated key here is refused (see the module docstring)
+        self.nodes_at_start = nodes_at_start  # the builder's node count when this container opened (limits)
 
 
 class _Builder:

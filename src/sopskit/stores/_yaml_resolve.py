@@ -9,6 +9,7 @@ Both directions must agree with it, or a decrypt/encrypt cycle changes types.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import re
 
@@ -33,18 +34,32 @@ _MAP: dict[str, Value] = {
     "-0": -0.0, "-0.0": -0.0,
 }
 
-_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
-_BASE60_RE = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
+
+# The patterns are compiled on first use (functools.cache): most files need few of them, and
+# compiling all at import cost every cold start ~0.7 ms (docs/performance.md).
+@functools.cache
+def _float_re() -> re.Pattern[str]:
+    return re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+
+
+@functools.cache
+def _base60_re() -> re.Pattern[str]:
+    return re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
+
+
 _OLD_BOOLS = frozenset(
     ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
 )
-_TS_PREFIX = re.compile(r"[0-9]{4}-")
+
+
 # Go layouts "2006-1-2T15:4:5.999999999Z07:00" (also 't'), "2006-1-2 15:4:5.999999999", "2006-1-2"
-_TS_RE = re.compile(
-    r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
-    r"(?:(?P<sep>[Tt ])(?P<H>[0-9]{1,2}):(?P<M>[0-9]{1,2}):(?P<S>[0-9]{1,2})"
-    r"(?:[.,](?P<f>[0-9]{1,9}))?(?P<z>Z|[+-][0-9]{2}:[0-9]{2})?)?\Z"
-)
+@functools.cache
+def _ts_re() -> re.Pattern[str]:
+    return re.compile(
+        r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+        r"(?:(?P<sep>[Tt ])(?P<H>[0-9]{1,2}):(?P<M>[0-9]{1,2}):(?P<S>[0-9]{1,2})"
+        r"(?:[.,](?P<f>[0-9]{1,9}))?(?P<z>Z|[+-][0-9]{2}:[0-9]{2})?)?\Z"
+    )
 
 
 class UnsupportedIntError(ValueError):
@@ -77,9 +92,9 @@ def _go_parse_int(text: str) -> int | None:
 
 
 def _parse_timestamp(text: str) -> _dt.datetime | None:
-    if not _TS_PREFIX.match(text):
-        return None
-    m = _TS_RE.match(text)
+    if not (len(text) > 4 and text[4] == "-" and text[:4].isdigit() and text[:4].isascii()):
+        return None  # what "[0-9]{4}-" matched, without compiling the pattern below
+    m = _ts_re().match(text)
     if not m:
         return None
     if m.group("sep") == " " and m.group("z"):
@@ -114,7 +129,7 @@ def resolve_plain(text: str) -> Value:
             return _MAP[text]
         if first == "." and "_" not in text[1:2]:
             try:
-                return float(text) if _FLOAT_RE.match(text.replace("_", "")) else text
+                return float(text) if _float_re().match(text.replace("_", "")) else text
             except ValueError:
                 return text
         return text
@@ -132,7 +147,7 @@ def resolve_plain(text: str) -> Value:
             return number
         if 0 <= number <= _UINT64_MAX:
             raise UnsupportedIntError("integer out of the int64 range")
-    if _FLOAT_RE.match(plain):
+    if _float_re().match(plain):
         return float(plain)
     return text
 
@@ -146,7 +161,7 @@ def resolves_to_str(text: str) -> bool:
         return True
     if text in _OLD_BOOLS:
         return False
-    if (first in _HINT_DIGIT) and ":" in text and _BASE60_RE.match(text):
+    if (first in _HINT_DIGIT) and ":" in text and _base60_re().match(text):
         return False
     try:
         return isinstance(resolve_plain(text), str)

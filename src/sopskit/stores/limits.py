@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from sopskit.errors import LimitError
 
@@ -51,12 +50,42 @@ _FRAMES_PER_LEVEL = 6
 _DEEP = 100  # below this depth the default recursion limit is enough for every walk
 
 
-@dataclass(frozen=True)
 class Limits:
-    max_file_size: int = 64 * 1024 * 1024
-    max_depth: int = 1000
-    max_nodes: int = 1_000_000
-    max_list_index: int = 10_000
+    """The limits in force (immutable). A plain class: a dataclass or named tuple costs
+    every cold start time to define (docs/performance.md)."""
+
+    __slots__ = ("max_depth", "max_file_size", "max_list_index", "max_nodes")
+
+    max_file_size: int
+    max_depth: int
+    max_nodes: int
+    max_list_index: int
+
+    def __init__(self, max_file_size: int = 64 * 1024 * 1024, max_depth: int = 1000, max_nodes: int = 1_000_000,
+                 max_list_index: int = 10_000) -> None:
+        object.__setattr__(self, "max_file_size", max_file_size)
+        object.__setattr__(self, "max_depth", max_depth)
+        object.__setattr__(self, "max_nodes", max_nodes)
+        object.__setattr__(self, "max_list_index", max_list_index)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def _astuple(self) -> tuple[int, int, int, int]:
+        return (self.max_file_size, self.max_depth, self.max_nodes, self.max_list_index)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Limits)
+        return self._astuple() == other._astuple()
+
+    def __hash__(self) -> int:
+        return hash(self._astuple())
+
+    def __repr__(self) -> str:
+        return (f"Limits(max_file_size={self.max_file_size}, max_depth={self.max_depth}, "
+                f"max_nodes={self.max_nodes}, max_list_index={self.max_list_index})")
 
 
 _VARIABLES = {

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from sopskit.cli import common, options
+
+if TYPE_CHECKING:
+    import argparse
 
 ENCRYPT_EPILOG = """\
 examples:
@@ -30,6 +34,8 @@ key could decrypt the data key (each key and its answer are listed), 100 no such
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    import argparse
+
     enc = subparsers.add_parser(
         "encrypt", help="encrypt a plaintext file", description="Encrypt a plaintext file.",
         epilog=ENCRYPT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -50,6 +56,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                      help='print only this part of the tree, e.g. \'["data"]["password"]\'')
     dec.add_argument("files", nargs="*", metavar="FILE", help="the file (stdin if omitted or -)")
     dec.set_defaults(handler=run_decrypt)
+
+
+#: ``sopskit decrypt`` switches that :func:`parse_decrypt_fast` reads itself: flag -> dest
+_FAST_SWITCHES = {
+    "--ignore-mac": "ignore_mac", "-i": "in_place", "--in-place": "in_place", "--verbose": "verbose",
+    "--debug": "debug", "--disable-version-check": "disable_version_check",
+    "--check-for-updates": "check_for_updates",
+}
+#: and flags with a value (``--flag VALUE`` or ``--flag=VALUE``): flag -> dest
+_FAST_VALUES = {
+    "--input-type": "input_type", "--output-type": "output_type", "--filename-override": "filename_override",
+    "--output": "output", "--config": "config", "--decryption-order": "decryption_order", "--extract": "extract",
+}
+_FAST_CHOICES = {"input_type": options.FORMATS, "output_type": options.FORMATS}
+
+
+def parse_decrypt_fast(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The arguments after ``decrypt``, read without building the argparse parser; None when
+    they hold anything else (help, key or cluster flags, an abbreviation, ``--``, a bad
+    choice, several files...), and the full parser then reads them.
+
+    Why: building the parser (and importing argparse) costs a cold ``sopskit decrypt`` more
+    than the decryption itself. The namespace is the one the parser gives (a test compares
+    them over many command lines); its handler is :func:`run_decrypt`.
+    """
+    from types import SimpleNamespace
+
+    values = options.shared_defaults()
+    files: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word in _FAST_SWITCHES:
+            values[_FAST_SWITCHES[word]] = True
+            continue
+        flag, eq, value = word.partition("=")
+        if flag in _FAST_VALUES:
+            if not eq:
+                value = next(words, "-")
+                if value.startswith("-"):  # argparse's own rules for values that look like flags
+                    return None
+            dest = _FAST_VALUES[flag]
+            if dest in _FAST_CHOICES and value not in _FAST_CHOICES[dest]:
+                return None
+            values[dest] = value
+            continue
+        if word.startswith("-") and word != "-":
+            return None
+        files.append(word)
+    if len(files) > 1:
+        return None
+    values.update(command="decrypt", files=files, handler=run_decrypt)
+    # only attribute access is used on the namespace, as on argparse's
+    return cast("argparse.Namespace", SimpleNamespace(**values))
 
 
 def run_encrypt(args: argparse.Namespace) -> int:
@@ -93,11 +152,14 @@ def run_encrypt(args: argparse.Namespace) -> int:
 
 def run_decrypt(args: argparse.Namespace) -> int:
     from sopskit.ops.decrypt import decrypt
-    from sopskit.ops.treepath import parse_tree_path
 
     path = options.single_file(args.files, "decrypt")
     options.check_output_conflicts(args, stdin=common.is_stdin(path))
-    extract = parse_tree_path(args.extract) if getattr(args, "extract", None) else None
+    extract = None
+    if getattr(args, "extract", None):
+        from sopskit.ops.treepath import parse_tree_path
+
+        extract = parse_tree_path(args.extract)
     data = common.read_source(path, for_update=bool(getattr(args, "in_place", False)))
     fmt = common.input_format(args, path)
     context = common.key_context(args)
