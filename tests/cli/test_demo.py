@@ -96,3 +96,7 @@ def test_demo_with_guardrails(tmp_path: Path) -> None:
     assert "who can decrypt what" in chapter and "maturity level:" in chapter
     assert "correct-horse" not in chapter and "tr0ub4dor" not in chapter
     assert "AGE-SECRET-KEY" not in out + proc.stderr
+    # a teammate joins: updatekeys re-wraps the file for the new recipient
+    joins = out.split("A teammate joins", 1)[1]
+    assert "+++ age age1" in joins and "synced with new keys" in joins
+    assert "exit status 0" in joins.split("synced with new keys", 1)[1]

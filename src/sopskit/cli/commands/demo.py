@@ -210,6 +210,25 @@ def _incident_and_audit(repo: Path, show: _Show, identity: str) -> None:
         done = _sopskit(repo, argv, stdin=stdin, identity=identity if needs_key else None)
         show.block((done.stdout + done.stderr).strip() or "(no output)")
         show.text(f"exit status {done.returncode}")
+    _teammate_joins(repo, show, identity)
+
+
+def _teammate_joins(repo: Path, show: _Show, identity: str) -> None:
+    """A new recipient in .sops.yaml, then every file under it re-wrapped in one run."""
+    from sopskit.ops.request import generate_age_identity
+    from sopskit.ops.sopsyaml_edit import add_age_recipient
+
+    _, teammate = generate_age_identity()  # their private half stays theirs: only the recipient is used
+    config = repo / ".sops.yaml"
+    config.write_text(add_age_recipient(config.read_text(encoding="utf-8"), PATH_REGEX, teammate),
+                      encoding="utf-8")
+    show.heading("A teammate joins: their recipient goes into .sops.yaml, then updatekeys over the tree")
+    show.text(f"added recipient {teammate} to the {PATH_REGEX} rule")
+    show.text("each file's data key is unwrapped once and re-wrapped for the new recipient list, "
+              "--jobs files at a time (a key service answers in parallel); values are untouched")
+    done = _sopskit(repo, ["updatekeys", "-y", "flux/"], identity=identity)
+    show.block((done.stdout + done.stderr).strip() or "(no output)")
+    show.text(f"exit status {done.returncode}")
 
 
 def _guardrails(repo: Path, show: _Show, files: Sequence[str]) -> None:
