@@ -86,7 +86,7 @@ def _run_json(args: list[str], cwd: Path) -> tuple[dict[str, Any] | None, str]:
         return None, stderr or f"exit {proc.returncode}, no JSON"
 
 
-def run_one(spec: str, *, history: bool) -> dict[str, Any]:
+def run_one(spec: str, *, history: bool, scan: bool = True) -> dict[str, Any]:
     source, _, rev = spec.partition("@")
     label = f"{_name(source)}@{rev or 'HEAD'}"
     with tempfile.TemporaryDirectory(prefix="sopskit-realworld-") as tmp:
@@ -94,7 +94,7 @@ def run_one(spec: str, *, history: bool) -> dict[str, Any]:
         commit = _checkout(source, rev or None, work)
         result: dict[str, Any] = {"repo": label, "commit": commit, "findings": [], "errors": []}
         scan_args = ["scan", "--format", "json", "--no-progress", *(["--history"] if history else []), "."]
-        data, err = _run_json(scan_args, work)
+        data, err = _run_json(scan_args, work) if scan else ({"findings": []}, "")
         if data is None:
             result["errors"].append(f"scan: {err}")
         else:
@@ -168,6 +168,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("repos", nargs="*", help="REPO[@REV|@YYYY-MM-DD]")
     parser.add_argument("--history", action="store_true", help="scan with --history too (slow)")
+    parser.add_argument("--no-scan", action="store_true", help="run only the guardrails (policy, flux)")
     parser.add_argument("--save", type=Path, help="write the findings to this JSON file")
     parser.add_argument("--score", type=Path, help="score a saved run against the labels file")
     parser.add_argument("--labels", type=Path, default=LABELS)
@@ -182,7 +183,7 @@ def main() -> int:
         parser.error("give at least one repository (or --score FILE)")
     runs = []
     for spec in args.repos:
-        result = run_one(spec, history=args.history)
+        result = run_one(spec, history=args.history, scan=not args.no_scan)
         print_run(result, verbose=args.verbose)
         runs.append(result)
     if args.save:
