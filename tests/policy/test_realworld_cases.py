@@ -65,6 +65,18 @@ class TestFluxSources:
         )
         assert flux(root, "flux-path-missing") == [("clusters/ks.yaml", 20)]
 
+    def test_an_example_for_another_repository_is_not_checked(self, make_repo: RepoFactory) -> None:
+        # a platform repository shipping an example of the overlay repository its users write
+        root = make_repo(
+            {
+                "examples/overlays/dev/fluxcd/apps.yaml": ks("apps", "./applications/overlays/dev/apps"),
+                "clusters/prod/apps.yaml": ks("prod", "./applications/overlays/prod"),
+            }
+        )
+        assert flux(root, "flux-path-missing") == [("clusters/prod/apps.yaml", 8)]
+        notes = statuses(validate_flux(root))["flux-path-missing"].notes  # type: ignore[attr-defined]
+        assert any("Kustomization flux-system/apps" in n and "an example" in n for n in notes)
+
     def test_a_git_repository_with_this_url_but_another_branch_is_not_this_checkout(
         self, make_repo: RepoFactory
     ) -> None:
@@ -238,9 +250,45 @@ class TestPlaintextSecretValues:
         leaky = body + "  api_key: literal-0123\n  dsn: postgres://app" + ":s3cr3t@db/app\n"
         report = check_policy(make_repo({"s.yaml": self._secret("stringData", leaky)}), only=["plaintext-secret"])
         assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["api_key, dsn)"]
-        # without any reference, every plaintext value is the author's real value
-        plain = '  username: "admin"\n  host: db\n'
-        assert policy(make_repo({"s.yaml": self._secret("stringData", plain)}), "plaintext-secret") == [("s.yaml", 4)]
+        # without any reference, a value that is not shaped like configuration is the author's secret
+        plain = '  username: "admin"\n  host: db\n  admin: hunter2\n'
+        report = check_policy(make_repo({"s.yaml": self._secret("stringData", plain)}), only=["plaintext-secret"])
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["admin)"]
+
+    def test_flux_variables_kept_in_a_secret_are_not_secrets(self, make_repo: RepoFactory) -> None:
+        # a postBuild substituteFrom Secret holding only configuration: domains, an issuer, a count
+        body = '  dns_suffix: "example.org"\n  cluster_issuer: "letsencrypt-production"\n  agent_count: "1"\n'
+        assert policy(make_repo({"s.yaml": self._secret("stringData", body)}), "plaintext-secret") == []
+        # a value that is not shaped like configuration counts, placeholder or not: it is applied as written
+        leaky = body + '  CRYPTO_KEY_VALUE: "Your encryption passphrase"\n'
+        report = check_policy(make_repo({"s.yaml": self._secret("stringData", leaky)}), only=["plaintext-secret"])
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["CRYPTO_KEY_VALUE)"]
+
+    def test_a_helm_values_file_in_a_secret_generator_counts_only_with_a_credential(
+        self, make_repo: RepoFactory
+    ) -> None:
+        kustomization = (
+            "secretGenerator:\n  - name: chart-values\n    files:\n      - values.yaml=helm-values/values.yaml\n"
+            "  - name: app-env\n    envs:\n      - app.env\n"
+        )
+        values = (
+            "# Default values for the chart.\n"
+            "# password: changeme\n"
+            "imagePullSecrets: []\n"
+            "tls:\n  secretName: chart-tls\n  existingSecret: \"\"\n"
+            "auth:\n  passwordFile: /etc/app/password\n  tokenPath: /var/run/token\n"
+            "tolerations:\n  - key: node-role\n    operator: Exists\n"
+            "admin:\n  password: your-password-here\n  tokenSecret: admin-token\n"
+            "minio:\n  users:\n    - accessKey: logs-user\n      secretKey: supersecretpassword\n"
+            "config:\n  processors:\n    - key: host.name\n"
+        )
+        env = "# APP_PASSWORD=\nLOG_LEVEL=debug\nPUBLIC_URL=https://app.example.org\n"
+        files = {"kustomization.yaml": kustomization, "helm-values/values.yaml": values, "app.env": env}
+        assert policy(make_repo(files), "plaintext-secret") == []
+        leaky = {**files, "helm-values/values.yaml": values + "smtp:\n  password: Tr0ub4dor-and-3\n",
+                 "app.env": env + "APP_PASSWORD=Tr0ub4dor-and-3\n"}
+        expected = [("app.env", None), ("helm-values/values.yaml", None)]
+        assert sorted(policy(make_repo(leaky), "plaintext-secret")) == expected
 
     def test_a_password_next_to_a_variable_is_still_plaintext(self, make_repo: RepoFactory) -> None:
         url = "postgres://app" + ":s3cr3t@db.${DOMAIN}/app"
@@ -490,3 +538,33 @@ def test_flags_and_hosts_named_like_auth_are_not_credentials(make_repo: RepoFact
     assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
     leaky = secret.replace('"${LDAP_PASSWORD}"', '"hunter2-literal"')
     assert policy(make_repo({"s.yaml": leaky}), "plaintext-secret") == [("s.yaml", 4)]
+
+
+class TestGeneratedFiles:
+    def test_kustomize_references_rendered_from_templates_are_not_missing(self, make_repo: RepoFactory) -> None:
+        # a repository that renders cluster repositories from templates: the kustomizations list
+        # files that exist as *.tpl, and reach a ../base/ that only the rendered layout has
+        root = make_repo(
+            {
+                "templates/manifests/base/kustomization.yaml": "resources:\n  - helmrelease-app.yaml\n  - demos\n",
+                "templates/manifests/base/helmrelease-app.yaml.tpl": "kind: HelmRelease\nmetadata: {name: ${name}}\n",
+                "templates/manifests/base/demos/kustomization.yaml.tpl": "resources: []\n",
+                "templates/generic/manifests/cluster/kustomization.yaml": "resources:\n  - ../base/\n",
+                "apps/kustomization.yaml": "resources:\n  - missing.yaml\n",
+            }
+        )
+        assert flux(root, "kustomize-missing-file") == [("apps/kustomization.yaml", 2)]
+
+    def test_a_script_named_after_kubeconfig_is_not_yaml(self, make_repo: RepoFactory) -> None:
+        root = make_repo({"bin/kubeconfig-get": "#!/usr/bin/env bash\nset -e\necho \"a: b: c\"\nfoo: [\n"})
+        assert policy(root, "yaml-parse-error") == []
+        broken = make_repo({"kubeconfig": "apiVersion: v1\nclusters: [\n"})
+        assert [path for path, _ in policy(broken, "yaml-parse-error")] == ["kubeconfig"]
+
+    def test_a_terraform_variable_that_locates_a_key_is_not_a_secret_default(self, make_repo: RepoFactory) -> None:
+        tf = (
+            'variable "ssh_private_key" {\n  description = "Path for SSH private key"\n  default = "identity"\n}\n'
+            'variable "default_user_password" {\n  description = "Password for the file share user"\n'
+            '  default = "devops"\n}\n'
+        )
+        assert policy(make_repo({"main.tf": tf}), "terraform-secret-default") == [("main.tf", 7)]

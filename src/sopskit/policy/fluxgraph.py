@@ -17,7 +17,9 @@ repository can its path be resolved here; everything else is reported as "not ch
 Only Kustomizations that this repository's build reaches are checked: when some Flux
 Kustomization of this repository includes the file of another, the ones no build includes
 (``.archive/``, examples) are "not reached". A repository where no Kustomization includes
-another (a single root, tests) has every Kustomization live.
+another (a single root, tests) has every Kustomization live except those under an ``examples/``,
+``samples/``, ``docs/`` or ``testdata/`` directory: examples written for the reader's repository,
+whose paths are that repository's.
 
 Decryption counts as wired for a Kustomization that sets ``spec.decryption``, or that a parent
 Kustomization builds while patching ``spec.decryption`` into Kustomizations (``spec.patches``
@@ -336,9 +338,12 @@ class FluxGraph:
         return live
 
     def is_live(self, k: FluxKustomization) -> bool:
-        """Deployed: reached from a root Kustomization (or no Kustomization builds another)."""
+        """Deployed: reached from a root Kustomization (or no Kustomization builds another), and
+        not in an example tree that no live Kustomization builds."""
         live = self._live_files
-        return live is None or k.file.rel in live
+        if live is None:
+            return not is_example(k.file.rel)
+        return k.file.rel in live
 
     def skipped(self) -> Iterator[tuple[FluxKustomization, str]]:
         """Every Kustomization not checked, with the reason (for --verbose)."""
@@ -349,7 +354,11 @@ class FluxGraph:
             elif k.templated_path:
                 yield k, f"spec.path {k.raw_path!r} is filled in by a template"
             elif not self.is_live(k):
-                yield k, "no Flux Kustomization of this repository builds the file that defines it"
+                yield k, (
+                    "an example (under an examples/ or docs/ directory)"
+                    if is_example(k.file.rel) and self._live_files is None
+                    else "no Flux Kustomization of this repository builds the file that defines it"
+                )
 
     def checked(self) -> Iterator[FluxKustomization]:
         for k in self.own:
@@ -410,6 +419,14 @@ class FluxGraph:
             if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)):
                 return True
         return False
+
+
+_EXAMPLE_DIRS = frozenset(("example", "examples", "sample", "samples", "docs", "doc", "testdata"))
+
+
+def is_example(rel: str) -> bool:
+    """A file in an example or documentation tree: written for the reader's repository."""
+    return any(part.lower() in _EXAMPLE_DIRS for part in rel.split("/")[:-1])
 
 
 def _name_matches(pattern: str, name: str) -> bool:

@@ -109,6 +109,38 @@ def _missing_flux_paths(ctx: CheckContext) -> Iterator[Violation]:
             )
 
 
+#: suffixes of template sources that a tool renders into the file without the suffix
+_TEMPLATE_SUFFIXES = (".tpl", ".j2", ".jinja", ".jinja2", ".tmpl", ".gotmpl", ".template")
+_TEMPLATE_DIRS = ("templates", "template", "skeleton", "scaffold")
+
+
+def _rendered(ctx: CheckContext, target: str) -> bool:
+    """``target`` (a file, or a directory's kustomization file) is rendered from a template source
+    committed next to it (``helmrelease.yaml.tpl``, ``kustomization.yaml.j2``)."""
+    names = [target, *(child(target, name) for name in KUSTOMIZATION_NAMES)]
+    return any(ctx.repo.exists(name + suffix) for name in names for suffix in _TEMPLATE_SUFFIXES)
+
+
+def _template_tree(ctx: CheckContext, directory: str) -> bool:
+    """A kustomization directory that a template tool renders or copies: it holds template
+    sources, or it lies under a ``templates/`` directory that does. Its relative references
+    point into the rendered layout, not into this tree."""
+    sources = ctx.shared.get("template_sources")
+    if not isinstance(sources, set):
+        sources = ctx.shared["template_sources"] = {
+            f.parent for f in ctx.repo.files if f.name.endswith(_TEMPLATE_SUFFIXES)
+        }
+    if directory in sources:
+        return True
+    parts = directory.split("/") if directory else []
+    for index, part in enumerate(parts):
+        if part.lower() in _TEMPLATE_DIRS:
+            prefix = "/".join(parts[: index + 1])
+            if any(d == prefix or d.startswith(prefix + "/") for d in sources):
+                return True
+    return False
+
+
 def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
     graph = _graph(ctx)
     builds = graph.builds
@@ -120,6 +152,10 @@ def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
         ctx.count(KUSTOMIZE_MISSING_FILE.id)
         target_path = ctx.repo.root / ref.target
         if ref.target in ctx.repo.committed:
+            continue
+        unresolved = not ctx.repo.exists(ref.target) or (ref.may_be_dir and not builds.has_kustomization(ref.target))
+        if unresolved and (_rendered(ctx, ref.target) or _template_tree(ctx, file.parent)):
+            ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {file.rel}: {ref.raw!r} is rendered from a template")
             continue
         if ref.may_be_dir and ctx.repo.exists(ref.target):
             if not builds.has_kustomization(ref.target):
