@@ -76,6 +76,11 @@ class TestFluxSources:
         assert flux(root, "flux-path-missing") == [("clusters/prod/apps.yaml", 8)]
         notes = statuses(validate_flux(root))["flux-path-missing"].notes  # type: ignore[attr-defined]
         assert any("Kustomization flux-system/apps" in n and "an example" in n for n in notes)
+        # nor are the example's kustomization files, which list what the reader's repository has
+        example = make_repo({"examples/overlays/dev/kustomization.yaml": "resources:\n  - ./flux-system\n"})
+        assert flux(example, "kustomize-missing-file") == []
+        plain = make_repo({"overlays/dev/kustomization.yaml": "resources:\n  - ./flux-system\n"})
+        assert flux(plain, "kustomize-missing-file") == [("overlays/dev/kustomization.yaml", 2)]
 
     def test_a_git_repository_with_this_url_but_another_branch_is_not_this_checkout(
         self, make_repo: RepoFactory
@@ -568,3 +573,51 @@ class TestGeneratedFiles:
             '  default = "devops"\n}\n'
         )
         assert policy(make_repo({"main.tf": tf}), "terraform-secret-default") == [("main.tf", 7)]
+
+
+class TestWhoReadsSecrets:
+    _ROLE = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: reader\n"
+        "rules:\n  - apiGroups: ['']\n    resources: [secrets]\n    verbs: [get, list]\n"
+    )
+    _BINDING = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}Binding\nmetadata:\n  name: reader\n"
+        "subjects:\n  - kind: ServiceAccount\n    name: sync\n{ns}roleRef:\n    kind: {kind}\n    name: reader\n"
+        "    apiGroup: rbac.authorization.k8s.io\n"
+    )
+    _JOB = (
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: sync\nspec:\n  template:\n    spec:\n"
+        "      serviceAccountName: sync\n      containers: [{name: c, image: busybox}]\n"
+    )
+
+    def test_a_role_binding_without_a_namespace_grants_in_its_own_namespace(self, make_repo: RepoFactory) -> None:
+        # a Role + RoleBinding with no namespace (set when applied): not every namespace, not flux-system
+        files = {
+            "app/rbac.yaml": self._ROLE.format(kind="Role") + "---\n" + self._BINDING.format(kind="Role", ns=""),
+            "app/job.yaml": self._JOB,
+        }
+        report = check_policy(make_repo(files), only=["rbac-workload-reads-all-secrets", "decryption-key-readable"])
+        assert [(v.check_id, "the namespace it is applied to" in v.message) for v in report.violations] == [
+            ("rbac-workload-reads-all-secrets", True)
+        ]
+        # a ClusterRoleBinding does reach flux-system
+        cluster = {
+            "app/rbac.yaml": self._ROLE.format(kind="ClusterRole")
+            + "---\n"
+            + self._BINDING.format(kind="ClusterRole", ns="    namespace: apps\n"),
+            "app/job.yaml": self._JOB.replace("name: sync\nspec", "name: sync\n  namespace: apps\nspec"),
+        }
+        report = check_policy(make_repo(cluster), only=["rbac-workload-reads-all-secrets", "decryption-key-readable"])
+        assert sorted(v.check_id for v in report.violations) == [
+            "decryption-key-readable", "rbac-workload-reads-all-secrets"
+        ]
+
+    def test_flux_source_watcher_is_one_of_flux_controllers(self, make_repo: RepoFactory) -> None:
+        files = {
+            "flux-system/gotk-components.yaml": self._ROLE.format(kind="ClusterRole")
+            + "---\n"
+            + self._BINDING.format(kind="ClusterRole", ns="    namespace: flux-system\n").replace(
+                "name: sync", "name: source-watcher"
+            ),
+        }
+        assert policy(make_repo(files), "decryption-key-readable") == []

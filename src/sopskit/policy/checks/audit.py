@@ -57,7 +57,7 @@ _AZURE_SECRET_ROLES = ("Key Vault Secrets User", "Key Vault Secrets Officer", "K
 _AZURE_ASSIGNMENT = re.compile(r'resource\s+"azurerm_role_assignment"\s+"([^"]+)"\s*\{')
 _TF_POLICY_DOC = re.compile(r'data\s+"aws_iam_policy_document"\s+"([^"]+)"\s*\{')
 _FLUX_SUBJECTS = {"kustomize-controller", "helm-controller", "source-controller", "notification-controller",
-                  "image-reflector-controller", "image-automation-controller"}
+                  "image-reflector-controller", "image-automation-controller", "source-watcher"}
 _READ_VERBS = {"get", "list", "watch", "*"}
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
@@ -245,16 +245,18 @@ def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFil
 def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str | None, tuple[str, str | None, str],
                                                    list[dict[str, Any]]]]:
     """Every binding: where, the namespace it grants in (None: cluster), the role it points
-    at (as a key of :func:`_roles`) and its subjects."""
+    at (as a key of :func:`_roles`) and its subjects. A RoleBinding whose namespace the
+    repository does not say grants in the namespace it is applied to (``""``), never the cluster."""
     for file, doc in ctx.repo.documents():
         data = doc.data
         for kind in ("ClusterRoleBinding", "RoleBinding"):
             if not is_kind(data, kind, "rbac.authorization.k8s.io/"):
                 continue
             ref = data.get("roleRef") if isinstance(data.get("roleRef"), dict) else {}
-            namespace = None if kind == "ClusterRoleBinding" else ctx.repo.namespace_of(file, doc)
+            namespace = None if kind == "ClusterRoleBinding" else (ctx.repo.namespace_of(file, doc) or "")
             role_kind = str(ref.get("kind", ""))
-            role_key = (role_kind, None if role_kind == "ClusterRole" else namespace, str(ref.get("name", "")))
+            role_namespace = None if role_kind == "ClusterRole" else (namespace or None)
+            role_key = (role_kind, role_namespace, str(ref.get("name", "")))
             subjects = [s for s in _as_list(data.get("subjects")) if isinstance(s, dict)]
             yield file, doc, namespace, role_key, subjects
 
@@ -286,16 +288,20 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
         for subject in subjects:
             if subject.get("kind") != "ServiceAccount":
                 continue
-            sa_namespace = subject.get("namespace") or namespace
+            sa_namespace = subject.get("namespace") or namespace or None
             if sa_namespace == "flux-system" and subject.get("name") in _FLUX_SUBJECTS:
                 continue  # the GitOps engine itself (gotk-components.yaml): reading Secrets is its job
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
                 continue
-            where = "every namespace" if namespace is None else f"namespace {namespace}"
+            where = (
+                "every namespace" if namespace is None
+                else f"namespace {namespace}" if namespace else "the namespace it is applied to"
+            )
             yield Violation(
                 RBAC_WORKLOAD_READS_ALL_SECRETS.id, file.rel, doc.line,
-                f"{name_of(doc.data)} lets ServiceAccount {sa_namespace}/{subject.get('name')} (used by {workload}) "
+                f"{name_of(doc.data)} lets ServiceAccount {sa_namespace or '(its namespace)'}/{subject.get('name')} "
+                f"(used by {workload}) "
                 f"read all Secrets in {where} through {role_key[0]} {role_key[2]}",
                 RBAC_WORKLOAD_READS_ALL_SECRETS.fix,
             )

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child
+from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child, is_example
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, is_kind, name_of
 from sopskit.policy.results import Violation
 
@@ -189,7 +189,10 @@ def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
     archived or example trees that nothing deploys."""
     checked = [k for k in graph.checked() if ctx.repo.exists(k.path or ".")]
     if not checked:
-        return set()
+        examples = {file.parent for file, _doc in ctx.repo.kustomizations() if is_example(file.rel)}
+        for directory in sorted(examples):
+            ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {directory or '.'}: an example that nothing builds")
+        return examples
     built = set().union(*(graph.builds.inputs(k.path) for k in checked))
     dead = set()
     for file, _doc in ctx.repo.kustomizations():
