@@ -386,6 +386,13 @@ class TestGitignoreTooling:
         root2 = make_repo({self.RULES: self.AGE, ".mise.toml": mise}, gitignore="/cluster.agekey.txt\n")
         assert policy(root2, "gitignore-agekey") == []
 
+    def test_a_script_keeping_the_key_in_the_work_tree_by_pwd(self, make_repo: RepoFactory) -> None:
+        script = "#!/bin/bash\nexport SOPS_AGE_KEY_FILE=$(pwd)/key.txt\nhelm secrets upgrade app chart\n"
+        root = make_repo({self.RULES: self.AGE, "install.sh": script}, gitignore="/key.txt\n")
+        assert policy(root, "gitignore-agekey") == []
+        root2 = make_repo({self.RULES: self.AGE, "install.sh": script}, gitignore="/.idea/\n")
+        assert policy(root2, "gitignore-agekey") == [(".gitignore", None)]
+
 
 # -- round 2: what the first held-out repositories showed ------------------------------------
 
@@ -612,6 +619,18 @@ class TestWhoReadsSecrets:
             "decryption-key-readable", "rbac-workload-reads-all-secrets"
         ]
 
+    def test_rbac_in_a_file_its_kustomization_leaves_out_is_not_deployed(self, make_repo: RepoFactory) -> None:
+        rbac = self._ROLE.format(kind="ClusterRole") + "---\n" + self._BINDING.format(
+            kind="ClusterRole", ns="    namespace: operator-system\n"
+        )
+        files = {
+            # an operator kit with two variants; the kustomization deploys one
+            "operator/kustomization.yaml": "resources:\n  - ./autopilot-operator.yaml\n",
+            "operator/autopilot-operator.yaml": rbac,
+            "operator/standard-operator.yaml": rbac,
+        }
+        assert policy(make_repo(files), "decryption-key-readable") == [("operator/autopilot-operator.yaml", 10)]
+
     def test_flux_source_watcher_is_one_of_flux_controllers(self, make_repo: RepoFactory) -> None:
         files = {
             "flux-system/gotk-components.yaml": self._ROLE.format(kind="ClusterRole")
@@ -621,3 +640,56 @@ class TestWhoReadsSecrets:
             ),
         }
         assert policy(make_repo(files), "decryption-key-readable") == []
+
+
+class TestCloudKmsDecryption:
+    def _repo(self, make_repo: RepoFactory, sops_keys: str) -> Path:
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: github\nstringData:\n"
+            f"  token: {ENC}\n"
+            "sops:\n" + sops_keys
+            + "  lastmodified: '2024-01-01T00:00:00Z'\n"
+            f"  mac: {ENC}\n  encrypted_regex: ^(data|stringData)$\n  version: 3.7.1\n"
+        )
+        return make_repo(
+            {
+                "clusters/apps.yaml": ks("apps", "./apps", extra="  decryption:\n    provider: sops\n"),
+                "apps/kustomization.yaml": "resources:\n  - secret.enc.yaml\n",
+                "apps/secret.enc.yaml": secret,
+            }
+        )
+
+    def test_a_cloud_kms_file_needs_no_secret_ref(self, make_repo: RepoFactory) -> None:
+        # GCP KMS through workload identity: the controller's own identity decrypts (no secretRef)
+        gcp = (
+            "  gcp_kms:\n    - resource_id: projects/p/locations/global/keyRings/sops/cryptoKeys/sops-key\n"
+            "  age: []\n"
+        )
+        assert flux(self._repo(make_repo, gcp), "flux-decryption-secretref") == []
+
+    def test_an_age_file_still_needs_a_secret_ref(self, make_repo: RepoFactory) -> None:
+        age = (
+            "  gcp_kms: []\n  age:\n"
+            "    - recipient: age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw\n      enc: x\n"
+        )
+        assert flux(self._repo(make_repo, age), "flux-decryption-secretref") == [("clusters/apps.yaml", 12)]
+
+
+def test_tab_indented_json_named_kubeconfig_is_not_a_parse_error(make_repo: RepoFactory) -> None:
+    text = '{\n\t"data": "ENC[AES256_GCM,data:eA==,iv:aQ==,tag:dA==,type:str]",\n\t"sops": {\n\t\t"kms": null\n\t}\n}\n'
+    assert policy(make_repo({"docs/talos/kubeconfig": text}), "yaml-parse-error") == []
+    assert policy(make_repo({"docs/talos/kubeconfig": text.replace("}\n}", "}\n")}), "yaml-parse-error") != []
+
+
+def test_a_repository_template_kept_inside_the_repository_resolves_against_its_own_root(
+    make_repo: RepoFactory,
+) -> None:
+    # a Terraform module ships the skeleton of the GitOps repository it creates
+    files = {
+        "templates/global-ops/.sourceignore": "*.md\n",
+        "templates/global-ops/_base/olm/sync.yaml": ks("olm", "./_base/olm/crds"),
+        "templates/global-ops/_base/olm/crds/kustomization.yaml": "resources: []\n",
+        "clusters/prod/apps.yaml": ks("apps", "./_base/olm/crds"),
+    }
+    # without its own root marker the same path is a real mistake (Flux resolves from the root)
+    assert flux(make_repo(files), "flux-path-missing") == [("clusters/prod/apps.yaml", 8)]

@@ -19,7 +19,9 @@ Kustomization of this repository includes the file of another, the ones no build
 (``.archive/``, examples) are "not reached". A repository where no Kustomization includes
 another (a single root, tests) has every Kustomization live except those under an ``examples/``,
 ``samples/``, ``docs/`` or ``testdata/`` directory: examples written for the reader's repository,
-whose paths are that repository's.
+whose paths are that repository's. A Kustomization whose ``spec.path`` is missing here but exists
+below a directory above its file that is itself a repository root (its own ``.gitignore``,
+``.sourceignore`` or ``.github``: a repository template) belongs to that repository.
 
 Decryption counts as wired for a Kustomization that sets ``spec.decryption``, or that a parent
 Kustomization builds while patching ``spec.decryption`` into Kustomizations (``spec.patches``
@@ -353,6 +355,8 @@ class FluxGraph:
                 yield k, problem
             elif k.templated_path:
                 yield k, f"spec.path {k.raw_path!r} is filled in by a template"
+            elif (root := self.nested_root(k)) is not None:
+                yield k, f"spec.path {k.raw_path!r} is relative to {root}/, a repository kept inside this one"
             elif not self.is_live(k):
                 yield k, (
                     "an example (under an examples/ or docs/ directory)"
@@ -362,8 +366,23 @@ class FluxGraph:
 
     def checked(self) -> Iterator[FluxKustomization]:
         for k in self.own:
-            if not k.templated_path and self.is_live(k):
+            if not k.templated_path and self.is_live(k) and self.nested_root(k) is None:
                 yield k
+
+    def nested_root(self, k: FluxKustomization) -> str | None:
+        """The directory, above the file defining ``k``, that is the root of a repository kept
+        inside this one (a repository template, a vendored repository: it has its own
+        ``.gitignore``/``.sourceignore``/``.github``), when ``spec.path`` resolves against it and not
+        against this root. Flux builds that repository, not this one."""
+        if not k.path or self.ctx.repo.exists(k.path):
+            return None
+        parts = k.file.parent.split("/") if k.file.parent else []
+        for depth in range(len(parts), 0, -1):
+            directory = "/".join(parts[:depth])
+            if any(self.ctx.repo.exists(f"{directory}/{marker}") for marker in _NESTED_ROOT_MARKERS) and \
+                    self.ctx.repo.exists(f"{directory}/{k.path}"):
+                return directory
+        return None
 
     @cached_property
     def global_decryption(self) -> bool:
@@ -421,6 +440,7 @@ class FluxGraph:
         return False
 
 
+_NESTED_ROOT_MARKERS = (".gitignore", ".sourceignore", ".github", ".gitlab-ci.yml", ".git")
 _EXAMPLE_DIRS = frozenset(("example", "examples", "sample", "samples", "docs", "doc", "testdata"))
 
 

@@ -17,6 +17,9 @@ Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``)
 reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
 readable by a subject other than Flux's controllers.
+
+RBAC in a file that the ``kustomization.yaml`` beside it does not list is not deployed (an
+operator's install kit often ships two variants and the kustomization picks one): not judged.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.kustomize import references
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
 from sopskit.policy.yamldocs import YamlDocument
@@ -231,10 +235,35 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
     return False
 
 
+def _left_out(ctx: CheckContext) -> set[str]:
+    """Manifests that the kustomization file next to them does not list: nothing deploys them
+    (the variant an operator's install kit ships beside the one that is used)."""
+    cached = ctx.shared.get("audit_left_out")
+    if isinstance(cached, set):
+        return cached
+    listed: dict[str, set[str]] = {}
+    for file, doc in ctx.repo.kustomizations():
+        listed[file.parent] = {ref.target for ref in references(file, doc)}
+    left_out = {
+        f.rel
+        for f in ctx.repo.files
+        if f.parent in listed and not f.is_kustomization and f.is_yaml and f.rel not in listed[f.parent]
+    }
+    ctx.shared["audit_left_out"] = left_out
+    return left_out
+
+
+def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
+    left_out = _left_out(ctx)
+    for file, doc in ctx.repo.documents():
+        if file.rel not in left_out:
+            yield file, doc
+
+
 def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]]:
     """(kind, namespace or None for ClusterRole, name) -> where the role is defined."""
     found: dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]] = {}
-    for file, doc in ctx.repo.documents():
+    for file, doc in _rbac_documents(ctx):
         for kind in ("ClusterRole", "Role"):
             if is_kind(doc.data, kind, "rbac.authorization.k8s.io/") and _reads_all_secrets(doc.data):
                 namespace = None if kind == "ClusterRole" else ctx.repo.namespace_of(file, doc)
@@ -247,7 +276,7 @@ def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str |
     """Every binding: where, the namespace it grants in (None: cluster), the role it points
     at (as a key of :func:`_roles`) and its subjects. A RoleBinding whose namespace the
     repository does not say grants in the namespace it is applied to (``""``), never the cluster."""
-    for file, doc in ctx.repo.documents():
+    for file, doc in _rbac_documents(ctx):
         data = doc.data
         for kind in ("ClusterRoleBinding", "RoleBinding"):
             if not is_kind(data, kind, "rbac.authorization.k8s.io/"):

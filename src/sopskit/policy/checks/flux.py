@@ -9,6 +9,8 @@ file below it (Flux generates a kustomization for it).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 
 from sopskit.policy.check import Check
@@ -81,6 +83,15 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
         if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")) and graph.global_decryption:
             ctx.note(check_id, f"{kustomization.label}: no secretRef, the controller's global key decrypts")
             continue
+        if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")) and all(
+            _cloud_kms_file(ctx, rel) for rel in encrypted
+        ):
+            ctx.note(
+                check_id,
+                f"{kustomization.label}: no secretRef, its files are encrypted with a cloud KMS key that the "
+                "controller's own identity (workload identity, IRSA) can use",
+            )
+            continue
         if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")):
             yield Violation(
                 FLUX_DECRYPTION_SECRETREF.id,
@@ -92,6 +103,35 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
                 f"{kustomization.namespace!r} with an `age.agekey` key "
                 f"(`sopskit cluster init --namespace {kustomization.namespace}`)",
             )
+
+
+_CLOUD_KMS_STORES = ("kms", "gcp_kms", "azure_kv")
+#: dotenv (``sops_kms__list_0__map_arn=``) and INI (``[sops]`` ``kms__list_0__map_arn =``) metadata
+_CLOUD_KMS_FLAT = re.compile(r"(?m)^\s*(?:sops_)?(?:kms|gcp_kms|azure_kv)__list_0__map_")
+
+
+def _cloud_kms_file(ctx: CheckContext, rel: str) -> bool:
+    """An encrypted file with an AWS KMS, GCP KMS or Azure Key Vault master key: Flux's
+    kustomize-controller decrypts it with its own cloud identity, no ``secretRef`` needed
+    (Flux docs, "Kustomization decryption": secretRef is optional for cloud KMS)."""
+    file = ctx.repo.by_rel.get(rel)
+    if file is None:
+        return False
+    parsed = file.yaml
+    if parsed is not None:
+        for doc in parsed.documents:
+            metadata = doc.data.get("sops") if isinstance(doc.data, dict) else None
+            if isinstance(metadata, dict) and any(metadata.get(store) for store in _CLOUD_KMS_STORES):
+                return True
+        return False
+    text = file.text or ""
+    if rel.endswith(".json"):
+        try:
+            metadata = json.loads(text).get("sops")
+        except (ValueError, AttributeError):
+            return False
+        return isinstance(metadata, dict) and any(metadata.get(store) for store in _CLOUD_KMS_STORES)
+    return bool(_CLOUD_KMS_FLAT.search(text))
 
 
 def _missing_flux_paths(ctx: CheckContext) -> Iterator[Violation]:

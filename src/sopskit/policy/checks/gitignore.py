@@ -25,7 +25,10 @@ from sopskit.policy.results import Violation
 
 _PROBES = ("prod.agekey", "flux/secrets/prod/prod.agekey")
 _CONVENTIONAL = ("age.key", "keys.txt")
-_KEY_FILE_SETTING = re.compile(r"SOPS_AGE_KEY_FILE[\"']?\s*[:=]\s*[\"']?(?:\$\(expand_path\s+)?([^\"'\s)]+)")
+#: ``SOPS_AGE_KEY_FILE=...``; ``$(pwd)/``, ``$PWD/`` and direnv's ``$(expand_path ...)`` mean the work tree
+_KEY_FILE_SETTING = re.compile(
+    r"SOPS_AGE_KEY_FILE[\"']?\s*[:=]\s*[\"']?(?:\$\(expand_path\s+|\$\(pwd\)/|\$\{?PWD\}?/)?([^\"'\s)]+)"
+)
 _HOME_KEY_FILE = re.compile(r"(?:~|\$HOME|\$\{HOME\})/\.config/[^\s\"']*keys\.txt")
 _OUTSIDE = re.compile(r"^(?:~|\$HOME|\$\{HOME\}|\{\{\s*env\.HOME|/)")
 _TOOLING_NAMES = (".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".mise.toml", "mise.toml")
