@@ -607,14 +607,23 @@ class TestWhoReadsSecrets:
         assert [(v.check_id, "the namespace it is applied to" in v.message) for v in report.violations] == [
             ("rbac-workload-reads-all-secrets", True)
         ]
-        # a ClusterRoleBinding does reach flux-system
+        # a ClusterRoleBinding does reach flux-system, in a repository that uses Flux
         cluster = {
             "app/rbac.yaml": self._ROLE.format(kind="ClusterRole")
             + "---\n"
             + self._BINDING.format(kind="ClusterRole", ns="    namespace: apps\n"),
             "app/job.yaml": self._JOB.replace("name: sync\nspec", "name: sync\n  namespace: apps\nspec"),
         }
-        report = check_policy(make_repo(cluster), only=["rbac-workload-reads-all-secrets", "decryption-key-readable"])
+        only = ["rbac-workload-reads-all-secrets", "decryption-key-readable"]
+        report = check_policy(make_repo(cluster), only=only)
+        # an Argo CD repository has no flux-system key: the question does not apply
+        assert [v.check_id for v in report.violations] == ["rbac-workload-reads-all-secrets"]
+        assert statuses(report)["decryption-key-readable"].status == "not-applicable"  # type: ignore[attr-defined]
+        flux_sync = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://example.invalid/r\n"
+        )
+        report = check_policy(make_repo({**cluster, "clusters/prod/flux-system/gotk-sync.yaml": flux_sync}), only=only)
         assert sorted(v.check_id for v in report.violations) == [
             "decryption-key-readable", "rbac-workload-reads-all-secrets"
         ]
@@ -628,18 +637,38 @@ class TestWhoReadsSecrets:
             "operator/kustomization.yaml": "resources:\n  - ./autopilot-operator.yaml\n",
             "operator/autopilot-operator.yaml": rbac,
             "operator/standard-operator.yaml": rbac,
+            "flux-system/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: flux-system\n",
         }
         assert policy(make_repo(files), "decryption-key-readable") == [("operator/autopilot-operator.yaml", 10)]
+        # nor is RBAC kept in an archive
+        assert policy(make_repo({**files, ".archive/operator/old.yaml": rbac}), "decryption-key-readable") == [
+            ("operator/autopilot-operator.yaml", 10)
+        ]
+        # a kustomization listing none of its neighbours (helmCharts beside their output) leaves none out
+        rendered = {"cni/kustomization.yaml": "helmCharts:\n  - name: cni\n", "cni/cni.yaml": rbac}
+        assert policy(make_repo({**files, **rendered}), "decryption-key-readable") == [
+            ("cni/cni.yaml", 10), ("operator/autopilot-operator.yaml", 10)
+        ]
 
     def test_flux_source_watcher_is_one_of_flux_controllers(self, make_repo: RepoFactory) -> None:
+        sync = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://example.invalid/r\n"
+        )
+        binding = self._BINDING.format(kind="ClusterRole", ns="    namespace: flux-system\n")
         files = {
+            "flux-system/gotk-sync.yaml": sync,
             "flux-system/gotk-components.yaml": self._ROLE.format(kind="ClusterRole")
             + "---\n"
-            + self._BINDING.format(kind="ClusterRole", ns="    namespace: flux-system\n").replace(
-                "name: sync", "name: source-watcher"
-            ),
+            + binding.replace("name: sync", "name: source-watcher"),
         }
         assert policy(make_repo(files), "decryption-key-readable") == []
+        other = {**files, "flux-system/gotk-components.yaml": files["flux-system/gotk-components.yaml"].replace(
+            "name: source-watcher", "name: dashboard"
+        )}
+        assert [path for path, _ in policy(make_repo(other), "decryption-key-readable")] == [
+            "flux-system/gotk-components.yaml"
+        ]
 
 
 class TestCloudKmsDecryption:
@@ -693,3 +722,41 @@ def test_a_repository_template_kept_inside_the_repository_resolves_against_its_o
     }
     # without its own root marker the same path is a real mistake (Flux resolves from the root)
     assert flux(make_repo(files), "flux-path-missing") == [("clusters/prod/apps.yaml", 8)]
+
+
+class TestArgoCdRepositories:
+    def test_secret_replacer_placeholders_are_references(self, make_repo: RepoFactory) -> None:
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: kured\ndata:\n"
+            "  notify_url: <secret:notify-url|base64>\n  password: <secret:secretKey>\n"
+        )
+        assert policy(make_repo({"kured/secret.yaml": secret}), "plaintext-secret") == []
+        leaky = secret.replace("<secret:secretKey>", base64.b64encode(b"hunter2-" + b"literal").decode())
+        assert policy(make_repo({"kured/secret.yaml": leaky}), "plaintext-secret") == [("kured/secret.yaml", 5)]
+
+    def test_unreferenced_sops_files_are_a_flux_question(self, make_repo: RepoFactory) -> None:
+        # Argo CD plugins (KSOPS, helm-secrets, secret replacers) name their SOPS files themselves
+        files = {
+            "apps/renovate/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+            "apps/renovate/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: r}\n",
+            "apps/renovate/secret.sec.yaml": vector_bytes(AGE_VECTOR),
+        }
+        report = validate_flux(make_repo(files), only=["encrypted-file-unreferenced"])
+        assert report.ok and statuses(report)["encrypted-file-unreferenced"].status == "not-applicable"  # type: ignore[attr-defined]
+        with_flux = {**files, "clusters/apps.yaml": ks("apps", "./apps/renovate")}
+        assert flux(make_repo(with_flux), "encrypted-file-unreferenced") == [("apps/renovate/secret.sec.yaml", None)]
+
+    def test_a_public_key_beside_the_age_key_is_harmless(self, make_repo: RepoFactory) -> None:
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sops-age\n  namespace: flux-system\n"
+            f"stringData:\n  age.pubkey: {ENC}\n  age.agekey: {ENC}\n" + SOPS_BLOCK
+        )
+        files = {
+            "clusters/apps.yaml": ks("apps", "./apps", extra="  decryption:\n    provider: sops\n    secretRef:\n"
+                                     "      name: sops-age\n"),
+            "apps/kustomization.yaml": "resources: []\n",
+            "bootstrap/age-key.sops.yaml": secret,
+        }
+        assert flux(make_repo(files), "flux-decryption-key-name") == []
+        wrong = {**files, "bootstrap/age-key.sops.yaml": secret.replace("age.agekey", "keys.txt")}
+        assert [line for _, line in flux(make_repo(wrong), "flux-decryption-key-name")] == [7, 8]

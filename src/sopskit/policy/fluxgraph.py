@@ -444,6 +444,14 @@ _NESTED_ROOT_MARKERS = (".gitignore", ".sourceignore", ".github", ".gitlab-ci.ym
 _EXAMPLE_DIRS = frozenset(("example", "examples", "sample", "samples", "docs", "doc", "testdata"))
 
 
+_ARCHIVE_DIRS = frozenset((".archive", "archive", "archived", ".archived", "_archive"))
+
+
+def is_archived(rel: str) -> bool:
+    """A file in an archive tree (``.archive/``): kept for reference, deployed by nothing."""
+    return any(part.lower() in _ARCHIVE_DIRS for part in rel.split("/")[:-1])
+
+
 def is_example(rel: str) -> bool:
     """A file in an example or documentation tree: written for the reader's repository."""
     return any(part.lower() in _EXAMPLE_DIRS for part in rel.split("/")[:-1])

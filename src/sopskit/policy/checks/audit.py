@@ -18,8 +18,9 @@ reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
 readable by a subject other than Flux's controllers.
 
-RBAC in a file that the ``kustomization.yaml`` beside it does not list is not deployed (an
-operator's install kit often ships two variants and the kustomization picks one): not judged.
+RBAC in a file that the ``kustomization.yaml`` beside it does not list (when it lists some of its
+neighbours: an operator's install kit often ships two variants and the kustomization picks one),
+or under an ``.archive/`` (``archive/``, ``archived/``) directory, is not deployed: not judged.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.fluxgraph import is_archived
 from sopskit.policy.kustomize import references
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
@@ -62,6 +64,8 @@ _AZURE_ASSIGNMENT = re.compile(r'resource\s+"azurerm_role_assignment"\s+"([^"]+)
 _TF_POLICY_DOC = re.compile(r'data\s+"aws_iam_policy_document"\s+"([^"]+)"\s*\{')
 _FLUX_SUBJECTS = {"kustomize-controller", "helm-controller", "source-controller", "notification-controller",
                   "image-reflector-controller", "image-automation-controller", "source-watcher"}
+_FLUX_APIS = ("kustomize.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/",
+              "fluxcd.controlplane.io/")
 _READ_VERBS = {"get", "list", "watch", "*"}
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
@@ -236,14 +240,20 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
 
 
 def _left_out(ctx: CheckContext) -> set[str]:
-    """Manifests that the kustomization file next to them does not list: nothing deploys them
-    (the variant an operator's install kit ships beside the one that is used)."""
+    """Manifests that the kustomization file next to them does not list, when it lists some of
+    its neighbours: nothing deploys them (the variant an operator's install kit ships beside the
+    one that is used)."""
     cached = ctx.shared.get("audit_left_out")
     if isinstance(cached, set):
         return cached
     listed: dict[str, set[str]] = {}
     for file, doc in ctx.repo.kustomizations():
-        listed[file.parent] = {ref.target for ref in references(file, doc)}
+        targets = {ref.target for ref in references(file, doc)}
+        prefix = f"{file.parent}/" if file.parent else ""
+        # only a kustomization that picks among the files beside it leaves the others out (one
+        # that renders helmCharts may sit next to its committed output, used by another tool)
+        if any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets):
+            listed[file.parent] = targets
     left_out = {
         f.rel
         for f in ctx.repo.files
@@ -254,9 +264,10 @@ def _left_out(ctx: CheckContext) -> set[str]:
 
 
 def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
+    """Documents that something may deploy: not left out by their kustomization, not archived."""
     left_out = _left_out(ctx)
     for file, doc in ctx.repo.documents():
-        if file.rel not in left_out:
+        if file.rel not in left_out and not is_archived(file.rel):
             yield file, doc
 
 
@@ -336,7 +347,20 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
             )
 
 
+def _uses_flux(ctx: CheckContext) -> bool:
+    """Flux objects in the repository (a Flux Kustomization, a Flux source, a FluxInstance, or
+    anything in ``flux-system``): only then does ``flux-system`` hold a SOPS decryption key (an
+    Argo CD repository keeps it elsewhere)."""
+    return any(
+        str(doc.data.get("apiVersion", "")).startswith(_FLUX_APIS) or ctx.repo.namespace_of(file, doc) == "flux-system"
+        for file, doc in ctx.repo.documents()
+    )
+
+
 def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
+    if not _uses_flux(ctx):
+        ctx.mark_not_applicable(DECRYPTION_KEY_READABLE.id, "the repository has no Flux objects (no flux-system key)")
+        return
     roles = _roles(ctx)
     for file, doc, namespace, role_key, subjects in _bindings(ctx):
         if role_key not in roles or namespace not in (None, "flux-system"):

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child, is_example
+from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child, is_archived, is_example
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, is_kind, name_of
 from sopskit.policy.results import Violation
 
+_PUBLIC_KEY_NAME = re.compile(r"(?i)pub(?:lic)?(?:key)?\b|\.pub$|recipients?")
 _FLUX_KEY_NAMES = ("sops.vault-token", "sops.aws-kms", "sops.azure-kv", "sops.gcp-kms")
 
 
@@ -229,14 +230,16 @@ def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
     archived or example trees that nothing deploys."""
     checked = [k for k in graph.checked() if ctx.repo.exists(k.path or ".")]
     if not checked:
-        examples = {file.parent for file, _doc in ctx.repo.kustomizations() if is_example(file.rel)}
+        examples = {
+            file.parent for file, _doc in ctx.repo.kustomizations() if is_example(file.rel) or is_archived(file.rel)
+        }
         for directory in sorted(examples):
             ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {directory or '.'}: an example that nothing builds")
         return examples
     built = set().union(*(graph.builds.inputs(k.path) for k in checked))
     dead = set()
     for file, _doc in ctx.repo.kustomizations():
-        if file.rel not in built:
+        if file.rel not in built or is_archived(file.rel):
             dead.add(file.parent)
             ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {file.rel}: no Flux Kustomization builds it")
     return dead
@@ -245,6 +248,11 @@ def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
 def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     graph = _graph(ctx)
     builds = graph.builds
+    if not graph.kustomizations:
+        # Argo CD and plain kustomize repositories reach SOPS files through plugins (KSOPS
+        # generators, helm-secrets, secret replacers) that name them in their own manifests
+        ctx.mark_not_applicable(ENCRYPTED_FILE_UNREFERENCED.id, "the repository has no Flux Kustomization")
+        return
     referenced = {ref.target for _, ref in builds.all_references}
     generated_roots = [k.path for k in graph.kustomizations if not builds.has_kustomization(k.path)]
     dead = _dead_kustomize_dirs(ctx, graph)
@@ -308,6 +316,8 @@ def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
         ]
         readable = [key for _, key in keys if _flux_reads(key)]
         for section, key in keys:
+            if readable and _PUBLIC_KEY_NAME.search(key):
+                continue  # age.pubkey kept beside age.agekey: harmless
             if not _flux_reads(key):
                 yield Violation(
                     FLUX_DECRYPTION_KEY_NAME.id,

@@ -6,7 +6,8 @@ encoding, not encryption). Kustomize ``secretGenerator`` literals are never decr
 and generator files/envs that are not SOPS-encrypted put plaintext into the build.
 
 A value that only *refers* to a secret is not one: ``${VAR}`` (Flux post-build substitution),
-``op://vault/item/field`` (1Password), ``<path:...>`` (argocd-vault-plugin), ``ref+...://`` (vals),
+``op://vault/item/field`` (1Password), ``<path:...>`` (argocd-vault-plugin), ``<secret:key|base64>``
+(argocd-secret-replacer), ``ref+...://`` (vals),
 ``<github_token>`` placeholders,
 and Helm/Jinja/Go template expressions (``{{ ... }}``, ``{% ... %}``). Base64 ``data`` values are
 decoded before that test. A multi-line value is a configuration file carried in a Secret: it
@@ -37,7 +38,9 @@ _ENCRYPT_FIX = (
 
 
 # op://, argocd-vault-plugin <path:...>, vals ref+...://, and a <placeholder> left for the reader
-_WHOLE_REFERENCE = re.compile(r"^\s*(?:op://\S+|<path:[^>]+>|ref\+[a-z0-9]+://\S+|<[A-Za-z0-9_. -]{1,64}>)\s*$")
+_WHOLE_REFERENCE = re.compile(
+    r"^\s*(?:op://\S+|<path:[^>]+>|<[a-z]+:[^<>\s]+>|ref\+[a-z0-9]+://\S+|<[A-Za-z0-9_. -]{1,64}>)\s*$"
+)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
 # what, left after the templates are cut out, is still a credential: a URL password or a token
 _LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
