@@ -646,7 +646,11 @@ class TestWhoReadsSecrets:
             ("operator/autopilot-operator.yaml", 10)
         ]
         # a kustomization listing none of its neighbours (helmCharts beside their output) leaves none out
-        rendered = {"cni/kustomization.yaml": "helmCharts:\n  - name: cni\n", "cni/cni.yaml": rbac}
+        rendered = {
+            "cni/kustomization.yaml": "helmCharts:\n  - name: cni\ntransformers:\n  - transformers.yaml\n",
+            "cni/transformers.yaml": "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: t}\n",
+            "cni/cni.yaml": rbac,
+        }
         assert policy(make_repo({**files, **rendered}), "decryption-key-readable") == [
             ("cni/cni.yaml", 10), ("operator/autopilot-operator.yaml", 10)
         ]

@@ -248,10 +248,10 @@ def _left_out(ctx: CheckContext) -> set[str]:
         return cached
     listed: dict[str, set[str]] = {}
     for file, doc in ctx.repo.kustomizations():
-        targets = {ref.target for ref in references(file, doc)}
+        targets = {ref.target for ref in references(file, doc) if ref.field in ("resources", "bases")}
         prefix = f"{file.parent}/" if file.parent else ""
-        # only a kustomization that picks among the files beside it leaves the others out (one
-        # that renders helmCharts may sit next to its committed output, used by another tool)
+        # only a kustomization whose resources pick among the files beside it leaves the others
+        # out (one that renders helmCharts may sit next to its committed output, used elsewhere)
         if any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets):
             listed[file.parent] = targets
     left_out = {
