@@ -765,3 +765,38 @@ class TestArgoCdRepositories:
         assert flux(make_repo(files), "flux-decryption-key-name") == []
         wrong = {**files, "bootstrap/age-key.sops.yaml": secret.replace("age.agekey", "keys.txt")}
         assert [line for _, line in flux(make_repo(wrong), "flux-decryption-key-name")] == [7, 8]
+
+
+class TestThirdRound:
+    def test_vendored_collections_test_keys_are_not_the_repositorys(self, make_repo: RepoFactory) -> None:
+        kind = "RSA " + "PRIVATE KEY"  # split: the repository's own scan must not see a key block
+        pem = f"-----BEGIN {kind}-----\n" + "A" * 64 + f"\n-----END {kind}-----\n"
+        root = make_repo(
+            {
+                "ansible/collections/ansible_collections/community/general/tests/files/ca_key.pem": pem,
+                "ansible/files/ca_key.pem": pem,
+            }
+        )
+        assert policy(root, "private-key") == [("ansible/files/ca_key.pem", 1)]
+
+    def test_a_token_comment_is_not_a_token(self, make_repo: RepoFactory) -> None:
+        tf = 'variable "token_comment" {\n  default = "API token for Terraform"\n}\n'
+        assert policy(make_repo({"vars.tf": tf}), "terraform-secret-default") == []
+
+    def test_a_disabled_sops_file_is_not_unreferenced(self, make_repo: RepoFactory) -> None:
+        files = {
+            "clusters/apps.yaml": ks("apps", "./apps"),
+            "apps/kustomization.yaml": "resources: []\n",
+            "apps/config.sops.yaml.disabled": vector_bytes(AGE_VECTOR),
+        }
+        assert flux(make_repo(files), "encrypted-file-unreferenced") == []
+        files["apps/config.sops.yaml"] = vector_bytes(AGE_VECTOR)
+        assert flux(make_repo(files), "encrypted-file-unreferenced") == [("apps/config.sops.yaml", None)]
+
+    def test_tooling_keys_outside_the_work_tree(self, make_repo: RepoFactory) -> None:
+        rules = {".sops.yaml": TestGitignoreTooling.AGE}
+        script = 'SOPS_AGE_KEY_FILE="${SOPS_AGE_KEY_FILE:-${HOME}/.config/sops/age/keys.txt}"\n'
+        ci = 'echo "SOPS_AGE_KEY_FILE=$RUNNER_TEMP/age.key" >> "$GITHUB_ENV"\n'
+        for tooling in ({"scripts/provision.sh": script}, {".github/workflows/apply.yaml": f"run: |\n  {ci}"}):
+            report = check_policy(make_repo({**rules, **tooling}, gitignore=""), only=["gitignore-agekey"])
+            assert report.ok and report.statuses[0].status == "not-applicable", tooling

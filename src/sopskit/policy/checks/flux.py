@@ -19,6 +19,7 @@ from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, is_kind, name_of
 from sopskit.policy.results import Violation
 
+_PARKED_SUFFIXES = (".disabled", ".bak", ".old", ".orig", ".backup", ".example", ".sample", ".tmpl", ".template")
 _PUBLIC_KEY_NAME = re.compile(r"(?i)pub(?:lic)?(?:key)?\b|\.pub$|recipients?")
 _FLUX_KEY_NAMES = ("sops.vault-token", "sops.aws-kms", "sops.azure-kv", "sops.gcp-kms")
 
@@ -260,6 +261,8 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     for file in ctx.repo.files:
         if not file.is_encrypted or file.rel in referenced or file.name == ".sops.yaml":
             continue
+        if file.name.endswith(_PARKED_SUFFIXES):
+            continue  # config.sops.yaml.disabled: taken out of the build on purpose
         ctx.count(ENCRYPTED_FILE_UNREFERENCED.id)
         if any(_is_under(file.rel, root) for root in generated_roots):
             continue

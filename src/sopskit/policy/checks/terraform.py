@@ -29,7 +29,7 @@ _SECRET_WORD = re.compile(
 _POINTER_SUFFIX = re.compile(
     r"(?i)[_-](name|names|arn|id|ids|path|file|ttl|length|version|enabled|count|prefix|type|ref|"
     r"rotation|policy|url|uri|arns|kms_key|key_id|validity|duration|expiry|expiration|lifetime|timeout|"
-    r"interval|format|algorithm|size|bits)$"
+    r"interval|format|algorithm|size|bits|comment|description|label|note|notes)$"
 )
 _DESCRIPTION = re.compile(r'(?m)^[ \t]*description[ \t]*=[ \t]*"([^"]*)"')
 #: a description saying the variable locates a secret rather than holds it ("Path for SSH private key")
