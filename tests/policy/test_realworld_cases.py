@@ -800,3 +800,7 @@ class TestThirdRound:
         for tooling in ({"scripts/provision.sh": script}, {".github/workflows/apply.yaml": f"run: |\n  {ci}"}):
             report = check_policy(make_repo({**rules, **tooling}, gitignore=""), only=["gitignore-agekey"])
             assert report.ok and report.statuses[0].status == "not-applicable", tooling
+        # a justfile keeping the key at the root: that name must be ignored, and is
+        just = {"justfile": 'export SOPS_AGE_KEY_FILE := justfile_directory() / "age.key"\n'}
+        assert policy(make_repo({**rules, **just}, gitignore="# Age\nage.key\n"), "gitignore-agekey") == []
+        assert policy(make_repo({**rules, **just}, gitignore="*.log\n"), "gitignore-agekey") == [(".gitignore", None)]

@@ -25,9 +25,11 @@ from sopskit.policy.results import Violation
 
 _PROBES = ("prod.agekey", "flux/secrets/prod/prod.agekey")
 _CONVENTIONAL = ("age.key", "keys.txt")
-#: ``SOPS_AGE_KEY_FILE=...``; ``$(pwd)/``, ``$PWD/`` and direnv's ``$(expand_path ...)`` mean the work tree
+#: ``SOPS_AGE_KEY_FILE=...``; ``$(pwd)/``, ``$PWD/``, direnv's ``$(expand_path ...)`` and just's
+#: ``justfile_directory() / "..."`` mean the work tree
 _KEY_FILE_SETTING = re.compile(
-    r"SOPS_AGE_KEY_FILE[\"']?\s*[:=]\s*[\"']?(?:\$\(expand_path\s+|\$\(pwd\)/|\$\{?PWD\}?/)?([^\"'\s)]+)"
+    r"SOPS_AGE_KEY_FILE[\"']?\s*(?::=|[:=])\s*(?:justfile_directory\(\)\s*/\s*)?[\"']?"
+    r"(?:\$\(expand_path\s+|\$\(pwd\)/|\$\{?PWD\}?/)?([^\"'\s)]+)"
 )
 _HOME_KEY_FILE = re.compile(r"(?:~|\$HOME|\$\{HOME\})/\.config/[^\s\"']*keys\.txt")
 _OUTSIDE = re.compile(
