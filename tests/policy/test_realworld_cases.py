@@ -797,10 +797,18 @@ class TestThirdRound:
         rules = {".sops.yaml": TestGitignoreTooling.AGE}
         script = 'SOPS_AGE_KEY_FILE="${SOPS_AGE_KEY_FILE:-${HOME}/.config/sops/age/keys.txt}"\n'
         ci = 'echo "SOPS_AGE_KEY_FILE=$RUNNER_TEMP/age.key" >> "$GITHUB_ENV"\n'
-        for tooling in ({"scripts/provision.sh": script}, {".github/workflows/apply.yaml": f"run: |\n  {ci}"}):
+        actions = "env:\n  SOPS_AGE_KEY_FILE: ${{ runner.temp }}/age.key\n"
+        for tooling in (
+            {"scripts/provision.sh": script},
+            {".github/workflows/apply.yaml": f"run: |\n  {ci}"},
+            {".github/workflows/diff.yaml": actions},
+        ):
             report = check_policy(make_repo({**rules, **tooling}, gitignore=""), only=["gitignore-agekey"])
             assert report.ok and report.statuses[0].status == "not-applicable", tooling
         # a justfile keeping the key at the root: that name must be ignored, and is
-        just = {"justfile": 'export SOPS_AGE_KEY_FILE := justfile_directory() / "age.key"\n'}
+        just = {
+            "justfile": 'export SOPS_AGE_KEY_FILE := justfile_directory() / "age.key"\n',
+            ".justfiles/sops.just": 'export SOPS_AGE_KEY_FILE := source_directory() / ".." / "age.key"\n',
+        }
         assert policy(make_repo({**rules, **just}, gitignore="# Age\nage.key\n"), "gitignore-agekey") == []
         assert policy(make_repo({**rules, **just}, gitignore="*.log\n"), "gitignore-agekey") == [(".gitignore", None)]

@@ -34,7 +34,7 @@ _KEY_FILE_SETTING = re.compile(
 _HOME_KEY_FILE = re.compile(r"(?:~|\$HOME|\$\{HOME\})/\.config/[^\s\"']*keys\.txt")
 _OUTSIDE = re.compile(
     r"^(?:~|\$HOME|\$\{HOME\}|\{\{\s*env\.HOME|/|\$\{?(?:RUNNER_TEMP|TMPDIR|TMP|TEMP|XDG_CONFIG_HOME|"
-    r"XDG_RUNTIME_DIR|USERPROFILE|APPDATA)\b|\$\(mktemp)"
+    r"XDG_RUNTIME_DIR|USERPROFILE|APPDATA)\b|\$\(mktemp|\$\{\{)"  # ${{ runner.temp }}: a CI expression
 )
 #: ``${SOPS_AGE_KEY_FILE:-$HOME/...}``: the default is where the key is when nothing overrides it
 _DEFAULTED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(.*)$")
@@ -58,6 +58,8 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
         defaulted = _DEFAULTED.match(value)
         if defaulted:
             value = defaulted.group(1).removesuffix("}")
+        if value.endswith("("):
+            continue  # an expression this reader does not evaluate (just's source_directory() / ...)
         if value and not value.startswith(("$SOPS_AGE_KEY_FILE", "${SOPS_AGE_KEY_FILE")):
             values.append(value)
     return values
