@@ -6,6 +6,7 @@ Run by hand (not part of the test suite)::
         /work/.mirror/onedr0p+home-ops/repo@2022-06-01 ~/src/my-gitops@v1.2.0
     .venv/bin/python bench/realworld.py --save run.json REPO...     # keep the findings
     .venv/bin/python bench/realworld.py --score run.json            # precision / recall
+    .venv/bin/python bench/realworld.py --no-scan -v --save run.json REPO...   # guardrails only
 
 A REPO is a work tree or a Git directory (the bare mirrors the ``fetch`` tool writes), optionally
 followed by ``@REV`` (a commit, tag or branch) or ``@YYYY-MM-DD`` (the last commit before that
@@ -20,6 +21,11 @@ each file; ``"missed"`` lists true findings no run reported (``"CHECK PATH"``). 
 is stored. ``--score`` prints precision and recall per repository group (``tuned`` / ``held-out``
 in the labels file) from a saved run: recall counts every finding ever labelled true for that
 snapshot (by any run) plus the listed misses.
+
+How the groups were made: a repository is first run once with the code frozen (a commit), every
+finding is labelled by reading the file, and the figures are recorded as a ``held-out-N`` group
+before any change; once the code is changed because of what it showed, the repository moves to
+``tuned`` and its snapshot's ``note`` keeps the held-out figures.
 """
 
 from __future__ import annotations
