@@ -6,6 +6,7 @@ Run by hand (not part of the test suite)::
         /work/.mirror/onedr0p+home-ops/repo@2022-06-01 ~/src/my-gitops@v1.2.0
     .venv/bin/python bench/realworld.py --save run.json REPO...     # keep the findings
     .venv/bin/python bench/realworld.py --score run.json            # precision / recall
+    .venv/bin/python bench/realworld.py --no-scan -v --save run.json REPO...   # guardrails only
 
 A REPO is a work tree or a Git directory (the bare mirrors the ``fetch`` tool writes), optionally
 followed by ``@REV`` (a commit, tag or branch) or ``@YYYY-MM-DD`` (the last commit before that
@@ -20,6 +21,11 @@ each file; ``"missed"`` lists true findings no run reported (``"CHECK PATH"``). 
 is stored. ``--score`` prints precision and recall per repository group (``tuned`` / ``held-out``
 in the labels file) from a saved run: recall counts every finding ever labelled true for that
 snapshot (by any run) plus the listed misses.
+
+How the groups were made: a repository is first run once with the code frozen (a commit), every
+finding is labelled by reading the file, and the figures are recorded as a ``held-out-N`` group
+before any change; once the code is changed because of what it showed, the repository moves to
+``tuned`` and its snapshot's ``note`` keeps the held-out figures.
 """
 
 from __future__ import annotations
@@ -86,7 +92,7 @@ def _run_json(args: list[str], cwd: Path) -> tuple[dict[str, Any] | None, str]:
         return None, stderr or f"exit {proc.returncode}, no JSON"
 
 
-def run_one(spec: str, *, history: bool) -> dict[str, Any]:
+def run_one(spec: str, *, history: bool, scan: bool = True) -> dict[str, Any]:
     source, _, rev = spec.partition("@")
     label = f"{_name(source)}@{rev or 'HEAD'}"
     with tempfile.TemporaryDirectory(prefix="sopskit-realworld-") as tmp:
@@ -94,7 +100,7 @@ def run_one(spec: str, *, history: bool) -> dict[str, Any]:
         commit = _checkout(source, rev or None, work)
         result: dict[str, Any] = {"repo": label, "commit": commit, "findings": [], "errors": []}
         scan_args = ["scan", "--format", "json", "--no-progress", *(["--history"] if history else []), "."]
-        data, err = _run_json(scan_args, work)
+        data, err = _run_json(scan_args, work) if scan else ({"findings": []}, "")
         if data is None:
             result["errors"].append(f"scan: {err}")
         else:
@@ -168,6 +174,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("repos", nargs="*", help="REPO[@REV|@YYYY-MM-DD]")
     parser.add_argument("--history", action="store_true", help="scan with --history too (slow)")
+    parser.add_argument("--no-scan", action="store_true", help="run only the guardrails (policy, flux)")
     parser.add_argument("--save", type=Path, help="write the findings to this JSON file")
     parser.add_argument("--score", type=Path, help="score a saved run against the labels file")
     parser.add_argument("--labels", type=Path, default=LABELS)
@@ -182,7 +189,7 @@ def main() -> int:
         parser.error("give at least one repository (or --score FILE)")
     runs = []
     for spec in args.repos:
-        result = run_one(spec, history=args.history)
+        result = run_one(spec, history=args.history, scan=not args.no_scan)
         print_run(result, verbose=args.verbose)
         runs.append(result)
     if args.save:

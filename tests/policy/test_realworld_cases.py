@@ -65,6 +65,23 @@ class TestFluxSources:
         )
         assert flux(root, "flux-path-missing") == [("clusters/ks.yaml", 20)]
 
+    def test_an_example_for_another_repository_is_not_checked(self, make_repo: RepoFactory) -> None:
+        # a platform repository shipping an example of the overlay repository its users write
+        root = make_repo(
+            {
+                "examples/overlays/dev/fluxcd/apps.yaml": ks("apps", "./applications/overlays/dev/apps"),
+                "clusters/prod/apps.yaml": ks("prod", "./applications/overlays/prod"),
+            }
+        )
+        assert flux(root, "flux-path-missing") == [("clusters/prod/apps.yaml", 8)]
+        notes = statuses(validate_flux(root))["flux-path-missing"].notes  # type: ignore[attr-defined]
+        assert any("Kustomization flux-system/apps" in n and "an example" in n for n in notes)
+        # nor are the example's kustomization files, which list what the reader's repository has
+        example = make_repo({"examples/overlays/dev/kustomization.yaml": "resources:\n  - ./flux-system\n"})
+        assert flux(example, "kustomize-missing-file") == []
+        plain = make_repo({"overlays/dev/kustomization.yaml": "resources:\n  - ./flux-system\n"})
+        assert flux(plain, "kustomize-missing-file") == [("overlays/dev/kustomization.yaml", 2)]
+
     def test_a_git_repository_with_this_url_but_another_branch_is_not_this_checkout(
         self, make_repo: RepoFactory
     ) -> None:
@@ -238,9 +255,46 @@ class TestPlaintextSecretValues:
         leaky = body + "  api_key: literal-0123\n  dsn: postgres://app" + ":s3cr3t@db/app\n"
         report = check_policy(make_repo({"s.yaml": self._secret("stringData", leaky)}), only=["plaintext-secret"])
         assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["api_key, dsn)"]
-        # without any reference, every plaintext value is the author's real value
-        plain = '  username: "admin"\n  host: db\n'
-        assert policy(make_repo({"s.yaml": self._secret("stringData", plain)}), "plaintext-secret") == [("s.yaml", 4)]
+        # without any reference, a value that is not shaped like configuration is the author's secret
+        plain = '  username: "admin"\n  host: db\n  admin: hunter2\n'
+        report = check_policy(make_repo({"s.yaml": self._secret("stringData", plain)}), only=["plaintext-secret"])
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["admin)"]
+
+    def test_flux_variables_kept_in_a_secret_are_not_secrets(self, make_repo: RepoFactory) -> None:
+        # a postBuild substituteFrom Secret holding only configuration: domains, an issuer, a count
+        body = '  dns_suffix: "example.org"\n  cluster_issuer: "letsencrypt-production"\n  agent_count: "1"\n'
+        assert policy(make_repo({"s.yaml": self._secret("stringData", body)}), "plaintext-secret") == []
+        # a value that is not shaped like configuration counts, placeholder or not: it is applied as written
+        leaky = body + '  CRYPTO_KEY_VALUE: "Your encryption passphrase"\n'
+        report = check_policy(make_repo({"s.yaml": self._secret("stringData", leaky)}), only=["plaintext-secret"])
+        assert [v.message.rsplit("keys: ", 1)[1] for v in report.violations] == ["CRYPTO_KEY_VALUE)"]
+
+    def test_a_helm_values_file_in_a_secret_generator_counts_only_with_a_credential(
+        self, make_repo: RepoFactory
+    ) -> None:
+        kustomization = (
+            "secretGenerator:\n  - name: chart-values\n    files:\n      - values.yaml=helm-values/values.yaml\n"
+            "  - name: app-env\n    envs:\n      - app.env\n"
+        )
+        values = (
+            "# Default values for the chart.\n"
+            "# password: changeme\n"
+            "imagePullSecrets: []\n"
+            "tls:\n  secretName: chart-tls\n  existingSecret: \"\"\n"
+            "auth:\n  passwordFile: /etc/app/password\n  tokenPath: /var/run/token\n"
+            "tolerations:\n  - key: node-role\n    operator: Exists\n"
+            "admin:\n  password: your-password-here\n  tokenSecret: admin-token\n"
+            "minio:\n  users:\n    - accessKey: logs-user\n      secretKey: supersecretpassword\n"
+            "config:\n  processors:\n    - key: host.name\n"
+        )
+        env = "# APP_PASSWORD=\nLOG_LEVEL=debug\nPUBLIC_URL=https://app.example.org\n"
+        files = {"kustomization.yaml": kustomization, "helm-values/values.yaml": values, "app.env": env}
+        assert policy(make_repo(files), "plaintext-secret") == []
+        made_up = "Tr0ub4dor" + "-and-3"  # split: the repository's own scan must not see a value
+        leaky = {**files, "helm-values/values.yaml": values + f"smtp:\n  password: {made_up}\n",
+                 "app.env": env + f"APP_PASSWORD={made_up}\n"}
+        expected = [("app.env", None), ("helm-values/values.yaml", None)]
+        assert sorted(policy(make_repo(leaky), "plaintext-secret")) == expected
 
     def test_a_password_next_to_a_variable_is_still_plaintext(self, make_repo: RepoFactory) -> None:
         url = "postgres://app" + ":s3cr3t@db.${DOMAIN}/app"
@@ -332,6 +386,13 @@ class TestGitignoreTooling:
         assert policy(root, "gitignore-agekey") == [(".gitignore", None)]
         root2 = make_repo({self.RULES: self.AGE, ".mise.toml": mise}, gitignore="/cluster.agekey.txt\n")
         assert policy(root2, "gitignore-agekey") == []
+
+    def test_a_script_keeping_the_key_in_the_work_tree_by_pwd(self, make_repo: RepoFactory) -> None:
+        script = "#!/bin/bash\nexport SOPS_AGE_KEY_FILE=$(pwd)/key.txt\nhelm secrets upgrade app chart\n"
+        root = make_repo({self.RULES: self.AGE, "install.sh": script}, gitignore="/key.txt\n")
+        assert policy(root, "gitignore-agekey") == []
+        root2 = make_repo({self.RULES: self.AGE, "install.sh": script}, gitignore="/.idea/\n")
+        assert policy(root2, "gitignore-agekey") == [(".gitignore", None)]
 
 
 # -- round 2: what the first held-out repositories showed ------------------------------------
@@ -490,3 +551,264 @@ def test_flags_and_hosts_named_like_auth_are_not_credentials(make_repo: RepoFact
     assert policy(make_repo({"s.yaml": secret}), "plaintext-secret") == []
     leaky = secret.replace('"${LDAP_PASSWORD}"', '"hunter2-literal"')
     assert policy(make_repo({"s.yaml": leaky}), "plaintext-secret") == [("s.yaml", 4)]
+
+
+class TestGeneratedFiles:
+    def test_kustomize_references_rendered_from_templates_are_not_missing(self, make_repo: RepoFactory) -> None:
+        # a repository that renders cluster repositories from templates: the kustomizations list
+        # files that exist as *.tpl, and reach a ../base/ that only the rendered layout has
+        root = make_repo(
+            {
+                "templates/manifests/base/kustomization.yaml": "resources:\n  - helmrelease-app.yaml\n  - demos\n",
+                "templates/manifests/base/helmrelease-app.yaml.tpl": "kind: HelmRelease\nmetadata: {name: ${name}}\n",
+                "templates/manifests/base/demos/kustomization.yaml.tpl": "resources: []\n",
+                "templates/generic/manifests/cluster/kustomization.yaml": "resources:\n  - ../base/\n",
+                "apps/kustomization.yaml": "resources:\n  - missing.yaml\n",
+            }
+        )
+        assert flux(root, "kustomize-missing-file") == [("apps/kustomization.yaml", 2)]
+
+    def test_a_script_named_after_kubeconfig_is_not_yaml(self, make_repo: RepoFactory) -> None:
+        root = make_repo({"bin/kubeconfig-get": "#!/usr/bin/env bash\nset -e\necho \"a: b: c\"\nfoo: [\n"})
+        assert policy(root, "yaml-parse-error") == []
+        broken = make_repo({"kubeconfig": "apiVersion: v1\nclusters: [\n"})
+        assert [path for path, _ in policy(broken, "yaml-parse-error")] == ["kubeconfig"]
+
+    def test_a_terraform_variable_that_locates_a_key_is_not_a_secret_default(self, make_repo: RepoFactory) -> None:
+        tf = (
+            'variable "ssh_private_key" {\n  description = "Path for SSH private key"\n  default = "identity"\n}\n'
+            'variable "default_user_password" {\n  description = "Password for the file share user"\n'
+            '  default = "devops"\n}\n'
+        )
+        assert policy(make_repo({"main.tf": tf}), "terraform-secret-default") == [("main.tf", 7)]
+
+
+class TestWhoReadsSecrets:
+    _ROLE = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: reader\n"
+        "rules:\n  - apiGroups: ['']\n    resources: [secrets]\n    verbs: [get, list]\n"
+    )
+    _BINDING = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}Binding\nmetadata:\n  name: reader\n"
+        "subjects:\n  - kind: ServiceAccount\n    name: sync\n{ns}roleRef:\n    kind: {kind}\n    name: reader\n"
+        "    apiGroup: rbac.authorization.k8s.io\n"
+    )
+    _JOB = (
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: sync\nspec:\n  template:\n    spec:\n"
+        "      serviceAccountName: sync\n      containers: [{name: c, image: busybox}]\n"
+    )
+
+    def test_a_role_binding_without_a_namespace_grants_in_its_own_namespace(self, make_repo: RepoFactory) -> None:
+        # a Role + RoleBinding with no namespace (set when applied): not every namespace, not flux-system
+        files = {
+            "app/rbac.yaml": self._ROLE.format(kind="Role") + "---\n" + self._BINDING.format(kind="Role", ns=""),
+            "app/job.yaml": self._JOB,
+        }
+        report = check_policy(make_repo(files), only=["rbac-workload-reads-all-secrets", "decryption-key-readable"])
+        assert [(v.check_id, "the namespace it is applied to" in v.message) for v in report.violations] == [
+            ("rbac-workload-reads-all-secrets", True)
+        ]
+        # a ClusterRoleBinding does reach flux-system, in a repository that uses Flux
+        cluster = {
+            "app/rbac.yaml": self._ROLE.format(kind="ClusterRole")
+            + "---\n"
+            + self._BINDING.format(kind="ClusterRole", ns="    namespace: apps\n"),
+            "app/job.yaml": self._JOB.replace("name: sync\nspec", "name: sync\n  namespace: apps\nspec"),
+        }
+        only = ["rbac-workload-reads-all-secrets", "decryption-key-readable"]
+        report = check_policy(make_repo(cluster), only=only)
+        # an Argo CD repository has no flux-system key: the question does not apply
+        assert [v.check_id for v in report.violations] == ["rbac-workload-reads-all-secrets"]
+        assert statuses(report)["decryption-key-readable"].status == "not-applicable"  # type: ignore[attr-defined]
+        flux_sync = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://example.invalid/r\n"
+        )
+        report = check_policy(make_repo({**cluster, "clusters/prod/flux-system/gotk-sync.yaml": flux_sync}), only=only)
+        assert sorted(v.check_id for v in report.violations) == [
+            "decryption-key-readable", "rbac-workload-reads-all-secrets"
+        ]
+
+    def test_rbac_in_a_file_its_kustomization_leaves_out_is_not_deployed(self, make_repo: RepoFactory) -> None:
+        rbac = self._ROLE.format(kind="ClusterRole") + "---\n" + self._BINDING.format(
+            kind="ClusterRole", ns="    namespace: operator-system\n"
+        )
+        files = {
+            # an operator kit with two variants; the kustomization deploys one
+            "operator/kustomization.yaml": "resources:\n  - ./autopilot-operator.yaml\n",
+            "operator/autopilot-operator.yaml": rbac,
+            "operator/standard-operator.yaml": rbac,
+            "flux-system/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: flux-system\n",
+        }
+        assert policy(make_repo(files), "decryption-key-readable") == [("operator/autopilot-operator.yaml", 10)]
+        # nor is RBAC kept in an archive
+        assert policy(make_repo({**files, ".archive/operator/old.yaml": rbac}), "decryption-key-readable") == [
+            ("operator/autopilot-operator.yaml", 10)
+        ]
+        # a kustomization listing none of its neighbours (helmCharts beside their output) leaves none out
+        rendered = {
+            "cni/kustomization.yaml": "helmCharts:\n  - name: cni\ntransformers:\n  - transformers.yaml\n",
+            "cni/transformers.yaml": "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: t}\n",
+            "cni/cni.yaml": rbac,
+        }
+        assert policy(make_repo({**files, **rendered}), "decryption-key-readable") == [
+            ("cni/cni.yaml", 10), ("operator/autopilot-operator.yaml", 10)
+        ]
+
+    def test_flux_source_watcher_is_one_of_flux_controllers(self, make_repo: RepoFactory) -> None:
+        sync = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+            "metadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://example.invalid/r\n"
+        )
+        binding = self._BINDING.format(kind="ClusterRole", ns="    namespace: flux-system\n")
+        files = {
+            "flux-system/gotk-sync.yaml": sync,
+            "flux-system/gotk-components.yaml": self._ROLE.format(kind="ClusterRole")
+            + "---\n"
+            + binding.replace("name: sync", "name: source-watcher"),
+        }
+        assert policy(make_repo(files), "decryption-key-readable") == []
+        other = {**files, "flux-system/gotk-components.yaml": files["flux-system/gotk-components.yaml"].replace(
+            "name: source-watcher", "name: dashboard"
+        )}
+        assert [path for path, _ in policy(make_repo(other), "decryption-key-readable")] == [
+            "flux-system/gotk-components.yaml"
+        ]
+
+
+class TestCloudKmsDecryption:
+    def _repo(self, make_repo: RepoFactory, sops_keys: str) -> Path:
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: github\nstringData:\n"
+            f"  token: {ENC}\n"
+            "sops:\n" + sops_keys
+            + "  lastmodified: '2024-01-01T00:00:00Z'\n"
+            f"  mac: {ENC}\n  encrypted_regex: ^(data|stringData)$\n  version: 3.7.1\n"
+        )
+        return make_repo(
+            {
+                "clusters/apps.yaml": ks("apps", "./apps", extra="  decryption:\n    provider: sops\n"),
+                "apps/kustomization.yaml": "resources:\n  - secret.enc.yaml\n",
+                "apps/secret.enc.yaml": secret,
+            }
+        )
+
+    def test_a_cloud_kms_file_needs_no_secret_ref(self, make_repo: RepoFactory) -> None:
+        # GCP KMS through workload identity: the controller's own identity decrypts (no secretRef)
+        gcp = (
+            "  gcp_kms:\n    - resource_id: projects/p/locations/global/keyRings/sops/cryptoKeys/sops-key\n"
+            "  age: []\n"
+        )
+        assert flux(self._repo(make_repo, gcp), "flux-decryption-secretref") == []
+
+    def test_an_age_file_still_needs_a_secret_ref(self, make_repo: RepoFactory) -> None:
+        age = (
+            "  gcp_kms: []\n  age:\n"
+            "    - recipient: age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw\n      enc: x\n"
+        )
+        assert flux(self._repo(make_repo, age), "flux-decryption-secretref") == [("clusters/apps.yaml", 12)]
+
+
+def test_tab_indented_json_named_kubeconfig_is_not_a_parse_error(make_repo: RepoFactory) -> None:
+    text = '{\n\t"data": "ENC[AES256_GCM,data:eA==,iv:aQ==,tag:dA==,type:str]",\n\t"sops": {\n\t\t"kms": null\n\t}\n}\n'
+    assert policy(make_repo({"docs/talos/kubeconfig": text}), "yaml-parse-error") == []
+    assert policy(make_repo({"docs/talos/kubeconfig": text.replace("}\n}", "}\n")}), "yaml-parse-error") != []
+
+
+def test_a_repository_template_kept_inside_the_repository_resolves_against_its_own_root(
+    make_repo: RepoFactory,
+) -> None:
+    # a Terraform module ships the skeleton of the GitOps repository it creates
+    files = {
+        "templates/global-ops/.sourceignore": "*.md\n",
+        "templates/global-ops/_base/olm/sync.yaml": ks("olm", "./_base/olm/crds"),
+        "templates/global-ops/_base/olm/crds/kustomization.yaml": "resources: []\n",
+        "clusters/prod/apps.yaml": ks("apps", "./_base/olm/crds"),
+    }
+    # without its own root marker the same path is a real mistake (Flux resolves from the root)
+    assert flux(make_repo(files), "flux-path-missing") == [("clusters/prod/apps.yaml", 8)]
+
+
+class TestArgoCdRepositories:
+    def test_secret_replacer_placeholders_are_references(self, make_repo: RepoFactory) -> None:
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: kured\ndata:\n"
+            "  notify_url: <secret:notify-url|base64>\n  password: <secret:secretKey>\n"
+        )
+        assert policy(make_repo({"kured/secret.yaml": secret}), "plaintext-secret") == []
+        leaky = secret.replace("<secret:secretKey>", base64.b64encode(b"hunter2-" + b"literal").decode())
+        assert policy(make_repo({"kured/secret.yaml": leaky}), "plaintext-secret") == [("kured/secret.yaml", 5)]
+
+    def test_unreferenced_sops_files_are_a_flux_question(self, make_repo: RepoFactory) -> None:
+        # Argo CD plugins (KSOPS, helm-secrets, secret replacers) name their SOPS files themselves
+        files = {
+            "apps/renovate/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+            "apps/renovate/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: r}\n",
+            "apps/renovate/secret.sec.yaml": vector_bytes(AGE_VECTOR),
+        }
+        report = validate_flux(make_repo(files), only=["encrypted-file-unreferenced"])
+        assert report.ok and statuses(report)["encrypted-file-unreferenced"].status == "not-applicable"  # type: ignore[attr-defined]
+        with_flux = {**files, "clusters/apps.yaml": ks("apps", "./apps/renovate")}
+        assert flux(make_repo(with_flux), "encrypted-file-unreferenced") == [("apps/renovate/secret.sec.yaml", None)]
+
+    def test_a_public_key_beside_the_age_key_is_harmless(self, make_repo: RepoFactory) -> None:
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sops-age\n  namespace: flux-system\n"
+            f"stringData:\n  age.pubkey: {ENC}\n  age.agekey: {ENC}\n" + SOPS_BLOCK
+        )
+        files = {
+            "clusters/apps.yaml": ks("apps", "./apps", extra="  decryption:\n    provider: sops\n    secretRef:\n"
+                                     "      name: sops-age\n"),
+            "apps/kustomization.yaml": "resources: []\n",
+            "bootstrap/age-key.sops.yaml": secret,
+        }
+        assert flux(make_repo(files), "flux-decryption-key-name") == []
+        wrong = {**files, "bootstrap/age-key.sops.yaml": secret.replace("age.agekey", "keys.txt")}
+        assert [line for _, line in flux(make_repo(wrong), "flux-decryption-key-name")] == [7, 8]
+
+
+class TestThirdRound:
+    def test_vendored_collections_test_keys_are_not_the_repositorys(self, make_repo: RepoFactory) -> None:
+        kind = "RSA " + "PRIVATE KEY"  # split: the repository's own scan must not see a key block
+        pem = f"-----BEGIN {kind}-----\n" + "A" * 64 + f"\n-----END {kind}-----\n"
+        root = make_repo(
+            {
+                "ansible/collections/ansible_collections/community/general/tests/files/ca_key.pem": pem,
+                "ansible/files/ca_key.pem": pem,
+            }
+        )
+        assert policy(root, "private-key") == [("ansible/files/ca_key.pem", 1)]
+
+    def test_a_token_comment_is_not_a_token(self, make_repo: RepoFactory) -> None:
+        tf = 'variable "token_comment" {\n  default = "API token for Terraform"\n}\n'
+        assert policy(make_repo({"vars.tf": tf}), "terraform-secret-default") == []
+
+    def test_a_disabled_sops_file_is_not_unreferenced(self, make_repo: RepoFactory) -> None:
+        files = {
+            "clusters/apps.yaml": ks("apps", "./apps"),
+            "apps/kustomization.yaml": "resources: []\n",
+            "apps/config.sops.yaml.disabled": vector_bytes(AGE_VECTOR),
+        }
+        assert flux(make_repo(files), "encrypted-file-unreferenced") == []
+        files["apps/config.sops.yaml"] = vector_bytes(AGE_VECTOR)
+        assert flux(make_repo(files), "encrypted-file-unreferenced") == [("apps/config.sops.yaml", None)]
+
+    def test_tooling_keys_outside_the_work_tree(self, make_repo: RepoFactory) -> None:
+        rules = {".sops.yaml": TestGitignoreTooling.AGE}
+        script = 'SOPS_AGE_KEY_FILE="${SOPS_AGE_KEY_FILE:-${HOME}/.config/sops/age/keys.txt}"\n'
+        ci = 'echo "SOPS_AGE_KEY_FILE=$RUNNER_TEMP/age.key" >> "$GITHUB_ENV"\n'
+        actions = "env:\n  SOPS_AGE_KEY_FILE: ${{ runner.temp }}/age.key\n"
+        for tooling in (
+            {"scripts/provision.sh": script},
+            {".github/workflows/apply.yaml": f"run: |\n  {ci}"},
+            {".github/workflows/diff.yaml": actions},
+        ):
+            report = check_policy(make_repo({**rules, **tooling}, gitignore=""), only=["gitignore-agekey"])
+            assert report.ok and report.statuses[0].status == "not-applicable", tooling
+        # a justfile keeping the key at the root: that name must be ignored, and is
+        just = {
+            "justfile": 'export SOPS_AGE_KEY_FILE := justfile_directory() / "age.key"\n',
+            ".justfiles/sops.just": 'export SOPS_AGE_KEY_FILE := source_directory() / ".." / "age.key"\n',
+        }
+        assert policy(make_repo({**rules, **just}, gitignore="# Age\nage.key\n"), "gitignore-agekey") == []
+        assert policy(make_repo({**rules, **just}, gitignore="*.log\n"), "gitignore-agekey") == [(".gitignore", None)]

@@ -17,7 +17,11 @@ repository can its path be resolved here; everything else is reported as "not ch
 Only Kustomizations that this repository's build reaches are checked: when some Flux
 Kustomization of this repository includes the file of another, the ones no build includes
 (``.archive/``, examples) are "not reached". A repository where no Kustomization includes
-another (a single root, tests) has every Kustomization live.
+another (a single root, tests) has every Kustomization live except those under an ``examples/``,
+``samples/``, ``docs/`` or ``testdata/`` directory: examples written for the reader's repository,
+whose paths are that repository's. A Kustomization whose ``spec.path`` is missing here but exists
+below a directory above its file that is itself a repository root (its own ``.gitignore``,
+``.sourceignore`` or ``.github``: a repository template) belongs to that repository.
 
 Decryption counts as wired for a Kustomization that sets ``spec.decryption``, or that a parent
 Kustomization builds while patching ``spec.decryption`` into Kustomizations (``spec.patches``
@@ -336,9 +340,12 @@ class FluxGraph:
         return live
 
     def is_live(self, k: FluxKustomization) -> bool:
-        """Deployed: reached from a root Kustomization (or no Kustomization builds another)."""
+        """Deployed: reached from a root Kustomization (or no Kustomization builds another), and
+        not in an example tree that no live Kustomization builds."""
         live = self._live_files
-        return live is None or k.file.rel in live
+        if live is None:
+            return not is_example(k.file.rel)
+        return k.file.rel in live
 
     def skipped(self) -> Iterator[tuple[FluxKustomization, str]]:
         """Every Kustomization not checked, with the reason (for --verbose)."""
@@ -348,13 +355,34 @@ class FluxGraph:
                 yield k, problem
             elif k.templated_path:
                 yield k, f"spec.path {k.raw_path!r} is filled in by a template"
+            elif (root := self.nested_root(k)) is not None:
+                yield k, f"spec.path {k.raw_path!r} is relative to {root}/, a repository kept inside this one"
             elif not self.is_live(k):
-                yield k, "no Flux Kustomization of this repository builds the file that defines it"
+                yield k, (
+                    "an example (under an examples/ or docs/ directory)"
+                    if is_example(k.file.rel) and self._live_files is None
+                    else "no Flux Kustomization of this repository builds the file that defines it"
+                )
 
     def checked(self) -> Iterator[FluxKustomization]:
         for k in self.own:
-            if not k.templated_path and self.is_live(k):
+            if not k.templated_path and self.is_live(k) and self.nested_root(k) is None:
                 yield k
+
+    def nested_root(self, k: FluxKustomization) -> str | None:
+        """The directory, above the file defining ``k``, that is the root of a repository kept
+        inside this one (a repository template, a vendored repository: it has its own
+        ``.gitignore``/``.sourceignore``/``.github``), when ``spec.path`` resolves against it and not
+        against this root. Flux builds that repository, not this one."""
+        if not k.path or self.ctx.repo.exists(k.path):
+            return None
+        parts = k.file.parent.split("/") if k.file.parent else []
+        for depth in range(len(parts), 0, -1):
+            directory = "/".join(parts[:depth])
+            if any(self.ctx.repo.exists(f"{directory}/{marker}") for marker in _NESTED_ROOT_MARKERS) and \
+                    self.ctx.repo.exists(f"{directory}/{k.path}"):
+                return directory
+        return None
 
     @cached_property
     def global_decryption(self) -> bool:
@@ -410,6 +438,23 @@ class FluxGraph:
             if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)):
                 return True
         return False
+
+
+_NESTED_ROOT_MARKERS = (".gitignore", ".sourceignore", ".github", ".gitlab-ci.yml", ".git")
+_EXAMPLE_DIRS = frozenset(("example", "examples", "sample", "samples", "docs", "doc", "testdata"))
+
+
+_ARCHIVE_DIRS = frozenset((".archive", "archive", "archived", ".archived", "_archive"))
+
+
+def is_archived(rel: str) -> bool:
+    """A file in an archive tree (``.archive/``): kept for reference, deployed by nothing."""
+    return any(part.lower() in _ARCHIVE_DIRS for part in rel.split("/")[:-1])
+
+
+def is_example(rel: str) -> bool:
+    """A file in an example or documentation tree: written for the reader's repository."""
+    return any(part.lower() in _EXAMPLE_DIRS for part in rel.split("/")[:-1])
 
 
 def _name_matches(pattern: str, name: str) -> bool:

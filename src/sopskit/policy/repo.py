@@ -72,7 +72,7 @@ class RepoFile:
         return (
             self.rel.endswith(YAML_SUFFIXES)
             or self.name in KUSTOMIZATION_NAMES
-            or _looks_like_kubeconfig(self)
+            or (_looks_like_kubeconfig(self) and not self.raw.startswith(b"#!"))  # a script, e.g. kubeconfig-get
         )
 
     @property

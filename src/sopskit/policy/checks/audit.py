@@ -17,6 +17,10 @@ Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``)
 reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
 readable by a subject other than Flux's controllers.
+
+RBAC in a file that the ``kustomization.yaml`` beside it does not list (when it lists some of its
+neighbours: an operator's install kit often ships two variants and the kustomization picks one),
+or under an ``.archive/`` (``archive/``, ``archived/``) directory, is not deployed: not judged.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.fluxgraph import is_archived
+from sopskit.policy.kustomize import references
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
 from sopskit.policy.yamldocs import YamlDocument
@@ -57,7 +63,9 @@ _AZURE_SECRET_ROLES = ("Key Vault Secrets User", "Key Vault Secrets Officer", "K
 _AZURE_ASSIGNMENT = re.compile(r'resource\s+"azurerm_role_assignment"\s+"([^"]+)"\s*\{')
 _TF_POLICY_DOC = re.compile(r'data\s+"aws_iam_policy_document"\s+"([^"]+)"\s*\{')
 _FLUX_SUBJECTS = {"kustomize-controller", "helm-controller", "source-controller", "notification-controller",
-                  "image-reflector-controller", "image-automation-controller"}
+                  "image-reflector-controller", "image-automation-controller", "source-watcher"}
+_FLUX_APIS = ("kustomize.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/",
+              "fluxcd.controlplane.io/")
 _READ_VERBS = {"get", "list", "watch", "*"}
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
@@ -231,10 +239,42 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
     return False
 
 
+def _left_out(ctx: CheckContext) -> set[str]:
+    """Manifests that the kustomization file next to them does not list, when it lists some of
+    its neighbours: nothing deploys them (the variant an operator's install kit ships beside the
+    one that is used)."""
+    cached = ctx.shared.get("audit_left_out")
+    if isinstance(cached, set):
+        return cached
+    listed: dict[str, set[str]] = {}
+    for file, doc in ctx.repo.kustomizations():
+        targets = {ref.target for ref in references(file, doc) if ref.field in ("resources", "bases")}
+        prefix = f"{file.parent}/" if file.parent else ""
+        # only a kustomization whose resources pick among the files beside it leaves the others
+        # out (one that renders helmCharts may sit next to its committed output, used elsewhere)
+        if any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets):
+            listed[file.parent] = targets
+    left_out = {
+        f.rel
+        for f in ctx.repo.files
+        if f.parent in listed and not f.is_kustomization and f.is_yaml and f.rel not in listed[f.parent]
+    }
+    ctx.shared["audit_left_out"] = left_out
+    return left_out
+
+
+def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
+    """Documents that something may deploy: not left out by their kustomization, not archived."""
+    left_out = _left_out(ctx)
+    for file, doc in ctx.repo.documents():
+        if file.rel not in left_out and not is_archived(file.rel):
+            yield file, doc
+
+
 def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]]:
     """(kind, namespace or None for ClusterRole, name) -> where the role is defined."""
     found: dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]] = {}
-    for file, doc in ctx.repo.documents():
+    for file, doc in _rbac_documents(ctx):
         for kind in ("ClusterRole", "Role"):
             if is_kind(doc.data, kind, "rbac.authorization.k8s.io/") and _reads_all_secrets(doc.data):
                 namespace = None if kind == "ClusterRole" else ctx.repo.namespace_of(file, doc)
@@ -245,16 +285,18 @@ def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFil
 def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str | None, tuple[str, str | None, str],
                                                    list[dict[str, Any]]]]:
     """Every binding: where, the namespace it grants in (None: cluster), the role it points
-    at (as a key of :func:`_roles`) and its subjects."""
-    for file, doc in ctx.repo.documents():
+    at (as a key of :func:`_roles`) and its subjects. A RoleBinding whose namespace the
+    repository does not say grants in the namespace it is applied to (``""``), never the cluster."""
+    for file, doc in _rbac_documents(ctx):
         data = doc.data
         for kind in ("ClusterRoleBinding", "RoleBinding"):
             if not is_kind(data, kind, "rbac.authorization.k8s.io/"):
                 continue
             ref = data.get("roleRef") if isinstance(data.get("roleRef"), dict) else {}
-            namespace = None if kind == "ClusterRoleBinding" else ctx.repo.namespace_of(file, doc)
+            namespace = None if kind == "ClusterRoleBinding" else (ctx.repo.namespace_of(file, doc) or "")
             role_kind = str(ref.get("kind", ""))
-            role_key = (role_kind, None if role_kind == "ClusterRole" else namespace, str(ref.get("name", "")))
+            role_namespace = None if role_kind == "ClusterRole" else (namespace or None)
+            role_key = (role_kind, role_namespace, str(ref.get("name", "")))
             subjects = [s for s in _as_list(data.get("subjects")) if isinstance(s, dict)]
             yield file, doc, namespace, role_key, subjects
 
@@ -286,22 +328,39 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
         for subject in subjects:
             if subject.get("kind") != "ServiceAccount":
                 continue
-            sa_namespace = subject.get("namespace") or namespace
+            sa_namespace = subject.get("namespace") or namespace or None
             if sa_namespace == "flux-system" and subject.get("name") in _FLUX_SUBJECTS:
                 continue  # the GitOps engine itself (gotk-components.yaml): reading Secrets is its job
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
                 continue
-            where = "every namespace" if namespace is None else f"namespace {namespace}"
+            where = (
+                "every namespace" if namespace is None
+                else f"namespace {namespace}" if namespace else "the namespace it is applied to"
+            )
             yield Violation(
                 RBAC_WORKLOAD_READS_ALL_SECRETS.id, file.rel, doc.line,
-                f"{name_of(doc.data)} lets ServiceAccount {sa_namespace}/{subject.get('name')} (used by {workload}) "
+                f"{name_of(doc.data)} lets ServiceAccount {sa_namespace or '(its namespace)'}/{subject.get('name')} "
+                f"(used by {workload}) "
                 f"read all Secrets in {where} through {role_key[0]} {role_key[2]}",
                 RBAC_WORKLOAD_READS_ALL_SECRETS.fix,
             )
 
 
+def _uses_flux(ctx: CheckContext) -> bool:
+    """Flux objects in the repository (a Flux Kustomization, a Flux source, a FluxInstance, or
+    anything in ``flux-system``): only then does ``flux-system`` hold a SOPS decryption key (an
+    Argo CD repository keeps it elsewhere)."""
+    return any(
+        str(doc.data.get("apiVersion", "")).startswith(_FLUX_APIS) or ctx.repo.namespace_of(file, doc) == "flux-system"
+        for file, doc in ctx.repo.documents()
+    )
+
+
 def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
+    if not _uses_flux(ctx):
+        ctx.mark_not_applicable(DECRYPTION_KEY_READABLE.id, "the repository has no Flux objects (no flux-system key)")
+        return
     roles = _roles(ctx)
     for file, doc, namespace, role_key, subjects in _bindings(ctx):
         if role_key not in roles or namespace not in (None, "flux-system"):

@@ -5,7 +5,9 @@
 kubeconfig that embeds credentials (token, client key, password, auth-provider secrets).
 ``cloud-credentials``: AWS shared credentials, GCP service-account keys, Azure CLI token caches
 and service-principal JSON.  ``production-dotenv``: a plaintext ``.env`` file under a production
-path. SOPS-encrypted files never match: their values are ``ENC[...]``.
+path. SOPS-encrypted files never match: their values are ``ENC[...]``. Files in vendored
+third-party trees (``ansible_collections/``, ``vendor/``, ``node_modules/``, ``third_party/``) are
+not checked for private keys: those are the upstream project's test fixtures.
 """
 
 from __future__ import annotations
@@ -41,9 +43,22 @@ _AUTH_PROVIDER_SECRETS = ("id-token", "refresh-token", "client-secret", "access-
 _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".tmpl")
 
 
+#: directories holding third-party code installed into the repository (Ansible collections,
+#: Go/PHP vendor trees, node_modules): their test keys are the upstream project's fixtures
+_VENDORED_DIRS = frozenset(("ansible_collections", "vendor", "node_modules", "third_party", "third-party",
+                            "site-packages", ".terraform"))
+
+
+def is_vendored(rel: str) -> bool:
+    return any(part in _VENDORED_DIRS for part in rel.split("/")[:-1])
+
+
 def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(PRIVATE_KEY.id, 0)
     for file in ctx.repo.files:
+        if is_vendored(file.rel):
+            ctx.note(PRIVATE_KEY.id, f"not checked: {file.rel}: vendored third-party code")
+            continue
         ctx.count(PRIVATE_KEY.id)
         if file.name.endswith(".agekey") and not file.is_encrypted:
             yield Violation(

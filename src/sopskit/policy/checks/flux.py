@@ -9,14 +9,18 @@ file below it (Flux generates a kustomization for it).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child
+from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child, is_archived, is_example
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, is_kind, name_of
 from sopskit.policy.results import Violation
 
+_PARKED_SUFFIXES = (".disabled", ".bak", ".old", ".orig", ".backup", ".example", ".sample", ".tmpl", ".template")
+_PUBLIC_KEY_NAME = re.compile(r"(?i)pub(?:lic)?(?:key)?\b|\.pub$|recipients?")
 _FLUX_KEY_NAMES = ("sops.vault-token", "sops.aws-kms", "sops.azure-kv", "sops.gcp-kms")
 
 
@@ -81,6 +85,15 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
         if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")) and graph.global_decryption:
             ctx.note(check_id, f"{kustomization.label}: no secretRef, the controller's global key decrypts")
             continue
+        if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")) and all(
+            _cloud_kms_file(ctx, rel) for rel in encrypted
+        ):
+            ctx.note(
+                check_id,
+                f"{kustomization.label}: no secretRef, its files are encrypted with a cloud KMS key that the "
+                "controller's own identity (workload identity, IRSA) can use",
+            )
+            continue
         if want == "secretRef" and not (isinstance(ref, dict) and ref.get("name")):
             yield Violation(
                 FLUX_DECRYPTION_SECRETREF.id,
@@ -92,6 +105,35 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
                 f"{kustomization.namespace!r} with an `age.agekey` key "
                 f"(`sopskit cluster init --namespace {kustomization.namespace}`)",
             )
+
+
+_CLOUD_KMS_STORES = ("kms", "gcp_kms", "azure_kv")
+#: dotenv (``sops_kms__list_0__map_arn=``) and INI (``[sops]`` ``kms__list_0__map_arn =``) metadata
+_CLOUD_KMS_FLAT = re.compile(r"(?m)^\s*(?:sops_)?(?:kms|gcp_kms|azure_kv)__list_0__map_")
+
+
+def _cloud_kms_file(ctx: CheckContext, rel: str) -> bool:
+    """An encrypted file with an AWS KMS, GCP KMS or Azure Key Vault master key: Flux's
+    kustomize-controller decrypts it with its own cloud identity, no ``secretRef`` needed
+    (Flux docs, "Kustomization decryption": secretRef is optional for cloud KMS)."""
+    file = ctx.repo.by_rel.get(rel)
+    if file is None:
+        return False
+    parsed = file.yaml
+    if parsed is not None:
+        for doc in parsed.documents:
+            metadata = doc.data.get("sops") if isinstance(doc.data, dict) else None
+            if isinstance(metadata, dict) and any(metadata.get(store) for store in _CLOUD_KMS_STORES):
+                return True
+        return False
+    text = file.text or ""
+    if rel.endswith(".json"):
+        try:
+            metadata = json.loads(text).get("sops")
+        except (ValueError, AttributeError):
+            return False
+        return isinstance(metadata, dict) and any(metadata.get(store) for store in _CLOUD_KMS_STORES)
+    return bool(_CLOUD_KMS_FLAT.search(text))
 
 
 def _missing_flux_paths(ctx: CheckContext) -> Iterator[Violation]:
@@ -109,6 +151,38 @@ def _missing_flux_paths(ctx: CheckContext) -> Iterator[Violation]:
             )
 
 
+#: suffixes of template sources that a tool renders into the file without the suffix
+_TEMPLATE_SUFFIXES = (".tpl", ".j2", ".jinja", ".jinja2", ".tmpl", ".gotmpl", ".template")
+_TEMPLATE_DIRS = ("templates", "template", "skeleton", "scaffold")
+
+
+def _rendered(ctx: CheckContext, target: str) -> bool:
+    """``target`` (a file, or a directory's kustomization file) is rendered from a template source
+    committed next to it (``helmrelease.yaml.tpl``, ``kustomization.yaml.j2``)."""
+    names = [target, *(child(target, name) for name in KUSTOMIZATION_NAMES)]
+    return any(ctx.repo.exists(name + suffix) for name in names for suffix in _TEMPLATE_SUFFIXES)
+
+
+def _template_tree(ctx: CheckContext, directory: str) -> bool:
+    """A kustomization directory that a template tool renders or copies: it holds template
+    sources, or it lies under a ``templates/`` directory that does. Its relative references
+    point into the rendered layout, not into this tree."""
+    sources = ctx.shared.get("template_sources")
+    if not isinstance(sources, set):
+        sources = ctx.shared["template_sources"] = {
+            f.parent for f in ctx.repo.files if f.name.endswith(_TEMPLATE_SUFFIXES)
+        }
+    if directory in sources:
+        return True
+    parts = directory.split("/") if directory else []
+    for index, part in enumerate(parts):
+        if part.lower() in _TEMPLATE_DIRS:
+            prefix = "/".join(parts[: index + 1])
+            if any(d == prefix or d.startswith(prefix + "/") for d in sources):
+                return True
+    return False
+
+
 def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
     graph = _graph(ctx)
     builds = graph.builds
@@ -120,6 +194,10 @@ def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
         ctx.count(KUSTOMIZE_MISSING_FILE.id)
         target_path = ctx.repo.root / ref.target
         if ref.target in ctx.repo.committed:
+            continue
+        unresolved = not ctx.repo.exists(ref.target) or (ref.may_be_dir and not builds.has_kustomization(ref.target))
+        if unresolved and (_rendered(ctx, ref.target) or _template_tree(ctx, file.parent)):
+            ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {file.rel}: {ref.raw!r} is rendered from a template")
             continue
         if ref.may_be_dir and ctx.repo.exists(ref.target):
             if not builds.has_kustomization(ref.target):
@@ -153,11 +231,16 @@ def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
     archived or example trees that nothing deploys."""
     checked = [k for k in graph.checked() if ctx.repo.exists(k.path or ".")]
     if not checked:
-        return set()
+        examples = {
+            file.parent for file, _doc in ctx.repo.kustomizations() if is_example(file.rel) or is_archived(file.rel)
+        }
+        for directory in sorted(examples):
+            ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {directory or '.'}: an example that nothing builds")
+        return examples
     built = set().union(*(graph.builds.inputs(k.path) for k in checked))
     dead = set()
     for file, _doc in ctx.repo.kustomizations():
-        if file.rel not in built:
+        if file.rel not in built or is_archived(file.rel):
             dead.add(file.parent)
             ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {file.rel}: no Flux Kustomization builds it")
     return dead
@@ -166,6 +249,11 @@ def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
 def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     graph = _graph(ctx)
     builds = graph.builds
+    if not graph.kustomizations:
+        # Argo CD and plain kustomize repositories reach SOPS files through plugins (KSOPS
+        # generators, helm-secrets, secret replacers) that name them in their own manifests
+        ctx.mark_not_applicable(ENCRYPTED_FILE_UNREFERENCED.id, "the repository has no Flux Kustomization")
+        return
     referenced = {ref.target for _, ref in builds.all_references}
     generated_roots = [k.path for k in graph.kustomizations if not builds.has_kustomization(k.path)]
     dead = _dead_kustomize_dirs(ctx, graph)
@@ -173,6 +261,8 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     for file in ctx.repo.files:
         if not file.is_encrypted or file.rel in referenced or file.name == ".sops.yaml":
             continue
+        if file.name.endswith(_PARKED_SUFFIXES):
+            continue  # config.sops.yaml.disabled: taken out of the build on purpose
         ctx.count(ENCRYPTED_FILE_UNREFERENCED.id)
         if any(_is_under(file.rel, root) for root in generated_roots):
             continue
@@ -229,6 +319,8 @@ def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
         ]
         readable = [key for _, key in keys if _flux_reads(key)]
         for section, key in keys:
+            if readable and _PUBLIC_KEY_NAME.search(key):
+                continue  # age.pubkey kept beside age.agekey: harmless
             if not _flux_reads(key):
                 yield Violation(
                     FLUX_DECRYPTION_KEY_NAME.id,

@@ -25,9 +25,19 @@ from sopskit.policy.results import Violation
 
 _PROBES = ("prod.agekey", "flux/secrets/prod/prod.agekey")
 _CONVENTIONAL = ("age.key", "keys.txt")
-_KEY_FILE_SETTING = re.compile(r"SOPS_AGE_KEY_FILE[\"']?\s*[:=]\s*[\"']?(?:\$\(expand_path\s+)?([^\"'\s)]+)")
+#: ``SOPS_AGE_KEY_FILE=...``; ``$(pwd)/``, ``$PWD/``, direnv's ``$(expand_path ...)`` and just's
+#: ``justfile_directory() / "..."`` mean the work tree
+_KEY_FILE_SETTING = re.compile(
+    r"SOPS_AGE_KEY_FILE[\"']?\s*(?::=|[:=])\s*(?:justfile_directory\(\)\s*/\s*)?[\"']?"
+    r"(?:\$\(expand_path\s+|\$\(pwd\)/|\$\{?PWD\}?/)?([^\"'\s)]+)"
+)
 _HOME_KEY_FILE = re.compile(r"(?:~|\$HOME|\$\{HOME\})/\.config/[^\s\"']*keys\.txt")
-_OUTSIDE = re.compile(r"^(?:~|\$HOME|\$\{HOME\}|\{\{\s*env\.HOME|/)")
+_OUTSIDE = re.compile(
+    r"^(?:~|\$HOME|\$\{HOME\}|\{\{\s*env\.HOME|/|\$\{?(?:RUNNER_TEMP|TMPDIR|TMP|TEMP|XDG_CONFIG_HOME|"
+    r"XDG_RUNTIME_DIR|USERPROFILE|APPDATA)\b|\$\(mktemp|\$\{\{)"  # ${{ runner.temp }}: a CI expression
+)
+#: ``${SOPS_AGE_KEY_FILE:-$HOME/...}``: the default is where the key is when nothing overrides it
+_DEFAULTED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(.*)$")
 _TOOLING_NAMES = (".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".mise.toml", "mise.toml")
 _TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc")
 
@@ -43,7 +53,16 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
             continue
         found.extend(m.group(1) for m in _KEY_FILE_SETTING.finditer(text))
         found.extend(m.group(0) for m in _HOME_KEY_FILE.finditer(text))
-    return [value for value in found if not value.startswith("$SOPS_AGE_KEY_FILE")]
+    values = []
+    for value in found:
+        defaulted = _DEFAULTED.match(value)
+        if defaulted:
+            value = defaulted.group(1).removesuffix("}")
+        if value.endswith("("):
+            continue  # an expression this reader does not evaluate (just's source_directory() / ...)
+        if value and not value.startswith(("$SOPS_AGE_KEY_FILE", "${SOPS_AGE_KEY_FILE")):
+            values.append(value)
+    return values
 
 
 def is_ignored(gitignore: str, path: str) -> bool:

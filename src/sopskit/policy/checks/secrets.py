@@ -6,7 +6,8 @@ encoding, not encryption). Kustomize ``secretGenerator`` literals are never decr
 and generator files/envs that are not SOPS-encrypted put plaintext into the build.
 
 A value that only *refers* to a secret is not one: ``${VAR}`` (Flux post-build substitution),
-``op://vault/item/field`` (1Password), ``<path:...>`` (argocd-vault-plugin), ``ref+...://`` (vals),
+``op://vault/item/field`` (1Password), ``<path:...>`` (argocd-vault-plugin), ``<secret:key|base64>``
+(argocd-secret-replacer), ``ref+...://`` (vals),
 ``<github_token>`` placeholders,
 and Helm/Jinja/Go template expressions (``{{ ... }}``, ``{% ... %}``). Base64 ``data`` values are
 decoded before that test. A multi-line value is a configuration file carried in a Secret: it
@@ -25,6 +26,7 @@ from typing import Any
 from sopskit.format.recognize import is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.credentials_in_text import file_holds_credential, is_secret_value
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.repo import is_kind, name_of
 from sopskit.policy.results import Violation
@@ -36,7 +38,9 @@ _ENCRYPT_FIX = (
 
 
 # op://, argocd-vault-plugin <path:...>, vals ref+...://, and a <placeholder> left for the reader
-_WHOLE_REFERENCE = re.compile(r"^\s*(?:op://\S+|<path:[^>]+>|ref\+[a-z0-9]+://\S+|<[A-Za-z0-9_. -]{1,64}>)\s*$")
+_WHOLE_REFERENCE = re.compile(
+    r"^\s*(?:op://\S+|<path:[^>]+>|<[a-z]+:[^<>\s]+>|ref\+[a-z0-9]+://\S+|<[A-Za-z0-9_. -]{1,64}>)\s*$"
+)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
 # what, left after the templates are cut out, is still a credential: a URL password or a token
 _LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
@@ -141,7 +145,9 @@ def _values(section: Any, *, encoded: bool) -> list[tuple[str, str]]:
 def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
     """Whether one value is a secret in plaintext.
 
-    References and templates are not; a multi-line config file without credentials is not.
+    References and templates are not; a multi-line config file without credentials is not; a
+    value shaped like configuration (a host, a port, a name: Flux post-build variables kept in a
+    Secret) under a key that does not name a credential is not.
     When the same Secret takes its credentials from references (``${DB_PASSWORD}``), its other
     plaintext values are deliberate configuration (a host, a port, a user name): only a value
     under a credential-looking key, or one that looks like key material, still counts.
@@ -149,7 +155,7 @@ def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
     if is_reference(text) or is_harmless_config(text):
         return False
     if not delegates:
-        return True
+        return is_secret_value(key, text)
     return bool(_CREDENTIAL_KEY.search(key)) or _looks_like_material(text)
 
 
@@ -169,10 +175,9 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
             if not isinstance(generator, dict):
                 continue
             ctx.count(PLAINTEXT_SECRET.id)
+            pairs = [str(item).split("=", 1) for item in generator.get("literals") or [] if "=" in str(item)]
             literals = [
-                str(item).split("=", 1)[0]
-                for item in generator.get("literals") or []
-                if "=" in str(item) and str(item).split("=", 1)[1] and not is_reference(str(item).split("=", 1)[1])
+                key for key, value in pairs if value and not is_reference(value) and is_secret_value(key, value)
             ]
             if literals:
                 yield Violation(
@@ -183,9 +188,19 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
                     f"(keys: {', '.join(literals)}); Flux never decrypts literals",
                     "move the values to a file, encrypt it with sops and list it under `files:` or `envs:`",
                 )
+            env_files = set(
+                generator_sources(file.parent, {"envs": generator.get("envs"), "env": generator.get("env")})
+            )
             for source in generator_sources(file.parent, generator):
                 target = ctx.repo.by_rel.get(source)
                 if target is not None and target.text is not None and not target.is_encrypted:
+                    if not _generator_file_holds_secret(target.rel, target.text, env=source in env_files):
+                        ctx.note(
+                            PLAINTEXT_SECRET.id,
+                            f"not reported: {target.rel} (read by secretGenerator "
+                            f"{generator.get('name', '<unnamed>')!r}) holds no credential",
+                        )
+                        continue
                     yield Violation(
                         PLAINTEXT_SECRET.id,
                         target.rel,
@@ -196,6 +211,14 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
                             "--encrypted-regex '^(data|stringData)$' ", ""
                         ),
                     )
+
+
+def _generator_file_holds_secret(rel: str, text: str, *, env: bool) -> bool:
+    """A file a secretGenerator reads is a finding when it holds a credential: a Helm values
+    file turned into a Secret for ``valuesFrom`` usually holds none (only chart defaults and
+    comments); a file of unknown format is judged as a whole."""
+    holds = file_holds_credential(rel, text, env=env)
+    return (not is_harmless_config(text)) if holds is None else holds
 
 
 PLAINTEXT_SECRET = Check(

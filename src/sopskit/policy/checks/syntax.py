@@ -5,11 +5,13 @@ Not every ``.yaml`` file is YAML: Helm chart templates (``templates/`` below a `
 files holding Go/Jinja template expressions (``{{ .Values.x }}``, ``{% if %}``: rendered by
 another tool before anything parses them) and the inputs of a kustomize ``configMapGenerator`` /
 ``secretGenerator`` (kustomize copies their bytes, it never parses them) are left out when they
-do not parse.
+do not parse, and so is valid JSON that PyYAML refuses (tab-indented JSON, as ``sops`` writes
+a kubeconfig encrypted in JSON format).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -48,6 +50,8 @@ def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
         if _TEMPLATE.search(file.text or ""):
             ctx.note(YAML_PARSE_ERROR.id, f"not checked: {file.rel}: a template rendered by another tool")
             continue
+        if _is_json(file.text or ""):
+            continue  # JSON (tab-indented, e.g. a sops-encrypted kubeconfig): valid for kubectl and YAML 1.2
         yield Violation(
             YAML_PARSE_ERROR.id,
             file.rel,
@@ -56,6 +60,17 @@ def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
             "fix the syntax at that line, or add the path to sopskit.exclude if it is a template "
             "rendered by another tool",
         )
+
+
+def _is_json(text: str) -> bool:
+    """JSON is YAML 1.2 even where PyYAML balks (tabs as indentation inside flow collections)."""
+    if not text.lstrip().startswith(("{", "[")):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _in_chart_templates(rel: str, chart_dirs: set[str]) -> bool:

@@ -5,7 +5,9 @@ whose ``default`` is a non-empty literal string: the value sits in Git.
 ``terraform-sensitive-output``: an ``output`` without ``sensitive = true`` whose name looks secret
 or whose ``value`` references a secret-looking attribute (``random_password.x.result``,
 ``aws_db_instance.x.password``, ``var.db_password``): Terraform prints it in plan/apply logs.
-Names ending in ``_name``, ``_arn``, ``_id`` and similar point at a secret, they are not one.
+Names ending in ``_name``, ``_arn``, ``_id`` and similar point at a secret, they are not one;
+so does a variable whose ``description`` says it is a path, a file or a name ("Path for SSH
+private key").
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ _SECRET_WORD = re.compile(
 _POINTER_SUFFIX = re.compile(
     r"(?i)[_-](name|names|arn|id|ids|path|file|ttl|length|version|enabled|count|prefix|type|ref|"
     r"rotation|policy|url|uri|arns|kms_key|key_id|validity|duration|expiry|expiration|lifetime|timeout|"
-    r"interval|format|algorithm|size|bits)$"
+    r"interval|format|algorithm|size|bits|comment|description|label|note|notes)$"
+)
+_DESCRIPTION = re.compile(r'(?m)^[ \t]*description[ \t]*=[ \t]*"([^"]*)"')
+#: a description saying the variable locates a secret rather than holds it ("Path for SSH private key")
+_POINTER_DESCRIPTION = re.compile(
+    r"(?i)^\s*(?:the\s+|a\s+)?(?:(?:local\s+)?path|file\s*(?:name|path)?|filename|location|directory|name)\b|"
+    r"\b(?:path|location)\s+(?:to|of|for|where)\b|\bfile\s+(?:containing|with|holding)\b|\bname\s+of\b"
 )
 _REFERENCE = re.compile(r"\b([A-Za-z_][\w-]*(?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])+)")
 _DEFAULT = re.compile(r"(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$")
@@ -122,6 +130,9 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
             literal = _LITERAL.match(default.group(1).strip())
             if literal is None or "${" in literal.group(1):
                 continue
+            description = _DESCRIPTION.search(block.body)
+            if description is not None and _POINTER_DESCRIPTION.search(description.group(1)):
+                continue  # e.g. ssh_private_key = "identity", described as the key's path
             yield Violation(
                 TERRAFORM_SECRET_DEFAULT.id,
                 file.rel,

@@ -1,0 +1,198 @@
+"""Does a configuration value, or a configuration file, hold a credential?
+
+``plaintext-secret`` asks this of two things that are not obviously secrets: the plaintext
+values of a ``Secret`` manifest and the files a kustomize ``secretGenerator`` reads. Real
+repositories put plenty of non-secrets there: Flux post-build variables (``dns_suffix:
+example.org``), and whole Helm values files (a ``secretGenerator`` is how Flux's ``valuesFrom``
+gets a values file), thousands of lines long, full of upstream chart comments and defaults
+(``secretName: my-tls``, ``# password: changeme``, ``existingSecret: ""``). Reporting those
+teaches users to switch the gate off, so a value counts as a credential only when:
+
+* its key names a credential (``password``, ``token``, ``apiKey``, ``client_secret``, ...) and
+  does not merely name or locate one (``secretName``, ``existingSecret``, ``passwordFile``,
+  ``tokenPath``, ``secretRef``, ``*Key`` naming a key of another Secret), and the value is a
+  literal that is not a placeholder (``changeme``, ``<token>``, ``your-password-here``,
+  ``xxxxx``, ``${VAR}``) nor a reference (``op://``, ``{{ template }}``);
+* or, whatever its key, the value is key material: a PEM private key block, a URL with a
+  password, or a long random-looking token.
+
+YAML and JSON files are judged by their parsed values, so comments never count; ``.env`` files
+line by line; other text by the multi-line rule of :func:`secrets.is_harmless_config`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private|credential|bearer|"
+    r"(?:access|secret|private|encryption|signing|master|license|auth|app|client|shared|session|root|admin|"
+    r"crypto|enc|hmac|ssh|tls|psk|pre[_-]?shared|account|storage|webhook)[_.-]?key$|^auth$|salt|seed|cookie|"
+    r"signature|\.pem$|\.key$|jwt|otp|pin$|(?:^|[_.-])pw$|pwd"
+)
+#: words of a key that names, locates or switches a credential rather than holds it
+_REFERENCE_WORDS = frozenset(
+    {
+        "name", "names", "ref", "refs", "reference", "path", "paths", "file", "files", "dir", "directory", "mount",
+        "url", "uri", "endpoint", "namespace", "type", "enabled", "enable", "disabled", "kind", "mode", "method",
+        "provider", "field", "header", "selector", "length", "size", "ttl", "expiry", "expiration", "expire",
+        "expires", "duration", "format", "algorithm", "cipher", "hash", "version", "template", "existing", "use",
+        "create", "generate", "rotate", "issuer", "audience", "scope", "prefix", "suffix",
+        "location",
+    }
+)
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+#: a Kubernetes object name: what a key like ``adminTokenSecret`` holds when it names a Secret
+_OBJECT_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+_PLACEHOLDER = re.compile(
+    r"(?i)^(?:change[-_ ]?me.*|.*change[-_ ]?it.*|<[^>]*>|\[[^\]]*\]|x{3,}|\*{3,}|\.{3}|-+|_+|todo.*|tbd|n/?a|"
+    r"none|null|nil|empty|redacted|placeholder|dummy.*|example.*|sample.*|test|testing|fake.*|"
+    r"secret\d*|password\d*|passw(?:or)?d|pass|token|changeit|default|"
+    r"super[-_ ]?secret.*|your[-_ ].*|.*[-_ ]here|replace.*|insecure.*|not[-_ ]a[-_ ]secure.*|"
+    r"test[-_ ]?pass(?:word)?.*|my[-_]?(?:secret|password|token).*)$"
+)
+#: words no real credential spells out: ``supersecretpassword``, ``base64encodedaccountkey``
+_DEMO_WORDS = re.compile(r"(?i)pass(?:word|wd)|secret|token|encoded|changeme|example|sample|dummy|placeholder")
+_REFERENCE = re.compile(
+    r"^\s*(?:op://\S+|<path:[^>]+>|ref\+[a-z0-9]+://\S+|vault:\S+|akv:\S+|awssm:\S+|gcpsm:\S+|"
+    r"secretref\+\S+|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|\{%.*%\})\s*$",
+    re.DOTALL,
+)
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
+_PEM_PRIVATE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+_URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s{}$/]+)@")
+_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
+_RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
+#: a credential whose value is a whole config document is still checked key by key
+_STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
+
+
+def is_credential_key(key: str) -> bool:
+    """A key that holds a credential (``db_password``), not one that names or locates it
+    (``secretName``, ``existing_secret``, ``passwordFile``, ``token-path``)."""
+    if not _CREDENTIAL_KEY.search(key):
+        return False
+    words = {w.lower() for w in _WORD.findall(key.rsplit("/", 1)[-1])}
+    return not words & _REFERENCE_WORDS
+
+
+def is_placeholder(value: str) -> bool:
+    """A value left for the user to fill in, or a reference to where the real one lives."""
+    text = value.strip().strip("\"'").strip()
+    if not text or _REFERENCE.match(text) or _PLACEHOLDER.match(text) or _DEMO_WORDS.search(text):
+        return True
+    rest = _TEMPLATE.sub("", text).strip()
+    return not rest or (rest != text and len(rest) < 8)
+
+
+def is_material(value: str) -> bool:
+    """Key material whatever the key says: a private key block, a URL password, a random token."""
+    text = _TEMPLATE.sub("", value)
+    if _PEM_PRIVATE.search(text):
+        return True
+    for match in _URL_PASSWORD.finditer(text):
+        if not is_placeholder(match.group(1)):
+            return True
+    return any(_RANDOM.search(m.group(0)) and not _looks_like_a_name(m.group(0)) for m in _TOKEN.finditer(text))
+
+
+def _looks_like_a_name(token: str) -> bool:
+    """CamelCase identifiers, image digests' neighbours and kebab-case names are not tokens."""
+    if re.fullmatch(r"(?:[A-Z][a-z0-9]+)+[A-Z]?[a-z0-9]*", token):
+        return True
+    parts = re.split(r"[-_]", token)
+    return len(parts) >= 3 and all(p.isalpha() or p.isdigit() for p in parts)
+
+
+def is_credential(key: str, value: Any) -> bool:
+    """One scalar value under ``key`` is a credential."""
+    if not isinstance(value, str):
+        return False
+    if is_material(value):
+        return True
+    if not is_credential_key(key) or is_placeholder(value) or "\n" in value.strip():
+        return False
+    if value.strip().lower() == key.lower():
+        return False  # ``accesskeysecret: accesskeysecret``
+    # ``tlsSecret: grafana-tls`` names a Secret object; a real credential is not a kebab-case name
+    return not (key.lower().endswith(("secret", "key")) and "-" in value and _OBJECT_NAME.match(value.strip()))
+
+
+def credential_keys(data: Any, key: str = "") -> Iterator[str]:
+    """Keys (dotted paths) of the credentials in a parsed YAML/JSON structure."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            path = f"{key}.{name}" if key else str(name)
+            if isinstance(value, (dict, list)):
+                yield from credential_keys(value, path)
+            elif is_credential(str(name), value):
+                yield path
+    elif isinstance(data, list):
+        for item in data:
+            yield from credential_keys(item, key)
+
+
+def file_holds_credential(rel: str, text: str, *, env: bool = False) -> bool | None:
+    """Whether a configuration file holds a credential; None when its format is not known here
+    (the caller then judges the text as a whole)."""
+    if env or rel.endswith(".env") or rel.rsplit("/", 1)[-1].startswith(".env"):
+        return any(_env_credential(line) for line in text.splitlines())
+    if rel.endswith(_STRUCTURED_SUFFIXES):
+        try:
+            documents = list(yaml.safe_load_all(text))
+        except yaml.YAMLError:
+            return None
+        return any(next(credential_keys(doc), None) is not None for doc in documents) or (
+            any(isinstance(doc, str) and is_material(doc) for doc in documents)
+        )
+    return None
+
+
+def _env_credential(line: str) -> bool:
+    if line.lstrip().startswith("#"):
+        return False
+    match = _ENV_LINE.match(line)
+    if match is None:
+        return False
+    value = match.group(2)
+    if value[:1] in "\"'" and value[-1:] == value[:1]:
+        value = value[1:-1]
+    return bool(value) and is_credential(match.group(1), value)
+
+
+#: values that configure rather than authenticate: numbers, booleans, host names, addresses,
+#: e-mail addresses, paths, URLs without a password, durations, sizes and object names
+_CONFIG_SHAPED = re.compile(
+    r"(?i)^(?:-?\d+(?:\.\d+)?|true|false|yes|no|on|off|"
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}\.?|"  # host / domain name
+    r"\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?::\d+)?|[0-9a-f:]+::?[0-9a-f:]*(?:/\d{1,3})?|"  # IPv4/IPv6 (CIDR)
+    r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}|"  # e-mail
+    r"(?:/|\./|~/)[\w./-]*|"  # path
+    r"[a-z][a-z0-9+.-]*://[^\s:@/]+(?::\d+)?(?:/\S*)?|"  # URL without user info
+    r"\d+(?:\.\d+)?(?:ms|s|m|h|d|w|ki|mi|gi|ti|k|m|g|t|kb|mb|gb|tb)|"  # duration / size
+    r"[a-z]+|[a-z0-9]+(?:[-_.][a-z0-9]+)+)$"  # a word, a kebab/snake-case name
+)
+
+
+def is_config_shaped(value: str) -> bool:
+    """A value that configures something (``example.org``, ``443``, ``letsencrypt-production``)."""
+    return bool(_CONFIG_SHAPED.match(value.strip().strip("\"'").strip()))
+
+
+def is_secret_value(key: str, value: str) -> bool:
+    """Whether one value of a Secret manifest (or a generator literal) is a credential in plaintext.
+
+    Stricter than :func:`is_credential`: a Secret is meant to hold secrets, so under a credential
+    key even a placeholder counts (the object will be applied as it is), and under any other key
+    a value counts unless it is shaped like configuration (a host, a port, a name)."""
+    if is_material(value):
+        return True
+    if is_credential_key(key):
+        return True
+    text = value.strip()
+    return not (is_config_shaped(text) or _REFERENCE.match(text))
