@@ -53,3 +53,22 @@ def test_file_without_mac_opens_like_sops(peer: Peer) -> None:
     out = peer.decrypt("sops", no_mac, "--ignore-mac")
     assert out == b"user: alice\npassword: hunter2\n"
     assert peer.decrypt("kit", no_mac, "--ignore-mac") == out
+
+
+def test_filestatus_errors_where_sops_cannot_load_the_metadata(peer: Peer) -> None:
+    """A sops block without keys, or with a time sops cannot parse: both tools fail
+    ``filestatus`` (it is not "encrypted": false, which means "no sops block")."""
+    path = peer.encrypt("sops", peer.write("plain.yaml", "user: alice\n"))
+    text = path.read_text()
+    start = text.index("    age:\n")
+    end = text.index("    lastmodified:")
+    broken = {
+        "no-keys.yaml": text[:start] + "    age: []\n" + text[end:],
+        "bad-time.yaml": text.replace("    lastmodified: ", "    lastmodified: '1484000000.5'\n    x: ", 1),
+    }
+    for name, content in broken.items():
+        target = peer.write(name, content)
+        codes = {tool: peer.run(tool, "filestatus", target).returncode for tool in ("sops", "kit")}
+        assert codes == {"sops": 1, "kit": 1}, (name, codes)
+    plain = peer.write("nothing.yaml", "user: alice\n")
+    assert peer.ok("kit", "filestatus", plain) == peer.ok("sops", "filestatus", plain) == b'{"encrypted":false}\n'

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sopskit.errors import EmitError, FormatError, ParseError
+from sopskit.errors import EmitError, MetadataNotFoundError, ParseError
 from sopskit.format.tree import Comment, Key, TreeMap, Value
 from sopskit.stores.flatten import (
     escape_newlines,
@@ -97,7 +97,7 @@ class DotenvStore:
             else:
                 body.entries.append((key, value))
         if not flat:
-            raise FormatError("sops metadata not found: the file has no sops_ keys")
+            raise MetadataNotFoundError("sops metadata not found: the file has no sops_ keys")
         return [body], unflatten_metadata(_last_wins(flat))
 
     def emit_plain(self, branches: list[TreeMap]) -> bytes:
