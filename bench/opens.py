@@ -113,6 +113,7 @@ def sopskit_side(data: bytes, fmt: str) -> dict[str, Any]:
     from sopskit.errors import SopsError
     from sopskit.format.document import decrypt_branches
     from sopskit.format.keytypes import key_id
+    from sopskit.format.recognize import has_sops_metadata
     from sopskit.keys import key_from_record
     from sopskit.ops.document import read_encrypted
     from sopskit.ops.status import file_status
@@ -120,6 +121,7 @@ def sopskit_side(data: bytes, fmt: str) -> dict[str, Any]:
 
     out: dict[str, Any] = {"tb": None}
     try:
+        out["recognised"] = has_sops_metadata(data)
         try:
             out["status"] = file_status(data, input_format=fmt).encrypted
         except SopsError as exc:
@@ -172,7 +174,8 @@ def _sops_env(home: Path) -> dict[str, str]:
         "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "GNUPGHOME": str(home / "gnupg"),
         "SOPS_GPG_EXEC": "/bin/false", "AWS_EC2_METADATA_DISABLED": "true",
         "GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_IP": "127.0.0.1:9",
-        "VAULT_ADDR": "http://127.0.0.1:9", "IDENTITY_ENDPOINT": "http://127.0.0.1:9",
+        "VAULT_ADDR": "http://127.0.0.1:9",
+        "GOOGLE_APPLICATION_CREDENTIALS": str(home / "none.json"), "IDENTITY_ENDPOINT": "http://127.0.0.1:9",
         "MSI_ENDPOINT": "http://127.0.0.1:9", "NO_PROXY": "*",
     })
     return env
@@ -285,11 +288,21 @@ def report(rows: list[dict[str, Any]], elapsed: float, use_sops: bool) -> None:
         print(f"checked with sops: {len(checked)} (every blob sopskit refuses, and a sample of the rest)")
         print(f"  sops opens {sops_n}; sopskit opens {both} of those; agree {agree}; "
               f"disagree {len(checked) - agree}")
-        status_dis = [r for r in checked if r["sops"].get("status") != r["sk"].get("status")]
-        print(f"filestatus disagreements: {len(status_dis)}")
-        for r in status_dis[:40]:
+        status_dis = [r for r in checked
+                      if _status_class(r["sops"].get("status")) != _status_class(r["sk"].get("status"))]
+        binary = [r for r in status_dis if r["fmt"] == "binary" and r["sk"].get("status") is False
+                  and r["sops"].get("decrypt") == "refused"]
+        print(f"filestatus disagreements (true / false / error): {len(status_dis)}, of which {len(binary)} are "
+              "the deliberate one (binary store, not JSON: sopskit false, sops error)")
+        for r in [r for r in status_dis if r not in binary][:40]:
             print(f"  {r['repo']} {r['oid']} {r['path']}: sops {r['sops'].get('status')} "
                   f"sopskit {r['sk'].get('status')}")
+        missed = [r for r in checked if sops_opens(r) and not r["sk"].get("recognised")]
+        false_rec = [r for r in checked if r["sk"].get("recognised") and not sops_opens(r)]
+        print(f"recognition (format.recognize.has_sops_metadata, used by scan/policy): sops opens but not "
+              f"recognised {len(missed)}; recognised but sops refuses {len(false_rec)}")
+        for r in (missed + false_rec)[:20]:
+            print(_line(r))
         misses = [r for r in checked if sops_opens(r) and not sk_opens(r)]
         print(f"TARGET: sops opens, sopskit refuses: {len(misses)}")
         for r in misses:
@@ -321,6 +334,10 @@ def report(rows: list[dict[str, Any]], elapsed: float, use_sops: bool) -> None:
     for r in tracebacks[:20]:
         last = r["sk"]["tb"].strip().splitlines()[-1]
         print(f"  {r['repo']} {r['oid']} {r['path']}: {last[:200]}")
+
+
+def _status_class(status: Any) -> str:
+    return str(status).lower() if isinstance(status, bool) else "error"
 
 
 def _generic(msg: str) -> str:
