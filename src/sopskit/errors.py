@@ -19,6 +19,7 @@ recipients and fingerprints, never what was encrypted.
     ├── OutputError (3)                   cannot write output
     ├── EmitError (4)                     a tree cannot be written in the output format
     ├── FormatError (1)                   not a valid SOPS file / metadata
+    │   ├── MetadataNotFoundError (1)     no sops block at all (filestatus: not encrypted)
     │   ├── AlreadyEncryptedError (203)
     │   ├── NoDocumentError (92)
     │   └── TreePathError (91)            bad --extract / set path syntax; SetFormatError (7)
@@ -107,6 +108,13 @@ class EmitError(SopsError):
 
 class FormatError(SopsError):
     """The file is not a valid SOPS file (metadata missing or malformed, bad ENC string)."""
+
+
+class MetadataNotFoundError(FormatError):
+    """The file has no ``sops`` metadata block at all (sops's ``sops.MetadataNotFound``).
+
+    The one load failure ``filestatus`` reports as "not encrypted" instead of an error.
+    """
 
 
 class AlreadyEncryptedError(FormatError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sopskit.errors import ConfigError
@@ -113,3 +115,14 @@ def test_repository_urls_compare_without_scheme_user_port_and_dot_git() -> None:
     }
     assert same == {"github.com/org/fleet"}
     assert normalise_url("https://github.com/org/other") != "github.com/org/fleet"
+
+
+def test_repo_recognises_a_sops_file_without_mac(tmp_path: Path) -> None:
+    """sops opens a file that has no MAC (its functional-tests/res/no_mac.yaml): so do the checks."""
+    from sopskit.policy.repo import load_repo
+    from tests.format.test_recognize import NO_MAC
+
+    (tmp_path / "secret.sops.yaml").write_text(NO_MAC["yaml"])
+    (tmp_path / "plain.yaml").write_text("sops:\n    enabled: true\nversion: 1\n")
+    files = {f.rel: f.is_encrypted for f in load_repo(tmp_path).files}
+    assert files == {"secret.sops.yaml": True, "plain.yaml": False}

@@ -142,6 +142,29 @@ def test_malformed_metadata_keys_are_format_errors() -> None:
         DotenvStore().load_encrypted(b"sops_pgp__list_x__map_fp=F\n")
 
 
+def test_repeated_metadata_key_keeps_the_last_value() -> None:
+    """A dotenv file sops 3.8 encrypted twice: the first metadata became data, fresh metadata
+    follows (sops <= 3.12 reads its ``sops_`` lines into a map, so the last one wins)."""
+    text = (
+        "A=ENC[x]\n"
+        "sops_age__list_0__map_recipient=ENC[old]\nsops_lastmodified=ENC[old]\nsops_version=ENC[old]\n"
+        "sops_age__list_0__map_recipient=age1new\nsops_age__list_0__map_enc=E\n"
+        "sops_lastmodified=2024-06-08T15:59:46Z\nsops_mac=ENC[mac]\nsops_version=3.8.1\n"
+    )
+    branches, plain = DotenvStore().load_encrypted(text.encode())
+    assert branches[0].entries == [("A", "ENC[x]")]
+    metadata = metadata_from_plain(plain)
+    assert [r.fields for r in metadata.records()] == [{"recipient": "age1new", "enc": "E"}]
+    assert (metadata.lastmodified, metadata.version, metadata.mac) == ("2024-06-08T15:59:46Z", "3.8.1", "ENC[mac]")
+
+
+def test_repeated_metadata_key_last_value_must_still_be_valid() -> None:
+    text = "sops_lastmodified=2024-06-08T15:59:46Z\nsops_age__list_0__map_recipient=a\nsops_lastmodified=ENC[x]\n"
+    _branches, plain = DotenvStore().load_encrypted(text.encode())
+    with pytest.raises(FormatError, match="lastmodified is not an RFC 3339 time"):
+        metadata_from_plain(plain)
+
+
 # -- properties --------------------------------------------------------------------------------
 
 _keys = st.text(st.characters(codec="utf-8", blacklist_characters="=\n"), min_size=1).filter(

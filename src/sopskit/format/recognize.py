@@ -23,7 +23,8 @@ _YAML_META = re.compile(rb"(?m)^sops:\s*$")
 _JSON_META = re.compile(rb'"sops"\s*:\s*\{')
 _DOTENV_META = re.compile(rb"(?m)^sops_(?:mac|lastmodified|version)=")
 _INI_META = re.compile(rb"(?m)^\[sops\]\s*$")
-_MAC_FIELD = re.compile(rb"(?m)(?:^\s*\"?mac\"?\s*[:=]|^sops_mac=)")
+_MAC_FIELD = re.compile(rb"(?m)(?:^\s*mac\s*[:=]|\"mac\"\s*:|^sops_mac=)")
+_VERSION_FIELD = re.compile(rb"(?m)(?:^\s*version\s*[:=]|\"version\"\s*:|^sops_version=)")
 _LASTMOD_FIELD = re.compile(rb"lastmodified")
 
 
@@ -35,10 +36,15 @@ def is_enc_value(text: str) -> bool:
 def has_sops_metadata(data: bytes) -> bool:
     """True if the bytes carry a sops metadata block in any store's layout.
 
-    Needs both the block marker and its ``mac``/``lastmodified`` fields, so a manifest that
-    merely has a key called ``sops`` is not mistaken for an encrypted file.
+    Needs the block marker, its ``lastmodified`` field and a ``mac`` or ``version`` field, so a
+    manifest that merely has a key called ``sops`` is not mistaken for an encrypted file. The
+    MAC alone is not required: sops opens a file without one (``decrypt --ignore-mac``; its
+    own ``functional-tests/res/no_mac.yaml``), while it refuses a block without
+    ``lastmodified`` (an RFC 3339 time) or ``version`` before looking for a key.
     """
     if not (_YAML_META.search(data) or _JSON_META.search(data) or _DOTENV_META.search(data)
             or _INI_META.search(data)):
         return False
-    return bool(_MAC_FIELD.search(data)) and bool(_LASTMOD_FIELD.search(data))
+    if not _LASTMOD_FIELD.search(data):
+        return False
+    return bool(_MAC_FIELD.search(data)) or bool(_VERSION_FIELD.search(data))

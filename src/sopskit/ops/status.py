@@ -1,16 +1,19 @@
 """``filestatus``: is this file a SOPS file? Nothing is decrypted.
 
-sops's definition: the store finds a ``sops`` metadata block whose ``version`` and ``mac``
-are both non-empty. A file the store cannot parse at all is an error (the caller asked about
-a file that is not in the format it claims), a parsable file without metadata is simply
-not encrypted.
+sops's definition (``cmd/sops/subcommand/filestatus``): the file loads as an encrypted file
+(the store finds a ``sops`` block and its metadata parses: keys present, RFC 3339 times) and
+its ``version`` and ``mac`` are both non-empty. A file without any ``sops`` block is simply
+not encrypted; any other load failure (bad syntax, a ``sops`` block without keys or with a
+malformed time) is an error, as in sops. One deliberate difference: a file read with the
+binary store that is not JSON is "not encrypted" here (any file is a valid plaintext binary
+file), where sops fails to parse it as JSON.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sopskit.errors import FormatError
+from sopskit.errors import MetadataNotFoundError
 from sopskit.stores import get_store
 
 
@@ -26,6 +29,7 @@ class FileStatus:
 def file_status(data: bytes, *, input_format: str) -> FileStatus:
     """Parse ``data`` with the store for ``input_format`` and look at its metadata."""
     from sopskit.errors import ParseError
+    from sopskit.format.metadata import metadata_from_plain
 
     store = get_store(input_format)
     try:
@@ -34,12 +38,10 @@ def file_status(data: bytes, *, input_format: str) -> FileStatus:
         if input_format == "binary":  # any file is a valid plaintext binary file
             return FileStatus(False)
         raise
-    except FormatError:
+    except MetadataNotFoundError:
         return FileStatus(False)
-    if not isinstance(plain, dict):
-        return FileStatus(False)
-    folded = {str(k).lower(): v for k, v in plain.items()}
-    return FileStatus(bool(folded.get("version")) and bool(folded.get("mac")))
+    metadata = metadata_from_plain(plain)  # sops's LoadEncryptedFile converts it: errors count
+    return FileStatus(bool(metadata.version) and bool(metadata.mac))
 
 
 __all__ = ["FileStatus", "file_status"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sopskit.errors import EmitError, FormatError, ParseError
+from sopskit.errors import EmitError, MetadataNotFoundError, ParseError
 from sopskit.format.tree import Comment, Key, TreeMap, Value
 from sopskit.stores.flatten import (
     escape_newlines,
@@ -62,6 +62,19 @@ def _line(key: Key, value: Value) -> str:
     return f"{key}={escape_newlines(text)}\n"
 
 
+def _last_wins(flat: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A repeated ``sops_`` key keeps its last value, as sops up to 3.12 read it.
+
+    sops 3.8 encrypted an already encrypted dotenv file without complaint: the old ``sops_``
+    lines became ``ENC[...]`` data and fresh metadata followed them. sops <= 3.12 collects the
+    metadata in a Go map (``stores/dotenv/store.go``, ``mdMap[key] = item.Value``), so the
+    last line wins and such files open; 3.13's unflattening refuses them ("Duplicate value").
+    Opening them lets their owners repair them.
+    """
+    merged = dict(flat)
+    return list(merged.items()) if len(merged) != len(flat) else flat
+
+
 class DotenvStore:
     """sops's dotenv store: one branch of ``KEY=value`` lines."""
 
@@ -84,8 +97,8 @@ class DotenvStore:
             else:
                 body.entries.append((key, value))
         if not flat:
-            raise FormatError("sops metadata not found: the file has no sops_ keys")
-        return [body], unflatten_metadata(flat)
+            raise MetadataNotFoundError("sops metadata not found: the file has no sops_ keys")
+        return [body], unflatten_metadata(_last_wins(flat))
 
     def emit_plain(self, branches: list[TreeMap]) -> bytes:
         if not branches:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sopskit.errors import EmitError, FormatError, ParseError
+from sopskit.errors import EmitError, MetadataNotFoundError, ParseError
 from sopskit.format.tree import Comment, TreeMap, Value
 from sopskit.stores.flatten import (
     escape_newlines,
@@ -391,7 +391,7 @@ class IniStore:
             else:
                 body.entries.append((name, branch))
         if metadata is None:
-            raise FormatError("sops metadata not found: the file has no [sops] section")
+            raise MetadataNotFoundError("sops metadata not found: the file has no [sops] section")
         flat = [(key, unescape_newlines(value)) for key, value in metadata.items()
                 if isinstance(value, str)]
         return [body], unflatten_metadata(flat)

@@ -19,7 +19,7 @@ import math
 import re
 from typing import Any
 
-from sopskit.errors import EmitError, FormatError, LimitError, ParseError, UsageError
+from sopskit.errors import EmitError, FormatError, LimitError, MetadataNotFoundError, ParseError, UsageError
 from sopskit.format.codec import format_go_float, format_time, go_format_float
 from sopskit.format.tree import Comment, TreeMap, Value
 from sopskit.stores.limits import check_size, check_tree, ensure_recursion_headroom
@@ -280,7 +280,7 @@ def split_sops_metadata(branch: TreeMap) -> tuple[TreeMap, dict[str, Any]]:
         else:
             data.entries.append((key, value))
     if not has or found is None:
-        raise FormatError("sops metadata not found: the file has no top-level 'sops' key")
+        raise MetadataNotFoundError("sops metadata not found: the file has no top-level 'sops' key")
     if not isinstance(found, TreeMap):
         raise FormatError("sops metadata is not an object")
     plain = _tree_to_plain(found)

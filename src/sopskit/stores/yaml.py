@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sopskit.errors import FormatError, ParseError, UsageError
+from sopskit.errors import FormatError, MetadataNotFoundError, ParseError, UsageError
 from sopskit.format.tree import TreeMap, Value, from_plain, to_plain
 from sopskit.stores._yaml_emit import Emitter
 from sopskit.stores._yaml_load import load_documents
@@ -53,7 +53,7 @@ class YamlStore:
     def load_encrypted(self, data: bytes) -> tuple[list[TreeMap], dict[str, Any]]:
         branches = load_documents(data, encrypted=True)
         if not branches or "sops" not in branches[0]:
-            raise FormatError("sops metadata not found in the YAML file")
+            raise MetadataNotFoundError("sops metadata not found in the YAML file")
         raw = branches[0]["sops"]
         if not isinstance(raw, TreeMap):
             raise FormatError("sops metadata is not a mapping")

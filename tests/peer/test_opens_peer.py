@@ -1,0 +1,74 @@
+"""Files from real repositories' history that sops opens, minimised and made up, sops 3.11
+(real binary) vs sopskit. ``bench/opens.py`` finds them by running both tools over every SOPS
+file version of the mirrored GitOps repositories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sopskit.format.recognize import has_sops_metadata
+from tests.peer.conftest import Peer
+
+
+def _split_dotenv(text: str) -> tuple[str, str]:
+    lines = text.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("sops_"))
+    return "".join(lines[:at]), "".join(lines[at:])
+
+
+def test_dotenv_encrypted_twice_opens_like_sops(peer: Peer) -> None:
+    """sops 3.8 encrypted an already encrypted dotenv file: its old ``sops_`` lines became
+    ``ENC[...]`` data and fresh metadata followed. sops 3.11 reads the last of each."""
+    path = peer.encrypt("sops", peer.write("app.env", "USER=alice\nTOKEN=t0k3n\n"))
+    body, metadata = _split_dotenv(path.read_text())
+    stale = "".join(f"{line.split('=', 1)[0]}=ENC[AES256_GCM,data:b2xk,iv:aXY=,tag:dGFn,type:str]\n"
+                    for line in metadata.splitlines())
+    twice = peer.write("twice.env", body + stale + metadata)
+    expected = peer.decrypt("sops", twice)
+    assert expected == b"USER=alice\nTOKEN=t0k3n\n"
+    assert peer.decrypt("kit", twice) == expected
+    assert peer.ok("kit", "filestatus", twice) == peer.ok("sops", "filestatus", twice)
+
+
+def _without_mac(path: Path) -> bytes:
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith("    mac: ")]
+    assert len(kept) == len(lines) - 1
+    return "".join(kept).encode()
+
+
+def test_file_without_mac_opens_like_sops(peer: Peer) -> None:
+    """Like sops's functional-tests/res/no_mac.yaml: not "encrypted" for filestatus (no MAC),
+    refused by decrypt with the same exit code, decrypted by both with --ignore-mac, and
+    recognised as a SOPS file by the guardrails."""
+    path = peer.encrypt("sops", peer.write("plain.yaml", "user: alice\npassword: hunter2\n"))
+    no_mac = peer.write("no_mac.yaml", _without_mac(path))
+    assert has_sops_metadata(no_mac.read_bytes())
+    status = peer.ok("sops", "filestatus", no_mac)
+    assert status == b'{"encrypted":false}\n'
+    assert peer.ok("kit", "filestatus", no_mac) == status
+    codes = {tool: peer.run(tool, "decrypt", no_mac).returncode for tool in ("sops", "kit")}
+    assert codes["sops"] != 0 and codes["kit"] == codes["sops"], codes
+    out = peer.decrypt("sops", no_mac, "--ignore-mac")
+    assert out == b"user: alice\npassword: hunter2\n"
+    assert peer.decrypt("kit", no_mac, "--ignore-mac") == out
+
+
+def test_filestatus_errors_where_sops_cannot_load_the_metadata(peer: Peer) -> None:
+    """A sops block without keys, or with a time sops cannot parse: both tools fail
+    ``filestatus`` (it is not "encrypted": false, which means "no sops block")."""
+    path = peer.encrypt("sops", peer.write("plain.yaml", "user: alice\n"))
+    text = path.read_text()
+    start = text.index("    age:\n")
+    end = text.index("    lastmodified:")
+    broken = {
+        "no-keys.yaml": text[:start] + "    age: []\n" + text[end:],
+        "bad-time.yaml": text.replace("    lastmodified: ", "    lastmodified: '1484000000.5'\n    x: ", 1),
+    }
+    for name, content in broken.items():
+        target = peer.write(name, content)
+        codes = {tool: peer.run(tool, "filestatus", target).returncode for tool in ("sops", "kit")}
+        assert codes == {"sops": 1, "kit": 1}, (name, codes)
+    plain = peer.write("nothing.yaml", "user: alice\n")
+    assert peer.ok("kit", "filestatus", plain) == peer.ok("sops", "filestatus", plain) == b'{"encrypted":false}\n'
