@@ -200,8 +200,8 @@ def rotate_many(
     the order the files were found. A given file that is not a SOPS file (or does not exist)
     comes back with ``skipped`` set. ``before_file`` runs in the worker before a file is read
     (a test hook); ``on_done(index, result)`` as each file finishes (progress, reports)."""
+    from sopskit.ops.batch import expand_paths, serial_prompts
     from sopskit.ops.pool import DEFAULT_WORKERS, run_bounded
-    from sopskit.ops.updatekeys import expand_paths, serial_prompts
 
     shared = serial_prompts(context)
 

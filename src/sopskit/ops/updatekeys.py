@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sopskit.config import SopsConfig
 from sopskit.errors import ConfigError, NoMatchingRuleError, SopsError
 from sopskit.format.metadata import metadata_to_plain
-from sopskit.format.recognize import has_sops_metadata
 from sopskit.keys.base import KeyContext, MasterKey
+from sopskit.ops.batch import expand_paths, serial_prompts
 from sopskit.ops.decrypt import read_input
 from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, recover_key
 from sopskit.ops.files import atomic_write, read_for_update, release
@@ -36,11 +35,6 @@ from sopskit.ops.sopsfile import parse_encrypted
 from sopskit.stores import format_for_path, get_store
 
 RngFn = Callable[[int], bytes]
-
-#: directories never searched for SOPS files
-_SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"}
-_MAX_SNIFF = 8 * 1024 * 1024
-
 
 @dataclass
 class GroupDiff:
@@ -143,52 +137,6 @@ def update_keys_file(
     atomic_write(path, store.emit_encrypted(branches, metadata_to_plain(metadata)))
     result.written = True
     return result
-
-
-def _is_sops_file(path: Path) -> bool:
-    try:
-        if path.stat().st_size > _MAX_SNIFF:
-            return False
-        return has_sops_metadata(path.read_bytes())
-    except OSError:
-        return False
-
-
-def expand_paths(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]:
-    """Each file given, and each SOPS file below each directory given (sorted, so a run
-    is repeatable); a given file that is not a SOPS file comes with the reason to skip it."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-                for name in sorted(files):
-                    candidate = Path(root) / name
-                    if candidate.is_file() and not candidate.is_symlink() and _is_sops_file(candidate):
-                        yield candidate, None
-        elif not path.exists():
-            yield path, "no such file"
-        elif not _is_sops_file(path):
-            yield path, "not a SOPS file (no sops metadata with mac and lastmodified)"
-        else:
-            yield path, None
-
-
-def serial_prompts(context: KeyContext) -> KeyContext:
-    """The context with its passphrase prompt serialised: parallel files never ask at once."""
-    from sopskit.keys.identities import _read_passphrase
-
-    lock = threading.Lock()
-    inner = context.passphrase_reader
-
-    def reader(prompt: str) -> str:
-        with lock:
-            if inner is not None:
-                return inner(prompt)
-            location = prompt.removeprefix("Enter passphrase for ").removesuffix(": ")
-            return _read_passphrase(location, None)
-
-    return context.replace(passphrase_reader=reader)
 
 
 def update_keys_many(

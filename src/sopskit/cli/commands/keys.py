@@ -296,7 +296,8 @@ def run_updatekeys(args: argparse.Namespace) -> int:
 
 def _updatekeys_one(args: argparse.Namespace, path: Path, config: SopsConfig, context: KeyContext) -> int:
     from sopskit.errors import FormatError
-    from sopskit.ops.updatekeys import expand_paths, update_keys_file
+    from sopskit.ops.batch import expand_paths
+    from sopskit.ops.updatekeys import update_keys_file
 
     order = options.decryption_order(args)
     threshold = args.shamir_secret_sharing_threshold
@@ -332,7 +333,8 @@ def _updatekeys_many(args: argparse.Namespace, config: SopsConfig, context: KeyC
     unwrapped), then the accepted files go through the pool: one unwrap per file, ``--jobs``
     at a time, report lines in the order the files were found."""
     from sopskit.errors import SopsError
-    from sopskit.ops.updatekeys import UpdateResult, expand_paths, update_keys_file, update_keys_many
+    from sopskit.ops.batch import expand_paths
+    from sopskit.ops.updatekeys import UpdateResult, update_keys_file, update_keys_many
 
     order = options.decryption_order(args)
     threshold = args.shamir_secret_sharing_threshold
