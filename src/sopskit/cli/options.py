@@ -100,6 +100,8 @@ def _jobs_value(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
+        import argparse  # only at run time when a parser exists (the decrypt path never gets here)
+
         raise argparse.ArgumentTypeError(f"--jobs wants a whole number of at least 1, not {text!r}")
     return value
 
