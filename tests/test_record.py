@@ -128,3 +128,16 @@ def test_a_replaced_creation_rule_keeps_its_compiled_path_regex() -> None:
     with pytest.raises(TypeError):
         rule.replace(path_regex="^dev/")
     assert isinstance(rule, CreationRule)
+
+
+def test_age_and_pgp_keys_keep_their_identity_semantics_on_the_shared_base() -> None:
+    from sopskit.keys.age import AgeKey
+    from sopskit.keys.pgp import PgpKey
+
+    pgp = PgpKey("FBC7 B9E2 A4F9 289A C0C1 D4FA 3FC5 9E8F 9D37 F1B0")
+    assert repr(pgp) == "PgpKey('FBC7B9E2A4F9289AC0C1D4FA3FC59E8F9D37F1B0')"
+    assert pgp == PgpKey("FBC7B9E2A4F9289AC0C1D4FA3FC59E8F9D37F1B0") and hash(pgp) == hash(("pgp", pgp.fingerprint))
+    age = AgeKey.from_record(KeyRecord("age", {"recipient": " age1example "}))
+    assert repr(age) == "AgeKey('age1example')" and hash(age) == hash(("age", "age1example"))
+    assert age == AgeKey.from_record(KeyRecord("age", {"recipient": "age1example"}))
+    assert age != AgeKey.from_record(KeyRecord("age", {"recipient": "age1other"})) and age != pgp

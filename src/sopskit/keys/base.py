@@ -106,8 +106,9 @@ class MasterKeyFactory(Protocol):
 
 
 class SingleIdKey:
-    """Plumbing shared by backends whose key is one identifier string (a GCP resource ID, a
-    HuaweiCloud key ID): equality, hashing, and the spec/record forms ``{id_field: ...}``.
+    """Plumbing shared by backends whose key is one identifier string (an age recipient, a PGP
+    fingerprint, a GCP resource ID, a HuaweiCloud key ID): equality, hashing, ``repr``, and
+    the spec/record forms ``{id_field: ...}`` (age and PGP override the last two).
 
     Subclasses set ``key_type`` and ``id_field``, validate in ``__init__(identifier)`` and
     return the identifier from ``to_string``.
