@@ -43,6 +43,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sopskit.record import FrozenRecord
+
 
 class SopsError(Exception):
     """Root of all sopskit errors. ``str(err)`` is one line fit for a user."""
@@ -153,14 +155,15 @@ class MasterKeyError(SopsError):
     """One master key could not encrypt or decrypt; the backend's exception is the cause."""
 
 
-class KeyOutcome:
+class KeyOutcome(FrozenRecord):
     """What one master key answered when asked for the data key (never key material).
 
-    A plain immutable class, not a dataclass: importing :mod:`dataclasses` (and the
+    An immutable record, not a dataclass: importing :mod:`dataclasses` (and the
     :mod:`inspect` it pulls in) would cost every cold ``sopskit decrypt`` ~10 ms.
     """
 
     __slots__ = ("error", "group", "key", "key_type")
+    _fields = ("group", "key_type", "key", "error")
 
     group: int
     key_type: str
@@ -172,31 +175,6 @@ class KeyOutcome:
         object.__setattr__(self, "key_type", key_type)
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "error", error)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def _astuple(self) -> tuple[int, str, str, str | None]:
-        return (self.group, self.key_type, self.key, self.error)
-
-    def __reduce__(self) -> tuple[type[KeyOutcome], tuple[int, str, str, str | None]]:
-        return (KeyOutcome, self._astuple())
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, KeyOutcome)
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __repr__(self) -> str:
-        return (f"KeyOutcome(group={self.group!r}, key_type={self.key_type!r}, key={self.key!r}, "
-                f"error={self.error!r})")
 
 
 class DataKeyUnavailableError(SopsError):

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from sopskit.errors import ConfigError, SopsError
 from sopskit.format.keytypes import key_type as key_type_row
 from sopskit.format.keytypes import rule_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
+from sopskit.record import FrozenRecord, Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,13 +38,13 @@ MAX_DEPTH = 100
 
 
 
-# KeySpec, CreationRule and SopsConfig are plain classes, not dataclasses: a decrypt reads
+# KeySpec, CreationRule and SopsConfig are records, not dataclasses: a decrypt reads
 # .sops.yaml (for ``stores`` indents) and must not import :mod:`dataclasses` (docs/performance.md).
 
-class KeySpec:
+class KeySpec(FrozenRecord):
     """A master key as written in config or on the command line, not yet resolved (immutable)."""
 
-    __slots__ = ("key_type", "spec")
+    __slots__ = _fields = ("key_type", "spec")
 
     key_type: str
     spec: str | Mapping[str, Any]
@@ -52,27 +53,6 @@ class KeySpec:
         object.__setattr__(self, "key_type", key_type)
         object.__setattr__(self, "spec", spec)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, KeySpec)
-        return self.key_type == other.key_type and self.spec == other.spec
-
-    def __hash__(self) -> int:
-        return hash((self.key_type, self.spec))
-
-    def __repr__(self) -> str:
-        return f"KeySpec(key_type={self.key_type!r}, spec={self.spec!r})"
-
-    def __reduce__(self) -> tuple[type[KeySpec], tuple[str, str | Mapping[str, Any]]]:
-        return (KeySpec, (self.key_type, self.spec))
-
     def identity(self) -> str:
         """String form used for de-duplication and comparison."""
         if isinstance(self.spec, str):
@@ -80,9 +60,10 @@ class KeySpec:
         return ",".join(f"{k}={self.spec[k]}" for k in sorted(self.spec))
 
 
-class CreationRule:
+class CreationRule(Record):
     """One creation rule; ``selection`` is None when the rule sets no selection option (the
-    CLI or the default then applies)."""
+    CLI or the default then applies). ``_compiled`` is ``path_regex`` compiled by the parser
+    (derived state: not compared, not shown)."""
 
     __slots__ = (
         "_compiled",
@@ -93,7 +74,7 @@ class CreationRule:
         "selection",
         "shamir_threshold",
     )
-    _FIELDS = ("path_regex", "key_groups", "shamir_threshold", "selection", "mac_only_encrypted", "index")
+    _fields = ("path_regex", "key_groups", "shamir_threshold", "selection", "mac_only_encrypted", "index")
 
     def __init__(self, path_regex: str | None, key_groups: list[list[KeySpec]], shamir_threshold: int = 0,
                  selection: SelectionRules | None = None, mac_only_encrypted: bool = False, index: int = 0,
@@ -106,20 +87,12 @@ class CreationRule:
         self.index = index
         self._compiled = _compiled
 
-    def _astuple(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self._FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, CreationRule)
-        return self._astuple() == other._astuple()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._astuple(), strict=True))
-        return f"CreationRule({shown})"
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some fields changed; it keeps the compiled ``path_regex``, which is why
+        ``path_regex`` itself cannot change here (parse a new rule instead)."""
+        if "path_regex" in changes:
+            raise TypeError("CreationRule.replace cannot change path_regex")
+        return super().replace(_compiled=self._compiled, **changes)
 
     def matches(self, relative_path: str) -> bool:
         return self._compiled is None or self._compiled.search(relative_path)
@@ -129,7 +102,7 @@ class CreationRule:
         return [k.identity() for g in self.key_groups for k in g if k.key_type == key_type]
 
 
-class SopsConfig:
+class SopsConfig(Record):
     """A parsed ``.sops.yaml``: its rules, ``stores`` indents, ``sopskit:`` settings and raw mapping."""
 
     __slots__ = (
@@ -141,6 +114,8 @@ class SopsConfig:
         "sopskit_settings",
         "yaml_indent",
     )
+    _fields = ("path", "creation_rules", "yaml_indent", "json_indent", "json_binary_indent", "sopskit_settings",
+               "raw")
 
     def __init__(self, path: Path, creation_rules: list[CreationRule], yaml_indent: int | None = None,
                  json_indent: int | None = None, json_binary_indent: int | None = None,
@@ -152,24 +127,6 @@ class SopsConfig:
         self.json_binary_indent = json_binary_indent
         self.sopskit_settings: dict[str, Any] = {} if sopskit_settings is None else sopskit_settings
         self.raw: dict[str, Any] = {} if raw is None else raw
-
-    _FIELDS = ("path", "creation_rules", "yaml_indent", "json_indent", "json_binary_indent", "sopskit_settings",
-               "raw")
-
-    def _astuple(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self._FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, SopsConfig)
-        return self._astuple() == other._astuple()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._astuple(), strict=True))
-        return f"SopsConfig({shown})"
 
     @property
     def directory(self) -> Path:

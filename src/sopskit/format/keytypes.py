@@ -7,7 +7,8 @@ fields that identify a key, and the pip extra it needs. The metadata reader and 
 ``.sops.yaml`` parser, the CLI flags, ``rotate --add-*``, ``groups add``, the decryption-order
 check and the inventory all read this table, so adding a backend is one module plus one row.
 
-The table lives in the format core (plain data, no imports) because the lowest reader, the
+The table lives in the format core (plain data; it imports only the
+record base) because the lowest reader, the
 metadata codec, sits there; everything above may import it. Three orders matter to sops and
 are kept as ranks so a new row needs no edit elsewhere: the order sops loads a group from
 metadata (``metadata_rank``), builds a group from CLI flags (``cli_rank``) and from a
@@ -19,14 +20,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
+from sopskit.record import FrozenRecord
+
 _LAST = 1000
 
 
-class KeyType:
+class KeyType(FrozenRecord):
     """One master-key type, as data (immutable).
 
-    A plain class, not a dataclass or named tuple: the table is built at every start-up,
-    and defining either costs a cold ``sopskit decrypt`` milliseconds (docs/performance.md).
+    A record, not a dataclass or named tuple: the table is built at every start-up, and
+    defining either costs a cold ``sopskit decrypt`` milliseconds (docs/performance.md).
 
     ``name``: metadata key, also the ``key_type`` of records and of ``MasterKey`` classes;
     ``backend``: ``"module:Class"`` of the backend (a :class:`sopskit.keys.base.MasterKeyFactory`);
@@ -42,7 +45,7 @@ class KeyType:
     module docstring.
     """
 
-    __slots__ = _FIELDS = (
+    __slots__ = _fields = (
         "name", "backend", "flags", "env", "help", "rule_field", "group_field", "record_id", "id_format",
         "extra", "group_strings_only", "always_in_groups", "metadata_rank", "cli_rank", "rule_rank",
     )
@@ -71,39 +74,8 @@ class KeyType:
     ) -> None:
         values = (name, backend, flags, env, help, rule_field, group_field, record_id, id_format, extra,
                   group_strings_only, always_in_groups, metadata_rank, cli_rank, rule_rank)
-        for field, value in zip(self._FIELDS, values, strict=True):
+        for field, value in zip(self._fields, values, strict=True):
             object.__setattr__(self, field, value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def _astuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, field) for field in self._FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, KeyType)
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f}={v!r}" for f, v in zip(self._FIELDS, self._astuple(), strict=True))
-        return f"KeyType({shown})"
-
-    def __reduce__(self) -> tuple[type[KeyType], tuple[Any, ...]]:
-        return (KeyType, self._astuple())
-
-    def replace(self, **changes: Any) -> KeyType:
-        """A copy with some fields changed (a plug-in row derived from a built-in one)."""
-        values = dict(zip(self._FIELDS, self._astuple(), strict=True))
-        values.update(changes)
-        return KeyType(**values)
 
     @property
     def flag_stem(self) -> str:

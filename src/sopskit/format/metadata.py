@@ -20,6 +20,7 @@ from sopskit.errors import FormatError
 from sopskit.format.codec import normalize_rfc3339
 from sopskit.format.keytypes import KEY_NAMES, metadata_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
+from sopskit.record import Record
 
 #: The sops version whose on-disk format sopskit writes.
 SOPS_FORMAT_VERSION = "3.13.2"
@@ -29,35 +30,25 @@ SOPS_FORMAT_VERSION = "3.13.2"
 KEY_TYPES = KEY_NAMES
 
 
-class KeyRecord:
+class KeyRecord(Record):
     """One master key as stored: its type and its fields (``recipient``, ``fp``, ``enc``...).
 
-    This and :class:`Metadata` are plain classes, not dataclasses: the decrypt path must not
+    This and :class:`Metadata` are records, not dataclasses: the decrypt path must not
     import :mod:`dataclasses` (see ``docs/performance.md``)."""
 
     __slots__ = ("fields", "key_type")
+    _fields = ("key_type", "fields")
 
     def __init__(self, key_type: str, fields: dict[str, Any]) -> None:
         self.key_type = key_type
         self.fields = fields
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, KeyRecord)
-        return (self.key_type, self.fields) == (other.key_type, other.fields)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:
-        return f"KeyRecord(key_type={self.key_type!r}, fields={self.fields!r})"
 
     @property
     def enc(self) -> str:
         return str(self.fields.get("enc", ""))
 
 
-class Metadata:
+class Metadata(Record):
     """Everything in the ``sops`` block, parsed."""
 
     __slots__ = (
@@ -69,6 +60,7 @@ class Metadata:
         "shamir_threshold",
         "version",
     )
+    _fields = ("key_groups", "lastmodified", "mac", "rules", "shamir_threshold", "mac_only_encrypted", "version")
 
     def __init__(
         self,
@@ -87,30 +79,6 @@ class Metadata:
         self.shamir_threshold = shamir_threshold
         self.mac_only_encrypted = mac_only_encrypted
         self.version = version
-
-    _FIELDS = ("key_groups", "lastmodified", "mac", "rules", "shamir_threshold", "mac_only_encrypted", "version")
-
-    def _astuple(self) -> tuple[object, ...]:
-        return (self.key_groups, self.lastmodified, self.mac, self.rules, self.shamir_threshold,
-                self.mac_only_encrypted, self.version)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Metadata)
-        return self._astuple() == other._astuple()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._astuple(), strict=True))
-        return f"Metadata({shown})"
-
-    def replace(self, **changes: Any) -> Metadata:
-        """A copy with some fields changed (what ``dataclasses.replace`` did)."""
-        values: dict[str, Any] = dict(zip(self._FIELDS, self._astuple(), strict=True))
-        values.update(changes)
-        return Metadata(**values)
 
     def mac_aad(self) -> bytes:
         """The AAD of the MAC: ``lastmodified`` re-formatted as sops does."""

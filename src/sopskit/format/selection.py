@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, FormatError
+from sopskit.record import FrozenRecord
 
 if TYPE_CHECKING:
     from sopskit.format.goregex import GoRegex
@@ -35,15 +36,17 @@ SELECTION_OPTIONS = (
 )
 
 
-class SelectionRules:
+class SelectionRules(FrozenRecord):
     """One (or none) of the six options; ``option`` is its name, ``pattern`` its value.
 
     Immutable and hashable (equality looks at ``option`` and ``pattern``). ``strict=False``:
-    an invalid regex matches nothing instead of raising (file metadata, as sops). A plain
-    class, not a dataclass, to keep :mod:`dataclasses` off the decrypt path.
+    an invalid regex matches nothing instead of raising (file metadata, as sops). A record,
+    not a dataclass, to keep :mod:`dataclasses` off the decrypt path; the compiled ``_regex``
+    is derived state (rebuilt on unpickling, never compared or shown).
     """
 
     __slots__ = ("_regex", "option", "pattern")
+    _fields = ("option", "pattern")
 
     option: str
     pattern: str
@@ -65,24 +68,6 @@ class SelectionRules:
 
             _regex = compile_go_regex(pattern, what=option) if strict else go_regex_or_never(pattern)
         object.__setattr__(self, "_regex", _regex)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, SelectionRules)
-        return self.option == other.option and self.pattern == other.pattern
-
-    def __hash__(self) -> int:
-        return hash((self.option, self.pattern))
-
-    def __repr__(self) -> str:
-        return f"SelectionRules(option={self.option!r}, pattern={self.pattern!r})"
 
     def __reduce__(self) -> tuple[type[SelectionRules], tuple[str, str, None, bool]]:
         # the compiled regex is rebuilt (leniently: the pattern compiled once already)

@@ -19,15 +19,18 @@ import datetime as _dt
 from collections.abc import Iterator
 from typing import TypeAlias
 
+from sopskit.record import FrozenRecord
 
-class Comment:
+
+class Comment(FrozenRecord):
     """A comment line. ``text`` is everything after ``#`` (a leading space is kept).
 
-    Immutable and hashable; a plain class rather than a dataclass so that the decrypt path
-    does not import :mod:`dataclasses` (see ``docs/performance.md``).
+    Immutable and hashable; a record rather than a dataclass so that the decrypt path does
+    not import :mod:`dataclasses` (see ``docs/performance.md``).
     """
 
     __slots__ = ("inline", "text")
+    _fields = ("text", "inline")
 
     text: str
     inline: bool
@@ -35,27 +38,6 @@ class Comment:
     def __init__(self, text: str, inline: bool = False) -> None:
         object.__setattr__(self, "text", text)
         object.__setattr__(self, "inline", inline)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Comment:
-            return NotImplemented
-        assert isinstance(other, Comment)
-        return self.text == other.text and self.inline == other.inline
-
-    def __hash__(self) -> int:
-        return hash((self.text, self.inline))
-
-    def __repr__(self) -> str:
-        return f"Comment(text={self.text!r}, inline={self.inline!r})"
-
-    def __reduce__(self) -> tuple[type[Comment], tuple[str, bool]]:
-        return (Comment, (self.text, self.inline))
 
 
 class Timestamp(_dt.datetime):

@@ -21,11 +21,11 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from sopskit.errors import ConfigError, FormatError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, quote_key_input, split_key_list
+from sopskit.keys.base import KeyContext, SingleIdKey, quote_key_input, split_key_list
 from sopskit.keys.identities import PQ_PREFIX as PQ_IDENTITY_PREFIX
 from sopskit.keys.identities import PQ_RECIPIENT_PREFIX, X25519_PREFIX, DiscoveredIdentities, discover_identities
 
@@ -264,26 +264,18 @@ def decrypt_age(binary: bytes, identities: Sequence[Any]) -> bytes:
     return plain
 
 
-class AgeKey:
+class AgeKey(SingleIdKey):
     """One age recipient; wraps the data key to it and unwraps with matching identities."""
 
     key_type: ClassVar[str] = "age"
+    id_field: ClassVar[str] = "recipient"
 
     def __init__(self, recipient: str) -> None:
         self.recipient = recipient.strip()
         _parse_recipient(self.recipient)  # validate early: ConfigError for a bad spec
 
-    def __repr__(self) -> str:
-        return f"AgeKey({self.recipient!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AgeKey) and other.recipient == self.recipient
-
-    def __hash__(self) -> int:
-        return hash(("age", self.recipient))
-
     @classmethod
-    def from_spec(cls, spec: str | Mapping[str, Any]) -> AgeKey:
+    def from_spec(cls, spec: str | Mapping[str, Any]) -> Self:
         if isinstance(spec, Mapping):
             spec = str(spec.get("recipient", ""))
         if not isinstance(spec, str) or not spec.strip():
@@ -291,7 +283,7 @@ class AgeKey:
         return cls(spec)
 
     @classmethod
-    def from_record(cls, record: KeyRecord) -> AgeKey:
+    def from_record(cls, record: KeyRecord) -> Self:
         recipient = str(record.fields.get("recipient") or "")
         key = cls.__new__(cls)  # records are not re-validated: decrypt must still report
         key.recipient = recipient.strip()

@@ -22,6 +22,8 @@ import os
 import re
 from collections.abc import Callable, Sequence
 
+from sopskit.record import FrozenRecord
+
 VERSION_LINE = b"age-encryption.org/v1\n"
 _INTRO = b"age-encryption.org/"
 _STANZA_PREFIX = b"-> "
@@ -67,11 +69,12 @@ class AgeArmorError(AgeFormatError):
     kind = "armor failure"
 
 
-class Stanza:
-    """One recipient stanza: ``-> type args…`` and its binary body (immutable; a plain class
-    to keep start-up cheap, docs/performance.md)."""
+class Stanza(FrozenRecord):
+    """One recipient stanza: ``-> type args…`` and its binary body (immutable; a record to
+    keep start-up cheap, docs/performance.md)."""
 
     __slots__ = ("args", "body", "type")
+    _fields = ("type", "args", "body")
 
     type: str
     args: tuple[str, ...]
@@ -81,21 +84,6 @@ class Stanza:
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "args", args)
         object.__setattr__(self, "body", body)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Stanza)
-        return (self.type, self.args, self.body) == (other.type, other.args, other.body)
-
-    def __hash__(self) -> int:
-        return hash((self.type, self.args, self.body))
-
-    def __repr__(self) -> str:
-        return f"Stanza(type={self.type!r}, args={self.args!r}, body={self.body!r})"
 
 
 #: an unwrapper gets every stanza and returns the file key, None if none is addressed to

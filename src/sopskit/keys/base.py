@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, Self
 
 from sopskit.format.metadata import KeyRecord
+from sopskit.record import Record
 
 
-class KeyContext:
+class KeyContext(Record):
     """What backends may use to unwrap a data key; injected so tests and the cluster
     workflow can supply identities in memory.
 
@@ -31,11 +32,14 @@ class KeyContext:
     passphrase-protected age identity file or SSH key; when None, the terminal is used if
     stdin is a TTY, otherwise loading that source fails.
 
-    A plain class rather than a dataclass (the decrypt path must not import
-    :mod:`dataclasses`); :meth:`replace` stands for ``dataclasses.replace``.
+    A record rather than a dataclass (the decrypt path must not import :mod:`dataclasses`);
+    :meth:`replace` stands for ``dataclasses.replace``. The repr hides the identities and the
+    environment (which may hold ``SOPS_AGE_KEY``).
     """
 
     __slots__ = ("age_identities", "aws_profile", "encryption_context", "env", "gpg_exec", "passphrase_reader")
+    _fields = ("age_identities", "env", "gpg_exec", "encryption_context", "aws_profile", "passphrase_reader")
+    _hidden = ("age_identities", "env")
 
     def __init__(
         self,
@@ -52,35 +56,6 @@ class KeyContext:
         self.encryption_context = encryption_context
         self.aws_profile = aws_profile
         self.passphrase_reader = passphrase_reader
-
-    _FIELDS = ("age_identities", "env", "gpg_exec", "encryption_context", "aws_profile", "passphrase_reader")
-
-    def _astuple(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self._FIELDS)
-
-    def replace(self, **changes: Any) -> KeyContext:
-        """A copy with some fields changed (what ``dataclasses.replace`` did)."""
-        values: dict[str, Any] = dict(zip(self._FIELDS, self._astuple(), strict=True))
-        unknown = set(changes) - set(values)
-        if unknown:
-            raise TypeError(f"KeyContext has no field {sorted(unknown)[0]!r}")
-        values.update(changes)
-        return KeyContext(**values)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, KeyContext)
-        return self._astuple() == other._astuple()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:
-        # the environment may hold secrets (SOPS_AGE_KEY): never shown, as with the identities
-        return (f"KeyContext(age_identities={'<hidden>' if self.age_identities is not None else None}, "
-                f"env=<{len(self.env)} variables>, gpg_exec={self.gpg_exec!r}, "
-                f"encryption_context={self.encryption_context!r}, aws_profile={self.aws_profile!r}, "
-                f"passphrase_reader={self.passphrase_reader!r})")
 
 
 def timestamp_of(now: _dt.datetime) -> str:
@@ -131,8 +106,9 @@ class MasterKeyFactory(Protocol):
 
 
 class SingleIdKey:
-    """Plumbing shared by backends whose key is one identifier string (a GCP resource ID, a
-    HuaweiCloud key ID): equality, hashing, and the spec/record forms ``{id_field: ...}``.
+    """Plumbing shared by backends whose key is one identifier string (an age recipient, a PGP
+    fingerprint, a GCP resource ID, a HuaweiCloud key ID): equality, hashing, ``repr``, and
+    the spec/record forms ``{id_field: ...}`` (age and PGP override the last two).
 
     Subclasses set ``key_type`` and ``id_field``, validate in ``__init__(identifier)`` and
     return the identifier from ``to_string``.

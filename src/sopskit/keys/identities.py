@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path  # paths are os.path strings here: pathlib costs a cold start ~4 ms
 
 from sopskit.errors import MasterKeyError
+from sopskit.record import Record
 
 #: identity file lines we can use: X25519 and hybrid post-quantum (age 1.3, sops >= 3.12);
 #: others are recognised to explain why not
@@ -56,16 +57,18 @@ PassphraseReader = Callable[[str], str]
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 
-class DiscoveredIdentities:
+class DiscoveredIdentities(Record):
     """The identities found and, for messages, where discovery looked.
 
     ``identities`` holds secrets; every other field is safe to show: ``sources`` yielded at
     least one identity, ``unused`` were looked at but not set, absent or empty, ``errors``
-    has one line per source that could not be loaded (no key material). A plain class, not
-    a dataclass, to keep :mod:`dataclasses` off the decrypt path.
+    has one line per source that could not be loaded (no key material); the repr hides the
+    identities. A record, not a dataclass, to keep :mod:`dataclasses` off the decrypt path.
     """
 
     __slots__ = ("errors", "identities", "sources", "unused")
+    _fields = ("identities", "sources", "unused", "errors")
+    _hidden = ("identities",)
 
     def __init__(self, identities: list[str] | None = None, sources: list[str] | None = None,
                  unused: list[str] | None = None, errors: list[str] | None = None) -> None:
@@ -73,20 +76,6 @@ class DiscoveredIdentities:
         self.sources: list[str] = [] if sources is None else sources
         self.unused: list[str] = [] if unused is None else unused
         self.errors: list[str] = [] if errors is None else errors
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, DiscoveredIdentities)
-        return ((self.identities, self.sources, self.unused, self.errors)
-                == (other.identities, other.sources, other.unused, other.errors))
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:
-        # identities are secrets: only their number is shown
-        return (f"DiscoveredIdentities(identities=<{len(self.identities)} hidden>, sources={self.sources!r}, "
-                f"unused={self.unused!r}, errors={self.errors!r})")
 
     def describe(self) -> str:
         """One line for error messages: which sources were used, missing or broken."""

@@ -17,11 +17,11 @@ import datetime as _dt
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from sopskit.errors import ConfigError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
-from sopskit.keys.base import KeyContext, quote_key_input, split_key_list, timestamp_of
+from sopskit.keys.base import KeyContext, SingleIdKey, quote_key_input, split_key_list, timestamp_of
 
 _FINGERPRINT = re.compile(r"^(?:0[xX])?[0-9A-Fa-f]{8,40}!?$")
 _STDERR_LINES = 3
@@ -56,10 +56,11 @@ def run_gpg(args: Sequence[str], stdin: bytes, *, context: KeyContext, what: str
     return result.stdout
 
 
-class PgpKey:
+class PgpKey(SingleIdKey):
     """One OpenPGP key, by fingerprint (spaces removed; a trailing ``!`` pins a subkey)."""
 
     key_type: ClassVar[str] = "pgp"
+    id_field: ClassVar[str] = "fp"
 
     def __init__(self, fingerprint: str) -> None:
         fp = "".join(fingerprint.split())
@@ -67,23 +68,14 @@ class PgpKey:
             raise ConfigError(f"pgp: {quote_key_input(fp)} is not a key fingerprint")
         self.fingerprint = fp
 
-    def __repr__(self) -> str:
-        return f"PgpKey({self.fingerprint!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PgpKey) and other.fingerprint == self.fingerprint
-
-    def __hash__(self) -> int:
-        return hash(("pgp", self.fingerprint))
-
     @classmethod
-    def from_spec(cls, spec: str | Mapping[str, Any]) -> PgpKey:
+    def from_spec(cls, spec: str | Mapping[str, Any]) -> Self:
         if isinstance(spec, Mapping):
             spec = str(spec.get("fp", ""))
         return cls(spec)
 
     @classmethod
-    def from_record(cls, record: KeyRecord) -> PgpKey:
+    def from_record(cls, record: KeyRecord) -> Self:
         key = cls.__new__(cls)  # what the file says, unvalidated: decrypt reports problems
         key.fingerprint = "".join(str(record.fields.get("fp") or "").split())
         return key

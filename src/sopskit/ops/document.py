@@ -19,6 +19,7 @@ from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import TreeMap
 from sopskit.format.treecrypt import decrypt_branches, encrypt_branches
 from sopskit.keys.base import KeyContext, MasterKey
+from sopskit.record import Record
 
 if TYPE_CHECKING:
     from sopskit.stores.base import Store
@@ -31,13 +32,16 @@ def utc_now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0)
 
 
-class OpenedDocument:
+class OpenedDocument(Record):
     """A decrypted document that can be sealed again with the same data key.
 
-    This and :class:`EncryptionPlan` are plain classes, not dataclasses: the decrypt path
-    must not import :mod:`dataclasses` (see ``docs/performance.md``)."""
+    This and :class:`EncryptionPlan` are records, not dataclasses: the decrypt path must not
+    import :mod:`dataclasses` (see ``docs/performance.md``). The repr never shows the
+    decrypted values, the data key or the cipher holding it."""
 
     __slots__ = ("branches", "cipher", "data_key", "metadata")
+    _fields = ("branches", "metadata", "data_key", "cipher")
+    _hidden = ("branches", "data_key", "cipher")
 
     def __init__(self, branches: list[TreeMap], metadata: Metadata, data_key: bytes, cipher: ValueCipher) -> None:
         self.branches = branches
@@ -45,23 +49,12 @@ class OpenedDocument:
         self.data_key = data_key
         self.cipher = cipher
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, OpenedDocument)
-        return ((self.branches, self.metadata, self.data_key, self.cipher)
-                == (other.branches, other.metadata, other.data_key, other.cipher))
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:  # never the data key
-        return f"OpenedDocument(branches=<{len(self.branches)}>, metadata={self.metadata!r})"
-
-
-class EncryptionPlan:
+class EncryptionPlan(Record):
     """Which master keys wrap the data key, and which values get encrypted."""
 
     __slots__ = ("key_groups", "mac_only_encrypted", "selection", "shamir_threshold")
+    _fields = ("key_groups", "shamir_threshold", "selection", "mac_only_encrypted")
 
     def __init__(self, key_groups: list[list[MasterKey]], shamir_threshold: int = 0,
                  selection: SelectionRules | None = None, mac_only_encrypted: bool = False) -> None:
@@ -69,19 +62,6 @@ class EncryptionPlan:
         self.shamir_threshold = shamir_threshold
         self.selection: SelectionRules = SelectionRules() if selection is None else selection
         self.mac_only_encrypted = mac_only_encrypted
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, EncryptionPlan)
-        return ((self.key_groups, self.shamir_threshold, self.selection, self.mac_only_encrypted)
-                == (other.key_groups, other.shamir_threshold, other.selection, other.mac_only_encrypted))
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-    def __repr__(self) -> str:
-        return (f"EncryptionPlan(key_groups={self.key_groups!r}, shamir_threshold={self.shamir_threshold!r}, "
-                f"selection={self.selection!r}, mac_only_encrypted={self.mac_only_encrypted!r})")
 
 
 def read_encrypted(data: bytes, store: Store) -> tuple[list[TreeMap], Metadata]:

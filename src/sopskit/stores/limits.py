@@ -30,6 +30,7 @@ import sys
 from collections.abc import Iterable, Mapping
 
 from sopskit.errors import LimitError
+from sopskit.record import FrozenRecord
 
 __all__ = [
     "HARD_MAX_DEPTH",
@@ -50,11 +51,12 @@ _FRAMES_PER_LEVEL = 6
 _DEEP = 100  # below this depth the default recursion limit is enough for every walk
 
 
-class Limits:
-    """The limits in force (immutable). A plain class: a dataclass or named tuple costs
-    every cold start time to define (docs/performance.md)."""
+class Limits(FrozenRecord):
+    """The limits in force (immutable). A record, not a dataclass or named tuple: either
+    costs every cold start time to define (docs/performance.md)."""
 
     __slots__ = ("max_depth", "max_file_size", "max_list_index", "max_nodes")
+    _fields = ("max_file_size", "max_depth", "max_nodes", "max_list_index")
 
     max_file_size: int
     max_depth: int
@@ -67,25 +69,6 @@ class Limits:
         object.__setattr__(self, "max_depth", max_depth)
         object.__setattr__(self, "max_nodes", max_nodes)
         object.__setattr__(self, "max_list_index", max_list_index)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def _astuple(self) -> tuple[int, int, int, int]:
-        return (self.max_file_size, self.max_depth, self.max_nodes, self.max_list_index)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Limits)
-        return self._astuple() == other._astuple()
-
-    def __hash__(self) -> int:
-        return hash(self._astuple())
-
-    def __repr__(self) -> str:
-        return (f"Limits(max_file_size={self.max_file_size}, max_depth={self.max_depth}, "
-                f"max_nodes={self.max_nodes}, max_list_index={self.max_list_index})")
 
 
 _VARIABLES = {
