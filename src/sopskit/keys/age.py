@@ -23,13 +23,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
-from sopskit.errors import ConfigError, FormatError, MasterKeyError
+from sopskit.errors import ConfigError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
+from sopskit.keys.age_format import dearmor_age
 from sopskit.keys.base import KeyContext, SingleIdKey, quote_key_input, split_key_list
 from sopskit.keys.identities import PQ_PREFIX as PQ_IDENTITY_PREFIX
 from sopskit.keys.identities import PQ_RECIPIENT_PREFIX, X25519_PREFIX, DiscoveredIdentities, discover_identities
 
-_BINARY_MAGIC = "age-encryption.org/"
 _SSH_PREFIXES = ("ssh-ed25519 ", "ssh-rsa ")
 _TAG_PREFIX = "age1tag1"
 _TAGPQ_PREFIX = "age1tagpq1"
@@ -77,25 +77,6 @@ def armor_age(binary: bytes) -> str:
     from sopskit.keys.age_format import armor
 
     return armor(binary)
-
-
-def dearmor_age(text: str | bytes) -> bytes:
-    """The binary age file inside ``text``, read as strictly as age's armour reader.
-
-    Unarmoured (binary) age files pass through unchanged.
-    """
-    from sopskit.keys.age_format import AgeArmorError, dearmor
-
-    try:
-        data = text.encode() if isinstance(text, str) else text
-    except UnicodeEncodeError:  # undecodable bytes a store kept as surrogates
-        raise FormatError("age: the encrypted data key is not a well-formed armoured age file") from None
-    if data.lstrip().startswith(_BINARY_MAGIC.encode()):
-        return data
-    try:
-        return dearmor(data)
-    except AgeArmorError as exc:
-        raise FormatError(f"{exc} (the encrypted data key is not a well-formed armoured age file)") from None
 
 
 # -- keys and identities --------------------------------------------------------------------

@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 
+from sopskit.errors import FormatError
 from sopskit.record import FrozenRecord
 
 VERSION_LINE = b"age-encryption.org/v1\n"
@@ -340,3 +341,22 @@ def dearmor(data: bytes) -> bytes:
     if base64.b64encode(decoded) != joined:
         raise AgeArmorError("age: armor base64 is not canonical")
     return decoded
+
+
+def dearmor_age(text: str | bytes) -> bytes:
+    """The binary age file inside a SOPS ``enc`` field, read as strictly as age's armour reader.
+
+    Unarmoured (binary) age files pass through unchanged. Here rather than in ``keys.age``
+    so that ``keys.identities`` (passphrase-protected identity files) and ``keys.age`` both
+    import it without importing each other.
+    """
+    try:
+        data = text.encode() if isinstance(text, str) else text
+    except UnicodeEncodeError:  # undecodable bytes a store kept as surrogates
+        raise FormatError("age: the encrypted data key is not a well-formed armoured age file") from None
+    if data.lstrip().startswith(b"age-encryption.org/"):
+        return data
+    try:
+        return dearmor(data)
+    except AgeArmorError as exc:
+        raise FormatError(f"{exc} (the encrypted data key is not a well-formed armoured age file)") from None

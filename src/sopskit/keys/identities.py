@@ -155,7 +155,7 @@ def passphrase_decrypt(content: bytes, secret: str) -> bytes:
     from pyrage import DecryptError, passphrase
 
     from sopskit.keys import age_format
-    from sopskit.keys.age import dearmor_age  # lazy: age.py imports this module
+    from sopskit.keys.age_format import dearmor_age
 
     binary = dearmor_age(content)
     try:  # refuse what age refuses before rage runs scrypt (CCTV scrypt_work_factor_23)
@@ -175,7 +175,7 @@ def unlock_identity_file(content: bytes, *, location: str, reader: PassphraseRea
     from pyrage import DecryptError
 
     from sopskit.errors import FormatError
-    from sopskit.keys.age import dearmor_age
+    from sopskit.keys.age_format import dearmor_age
 
     try:
         # bytes, not text: ``age -p`` without ``-a`` writes a binary file
