@@ -28,6 +28,7 @@ ROW = KeyType(
     rule_field="dummy_keys",
     group_field="dummy",
     record_id=("key_id",),
+    flux_secret_key="sops.dummy",
 )
 
 
@@ -123,3 +124,16 @@ def test_unregistered_type_is_unknown(dummy: Path) -> None:
         assert sopskit("encrypt", "--dummy", "dk-x", "--output", "x.yaml", "plain.yaml") == 2  # argparse: unknown flag
     finally:
         register(ROW)
+
+
+def test_flux_secret_key_names_come_from_the_table(dummy: Path) -> None:
+    # doctor (cluster Secret) and policy (committed decryption Secret) both ask the table
+    from sopskit.doctor.cluster import KeySecret
+    from sopskit.policy.checks.flux import flux_reads as policy_reads
+
+    assert policy_reads("sops.dummy") and policy_reads("age.agekey") and policy_reads("sops.azure-kv")
+    assert not policy_reads("keys.txt") and not policy_reads("sops.hckms")
+    assert KeySecret("flux-system", "sops-keys", True, key_names=["sops.dummy", "keys.txt"]).readable == ["sops.dummy"]
+    unregister("dummy")
+    assert not policy_reads("sops.dummy")
+    register(ROW)

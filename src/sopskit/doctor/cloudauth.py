@@ -36,14 +36,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sopskit.doctor.cluster import FLUX_KEY_NAMES
 from sopskit.doctor.model import Status
 from sopskit.doctor.wiring import FluxKs
+from sopskit.format.keytypes import flux_reads, key_type
+from sopskit.ops.fluxauth import (
+    AWS_ANNOTATION,
+    CLIENT_ID_ANNOTATION,
+    CONTROLLER,
+    FLUX_MANIFESTS,
+    GCP_ANNOTATION,
+    USE_LABEL,
+)
 from sopskit.policy.repo import Repo, RepoFile, is_kind, name_of
 
-CONTROLLER = "kustomize-controller"
 FEATURE_GATE = "ObjectLevelWorkloadIdentity"
-_FLUX_MANIFESTS = "gotk-components.yaml"
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,6 @@ class Provider:
 
     key_type: str
     label: str
-    #: the exact data key name of the decryption Secret
-    secret_key: str
     #: ServiceAccount annotations that bind a workload identity (any one)
     annotations: tuple[str, ...] = ()
     #: pod-template labels the identity also needs (AKS's webhook injects only into labelled pods)
@@ -69,23 +73,29 @@ class Provider:
     #: words that mark a near-miss data key name (``azure-kv`` for ``sops.azure-kv``)
     near: tuple[str, ...] = ()
 
+    @property
+    def secret_key(self) -> str:
+        """The exact data key of the decryption Secret Flux reads for this key type."""
+        row = key_type(self.key_type)
+        return row.flux_secret_key if row is not None else ""
+
 
 PROVIDERS: tuple[Provider, ...] = (
-    Provider("azure_kv", "Azure Key Vault", "sops.azure-kv",
-             annotations=("azure.workload.identity/client-id",),
-             pod_labels=(("azure.workload.identity/use", "true"),),
+    Provider("azure_kv", "Azure Key Vault",
+             annotations=(CLIENT_ID_ANNOTATION,),
+             pod_labels=((USE_LABEL, "true"),),
              env=("AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"),
              init_flag="--azure-identity CLIENT_ID", near=("azure", "azkv")),
-    Provider("gcp_kms", "GCP KMS", "sops.gcp-kms",
-             annotations=("iam.gke.io/gcp-service-account",), env=("GOOGLE_APPLICATION_CREDENTIALS",),
+    Provider("gcp_kms", "GCP KMS",
+             annotations=(GCP_ANNOTATION,), env=("GOOGLE_APPLICATION_CREDENTIALS",),
              invisible="unless GKE workload identity federation grants its ServiceAccount directly",
              init_flag="--gcp-service-account EMAIL", near=("gcp", "gcloud", "google")),
-    Provider("kms", "AWS KMS", "sops.aws-kms",
-             annotations=("eks.amazonaws.com/role-arn",),
+    Provider("kms", "AWS KMS",
+             annotations=(AWS_ANNOTATION,),
              env=("AWS_ACCESS_KEY_ID", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"),
              invisible="unless an EKS Pod Identity association gives it a role",
              init_flag="--aws-role-arn ARN", near=("aws", "kms")),
-    Provider("hc_vault", "Vault transit", "sops.vault-token",
+    Provider("hc_vault", "Vault transit",
              env=("VAULT_TOKEN",), args=("--sops-vault-configmap",), near=("vault",)),
 )
 BY_KEY_TYPE = {p.key_type: p for p in PROVIDERS}
@@ -279,7 +289,7 @@ def controller_view(repo: Repo) -> ControllerFacts:
     for file, doc in repo.kustomizations():
         data = doc.data
         resources = data.get("resources") or []
-        if isinstance(resources, list) and any(str(r).endswith(_FLUX_MANIFESTS) for r in resources):
+        if isinstance(resources, list) and any(str(r).endswith(FLUX_MANIFESTS) for r in resources):
             facts.installs.append(file.rel)
         piece = Identity()
         for target, patch in _patch_bodies(repo, file, data):
@@ -297,7 +307,7 @@ def controller_view(repo: Repo) -> ControllerFacts:
         # a direct manifest; gotk-components.yaml is generated and carries no identity, skip it
         # (and parse only files that can hold a ServiceAccount or the controller: parsing is slow)
         wanted = b"ServiceAccount" in file.raw or CONTROLLER.encode() in file.raw
-        if not wanted or file.name == _FLUX_MANIFESTS or not file.is_yaml or file.is_encrypted or file.yaml is None:
+        if not wanted or file.name == FLUX_MANIFESTS or not file.is_yaml or file.is_encrypted or file.yaml is None:
             continue
         for doc in file.yaml.documents:
             for kind in ("ServiceAccount", "Deployment"):
@@ -345,8 +355,7 @@ def _identity_wiring(provider: Provider, identity: Identity) -> tuple[bool, str 
 def _near_misses(provider: Provider, key_names: list[str]) -> list[str]:
     """Data key names meant for ``provider`` that Flux ignores (``azure-kv``, ``sops.azure-kv.yaml``);
     a name Flux reads for another service is not one."""
-    return [k for k in key_names if k not in FLUX_KEY_NAMES and any(w in k.lower() for w in provider.near)
-            and not k.endswith((".agekey", ".asc"))]
+    return [k for k in key_names if not flux_reads(k) and any(w in k.lower() for w in provider.near)]
 
 
 def check_cloud_auth(
@@ -388,7 +397,7 @@ def check_cloud_auth(
         elif view.installed_in is None:
             unknowns.append(f"no {provider.secret_key} entry"
                             + (f" in Secret {ks.namespace}/{secret}" if secret else " (no secretRef)")
-                            + f", and the Flux install ({_FLUX_MANIFESTS}) is not in this repository, so "
+                            + f", and the Flux install ({FLUX_MANIFESTS}) is not in this repository, so "
                             f"{CONTROLLER}'s {provider.label} identity cannot be checked")
         elif provider.invisible:
             unknowns.append(f"no {provider.secret_key} entry and no {provider.label} identity on {CONTROLLER} "
@@ -445,9 +454,9 @@ def _fix(ks: FluxKs, provider: Provider, *, exists: bool) -> str:
         return f"`sopskit repo init {provider.init_flag}` (workload identity on {CONTROLLER}), {via_secret}"
     if provider.annotations:
         return (f"annotate the {CONTROLLER} ServiceAccount with {provider.annotations[0]} (a patch next to "
-                f"{_FLUX_MANIFESTS}), {via_secret}")
+                f"{FLUX_MANIFESTS}), {via_secret}")
     return (f"give {CONTROLLER} {provider.args[0]} or {provider.env[0]} (a Deployment patch next to "
-            f"{_FLUX_MANIFESTS}), {via_secret}")
+            f"{FLUX_MANIFESTS}), {via_secret}")
 
 
 __all__ = ["BY_KEY_TYPE", "FEATURE_GATE", "PROVIDERS", "ControllerFacts", "ControllerView", "Identity", "Provider",

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sopskit.errors import SopsError
-from sopskit.k8s.agesecret import AGEKEY_SUFFIX, identities_in
+from sopskit.format.keytypes import flux_reads, flux_secret_names
+from sopskit.k8s.agesecret import identities_in
 from sopskit.keys.age import public_key_of
-
-#: data keys Flux's decryptor reads besides ``*.agekey`` and ``*.asc``
-FLUX_KEY_NAMES = ("sops.vault-token", "sops.aws-kms", "sops.azure-kv", "sops.gcp-kms")
 
 
 class ClusterReader(Protocol):
@@ -28,10 +26,6 @@ class ClusterReader(Protocol):
     def can_i(
         self, verb: str, resource: str, namespace: str | None, name: str | None, *, as_user: str | None = None
     ) -> bool: ...
-
-
-def flux_reads(key: str) -> bool:
-    return key.endswith((AGEKEY_SUFFIX, ".asc")) or key in FLUX_KEY_NAMES
 
 
 @dataclass
@@ -60,7 +54,7 @@ class KeySecret:
 
     @property
     def has_kms(self) -> bool:
-        return any(k in FLUX_KEY_NAMES for k in self.key_names)
+        return any(k in flux_secret_names() for k in self.key_names)
 
 
 def read_key_secret(client: ClusterReader, namespace: str, name: str) -> KeySecret:
@@ -86,4 +80,4 @@ def read_key_secret(client: ClusterReader, namespace: str, name: str) -> KeySecr
     return secret
 
 
-__all__ = ["FLUX_KEY_NAMES", "ClusterReader", "KeySecret", "flux_reads", "read_key_secret"]
+__all__ = ["ClusterReader", "KeySecret", "flux_reads", "read_key_secret"]

@@ -5,7 +5,8 @@ that implements it (imported only when a file or rule uses the type, so no SDK i
 here), its command-line flags and environment variable, its ``.sops.yaml`` fields, the record
 fields that identify a key, and the pip extra it needs. The metadata reader and writer, the
 ``.sops.yaml`` parser, the CLI flags, ``rotate --add-*``, ``groups add``, the decryption-order
-check and the inventory all read this table, so adding a backend is one module plus one row.
+check, the inventory and the Flux decryption-Secret key names (doctor, policy, repo
+init) all read this table, so adding a backend is one module plus one row.
 
 The table lives in the format core (plain data; it imports only the
 record base) because the lowest reader, the
@@ -42,12 +43,15 @@ class KeyType(FrozenRecord):
     backend's SDK (None: nothing optional); ``group_strings_only``: ``key_groups`` entries are
     comma-separated strings only (no mappings); ``always_in_groups``: written (possibly
     empty) in every group of a multi-group file, as sops does; the three ranks: see the
-    module docstring.
+    module docstring; ``flux_secret_key``: the data key of Flux's decryption Secret that
+    carries this type's credential: an exact name (``sops.azure-kv``), or a suffix starting
+    with a dot (``.agekey``: every key ending so); empty when Flux cannot decrypt the type.
     """
 
     __slots__ = _fields = (
         "name", "backend", "flags", "env", "help", "rule_field", "group_field", "record_id", "id_format",
         "extra", "group_strings_only", "always_in_groups", "metadata_rank", "cli_rank", "rule_rank",
+        "flux_secret_key",
     )
 
     name: str
@@ -65,15 +69,16 @@ class KeyType(FrozenRecord):
     metadata_rank: int
     cli_rank: int
     rule_rank: int
+    flux_secret_key: str
 
     def __init__(
         self, name: str, backend: str, flags: tuple[str, ...], env: str, help: str, rule_field: str,
         group_field: str, record_id: tuple[str, ...], id_format: str = "", extra: str | None = None,
         group_strings_only: bool = False, always_in_groups: bool = False, metadata_rank: int = _LAST,
-        cli_rank: int = _LAST, rule_rank: int = _LAST,
+        cli_rank: int = _LAST, rule_rank: int = _LAST, flux_secret_key: str = "",
     ) -> None:
         values = (name, backend, flags, env, help, rule_field, group_field, record_id, id_format, extra,
-                  group_strings_only, always_in_groups, metadata_rank, cli_rank, rule_rank)
+                  group_strings_only, always_in_groups, metadata_rank, cli_rank, rule_rank, flux_secret_key)
         for field, value in zip(self._fields, values, strict=True):
             object.__setattr__(self, field, value)
 
@@ -92,30 +97,30 @@ _TABLE: list[KeyType] = [
     KeyType("age", "sopskit.keys.age:AgeKey", ("-a", "--age"), "SOPS_AGE_RECIPIENTS",
             "age recipients (age1… or ssh-ed25519 …), comma separated",
             "age", "age", ("recipient",), group_strings_only=True, always_in_groups=True,
-            metadata_rank=6, cli_rank=6, rule_rank=0),
+            metadata_rank=6, cli_rank=6, rule_rank=0, flux_secret_key=".agekey"),
     KeyType("pgp", "sopskit.keys.pgp:PgpKey", ("-p", "--pgp"), "SOPS_PGP_FP",
             "PGP fingerprints, comma separated",
             "pgp", "pgp", ("fp",), group_strings_only=True,
-            metadata_rank=5, cli_rank=4, rule_rank=1),
+            metadata_rank=5, cli_rank=4, rule_rank=1, flux_secret_key=".asc"),
     KeyType("kms", "sopskit.keys.kms:KmsKey", ("-k", "--kms"), "SOPS_KMS_ARN",
             "AWS KMS key ARNs (ARN or ARN+ROLE_ARN), comma separated",
             "kms", "kms", ("arn",), extra="aws",
-            metadata_rank=0, cli_rank=0, rule_rank=2),
+            metadata_rank=0, cli_rank=0, rule_rank=2, flux_secret_key="sops.aws-kms"),
     KeyType("gcp_kms", "sopskit.keys.gcp_kms:GcpKmsKey", ("--gcp-kms",), "SOPS_GCP_KMS_IDS",
             "GCP KMS resource IDs, comma separated",
             "gcp_kms", "gcp_kms", ("resource_id",), extra="gcp",
-            metadata_rank=1, cli_rank=1, rule_rank=3),
+            metadata_rank=1, cli_rank=1, rule_rank=3, flux_secret_key="sops.gcp-kms"),
     KeyType("azure_kv", "sopskit.keys.azure_kv:AzureKvKey", ("--azure-kv",), "SOPS_AZURE_KEYVAULT_URLS",
             "Azure Key Vault key URLs, comma separated",
             "azure_keyvault", "azure_keyvault", ("vault_url", "name", "version"),
             id_format="{vault_url}/keys/{name}/{version}", extra="azure",
-            metadata_rank=3, cli_rank=3, rule_rank=5),
+            metadata_rank=3, cli_rank=3, rule_rank=5, flux_secret_key="sops.azure-kv"),
     KeyType("hc_vault", "sopskit.keys.hc_vault:HcVaultKey", ("--hc-vault-transit",), "SOPS_VAULT_URIS",
             "HashiCorp Vault transit key URIs, comma separated",
             "hc_vault_transit_uri", "hc_vault", ("vault_address", "engine_path", "key_name"),
             id_format="{vault_address}/v1/{engine_path}/keys/{key_name}", extra="vault",
             group_strings_only=True, always_in_groups=True,
-            metadata_rank=4, cli_rank=5, rule_rank=6),
+            metadata_rank=4, cli_rank=5, rule_rank=6, flux_secret_key="sops.vault-token"),
     KeyType("hckms", "sopskit.keys.hckms:HcKmsKey", ("--hckms",), "SOPS_HUAWEICLOUD_KMS_IDS",
             "HuaweiCloud KMS key IDs (region:uuid), comma separated",
             "hckms", "hckms", ("key_id",), extra="hckms",
@@ -171,6 +176,23 @@ def key_id(key_type_name: str, fields: Mapping[str, Any]) -> str:
     """The key a metadata record names (``?`` for a type no backend knows)."""
     row = key_type(key_type_name)
     return row.key_id(fields) if row is not None else "?"
+
+
+def flux_secret_names() -> tuple[str, ...]:
+    """The exact data-key names Flux's decryptor reads (``sops.aws-kms``...), in table order
+    (kustomize-controller ``internal/decryptor``; see kubernetes-and-flux-notes.md)."""
+    return tuple(t.flux_secret_key for t in _TABLE if t.flux_secret_key and not t.flux_secret_key.startswith("."))
+
+
+def flux_secret_suffixes() -> tuple[str, ...]:
+    """The data-key suffixes Flux's decryptor reads (``.agekey``, ``.asc``)."""
+    return tuple(t.flux_secret_key for t in _TABLE if t.flux_secret_key.startswith("."))
+
+
+def flux_reads(data_key: str) -> bool:
+    """Whether Flux's decryptor reads this data key of its decryption Secret (any other name
+    is silently ignored, which is why a ``keys.txt`` entry decrypts nothing)."""
+    return data_key.endswith(flux_secret_suffixes()) or data_key in flux_secret_names()
 
 
 def sops_yaml_fields() -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sopskit.errors import UsageError
+from sopskit.format.keytypes import key_type
 
 CONTROLLER = "kustomize-controller"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
@@ -38,7 +39,8 @@ USE_LABEL = "azure.workload.identity/use"
 GCP_ANNOTATION = "iam.gke.io/gcp-service-account"
 AWS_ANNOTATION = "eks.amazonaws.com/role-arn"
 FLUX_MANIFESTS = "gotk-components.yaml"
-AZURE_SECRET_KEY = "sops.azure-kv"
+#: the data key of Flux's decryption Secret for Azure Key Vault (from the key-type table)
+AZURE_SECRET_KEY = key_type("azure_kv").flux_secret_key  # type: ignore[union-attr]  # a built-in row
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _GCP_SA = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")
 _AWS_ROLE = re.compile(r"^arn:aws[-a-z]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")

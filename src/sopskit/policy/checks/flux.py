@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from sopskit.format.keytypes import flux_reads, flux_secret_names
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child, is_archived, is_example
@@ -21,7 +22,6 @@ from sopskit.policy.results import Violation
 
 _PARKED_SUFFIXES = (".disabled", ".bak", ".old", ".orig", ".backup", ".example", ".sample", ".tmpl", ".template")
 _PUBLIC_KEY_NAME = re.compile(r"(?i)pub(?:lic)?(?:key)?\b|\.pub$|recipients?")
-_FLUX_KEY_NAMES = ("sops.vault-token", "sops.aws-kms", "sops.azure-kv", "sops.gcp-kms")
 
 
 def _graph(ctx: CheckContext) -> FluxGraph:
@@ -317,11 +317,11 @@ def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
             if isinstance(doc.data.get(section), dict)
             for key in doc.data[section]
         ]
-        readable = [key for _, key in keys if _flux_reads(key)]
+        readable = [key for _, key in keys if flux_reads(key)]
         for section, key in keys:
             if readable and _PUBLIC_KEY_NAME.search(key):
                 continue  # age.pubkey kept beside age.agekey: harmless
-            if not _flux_reads(key):
+            if not flux_reads(key):
                 yield Violation(
                     FLUX_DECRYPTION_KEY_NAME.id,
                     file.rel,
@@ -329,12 +329,8 @@ def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
                     f"decryption Secret {name!r} has key {key!r}, which Flux ignores"
                     + ("" if readable else "; Flux finds no decryption key in it at all"),
                     f"rename the key to end in .agekey (age) or .asc (PGP), e.g. {_suggest(key)!r}, or use "
-                    f"one of {', '.join(_FLUX_KEY_NAMES)}",
+                    f"one of {', '.join(flux_secret_names())}",
                 )
-
-
-def _flux_reads(key: str) -> bool:
-    return key.endswith((".agekey", ".asc")) or key in _FLUX_KEY_NAMES
 
 
 def _suggest(key: str) -> str:
