@@ -118,3 +118,29 @@ def test_decrypt_reads_only_the_stores_indent_of_sops_yaml(tmp_path: Path) -> No
     from sopskit.config import load_config
 
     assert load_config(tmp_path / ".sops.yaml", rules=False).creation_rules == []
+
+
+def test_a_process_decrypt_skips_teardown_only_when_no_exit_handler_waits(tmp_path: Path) -> None:
+    """``sopskit decrypt`` as a process ends with os._exit after flushing; a registered atexit
+    handler (coverage, logging, a plug-in) must still run, and the exit code must survive."""
+    from sopskit.keys.age import generate_identity
+
+    identity, recipient = generate_identity()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "COV_", "COVERAGE"))}
+    env.update({"HOME": str(tmp_path), "SOPS_AGE_KEY": identity})
+    src = tmp_path / "s.yaml"
+    src.write_bytes(b"k: v\n")
+    enc = subprocess.run([sys.executable, "-m", "sopskit", "encrypt", "--age", recipient, str(src)], env=env,
+                         capture_output=True, timeout=60, check=True).stdout
+    src.write_bytes(enc)
+    start = "import sys\nsys.argv = ['sopskit', 'decrypt', 's.yaml']\n"
+    handler = "import atexit\natexit.register(lambda: sys.stderr.write('HANDLER RAN'))\n"
+    run_main = "from sopskit.cli.main import main\nmain()\n"
+    with_handler = subprocess.run([sys.executable, "-c", start + handler + run_main], env=env, cwd=tmp_path,
+                                  capture_output=True, timeout=60)
+    assert with_handler.returncode == 0 and with_handler.stdout == b"k: v\n"
+    assert b"HANDLER RAN" in with_handler.stderr
+    wrong_key = {**env, "SOPS_AGE_KEY": generate_identity()[0]}
+    failing = subprocess.run([sys.executable, "-c", start + run_main], env=wrong_key, cwd=tmp_path,
+                             capture_output=True, timeout=60)
+    assert failing.returncode == 128 and failing.stdout == b""

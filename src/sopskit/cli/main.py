@@ -333,6 +333,16 @@ class _SafeStream:
         return getattr(self._inner, name)
 
 
+def _no_exit_handlers() -> bool:
+    """Whether skipping the interpreter's teardown loses nothing: no ``atexit`` handler is
+    registered (a coverage run, ``logging`` or a plug-in registers one, and then the normal
+    exit runs it). ``atexit._ncallbacks`` is CPython's; elsewhere the normal exit is kept."""
+    import atexit
+
+    count = getattr(atexit, "_ncallbacks", None)
+    return count is not None and count() == 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The process entry point (``sopskit`` console script, ``python -m sopskit``).
 
@@ -356,9 +366,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stderr = stderr
         warnings.showwarning = _default_showwarning
     sys.stdout.flush()
-    if process_decrypt and "coverage" not in sys.modules:  # coverage writes its data at exit
+    if process_decrypt and _no_exit_handlers():
         sys.stderr.flush()
-        os._exit(code)  # no exit handler is registered on this path; the output is flushed
+        os._exit(code)  # output flushed, and nothing (coverage, logging...) waits for the exit
     sys.exit(code)
 
 
