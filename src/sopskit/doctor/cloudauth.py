@@ -31,7 +31,6 @@ node-level identity for ACR only), so there a missing wiring fails.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +45,7 @@ from sopskit.ops.fluxauth import (
     FLUX_MANIFESTS,
     GCP_ANNOTATION,
     USE_LABEL,
+    targets_controller,
 )
 from sopskit.policy.repo import Repo, RepoFile, is_kind, name_of
 
@@ -141,18 +141,6 @@ class ControllerView:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _targets_controller(target: Mapping[str, Any], patch_doc: Any, kind: str) -> bool:
-    """kustomize matches ``target.name``/``kind`` as anchored regular expressions."""
-    want_kind = target.get("kind") or (patch_doc.get("kind") if isinstance(patch_doc, dict) else None)
-    name = target.get("name") or (name_of(patch_doc) if isinstance(patch_doc, dict) else None)
-    if not isinstance(want_kind, str) or not isinstance(name, str):
-        return False
-    try:
-        return bool(re.fullmatch(want_kind, kind)) and bool(re.fullmatch(name, CONTROLLER))
-    except re.error:
-        return want_kind == kind and name == CONTROLLER
 
 
 def _containers(spec: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -294,10 +282,10 @@ def controller_view(repo: Repo) -> ControllerFacts:
         piece = Identity()
         for target, patch in _patch_bodies(repo, file, data):
             for kind in ("ServiceAccount", "Deployment"):
-                if isinstance(patch, list) and _targets_controller(target, {}, kind):
+                if isinstance(patch, list) and targets_controller(target, {}, kind):
                     _json6902(piece, patch)
                     piece.sources.add(file.rel)
-                elif isinstance(patch, dict) and _targets_controller(target, patch, kind) \
+                elif isinstance(patch, dict) and targets_controller(target, patch, kind) \
                         and (not patch.get("kind") or patch.get("kind") == kind):
                     _merge_manifest(piece, patch, kind)
                     piece.sources.add(file.rel)

@@ -107,13 +107,14 @@ def find_flux_installs(repo: Path, kustomizations: list[tuple[Path, Any]], near:
     return [path for path in found if any(path.parent.parent in k.parents for k in near)]
 
 
-def _targets_controller(entry: dict[str, Any], body: Any, kind: str) -> bool:
-    target: dict[str, Any] = entry["target"] if isinstance(entry.get("target"), dict) else {}
-    meta: dict[str, Any] = {}
-    if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
-        meta = body["metadata"]
+def targets_controller(target: Any, body: Any, kind: str) -> bool:
+    """Whether a kustomize patch (its ``target``, else the patch body's own kind and name)
+    applies to kustomize-controller's ``kind`` object; kustomize matches ``target.kind`` and
+    ``target.name`` as anchored regular expressions. ``repo init`` and ``doctor`` both ask here."""
+    target = target if isinstance(target, dict) else {}
+    meta = body.get("metadata") if isinstance(body, dict) else None
     want_kind = target.get("kind") or (body.get("kind") if isinstance(body, dict) else None)
-    name = target.get("name") or meta.get("name")
+    name = target.get("name") or (meta.get("name") if isinstance(meta, dict) else None)
     if not isinstance(want_kind, str) or not isinstance(name, str):
         return False
     try:
@@ -144,9 +145,9 @@ def existing_patches(doc: Any, key_type: str) -> tuple[bool, bool]:
             body = yaml.safe_load(text)
         except yaml.YAMLError:
             continue
-        if marker in text and _targets_controller(entry, body, "ServiceAccount"):
+        if marker in text and targets_controller(entry.get("target"), body, "ServiceAccount"):
             annotated = True
-        if label and label in text and _targets_controller(entry, body, "Deployment"):
+        if label and label in text and targets_controller(entry.get("target"), body, "Deployment"):
             labelled = True
     return annotated, labelled
 
@@ -250,4 +251,5 @@ def secret_instructions(namespace: str, secret: str) -> list[str]:
 
 
 __all__ = ["AZURE_SECRET_KEY", "MARKERS", "WorkloadIdentity", "add_workload_identity", "aws_identity", "azure_identity",
-           "existing_patches", "find_flux_installs", "gcp_identity", "secret_instructions"]
+           "existing_patches", "find_flux_installs", "gcp_identity", "secret_instructions",
+           "targets_controller"]
