@@ -92,3 +92,13 @@ def decode(text: str) -> tuple[str, bytes]:
     if _polymod([*_hrp_expand(hrp), *words]) != 1:
         raise Bech32Error("bech32: checksum mismatch")
     return hrp, bytes(_convert_bits(words[:-6], 5, 8, pad=False))
+
+
+def decode_key(text: str, hrp: str, *, upper: bool) -> bytes:
+    """The data of an age key string with prefix ``hrp``, all upper case (an identity) or
+    all lower case (a recipient); raises :class:`Bech32Error` (``bech32: …`` or ``wrong
+    prefix or case``), which the key classes reword as their own error."""
+    got_hrp, data = decode(text)
+    if got_hrp != hrp or text != (text.upper() if upper else text.lower()):
+        raise Bech32Error("wrong prefix or case")
+    return data

@@ -286,6 +286,39 @@ def encrypt(file_key: bytes, stanzas: Sequence[Stanza], plaintext: bytes) -> byt
     return format_header(stanzas, file_key) + encrypt_payload(file_key, plaintext)
 
 
+def unwrap_first(
+    stanzas: Sequence[Stanza],
+    stanza_type: str,
+    *,
+    share_name: str,
+    share_size: int,
+    body_size: int,
+    open_body: Callable[[bytes, bytes], bytes | None],
+) -> bytes | None:
+    """The file key from the first ``stanza_type`` stanza that ``open_body(share, body)`` opens.
+
+    The native recipient types (X25519, mlkem768x25519) share this shape: one base64
+    argument (the ephemeral share or encapsulated key) and a sealed file key as the body.
+    Other stanza types are skipped; a malformed stanza of our type is a header error, as in
+    age, checked before any key work. ``open_body`` returns ``None`` for a stanza addressed
+    to another recipient and raises :class:`AgeHeaderError` for one that is invalid.
+    """
+    for stanza in stanzas:
+        if stanza.type != stanza_type:
+            continue
+        if len(stanza.args) != 1:
+            raise AgeHeaderError(f"age: {stanza_type} stanza needs exactly one argument")
+        share = b64decode(stanza.args[0])
+        if len(share) != share_size:
+            raise AgeHeaderError(f"age: {stanza_type} {share_name} is not {share_size} bytes")
+        if len(stanza.body) != body_size:
+            raise AgeHeaderError(f"age: {stanza_type} stanza body is not {body_size} bytes")
+        file_key = open_body(share, stanza.body)
+        if file_key is not None:
+            return file_key
+    return None
+
+
 def new_file_key() -> bytes:
     return os.urandom(FILE_KEY_SIZE)
 

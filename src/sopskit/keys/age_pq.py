@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sopskit.keys import age_bech32, age_hpke
-from sopskit.keys.age_format import AgeHeaderError, Stanza, b64decode, b64encode
+from sopskit.keys.age_format import AgeHeaderError, Stanza, b64encode, unwrap_first
 from sopskit.keys.identities import PQ_PREFIX as IDENTITY_PREFIX
 from sopskit.keys.identities import PQ_RECIPIENT_PREFIX as RECIPIENT_PREFIX
 
@@ -38,11 +38,9 @@ class PqRecipient:
     @classmethod
     def from_str(cls, text: str) -> PqRecipient:
         try:
-            hrp, data = age_bech32.decode(text)
+            data = age_bech32.decode_key(text, RECIPIENT_HRP, upper=False)
         except age_bech32.Bech32Error as exc:
             raise PqKeyError(f"age1pq recipient: {exc}") from None
-        if hrp != RECIPIENT_HRP or text != text.lower():
-            raise PqKeyError("age1pq recipient: wrong prefix or case")
         recipient = cls(data)
         try:  # an ML-KEM key that is not canonical is refused now, not at first use
             from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PublicKey
@@ -78,12 +76,10 @@ class PqIdentity:
     @classmethod
     def from_str(cls, text: str) -> PqIdentity:
         try:
-            hrp, data = age_bech32.decode(text)
+            seed = age_bech32.decode_key(text, IDENTITY_HRP, upper=True)
         except age_bech32.Bech32Error as exc:
             raise PqKeyError(f"post-quantum identity: {exc}") from None
-        if hrp != IDENTITY_HRP or text != text.upper():
-            raise PqKeyError("post-quantum identity: wrong prefix or case")
-        return cls(data)
+        return cls(seed)
 
     def __str__(self) -> str:
         return age_bech32.encode(IDENTITY_HRP, self._seed, upper=True)
@@ -95,26 +91,22 @@ class PqIdentity:
         """The file key from the first ``mlkem768x25519`` stanza this identity opens.
 
         Other stanza types are ignored; a malformed ``mlkem768x25519`` stanza is a header
-        error (c2sp.org/age: two arguments, a canonical 1120-byte ``enc``, a 32-byte body
+        error (c2sp.org/age: one argument, a canonical 1120-byte ``enc``, a 32-byte body
         checked before decrypting).
         """
-        for stanza in stanzas:
-            if stanza.type != STANZA_TYPE:
-                continue
-            if len(stanza.args) != 1:
-                raise AgeHeaderError("age: mlkem768x25519 stanza needs exactly two arguments")
-            enc = b64decode(stanza.args[0])
-            if len(enc) != age_hpke.ENC_SIZE:
-                raise AgeHeaderError("age: mlkem768x25519 encapsulated key is not 1120 bytes")
-            if len(stanza.body) != _SEALED_SIZE:
-                raise AgeHeaderError("age: mlkem768x25519 stanza body is not 32 bytes")
-            try:
-                return age_hpke.open_base(self._seed, enc, _INFO, b"", stanza.body)
-            except age_hpke.HpkeInvalidShareError:
-                raise AgeHeaderError("age: mlkem768x25519 stanza has a low-order X25519 share") from None
-            except age_hpke.HpkeError:
-                continue  # addressed to another recipient
-        return None
+        return unwrap_first(
+            stanzas, STANZA_TYPE, share_name="encapsulated key",
+            share_size=age_hpke.ENC_SIZE, body_size=_SEALED_SIZE, open_body=self._open,
+        )
+
+    def _open(self, enc: bytes, sealed: bytes) -> bytes | None:
+        """The file key sealed in ``sealed``, or ``None`` when it is for another recipient."""
+        try:
+            return age_hpke.open_base(self._seed, enc, _INFO, b"", sealed)
+        except age_hpke.HpkeInvalidShareError:
+            raise AgeHeaderError("age: mlkem768x25519 stanza has a low-order X25519 share") from None
+        except age_hpke.HpkeError:
+            return None  # addressed to another recipient
 
 
 def is_pq_identity(text: str) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sopskit.keys import age_bech32
-from sopskit.keys.age_format import AgeHeaderError, Stanza, _hkdf, b64decode
+from sopskit.keys.age_format import AgeHeaderError, Stanza, _hkdf, unwrap_first
 
 IDENTITY_HRP = "age-secret-key-"
 RECIPIENT_HRP = "age"
@@ -84,12 +84,9 @@ class X25519Identity:
     @classmethod
     def from_str(cls, text: str) -> X25519Identity:
         try:
-            hrp, data = age_bech32.decode(text)
+            return cls(age_bech32.decode_key(text, IDENTITY_HRP, upper=True))
         except age_bech32.Bech32Error as exc:
             raise X25519KeyError(f"X25519 identity: {exc}") from None
-        if hrp != IDENTITY_HRP or text != text.upper():
-            raise X25519KeyError("X25519 identity: wrong prefix or case")
-        return cls(data)
 
     def __str__(self) -> str:
         return age_bech32.encode(IDENTITY_HRP, self._scalar, upper=True)
@@ -103,28 +100,24 @@ class X25519Identity:
         Other stanza types are ignored; a malformed ``X25519`` stanza (not one argument, a
         share or body of the wrong size, a low-order share) is a header error, as in age.
         """
+        return unwrap_first(
+            stanzas, STANZA_TYPE, share_name="share", share_size=_KEY_SIZE,
+            body_size=_BODY_SIZE, open_body=self._open,
+        )
+
+    def _open(self, share: bytes, body: bytes) -> bytes | None:
+        """The file key sealed in ``body``, or ``None`` when it is for another recipient."""
         from cryptography.exceptions import InvalidTag
 
         from sopskit.format.aead import ChaCha20Poly1305
 
-        for stanza in stanzas:
-            if stanza.type != STANZA_TYPE:
-                continue
-            if len(stanza.args) != 1:
-                raise AgeHeaderError("age: X25519 stanza needs exactly one argument")
-            share = b64decode(stanza.args[0])
-            if len(share) != _KEY_SIZE:
-                raise AgeHeaderError("age: X25519 share is not 32 bytes")
-            if len(stanza.body) != _BODY_SIZE:
-                raise AgeHeaderError("age: X25519 stanza body is not 32 bytes")
-            try:
-                secret = self._private.exchange(_public_key(share))
-            except ValueError:  # an all-zero shared secret: a low-order share
-                raise AgeHeaderError("age: X25519 stanza has a low-order share") from None
-            key = _hkdf(secret, share + self._public, _INFO)
-            try:
-                file_key: bytes = ChaCha20Poly1305(key).decrypt(bytes(12), stanza.body, None)
-                return file_key
-            except InvalidTag:
-                continue  # addressed to another recipient
-        return None
+        try:
+            secret = self._private.exchange(_public_key(share))
+        except ValueError:  # an all-zero shared secret: a low-order share
+            raise AgeHeaderError("age: X25519 stanza has a low-order share") from None
+        key = _hkdf(secret, share + self._public, _INFO)
+        try:
+            file_key: bytes = ChaCha20Poly1305(key).decrypt(bytes(12), body, None)
+        except InvalidTag:
+            return None  # addressed to another recipient
+        return file_key

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Unpack
 
 from sopskit.config import KeySpec, SopsConfig, load_config
 from sopskit.config.discover import load_discovered
@@ -13,7 +14,7 @@ from sopskit.format.selection import SelectionRules
 from sopskit.keys.base import KeyContext
 from sopskit.ops.decrypt import read_input
 from sopskit.ops.document import EncryptionPlan, check_plain_input, emit_encrypted, encrypt_new
-from sopskit.ops.plan import cli_key_specs, plan_encryption, plan_for_rule
+from sopskit.ops.plan import RuleInputs, cli_key_specs, plan_encryption, plan_for_rule
 from sopskit.stores import format_for_path, get_store
 
 
@@ -58,27 +59,13 @@ def encrypt_for_rule(
     input_format: str,
     output_format: str,
     rule_path: str | None,
-    config: SopsConfig | None,
-    keys: Mapping[str, Sequence[str]],
-    encryption_context: Mapping[str, str] | None = None,
-    aws_profile: str | None = None,
-    selection_options: Mapping[str, str | None] | None = None,
-    shamir_threshold: int | None = None,
-    mac_only_encrypted: bool | None = None,
     indent: int | None = None,
+    **inputs: Unpack[RuleInputs],
 ) -> bytes:
     """``sopskit encrypt``: the plan from key flags (metadata key type -> values), selection
-    options and the creation rule matching ``rule_path``, then the encrypted bytes."""
-    plan = plan_for_rule(
-        rule_path,
-        config=config,
-        keys=keys,
-        encryption_context=encryption_context,
-        aws_profile=aws_profile,
-        selection_options=selection_options,
-        shamir_threshold=shamir_threshold,
-        mac_only_encrypted=mac_only_encrypted,
-    )
+    options and the creation rule matching ``rule_path`` (:func:`plan_for_rule`, whose
+    keyword arguments ``inputs`` are), then the encrypted bytes."""
+    plan = plan_for_rule(rule_path, **inputs)
     return encrypt_with_plan(data, plan, input_format=input_format, output_format=output_format, indent=indent)
 
 

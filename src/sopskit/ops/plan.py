@@ -10,7 +10,7 @@ given on the command line, as in sops, so a mistyped path never escapes its rule
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sopskit.config import CreationRule, KeySpec, SopsConfig
 from sopskit.errors import ConfigError, EmptyKeyGroupError, NoMatchingRuleError
@@ -111,26 +111,35 @@ def plan_encryption(
     )
 
 
-def plan_for_rule(
-    rule_path: str | None,
-    *,
-    config: SopsConfig | None,
-    keys: Mapping[str, Sequence[str]],
-    encryption_context: Mapping[str, str] | None = None,
-    aws_profile: str | None = None,
-    selection_options: Mapping[str, str | None] | None = None,
-    shamir_threshold: int | None = None,
-    mac_only_encrypted: bool | None = None,
-) -> EncryptionPlan:
+class RuleInputs(TypedDict, total=False):
+    """The keyword arguments of :func:`plan_for_rule`, declared once so that callers which
+    pass them on (``ops.encrypt.encrypt_for_rule``) do not repeat the list. An absent
+    optional one means ``None`` (nothing given on the command line)."""
+
+    config: Required[SopsConfig | None]
+    keys: Required[Mapping[str, Sequence[str]]]  # metadata key type -> values
+    encryption_context: Mapping[str, str] | None
+    aws_profile: str | None
+    selection_options: Mapping[str, str | None] | None
+    shamir_threshold: int | None
+    mac_only_encrypted: bool | None
+
+
+def plan_for_rule(rule_path: str | None, **inputs: Unpack[RuleInputs]) -> EncryptionPlan:
     """The plan of ``sopskit encrypt`` and of a new file in ``sopskit edit``: key flags
     (metadata key type -> values) and selection options over the rule matching ``rule_path``."""
-    options = dict(selection_options or {})
+    options = dict(inputs.get("selection_options") or {})
     selection = SelectionRules.from_options(options) if any(options.values()) else None
+    cli_keys = cli_key_specs(
+        inputs["keys"],
+        encryption_context=inputs.get("encryption_context"),
+        aws_profile=inputs.get("aws_profile"),
+    )
     return plan_encryption(
         rule_path,
-        config=config,
-        cli_keys=cli_key_specs(keys, encryption_context=encryption_context, aws_profile=aws_profile),
+        config=inputs["config"],
+        cli_keys=cli_keys,
         selection=selection,
-        shamir_threshold=shamir_threshold,
-        mac_only_encrypted=mac_only_encrypted,
+        shamir_threshold=inputs.get("shamir_threshold"),
+        mac_only_encrypted=inputs.get("mac_only_encrypted"),
     )
