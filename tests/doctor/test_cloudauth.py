@@ -330,3 +330,23 @@ def test_object_level_vault_needs_the_configmap_flag(gitops: GitOpsRepo) -> None
     flux_install(gitops, controller_patch("Deployment", gate + "--feature-gates=ObjectLevelWorkloadIdentity=true")
                  + controller_patch("Deployment", gate + "--sops-vault-configmap=sops-vault-config"))
     assert kms_check(diagnose(gitops.root))[0] == "ok"
+
+
+def test_aad_pod_identity_binding_label_wires_it(azure: GitOpsRepo) -> None:
+    """The deprecated AAD Pod Identity wiring (kustomize-controller's v1beta2 docs): a pod label
+    naming the AzureIdentityBinding, in a patchesStrategicMerge file; no ServiceAccount annotation."""
+    azure.write(f"{FLUX_DIR}/identity-patch.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\n"
+                "  namespace: flux-system\nspec:\n  template:\n    metadata:\n      labels:\n"
+                "        aadpodidbinding: made-up-binding\n")
+    azure.write(f"{FLUX_DIR}/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                "resources:\n  - gotk-components.yaml\n  - gotk-sync.yaml\n"
+                "patchesStrategicMerge:\n  - identity-patch.yaml\n")
+    status, message, _ = kms_check(diagnose(azure.root))
+    assert status == "ok" and FLUX_DIR in message, message
+    # an empty binding label binds nothing
+    azure.write(f"{FLUX_DIR}/identity-patch.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\n"
+                "spec:\n  template:\n    metadata:\n      labels:\n        aadpodidbinding: \"\"\n")
+    assert kms_check(diagnose(azure.root))[0] == "fail"

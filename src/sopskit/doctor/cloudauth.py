@@ -14,7 +14,9 @@ the cluster when the controller can call that service. kustomize-controller's de
    (``azure.workload.identity/client-id`` plus the pod label ``azure.workload.identity/use:
    "true"`` on AKS, ``iam.gke.io/gcp-service-account``, ``eks.amazonaws.com/role-arn``) or
    credentials in its environment (``AZURE_CLIENT_ID``/``AZURE_FEDERATED_TOKEN_FILE``,
-   ``GOOGLE_APPLICATION_CREDENTIALS``, ``VAULT_TOKEN``, ``--sops-vault-configmap``).
+   ``GOOGLE_APPLICATION_CREDENTIALS``, ``VAULT_TOKEN``, ``--sops-vault-configmap``), or, on AKS
+   clusters still running the deprecated AAD Pod Identity, the pod label ``aadpodidbinding`` (the
+   wiring kustomize-controller's v1beta2 docs give, found in real repositories).
 
 The controller's identity is read from the repository, where ``flux bootstrap`` keeps it: patches
 in the ``kustomization.yaml`` next to ``gotk-components.yaml`` targeting the kustomize-controller
@@ -58,6 +60,10 @@ class Provider:
     annotations: tuple[str, ...] = ()
     #: pod-template labels the identity also needs (AKS's webhook injects only into labelled pods)
     pod_labels: tuple[tuple[str, str], ...] = ()
+    #: pod-template labels that bind an identity by themselves, any value (AAD Pod Identity's
+    #: ``aadpodidbinding`` names the AzureIdentityBinding; its NMI answers the controller's
+    #: managed-identity token requests)
+    binding_labels: tuple[str, ...] = ()
     #: controller environment variables that carry credentials (any one)
     env: tuple[str, ...] = ()
     #: controller flags that enable a secret-less login (any one)
@@ -73,7 +79,7 @@ class Provider:
 PROVIDERS: tuple[Provider, ...] = (
     Provider("azure_kv", "Azure Key Vault", "sops.azure-kv",
              annotations=("azure.workload.identity/client-id",),
-             pod_labels=(("azure.workload.identity/use", "true"),),
+             pod_labels=(("azure.workload.identity/use", "true"),), binding_labels=("aadpodidbinding",),
              env=("AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"),
              init_flag="--azure-identity CLIENT_ID", near=("azure", "azkv")),
     Provider("gcp_kms", "GCP KMS", "sops.gcp-kms",
@@ -330,7 +336,8 @@ class Verdict:
 def _identity_wiring(provider: Provider, identity: Identity) -> tuple[bool, str | None]:
     """(wired, what is half-done) for a controller-level or object-level identity."""
     if identity.env.intersection(provider.env) or any(
-            arg.startswith(flag) for arg in identity.args for flag in provider.args):
+            arg.startswith(flag) for arg in identity.args for flag in provider.args) or any(
+            identity.pod_labels.get(label) for label in provider.binding_labels):
         return True, None
     annotated = [a for a in provider.annotations if identity.annotations.get(a)]
     if not annotated:
