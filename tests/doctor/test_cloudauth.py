@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sopskit.doctor import Options, Report, diagnose
-from sopskit.doctor.cloudauth import controller_view
+from sopskit.doctor.cloudauth import ControllerFacts, check_cloud_auth, controller_view
 from sopskit.doctor.wiring import FluxKs
 from sopskit.k8s.client import connect
 from sopskit.policy.repo import load_repo
@@ -350,3 +350,21 @@ def test_aad_pod_identity_binding_label_wires_it(azure: GitOpsRepo) -> None:
                 "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\n"
                 "spec:\n  template:\n    metadata:\n      labels:\n        aadpodidbinding: \"\"\n")
     assert kms_check(diagnose(azure.root))[0] == "fail"
+
+
+def test_shared_base_kustomization_with_several_installs_names_them() -> None:
+    """A Kustomization defined in a base outside every cluster folder, with Flux installed per
+    cluster: unknown, and the message says so instead of "the install is not in this repository"."""
+
+    installs = ["clusters/a/flux-system/kustomization.yaml", "clusters/b/flux-system/kustomization.yaml"]
+    facts = ControllerFacts(installs=list(installs))
+    ks = FluxKs("flux-system", "addons", "base/addons", {"decryption": {"provider": "sops"}}, "base/addons/ks.yaml")
+    view = facts.for_kustomization(ks)
+    assert view.installed_in is None and view.candidates == tuple(installs)
+    verdict = check_cloud_auth(ks, {"gcp_kms"}, view, None)
+    assert verdict is not None and verdict.status == "unknown"
+    assert "not in this repository" not in verdict.message
+    assert "installs Flux 2 times" in verdict.message and "base/addons/ks.yaml" in verdict.message
+    # a Kustomization inside one cluster's folder still answers for that cluster
+    inside = FluxKs("flux-system", "apps", "apps", {"decryption": {"provider": "sops"}}, "clusters/b/apps.yaml")
+    assert facts.for_kustomization(inside).installed_in == installs[1]

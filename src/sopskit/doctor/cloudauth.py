@@ -119,6 +119,9 @@ class ControllerView:
     controller: Identity
     #: other ServiceAccounts found, by (namespace, name): the object-level identities
     accounts: dict[tuple[str, str], Identity]
+    #: the installs it could belong to when ``installed_in`` is None although the repository holds
+    #: several (a Kustomization defined in a base shared by the clusters)
+    candidates: tuple[str, ...] = ()
 
     @property
     def feature_gate(self) -> bool:
@@ -271,7 +274,7 @@ class ControllerFacts:
             install = max(owners, key=len) if owners else None
         identity = Identity()
         if install is None and len(self.installs) > 1:
-            return ControllerView(None, identity, self.accounts)
+            return ControllerView(None, identity, self.accounts, tuple(self.installs))
         for rel, piece in self.pieces:
             clusters = [i for i in self.installs if _under(rel, _cluster_dir(i))]
             if not clusters or install is None or install in clusters:
@@ -392,6 +395,13 @@ def check_cloud_auth(
             unknowns.append(f"offline: Secret {ks.namespace}/{secret} may hold {provider.secret_key} "
                             f"(run with --cluster), and the repository shows no {provider.label} identity "
                             f"for {CONTROLLER}")
+        elif view.installed_in is None and view.candidates:
+            unknowns.append(f"no {provider.secret_key} entry"
+                            + (f" in Secret {ks.namespace}/{secret}" if secret else " (no secretRef)")
+                            + f", and the repository installs Flux {len(view.candidates)} times "
+                            f"({', '.join(view.candidates)}) while Kustomization {ks.label} is defined in "
+                            f"{ks.defined_in or 'no cluster folder'}, so which {CONTROLLER} decrypts it, and "
+                            f"its {provider.label} identity, cannot be told")
         elif view.installed_in is None:
             unknowns.append(f"no {provider.secret_key} entry"
                             + (f" in Secret {ks.namespace}/{secret}" if secret else " (no secretRef)")
