@@ -812,3 +812,16 @@ class TestThirdRound:
         }
         assert policy(make_repo({**rules, **just}, gitignore="# Age\nage.key\n"), "gitignore-agekey") == []
         assert policy(make_repo({**rules, **just}, gitignore="*.log\n"), "gitignore-agekey") == [(".gitignore", None)]
+
+
+def test_secret_data_value_that_is_a_base64_sops_document_is_not_plaintext(make_repo: RepoFactory) -> None:
+    """kustomize-controller decrypts a Secret data entry holding a whole SOPS document (base64);
+    fluxcd/kustomize-controller's testdata was reported as a plaintext Secret. A base64 value that
+    merely mentions ``sops`` is still plaintext."""
+    document = base64.b64encode(("password: " + ENC + "\n" + SOPS_BLOCK).encode()).decode()
+    lookalike = base64.b64encode(b"sops: yes\npassword: hunter2-made-up-Zq8x\n").decode()
+    root = make_repo({
+        "apps/inside.yaml": f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: inside\ndata:\n  app.yaml: {document}\n",
+        "apps/plain.yaml": f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\ndata:\n  app.yaml: {lookalike}\n",
+    })
+    assert policy(root, "plaintext-secret") == [("apps/plain.yaml", 5)]
