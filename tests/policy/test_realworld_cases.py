@@ -825,3 +825,17 @@ def test_secret_data_value_that_is_a_base64_sops_document_is_not_plaintext(make_
         "apps/plain.yaml": f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\ndata:\n  app.yaml: {lookalike}\n",
     })
     assert policy(root, "plaintext-secret") == [("apps/plain.yaml", 5)]
+
+
+def test_outputs_of_pgp_encrypted_credentials_need_no_sensitive_flag(make_repo: RepoFactory) -> None:
+    """aws_iam_access_key's encrypted_secret and a login profile's PGP message are ciphertext:
+    ipni/storetheindex's four such outputs were reported. Plaintext ones still are, even when the
+    output's name says "encrypted"."""
+    outputs = (
+        'output "deploy_user_secret_encrypted" {\n  value = module.deploy_user.iam_access_key_encrypted_secret\n}\n'
+        'output "console_password_encrypted" {\n  value = module.console.keybase_password_pgp_message\n}\n'
+        'output "deploy_user_secret" {\n  value = aws_iam_access_key.deploy.secret\n}\n'
+        'output "db_password_encrypted" {\n  value = random_password.db.result\n}\n'
+    )
+    root = make_repo({"infra/outputs.tf": outputs})
+    assert policy(root, "terraform-sensitive-output") == [("infra/outputs.tf", 8), ("infra/outputs.tf", 11)]
