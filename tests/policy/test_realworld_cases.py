@@ -839,3 +839,16 @@ def test_outputs_of_pgp_encrypted_credentials_need_no_sensitive_flag(make_repo: 
     )
     root = make_repo({"infra/outputs.tf": outputs})
     assert policy(root, "terraform-sensitive-output") == [("infra/outputs.tf", 8), ("infra/outputs.tf", 11)]
+
+
+def test_secret_generator_file_holding_only_a_placeholder_is_not_plaintext(make_repo: RepoFactory) -> None:
+    """ipni/storetheindex commits ``<place-holder for ... key>`` as a generator's file; a key next
+    to it is still reported."""
+    kustomization = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nsecretGenerator:\n"
+                     "  - name: identity\n    files:\n      - identity.key\n      - other.key\n")
+    root = make_repo({
+        "app/kustomization.yaml": kustomization,
+        "app/identity.key": "<place-holder for the made-up service key>\n",
+        "app/other.key": "Zq8xW3vN7pL2rT9kY4mB6cH1dF5gJ0sA\n",
+    })
+    assert policy(root, "plaintext-secret") == [("app/other.key", None)]

@@ -217,10 +217,17 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
                     )
 
 
+#: a file that is one angle-bracketed placeholder ("<place-holder for the private key>"), committed
+#: so the generator builds until the real value is put in place outside Git
+_PLACEHOLDER_FILE = re.compile(r"<[^<>\n]{1,200}>")
+
+
 def _generator_file_holds_secret(rel: str, text: str, *, env: bool) -> bool:
     """A file a secretGenerator reads is a finding when it holds a credential: a Helm values
     file turned into a Secret for ``valuesFrom`` usually holds none (only chart defaults and
     comments); a file of unknown format is judged as a whole."""
+    if _PLACEHOLDER_FILE.fullmatch(text.strip()):
+        return False
     holds = file_holds_credential(rel, text, env=env)
     return (not is_harmless_config(text)) if holds is None else holds
 
