@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sopskit.doctor import Options, Report, diagnose
-from sopskit.doctor.cloudauth import controller_view
+from sopskit.doctor.cloudauth import ControllerFacts, check_cloud_auth, controller_view
 from sopskit.doctor.wiring import FluxKs
 from sopskit.k8s.client import connect
 from sopskit.policy.repo import load_repo
@@ -330,3 +330,41 @@ def test_object_level_vault_needs_the_configmap_flag(gitops: GitOpsRepo) -> None
     flux_install(gitops, controller_patch("Deployment", gate + "--feature-gates=ObjectLevelWorkloadIdentity=true")
                  + controller_patch("Deployment", gate + "--sops-vault-configmap=sops-vault-config"))
     assert kms_check(diagnose(gitops.root))[0] == "ok"
+
+
+def test_aad_pod_identity_binding_label_wires_it(azure: GitOpsRepo) -> None:
+    """The deprecated AAD Pod Identity wiring (kustomize-controller's v1beta2 docs): a pod label
+    naming the AzureIdentityBinding, in a patchesStrategicMerge file; no ServiceAccount annotation."""
+    azure.write(f"{FLUX_DIR}/identity-patch.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\n"
+                "  namespace: flux-system\nspec:\n  template:\n    metadata:\n      labels:\n"
+                "        aadpodidbinding: made-up-binding\n")
+    azure.write(f"{FLUX_DIR}/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                "resources:\n  - gotk-components.yaml\n  - gotk-sync.yaml\n"
+                "patchesStrategicMerge:\n  - identity-patch.yaml\n")
+    status, message, _ = kms_check(diagnose(azure.root))
+    assert status == "ok" and FLUX_DIR in message, message
+    # an empty binding label binds nothing
+    azure.write(f"{FLUX_DIR}/identity-patch.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\n"
+                "spec:\n  template:\n    metadata:\n      labels:\n        aadpodidbinding: \"\"\n")
+    assert kms_check(diagnose(azure.root))[0] == "fail"
+
+
+def test_shared_base_kustomization_with_several_installs_names_them() -> None:
+    """A Kustomization defined in a base outside every cluster folder, with Flux installed per
+    cluster: unknown, and the message says so instead of "the install is not in this repository"."""
+
+    installs = ["clusters/a/flux-system/kustomization.yaml", "clusters/b/flux-system/kustomization.yaml"]
+    facts = ControllerFacts(installs=list(installs))
+    ks = FluxKs("flux-system", "addons", "base/addons", {"decryption": {"provider": "sops"}}, "base/addons/ks.yaml")
+    view = facts.for_kustomization(ks)
+    assert view.installed_in is None and view.candidates == tuple(installs)
+    verdict = check_cloud_auth(ks, {"gcp_kms"}, view, None)
+    assert verdict is not None and verdict.status == "unknown"
+    assert "not in this repository" not in verdict.message
+    assert "installs Flux 2 times" in verdict.message and "base/addons/ks.yaml" in verdict.message
+    # a Kustomization inside one cluster's folder still answers for that cluster
+    inside = FluxKs("flux-system", "apps", "apps", {"decryption": {"provider": "sops"}}, "clusters/b/apps.yaml")
+    assert facts.for_kustomization(inside).installed_in == installs[1]

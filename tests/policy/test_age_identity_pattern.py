@@ -7,6 +7,7 @@ import pytest
 
 from sopskit.format.recognize import AGE_IDENTITY_RE
 from sopskit.keys.age import generate_identity
+from sopskit.policy import check_policy
 from sopskit.scan.rules import load_default_rules
 from tests.policy.conftest import RepoFactory, policy
 
@@ -49,3 +50,14 @@ def test_policy_flags_a_committed_post_quantum_identity(make_repo: RepoFactory) 
     identity, _ = generate_identity(pq=True)
     root = make_repo({"notes/pq.txt": "# created\n" + identity + "\n"}, gitignore="")
     assert policy(root, "private-key") == [("notes/pq.txt", 2)]
+
+
+def test_message_names_the_kind_of_identity_and_no_key_material(make_repo: RepoFactory) -> None:
+    """A post-quantum identity was reported as "AGE-SECRET-KEY-1..." (seen on real repositories)."""
+    pq_identity, _ = generate_identity(pq=True)
+    x_identity, _ = generate_identity()
+    root = make_repo({"pq.txt": pq_identity + "\n", "x.txt": x_identity + "\n"}, gitignore="")
+    messages = {v.path: v.message for v in check_policy(root, only=["private-key"]).violations}
+    assert "(AGE-SECRET-KEY-PQ-1...)" in messages["pq.txt"]
+    assert "(AGE-SECRET-KEY-1...)" in messages["x.txt"]
+    assert all(identity[20:40] not in m for m in messages.values() for identity in (pq_identity, x_identity))

@@ -812,3 +812,43 @@ class TestThirdRound:
         }
         assert policy(make_repo({**rules, **just}, gitignore="# Age\nage.key\n"), "gitignore-agekey") == []
         assert policy(make_repo({**rules, **just}, gitignore="*.log\n"), "gitignore-agekey") == [(".gitignore", None)]
+
+
+def test_secret_data_value_that_is_a_base64_sops_document_is_not_plaintext(make_repo: RepoFactory) -> None:
+    """kustomize-controller decrypts a Secret data entry holding a whole SOPS document (base64);
+    fluxcd/kustomize-controller's testdata was reported as a plaintext Secret. A base64 value that
+    merely mentions ``sops`` is still plaintext."""
+    document = base64.b64encode(("password: " + ENC + "\n" + SOPS_BLOCK).encode()).decode()
+    lookalike = base64.b64encode(b"sops: yes\npassword: hunter2-made-up-Zq8x\n").decode()
+    root = make_repo({
+        "apps/inside.yaml": f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: inside\ndata:\n  app.yaml: {document}\n",
+        "apps/plain.yaml": f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\ndata:\n  app.yaml: {lookalike}\n",
+    })
+    assert policy(root, "plaintext-secret") == [("apps/plain.yaml", 5)]
+
+
+def test_outputs_of_pgp_encrypted_credentials_need_no_sensitive_flag(make_repo: RepoFactory) -> None:
+    """aws_iam_access_key's encrypted_secret and a login profile's PGP message are ciphertext:
+    ipni/storetheindex's four such outputs were reported. Plaintext ones still are, even when the
+    output's name says "encrypted"."""
+    outputs = (
+        'output "deploy_user_secret_encrypted" {\n  value = module.deploy_user.iam_access_key_encrypted_secret\n}\n'
+        'output "console_password_encrypted" {\n  value = module.console.keybase_password_pgp_message\n}\n'
+        'output "deploy_user_secret" {\n  value = aws_iam_access_key.deploy.secret\n}\n'
+        'output "db_password_encrypted" {\n  value = random_password.db.result\n}\n'
+    )
+    root = make_repo({"infra/outputs.tf": outputs})
+    assert policy(root, "terraform-sensitive-output") == [("infra/outputs.tf", 8), ("infra/outputs.tf", 11)]
+
+
+def test_secret_generator_file_holding_only_a_placeholder_is_not_plaintext(make_repo: RepoFactory) -> None:
+    """ipni/storetheindex commits ``<place-holder for ... key>`` as a generator's file; a key next
+    to it is still reported."""
+    kustomization = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nsecretGenerator:\n"
+                     "  - name: identity\n    files:\n      - identity.key\n      - other.key\n")
+    root = make_repo({
+        "app/kustomization.yaml": kustomization,
+        "app/identity.key": "<place-holder for the made-up service key>\n",
+        "app/other.key": "Zq8xW3vN7pL2rT9kY4mB6cH1dF5gJ0sA\n",
+    })
+    assert policy(root, "plaintext-secret") == [("app/other.key", None)]

@@ -14,7 +14,9 @@ the cluster when the controller can call that service. kustomize-controller's de
    (``azure.workload.identity/client-id`` plus the pod label ``azure.workload.identity/use:
    "true"`` on AKS, ``iam.gke.io/gcp-service-account``, ``eks.amazonaws.com/role-arn``) or
    credentials in its environment (``AZURE_CLIENT_ID``/``AZURE_FEDERATED_TOKEN_FILE``,
-   ``GOOGLE_APPLICATION_CREDENTIALS``, ``VAULT_TOKEN``, ``--sops-vault-configmap``).
+   ``GOOGLE_APPLICATION_CREDENTIALS``, ``VAULT_TOKEN``, ``--sops-vault-configmap``), or, on AKS
+   clusters still running the deprecated AAD Pod Identity, the pod label ``aadpodidbinding`` (the
+   wiring kustomize-controller's v1beta2 docs give, found in real repositories).
 
 The controller's identity is read from the repository, where ``flux bootstrap`` keeps it: patches
 in the ``kustomization.yaml`` next to ``gotk-components.yaml`` targeting the kustomize-controller
@@ -62,6 +64,10 @@ class Provider:
     annotations: tuple[str, ...] = ()
     #: pod-template labels the identity also needs (AKS's webhook injects only into labelled pods)
     pod_labels: tuple[tuple[str, str], ...] = ()
+    #: pod-template labels that bind an identity by themselves, any value (AAD Pod Identity's
+    #: ``aadpodidbinding`` names the AzureIdentityBinding; its NMI answers the controller's
+    #: managed-identity token requests)
+    binding_labels: tuple[str, ...] = ()
     #: controller environment variables that carry credentials (any one)
     env: tuple[str, ...] = ()
     #: controller flags that enable a secret-less login (any one)
@@ -83,7 +89,7 @@ class Provider:
 PROVIDERS: tuple[Provider, ...] = (
     Provider("azure_kv", "Azure Key Vault",
              annotations=(CLIENT_ID_ANNOTATION,),
-             pod_labels=((USE_LABEL, "true"),),
+             pod_labels=((USE_LABEL, "true"),), binding_labels=("aadpodidbinding",),
              env=("AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"),
              init_flag="--azure-identity CLIENT_ID", near=("azure", "azkv")),
     Provider("gcp_kms", "GCP KMS",
@@ -123,6 +129,9 @@ class ControllerView:
     controller: Identity
     #: other ServiceAccounts found, by (namespace, name): the object-level identities
     accounts: dict[tuple[str, str], Identity]
+    #: the installs it could belong to when ``installed_in`` is None although the repository holds
+    #: several (a Kustomization defined in a base shared by the clusters)
+    candidates: tuple[str, ...] = ()
 
     @property
     def feature_gate(self) -> bool:
@@ -263,7 +272,7 @@ class ControllerFacts:
             install = max(owners, key=len) if owners else None
         identity = Identity()
         if install is None and len(self.installs) > 1:
-            return ControllerView(None, identity, self.accounts)
+            return ControllerView(None, identity, self.accounts, tuple(self.installs))
         for rel, piece in self.pieces:
             clusters = [i for i in self.installs if _under(rel, _cluster_dir(i))]
             if not clusters or install is None or install in clusters:
@@ -328,7 +337,8 @@ class Verdict:
 def _identity_wiring(provider: Provider, identity: Identity) -> tuple[bool, str | None]:
     """(wired, what is half-done) for a controller-level or object-level identity."""
     if identity.env.intersection(provider.env) or any(
-            arg.startswith(flag) for arg in identity.args for flag in provider.args):
+            arg.startswith(flag) for arg in identity.args for flag in provider.args) or any(
+            identity.pod_labels.get(label) for label in provider.binding_labels):
         return True, None
     annotated = [a for a in provider.annotations if identity.annotations.get(a)]
     if not annotated:
@@ -382,6 +392,13 @@ def check_cloud_auth(
             unknowns.append(f"offline: Secret {ks.namespace}/{secret} may hold {provider.secret_key} "
                             f"(run with --cluster), and the repository shows no {provider.label} identity "
                             f"for {CONTROLLER}")
+        elif view.installed_in is None and view.candidates:
+            unknowns.append(f"no {provider.secret_key} entry"
+                            + (f" in Secret {ks.namespace}/{secret}" if secret else " (no secretRef)")
+                            + f", and the repository installs Flux {len(view.candidates)} times "
+                            f"({', '.join(view.candidates)}) while Kustomization {ks.label} is defined in "
+                            f"{ks.defined_in or 'no cluster folder'}, so which {CONTROLLER} decrypts it, and "
+                            f"its {provider.label} identity, cannot be told")
         elif view.installed_in is None:
             unknowns.append(f"no {provider.secret_key} entry"
                             + (f" in Secret {ks.namespace}/{secret}" if secret else " (no secretRef)")

@@ -70,11 +70,12 @@ def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
                 "(it must be treated as leaked)",
             )
             continue
-        for pattern, label in ((_PEM_PRIVATE, None), (AGE_IDENTITY_RE, "age identity (AGE-SECRET-KEY-1...)")):
+        for pattern, label in ((_PEM_PRIVATE, None), (AGE_IDENTITY_RE, "age identity")):
             match = pattern.search(file.raw)
             if match is None:
                 continue
-            what = label or f"{match.group(1).decode()} block"
+            # the kind, never the key: the fixed prefix up to the bech32 separator "1"
+            what = f"{label} ({_age_prefix(match.group())}...)" if label else f"{match.group(1).decode()} block"
             yield Violation(
                 PRIVATE_KEY.id,
                 file.rel,
@@ -84,6 +85,11 @@ def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
                 "store or a sops-encrypted file",
             )
             break
+
+
+def _age_prefix(identity: bytes) -> str:
+    """``AGE-SECRET-KEY-1`` or ``AGE-SECRET-KEY-PQ-1``: what kind of age identity was found."""
+    return "AGE-SECRET-KEY-PQ-1" if identity.startswith(b"AGE-SECRET-KEY-PQ-") else "AGE-SECRET-KEY-1"
 
 
 def _line_of_byte(file: RepoFile, offset: int) -> int:

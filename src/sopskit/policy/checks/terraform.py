@@ -31,6 +31,9 @@ _POINTER_SUFFIX = re.compile(
     r"rotation|policy|url|uri|arns|kms_key|key_id|validity|duration|expiry|expiration|lifetime|timeout|"
     r"interval|format|algorithm|size|bits|comment|description|label|note|notes)$"
 )
+#: ciphertext for a PGP key (aws_iam_access_key's ``encrypted_secret``, aws_iam_user_login_profile's
+#: ``encrypted_password``, the ``*_pgp_message`` of modules built on them): safe to print
+_CIPHERTEXT = re.compile(r"(?i)(?:^|[_-])(?:encrypted|pgp[_-]?message)(?:[_-]|$)")
 _DESCRIPTION = re.compile(r'(?m)^[ \t]*description[ \t]*=[ \t]*"([^"]*)"')
 #: a description saying the variable locates a secret rather than holds it ("Path for SSH private key")
 _POINTER_DESCRIPTION = re.compile(
@@ -166,13 +169,15 @@ def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def _secret_reason(name: str, expression: str) -> str | None:
-    if is_secret_name(name):
+    if is_secret_name(name) and not _CIPHERTEXT.search(name):
         return "a secret-looking value"
     for reference in _REFERENCE.findall(expression):
         parts = [p for p in re.split(r"[.\[\]]", reference) if p]
         if parts[0] in {"random_password", "tls_private_key"}:
             return f"{parts[0]} material"
         last = parts[-1].strip('"')
+        if _CIPHERTEXT.search(last):
+            continue
         if is_secret_name(last) or (parts[0] == "var" and len(parts) > 1 and is_secret_name(parts[1])):
             return "a secret-looking attribute"
     return None
