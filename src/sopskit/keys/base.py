@@ -14,10 +14,15 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, Self
 
 from sopskit.format.metadata import KeyRecord
 from sopskit.record import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs a cold start ~8% (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Protocol, Self
+else:
+    Protocol = object  # the two protocols below are for the type checker; nothing checks them at run time
 
 
 class KeyContext(Record):

@@ -33,13 +33,16 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from sopskit.errors import ParseError
 from sopskit.format.tree import Comment, TreeMap, Value, deep_copy
 from sopskit.stores._yaml_resolve import UnsupportedIntError, resolve_plain
 from sopskit.stores.limits import check_depth, check_size, check_tree, ensure_recursion_headroom, exceeded_nodes
 from sopskit.stores.limits import current as current_limits
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _BINARY_TAG = "tag:yaml.org,2002:binary"
