@@ -16,8 +16,6 @@ resolved lazily so that ``import sopskit`` costs almost nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
 _API = {
@@ -39,7 +37,10 @@ _API = {
 
 __all__ = ["__version__", *_API]
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sopskit.config import KeySpec as KeySpec
     from sopskit.errors import (
         ConfigError as ConfigError,

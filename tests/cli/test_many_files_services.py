@@ -88,6 +88,10 @@ def test_500_file_updatekeys_one_unwrap_per_file(
     # exactly one unwrap per file: no file was unwrapped twice, none was skipped, none failed
     assert azure_vault.count("decrypt", status=None) == 500
     assert azure_vault.count("decrypt") == 500
+    # one SDK client per key for the whole run: the key itself is fetched once per client (at
+    # most once per thread racing the first use), not once per file (3 requests a file before)
+    assert azure_vault.count("get", status=None) <= 6
+    assert len(azure_vault.requests) <= 500 + 2 * 6
     # the pool ran files at once, and never more than --jobs of them
     assert 1 < azure_vault.max_in_flight <= 6
     # every file opens with the recipient updatekeys added, on its own (no vault)

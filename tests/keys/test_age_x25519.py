@@ -60,3 +60,32 @@ def test_the_aead_shortcut_gives_cryptographys_public_classes() -> None:
 
     assert aead.AESGCM is public.AESGCM
     assert aead.ChaCha20Poly1305 is public.ChaCha20Poly1305
+
+
+# RFC 4231 test cases 1, 2 and 6 (a key longer than the block is hashed first)
+@pytest.mark.parametrize(("key", "data", "mac"), [
+    (b"\x0b" * 20, b"Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+    (b"Jefe", b"what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+    (b"\xaa" * 131, b"Test Using Larger Than Block-Size Key - Hash Key First",
+     "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+])
+def test_age_hmac_sha256_matches_rfc_4231(key: bytes, data: bytes, mac: str) -> None:
+    from sopskit.keys.age_format import _hmac_sha256
+
+    assert _hmac_sha256(key, data).hex() == mac
+
+
+def test_age_hmac_sha256_matches_the_hmac_module_and_header_macs_compare() -> None:
+    import hmac
+    import os
+
+    from sopskit.keys.age_format import _header_mac, _header_mac_matches, _hmac_sha256
+
+    for size in (0, 1, 31, 32, 63, 64, 65, 200):
+        key, data = os.urandom(size), os.urandom(size * 3 + 1)
+        assert _hmac_sha256(key, data) == hmac.digest(key, data, "sha256")
+    file_key, header = os.urandom(16), b"age-encryption.org/v1\n-> X25519 abc\nbody\n---"
+    mac = _header_mac(file_key, header)
+    assert _header_mac_matches(file_key, header, mac)
+    assert not _header_mac_matches(file_key, header, mac[:-1] + bytes([mac[-1] ^ 1]))
+    assert not _header_mac_matches(os.urandom(16), header, mac)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, InputError, NoFileSpecifiedError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # imported lazily at run time: only the command that needs them pays
     import argparse
 

@@ -13,12 +13,13 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
 
 from sopskit import __version__
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any, TextIO
 
 # argparse and the flag declarations (cli.options) are imported where a parser is built: a
 # plain ``sopskit decrypt FILE`` needs neither (see run() and docs/performance.md).

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, InvalidEncryptionContextError, UsageError
 from sopskit.ops.keytable import key_types
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Self
 
 from sopskit.errors import ConfigError, SopsError
 from sopskit.format.keytypes import key_type as key_type_row
@@ -28,8 +27,10 @@ from sopskit.format.keytypes import rule_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
 from sopskit.record import FrozenRecord, Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, Self
 
     from sopskit.format.goregex import GoRegex
 

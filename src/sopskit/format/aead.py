@@ -9,8 +9,7 @@ they are there, from the public module otherwise; a test checks both are the sam
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 else:
@@ -22,4 +21,20 @@ else:
     except (ImportError, AttributeError):  # pragma: no cover - another cryptography layout
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
-__all__ = ["AESGCM", "ChaCha20Poly1305"]
+
+
+def failed_authentication(exc: BaseException) -> bool:
+    """Whether ``exc`` is cryptography's ``InvalidTag``: a ciphertext that does not
+    authenticate (tampered, another key or another position).
+
+    Why a function instead of ``except InvalidTag``: ``cryptography.exceptions`` imports
+    ``typing`` (~8% of a cold ``sopskit decrypt``, docs/performance.md). The bindings import it
+    themselves when they raise it, so here it is always loaded already, and a decrypt that
+    succeeds never loads it.
+    """
+    from cryptography.exceptions import InvalidTag
+
+    return isinstance(exc, InvalidTag)
+
+
+__all__ = ["AESGCM", "ChaCha20Poly1305", "failed_authentication"]

@@ -19,10 +19,8 @@ import math
 import re
 from collections.abc import Callable
 
-from cryptography.exceptions import InvalidTag
-
 from sopskit.errors import DecryptionError, EncryptionError, FormatError
-from sopskit.format.aead import AESGCM
+from sopskit.format.aead import AESGCM, failed_authentication
 from sopskit.format.tree import Comment, Value, nanosecond_of, with_nanoseconds
 
 IV_SIZE = 32
@@ -280,13 +278,15 @@ class ValueCipher:
         data, iv, tag, tag_name = parse_enc(text)
         try:
             plaintext = self._aead.decrypt(iv, data + tag, aad)
-        except InvalidTag:
+        except ValueError:
+            raise FormatError("malformed ENC[] value: bad iv or tag length") from None
+        except Exception as exc:
+            if not failed_authentication(exc):
+                raise
             raise DecryptionError(
                 "a value failed authentication: it was tampered with, moved to another key, "
                 "or encrypted with another data key"
             ) from None
-        except ValueError:
-            raise FormatError("malformed ENC[] value: bad iv or tag length") from None
         value = parse_typed(plaintext, tag_name)
         self._stash[(type_tag(value) if tag_name != "bytes" else "str", value_to_bytes(value), aad)] = iv
         return value

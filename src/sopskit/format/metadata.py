@@ -14,13 +14,16 @@ case-insensitively, numbers and booleans given as strings (dotenv, INI).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from sopskit.errors import FormatError
 from sopskit.format.codec import normalize_rfc3339
 from sopskit.format.keytypes import KEY_NAMES, metadata_order
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
 from sopskit.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The sops version whose on-disk format sopskit writes.
 SOPS_FORMAT_VERSION = "3.13.2"

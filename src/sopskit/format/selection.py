@@ -15,11 +15,11 @@ every file sops wrote (and opens) opens here too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sopskit.errors import ConflictingParametersError, FormatError
 from sopskit.record import FrozenRecord
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sopskit.format.goregex import GoRegex
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterator
-from typing import TypeAlias
 
 from sopskit.record import FrozenRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 
 class Comment(FrozenRecord):

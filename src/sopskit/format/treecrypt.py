@@ -15,13 +15,13 @@ comments, see the spec section 5.3).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from sopskit.errors import DecryptionError, EncryptionError, FormatError, SopsError
 from sopskit.format.codec import ValueCipher, is_encrypted_value, value_to_bytes
 from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import Comment, TreeMap, Value
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from hashlib import sha512 as _sha512
 else:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
 
 from sopskit.errors import FormatError
 from sopskit.format.keytypes import key_type as _key_type
 from sopskit.format.keytypes import key_types as _key_types
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sopskit.format.metadata import KeyRecord
     from sopskit.keys.base import MasterKey, MasterKeyFactory
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Self
 
 from sopskit.errors import ConfigError, MasterKeyError
 from sopskit.format.metadata import KeyRecord
@@ -29,6 +28,10 @@ from sopskit.keys.age_format import dearmor_age
 from sopskit.keys.base import KeyContext, SingleIdKey, quote_key_input, split_key_list
 from sopskit.keys.identities import PQ_PREFIX as PQ_IDENTITY_PREFIX
 from sopskit.keys.identities import PQ_RECIPIENT_PREFIX, X25519_PREFIX, DiscoveredIdentities, discover_identities
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Self
 
 _SSH_PREFIXES = ("ssh-ed25519 ", "ssh-rsa ")
 _TAG_PREFIX = "age1tag1"

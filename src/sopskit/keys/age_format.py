@@ -25,6 +25,10 @@ from collections.abc import Callable, Sequence
 from sopskit.errors import FormatError
 from sopskit.record import FrozenRecord
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 VERSION_LINE = b"age-encryption.org/v1\n"
 _INTRO = b"age-encryption.org/"
 _STANZA_PREFIX = b"-> "
@@ -112,14 +116,32 @@ def b64decode(text: str | bytes) -> bytes:
 
 # -- header ---------------------------------------------------------------------------------
 
-def _hmac_sha256(key: bytes, data: bytes) -> bytes:
-    # cryptography's HMAC, not the hmac module: hashlib would load OpenSSL's libcrypto a
-    # second time (~3 ms of a cold decrypt, docs/performance.md)
-    from cryptography.hazmat.primitives import hashes, hmac
+def _sha256_class() -> Callable[[bytes], Any]:
+    """CPython's own SHA-256. Neither the ``hmac`` module (hashlib loads OpenSSL's libcrypto a
+    second time, ~3 ms) nor cryptography's ``hashes`` (it imports ``typing`` and ``enum``, ~8%)
+    is loaded on a cold decrypt (docs/performance.md)."""
+    try:
+        from _sha256 import sha256
+    except ImportError:  # other interpreters, and CPython >= 3.12 (whose module is _sha2)
+        try:
+            from _sha2 import sha256
+        except ImportError:
+            from hashlib import sha256
+    return sha256  # type: ignore[no-any-return]
 
-    mac = hmac.HMAC(key, hashes.SHA256())
-    mac.update(data)
-    return mac.finalize()
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def _hmac_sha256(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA-256 (RFC 2104). A test checks it against the ``hmac`` module and RFC 4231."""
+    sha256 = _sha256_class()
+    if len(key) > 64:
+        key = sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = sha256(key.translate(_IPAD) + data).digest()
+    return sha256(key.translate(_OPAD) + inner).digest()  # type: ignore[no-any-return]
 
 
 def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
@@ -133,18 +155,11 @@ def _header_mac(file_key: bytes, header_up_to_mac: bytes) -> bytes:
 
 
 def _header_mac_matches(file_key: bytes, header_up_to_mac: bytes, mac: bytes) -> bool:
-    """Constant-time check of the header MAC (cryptography's ``verify``: the ``hmac`` and
-    ``constant_time`` modules would import hashlib)."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, hmac
+    """Constant-time check of the header MAC (``_operator._compare_digest`` is what
+    ``hmac.compare_digest`` is; the ``hmac`` module itself would import hashlib)."""
+    from _operator import _compare_digest
 
-    check = hmac.HMAC(_hkdf(file_key, b"", b"header"), hashes.SHA256())
-    check.update(header_up_to_mac)
-    try:
-        check.verify(mac)
-    except InvalidSignature:
-        return False
-    return True
+    return bool(_compare_digest(_header_mac(file_key, header_up_to_mac), mac))
 
 
 def _line(data: bytes, pos: int) -> tuple[bytes, int]:
@@ -240,9 +255,7 @@ def decrypt_payload(file_key: bytes, payload: bytes) -> bytes:
     A full-size chunk is tried as a middle chunk, then as a full-size final chunk; a shorter
     one can only be final. A payload that ends after a middle chunk is truncated.
     """
-    from cryptography.exceptions import InvalidTag
-
-    from sopskit.format.aead import ChaCha20Poly1305
+    from sopskit.format.aead import ChaCha20Poly1305, failed_authentication
 
     if len(payload) < _NONCE:  # age reads the nonce with the header
         raise AgeHeaderError("age: payload nonce is missing or truncated")
@@ -262,13 +275,16 @@ def decrypt_payload(file_key: bytes, payload: bytes) -> bytes:
         plain: bytes | None = None
         try:
             plain = aead.decrypt(_chunk_nonce(counter, last), chunk, None)
-        except InvalidTag:
+        except Exception as exc:
+            if not failed_authentication(exc):
+                raise
             if not last:  # maybe a full-size final chunk
                 try:
                     plain = aead.decrypt(_chunk_nonce(counter, True), chunk, None)
                     last = True
-                except InvalidTag:
-                    pass
+                except Exception as final_exc:
+                    if not failed_authentication(final_exc):
+                        raise
         if plain is None:
             raise AgePayloadError("age: payload chunk does not authenticate", bytes(released))
         released += plain

@@ -15,10 +15,13 @@ and the payload are :mod:`sopskit.keys.age_format`'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sopskit.keys import age_bech32
 from sopskit.keys.age_format import AgeHeaderError, Stanza, _hkdf, unwrap_first
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 IDENTITY_HRP = "age-secret-key-"
 RECIPIENT_HRP = "age"
@@ -107,9 +110,7 @@ class X25519Identity:
 
     def _open(self, share: bytes, body: bytes) -> bytes | None:
         """The file key sealed in ``body``, or ``None`` when it is for another recipient."""
-        from cryptography.exceptions import InvalidTag
-
-        from sopskit.format.aead import ChaCha20Poly1305
+        from sopskit.format.aead import ChaCha20Poly1305, failed_authentication
 
         try:
             secret = self._private.exchange(_public_key(share))
@@ -118,6 +119,8 @@ class X25519Identity:
         key = _hkdf(secret, share + self._public, _INFO)
         try:
             file_key: bytes = ChaCha20Poly1305(key).decrypt(bytes(12), body, None)
-        except InvalidTag:
+        except Exception as exc:
+            if not failed_authentication(exc):
+                raise
             return None  # addressed to another recipient
         return file_key

@@ -11,13 +11,21 @@ fact about the type (flags, environment variable, ``.sops.yaml`` fields, identif
 
 from __future__ import annotations
 
+import _thread
 import datetime as _dt
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, Self
+from collections.abc import Callable, Hashable, Mapping, Sequence
 
 from sopskit.format.metadata import KeyRecord
 from sopskit.record import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs a cold start ~8% (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Protocol, Self, TypeVar
+
+    _Client = TypeVar("_Client")
+else:
+    Protocol = object  # the two protocols below are for the type checker; nothing checks them at run time
 
 
 class KeyContext(Record):
@@ -34,10 +42,12 @@ class KeyContext(Record):
 
     A record rather than a dataclass (the decrypt path must not import :mod:`dataclasses`);
     :meth:`replace` stands for ``dataclasses.replace``. The repr hides the identities and the
-    environment (which may hold ``SOPS_AGE_KEY``).
+    environment (which may hold ``SOPS_AGE_KEY``). The context also keeps the service clients
+    its backends built (:meth:`service_client`): derived state, not a field.
     """
 
-    __slots__ = ("age_identities", "aws_profile", "encryption_context", "env", "gpg_exec", "passphrase_reader")
+    __slots__ = ("_clients", "_clients_lock", "age_identities", "aws_profile", "encryption_context", "env",
+                 "gpg_exec", "passphrase_reader")
     _fields = ("age_identities", "env", "gpg_exec", "encryption_context", "aws_profile", "passphrase_reader")
     _hidden = ("age_identities", "env")
 
@@ -56,6 +66,25 @@ class KeyContext(Record):
         self.encryption_context = encryption_context
         self.aws_profile = aws_profile
         self.passphrase_reader = passphrase_reader
+        self._clients: dict[Hashable, Any] = {}
+        self._clients_lock = _thread.allocate_lock()
+
+    def service_client(self, key: Hashable, build: Callable[[], _Client]) -> _Client:
+        """The client ``build`` makes for ``key``, made once for everything opened with this
+        context (a command run: the many-file commands share one context across files and
+        threads).
+
+        Why: a key service's SDK client may cost requests of its own before the first unwrap
+        (Azure's ``CryptographyClient`` fetches the key once, to try local cryptography), so
+        a client per file multiplies a run's requests. Why per context and not per process:
+        a library caller's next run (another credential, another environment) starts fresh.
+        The clients must be thread-safe (Azure's and boto3's are).
+        """
+        with self._clients_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = build()
+            return client
 
 
 def timestamp_of(now: _dt.datetime) -> str:

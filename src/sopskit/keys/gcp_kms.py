@@ -43,14 +43,18 @@ class GcpKmsKey(SingleIdKey):
         return self.resource_id
 
     def _client(self, context: KeyContext) -> Any:
+        """One client for the whole run (every key of every file opened with ``context``): the
+        client depends only on the context's environment, and a new one per file would fetch
+        a new access token per file (application-default credentials ask the metadata server
+        or Google's token endpoint)."""
         try:
             from google.cloud import kms
         except ImportError:
             raise MissingExtraError("GCP KMS", "gcp") from None
         options, transport = client_settings(context.env)
-        return kms.KeyManagementServiceClient(
+        return context.service_client(("gcp_kms",), lambda: kms.KeyManagementServiceClient(
             credentials=_credentials(context), client_options=options or None, transport=transport
-        )
+        ))
 
     def _call(self, operation: str, context: KeyContext, request: dict[str, Any]) -> Any:
         # the client is built inside the guard: without credentials google.auth raises

@@ -27,14 +27,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import subprocess
-    from pathlib import Path  # paths are os.path strings here: pathlib costs a cold start ~4 ms
 
 from sopskit.errors import MasterKeyError
 from sopskit.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from pathlib import Path  # paths are os.path strings here: pathlib costs a cold start ~4 ms
 
 #: identity file lines we can use: X25519 and hybrid post-quantum (age 1.3, sops >= 3.12);
 #: others are recognised to explain why not

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from sopskit.errors import EmitError, InputError
 from sopskit.format.tree import TreeMap, to_plain
@@ -17,6 +16,7 @@ from sopskit.ops.document import DEFAULT_DECRYPTION_ORDER, OpenedDocument
 from sopskit.ops.sopsfile import open_encrypted
 from sopskit.stores import format_for_path, get_store
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 

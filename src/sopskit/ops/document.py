@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from sopskit.errors import IntegrityError, NoDocumentError, SopsError
 from sopskit.format.codec import ValueCipher, format_time
@@ -21,6 +20,7 @@ from sopskit.format.treecrypt import decrypt_branches, encrypt_branches
 from sopskit.keys.base import KeyContext, MasterKey
 from sopskit.record import Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sopskit.stores.base import Store
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from sopskit.format.metadata import Metadata
 from sopskit.format.tree import TreeMap
@@ -26,8 +25,10 @@ from sopskit.ops.document import (
 )
 from sopskit.stores import format_for_path, get_store
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path  # not imported at run time: ops.decrypt (a cold start) uses this module
+    from typing import Any
 
 
 def sniff_format(data: bytes) -> str:

@@ -7,10 +7,10 @@ ruamel.yaml.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 from sopskit.errors import UsageError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sopskit.stores.base import Store
 

@@ -14,7 +14,10 @@ import _thread
 import re
 import sys
 from types import ModuleType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _import_lock = _thread.allocate_lock()  # not threading: ~1 ms of imports at start-up
 _real_compile = re.compile

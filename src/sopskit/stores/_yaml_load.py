@@ -33,13 +33,16 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from sopskit.errors import ParseError
 from sopskit.format.tree import Comment, TreeMap, Value, deep_copy
 from sopskit.stores._yaml_resolve import UnsupportedIntError, resolve_plain
 from sopskit.stores.limits import check_depth, check_size, check_tree, ensure_recursion_headroom, exceeded_nodes
 from sopskit.stores.limits import current as current_limits
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _BINARY_TAG = "tag:yaml.org,2002:binary"
@@ -501,6 +504,17 @@ class _Builder:
         return isinstance(frame.container, TreeMap) and frame.key_pending and not frame.flow
 
     def build(self) -> list[TreeMap]:
+        """Feed each event to the handler of its kind (``_Ev.kind``); comments before an
+        event are classified first, so every handler sees them placed."""
+        handlers = {
+            "doc": self._start_document,
+            "docend": self._end_document,
+            "scalar": self._scalar_or_alias,
+            "alias": self._scalar_or_alias,
+            "map": self._open_collection,
+            "seq": self._open_collection,
+            "end": self._close_collection,
+        }
         for ev in self.events:
             if self._is_missing_value(ev):
                 # `key:` with nothing after it: the parser places the empty value at the next
@@ -509,104 +523,109 @@ class _Builder:
                 self._add(None, ev, is_scalar=True)
                 self.last_colon = True
                 continue
-            if ev.kind in ("end", "docend") or ev.kind != "doc":
+            if ev.kind != "doc":
                 self._take_comments(ev.start, ev.start[1])
-            if ev.kind == "doc":
-                self.root = None
-                self.anchors = {}
-                self.anchor_sizes = {}
-                continue
-            if ev.kind == "docend":
-                self._take_comments(ev.start, 0)
-                root = self.root if self.root is not None else TreeMap()
-                for group in self.pending_foot:
-                    for c in group:
-                        self._append(root, c)
-                for c in self.pending_head:
-                    self._append(root, c)
-                self.pending_foot, self.pending_head = [], []
-                self.sticky_foot = None
-                self.docs.append(root)
-                self.inline_target = None
-                continue
-            if ev.kind in ("scalar", "alias"):
-                self._flush_into_current()
-                if ev.kind == "alias":
-                    if ev.anchor not in self.anchors:
-                        raise ParseError(
-                            f"invalid YAML at line {ev.start[0] + 1}: unknown anchor"
-                        )
-                    self._count(self.anchor_sizes.get(ev.anchor or "", 1))
-                    value = deep_copy(self.anchors[ev.anchor or ""])
-                else:
-                    self._count(1)
-                    value = self._scalar_value(ev)
-                    if ev.anchor:
-                        self.anchors[ev.anchor] = value
-                        self.anchor_sizes[ev.anchor] = 1
-                self._add(value, ev, is_scalar=True)
-                self.last_end = ev.end
-                continue
-            if ev.kind in ("map", "seq"):
-                top = self.stack[-1] if self.stack else None
-                if top is not None and isinstance(top.container, TreeMap) and not top.key_pending:
-                    raise ParseError(
-                        f"invalid YAML at line {ev.start[0] + 1}, column {ev.start[1] + 1}: "
-                        "non-string key (sops accepts string keys only)"
-                    )
-                if not self.stack and ev.kind == "seq":
-                    raise ParseError("YAML documents that are sequences are not supported by sops")
-                heads_here = self.pending_head
-                feet_here = self.pending_foot
-                self.pending_head, self.pending_foot = [], []
-                self.sticky_foot = None
-                if self.stack:
-                    # feet belong to the container we are in; heads open the new block
-                    # collection (a flow collection starts on the line of its key or dash)
-                    for g in feet_here:
-                        for c in g:
-                            self._append(self.stack[-1].container, c)
-                    feet_here = []
-                    if ev.flow or isinstance(self.stack[-1].container, list):
-                        # comments before a "- " belong to the sequence, not the item
-                        for c in heads_here:
-                            self._append(self.stack[-1].container, c)
-                        heads_here = []
-                container: TreeMap | list[Value] = TreeMap() if ev.kind == "map" else []
-                check_depth(len(self.stack) + 1, self.limits)
-                if len(self.stack) > 100:  # anchors of deep blocks are deep-copied recursively
-                    ensure_recursion_headroom(len(self.stack) + 1)
-                frame = _Frame(container, ev.start[1], ev.flow, ev.anchor, unique=self._unique_here(),
-                               nodes_at_start=self.nodes)
-                self._count(1)
-                for g in feet_here:
-                    for c in g:
-                        self._append(container, c)
-                for c in heads_here:
-                    self._append(container, c)
-                if not self.stack:
-                    if not isinstance(container, TreeMap):
-                        raise ParseError("YAML documents that are sequences are not supported by sops")
-                    self.root = container
-                self.stack.append(frame)
-                self.last_colon = False
-                continue
-            if ev.kind == "end":
-                frame = self.stack.pop()
-                parent = self.stack[-1] if self.stack else None
-                if frame.anchor:
-                    self.anchors[frame.anchor] = deep_copy(frame.container)
-                    self.anchor_sizes[frame.anchor] = self.nodes - frame.nodes_at_start
-                if parent is not None:
-                    self._add(frame.container, ev, is_scalar=False)
-                self._close_foot(frame, parent)
-                if parent is not None:
-                    if frame.flow:
-                        self.inline_target = (frame.container, 0)
-                    else:
-                        self.inline_target = None
-                self.last_end = ev.end if frame.flow else self.last_end
+            handlers[ev.kind](ev)
         return self.docs
+
+    def _start_document(self, ev: _Ev) -> None:
+        """Anchors are per document (a later document cannot refer to an earlier one's)."""
+        self.root = None
+        self.anchors = {}
+        self.anchor_sizes = {}
+
+    def _end_document(self, ev: _Ev) -> None:
+        """Close the document: the comments still pending go to the end of its root."""
+        self._take_comments(ev.start, 0)
+        root = self.root if self.root is not None else TreeMap()
+        for group in self.pending_foot:
+            for c in group:
+                self._append(root, c)
+        for c in self.pending_head:
+            self._append(root, c)
+        self.pending_foot, self.pending_head = [], []
+        self.sticky_foot = None
+        self.docs.append(root)
+        self.inline_target = None
+
+    def _scalar_or_alias(self, ev: _Ev) -> None:
+        """A scalar (a key or a value), or an alias copied from its anchor (counted at the
+        anchor's full size, so alias bombs meet the node limit)."""
+        self._flush_into_current()
+        if ev.kind == "alias":
+            if ev.anchor not in self.anchors:
+                raise ParseError(f"invalid YAML at line {ev.start[0] + 1}: unknown anchor")
+            self._count(self.anchor_sizes.get(ev.anchor or "", 1))
+            value = deep_copy(self.anchors[ev.anchor or ""])
+        else:
+            self._count(1)
+            value = self._scalar_value(ev)
+            if ev.anchor:
+                self.anchors[ev.anchor] = value
+                self.anchor_sizes[ev.anchor] = 1
+        self._add(value, ev, is_scalar=True)
+        self.last_end = ev.end
+
+    def _open_collection(self, ev: _Ev) -> None:
+        """Open a mapping or a sequence; the pending comments are shared between the
+        collection we are in (feet) and the new one (heads), as yaml.v3 places them."""
+        top = self.stack[-1] if self.stack else None
+        if top is not None and isinstance(top.container, TreeMap) and not top.key_pending:
+            raise ParseError(
+                f"invalid YAML at line {ev.start[0] + 1}, column {ev.start[1] + 1}: "
+                "non-string key (sops accepts string keys only)"
+            )
+        if not self.stack and ev.kind == "seq":
+            raise ParseError("YAML documents that are sequences are not supported by sops")
+        heads_here = self.pending_head
+        feet_here = self.pending_foot
+        self.pending_head, self.pending_foot = [], []
+        self.sticky_foot = None
+        if self.stack:
+            # feet belong to the container we are in; heads open the new block
+            # collection (a flow collection starts on the line of its key or dash)
+            for g in feet_here:
+                for c in g:
+                    self._append(self.stack[-1].container, c)
+            feet_here = []
+            if ev.flow or isinstance(self.stack[-1].container, list):
+                # comments before a "- " belong to the sequence, not the item
+                for c in heads_here:
+                    self._append(self.stack[-1].container, c)
+                heads_here = []
+        container: TreeMap | list[Value] = TreeMap() if ev.kind == "map" else []
+        check_depth(len(self.stack) + 1, self.limits)
+        if len(self.stack) > 100:  # anchors of deep blocks are deep-copied recursively
+            ensure_recursion_headroom(len(self.stack) + 1)
+        frame = _Frame(container, ev.start[1], ev.flow, ev.anchor, unique=self._unique_here(),
+                       nodes_at_start=self.nodes)
+        self._count(1)
+        for g in feet_here:
+            for c in g:
+                self._append(container, c)
+        for c in heads_here:
+            self._append(container, c)
+        if not self.stack:
+            if not isinstance(container, TreeMap):
+                raise ParseError("YAML documents that are sequences are not supported by sops")
+            self.root = container
+        self.stack.append(frame)
+        self.last_colon = False
+
+    def _close_collection(self, ev: _Ev) -> None:
+        """Close the innermost collection: record its anchor, attach it to its parent, and
+        give it the foot comments that belong to it."""
+        frame = self.stack.pop()
+        parent = self.stack[-1] if self.stack else None
+        if frame.anchor:
+            self.anchors[frame.anchor] = deep_copy(frame.container)
+            self.anchor_sizes[frame.anchor] = self.nodes - frame.nodes_at_start
+        if parent is not None:
+            self._add(frame.container, ev, is_scalar=False)
+        self._close_foot(frame, parent)
+        if parent is not None:
+            self.inline_target = (frame.container, 0) if frame.flow else None
+        self.last_end = ev.end if frame.flow else self.last_end
 
 
 def build_branches(

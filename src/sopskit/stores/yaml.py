@@ -8,12 +8,14 @@ direct port of the layout rules of yaml.v3's emitter (:mod:`._yaml_emit`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from sopskit.errors import FormatError, MetadataNotFoundError, ParseError, UsageError
 from sopskit.format.tree import TreeMap, Value, from_plain, to_plain
 from sopskit.stores._yaml_emit import Emitter
 from sopskit.stores._yaml_load import load_documents
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _effective_indent(indent: int) -> int:

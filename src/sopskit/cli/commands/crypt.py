@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
 
 from sopskit.cli import common, options
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
@@ -108,7 +108,7 @@ def parse_decrypt_fast(argv: Sequence[str]) -> argparse.Namespace | None:
         return None
     values.update(command="decrypt", files=files, handler=run_decrypt)
     # only attribute access is used on the namespace, as on argparse's
-    return cast("argparse.Namespace", SimpleNamespace(**values))
+    return SimpleNamespace(**values)  # type: ignore[return-value]
 
 
 def run_encrypt(args: argparse.Namespace) -> int:
