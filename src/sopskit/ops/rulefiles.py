@@ -17,10 +17,10 @@ from sopskit.config import SopsConfig
 from sopskit.errors import SopsError
 from sopskit.format.metadata import Metadata
 from sopskit.format.recognize import has_sops_metadata
-from sopskit.gitio import walk_tree
 from sopskit.keys.base import KeyContext
 from sopskit.ops.sopsfile import open_encrypted
 from sopskit.ops.sopsfile import read_metadata as read_metadata
+from sopskit.walk import walk_tree
 
 
 def _context(identities: Sequence[str]) -> KeyContext:

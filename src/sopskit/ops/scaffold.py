@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from sopskit.errors import ConfigError, SopsError, UsageError
-from sopskit.gitio import walk_tree
 from sopskit.ops.files import atomic_write
 from sopskit.ops.fluxauth import WorkloadIdentity, add_workload_identity, find_flux_installs, secret_instructions
 from sopskit.ops.sopsyaml_edit import ensure_rule, keep_document_start
+from sopskit.walk import walk_tree
 
 SECRETS_ROOT = "flux/secrets"
 DECRYPTION_SECRET = "sops-age"
