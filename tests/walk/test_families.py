@@ -159,3 +159,18 @@ def test_argocd_discovery_skips_the_same_directories_and_fifos(tmp_path: Path) -
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "secret.env").write_bytes(sops)
     assert discover(tmp_path) is True
+
+
+def test_repo_init_reads_the_yaml_flux_would_see(tmp_path: Path) -> None:
+    """``repo init`` / ``secret new`` look for Flux objects in what a commit holds."""
+    from sopskit.ops.scaffold import _iter_yaml_files
+
+    for rel in ("flux/ks.yaml", "new.yml", "local.yaml", "node_modules/pkg/ks.yaml", "notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("kind: Kustomization\n")
+    (tmp_path / ".gitignore").write_text("local.yaml\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "flux/ks.yaml")
+    _git(tmp_path, "commit", "-qm", "flux")
+    os.mkfifo(tmp_path / "pipe.yaml")
+    assert [p.relative_to(tmp_path).as_posix() for p in _iter_yaml_files(tmp_path)] == ["flux/ks.yaml", "new.yml"]

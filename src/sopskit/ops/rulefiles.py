@@ -82,7 +82,10 @@ def is_sops(data: bytes) -> bool:
 
 
 def iter_repo_files(root: Path) -> Iterator[Path]:
-    """Every regular file under ``root``, skipping VCS and tool directories, in a stable order."""
+    """Every regular file under ``root``, skipping VCS and tool directories, in a stable order.
+
+    Git-ignored files are included (the one walker's plain walk): a rotation must re-wrap every
+    SOPS file the retiring key protects, or an ignored one would be left unreadable."""
     return walk_tree(root)
 
 
