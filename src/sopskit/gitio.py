@@ -456,37 +456,6 @@ def blobs_at_tips(repo: Path, oids: set[str]) -> dict[str, list[str]]:
     return found
 
 
-def worktree_files(repo: Path) -> list[str]:
-    """Work-tree files git does not hold as committed: modified, untracked and *ignored* ones
-    (an ignored ``.env`` or a decrypted copy is exactly where a leaked value lingers in a clone).
-    Empty for a bare repository."""
-    proc = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--full-name", "--others", "--modified"],
-                          capture_output=True, check=False)
-    if proc.returncode != 0:
-        return []
-    return sorted({os.fsdecode(p) for p in proc.stdout.split(b"\0") if p})
-
-
-#: directories no repository walk descends into: other VCS data, sopskit's own state, and
-#: dependency or tool caches (they hold third-party files, never the repository's secrets)
-SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".sopskit", ".venv", "venv", "node_modules", ".terraform", "__pycache__",
-    ".mypy_cache", ".tox",
-})
-
-
-def walk_tree(root: Path) -> Iterator[Path]:
-    """Every regular file below ``root`` (a plain directory, or a work tree walked without
-    git), in a stable order, skipping :data:`SKIP_DIRS`. Symlinks, FIFOs and devices are
-    left out: reading a FIFO would block, and a link may lead out of the tree."""
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            path = Path(directory) / name
-            if path.is_file() and not path.is_symlink():
-                yield path
-
-
 def is_remote(name: str) -> bool:
     """A clone URL (``https://``, ``ssh://``, ``git@host:path``) rather than a local path."""
     if "://" in name:
@@ -509,7 +478,6 @@ def mirror_clone(url: str, dest: Path) -> Path:
 __all__ = [
     "HISTORY",
     "INDEX",
-    "SKIP_DIRS",
     "UNREACHABLE",
     "BlobPlace",
     "Commit",
@@ -527,6 +495,4 @@ __all__ = [
     "stream_blobs",
     "tree_blobs",
     "unquote_git_path",
-    "walk_tree",
-    "worktree_files",
 ]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sopskit import gitio
+from sopskit import gitio, walk
 from sopskit.errors import InputError, SopsError
 from sopskit.format.recognize import has_sops_metadata
 from sopskit.format.tree import to_plain
@@ -200,14 +200,11 @@ def _plain_documents(data: bytes) -> list[Any]:
 
 def _search_worktree(repo: Path, probe: Probe, stats: SearchStats) -> list[Occurrence]:
     out: list[Occurrence] = []
-    files = gitio.worktree_files(repo)
-    if not files:
-        return out
-    top = Path(os.fsdecode(gitio.git(repo, "rev-parse", "--show-toplevel").strip()))
-    for rel in files:
-        path = top / rel
+    listing = walk.uncommitted_files(repo)
+    for rel in listing.files:
+        path = listing.root / rel
         try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > WORKTREE_MAX:
+            if path.stat().st_size > WORKTREE_MAX:
                 continue
             data = path.read_bytes()
         except OSError:
@@ -303,22 +300,13 @@ def _chunks(fh: Any) -> Iterator[bytes]:
         tail = block[-LOG_OVERLAP:]
 
 
-def _files_below(top: Path) -> list[Path]:
-    """Regular files below ``top``; symlinked directories are not followed (no loops)."""
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames.sort()
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if (Path(dirpath) / f).is_file())
-    return out
-
-
 def search_logs(dirs: Sequence[Path], probe: Probe) -> SearchResult:
     """Every file under the directories (CI logs, artefacts; .gz and .zip opened)."""
     result = SearchResult(probe.fingerprint)
     for top in dirs:
         if not top.exists():
             raise InputError(f"{top}: no such file or directory")
-        files = [top] if top.is_file() else _files_below(top)
+        files = [top] if top.is_file() else list(walk.walk_tree(top))
         for f in files:
             result.stats.log_files += 1
             try:

@@ -2,9 +2,13 @@
 
 ``updatekeys`` and ``rotate`` (and the cluster-key rotation through them) take files and
 directories, find the SOPS files below the directories with the project's one walker
-(:func:`sopskit.gitio.walk_tree`: one skip list, no symlinks, FIFOs or devices), and run
+(:func:`sopskit.walk.walk_tree`: one skip list, no symlinks, FIFOs or devices), and run
 them on the bounded pool; a passphrase prompt must then never be asked by two workers at once.
 Both commands come here, so neither imports the other.
+
+The walk is deliberately the plain one, Git-ignored files included: a SOPS file that is ignored
+(a local override, a backup) is still protected by the keys being changed, and skipping it
+would leave it readable only with a key the rotation is about to retire.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sopskit.format.recognize import has_sops_metadata
-from sopskit.gitio import walk_tree
 from sopskit.keys.base import KeyContext
+from sopskit.walk import walk_tree
 
 #: a file larger than this is not read to see whether it is a SOPS file
 MAX_SNIFF = 8 * 1024 * 1024

@@ -17,10 +17,10 @@ from sopskit.config import SopsConfig
 from sopskit.errors import SopsError
 from sopskit.format.metadata import Metadata
 from sopskit.format.recognize import has_sops_metadata
-from sopskit.gitio import walk_tree
 from sopskit.keys.base import KeyContext
 from sopskit.ops.sopsfile import open_encrypted
 from sopskit.ops.sopsfile import read_metadata as read_metadata
+from sopskit.walk import walk_tree
 
 
 def _context(identities: Sequence[str]) -> KeyContext:
@@ -82,7 +82,10 @@ def is_sops(data: bytes) -> bool:
 
 
 def iter_repo_files(root: Path) -> Iterator[Path]:
-    """Every regular file under ``root``, skipping VCS and tool directories, in a stable order."""
+    """Every regular file under ``root``, skipping VCS and tool directories, in a stable order.
+
+    Git-ignored files are included (the one walker's plain walk): a rotation must re-wrap every
+    SOPS file the retiring key protects, or an ignored one would be left unreadable."""
     return walk_tree(root)
 
 

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from sopskit.errors import ConfigError, SopsError, UsageError
-from sopskit.gitio import walk_tree
 from sopskit.ops.files import atomic_write
 from sopskit.ops.fluxauth import WorkloadIdentity, add_workload_identity, find_flux_installs, secret_instructions
 from sopskit.ops.sopsyaml_edit import ensure_rule, keep_document_start
+from sopskit.walk import repo_files
 
 SECRETS_ROOT = "flux/secrets"
 DECRYPTION_SECRET = "sops-age"
@@ -238,7 +238,9 @@ def _ensure_pre_commit(repo: Path, report: ScaffoldReport) -> None:
 
 
 def _iter_yaml_files(repo: Path) -> Iterator[Path]:
-    for path in sorted(walk_tree(repo)):
+    """The YAML files Flux would see: what a commit holds (Git-ignored files never reach the
+    cluster), through the one walker."""
+    for path in sorted(repo_files(repo)):
         if path.suffix in (".yaml", ".yml"):
             yield path
 

@@ -2,13 +2,13 @@
 
 In a Git work tree the files are the ones Git would commit (tracked plus untracked that are
 not ignored): an ignored ``age.agekey`` is the guard working, not a leak. Outside Git every
-regular file is taken, minus tool directories. Symlinks are skipped (Flux refuses them too) and
-big or binary files are not read as text.
+regular file is taken; tool directories are skipped in both cases (the listing is the project's
+one walker, :mod:`sopskit.walk`). Symlinks are skipped (Flux refuses them too) and big or binary
+files are not read as text.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,9 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sopskit.format.recognize import has_sops_metadata
-from sopskit.gitio import walk_tree
 from sopskit.policy.globs import matches_any
 from sopskit.policy.yamldocs import YamlDocument, YamlParse, parse_yaml_documents
+from sopskit.walk import list_repo
 
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -169,39 +169,13 @@ class Repo:
 
 
 def load_repo(root: Path, *, exclude: Sequence[str] = ()) -> Repo:
-    """List the files under ``root`` that a commit would hold; ``exclude`` globs drop some from
-    checking (they still count for existence, so excluding a file cannot fake a missing one)."""
+    """List the files under ``root`` that a commit would hold (:func:`sopskit.walk.list_repo`);
+    ``exclude`` globs drop some from checking (they still count for existence, so excluding a
+    file cannot fake a missing one)."""
     root = root.resolve()
-    listed = _git_files(root)
-    is_git = listed is not None
-    paths = sorted(listed if listed is not None else _walk_files(root))
-    regular = [p for p in paths if _is_regular(root / p)]
-    files = tuple(RepoFile(root, p) for p in regular if not matches_any(p, exclude))
-    return Repo(root=root, files=files, committed=frozenset(regular), is_git=is_git)
-
-
-def _is_regular(path: Path) -> bool:
-    return path.is_file() and not path.is_symlink()
-
-
-def _git_files(root: Path) -> list[str] | None:
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if result.returncode != 0:
-        return None
-    return sorted({p for p in result.stdout.decode("utf-8", errors="replace").split("\0") if p})
-
-
-def _walk_files(root: Path) -> Iterator[str]:
-    for path in walk_tree(root):
-        yield path.relative_to(root).as_posix()
+    listing = list_repo(root)
+    files = tuple(RepoFile(root, p) for p in listing.files if not matches_any(p, exclude))
+    return Repo(root=root, files=files, committed=frozenset(listing.files), is_git=listing.in_git)
 
 
 def is_kind(data: Any, kind: str, api_prefix: str | None = None) -> bool:

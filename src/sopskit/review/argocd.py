@@ -21,7 +21,6 @@ into Argo CD's manifest cache and its stderr into the UI, it is strict:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,6 +31,7 @@ from sopskit.keys.base import KeyContext
 from sopskit.review.build import BuildSpec, build, to_yaml
 from sopskit.review.errors import ScopeError
 from sopskit.review.sources import KUSTOMIZATION_FILES
+from sopskit.walk import walk_tree
 
 ALLOW_SETTING = "SOPSKIT_ARGOCD_ALLOWED_NAMESPACES"
 CLUSTER_TOKEN = "<cluster>"
@@ -126,17 +126,17 @@ def discover(directory: Path) -> bool:
     should this plugin take the Application over from Argo CD's own kustomize."""
     if not any((directory / name).is_file() for name in KUSTOMIZATION_FILES):
         return False
-    seen = 0
-    for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        for filename in filenames:
-            seen += 1
-            if seen > MAX_DISCOVER_FILES:
-                return False
-            path = Path(dirpath) / filename
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > 5 << 20:
+    # the plain walk of the one walker, lazily: Argo CD's checkout is a clean clone, and the
+    # budget below must bound the walk itself, not only what is read
+    for seen, path in enumerate(walk_tree(directory), start=1):
+        if seen > MAX_DISCOVER_FILES:
+            return False
+        try:
+            if path.stat().st_size > 5 << 20:
                 continue
             with path.open("rb") as handle:
                 if has_sops_metadata(handle.read()):
                     return True
+        except OSError:
+            continue
     return False

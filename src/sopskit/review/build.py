@@ -59,6 +59,7 @@ from sopskit.review.sources import (
 )
 from sopskit.review.substitute import check_names, is_disabled, substitute_text
 from sopskit.review.workspace import ram_copy
+from sopskit.walk import walk_tree
 
 DECRYPT_DISABLED_KEY = "kustomize.toolkit.fluxcd.io/decrypt"
 KUSTOMIZE_TIMEOUT = 300
@@ -214,19 +215,19 @@ def _apply_overlay(kustomization: dict[str, Any], overlay: Mapping[str, Any], di
 
 def _generated_resources(directory: Path) -> list[str]:
     """The controller's ``scanManifests``: manifests under ``directory``; a sub-directory with
-    its own kustomization is listed as a whole and not descended into."""
-    found: list[str] = []
-    for current, dirnames, filenames in os.walk(directory):
-        here = Path(current)
-        for name in sorted(dirnames):
-            if any((here / name / k).is_file() for k in KUSTOMIZATION_FILES):
-                found.append((here / name).relative_to(directory).as_posix())
-        dirnames[:] = sorted(d for d in dirnames
-                             if not any((here / d / k).is_file() for k in KUSTOMIZATION_FILES))
-        for name in sorted(filenames):
-            path = here / name
-            if path.suffix in (".yaml", ".yml", ".json") and not path.is_symlink() and _is_manifest(path):
-                found.append(path.relative_to(directory).as_posix())
+    its own kustomization is listed as a whole and not descended into.
+
+    ``directory`` is in the RAM copy, which holds only what the one walker listed; it is walked
+    with the same walker (:func:`sopskit.walk.walk_tree`) so that no second walk exists."""
+    files = [path.relative_to(directory) for path in walk_tree(directory)]
+    units = {rel.parent for rel in files if rel.name in KUSTOMIZATION_FILES and rel.parent != Path(".")}
+    found: set[str] = set()
+    for rel in files:
+        unit = next((p for p in reversed(rel.parents) if p in units), None)
+        if unit is not None:
+            found.add(unit.as_posix())
+        elif rel.suffix in (".yaml", ".yml", ".json") and _is_manifest(directory / rel):
+            found.add(rel.as_posix())
     return sorted(found)
 
 

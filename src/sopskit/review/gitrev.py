@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sopskit.errors import InputError
+from sopskit.walk import untracked_files
 
 #: files larger than this are not read (a SOPS file is small; a blob this big is not a secret)
 MAX_BLOB_BYTES = 8 * 1024 * 1024
@@ -72,14 +73,15 @@ def _resolve(root: Path, rev: str) -> str:
 
 
 def changed_paths(root: Path, rng: Range) -> list[str]:
-    """Paths added, modified or deleted between the two sides (renames count as delete+add)."""
+    """Paths added, modified or deleted between the two sides (renames count as delete+add);
+    against the work tree, also its untracked files as the one walker lists them (not ignored,
+    not in a skipped directory, regular files only)."""
     args = ["diff", "--name-only", "-z", "--no-renames", rng.base]
     if rng.head is not None:
         args.append(rng.head)
     paths = {p for p in _git(root, *args).stdout.decode("utf-8", "surrogateescape").split("\0") if p}
     if rng.head is None:
-        untracked = _git(root, "ls-files", "-z", "--others", "--exclude-standard").stdout
-        paths.update(p for p in untracked.decode("utf-8", "surrogateescape").split("\0") if p)
+        paths.update(untracked_files(root))
     return sorted(paths)
 
 

@@ -20,6 +20,7 @@ from typing import IO
 from sopskit.errors import InputError
 from sopskit.gitio import NULL_OID, git, parse_raw_line, tree_blobs
 from sopskit.scan.findings import CommitRef
+from sopskit.walk import list_repo
 
 _DRAIN_CHUNK = 1 << 20
 
@@ -60,7 +61,9 @@ class FileItem:
 
 
 def worktree_files(targets: Iterable[Path]) -> Iterator[FileItem]:
-    """Files under ``targets``: in a repository, tracked plus untracked-not-ignored; else all."""
+    """Files under ``targets``, listed by the project's one walker (:func:`sopskit.walk.list_repo`):
+    in a repository tracked plus untracked-not-ignored, else all; the same skipped directories
+    either way. A file named directly is always taken."""
     for target in targets:
         if not target.absolute().exists():
             raise InputError(f"no such file or directory: {target.absolute()}")
@@ -72,21 +75,13 @@ def worktree_files(targets: Iterable[Path]) -> Iterator[FileItem]:
             display = target.relative_to(root).as_posix() if root else target.name
             yield FileItem(target, display)
             continue
-        if root is None:
-            for dirpath, dirnames, filenames in os.walk(target):
-                dirnames[:] = sorted(d for d in dirnames if d != ".git")
-                for name in sorted(filenames):
-                    full = Path(dirpath) / name
-                    yield FileItem(full, full.relative_to(target).as_posix())
-            continue
-        out = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                  str(target))
-        seen: set[str] = set()
-        for raw in out.split(b"\0"):
-            rel = os.fsdecode(raw)
-            if rel and rel not in seen:
-                seen.add(rel)
-                yield FileItem(root / rel, rel)
+        listing = list_repo(target)
+        # in a repository, report paths from its top (as git and the history scan name them)
+        prefix = target.relative_to(root).as_posix() if root is not None and listing.in_git else "."
+        # symlinks and special files the walk passed over go along only to be counted as
+        # skipped: the scanner never opens them
+        for rel in (*listing.files, *listing.passed_over):
+            yield FileItem(target / rel, rel if prefix == "." else f"{prefix}/{rel}")
 
 
 def staged_blobs(repo: Path) -> dict[str, list[str]]:
