@@ -40,6 +40,11 @@ SKIP_DIRS = frozenset({
     ".mypy_cache", ".tox",
 })
 
+#: what leak search skips: only version-control data and sopskit's own state. A leaked value
+#: may linger anywhere a tool copied it (``.terraform/`` keeps backend credentials, a ``.venv``
+#: an installed package's test fixture), and a search after a leak must not assume otherwise
+VCS_DIRS = frozenset({".git", ".hg", ".svn", ".sopskit"})
+
 #: how long one ``git ls-files`` may take before the directory is walked without Git
 _GIT_TIMEOUT = 120
 
@@ -73,24 +78,25 @@ def is_regular(path: Path) -> bool:
         return False
 
 
-def skipped(rel: str) -> bool:
-    """True if the relative path lies in a :data:`SKIP_DIRS` directory (at any depth)."""
-    return any(part in SKIP_DIRS for part in PurePosixPath(rel).parts[:-1])
+def skipped(rel: str, skip: frozenset[str] = SKIP_DIRS) -> bool:
+    """True if the relative path lies in a ``skip`` directory (at any depth)."""
+    return any(part in skip for part in PurePosixPath(rel).parts[:-1])
 
 
-def walk_tree(root: Path) -> Iterator[Path]:
+def walk_tree(root: Path, *, skip: frozenset[str] = SKIP_DIRS) -> Iterator[Path]:
     """Every regular file below ``root`` walked without Git, in a stable order (each
-    directory's files by name, then its sub-directories by name), skipping :data:`SKIP_DIRS`.
+    directory's files by name, then its sub-directories by name), skipping :data:`SKIP_DIRS`
+    (leak search passes :data:`VCS_DIRS`).
 
     Symlinks inside the tree are neither listed nor descended into; ``root`` itself may be a
     symlink to a directory (``os.walk`` lists the directory it names)."""
-    return (path for path, regular in _walk(root) if regular)
+    return (path for path, regular in _walk(root, skip) if regular)
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
+def _walk(root: Path, skip: frozenset[str] = SKIP_DIRS) -> Iterator[tuple[Path, bool]]:
     """(path, is it a regular file) for every name below ``root`` that is not a directory."""
     for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if d not in skip)
         for name in sorted(filenames):
             path = Path(directory) / name
             yield path, is_regular(path)
@@ -125,23 +131,24 @@ def untracked_files(root: Path) -> list[str]:
 def uncommitted_files(repo: Path) -> Listing:
     """Work-tree files whose content Git does not hold as committed: modified, untracked and
     *ignored* ones below ``repo``, relative to the top of the work tree (leak search reads the
-    committed ones as blobs already). An empty listing for a bare repository or outside Git."""
+    committed ones as blobs already). An empty listing for a bare repository or outside Git.
+    Only :data:`VCS_DIRS` are skipped: tool directories are searched too."""
     top = _git_output(repo, ["rev-parse", "--show-toplevel"])
     listed = _git_output(repo, ["ls-files", "-z", "--full-name", "--others", "--modified"])
     if top is None or not top.strip() or listed is None:
         return Listing(repo, (), in_git=False)
     root = Path(os.fsdecode(top.strip()))
-    return _keep(root, (os.fsdecode(raw) for raw in listed.split(b"\0") if raw), in_git=True)
+    return _keep(root, (os.fsdecode(raw) for raw in listed.split(b"\0") if raw), in_git=True, skip=VCS_DIRS)
 
 
-def _keep(root: Path, rels: Iterable[str], *, in_git: bool) -> Listing:
+def _keep(root: Path, rels: Iterable[str], *, in_git: bool, skip: frozenset[str] = SKIP_DIRS) -> Listing:
     """Git's names sorted, each once, minus skipped directories; regular files are kept,
     symlinks and special files are passed over, and what is gone (deleted tracked files) or a
     directory (a submodule, a nested repository) is dropped."""
     files: set[str] = set()
     other: set[str] = set()
     for rel in rels:
-        if skipped(rel):
+        if skipped(rel, skip):
             continue
         try:
             mode = os.lstat(root / rel).st_mode
@@ -173,6 +180,7 @@ def _git_output(root: Path, args: list[str]) -> bytes | None:
 
 __all__ = [
     "SKIP_DIRS",
+    "VCS_DIRS",
     "Listing",
     "is_regular",
     "list_repo",

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from sopskit.ops.decrypt import decrypt
+from sopskit.ops.files import TEMP_SUFFIX
 from tests.hostile._support import Env, limit_child, sopskit_cmd
 
 ITERATIONS = int(os.environ.get("SOPSKIT_CRASH_ITERATIONS", "8"))
@@ -87,7 +88,7 @@ def test_sigkill_during_in_place_write_leaves_no_plaintext_and_no_torn_file(
     probe = fresh(-1)
     typical = _runtime(command(probe), keyenv.env)
     finished = probe.read_bytes()
-    killed_mid_way = 0
+    killed_mid_way = in_the_instant = 0
     for index in range(ITERATIONS):
         target = fresh(index)
         proc = subprocess.Popen(command(target), env=keyenv.env, stdout=subprocess.DEVNULL,
@@ -111,7 +112,20 @@ def test_sigkill_during_in_place_write_leaves_no_plaintext_and_no_torn_file(
             assert b"sops:" in now and MARKER not in now, f"torn file after kill {index}"
             assert MARKER in decrypt(now, format="yaml", identities=[keyenv.key.identity])
         others = [p for p in _files(target.parent) if p != target]
-        assert others == [], f"left behind after kill {index}: {[p.name for p in others]}"
+        if others and aim == "in-write" and now == start:
+            # the one documented exception (docs/limits.md): a SIGKILL in the instant between
+            # linkat and rename leaves the named temp file, whole (the new content, never torn)
+            [left] = others
+            assert left.name.endswith(TEMP_SUFFIX), f"left behind after kill {index}: {left.name}"
+            content = left.read_bytes()
+            assert content == finished if operation == "decrypt-i" else MARKER in decrypt(
+                content, format="yaml", identities=[keyenv.key.identity]), f"torn temp file after kill {index}"
+            in_the_instant += 1
+        else:
+            assert others == [], f"left behind after kill {index}: {[p.name for p in others]}"
         shutil.rmtree(target.parent)
     # the kills must really interrupt runs, else this test proves nothing
     assert killed_mid_way >= 1 or ITERATIONS < 4
+    # that instant is microseconds long: a named temp file that lives through a slowed fsync
+    # (the mkstemp fallback: ~half of the aimed kills) would be caught here
+    assert in_the_instant <= max(1, ITERATIONS // 8), f"{in_the_instant} of {ITERATIONS} kills left a temp file"

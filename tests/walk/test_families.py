@@ -17,13 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from sopskit.walk import SKIP_DIRS
+from sopskit.walk import SKIP_DIRS, VCS_DIRS
 
 #: planted in a Git work tree: committed, untracked, ignored, in each skipped directory, and as
 #: a FIFO, a symlink and a tracked file deleted from the work tree
 COMMITTED, UNTRACKED, DEEP, IGNORED = "committed.env", "untracked.env", "sub/deep.env", "ignored.env"
 GIT_AWARE = {COMMITTED, UNTRACKED, DEEP}  # what a commit would hold
 EVERYTHING = {COMMITTED, UNTRACKED, DEEP, IGNORED}  # every regular file outside skipped directories
+#: leak search skips only version-control data: a leaked value may sit in a tool directory
+#: (the committed node_modules/skipped.env is a committed blob, read from history instead)
+IN_TOOL_DIRS = {f"{d}/skipped.env" for d in SKIP_DIRS - VCS_DIRS - {"node_modules"}} | {"sub/node_modules/skipped.env"}
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -125,7 +128,7 @@ FAMILIES = [
     Family("scan work tree", _scan, _token_file, GIT_AWARE, EVERYTHING),
     Family("policy check / flux validate", _policy, _token_file, GIT_AWARE, EVERYTHING),
     Family("updatekeys / rotate on a directory", _batch, _sops_file, EVERYTHING, EVERYTHING),
-    Family("leak search", _leak, _token_file, {UNTRACKED, DEEP, IGNORED}, None),
+    Family("leak search", _leak, _token_file, {UNTRACKED, DEEP, IGNORED} | IN_TOOL_DIRS, None),
     Family("review build", _review_build, _token_file, GIT_AWARE, EVERYTHING),
     Family("review changes", _review_changes, _token_file, {UNTRACKED, DEEP, "gone.env"}, None),
 ]

@@ -127,7 +127,8 @@ def test_uncommitted_files_include_ignored_but_not_committed_ones(tmp_path: Path
     assert listing.root == tmp_path.resolve()
     # asked from a sub-directory: only what lies below it, named from the top
     assert list(listing.files) == ["new/file.txt"]
-    assert list(uncommitted_files(tmp_path).files) == [".env", "changed.txt", "new/file.txt"]
+    # a tool directory is searched too (a leaked value may have been copied there)
+    assert list(uncommitted_files(tmp_path).files) == [".env", ".venv/lib.txt", "changed.txt", "new/file.txt"]
     assert untracked_files(tmp_path) == ["new/file.txt"]
 
 

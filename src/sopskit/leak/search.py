@@ -306,7 +306,7 @@ def search_logs(dirs: Sequence[Path], probe: Probe) -> SearchResult:
     for top in dirs:
         if not top.exists():
             raise InputError(f"{top}: no such file or directory")
-        files = [top] if top.is_file() else list(walk.walk_tree(top))
+        files = [top] if top.is_file() else list(walk.walk_tree(top, skip=walk.VCS_DIRS))
         for f in files:
             result.stats.log_files += 1
             try:
