@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from sopskit.detectors import values
+
 _DOC_SPLIT = re.compile(rb"^(?:---|\.\.\.)\s*(?:#.*)?$")
 _KIND_SECRET = re.compile(rb"""^kind:\s*["']?Secret["']?\s*(?:#.*)?$""")
 _DATA_KEY = re.compile(rb"^(data|stringData):\s*(?:#.*)?$")
@@ -273,9 +275,8 @@ def find_password_values(data: bytes, *, assignments: bool = False) -> list[Mani
     return out
 
 
-#: Template markers: Helm/Go and Jinja ``{{ }}`` / ``{% %}``, Flux/envsubst ``${VAR}``, ERB
-#: ``<%= %>``, and makejinja's ``#{ }#`` / ``#% %#`` (the onedr0p cluster-template family).
-TEMPLATE_MARKERS = (b"{{", b"${", b"{%", b"<%", b"#{", b"#%")
+#: The shared template markers (:data:`sopskit.detectors.values.TEMPLATE_MARKERS`), as bytes.
+TEMPLATE_MARKERS = tuple(m.encode() for m in values.TEMPLATE_MARKERS)
 
 
 def is_templated(value: bytes) -> bool:
