@@ -34,7 +34,12 @@ POINTER_WORDS = frozenset({
     # Terraform's pointer attributes (``secret_arn``, ``key_id``, ``password_rotation``, ``kms_key``)
     "arn", "arns", "id", "ids", "count", "rotation", "policy", "kms", "validity", "lifetime", "timeout",
     "interval", "bits", "comment", "description", "label", "note", "notes",
+    # the scanner's generic rule: ``DB_PASSWORD_ENV``, ``token_var``, ``secretStore``, ``keyLen``
+    "env", "var", "len", "store", "required", "annotation", "generator",
 })
+#: The pointer words as an alternation, longest first, for patterns that match a key's last
+#: characters (the scanner reads ``secretName`` out of a line, with no word split).
+POINTER_ALTERNATION = "|".join(sorted(POINTER_WORDS, key=lambda w: (-len(w), w)))
 #: ``adminPassword`` -> admin, Password; ``TLS_KEY`` -> TLS, KEY; ``secret2`` -> secret2
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sopskit.detectors import values
+from sopskit.detectors import names, values
 from sopskit.format.recognize import AGE_RECIPIENT_RE, ENC_VALUE_RE
 
 #: Inline comments that accept the secret on their line (ours, gitleaks's, detect-secrets's).
@@ -61,10 +61,7 @@ _KEY_BEFORE = re.compile(
 #: Keys that name, locate or describe a secret rather than hold it (``secretName``,
 #: ``existingSecret``, ``tls-secret-name``, ``secretKeyRef``, ``passwordFile``...).
 _REFERENCE_KEY = re.compile(
-    rb"(?i)(?:^existing|(?:name|names|ref|refs|reference|file|files|path|paths|dir|selector|env|var|"
-    rb"field|kind|type|mode|len|length|size|version|provider|store|template|prefix|suffix|header|"
-    rb"url|uri|endpoint|policy|enabled|required|id|ids|arn|location|mount|annotation|label|format|"
-    rb"count|ttl|expiry|expiration|rotation|generator|secret_?ref)[\"'`]?$)"
+    rf"(?i)(?:^existing|(?:{names.POINTER_ALTERNATION}|secret_?ref)[\"'`]?$)".encode()
 )
 #: Keys whose value is usually a key *name* and sometimes the secret itself (``secretKey:
 #: password`` in an ExternalSecret, ``secretKey: <random>`` for MinIO): decided by the value.
