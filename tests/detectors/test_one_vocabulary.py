@@ -16,6 +16,7 @@ import pytest
 
 from sopskit.detectors import names, values
 from sopskit.policy import credentials_in_text
+from sopskit.policy.checks.credentials import is_vendored as credentials_is_vendored
 from sopskit.policy.checks.terraform import is_secret_name
 from sopskit.scan import ScanOptions, filters, scan
 
@@ -104,3 +105,17 @@ def test_one_key_vocabulary_for_policy_and_terraform(key: str, credential: bool)
     assert names.is_credential_name(key) is credential
     assert credentials_in_text.is_credential_key(key) is credential
     assert is_secret_name(key) is credential
+
+
+@pytest.mark.parametrize(
+    ("path", "vendored"),
+    [
+        ("vendor/github.com/x/y/key_test.go", True), ("web/node_modules/pkg/test/key.pem", True),
+        ("ansible/ansible_collections/ns/coll/tests/id_rsa", True), ("infra/.terraform/modules/m/key.pem", True),
+        ("a/third-party/lib/fixture.key", True), ("site/bower_components/x/k.js", True),
+        ("kubernetes/apps/vendor.yaml", False), ("vendoring/notes.md", False), ("clusters/prod/secret.yaml", False),
+    ],
+)
+def test_scan_and_policy_skip_the_same_vendored_paths(path: str, vendored: bool) -> None:
+    assert filters.is_vendored(path) is vendored
+    assert credentials_is_vendored(path) is vendored

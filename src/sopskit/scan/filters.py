@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sopskit.detectors import names, values
+from sopskit.detectors import names, paths, values
 from sopskit.format.recognize import AGE_RECIPIENT_RE, ENC_VALUE_RE
 
 #: Inline comments that accept the secret on their line (ours, gitleaks's, detect-secrets's).
@@ -107,12 +107,6 @@ _GENERIC_EXEMPT_PATH = re.compile(
     r"pubspec\.lock|packages\.lock\.json|\.terraform\.lock\.hcl)$"
     r"|\.min\.(?:js|mjs|css)$|\.(?:js|css)\.map$"
 )
-#: Vendored third-party code: its test keys and documentation tokens are other projects' fixtures
-#: (a Go ``vendor/`` tree alone can hold hundreds). No regex rule runs there; the Kubernetes and
-#: SOPS checks still do.
-_VENDORED_PATH = re.compile(r"(?:^|/)(?:vendor|node_modules|third_party|bower_components|\.yarn|Godeps)/")
-
-
 def has_allow_comment(line: bytes) -> bool:
     """The line carries an inline allow marker."""
     return any(m in line for m in ALLOW_MARKERS)
@@ -289,8 +283,9 @@ def generic_exempt_path(path: str) -> bool:
 
 
 def is_vendored(path: str) -> bool:
-    """``vendor/``, ``node_modules/``, ``third_party/``...: other projects' code and fixtures."""
-    return bool(_VENDORED_PATH.search(path))
+    """``vendor/``, ``node_modules/``, ``third_party/``...: other projects' code and fixtures
+    (no regex rule runs there; the Kubernetes and SOPS checks still do)."""
+    return paths.is_vendored(path)
 
 
 def is_minified(data: bytes) -> bool:
