@@ -18,7 +18,7 @@ from sopskit.detectors import names, values
 from sopskit.policy import credentials_in_text
 from sopskit.policy.checks.credentials import is_vendored as credentials_is_vendored
 from sopskit.policy.checks.terraform import is_secret_name
-from sopskit.scan import ScanOptions, filters, scan
+from sopskit.scan import ScanOptions, filters, kube, scan
 
 RNG = random.Random(9_9)
 
@@ -119,3 +119,18 @@ def test_one_key_vocabulary_for_policy_and_terraform(key: str, credential: bool)
 def test_scan_and_policy_skip_the_same_vendored_paths(path: str, vendored: bool) -> None:
     assert filters.is_vendored(path) is vendored
     assert credentials_is_vendored(path) is vendored
+
+
+def test_scan_and_policy_see_the_same_url_passwords() -> None:
+    password = _random_token(16)
+    urls = {
+        f"redis://:{password}@redis:6379/0": True,
+        f"https://ci:{password}@git.example.org/repo.git": True,
+        f"rest:https://backup:{password}@nas:8000/": True,
+        "https://registry.npmjs.org:443/@scope/pkg": False,  # a port, then a path holding "@"
+        "postgres://app:${DB_PASSWORD}@db:5432/app": False,  # a reference
+        "https://git.example.org/repo.git": False,
+    }
+    for url, has_password in urls.items():
+        assert kube.is_identifying_key("repository", url.encode()) is not has_password, url
+        assert credentials_in_text.is_material(url) is has_password, url

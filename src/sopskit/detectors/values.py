@@ -92,6 +92,14 @@ TEMPLATE_MARKERS = ("{{", "${", "{%", "<%", "#{", "#%")
 #: One template expression of any of those syntaxes (what :func:`strip_templates` cuts out).
 TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|#\{.*?\}#|#%.*?%#", re.DOTALL)
 
+#: A password in a URL's user info (``redis://:pw@host``, ``https://user:pw@host``); group 1 is
+#: the password. A ``/`` ends it, so ``https://host:443/@scope/pkg`` (a port, then a path) is
+#: none, and so does a template character (``user:${PW}@`` is a reference).
+URL_PASSWORD = re.compile(r"://[^:/@\s]*:([^@\s/{}$]+)@")
+#: A token that looks random rather than like a word: digits, lower and upper case letters all
+#: present, or a long lower-case hex string.
+RANDOM_SHAPE = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
+
 _REPEATED = re.compile(r"(.)\1{5,}")
 
 

@@ -33,9 +33,7 @@ from sopskit.detectors import names, values
 #: a Kubernetes object name: what a key like ``adminTokenSecret`` holds when it names a Secret
 _OBJECT_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 _PEM_PRIVATE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
-_URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s{}$/]+)@")
 _TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
-_RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
 #: a credential whose value is a whole config document is still checked key by key
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
@@ -64,10 +62,11 @@ def is_material(value: str) -> bool:
     text = values.strip_templates(value)
     if _PEM_PRIVATE.search(text):
         return True
-    for match in _URL_PASSWORD.finditer(text):
+    for match in values.URL_PASSWORD.finditer(text):
         if not is_placeholder(match.group(1)):
             return True
-    return any(_RANDOM.search(m.group(0)) and not _looks_like_a_name(m.group(0)) for m in _TOKEN.finditer(text))
+    return any(values.RANDOM_SHAPE.search(m.group(0)) and not _looks_like_a_name(m.group(0))
+               for m in _TOKEN.finditer(text))
 
 
 def _looks_like_a_name(token: str) -> bool:

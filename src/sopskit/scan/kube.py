@@ -293,7 +293,7 @@ _IDENTIFYING_KEY = re.compile(
     r"repository|repo|path|dir|directory|mount_?path)$"
 )
 #: ``rest:https://user:pass@host/``: a location that carries a credential is not only a location.
-_USERINFO = re.compile(rb"://[^/@\s]*:[^/@\s]+@")
+_USERINFO = re.compile(values.URL_PASSWORD.pattern.encode())
 
 
 def is_structured_config(value: bytes) -> bool:

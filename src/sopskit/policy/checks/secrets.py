@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sopskit.detectors import names
-from sopskit.detectors.values import TEMPLATE_RE, strip_templates
+from sopskit.detectors.values import RANDOM_SHAPE, TEMPLATE_RE, URL_PASSWORD, strip_templates
 from sopskit.detectors.values import is_reference as is_reference_syntax
 from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
@@ -44,7 +44,7 @@ _ENCRYPT_FIX = (
 #: applies until the real value is set outside Git
 _ANGLE_PLACEHOLDER = re.compile(r"^\s*<[A-Za-z0-9_. -]{1,64}>\s*$")
 # what, left after the templates are cut out, is still a credential: a URL password or a token
-_LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
+_LITERAL_SECRET = re.compile(rf"{URL_PASSWORD.pattern}|[A-Za-z0-9+/_\-]{{20,}}")
 
 
 # a credential-looking key with a literal value (what follows the key up to the end of the line)
@@ -53,11 +53,8 @@ _CONFIG_CREDENTIAL = re.compile(
 )
 _NOT_A_CREDENTIAL = re.compile(r"(?i)^[\s\"',]*(?:true|false|null|none|yes|no|~|-?\d+(?:\.\d+)?)?[\s\"',;]*$")
 _CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
-_RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
 _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
 
-
-_URL_PASSWORD = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@")
 def is_harmless_config(value: str) -> bool:
     """A multi-line value (a config file carried in a Secret) in which no credential-looking key
     has a literal value, and with no key block or long random token: templates and ``${VAR}``
@@ -67,7 +64,7 @@ def is_harmless_config(value: str) -> bool:
     stripped = strip_templates(value)
     for match in _CONFIG_MATERIAL.finditer(stripped):
         # a key block, or a long token that looks random (not a metric or label name)
-        if match.group(0) == "-----BEGIN" or _RANDOM.search(match.group(0)):
+        if match.group(0) == "-----BEGIN" or RANDOM_SHAPE.search(match.group(0)):
             return False
     for match in _CONFIG_CREDENTIAL.finditer(value):
         literal = strip_templates(match.group(1)).split("#", 1)[0]
@@ -159,9 +156,9 @@ def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
 
 def _looks_like_material(text: str) -> bool:
     stripped = strip_templates(text)
-    if "-----BEGIN" in stripped or _URL_PASSWORD.search(stripped):
+    if "-----BEGIN" in stripped or URL_PASSWORD.search(stripped):
         return True
-    return any(_RANDOM.search(m.group(0)) for m in _CONFIG_MATERIAL.finditer(stripped))
+    return any(RANDOM_SHAPE.search(m.group(0)) for m in _CONFIG_MATERIAL.finditer(stripped))
 
 
 def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
