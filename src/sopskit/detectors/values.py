@@ -33,13 +33,14 @@ PLACEHOLDER_VALUES = frozenset({
 #: Whole-value shapes of a stand-in: ``<...>``, ``[...]``, runs of ``x``/``*``/``.``/``-``/``_``,
 #: a word followed by filler (``fake-token``, ``test-password-1``, ``my-secret-key``,
 #: ``supersecret``, ``insecure-dev-key``), a "put it here" sentence (``token-goes-here``), a
-#: numbered stand-in (``test-1730512600``, ``example_2``), ``secret2``, ``password123``.
+#: numbered stand-in (``test-1730512600``, ``example_2``), ``secret2``, ``password123``. Not
+#: ``mypass`` nor ``pass123``: weak passwords that real repositories deploy (a labelled finding).
 _PLACEHOLDER_SHAPE = re.compile(
     r"(?:<[^>]*>|\[[^\]]*\]|x{3,}|\*{3,}|\.{3,}|-+|_+"
     r"|(?:fake|insecure|super[-_ ]?secret|test[-_ ]?pass|"
-    r"not[-_ ]a[-_ ]secure|my[-_ ]?(?:secret|password|pass|token|key|api))[^\n]*"
+    r"not[-_ ]a[-_ ]secure|my[-_ ]?(?:secret|password|token))[^\n]*"
     r"|[^\n]*[-_ ](?:here|goes[-_ ]here)"
-    r"|(?:secret|password|passwd|token|pass)[-_]?\d{0,4}"
+    r"|secret\d*|password\d*|passw(?:or)?d|pass|token"
     r"|(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,})",
     re.IGNORECASE,
 )
