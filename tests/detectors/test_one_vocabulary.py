@@ -96,10 +96,11 @@ def test_whole_commands_agree_on_every_value(tmp_path: Path) -> None:
     ("key", "credential"),
     [
         ("db_password", True), ("adminPassword", True), ("client_secret", True), ("api_token", True),
-        ("basicAuth", True), ("ssh-privatekey", True), ("connection_string", True), ("hmac-key", True),
+        ("auth", True), ("ssh-privatekey", True), ("connection_string", True), ("hmac-key", True),
         ("secretName", False), ("existing_secret", False), ("passwordFile", False), ("token-path", False),
         ("secret_arn", False), ("password_length", False), ("access_key_id", False), ("private_subnet", False),
         ("cookie_domain", False), ("region", False),
+        ("auth_default_username", False),
     ],
 )
 def test_one_key_vocabulary_for_policy_and_terraform(key: str, credential: bool) -> None:

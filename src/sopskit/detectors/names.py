@@ -21,7 +21,7 @@ SECRET_WORD = (
 _CREDENTIAL_KEY = re.compile(
     rf"(?i){SECRET_WORD}|"
     r"(?:access|secret|private|encryption|signing|master|license|auth|app|client|shared|session|root|admin|"
-    r"crypto|enc|hmac|ssh|tls|psk|pre[_-]?shared|account|storage|webhook)[_.-]?key$|salt|seed|"
+    r"crypto|enc|hmac|ssh|tls|psk|pre[_-]?shared|account|storage|webhook)[_.-]?key$|^auth$|salt|seed|"
     r"signature|\.pem$|\.key$|jwt|otp|pin$|(?:^|[_.-])pw$|pwd"
 )
 #: Words of a key that names, locates, switches or describes a credential rather than holds it.
@@ -50,10 +50,9 @@ def key_words(key: str) -> set[str]:
 
 
 def is_credential_name(key: str) -> bool:
-    """A key that holds a credential (``db_password``, ``basicAuth``), not one that names,
+    """A key that holds a credential (``db_password``, ``auth``), not one that names,
     locates or describes it (``secretName``, ``existing_secret``, ``passwordFile``,
     ``token-path``, ``secret_arn``, ``password_length``)."""
-    words = key_words(key)
-    if not (_CREDENTIAL_KEY.search(key) or "auth" in words):
+    if not _CREDENTIAL_KEY.search(key):
         return False
-    return not words & POINTER_WORDS
+    return not key_words(key) & POINTER_WORDS
