@@ -28,45 +28,12 @@ from typing import Any
 
 import yaml
 
-_CREDENTIAL_KEY = re.compile(
-    r"(?i)pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private|credential|bearer|"
-    r"(?:access|secret|private|encryption|signing|master|license|auth|app|client|shared|session|root|admin|"
-    r"crypto|enc|hmac|ssh|tls|psk|pre[_-]?shared|account|storage|webhook)[_.-]?key$|^auth$|salt|seed|cookie|"
-    r"signature|\.pem$|\.key$|jwt|otp|pin$|(?:^|[_.-])pw$|pwd"
-)
-#: words of a key that names, locates or switches a credential rather than holds it
-_REFERENCE_WORDS = frozenset(
-    {
-        "name", "names", "ref", "refs", "reference", "path", "paths", "file", "files", "dir", "directory", "mount",
-        "url", "uri", "endpoint", "namespace", "type", "enabled", "enable", "disabled", "kind", "mode", "method",
-        "provider", "field", "header", "selector", "length", "size", "ttl", "expiry", "expiration", "expire",
-        "expires", "duration", "format", "algorithm", "cipher", "hash", "version", "template", "existing", "use",
-        "create", "generate", "rotate", "issuer", "audience", "scope", "prefix", "suffix",
-        "location",
-    }
-)
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+from sopskit.detectors import names, values
+
 #: a Kubernetes object name: what a key like ``adminTokenSecret`` holds when it names a Secret
 _OBJECT_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
-_PLACEHOLDER = re.compile(
-    r"(?i)^(?:change[-_ ]?me.*|.*change[-_ ]?it.*|<[^>]*>|\[[^\]]*\]|x{3,}|\*{3,}|\.{3}|-+|_+|todo.*|tbd|n/?a|"
-    r"none|null|nil|empty|redacted|placeholder|dummy.*|example.*|sample.*|test|testing|fake.*|"
-    r"secret\d*|password\d*|passw(?:or)?d|pass|token|changeit|default|"
-    r"super[-_ ]?secret.*|your[-_ ].*|.*[-_ ]here|replace.*|insecure.*|not[-_ ]a[-_ ]secure.*|"
-    r"test[-_ ]?pass(?:word)?.*|my[-_]?(?:secret|password|token).*)$"
-)
-#: words no real credential spells out: ``supersecretpassword``, ``base64encodedaccountkey``
-_DEMO_WORDS = re.compile(r"(?i)pass(?:word|wd)|secret|token|encoded|changeme|example|sample|dummy|placeholder")
-_REFERENCE = re.compile(
-    r"^\s*(?:op://\S+|<path:[^>]+>|ref\+[a-z0-9]+://\S+|vault:\S+|akv:\S+|awssm:\S+|gcpsm:\S+|"
-    r"secretref\+\S+|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|\{%.*%\})\s*$",
-    re.DOTALL,
-)
-_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
 _PEM_PRIVATE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
-_URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s{}$/]+)@")
 _TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
-_RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
 #: a credential whose value is a whole config document is still checked key by key
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
@@ -75,30 +42,31 @@ _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?
 def is_credential_key(key: str) -> bool:
     """A key that holds a credential (``db_password``), not one that names or locates it
     (``secretName``, ``existing_secret``, ``passwordFile``, ``token-path``)."""
-    if not _CREDENTIAL_KEY.search(key):
-        return False
-    words = {w.lower() for w in _WORD.findall(key.rsplit("/", 1)[-1])}
-    return not words & _REFERENCE_WORDS
+    return names.is_credential_name(key)
 
 
 def is_placeholder(value: str) -> bool:
     """A value left for the user to fill in, or a reference to where the real one lives."""
     text = value.strip().strip("\"'").strip()
-    if not text or _REFERENCE.match(text) or _PLACEHOLDER.match(text) or _DEMO_WORDS.search(text):
+    if not text or values.is_reference(text) or values.is_placeholder(text):
         return True
-    rest = _TEMPLATE.sub("", text).strip()
+    rest = values.strip_templates(text).strip()
     return not rest or (rest != text and len(rest) < 8)
 
 
 def is_material(value: str) -> bool:
-    """Key material whatever the key says: a private key block, a URL password, a random token."""
-    text = _TEMPLATE.sub("", value)
+    """Key material whatever the key says: a private key block, a URL password, a random token
+    (a reference such as ``op://vault/Item2/API_TOKEN`` is none of these)."""
+    if values.is_reference(value.strip()):
+        return False
+    text = values.strip_templates(value)
     if _PEM_PRIVATE.search(text):
         return True
-    for match in _URL_PASSWORD.finditer(text):
+    for match in values.URL_PASSWORD.finditer(text):
         if not is_placeholder(match.group(1)):
             return True
-    return any(_RANDOM.search(m.group(0)) and not _looks_like_a_name(m.group(0)) for m in _TOKEN.finditer(text))
+    return any(values.RANDOM_SHAPE.search(m.group(0)) and not _looks_like_a_name(m.group(0))
+               for m in _TOKEN.finditer(text))
 
 
 def _looks_like_a_name(token: str) -> bool:
@@ -195,4 +163,4 @@ def is_secret_value(key: str, value: str) -> bool:
     if is_credential_key(key):
         return True
     text = value.strip()
-    return not (is_config_shaped(text) or _REFERENCE.match(text))
+    return not (is_config_shaped(text) or values.is_reference(text))

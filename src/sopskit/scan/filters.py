@@ -7,52 +7,13 @@ and the file; they never need the secret to leave this process.
 
 from __future__ import annotations
 
-import itertools
 import re
 
+from sopskit.detectors import names, paths, values
 from sopskit.format.recognize import AGE_RECIPIENT_RE, ENC_VALUE_RE
 
 #: Inline comments that accept the secret on their line (ours, gitleaks's, detect-secrets's).
 ALLOW_MARKERS = (b"sopskit:allow", b"gitleaks:allow", b"pragma: allowlist secret")
-
-#: Substrings that mark a value as a placeholder rather than a credential.
-PLACEHOLDER_WORDS = (
-    b"example", b"sample", b"placeholder", b"changeme", b"change_me", b"change-me", b"dummy",
-    b"redacted", b"your_", b"your-", b"yourkey", b"xxxx", b"****", b"....", b"<", b">", b"${",
-    b"{{", b"$(", b"%(", b"todo", b"fixme", b"insert", b"replace",
-    b"secret value", b"secret-value", b"nopassword", b"no-password", b"no_password", b"overridden",
-)
-#: ``test-1730512600``, ``example_2``: a stand-in word numbered, not a credential.
-_NUMBERED_STANDIN = re.compile(rb"(?i)(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,}")
-
-#: Whole values that are obviously not real secrets.
-PLACEHOLDER_VALUES = frozenset({
-    b"password", b"passw0rd", b"secret", b"token", b"changeit", b"admin", b"root", b"test",
-    b"pass", b"none", b"null", b"true", b"false", b"undefined", b"empty",
-})
-
-#: Credentials published in vendor documentation (AWS, jwt.io) that are not secrets, and the
-#: Google API keys the Firebase Android SDK's own tests and docs use (each one checked to be in
-#: github.com/firebase/firebase-android-sdk at the time of writing): copied into countless apps'
-#: test code, they are public and open nothing worth a gate.
-DOCUMENTED_EXAMPLES = frozenset({
-    b"AKIAIOSFODNN7EXAMPLE",
-    b"AIzaSyabcdefghijklmnopqrstuvwxyz1234567",
-    b"AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs",
-    b"AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0",
-    b"AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A",
-    b"AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c",
-    b"AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4",
-    b"AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY",
-    b"AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM",
-    b"AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ",
-    b"AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g",
-    b"AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU",
-    b"AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
-    b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
-    b".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
-})
 
 _HEX_HASH = re.compile(rb"(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})",
                        re.IGNORECASE)
@@ -85,7 +46,6 @@ _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
 #: age public keys of every kind: X25519 ``age1…``, hybrid post-quantum ``age1pq1…`` and the
 #: hardware tag recipients ``age1tag1…`` / ``age1tagpq1…`` (age 1.3). Recipients are public.
 _AGE_PUBLIC = re.compile(rb"\bage1(?:pq1|tag1|tagpq1)?[02-9ac-hj-np-z]{50,}")
-_REPEATED = re.compile(rb"(.)\1{5,}")
 _ARMOUR = re.compile(rb"-{3,5} ?(?:BEGIN|END)[^-\n]{0,60}-{3,5}")
 #: Secrets at least this long are key blocks (PEM, OpenSSH, PGP): base64 bodies hold runs such
 #: as ``AAAAAAAA`` (every ssh-keygen key has one) and, by chance, words like ``todo``, so only
@@ -93,12 +53,6 @@ _ARMOUR = re.compile(rb"-{3,5} ?(?:BEGIN|END)[^-\n]{0,60}-{3,5}")
 LONG_SECRET = 200
 _LONG_PLACEHOLDER = (b"<", b">", b"{{", b"${", b"...", b"xxxxxxxx", b"your key", b"your_key", b"paste ")
 
-#: Values that point at a secret kept elsewhere (1Password, LiteLLM, helm-secrets/vals, Grafana
-#: provisioning, Azure Key Vault references, AWS ARNs, bank-vaults, Jinja): not the secret.
-REFERENCE_MARKERS = (
-    b"op://", b"os.environ/", b"os.environ[", b"os.getenv(", b"ref+", b"{%", b"$__file{", b"$__env{",
-    b"@microsoft.keyvault(", b"arn:aws:", b"vault:secret/", b"vault:kv/", b"process.env.",
-)
 #: The key a value is assigned to, read back from the line (the generic rule's own grammar).
 _KEY_BEFORE = re.compile(
     rb"""([A-Za-z0-9_.$/-]+)["'`]?([ \t]+[A-Za-z][A-Za-z0-9_.]{0,20})?["'`]?[ \t]*"""
@@ -107,10 +61,7 @@ _KEY_BEFORE = re.compile(
 #: Keys that name, locate or describe a secret rather than hold it (``secretName``,
 #: ``existingSecret``, ``tls-secret-name``, ``secretKeyRef``, ``passwordFile``...).
 _REFERENCE_KEY = re.compile(
-    rb"(?i)(?:^existing|(?:name|names|ref|refs|reference|file|files|path|paths|dir|selector|env|var|"
-    rb"field|kind|type|mode|len|length|size|version|provider|store|template|prefix|suffix|header|"
-    rb"url|uri|endpoint|policy|enabled|required|id|ids|arn|location|mount|annotation|label|format|"
-    rb"count|ttl|expiry|expiration|rotation|generator|secret_?ref)[\"'`]?$)"
+    rf"(?i)(?:^existing|(?:{names.POINTER_ALTERNATION}|secret_?ref)[\"'`]?$)".encode()
 )
 #: Keys whose value is usually a key *name* and sometimes the secret itself (``secretKey:
 #: password`` in an ExternalSecret, ``secretKey: <random>`` for MinIO): decided by the value.
@@ -156,62 +107,22 @@ _GENERIC_EXEMPT_PATH = re.compile(
     r"pubspec\.lock|packages\.lock\.json|\.terraform\.lock\.hcl)$"
     r"|\.min\.(?:js|mjs|css)$|\.(?:js|css)\.map$"
 )
-#: Vendored third-party code: its test keys and documentation tokens are other projects' fixtures
-#: (a Go ``vendor/`` tree alone can hold hundreds). No regex rule runs there; the Kubernetes and
-#: SOPS checks still do.
-_VENDORED_PATH = re.compile(r"(?:^|/)(?:vendor|node_modules|third_party|bower_components|\.yarn|Godeps)/")
-
-
 def has_allow_comment(line: bytes) -> bool:
     """The line carries an inline allow marker."""
     return any(m in line for m in ALLOW_MARKERS)
 
 
 def is_placeholder(secret: bytes) -> bool:
-    """Template variables, documentation stand-ins and filler, not credentials."""
-    low = secret.lower()
-    if secret in DOCUMENTED_EXAMPLES:
-        return True
+    """Template variables, documentation stand-ins and filler, not credentials (the shared
+    vocabulary of :mod:`sopskit.detectors.values`, plus the key-block rules below)."""
     if b"PRIVATE KEY" in secret:  # a key block whose body is elided (``...``) or filler
         body = b"".join(_ARMOUR.sub(b"", secret).split()).replace(b"\\n", b"")
         if len(body) < 40 or b"..." in body or any(ch in body for ch in b"[]{}()*^$|"):
             return True  # elided, or a pattern describing keys (a schema's regex), not a key
     if len(secret) >= LONG_SECRET:
+        low = secret.lower()
         return any(w in low for w in _LONG_PLACEHOLDER)
-    # $VAR, [PASSWORD], {value}, %s, &pointer / *alias
-    if low in PLACEHOLDER_VALUES or secret[:1] in (b"$", b"[", b"{", b"%", b"&", b"*", b"("):
-        return True
-    if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
-        return True
-    return (is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low) or has_repeated_run(low)
-            or bool(_NUMBERED_STANDIN.fullmatch(secret)))
-
-
-def is_filler(secret: bytes) -> bool:
-    """Mostly one repeated character (``AIzaaaaaaaaa…``, ``AGE-SECRET-KEY-1QQQQ…``). A run alone
-    is not enough: real Twitter bearer tokens start with twenty-odd ``A``s."""
-    if not _REPEATED.search(secret):
-        return False
-    rest = _REPEATED.sub(b"", secret)
-    return len(set(rest)) < 12
-
-
-def has_repeated_run(text: bytes) -> bool:
-    """``xoxp-1234-1234-1234-…``: the same typed run (``1234``, ``abcd``) three times is filler."""
-    runs = [text[i:i + 4] for i in range(len(text) - 3)
-            if all(b == a + 1 and chr(b).isalnum() for a, b in itertools.pairwise(text[i:i + 4]))]
-    return any(runs.count(r) >= 3 for r in set(runs))
-
-
-def has_sequence(text: bytes, run: int = 6) -> bool:
-    """``abcdef``, ``123456``, ``klmnop``: typed filler (a random string has such a run with
-    odds of about one in a billion per position)."""
-    count = 1
-    for a, b in itertools.pairwise(text):
-        count = count + 1 if b == a + 1 and (chr(b).isalnum()) else 1
-        if count >= run:
-            return True
-    return False
+    return values.is_placeholder(secret.decode("latin-1"))
 
 
 _PUBLIC_KEY_LINE = re.compile(
@@ -236,8 +147,7 @@ def is_public_material(value: bytes) -> bool:
 
 def is_reference(secret: bytes) -> bool:
     """A pointer to a secret stored elsewhere (``op://``, ``ref+sops://``, ``{% ... %}``)."""
-    low = secret.lower()
-    return any(m in low for m in REFERENCE_MARKERS)
+    return values.is_reference(secret.decode("latin-1"))
 
 
 def is_plain_url(secret: bytes) -> bool:
@@ -373,8 +283,9 @@ def generic_exempt_path(path: str) -> bool:
 
 
 def is_vendored(path: str) -> bool:
-    """``vendor/``, ``node_modules/``, ``third_party/``...: other projects' code and fixtures."""
-    return bool(_VENDORED_PATH.search(path))
+    """``vendor/``, ``node_modules/``, ``third_party/``...: other projects' code and fixtures
+    (no regex rule runs there; the Kubernetes and SOPS checks still do)."""
+    return paths.is_vendored(path)
 
 
 def is_minified(data: bytes) -> bool:

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from sopskit.detectors import names, values
+
 _DOC_SPLIT = re.compile(rb"^(?:---|\.\.\.)\s*(?:#.*)?$")
 _KIND_SECRET = re.compile(rb"""^kind:\s*["']?Secret["']?\s*(?:#.*)?$""")
 _DATA_KEY = re.compile(rb"^(data|stringData):\s*(?:#.*)?$")
@@ -194,11 +196,12 @@ _ENV_NAME = re.compile(
     rb"""^(\s*)-\s+name:\s*["']?([A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE)[A-Za-z0-9_]*)["']?\s*$""", re.IGNORECASE
 )
 _ENV_VALUE = re.compile(rb"""^(\s*)value:[ \t]+(\S.*?)\s*$""")
-#: Keys that hold a password's name, location or policy rather than the password.
+#: Keys that hold a password's name, location or policy rather than the password: the shared
+#: pointer words, plus a password's own switches and rules (``passwordKey`` names a Secret's key).
 _PASSWORD_META_KEY = re.compile(
-    rb"(?i)(?:^(?:allow|enable|disable|require|use|no|skip|show|hide)[_-]|^existing|name|ref|refs|key|keys|file|path|secret|secrets|from|length|policy|enabled|"
-    rb"hash|hashed|env|var|field|selector|type|mode|regex|pattern|min|max|expiry|expiration|age|"
-    rb"required|reset|change|prompt|auth|command|cmd|helper|manager|store|provider|mount)$"
+    rf"(?i)(?:^(?:allow|enable|disable|require|use|no|skip|show|hide)[_-]|^existing|{names.POINTER_ALTERNATION}|"
+    r"key|keys|secret|secrets|from|hashed|regex|pattern|min|max|age|reset|change|prompt|auth|command|cmd|helper|"
+    r"manager)$".encode()
 )
 _SCALAR_SKIP = re.compile(rb"""^(?:[|>][-+0-9]*|[{\[].*|[*&!].*|~|null|true|false|yes|no|on|off|-?[0-9.]+)$""",
                           re.IGNORECASE)
@@ -273,9 +276,8 @@ def find_password_values(data: bytes, *, assignments: bool = False) -> list[Mani
     return out
 
 
-#: Template markers: Helm/Go and Jinja ``{{ }}`` / ``{% %}``, Flux/envsubst ``${VAR}``, ERB
-#: ``<%= %>``, and makejinja's ``#{ }#`` / ``#% %#`` (the onedr0p cluster-template family).
-TEMPLATE_MARKERS = (b"{{", b"${", b"{%", b"<%", b"#{", b"#%")
+#: The shared template markers (:data:`sopskit.detectors.values.TEMPLATE_MARKERS`), as bytes.
+TEMPLATE_MARKERS = tuple(m.encode() for m in values.TEMPLATE_MARKERS)
 
 
 def is_templated(value: bytes) -> bool:
@@ -291,7 +293,7 @@ _IDENTIFYING_KEY = re.compile(
     r"repository|repo|path|dir|directory|mount_?path)$"
 )
 #: ``rest:https://user:pass@host/``: a location that carries a credential is not only a location.
-_USERINFO = re.compile(rb"://[^/@\s]*:[^/@\s]+@")
+_USERINFO = re.compile(values.URL_PASSWORD.pattern.encode())
 
 
 def is_structured_config(value: bytes) -> bool:

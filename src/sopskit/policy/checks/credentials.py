@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from sopskit.detectors.paths import is_vendored
 from sopskit.format.recognize import AGE_IDENTITY_RE, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
@@ -41,16 +42,6 @@ _AZURE_CACHES = {
 _KUBECONFIG_SECRETS = ("token", "client-key-data", "password")
 _AUTH_PROVIDER_SECRETS = ("id-token", "refresh-token", "client-secret", "access-token")
 _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".tmpl")
-
-
-#: directories holding third-party code installed into the repository (Ansible collections,
-#: Go/PHP vendor trees, node_modules): their test keys are the upstream project's fixtures
-_VENDORED_DIRS = frozenset(("ansible_collections", "vendor", "node_modules", "third_party", "third-party",
-                            "site-packages", ".terraform"))
-
-
-def is_vendored(rel: str) -> bool:
-    return any(part in _VENDORED_DIRS for part in rel.split("/")[:-1])
 
 
 def _private_keys(ctx: CheckContext) -> Iterator[Violation]:

@@ -23,6 +23,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from sopskit.detectors import names
+from sopskit.detectors.values import RANDOM_SHAPE, TEMPLATE_RE, URL_PASSWORD, strip_templates
+from sopskit.detectors.values import is_reference as is_reference_syntax
 from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
@@ -37,32 +40,20 @@ _ENCRYPT_FIX = (
 )
 
 
-# op://, argocd-vault-plugin <path:...>, vals ref+...://, and a <placeholder> left for the reader
-_WHOLE_REFERENCE = re.compile(
-    r"^\s*(?:op://\S+|<path:[^>]+>|<[a-z]+:[^<>\s]+>|ref\+[a-z0-9]+://\S+|<[A-Za-z0-9_. -]{1,64}>)\s*$"
-)
-_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}", re.DOTALL)
+#: a <placeholder> left for the reader in place of the whole value: a Secret committed so that it
+#: applies until the real value is set outside Git
+_ANGLE_PLACEHOLDER = re.compile(r"^\s*<[A-Za-z0-9_. -]{1,64}>\s*$")
 # what, left after the templates are cut out, is still a credential: a URL password or a token
-_LITERAL_SECRET = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@|[A-Za-z0-9+/_\-]{20,}")
+_LITERAL_SECRET = re.compile(rf"{URL_PASSWORD.pattern}|[A-Za-z0-9+/_\-]{{20,}}")
 
 
 # a credential-looking key with a literal value (what follows the key up to the end of the line)
 _CONFIG_CREDENTIAL = re.compile(
-    r"(?im)(?:^|[\s\"'{,])[\w.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|"
-    r"auth|bearer)[\w-]*[\"']?(?::\s|\s*=)\s*(.*)$"
+    rf"(?im)(?:^|[\s\"'{{,])[\w.-]*(?:{names.SECRET_WORD}|auth)[\w-]*[\"']?(?::\s|\s*=)\s*(.*)$"
 )
 _NOT_A_CREDENTIAL = re.compile(r"(?i)^[\s\"',]*(?:true|false|null|none|yes|no|~|-?\d+(?:\.\d+)?)?[\s\"',;]*$")
 _CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
-_RANDOM = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
 _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
-
-
-_URL_PASSWORD = re.compile(r"://[^:/@\s]*:[^@\s{}$]+@")
-_CREDENTIAL_KEY = re.compile(
-    r"(?i)pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private|credential|auth|bearer|"
-    r"(?:^|[_.-])key$|salt|seed|cookie|session|signature|\.pem$|\.key$|jwt|otp|pin$"
-)
-
 
 def is_harmless_config(value: str) -> bool:
     """A multi-line value (a config file carried in a Secret) in which no credential-looking key
@@ -70,13 +61,13 @@ def is_harmless_config(value: str) -> bool:
     references do not count as literals."""
     if "\n" not in value.strip():
         return False
-    stripped = _TEMPLATE.sub("", value)
+    stripped = strip_templates(value)
     for match in _CONFIG_MATERIAL.finditer(stripped):
         # a key block, or a long token that looks random (not a metric or label name)
-        if match.group(0) == "-----BEGIN" or _RANDOM.search(match.group(0)):
+        if match.group(0) == "-----BEGIN" or RANDOM_SHAPE.search(match.group(0)):
             return False
     for match in _CONFIG_CREDENTIAL.finditer(value):
-        literal = _TEMPLATE.sub("", match.group(1)).split("#", 1)[0]
+        literal = strip_templates(match.group(1)).split("#", 1)[0]
         if _LITERAL_VALUE.search(literal) and not _NOT_A_CREDENTIAL.match(literal):
             return False
     return True
@@ -85,11 +76,11 @@ def is_harmless_config(value: str) -> bool:
 def is_reference(value: str) -> bool:
     """True when ``value`` names or templates a secret instead of holding one: the whole value is
     a reference, or it holds template expressions and no literal credential besides them."""
-    if _WHOLE_REFERENCE.match(value):
+    if is_reference_syntax(value) or _ANGLE_PLACEHOLDER.match(value):
         return True
-    if not _TEMPLATE.search(value):
+    if not TEMPLATE_RE.search(value):
         return False
-    return not _LITERAL_SECRET.search(_TEMPLATE.sub("", value))
+    return not _LITERAL_SECRET.search(strip_templates(value))
 
 
 def _decoded(value: str) -> str:
@@ -160,14 +151,14 @@ def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
         return False
     if not delegates:
         return is_secret_value(key, text)
-    return bool(_CREDENTIAL_KEY.search(key)) or _looks_like_material(text)
+    return names.is_credential_name(key) or _looks_like_material(text)
 
 
 def _looks_like_material(text: str) -> bool:
-    stripped = _TEMPLATE.sub("", text)
-    if "-----BEGIN" in stripped or _URL_PASSWORD.search(stripped):
+    stripped = strip_templates(text)
+    if "-----BEGIN" in stripped or URL_PASSWORD.search(stripped):
         return True
-    return any(_RANDOM.search(m.group(0)) for m in _CONFIG_MATERIAL.finditer(stripped))
+    return any(RANDOM_SHAPE.search(m.group(0)) for m in _CONFIG_MATERIAL.finditer(stripped))
 
 
 def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:

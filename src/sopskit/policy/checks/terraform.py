@@ -5,7 +5,7 @@ whose ``default`` is a non-empty literal string: the value sits in Git.
 ``terraform-sensitive-output``: an ``output`` without ``sensitive = true`` whose name looks secret
 or whose ``value`` references a secret-looking attribute (``random_password.x.result``,
 ``aws_db_instance.x.password``, ``var.db_password``): Terraform prints it in plan/apply logs.
-Names ending in ``_name``, ``_arn``, ``_id`` and similar point at a secret, they are not one;
+Names with a word such as ``name``, ``arn``, ``id`` point at a secret, they are not one;
 so does a variable whose ``description`` says it is a path, a file or a name ("Path for SSH
 private key").
 """
@@ -16,21 +16,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sopskit.detectors import names
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.repo import RepoFile
 from sopskit.policy.results import Violation
 
 _BLOCK = re.compile(r'(?m)^[ \t]*(variable|output)[ \t]+"([^"]+)"[ \t]*\{')
-_SECRET_WORD = re.compile(
-    r"(?i)(pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|"
-    r"client[_-]?secret|connection[_-]?string)"
-)
-_POINTER_SUFFIX = re.compile(
-    r"(?i)[_-](name|names|arn|id|ids|path|file|ttl|length|version|enabled|count|prefix|type|ref|"
-    r"rotation|policy|url|uri|arns|kms_key|key_id|validity|duration|expiry|expiration|lifetime|timeout|"
-    r"interval|format|algorithm|size|bits|comment|description|label|note|notes)$"
-)
 #: ciphertext for a PGP key (aws_iam_access_key's ``encrypted_secret``, aws_iam_user_login_profile's
 #: ``encrypted_password``, the ``*_pgp_message`` of modules built on them): safe to print
 _CIPHERTEXT = re.compile(r"(?i)(?:^|[_-])(?:encrypted|pgp[_-]?message)(?:[_-]|$)")
@@ -56,7 +48,9 @@ class _Block:
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_WORD.search(name)) and not _POINTER_SUFFIX.search(name)
+    """``db_password``, ``api_token``; not ``password_length`` nor ``secret_arn`` (the shared
+    key vocabulary of :mod:`sopskit.detectors.names`)."""
+    return names.is_credential_name(name)
 
 
 def _blocks(text: str) -> Iterator[_Block]:

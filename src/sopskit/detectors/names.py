@@ -1,0 +1,58 @@
+"""Key names: does a key hold a credential (``db_password``), or name, locate or describe one
+(``secretName``, ``existing_secret``, ``password_length``, ``token_arn``)?
+
+One vocabulary for the policy's reading of Secret values and generator files, its Terraform
+variable and output checks, and its look at config files carried in Secrets.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The words that make a key secret-looking, as a regular-expression alternation (case-insensitive)
+#: that other patterns embed (a key inside a line of configuration text).
+SECRET_WORD = (
+    r"pass(?:word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|bearer|"
+    r"connection[_-]?string"
+)
+#: A key that holds a credential: a secret word, a ``<kind>_key`` that is key material
+#: (``encryption_key``, ``hmac-key``, ``ssh.key``), and salts, seeds, signatures, JWTs,
+#: one-time passwords, PINs (not cookies: ``cookie_domain``; ``cookie_secret`` has its own word).
+_CREDENTIAL_KEY = re.compile(
+    rf"(?i){SECRET_WORD}|"
+    r"(?:access|secret|private|encryption|signing|master|license|auth|app|client|shared|session|root|admin|"
+    r"crypto|enc|hmac|ssh|tls|psk|pre[_-]?shared|account|storage|webhook)[_.-]?key$|^auth$|salt|seed|"
+    r"signature|\.pem$|\.key$|jwt|otp|pin$|(?:^|[_.-])pw$|pwd"
+)
+#: Words of a key that names, locates, switches or describes a credential rather than holds it.
+POINTER_WORDS = frozenset({
+    "name", "names", "ref", "refs", "reference", "path", "paths", "file", "files", "dir", "directory", "mount",
+    "url", "uri", "endpoint", "namespace", "type", "enabled", "enable", "disabled", "kind", "mode", "method",
+    "provider", "field", "header", "selector", "length", "size", "ttl", "expiry", "expiration", "expire",
+    "expires", "duration", "format", "algorithm", "cipher", "hash", "version", "template", "existing", "use",
+    "create", "generate", "rotate", "issuer", "audience", "scope", "prefix", "suffix", "location",
+    # Terraform's pointer attributes (``secret_arn``, ``key_id``, ``password_rotation``, ``kms_key``)
+    "arn", "arns", "id", "ids", "count", "rotation", "policy", "kms", "validity", "lifetime", "timeout",
+    "interval", "bits", "comment", "description", "label", "note", "notes",
+    # the scanner's generic rule: ``DB_PASSWORD_ENV``, ``token_var``, ``secretStore``, ``keyLen``
+    "env", "var", "len", "store", "required", "annotation", "generator",
+})
+#: The pointer words as an alternation, longest first, for patterns that match a key's last
+#: characters (the scanner reads ``secretName`` out of a line, with no word split).
+POINTER_ALTERNATION = "|".join(sorted(POINTER_WORDS, key=lambda w: (-len(w), w)))
+#: ``adminPassword`` -> admin, Password; ``TLS_KEY`` -> TLS, KEY; ``secret2`` -> secret2
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def key_words(key: str) -> set[str]:
+    """The lower-cased words of a key's last path segment (``a/b.c_dName`` -> c, d, name)."""
+    return {w.lower() for w in _WORD.findall(key.rsplit("/", 1)[-1])}
+
+
+def is_credential_name(key: str) -> bool:
+    """A key that holds a credential (``db_password``, ``auth``), not one that names,
+    locates or describes it (``secretName``, ``existing_secret``, ``passwordFile``,
+    ``token-path``, ``secret_arn``, ``password_length``)."""
+    if not _CREDENTIAL_KEY.search(key):
+        return False
+    return not key_words(key) & POINTER_WORDS

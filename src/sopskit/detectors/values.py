@@ -1,0 +1,173 @@
+"""Values that are not credentials: placeholders (stand-ins, filler) and references (pointers).
+
+A *placeholder* is left for someone to fill in or shows what a value looks like (``changeme``,
+``<token>``, ``your-api-key-here``, ``xxxx``, ``abcdef123456``, AWS's documented example key).
+A *reference* says where the real value lives (``op://vault/item/field``, ``ref+sops://...``,
+``vault:secret/data/x#k``, ``<path:kv/data/x#k>``, ``${DB_PASSWORD}``, ``{{ .Values.pw }}``).
+Neither is a secret, so neither the scanner nor a policy check reports it.
+
+The predicates take ``str``; the scanner, which works on bytes, decodes with latin-1 (one
+character per byte, so lengths and runs are those of the bytes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+#: Substrings that mark a value as a placeholder wherever they occur. Each is a word or a mark
+#: that random text does not hold by chance (``<``, ``{{``), or a word a real credential does not
+#: spell out (``example``, ``changeme``, ``encoded`` as in ``base64encodedaccountkey``).
+PLACEHOLDER_WORDS = (
+    "example", "sample", "placeholder", "changeme", "change_me", "change-me", "change me", "dummy",
+    "redacted", "your_", "your-", "yourkey", "xxxx", "****", "....", "<", ">", "${", "{{", "$(", "%(",
+    "todo", "fixme", "insert", "replace", "secret value", "secret-value", "nopassword", "no-password",
+    "no_password", "overridden", "encoded", "changeit",
+)
+#: Whole values that are obviously not real secrets: the word for the thing (``password``), a
+#: default everyone knows (``admin``, ``root``), booleans and nulls, "not applicable".
+PLACEHOLDER_VALUES = frozenset({
+    "password", "passw0rd", "passwd", "passwrd", "secret", "token", "admin", "root", "test", "testing",
+    "pass", "none", "null", "nil", "true", "false", "undefined", "empty", "default", "tbd", "n/a", "na",
+})
+#: Whole-value shapes of a stand-in: ``<...>``, ``[...]``, runs of ``x``/``*``/``.``/``-``/``_``,
+#: a word followed by filler (``fake-token``, ``test-password-1``, ``my-secret-key``,
+#: ``supersecret``, ``insecure-dev-key``), a "put it here" sentence (``token-goes-here``), a
+#: numbered stand-in (``test-1730512600``, ``example_2``), ``secret2``, ``password123``. Not
+#: ``mypass`` nor ``pass123``: weak passwords that real repositories deploy (a labelled finding).
+_PLACEHOLDER_SHAPE = re.compile(
+    r"(?:<[^>]*>|\[[^\]]*\]|x{3,}|\*{3,}|\.{3,}|-+|_+"
+    r"|(?:fake|insecure|super[-_ ]?secret|test[-_ ]?pass|"
+    r"not[-_ ]a[-_ ]secure|my[-_ ]?(?:secret|password|token))[^\n]*"
+    r"|[^\n]*[-_ ](?:here|goes[-_ ]here)"
+    r"|secret\d*|password\d*|passw(?:or)?d|pass|token"
+    r"|(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,})",
+    re.IGNORECASE,
+)
+#: A value starting like a variable, an option or a YAML anchor/alias: ``$VAR``, ``[PASSWORD]``,
+#: ``{value}``, ``%s``, ``&anchor``, ``*alias``, ``(none)``.
+_PLACEHOLDER_START = ("$", "[", "{", "%", "&", "*", "(")
+
+#: Credentials published in vendor documentation (AWS, jwt.io) that are not secrets, and the
+#: Google API keys the Firebase Android SDK's own tests and docs use (each one checked to be in
+#: github.com/firebase/firebase-android-sdk at the time of writing): copied into countless apps'
+#: test code, they are public and open nothing worth a gate.
+DOCUMENTED_EXAMPLES = frozenset({
+    "AKIAIOSFODNN7EXAMPLE",
+    "AIzaSyabcdefghijklmnopqrstuvwxyz1234567",
+    "AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs",
+    "AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0",
+    "AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A",
+    "AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c",
+    "AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4",
+    "AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY",
+    "AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM",
+    "AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ",
+    "AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g",
+    "AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU",
+    "AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+})
+
+#: Reference markers found anywhere in a one-line value (1Password, vals/helm-secrets,
+#: argocd-vault-plugin, LiteLLM and code reading the environment, Grafana provisioning, Azure
+#: Key Vault references, AWS ARNs, bank-vaults, Jinja statements).
+REFERENCE_MARKERS = (
+    "op://", "os.environ/", "os.environ[", "os.getenv(", "ref+", "{%", "$__file{", "$__env{",
+    "@microsoft.keyvault(", "arn:aws:", "vault:secret/", "vault:kv/", "process.env.", "<path:",
+)
+#: Whole-value reference syntaxes, multi-line values included: the same pointers, the external-
+#: secrets / vals scheme prefixes (``vault:``, ``akv:``, ``awssm:``, ``gcpsm:``, ``secretref+``),
+#: argocd-vault-plugin ``<path:...>`` / ``<vault:...>``, and a template or variable standing alone.
+_WHOLE_REFERENCE = re.compile(
+    r"\s*(?:op://\S+|<path:[^>]+>|<[a-z]+:[^<>\s]+>|ref\+[a-z0-9]+://\S+|vault:\S+|akv:\S+|awssm:\S+|"
+    r"gcpsm:\S+|secretref\+\S+|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|\{%.*%\})\s*",
+    re.DOTALL,
+)
+
+#: Template markers: Helm/Go and Jinja ``{{ }}`` / ``{% %}``, Flux/envsubst ``${VAR}``, ERB
+#: ``<%= %>``, and makejinja's ``#{ }#`` / ``#% %#`` (the onedr0p cluster-template family).
+TEMPLATE_MARKERS = ("{{", "${", "{%", "<%", "#{", "#%")
+#: One template expression of any of those syntaxes (what :func:`strip_templates` cuts out).
+TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|#\{.*?\}#|#%.*?%#", re.DOTALL)
+
+#: A password in a URL's user info (``redis://:pw@host``, ``https://user:pw@host``); group 1 is
+#: the password. A ``/`` ends it, so ``https://host:443/@scope/pkg`` (a port, then a path) is
+#: none, and so does a template character (``user:${PW}@`` is a reference).
+URL_PASSWORD = re.compile(r"://[^:/@\s]*:([^@\s/{}$]+)@")
+#: A token that looks random rather than like a word: digits, lower and upper case letters all
+#: present, or a long lower-case hex string.
+RANDOM_SHAPE = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
+
+_REPEATED = re.compile(r"(.)\1{5,}")
+
+
+def is_templated(value: str) -> bool:
+    """Rendered at deploy time (Helm ``{{ }}``, Flux/envsubst ``${VAR}``, Jinja): not a literal."""
+    return any(m in value for m in TEMPLATE_MARKERS)
+
+
+def strip_templates(value: str) -> str:
+    """``value`` without its template expressions: what is literal in it."""
+    return TEMPLATE_RE.sub("", value)
+
+
+def is_reference(value: str) -> bool:
+    """A pointer to a secret kept elsewhere (``op://``, ``ref+sops://``, ``vault:...``,
+    ``<path:...>``, a lone ``${VAR}`` or ``{{ template }}``), not the secret.
+
+    Markers count anywhere only in a one-line value: a configuration file carried in a Secret
+    that mentions an ARN somewhere is not, as a whole, a reference."""
+    if _WHOLE_REFERENCE.fullmatch(value):
+        return True
+    if "\n" in value.strip():
+        return False
+    low = value.lower()
+    return any(m in low for m in REFERENCE_MARKERS)
+
+
+def is_placeholder(value: str) -> bool:
+    """A stand-in, not a credential: a documented example, a placeholder word or shape, a
+    number, or typed filler (see :func:`is_filler`, :func:`has_sequence`)."""
+    text = value.strip().strip("\"'").strip()
+    if not text or text in DOCUMENTED_EXAMPLES:
+        return True
+    low = text.lower()
+    if low in PLACEHOLDER_VALUES or text.startswith(_PLACEHOLDER_START) or low.endswith("..."):
+        return True
+    if any(w in low for w in PLACEHOLDER_WORDS) or _PLACEHOLDER_SHAPE.fullmatch(text):
+        return True
+    return is_filler(text) or text.isdigit() or has_sequence(low) or has_repeated_run(low)
+
+
+def is_filler(secret: str) -> bool:
+    """Mostly one repeated character (``AIzaaaaaaaaa…``, ``AGE-SECRET-KEY-1QQQQ…``). A run alone
+    is not enough: real Twitter bearer tokens start with twenty-odd ``A``s."""
+    if not _REPEATED.search(secret):
+        return False
+    rest = _REPEATED.sub("", secret)
+    return len(set(rest)) < 12
+
+
+def _step(a: str, b: str) -> bool:
+    return ord(b) == ord(a) + 1 and b.isalnum()
+
+
+def has_repeated_run(text: str) -> bool:
+    """``xoxp-1234-1234-1234-…``: the same typed run (``1234``, ``abcd``) three times is filler."""
+    runs = [text[i:i + 4] for i in range(len(text) - 3)
+            if all(_step(a, b) for a, b in itertools.pairwise(text[i:i + 4]))]
+    return any(runs.count(r) >= 3 for r in set(runs))
+
+
+def has_sequence(text: str, run: int = 6) -> bool:
+    """``abcdef``, ``123456``, ``klmnop``: typed filler (a random string has such a run with
+    odds of about one in a billion per position)."""
+    count = 1
+    for a, b in itertools.pairwise(text):
+        count = count + 1 if _step(a, b) else 1
+        if count >= run:
+            return True
+    return False
