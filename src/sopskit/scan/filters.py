@@ -31,6 +31,12 @@ PLACEHOLDER_VALUES = frozenset({
     b"pass", b"none", b"null", b"true", b"false", b"undefined", b"empty",
 })
 
+#: Whole values that are a writer's stand-ins (``foo``/``bar``/``baz``, ``foobar``, ``testing``,
+#: ``test123``, ``fix me``): never a deployed credential.
+STAND_IN_VALUES = frozenset({
+    b"foo", b"bar", b"baz", b"qux", b"foobar", b"foobarbaz", b"testing", b"test123", b"fix me", b"tbd",
+})
+
 #: Credentials published in vendor documentation (AWS, jwt.io) that are not secrets, and the
 #: Google API keys the Firebase Android SDK's own tests and docs use (each one checked to be in
 #: github.com/firebase/firebase-android-sdk at the time of writing): copied into countless apps'
@@ -80,6 +86,9 @@ _FILE_PATH = re.compile(
     rb"|\.[A-Za-z0-9_-]+/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"  # .taskfiles/ExternalSecrets
     rb"|[A-Za-z0-9_.-]+\.(?:json|ya?ml|txt|pem|key|crt|cer|env|conf|cfg|ini|toml|xml|properties|p12|pfx|jks)"
 )
+#: ``hash:/etc/postfix/sasl_passwd``, ``lmdb:/var/db/x``: a lookup-table type and a file path
+#: (Postfix ``*_maps`` settings), not a credential.
+_TYPED_PATH = re.compile(rb"[a-z][a-z0-9]{1,15}:(?:/[A-Za-z0-9_.-]+)+/?")
 _ENC_B = re.compile(ENC_VALUE_RE.pattern.encode())
 _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
 #: age public keys of every kind: X25519 ``age1…``, hybrid post-quantum ``age1pq1…`` and the
@@ -136,6 +145,12 @@ _LOCATOR_KEY = re.compile(
 #: named ``<something>Secret`` holds the *name* of a Secret (CloudNativePG, cert-manager...).
 _SECRET_FIELD = re.compile(rb"[A-Za-z0-9]Secret[\"'`]?$")
 _DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+#: ``secret: gitlab-s3-credentials`` (GitLab chart ``connection.secret``, many operators): a key
+#: that is just ``secret`` holding a Kubernetes object name with a word that names a Secret.
+_BARE_SECRET_KEY = re.compile(rb"(?i)(?:^|\.)secrets?[\"'`]?$")
+_SECRET_OBJECT_NAME = re.compile(
+    rb"[a-z0-9]+(?:-[a-z0-9]+)*-(?:credentials|creds|secrets?|auth|tls|tokens?|keys?|passwords?|certs?)(?:-[a-z0-9]+)*"
+)
 #: A variable named as a deliberate fake (``nonMatchingToken``, ``invalidApiKey``,
 #: ``fake_password``, ``mockSecret``): test code's wrong value on purpose, not a credential.
 _STAND_IN_KEY = re.compile(
@@ -160,6 +175,9 @@ _GENERIC_EXEMPT_PATH = re.compile(
 #: (a Go ``vendor/`` tree alone can hold hundreds). No regex rule runs there; the Kubernetes and
 #: SOPS checks still do.
 _VENDORED_PATH = re.compile(r"(?:^|/)(?:vendor|node_modules|third_party|bower_components|\.yarn|Godeps)/")
+#: An installed Python environment committed by mistake (``venv/lib/python3.9/site-packages/``):
+#: other projects' code, documentation examples and test keys, as under ``vendor/``.
+_INSTALLED_PACKAGES_PATH = re.compile(r"(?:^|/)(?:site-packages|dist-packages)/")
 
 
 def has_allow_comment(line: bytes) -> bool:
@@ -181,10 +199,20 @@ def is_placeholder(secret: bytes) -> bool:
     # $VAR, [PASSWORD], {value}, %s, &pointer / *alias
     if low in PLACEHOLDER_VALUES or secret[:1] in (b"$", b"[", b"{", b"%", b"&", b"*", b"("):
         return True
+    if low.strip() in STAND_IN_VALUES or is_underscore_wrapped_name(secret):
+        return True
     if any(w in low for w in PLACEHOLDER_WORDS) or low.endswith(b"..."):
         return True
     return (is_filler(secret) or low.strip(b"0123456789") == b"" or has_sequence(low) or has_repeated_run(low)
             or bool(_NUMBERED_STANDIN.fullmatch(secret)))
+
+
+def is_underscore_wrapped_name(secret: bytes) -> bool:
+    """``_Cloudflare_Auth_Key_Token_2_``, ``__Zone_ID__``: words wrapped in underscores, a
+    template's slot to fill in (a random token does not start and end with ``_`` around words)."""
+    inner = secret.strip(b"_")
+    return (len(secret) - len(inner) >= 2 and secret[:1] == b"_" and secret[-1:] == b"_" and b"_" in inner
+            and is_name_like(inner))
 
 
 def is_filler(secret: bytes) -> bool:
@@ -219,6 +247,8 @@ _PUBLIC_KEY_LINE = re.compile(
     rb"@openssh\.com)(?:-cert-v01@openssh\.com)? AAAA[A-Za-z0-9+/=]+(?: [^\n]*)?"
 )
 _CERTIFICATE = re.compile(rb"-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL)-----")
+#: An exported OpenPGP public key (``.sops.pub.asc`` kept beside a repository's sops rules).
+_PGP_PUBLIC = re.compile(rb"-----BEGIN PGP PUBLIC KEY BLOCK-----")
 
 
 def is_public_material(value: bytes) -> bool:
@@ -230,6 +260,8 @@ def is_public_material(value: bytes) -> bool:
     if all(_PUBLIC_KEY_LINE.fullmatch(ln) for ln in lines):
         return True
     if _CERTIFICATE.match(lines[0]) and b"PRIVATE KEY" not in value:
+        return True
+    if _PGP_PUBLIC.match(lines[0]) and b"PRIVATE KEY" not in value:
         return True
     return all(_AGE_PUBLIC.fullmatch(ln) for ln in lines)
 
@@ -266,12 +298,26 @@ def xml_element_name(head: bytes) -> bytes:
     return m.group(1) if m else b""
 
 
+#: ``<component arch="amd64" publicKeyToken="``: an XML or HTML attribute right before the value.
+_ATTRIBUTE_BEFORE = re.compile(rb"""(?:^|[\s<])([A-Za-z_][A-Za-z0-9_.:-]*)=["']$""")
+
+
+def attribute_key(line: bytes, start_in_line: int) -> bytes:
+    """The attribute a quoted value belongs to, or empty: the generic key grammar would read
+    the previous attribute's value (``"amd64" publicKeyToken``) as a key and a type word."""
+    m = _ATTRIBUTE_BEFORE.search(line[max(0, start_in_line - 200):start_in_line])
+    return m.group(1) if m else b""
+
+
 def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
     """The key name a value at ``start_in_line`` is assigned to and the operator, or empty.
 
     A word between key and operator is a type (``var fooToken string = ...``) only before an
     ``=``-like operator; before ``:`` it is prose (``API Token https://...``): operator "prose".
     """
+    attribute = attribute_key(line, start_in_line)
+    if attribute:
+        return attribute, b"="
     m = _KEY_BEFORE.search(line[max(0, start_in_line - 200):start_in_line])
     if m is None:
         return b"", b""
@@ -338,9 +384,17 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
         return True
     if _SECRET_FIELD.search(key) and b"-" in value and _DNS_NAME.fullmatch(value) and is_name_like(value):
         return True
+    if names_secret_object(key, value):
+        return True
     if echoes_key(key, value):
         return True
     return bool(_DIGEST_KEY.search(key)) and is_hash_or_id(value)
+
+
+def names_secret_object(key: bytes, value: bytes) -> bool:
+    """``secret: gitlab-s3-credentials``: the key is only ``secret`` and the value the name of a
+    Secret object (lower-case, dashed, with a word such as ``credentials`` or ``tls``)."""
+    return bool(_BARE_SECRET_KEY.search(key) and _SECRET_OBJECT_NAME.fullmatch(value) and is_name_like(value))
 
 
 #: ``AgencyIdentificationCodeContentType``: three or more capitalised words, a type or field name.
@@ -374,7 +428,7 @@ def generic_exempt_path(path: str) -> bool:
 
 def is_vendored(path: str) -> bool:
     """``vendor/``, ``node_modules/``, ``third_party/``...: other projects' code and fixtures."""
-    return bool(_VENDORED_PATH.search(path))
+    return bool(_VENDORED_PATH.search(path) or _INSTALLED_PACKAGES_PATH.search(path))
 
 
 def is_minified(data: bytes) -> bool:
@@ -416,7 +470,7 @@ def is_code_reference(secret: bytes) -> bool:
         if not _DOTTED.fullmatch(secret) or digits * 8 <= len(secret):
             return True
     return bool(_CALL_START.match(secret) or _FILE_PATH.fullmatch(secret) or _INDEXED_NAME.match(secret)
-                or _SUBSCRIPT.match(secret) or _ALTERNATION.fullmatch(secret))
+                or _SUBSCRIPT.match(secret) or _ALTERNATION.fullmatch(secret) or _TYPED_PATH.fullmatch(secret))
 
 
 def is_sops_or_public(secret: bytes, line: bytes, start_in_line: int, end_in_line: int) -> bool:
