@@ -97,11 +97,12 @@ def test_words_wrapped_in_underscores_are_a_slot_to_fill(tmp_path: Path) -> None
 
 def test_settings_kept_in_a_secret_are_not_credentials(tmp_path: Path) -> None:
     body = ('  AUTHELIA_LOG_LEVEL: "debug"\n  sslmode: prefer\n  type: managed\n  DB_DATABASE_NAME: app\n'
-            '  SECRET_NFS_HOST_0: "nas.home.invalid"\n  SECRET_WIREGUARD_CITY: "Atlanta GA"\n'
+            '  SECRET_NFS_HOST_0: "nas.home.invalid"\n  SECRET_NFS_HOST_BACKUP: "b2.home.invalid"\n'
+            '  SECRET_WIREGUARD_CITY: "Atlanta GA"\n'
             '  SECRET_TSIG_KEYNAME: "externaldns-key"\n  CLOUDFLARE_RECORD_NAME: "ipv4.home.invalid"\n')
     assert findings(tmp_path, {"cluster-secrets.yaml": _secret(body)}) == []
-    real = body + f'  SECRET_TSIG_SECRET: "{_rand(43)}="\n  mode: "{_rand(18)}"\n'
-    assert [line for _, _, line in findings(tmp_path, {"real.yaml": _secret(real)})] == [14, 15]
+    real = body + f'  SECRET_TSIG_SECRET: "{_rand(43)}="\n  mode: "{_rand(18)}"\n  HOST_PASSWORD: "Atlanta"\n'
+    assert [line for _, _, line in findings(tmp_path, {"real.yaml": _secret(real)})] == [15, 16, 17]
 
 
 def test_stand_ins_and_stubs_in_a_secret(tmp_path: Path) -> None:

@@ -326,12 +326,12 @@ def is_identifying_key(key: str, value: bytes = b"") -> bool:
 
 
 #: Secret keys that hold a setting, not a credential: ``LOG_LEVEL``, ``sslmode``, ``type``,
-#: ``DB_DATABASE_NAME``, ``TSIG_KEYNAME``, ``SECRET_NFS_HOST_0``, ``WIREGUARD_CITY`` (Flux
+#: ``DB_DATABASE_NAME``, ``TSIG_KEYNAME``, ``SECRET_NFS_HOST_0``, ``NFS_HOST_NAS``, ``WIREGUARD_CITY`` (Flux
 #: ``cluster-secrets`` keep such settings beside the credentials they substitute).
 _SETTING_KEY = re.compile(
     r"(?i)(?:^|[_.-])(?:log_?level|level|ssl_?mode|mode|type|kind|name|key_?name|city|country|timezone|tz|"
     r"locale|lang|language|host|hostname|record|address|ip|url|domain|zone|port|enabled|version|dir|rundir)"
-    r"(?:[_.-]?[0-9]+)?$"
+    r"(?:[_.-]?[0-9]+|[_.-](?!(?:pass|pwd|token|key|secret|auth|cred))[A-Za-z]+)?$"  # NFS_HOST_0, NFS_HOST_NAS
 )
 #: A setting's value: words (no digits), a host name or an IPv4 address; never random text.
 _SETTING_VALUE = re.compile(
