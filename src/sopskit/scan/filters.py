@@ -31,11 +31,10 @@ PLACEHOLDER_VALUES = frozenset({
     b"pass", b"none", b"null", b"true", b"false", b"undefined", b"empty",
 })
 
-#: Whole values that are a writer's stand-ins (``foo``/``bar``/``baz``, ``foobar``, ``testing``,
-#: ``test123``, ``fix me``): never a deployed credential.
-STAND_IN_VALUES = frozenset({
-    b"foo", b"bar", b"baz", b"qux", b"foobar", b"foobarbaz", b"testing", b"test123", b"fix me", b"tbd",
-})
+#: Whole values that are a template's slots (``FOO``/``BAR``/``BAZ``, ``fix me``, ``tbd``): never a
+#: deployed credential. Weak but real-looking words (``foobar``, ``testing``) are not here: people
+#: deploy them as passwords, and a gate should say so.
+STAND_IN_VALUES = frozenset({b"foo", b"bar", b"baz", b"qux", b"fix me", b"tbd"})
 
 #: Credentials published in vendor documentation (AWS, jwt.io) that are not secrets, and the
 #: Google API keys the Firebase Android SDK's own tests and docs use (each one checked to be in
