@@ -166,3 +166,9 @@ def test_discord_webhook_url(tmp_path: Path) -> None:
     # the documentation form with an elided token is not a webhook
     assert findings(tmp_path, {"doc.md": "POST https://" + "discord.com/api/webhooks/{id}/{token}\n"}) == []
     assert findings(tmp_path, {"vars.yaml": f"DISCORD_TOKEN: {url}\n"}) == [("discord-webhook", "vars.yaml", 1)]
+    token = _rand(68, ALNUM + "_-")
+    shoutrrr = "discord" + f"://{token}@{hook_id}"
+    assert findings(tmp_path, {"host_vars/h.yml": f"notify_url: '{shoutrrr}'\n"}) == [
+        ("discord-webhook", "vars.yaml", 1), ("discord-webhook-url", "host_vars/h.yml", 1)]
+    assert findings(tmp_path, {"doc2.md": "discord" + "://token@webhookid\n"}) == [
+        ("discord-webhook", "vars.yaml", 1), ("discord-webhook-url", "host_vars/h.yml", 1)]
