@@ -77,6 +77,10 @@ def test_a_bare_secret_key_holding_a_secret_object_name(tmp_path: Path) -> None:
     values = "storage:\n  connection:\n    secret: gitlab-s3-credentials\n    key: connection\n"
     assert findings(tmp_path, {"helmrelease.yaml": values}) == []
     assert findings(tmp_path, {"b.yaml": f"connection:\n  secret: {_rand(26)}\n"}) == [("generic-secret", "b.yaml", 2)]
+    # a Dex static client's secret spelled like a name is the secret itself
+    dex = "staticClients:\n  - id: proxy\n    secret: " + "oauth2-proxy-" + "secret\n"
+    assert findings(tmp_path, {"c/dex.yaml": dex}) == [
+        ("generic-secret", "b.yaml", 2), ("generic-secret", "c/dex.yaml", 3)]
 
 
 def test_a_typed_lookup_table_path_is_not_a_password(tmp_path: Path) -> None:

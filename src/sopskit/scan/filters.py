@@ -145,10 +145,12 @@ _LOCATOR_KEY = re.compile(
 _SECRET_FIELD = re.compile(rb"[A-Za-z0-9]Secret[\"'`]?$")
 _DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 #: ``secret: gitlab-s3-credentials`` (GitLab chart ``connection.secret``, many operators): a key
-#: that is just ``secret`` holding a Kubernetes object name with a word that names a Secret.
+#: that is just ``secret`` holding a Kubernetes object name with a word that names a Secret
+#: object. ``-secret``/``-password`` endings are not enough: Dex's ``staticClients[].secret:
+#: oauth2-proxy-secret`` is the (weak) client secret itself.
 _BARE_SECRET_KEY = re.compile(rb"(?i)(?:^|\.)secrets?[\"'`]?$")
 _SECRET_OBJECT_NAME = re.compile(
-    rb"[a-z0-9]+(?:-[a-z0-9]+)*-(?:credentials|creds|secrets?|auth|tls|tokens?|keys?|passwords?|certs?)(?:-[a-z0-9]+)*"
+    rb"[a-z0-9]+(?:-[a-z0-9]+)*-(?:credentials|creds|tls|certs?|keys|tokens)(?:-[a-z0-9]+)*"
 )
 #: A variable named as a deliberate fake (``nonMatchingToken``, ``invalidApiKey``,
 #: ``fake_password``, ``mockSecret``): test code's wrong value on purpose, not a credential.
