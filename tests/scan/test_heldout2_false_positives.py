@@ -50,6 +50,15 @@ def test_an_installed_python_environment_is_vendored_code(tmp_path: Path) -> Non
     assert findings(tmp_path, {"ansible/plugins/mod.py": code}) == [("generic-secret", "ansible/plugins/mod.py", 1)]
 
 
+def test_an_installed_ansible_galaxy_role_is_vendored_code(tmp_path: Path) -> None:
+    url = "postgres://" + f"postgres:{_rand(12)}@database:5432/postgres"
+    docs = f"k3s_server:\n  datastore-endpoint: {url}\n"
+    assert findings(tmp_path, {"ansible/roles/someone.k3s/README.md": docs}) == []
+    # a project's own role (no namespace dot) is the project's code
+    assert findings(tmp_path, {"ansible/roles/k3s/defaults/main.yml": docs}) == [
+        ("database-url-password", "ansible/roles/k3s/defaults/main.yml", 2)]
+
+
 def test_a_configmap_in_another_code_block_of_a_page_is_not_a_secret(tmp_path: Path) -> None:
     fence = "`" * 3
     secret = _secret(f"  password: {_rand(20)}\n")
@@ -146,6 +155,9 @@ def test_a_covered_file_of_substitutions_only_is_not_a_leak(tmp_path: Path) -> N
     templated = _secret('  DATABASE_URL: "postgres://app:${APP_PWD}@db:5432/app"\n  ADMIN_USERNAME: app\n'
                         '  ADMIN_PASSWORD: "${APP_PWD}"\n')
     assert findings(tmp_path, {"app/secrets.sops.yaml": templated}, sops=True) == []
+    # an app config whose `data` entries are public URLs is no leak either
+    config = 'features:\n  - name: quotes\n    data:\n      - api_url: "https://quotes.invalid/api?x=1"\n'
+    assert findings(tmp_path, {"app/config.sops.yaml": config}, sops=True) == []
     literal = _secret(f"  ADMIN_USERNAME: app\n  ADMIN_PASSWORD: {_rand(20)}\n")
     assert findings(tmp_path, {"other/secrets.sops.yaml": literal}, sops=True) == [
         ("kubernetes-secret", "other/secrets.sops.yaml", 7), ("sops-unencrypted-file", "other/secrets.sops.yaml", 6)]

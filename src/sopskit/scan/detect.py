@@ -144,8 +144,8 @@ def _literal_ok(value: bytes) -> bool:
 
 def _literal_values(values: list[sopsaware.PlainValue]) -> list[sopsaware.PlainValue]:
     """Values of a file under a sops rule that would leak something: not ``${VAR}`` / template
-    slots, placeholders or user names (a file whose values are all such is no leak)."""
-    return [v for v in values if _literal_ok(v.value)
+    slots, placeholders, user names or plain URLs (a file whose values are all such is no leak)."""
+    return [v for v in values if _literal_ok(v.value) and not filters.is_plain_url(v.value)
             and not (v.path and kube.is_identifying_key(str(v.path[-1]), v.value))]
 
 

@@ -179,6 +179,9 @@ _VENDORED_PATH = re.compile(r"(?:^|/)(?:vendor|node_modules|third_party|bower_co
 #: An installed Python environment committed by mistake (``venv/lib/python3.9/site-packages/``):
 #: other projects' code, documentation examples and test keys, as under ``vendor/``.
 _INSTALLED_PACKAGES_PATH = re.compile(r"(?:^|/)(?:site-packages|dist-packages)/")
+#: An Ansible Galaxy role installed into the repository (``roles/<namespace>.<role>/``; a
+#: project's own roles have no dot): another project's code, docs and molecule fixtures.
+_GALAXY_ROLE_PATH = re.compile(r"(?:^|/)roles/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/")
 
 
 def has_allow_comment(line: bytes) -> bool:
@@ -429,7 +432,8 @@ def generic_exempt_path(path: str) -> bool:
 
 def is_vendored(path: str) -> bool:
     """``vendor/``, ``node_modules/``, ``third_party/``...: other projects' code and fixtures."""
-    return bool(_VENDORED_PATH.search(path) or _INSTALLED_PACKAGES_PATH.search(path))
+    return bool(_VENDORED_PATH.search(path) or _INSTALLED_PACKAGES_PATH.search(path)
+                or _GALAXY_ROLE_PATH.search(path))
 
 
 def is_minified(data: bytes) -> bool:
