@@ -4,14 +4,21 @@ upstream fixtures (a Go ``vendor/`` tree alone can hold hundreds), not this repo
 
 from __future__ import annotations
 
+import re
+
 #: Directories of third-party code installed into a repository: Go/PHP ``vendor``, npm/yarn/bower
-#: packages, Ansible collections, Python ``site-packages``, Terraform's module and provider cache.
+#: packages, Ansible collections, Python ``site-packages``/``dist-packages`` (a virtualenv
+#: committed by mistake), Terraform's module and provider cache.
 VENDORED_DIRS = frozenset({
     "vendor", "node_modules", "third_party", "third-party", "bower_components", ".yarn", "Godeps",
-    "ansible_collections", "site-packages", ".terraform",
+    "ansible_collections", "site-packages", "dist-packages", ".terraform",
 })
+#: An Ansible Galaxy role installed into the repository (``roles/<namespace>.<role>/``; a
+#: project's own roles have no dot): another project's code, docs and molecule fixtures.
+_GALAXY_ROLE = re.compile(r"(?:^|/)roles/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/")
 
 
 def is_vendored(path: str) -> bool:
-    """A repository-relative ``path`` inside one of :data:`VENDORED_DIRS`."""
-    return any(part in VENDORED_DIRS for part in path.split("/")[:-1])
+    """A repository-relative ``path`` inside one of :data:`VENDORED_DIRS` or an installed
+    Galaxy role."""
+    return any(part in VENDORED_DIRS for part in path.split("/")[:-1]) or bool(_GALAXY_ROLE.search(path))

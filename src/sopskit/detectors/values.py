@@ -30,6 +30,13 @@ PLACEHOLDER_VALUES = frozenset({
     "password", "passw0rd", "passwd", "passwrd", "secret", "token", "admin", "root", "test", "testing",
     "pass", "none", "null", "nil", "true", "false", "undefined", "empty", "default", "tbd", "n/a", "na",
 })
+#: Whole values that are a template's slots (``FOO``/``BAR``/``BAZ``, ``fix me``): never a deployed
+#: credential. Weak but real-looking words (``foobar``) are not here: people deploy them as
+#: passwords, and a gate should say so.
+STAND_IN_VALUES = frozenset({"foo", "bar", "baz", "qux", "fix me"})
+#: ``_Cloudflare_Auth_Key_Token_2_``, ``__Zone_ID__``: words wrapped in underscores, a template's
+#: slot to fill in (a random token does not start and end with ``_`` around words).
+_UNDERSCORE_WRAPPED_NAME = re.compile(r"_{1,2}[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+_{1,2}")
 #: Whole-value shapes of a stand-in: ``<...>``, ``[...]``, runs of ``x``/``*``/``.``/``-``/``_``,
 #: a word followed by filler (``fake-token``, ``test-password-1``, ``my-secret-key``,
 #: ``supersecret``, ``insecure-dev-key``), a "put it here" sentence (``token-goes-here``), a
@@ -136,6 +143,8 @@ def is_placeholder(value: str) -> bool:
         return True
     low = text.lower()
     if low in PLACEHOLDER_VALUES or text.startswith(_PLACEHOLDER_START) or low.endswith("..."):
+        return True
+    if low in STAND_IN_VALUES or _UNDERSCORE_WRAPPED_NAME.fullmatch(text):
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or _PLACEHOLDER_SHAPE.fullmatch(text):
         return True

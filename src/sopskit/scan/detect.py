@@ -142,6 +142,13 @@ def _literal_ok(value: bytes) -> bool:
                 or filters.is_reference(value))
 
 
+def _literal_values(values: list[sopsaware.PlainValue]) -> list[sopsaware.PlainValue]:
+    """Values of a file under a sops rule that would leak something: not ``${VAR}`` / template
+    slots, placeholders, user names or plain URLs (a file whose values are all such is no leak)."""
+    return [v for v in values if _literal_ok(v.value) and not filters.is_plain_url(v.value)
+            and not (v.path and kube.is_identifying_key(str(v.path[-1]), v.value))]
+
+
 def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
     values = kube.all_secret_values(data)
     out = []
@@ -152,6 +159,8 @@ def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
             continue
         if (kube.is_identifying_key(v.key, plain) or kube.is_structured_config(plain) or kube.is_example(v.key, plain)
                 or filters.echoes_key(v.key.encode(), plain.strip())):
+            continue
+        if kube.is_setting(v.key, plain) or kube.is_empty_stub(plain) or kube.is_password_hash_list(plain):
             continue
         if _literal_ok(v.value) and not (decoded is not None and filters.is_public_material(decoded)):
             out.append(_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN))
@@ -252,7 +261,7 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
                     or filters.is_template_path(path)):
                 continue
             selected = sopsaware.selected_values(data, path, covering.selection)
-            if selected is None or selected:
+            if selected is None or _literal_values(selected):
                 line = selected[0].line if selected else 1
                 results.append(BlobFinding("sops-unencrypted-file", line, fingerprint(data), path))
     if is_binary(data):

@@ -41,6 +41,9 @@ _FILE_PATH = re.compile(
     rb"|\.[A-Za-z0-9_-]+/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"  # .taskfiles/ExternalSecrets
     rb"|[A-Za-z0-9_.-]+\.(?:json|ya?ml|txt|pem|key|crt|cer|env|conf|cfg|ini|toml|xml|properties|p12|pfx|jks)"
 )
+#: ``hash:/etc/postfix/sasl_passwd``, ``lmdb:/var/db/x``: a lookup-table type and a file path
+#: (Postfix ``*_maps`` settings), not a credential.
+_TYPED_PATH = re.compile(rb"[a-z][a-z0-9]{1,15}:(?:/[A-Za-z0-9_.-]+)+/?")
 _ENC_B = re.compile(ENC_VALUE_RE.pattern.encode())
 _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
 #: age public keys of every kind: X25519 ``age1…``, hybrid post-quantum ``age1pq1…`` and the
@@ -87,6 +90,14 @@ _LOCATOR_KEY = re.compile(
 #: named ``<something>Secret`` holds the *name* of a Secret (CloudNativePG, cert-manager...).
 _SECRET_FIELD = re.compile(rb"[A-Za-z0-9]Secret[\"'`]?$")
 _DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+#: ``secret: gitlab-s3-credentials`` (GitLab chart ``connection.secret``, many operators): a key
+#: that is just ``secret`` holding a Kubernetes object name with a word that names a Secret
+#: object. ``-secret``/``-password`` endings are not enough: Dex's ``staticClients[].secret:
+#: oauth2-proxy-secret`` is the (weak) client secret itself.
+_BARE_SECRET_KEY = re.compile(rb"(?i)(?:^|\.)secrets?[\"'`]?$")
+_SECRET_OBJECT_NAME = re.compile(
+    rb"[a-z0-9]+(?:-[a-z0-9]+)*-(?:credentials|creds|tls|certs?|keys|tokens)(?:-[a-z0-9]+)*"
+)
 #: A variable named as a deliberate fake (``nonMatchingToken``, ``invalidApiKey``,
 #: ``fake_password``, ``mockSecret``): test code's wrong value on purpose, not a credential.
 _STAND_IN_KEY = re.compile(
@@ -130,6 +141,8 @@ _PUBLIC_KEY_LINE = re.compile(
     rb"@openssh\.com)(?:-cert-v01@openssh\.com)? AAAA[A-Za-z0-9+/=]+(?: [^\n]*)?"
 )
 _CERTIFICATE = re.compile(rb"-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL)-----")
+#: An exported OpenPGP public key (``.sops.pub.asc`` kept beside a repository's sops rules).
+_PGP_PUBLIC = re.compile(rb"-----BEGIN PGP PUBLIC KEY BLOCK-----")
 
 
 def is_public_material(value: bytes) -> bool:
@@ -141,6 +154,8 @@ def is_public_material(value: bytes) -> bool:
     if all(_PUBLIC_KEY_LINE.fullmatch(ln) for ln in lines):
         return True
     if _CERTIFICATE.match(lines[0]) and b"PRIVATE KEY" not in value:
+        return True
+    if _PGP_PUBLIC.match(lines[0]) and b"PRIVATE KEY" not in value:
         return True
     return all(_AGE_PUBLIC.fullmatch(ln) for ln in lines)
 
@@ -176,12 +191,26 @@ def xml_element_name(head: bytes) -> bytes:
     return m.group(1) if m else b""
 
 
+#: ``<component arch="amd64" publicKeyToken="``: an XML or HTML attribute right before the value.
+_ATTRIBUTE_BEFORE = re.compile(rb"""(?:^|[\s<])([A-Za-z_][A-Za-z0-9_.:-]*)=["']$""")
+
+
+def attribute_key(line: bytes, start_in_line: int) -> bytes:
+    """The attribute a quoted value belongs to, or empty: the generic key grammar would read
+    the previous attribute's value (``"amd64" publicKeyToken``) as a key and a type word."""
+    m = _ATTRIBUTE_BEFORE.search(line[max(0, start_in_line - 200):start_in_line])
+    return m.group(1) if m else b""
+
+
 def assigned_key(line: bytes, start_in_line: int) -> tuple[bytes, bytes]:
     """The key name a value at ``start_in_line`` is assigned to and the operator, or empty.
 
     A word between key and operator is a type (``var fooToken string = ...``) only before an
     ``=``-like operator; before ``:`` it is prose (``API Token https://...``): operator "prose".
     """
+    attribute = attribute_key(line, start_in_line)
+    if attribute:
+        return attribute, b"="
     m = _KEY_BEFORE.search(line[max(0, start_in_line - 200):start_in_line])
     if m is None:
         return b"", b""
@@ -248,9 +277,17 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
         return True
     if _SECRET_FIELD.search(key) and b"-" in value and _DNS_NAME.fullmatch(value) and is_name_like(value):
         return True
+    if names_secret_object(key, value):
+        return True
     if echoes_key(key, value):
         return True
     return bool(_DIGEST_KEY.search(key)) and is_hash_or_id(value)
+
+
+def names_secret_object(key: bytes, value: bytes) -> bool:
+    """``secret: gitlab-s3-credentials``: the key is only ``secret`` and the value the name of a
+    Secret object (lower-case, dashed, with a word such as ``credentials`` or ``tls``)."""
+    return bool(_BARE_SECRET_KEY.search(key) and _SECRET_OBJECT_NAME.fullmatch(value) and is_name_like(value))
 
 
 #: ``AgencyIdentificationCodeContentType``: three or more capitalised words, a type or field name.
@@ -327,7 +364,7 @@ def is_code_reference(secret: bytes) -> bool:
         if not _DOTTED.fullmatch(secret) or digits * 8 <= len(secret):
             return True
     return bool(_CALL_START.match(secret) or _FILE_PATH.fullmatch(secret) or _INDEXED_NAME.match(secret)
-                or _SUBSCRIPT.match(secret) or _ALTERNATION.fullmatch(secret))
+                or _SUBSCRIPT.match(secret) or _ALTERNATION.fullmatch(secret) or _TYPED_PATH.fullmatch(secret))
 
 
 def is_sops_or_public(secret: bytes, line: bytes, start_in_line: int, end_in_line: int) -> bool:

@@ -20,6 +20,9 @@ import yaml
 from sopskit.detectors import names, values
 
 _DOC_SPLIT = re.compile(rb"^(?:---|\.\.\.)\s*(?:#.*)?$")
+#: A Markdown code fence: in documentation each fenced block is its own document, so a
+#: ConfigMap's ``data:`` is not read as the Secret shown in another block of the same page.
+_FENCE = re.compile(rb"^ {0,3}(?:```|~~~)")
 _KIND_SECRET = re.compile(rb"""^kind:\s*["']?Secret["']?\s*(?:#.*)?$""")
 _DATA_KEY = re.compile(rb"^(data|stringData):\s*(?:#.*)?$")
 _KIND_SEALED = re.compile(rb"""^kind:\s*["']?SealedSecret["']?\s*(?:#.*)?$""")
@@ -126,7 +129,7 @@ def _block_values(data: bytes, kind: re.Pattern[bytes], key: re.Pattern[bytes]) 
     out: list[ManifestValue] = []
     start = 0
     for i in range(len(lines) + 1):
-        if i == len(lines) or _DOC_SPLIT.match(lines[i]):
+        if i == len(lines) or _DOC_SPLIT.match(lines[i]) or _FENCE.match(lines[i]):
             doc = range(start, i)
             if any(kind.match(lines[j]) for j in doc):
                 for j in doc:
@@ -207,6 +210,9 @@ _SCALAR_SKIP = re.compile(rb"""^(?:[|>][-+0-9]*|[{\[].*|[*&!].*|~|null|true|fals
                           re.IGNORECASE)
 
 
+_QUOTED_THEN_COMMENT = re.compile(rb"""^(["'])(.*?)\1\s+#.*$""")
+
+
 def is_manifest(data: bytes) -> bool:
     """A Kubernetes manifest (YAML or JSON): it declares ``apiVersion`` and ``kind``."""
     return bool(_API_VERSION.search(data) and _KIND.search(data))
@@ -230,6 +236,7 @@ def _password_value(raw: bytes) -> bytes | None:
         raw = raw[:-1].rstrip()
     if raw[:1] not in (b'"', b"'"):
         raw = _COMMENT_TAIL.sub(b"", raw)
+    raw = _QUOTED_THEN_COMMENT.sub(rb"\1\2\1", raw)  # ``"password" # replaced from the secret``
     value = _unquote(raw.strip())
     # a human password is short; long values are encrypted blobs (SealedSecret encryptedData)
     # or random tokens, which the entropy-gated rules judge
@@ -318,6 +325,45 @@ def is_identifying_key(key: str, value: bytes = b"") -> bool:
     """``username``, ``DB_HOST``, ``client-id``, ``RESTIC_REPOSITORY``...: not the credential
     itself, unless the value embeds one (``rest:https://user:pass@host/repo``)."""
     return bool(_IDENTIFYING_KEY.search(key)) and not _USERINFO.search(value)
+
+
+#: Secret keys that hold a setting, not a credential: ``LOG_LEVEL``, ``sslmode``, ``type``,
+#: ``DB_DATABASE_NAME``, ``TSIG_KEYNAME``, ``SECRET_NFS_HOST_0``, ``NFS_HOST_NAS``, ``WIREGUARD_CITY`` (Flux
+#: ``cluster-secrets`` keep such settings beside the credentials they substitute).
+_SETTING_KEY = re.compile(
+    r"(?i)(?:^|[_.-])(?:log_?level|level|ssl_?mode|mode|type|kind|name|key_?name|city|country|timezone|tz|"
+    r"locale|lang|language|host|hostname|record|address|ip|url|domain|zone|port|enabled|version|dir|rundir)"
+    r"(?:[_.-]?[0-9]+|[_.-](?!(?:pass|pwd|token|key|secret|auth|cred))[A-Za-z]+)?$"  # NFS_HOST_0, NFS_HOST_NAS
+)
+#: A setting's value: words (no digits), a host name or an IPv4 address; never random text.
+_SETTING_VALUE = re.compile(
+    rb"[A-Za-z][A-Za-z .-]{0,40}|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+"
+    rb"|[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
+)
+
+
+def is_setting(key: str, value: bytes) -> bool:
+    """``LOG_LEVEL: debug``, ``sslmode: prefer``, ``NFS_HOST_0: nas.example``: a setting kept in
+    a Secret, judged by key and value together (a password under ``mode`` is still reported)."""
+    return bool(_SETTING_KEY.search(key) and _SETTING_VALUE.fullmatch(value.strip())
+                and not _USERINFO.search(value))
+
+
+_ALNUM = re.compile(rb"[A-Za-z0-9]")
+#: ``user:$apr1$…`` lines (Traefik/nginx basic auth): password hashes, not passwords.
+_HTPASSWD_LINE = re.compile(rb"[^:\s]+:(?:\$apr1\$|\$2[abxy]\$|\{SHA\}|\$[156]\$|\$argon2(?:id|i|d)\$)\S+")
+
+
+def is_empty_stub(value: bytes) -> bool:
+    """``"`` (an unterminated quote) or a block holding only ``# comments``: nothing to leak."""
+    lines = [ln.strip() for ln in value.split(b"\n") if ln.strip()]
+    return not _ALNUM.search(value) or all(ln.startswith(b"#") for ln in lines)
+
+
+def is_password_hash_list(value: bytes) -> bool:
+    """Every line is ``user:<crypt hash>`` (an htpasswd file): hashes, as public as a public key."""
+    lines = [ln.strip() for ln in value.split(b"\n") if ln.strip()]
+    return bool(lines) and all(_HTPASSWD_LINE.fullmatch(ln) for ln in lines)
 
 
 @dataclass(frozen=True)
