@@ -26,8 +26,10 @@ PLACEHOLDER_WORDS = (
 )
 #: Whole values that are obviously not real secrets: the word for the thing (``password``), a
 #: default everyone knows (``admin``, ``root``), booleans and nulls, "not applicable".
+#: Not ``testing`` nor ``foobar``: real repositories deploy them as passwords (labelled
+#: findings in bench/scan_heldout2_labels.json), and a gate should say so.
 PLACEHOLDER_VALUES = frozenset({
-    "password", "passw0rd", "passwd", "passwrd", "secret", "token", "admin", "root", "test", "testing",
+    "password", "passw0rd", "passwd", "passwrd", "secret", "token", "admin", "root", "test",
     "pass", "none", "null", "nil", "true", "false", "undefined", "empty", "default", "tbd", "n/a", "na",
 })
 #: Whole values that are a template's slots (``FOO``/``BAR``/``BAZ``, ``fix me``): never a deployed
