@@ -676,6 +676,30 @@ class TestWhoReadsSecrets:
         ]
 
 
+    def test_a_flux_controller_deployed_from_its_own_config_is_flux(self, make_repo: RepoFactory) -> None:
+        # a controller's repository: kubebuilder RBAC for ServiceAccount default in the placeholder
+        # namespace "system", a Deployment running the controller's image, Flux objects in testdata
+        binding = self._BINDING.format(kind="ClusterRole", ns="    namespace: system\n").replace(
+            "name: sync\n    namespace", "name: default\n    namespace"
+        )
+        manager = (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\nspec:\n"
+            "  template:\n    spec:\n      containers:\n        - name: manager\n"
+            "          image: {image}\n"
+        )
+        files = {
+            "config/rbac/role.yaml": self._ROLE.format(kind="ClusterRole"),
+            "config/rbac/role_binding.yaml": binding,
+            "config/manager/deployment.yaml": manager.format(image="ghcr.io/fluxcd/kustomize-controller:v1.0.0"),
+            "config/testdata/ks.yaml": ks("podinfo", "./deploy"),
+        }
+        only = ["decryption-key-readable", "rbac-workload-reads-all-secrets"]
+        assert check_policy(make_repo(files), only=only).violations == ()
+        # the same layout deploying another image is not Flux: its binding does reach flux-system
+        other = {**files, "config/manager/deployment.yaml": manager.format(image="example.invalid/dashboard:1")}
+        assert policy(make_repo(other), "decryption-key-readable") == [("config/rbac/role_binding.yaml", 1)]
+
+
 class TestCloudKmsDecryption:
     def _repo(self, make_repo: RepoFactory, sops_keys: str) -> Path:
         secret = (

@@ -16,7 +16,8 @@ as: a compromise of that workload reads every Secret of the namespace (Role) or 
 Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
 reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
-readable by a subject other than Flux's controllers.
+readable by a subject other than Flux's controllers. A controller is Flux by its account name in
+``flux-system`` or, wherever installed, by the image of the workload that runs as the account.
 
 RBAC in a file that the ``kustomization.yaml`` beside it does not list (when it lists some of its
 neighbours: an operator's install kit often ships two variants and the kustomization picks one),
@@ -66,6 +67,10 @@ _FLUX_SUBJECTS = {"kustomize-controller", "helm-controller", "source-controller"
                   "image-reflector-controller", "image-automation-controller", "source-watcher"}
 _FLUX_APIS = ("kustomize.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/",
               "fluxcd.controlplane.io/")
+#: a Flux controller's container image (``ghcr.io/fluxcd/kustomize-controller:v1.4.0``, ``fluxcd/source-watcher``)
+_FLUX_IMAGE = re.compile(
+    r"(?:^|/)fluxcd/(?:(?:kustomize|helm|source|notification|image-reflector|image-automation)-controller"
+    r"|source-watcher)(?:[:@]|$)")
 _READ_VERBS = {"get", "list", "watch", "*"}
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
@@ -301,9 +306,8 @@ def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str |
             yield file, doc, namespace, role_key, subjects
 
 
-def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str], str]:
-    """(namespace, service account) -> one workload that runs as it."""
-    found: dict[tuple[str | None, str], str] = {}
+def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[str, Any]]]:
+    """Every workload: (namespace, service account it runs as, "Kind/name", its pod spec)."""
     for file, doc in ctx.repo.documents():
         data = doc.data
         if data.get("kind") not in _WORKLOAD_KINDS:
@@ -312,11 +316,51 @@ def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str]
         for step in ("jobTemplate", "spec", "template", "spec"):  # CronJob > Job > Pod template > Pod
             if isinstance(spec, dict) and "serviceAccountName" not in spec and step in spec:
                 spec = spec[step]
-        account = spec.get("serviceAccountName") if isinstance(spec, dict) else None
+        pod = spec if isinstance(spec, dict) else {}
+        account = pod.get("serviceAccountName")
         name = str(account) if account else "default"
-        namespace = ctx.repo.namespace_of(file, doc)
-        found.setdefault((namespace, name), f"{data['kind']}/{name_of(data)}")
+        yield ctx.repo.namespace_of(file, doc), name, f"{data['kind']}/{name_of(data)}", pod
+
+
+def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str], str]:
+    """(namespace, service account) -> one workload that runs as it."""
+    found: dict[tuple[str | None, str], str] = {}
+    for namespace, account, workload, _pod in _workloads(ctx):
+        found.setdefault((namespace, account), workload)
     return found
+
+
+def _flux_controller_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
+    """(namespace, service account) of workloads that run a Flux controller image.
+
+    Flux installed outside ``flux-system`` or under another account name (a controller's own
+    repository deploys it from ``config/`` into a namespace its kustomization sets) is still
+    Flux: reading Secrets is its job. ``None`` as namespace: the repository does not say where
+    the workload runs, so a subject of that account name in any namespace may be it.
+    """
+    cached = ctx.shared.get("audit_flux_accounts")
+    if isinstance(cached, set):
+        return cached
+    found: set[tuple[str | None, str]] = set()
+    for namespace, account, _workload, pod in _workloads(ctx):
+        containers = [*_as_list(pod.get("containers")), *_as_list(pod.get("initContainers"))]
+        if any(isinstance(c, dict) and _FLUX_IMAGE.search(str(c.get("image", ""))) for c in containers):
+            found.add((namespace, account))
+    ctx.shared["audit_flux_accounts"] = found
+    return found
+
+
+def _is_flux(ctx: CheckContext, subject: dict[str, Any], namespace: str | None) -> bool:
+    """Whether a binding's subject is one of Flux's controllers (by name in flux-system, or by
+    the image of the workload that runs as it)."""
+    if subject.get("kind") != "ServiceAccount":
+        return False
+    name = str(subject.get("name", ""))
+    sa_namespace = subject.get("namespace") or namespace or None
+    if sa_namespace == "flux-system" and name in _FLUX_SUBJECTS:
+        return True
+    accounts = _flux_controller_accounts(ctx)
+    return (sa_namespace, name) in accounts or (None, name) in accounts
 
 
 def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
@@ -329,7 +373,7 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
             if subject.get("kind") != "ServiceAccount":
                 continue
             sa_namespace = subject.get("namespace") or namespace or None
-            if sa_namespace == "flux-system" and subject.get("name") in _FLUX_SUBJECTS:
+            if _is_flux(ctx, subject, namespace):
                 continue  # the GitOps engine itself (gotk-components.yaml): reading Secrets is its job
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
@@ -367,8 +411,7 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))
-            if kind == "ServiceAccount" and (subject.get("namespace") or namespace) == "flux-system" \
-                    and name in _FLUX_SUBJECTS:
+            if _is_flux(ctx, subject, namespace):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue
