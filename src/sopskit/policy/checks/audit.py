@@ -2,7 +2,8 @@
 
 ``terraform-state-committed``: a Terraform state file in Git. State holds every attribute of
 every resource in plaintext, secrets included (``random_password.result``, private keys,
-access keys), whatever ``sensitive`` says.
+access keys), whatever ``sensitive`` says. An empty file, or a state without resources and
+outputs, holds nothing and is not reported.
 ``terraform-state-secret``: a state file that does hold such values; reported per resource
 address, never with the value.
 ``wildcard-secret-read``: a cloud policy that lets a principal read *every* secret: an AWS IAM
@@ -33,8 +34,7 @@ from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import is_archived
-from sopskit.policy.kustomize import references
+from sopskit.policy.fluxgraph import dropped_from_flux, is_archived, left_out_of_kustomization
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
 from sopskit.policy.yamldocs import YamlDocument
@@ -89,7 +89,12 @@ def _state_files(ctx: CheckContext) -> Iterator[tuple[RepoFile, dict[str, Any] |
 
 
 def _terraform_state_committed(ctx: CheckContext) -> Iterator[Violation]:
-    for file, _state in _state_files(ctx):
+    for file, state in _state_files(ctx):
+        if not (file.text or "").strip() or (state is not None and not state.get("resources")
+                                             and not state.get("outputs")):
+            # an empty file (a placeholder for a backend path) or a state with no resource holds nothing
+            ctx.note(TERRAFORM_STATE_COMMITTED.id, f"not reported: {file.rel} holds no resource")
+            continue
         yield Violation(
             TERRAFORM_STATE_COMMITTED.id, file.rel, None,
             f"Terraform state {file.name} is committed: it holds every resource attribute in plaintext",
@@ -244,35 +249,12 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
     return False
 
 
-def _left_out(ctx: CheckContext) -> set[str]:
-    """Manifests that the kustomization file next to them does not list, when it lists some of
-    its neighbours: nothing deploys them (the variant an operator's install kit ships beside the
-    one that is used)."""
-    cached = ctx.shared.get("audit_left_out")
-    if isinstance(cached, set):
-        return cached
-    listed: dict[str, set[str]] = {}
-    for file, doc in ctx.repo.kustomizations():
-        targets = {ref.target for ref in references(file, doc) if ref.field in ("resources", "bases")}
-        prefix = f"{file.parent}/" if file.parent else ""
-        # only a kustomization whose resources pick among the files beside it leaves the others
-        # out (one that renders helmCharts may sit next to its committed output, used elsewhere)
-        if any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets):
-            listed[file.parent] = targets
-    left_out = {
-        f.rel
-        for f in ctx.repo.files
-        if f.parent in listed and not f.is_kustomization and f.is_yaml and f.rel not in listed[f.parent]
-    }
-    ctx.shared["audit_left_out"] = left_out
-    return left_out
-
-
 def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
-    """Documents that something may deploy: not left out by their kustomization, not archived."""
-    left_out = _left_out(ctx)
+    """Documents that something may deploy: not left out by their kustomization, not archived,
+    not in a kustomize directory dropped from a tree that Flux builds."""
+    left_out = left_out_of_kustomization(ctx)
     for file, doc in ctx.repo.documents():
-        if file.rel not in left_out and not is_archived(file.rel):
+        if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel):
             yield file, doc
 
 
