@@ -1035,3 +1035,17 @@ class TestFifthRound:
         # re-included by a later line, or never ignored: Flux builds it and needs decryption
         files[".sourceignore"] = "/*\n!/clusters\n"
         assert flux(make_repo(files), "flux-decryption-provider") == [("clusters/prod/flux-system/gotk-sync.yaml", 6)]
+
+
+class TestSixthRound:
+    def test_a_user_name_under_an_auth_key_beside_references(self, make_repo: RepoFactory) -> None:
+        # held-out-6: BASIC_AUTH_USERNAME reported beside ${VAR} credentials
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ui\nstringData:\n"
+            "  BASIC_AUTH_USERNAME: admin\n  BASIC_AUTH_PASSWORD: ${UI_PASSWORD}\n"
+            "  OAUTH_CLIENT_ID: velero-ui\n  OAUTH_CLIENT_SECRET: ${UI_CLIENT_SECRET}\n"
+        )
+        assert policy(make_repo({"app/ui.yaml": secret}), "plaintext-secret") == []
+        # a literal password beside the references is still reported
+        literal = secret.replace("${UI_PASSWORD}", "Zk" + "4vQ9pLm2")
+        assert policy(make_repo({"app/ui.yaml": literal}), "plaintext-secret") == [("app/ui.yaml", 5)]
