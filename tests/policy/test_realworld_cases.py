@@ -1032,8 +1032,17 @@ class TestFifthRound:
             ".sourceignore": "/*\n!/clusters\n/clusters/prod/secrets/\n",
         }
         assert flux(make_repo(files), "flux-decryption-provider") == []
+        # the GitRepository's spec.ignore comes after the file and can bring the directory back
+        sync = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n"
+            "  namespace: flux-system\nspec:\n  url: https://example.invalid/me/cluster\n"
+            "  ignore: |\n    /*\n    !/clusters\n"
+        )
+        back = {**files, ".sourceignore": "/clusters/\n", "clusters/prod/flux-system/source.yaml": sync}
+        assert flux(make_repo(back), "flux-decryption-provider") == [("clusters/prod/flux-system/gotk-sync.yaml", 6)]
         # re-included by a later line, or never ignored: Flux builds it and needs decryption
         files[".sourceignore"] = "/*\n!/clusters\n"
+        files["clusters/prod/flux-system/source.yaml"] = sync
         assert flux(make_repo(files), "flux-decryption-provider") == [("clusters/prod/flux-system/gotk-sync.yaml", 6)]
 
 

@@ -332,31 +332,34 @@ class FluxGraph:
         source-controller leaves what they match out of the artifact it hands to Flux."""
         rules = []
         for f in self.ctx.repo.files:
-            if f.name != ".sourceignore":
-                continue
-            for raw in (f.text or "").splitlines():
-                line = raw.strip()
-                if not line or line.startswith("#"):
-                    continue
-                negated = line.startswith("!")
-                pattern = line[1:] if negated else line
-                rules.append((f.parent, pattern.rstrip("/"), negated, pattern.endswith("/")))
+            if f.name == ".sourceignore":
+                rules.extend(_ignore_rules(f.parent, f.text or ""))
         return rules
 
-    def source_ignored(self, rel: str) -> bool:
+    def source_ignored(self, rel: str, k: FluxKustomization | None = None) -> bool:
         """Whether a ``.sourceignore`` keeps ``rel`` out of the source artifact (gitignore rules:
-        the last matching pattern wins, and nothing below an ignored directory comes back)."""
-        if not self._sourceignore:
+        the last matching pattern wins, and nothing below an ignored directory comes back).
+        The ``spec.ignore`` of ``k``'s GitRepository comes after the files, as source-controller
+        appends it, so it can bring back what they exclude (``!/kubernetes``)."""
+        rules = self._sourceignore + self._spec_ignore(k)
+        if not rules:
             return False
         parts = rel.split("/")
         for depth in range(1, len(parts) + 1):
-            if self._ignored_entry("/".join(parts[:depth]), is_dir=depth < len(parts)):
+            if self._ignored_entry(rules, "/".join(parts[:depth]), is_dir=depth < len(parts)):
                 return True
         return False
 
-    def _ignored_entry(self, entry: str, *, is_dir: bool) -> bool:
+    def _spec_ignore(self, k: FluxKustomization | None) -> list[tuple[str, str, bool, bool]]:
+        ref = k.source_ref if k is not None else None
+        spec = self._git_sources.get((ref[1], ref[2])) if ref is not None and ref[0] == "GitRepository" else None
+        text = spec.get("ignore") if isinstance(spec, dict) else None
+        return _ignore_rules("", text) if isinstance(text, str) else []
+
+    @staticmethod
+    def _ignored_entry(rules: list[tuple[str, str, bool, bool]], entry: str, *, is_dir: bool) -> bool:
         ignored = False
-        for base, pattern, negated, dir_only in self._sourceignore:
+        for base, pattern, negated, dir_only in rules:
             if dir_only and not is_dir:
                 continue
             if base and not entry.startswith(f"{base}/"):
@@ -553,6 +556,19 @@ _EXAMPLE_DIRS = frozenset(("example", "examples", "sample", "samples", "docs", "
 
 
 _ARCHIVE_DIRS = frozenset((".archive", "archive", "archived", ".archived", "_archive"))
+
+
+def _ignore_rules(base: str, text: str) -> list[tuple[str, str, bool, bool]]:
+    """(base directory, pattern, negated, directory-only) of gitignore-format lines."""
+    rules = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = line[1:] if negated else line
+        rules.append((base, pattern.rstrip("/"), negated, pattern.endswith("/")))
+    return rules
 
 
 def graph_of(ctx: CheckContext) -> FluxGraph:

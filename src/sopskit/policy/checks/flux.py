@@ -41,7 +41,8 @@ def _encrypted_inputs(ctx: CheckContext, builds: Builds, kustomization: FluxKust
     return sorted(
         rel
         for rel in builds.inputs(kustomization.path)
-        if (f := ctx.repo.by_rel.get(rel)) is not None and f.is_encrypted and not graph.source_ignored(rel)
+        if (f := ctx.repo.by_rel.get(rel)) is not None and f.is_encrypted
+        and not graph.source_ignored(rel, kustomization)
     )
 
 
