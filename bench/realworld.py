@@ -6,6 +6,7 @@ Run by hand (not part of the test suite)::
         /work/.mirror/onedr0p+home-ops/repo@2022-06-01 ~/src/my-gitops@v1.2.0
     .venv/bin/python bench/realworld.py --save run.json REPO...     # keep the findings
     .venv/bin/python bench/realworld.py --score run.json            # precision / recall
+    .venv/bin/python bench/realworld.py --score run.json --per-check   # ... and per check id
     .venv/bin/python bench/realworld.py --no-scan -v --save run.json REPO...   # guardrails only
 
 A REPO is a work tree or a Git directory (the bare mirrors the ``fetch`` tool writes), optionally
@@ -141,9 +142,8 @@ def print_run(result: dict[str, Any], *, verbose: bool) -> None:
                 print(f"     {f['tool']}: {finding_key(f)}  {f.get('message', '')[:160]}")
 
 
-def score(runs: list[dict[str, Any]], labels: dict[str, Any]) -> None:
+def score(runs: list[dict[str, Any]], labels: dict[str, Any], *, per_check: bool = False) -> None:
     """Precision and recall of the policy+flux findings, per group of repositories."""
-    groups = labels.get("groups", {})
     snapshots = labels.get("snapshots", {})
     totals: dict[str, Counter[str]] = {}
     print(f"{'repository':52} {'found':>5} {'true':>5} {'false':>5} {'unlab':>5} {'miss':>5}")
@@ -156,7 +156,7 @@ def score(runs: list[dict[str, Any]], labels: dict[str, Any]) -> None:
         unlabelled = len(found) - true - false
         all_true = {k for k, v in verdicts.items() if v is True} | set(marks.get("missed", []))
         missed = len(all_true - set(found))
-        group = next((g for g, names in groups.items() if run["repo"].split("@")[0] in names), "other")
+        group = _group_of(labels, run["repo"])
         bucket = totals.setdefault(group, Counter())
         # recall over distinct true findings (one problem reported by both commands counts once)
         bucket.update(found=len(found), true=true, false=false, unlabelled=unlabelled, missed=missed,
@@ -168,6 +168,41 @@ def score(runs: list[dict[str, Any]], labels: dict[str, Any]) -> None:
         recall = hits / total if total else 1.0
         print(f"{group}: precision {precision:.2f} ({c['true']}/{c['true'] + c['false']}), "
               f"recall {recall:.2f} ({hits}/{total}), unlabelled {c['unlabelled']}")
+    if per_check:
+        print_per_check(runs, labels)
+
+
+def _group_of(labels: dict[str, Any], repo: str) -> str:
+    groups = labels.get("groups", {})
+    return next((g for g, names in groups.items() if repo.split("@")[0] in names), "other")
+
+
+def print_per_check(runs: list[dict[str, Any]], labels: dict[str, Any]) -> None:
+    """Per check id: findings true / false / unlabelled, and true ones missed, held-out vs tuned.
+
+    "held-out" adds up every ``held-out*`` group, so the table answers "is this check right on
+    repositories nobody tuned it on?", the question a default gate has to answer.
+    """
+    snapshots = labels.get("snapshots", {})
+    table: dict[tuple[str, str], Counter[str]] = {}
+    for run in runs:
+        group = _group_of(labels, run["repo"])
+        kind = "held-out" if group.startswith("held-out") else group
+        marks = snapshots.get(run["repo"], {})
+        verdicts = marks.get("findings", {})
+        found = {finding_key(f) for f in run["findings"] if f["tool"] != "scan"}
+        for key in found:
+            verdict = verdicts.get(key)
+            state = "true" if verdict is True else "false" if verdict is False else "unlabelled"
+            table.setdefault((key.split(" ", 1)[0], kind), Counter())[state] += 1
+        all_true = {k for k, v in verdicts.items() if v is True} | set(marks.get("missed", []))
+        for key in all_true - found:
+            table.setdefault((key.split(" ", 1)[0], kind), Counter())["missed"] += 1
+    print(f"\n{'check':38} {'repos':9} {'true':>5} {'false':>5} {'unlab':>5} {'miss':>5} {'prec':>5}")
+    for (check, kind), c in sorted(table.items()):
+        judged = c["true"] + c["false"]
+        precision = f"{c['true'] / judged:.2f}" if judged else "-"
+        print(f"{check:38} {kind:9} {c['true']:5} {c['false']:5} {c['unlabelled']:5} {c['missed']:5} {precision:>5}")
 
 
 def main() -> int:
@@ -179,11 +214,12 @@ def main() -> int:
     parser.add_argument("--score", type=Path, help="score a saved run against the labels file")
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("-v", "--verbose", action="store_true", help="list every policy/flux finding")
+    parser.add_argument("--per-check", action="store_true", help="with --score: a table per check id")
     args = parser.parse_args()
     if args.score:
         runs = json.loads(args.score.read_text(encoding="utf-8"))
         labels = json.loads(args.labels.read_text(encoding="utf-8")) if args.labels.is_file() else {}
-        score(runs, labels)
+        score(runs, labels, per_check=args.per_check)
         return 0
     if not args.repos:
         parser.error("give at least one repository (or --score FILE)")

@@ -47,7 +47,8 @@ REFERENCES = [
 CREDENTIALS = [
     _random_token(24), _random_token(40), "Zebra" + "-Kettle-" + str(RNG.randint(10, 99)),
     "k" + _random_token(11) + "!",
-    "mypass", "pass1234", "Password2024!", "testing", "foobar",  # weak, but deployed: real repositories hold such passwords
+    # weak, but deployed: real repositories hold such passwords
+    "mypass", "pass1234", "Password2024!", "testing", "foobar",
 ]
 
 

@@ -676,6 +676,30 @@ class TestWhoReadsSecrets:
         ]
 
 
+    def test_a_flux_controller_deployed_from_its_own_config_is_flux(self, make_repo: RepoFactory) -> None:
+        # a controller's repository: kubebuilder RBAC for ServiceAccount default in the placeholder
+        # namespace "system", a Deployment running the controller's image, Flux objects in testdata
+        binding = self._BINDING.format(kind="ClusterRole", ns="    namespace: system\n").replace(
+            "name: sync\n    namespace", "name: default\n    namespace"
+        )
+        manager = (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\nspec:\n"
+            "  template:\n    spec:\n      containers:\n        - name: manager\n"
+            "          image: {image}\n"
+        )
+        files = {
+            "config/rbac/role.yaml": self._ROLE.format(kind="ClusterRole"),
+            "config/rbac/role_binding.yaml": binding,
+            "config/manager/deployment.yaml": manager.format(image="ghcr.io/fluxcd/kustomize-controller:v1.0.0"),
+            "config/testdata/ks.yaml": ks("podinfo", "./deploy"),
+        }
+        only = ["decryption-key-readable", "rbac-workload-reads-all-secrets"]
+        assert check_policy(make_repo(files), only=only).violations == ()
+        # the same layout deploying another image is not Flux: its binding does reach flux-system
+        other = {**files, "config/manager/deployment.yaml": manager.format(image="example.invalid/dashboard:1")}
+        assert policy(make_repo(other), "decryption-key-readable") == [("config/rbac/role_binding.yaml", 1)]
+
+
 class TestCloudKmsDecryption:
     def _repo(self, make_repo: RepoFactory, sops_keys: str) -> Path:
         secret = (
@@ -853,3 +877,184 @@ def test_secret_generator_file_holding_only_a_placeholder_is_not_plaintext(make_
         "app/other.key": "Zq8xW3vN7pL2rT9kY4mB6cH1dF5gJ0sA\n",
     })
     assert policy(root, "plaintext-secret") == [("app/other.key", None)]
+
+
+# -- held-out-5: what the fifth held-out round showed (frozen 2ced587) -------------------------
+
+class TestFifthRound:
+    _ROLE = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: copier\n"
+        "rules:\n  - apiGroups: ['']\n    resources: [secrets]\n    verbs: ['*']\n"
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: copier\n"
+        "roleRef:\n  kind: ClusterRole\n  name: copier\n  apiGroup: rbac.authorization.k8s.io\n"
+        "subjects:\n  - kind: ServiceAccount\n    name: copier\n    namespace: storage\n"
+    )
+    _CRON = (
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: copier\n  namespace: storage\nspec:\n"
+        "  jobTemplate:\n    spec:\n      template:\n        spec:\n          serviceAccountName: copier\n"
+        "          containers: [{name: c, image: example.invalid/kubectl:1}]\n"
+    )
+
+    def test_rbac_dropped_from_a_tree_flux_builds_is_not_deployed(self, make_repo: RepoFactory) -> None:
+        # Flux builds apps/storage; its kustomization lists only the namespace: the copier/
+        # directory (RBAC + CronJob, with its own kustomization) was taken out of the build
+        files = {
+            "clusters/storage.yaml": ks("storage", "./apps/storage"),
+            "apps/storage/kustomization.yaml": "resources:\n  - namespace.yaml\n",
+            "apps/storage/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: storage\n",
+            "apps/storage/copier/kustomization.yaml": "resources:\n  - rbac.yaml\n  - cronjob.yaml\n",
+            "apps/storage/copier/rbac.yaml": self._ROLE,
+            "apps/storage/copier/cronjob.yaml": self._CRON,
+        }
+        only = ["decryption-key-readable", "rbac-workload-reads-all-secrets"]
+        assert check_policy(make_repo(files), only=only).violations == ()
+        # listed again by its parent, it is deployed and reported by both checks
+        listed = {**files, "apps/storage/kustomization.yaml": "resources:\n  - namespace.yaml\n  - copier\n"}
+        report = check_policy(make_repo(listed), only=only)
+        assert sorted(v.check_id for v in report.violations) == only
+
+    def test_rbac_outside_every_flux_path_may_be_applied_by_other_means(self, make_repo: RepoFactory) -> None:
+        # manifests a Talos/Ansible bootstrap applies: no Flux path above them, still judged
+        files = {
+            "clusters/storage.yaml": ks("storage", "./apps/storage"),
+            "apps/storage/kustomization.yaml": "resources:\n  - namespace.yaml\n",
+            "apps/storage/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: storage\n",
+            "talos/cni/kustomization.yaml": "resources:\n  - rbac.yaml\n  - cronjob.yaml\n",
+            "talos/cni/rbac.yaml": self._ROLE,
+            "talos/cni/cronjob.yaml": self._CRON,
+        }
+        assert policy(make_repo(files), "decryption-key-readable") == [("talos/cni/rbac.yaml", 10)]
+
+    def test_a_secret_of_ssh_public_keys_is_not_a_secret(self, make_repo: RepoFactory) -> None:
+        body = "AAAAC3NzaC1lZDI1NTE5AAAA" + "Zm9vYmFyYmF6cXV4" * 2
+        public = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: keys\nstringData:\n  authorized_keys: |\n"
+            f"    # team\n    ssh-ed25519 {body} alice@example.invalid\n"
+            f'    no-port-forwarding,command="/bin/true" ssh-ed25519 {body}\n'
+        )
+        assert policy(make_repo({"app/keys.yaml": public}), "plaintext-secret") == []
+        # a private key beside them is still reported
+        private = public + "  id_ed25519: |\n    -----BEGIN OPENSSH " + "PRIVATE KEY-----\n    b3Blbg==\n"
+        assert policy(make_repo({"app/keys.yaml": private}), "plaintext-secret") == [("app/keys.yaml", 5)]
+
+    def test_redacted_values_and_the_configuration_beside_them(self, make_repo: RepoFactory) -> None:
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: restic\nstringData:\n"
+            "  RESTIC_REPOSITORY: s3:http://minio.storage.svc:9000/volsync/app\n"
+            "  RESTIC_PASSWORD: redacted\n  AWS_SECRET_ACCESS_KEY: '<REDACTED>'\n"
+        )
+        assert policy(make_repo({"tests/restic.yaml": secret}), "plaintext-secret") == []
+        real = secret.replace("RESTIC_PASSWORD: redacted", "RESTIC_PASSWORD: " + "k2V" + "9wQ7rTz")
+        assert policy(make_repo({"tests/restic.yaml": real}), "plaintext-secret") == [("tests/restic.yaml", 5)]
+
+    def test_a_config_whose_settings_are_all_commented_out(self, make_repo: RepoFactory) -> None:
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: vpn\nstringData:\n  wg0.conf: |\n"
+            "    # [Interface]\n    # PrivateKey = <your key>\n    # Address = <address>\n"
+            "  feeds.json: '# add your feeds here'\n"
+        )
+        assert policy(make_repo({"app/vpn.yaml": secret}), "plaintext-secret") == []
+        # one line starting with # is not a remark: it may be a password
+        password = secret.replace("'# add your feeds here'", "'#" + "Xq7!vR2p'").replace("feeds.json", "password")
+        assert policy(make_repo({"app/vpn.yaml": password}), "plaintext-secret") == [("app/vpn.yaml", 5)]
+
+    def test_a_template_left_out_beside_the_encrypted_secret(self, make_repo: RepoFactory) -> None:
+        template = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n"
+            "  username: admin\n  password: changeme\n"
+        )
+        files: dict[str, str | bytes] = {
+            "app/kustomization.yaml": "resources:\n  - helmrelease.yaml\n  - secret.sops.yaml\n",
+            "app/helmrelease.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: values\n",
+            "app/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+            "app/secret-tmpl.yaml": template,
+        }
+        assert policy(make_repo(files), "plaintext-secret") == []
+        # listed, it is applied as written: its placeholder password counts
+        listed = {**files, "app/kustomization.yaml": "resources:\n  - secret-tmpl.yaml\n  - secret.sops.yaml\n"}
+        assert policy(make_repo(listed), "plaintext-secret") == [("app/secret-tmpl.yaml", 5)]
+        # key material in a template still counts
+        pem = template + "  tls.key: |\n    -----BEGIN EC " + "PRIVATE KEY-----\n    MHcCAQEE\n"
+        keyed = {**files, "app/secret-tmpl.yaml": pem}
+        assert policy(make_repo(keyed), "plaintext-secret") == [("app/secret-tmpl.yaml", 5)]
+        # a name that does not say template: a left-out plaintext copy is still a leak
+        copy = {**files, "app/secret-dec.yaml": template}
+        assert policy(make_repo(copy), "plaintext-secret") == [("app/secret-dec.yaml", 5)]
+
+    def test_an_empty_terraform_state_holds_nothing(self, make_repo: RepoFactory) -> None:
+        state = '{"version": 4, "resources": [{"mode": "managed", "type": "null_resource", "name": "x"}]}\n'
+        root = make_repo({"backend/terraform.tfstate": "", "infra/terraform.tfstate": state})
+        assert policy(root, "terraform-state-committed") == [("infra/terraform.tfstate", None)]
+
+    def test_a_setup_script_without_suffix_keeps_the_key_in_an_ignored_directory(
+        self, make_repo: RepoFactory
+    ) -> None:
+        age = "creation_rules:\n  - age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"
+        script = (
+            '#!/usr/bin/env bash\nPROJECT_ROOT="$(cd "$(dirname "$0")/.." && pwd)"\n'
+            'export SOPS_AGE_KEY_FILE="${PROJECT_ROOT}/.env/cluster-age-key.txt"\n'
+        )
+        files = {".sops.yaml": age, "script/setup": script}
+        assert policy(make_repo(files, gitignore=".env/*\n"), "gitignore-agekey") == []
+        assert policy(make_repo(files, gitignore=".env/\n"), "gitignore-agekey") == []
+        assert policy(make_repo(files, gitignore=".venv\n"), "gitignore-agekey") == [(".gitignore", None)]
+
+    def test_a_flux_instance_sync_source_is_this_repository(self, make_repo: RepoFactory) -> None:
+        instance = (
+            "apiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\n"
+            "  namespace: flux-system\nspec:\n  sync:\n    kind: GitRepository\n    name: cluster\n"
+            "    url: https://example.invalid/me/cluster.git\n    ref: refs/tags/production\n    path: clusters/prod\n"
+        )
+        files: dict[str, str | bytes] = {
+            "clusters/prod/kustomization.yaml": "resources:\n  - flux.yaml\n  - vars.yaml\n",
+            "clusters/prod/flux.yaml": instance,
+            # a root that builds no other Kustomization: live only because the instance builds it
+            "clusters/prod/vars.yaml": ks("vars", "./vars", "kind: GitRepository\n    name: cluster"),
+            "vars/kustomization.yaml": "resources:\n  - secret.sops.yaml\n",
+            "vars/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+        }
+        root = make_repo(files)
+        subprocess.run(["git", "-C", str(root), "remote", "add", "origin", "https://example.invalid/me/cluster"],
+                       check=True)
+        assert flux(root, "flux-decryption-provider") == [("clusters/prod/vars.yaml", 6)]
+        # without the instance, GitRepository "cluster" is defined nowhere: nothing was checked
+        (root / "clusters/prod/flux.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n")
+        report = validate_flux(root, only=["flux-decryption-provider"])
+        assert report.ok
+        assert any("is not defined in this repository" in n for n in statuses(report)["flux-decryption-provider"].notes)  # type: ignore[attr-defined]
+
+    def test_a_sops_file_the_sourceignore_keeps_out_never_reaches_flux(self, make_repo: RepoFactory) -> None:
+        # a key for a bootstrap script, encrypted beside the manifests but left out of the artifact
+        files: dict[str, str | bytes] = {
+            "clusters/prod/flux-system/gotk-sync.yaml": ks("flux-system", "./clusters/prod"),
+            "clusters/prod/namespaces.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n",
+            "clusters/prod/secrets/bootstrap-key.enc.yaml": vector_bytes(AGE_VECTOR),
+            ".sourceignore": "/*\n!/clusters\n/clusters/prod/secrets/\n",
+        }
+        assert flux(make_repo(files), "flux-decryption-provider") == []
+        # the GitRepository's spec.ignore comes after the file and can bring the directory back
+        sync = (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n"
+            "  namespace: flux-system\nspec:\n  url: https://example.invalid/me/cluster\n"
+            "  ignore: |\n    /*\n    !/clusters\n"
+        )
+        back = {**files, ".sourceignore": "/clusters/\n", "clusters/prod/flux-system/source.yaml": sync}
+        assert flux(make_repo(back), "flux-decryption-provider") == [("clusters/prod/flux-system/gotk-sync.yaml", 6)]
+        # re-included by a later line, or never ignored: Flux builds it and needs decryption
+        files[".sourceignore"] = "/*\n!/clusters\n"
+        files["clusters/prod/flux-system/source.yaml"] = sync
+        assert flux(make_repo(files), "flux-decryption-provider") == [("clusters/prod/flux-system/gotk-sync.yaml", 6)]
+
+
+class TestSixthRound:
+    def test_a_user_name_under_an_auth_key_beside_references(self, make_repo: RepoFactory) -> None:
+        # held-out-6: BASIC_AUTH_USERNAME reported beside ${VAR} credentials
+        secret = (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ui\nstringData:\n"
+            "  BASIC_AUTH_USERNAME: admin\n  BASIC_AUTH_PASSWORD: ${UI_PASSWORD}\n"
+            "  OAUTH_CLIENT_ID: velero-ui\n  OAUTH_CLIENT_SECRET: ${UI_CLIENT_SECRET}\n"
+        )
+        assert policy(make_repo({"app/ui.yaml": secret}), "plaintext-secret") == []
+        # a literal password beside the references is still reported
+        literal = secret.replace("${UI_PASSWORD}", "Zk" + "4vQ9pLm2")
+        assert policy(make_repo({"app/ui.yaml": literal}), "plaintext-secret") == [("app/ui.yaml", 5)]

@@ -10,6 +10,8 @@ repository can its path be resolved here; everything else is reported as "not ch
   ``flux-system``); when ``sopskit.flux_sources`` lists it; or, when no URL can tell (no remote,
   or the URL differs only because the repository moved), when at least one Kustomization built
   from it has a non-root ``spec.path`` that exists here and none has one that does not;
+* a Flux Operator ``FluxInstance``'s ``spec.sync`` defines a GitRepository too (judged by its URL
+  like the others), and its sync Kustomization's ``spec.sync.path`` is deployed like a root;
 * ``OCIRepository``, ``Bucket``, ``ExternalArtifact``, ``HelmChart`` and other Git sources are
   other artifacts: never resolved here. A Kustomization without ``sourceRef`` (only valid as a
   kustomize patch fragment) is taken as this repository.
@@ -22,6 +24,9 @@ another (a single root, tests) has every Kustomization live except those under a
 whose paths are that repository's. A Kustomization whose ``spec.path`` is missing here but exists
 below a directory above its file that is itself a repository root (its own ``.gitignore``,
 ``.sourceignore`` or ``.github``: a repository template) belongs to that repository.
+
+A kustomize directory below one of this repository's Flux paths that no Flux build includes was
+dropped from the tree Flux deploys (:func:`dropped_from_flux`; the RBAC audit checks skip it).
 
 Decryption counts as wired for a Kustomization that sets ``spec.decryption``, or that a parent
 Kustomization builds while patching ``spec.decryption`` into Kustomizations (``spec.patches``
@@ -41,18 +46,21 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 
 import yaml
 
 from sopskit.policy.context import CheckContext
+from sopskit.policy.globs import glob_to_regex
 from sopskit.policy.kustomize import Reference, references
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, Repo, RepoFile, is_kind, name_of
 from sopskit.policy.yamldocs import YamlDocument
 
 FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
 _SOURCE_API = "source.toolkit.fluxcd.io/"
+_OPERATOR_API = "fluxcd.controlplane.io/"
 DEFAULT_FLUX_NAMESPACE = "flux-system"
 _GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
 _TEMPLATED = ("${", "{{", "{%")
@@ -239,6 +247,8 @@ class FluxGraph:
                 found[(str(namespace or DEFAULT_FLUX_NAMESPACE), name_of(doc.data))] = (
                     spec if isinstance(spec, dict) else {}
                 )
+            elif is_kind(doc.data, "FluxInstance", _OPERATOR_API):
+                found.update(_flux_instance_source(doc.data))
         return found
 
     @cached_property
@@ -317,6 +327,105 @@ class FluxGraph:
         return tuple(k for k in self.kustomizations if self.source_problem(k) is None)
 
     @cached_property
+    def _sourceignore(self) -> list[tuple[str, str, bool, bool]]:
+        """(base directory, pattern, negated, directory-only) of every ``.sourceignore`` file:
+        source-controller leaves what they match out of the artifact it hands to Flux."""
+        rules = []
+        for f in self.ctx.repo.files:
+            if f.name == ".sourceignore":
+                rules.extend(_ignore_rules(f.parent, f.text or ""))
+        return rules
+
+    def source_ignored(self, rel: str, k: FluxKustomization | None = None) -> bool:
+        """Whether a ``.sourceignore`` keeps ``rel`` out of the source artifact (gitignore rules:
+        the last matching pattern wins, and nothing below an ignored directory comes back).
+        The ``spec.ignore`` of ``k``'s GitRepository comes after the files, as source-controller
+        appends it, so it can bring back what they exclude (``!/kubernetes``)."""
+        rules = self._sourceignore + self._spec_ignore(k)
+        if not rules:
+            return False
+        parts = rel.split("/")
+        for depth in range(1, len(parts) + 1):
+            if self._ignored_entry(rules, "/".join(parts[:depth]), is_dir=depth < len(parts)):
+                return True
+        return False
+
+    def _spec_ignore(self, k: FluxKustomization | None) -> list[tuple[str, str, bool, bool]]:
+        ref = k.source_ref if k is not None else None
+        spec = self._git_sources.get((ref[1], ref[2])) if ref is not None and ref[0] == "GitRepository" else None
+        text = spec.get("ignore") if isinstance(spec, dict) else None
+        return _ignore_rules("", text) if isinstance(text, str) else []
+
+    @staticmethod
+    def _ignored_entry(rules: list[tuple[str, str, bool, bool]], entry: str, *, is_dir: bool) -> bool:
+        ignored = False
+        for base, pattern, negated, dir_only in rules:
+            if dir_only and not is_dir:
+                continue
+            if base and not entry.startswith(f"{base}/"):
+                continue
+            local = entry[len(base) + 1:] if base else entry
+            if pattern.startswith("**/"):
+                pattern = pattern[3:]
+            hit = (
+                bool(glob_to_regex(pattern.lstrip("/"), anywhere=False).fullmatch(local))
+                if "/" in pattern
+                else fnmatchcase(local.rsplit("/", 1)[-1], pattern)
+            )
+            if hit:
+                ignored = not negated
+        return ignored
+
+    @cached_property
+    def dropped_files(self) -> set[str]:
+        """Files of kustomize directories below a Flux path that no Flux build includes (see
+        :func:`dropped_from_flux`). Empty when a Kustomization's path is a template or a source
+        cannot be told apart from this repository: then what is built is not known."""
+        if any(k.templated_path for k in self.kustomizations) or any(
+            (problem or "").endswith("is not defined in this repository")
+            for problem in map(self.source_problem, self.kustomizations)
+        ):
+            return set()
+        roots = {k.path for k in self.own if k.path and self.ctx.repo.exists(k.path)}
+        roots |= {p for p in self._instance_paths if p}
+        if not roots:
+            return set()
+        built: set[str] = set()
+        for path in {k.path for k in self.own} | set(self._instance_paths):
+            built |= self.builds.inputs(path)
+
+        def below_a_root(directory: str) -> bool:
+            return any(directory.startswith(f"{root}/") for root in roots)
+
+        dropped_units = {
+            file.parent for file, _doc in self.ctx.repo.kustomizations()
+            if file.rel not in built and below_a_root(file.parent)
+        }
+        if not dropped_units:
+            return set()
+        return {
+            f.rel for f in self.ctx.repo.files
+            if any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
+        }
+
+    @cached_property
+    def _instance_paths(self) -> list[str]:
+        """``spec.sync.path`` of each FluxInstance that syncs this repository (existing here)."""
+        paths = []
+        for _file, doc in self.ctx.repo.documents():
+            if not is_kind(doc.data, "FluxInstance", _OPERATOR_API):
+                continue
+            spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
+            sync = spec.get("sync") if isinstance(spec, dict) else None
+            for key in _flux_instance_source(doc.data):
+                if self._configured(*key) or self._git_source_verdict(key, []) is None:
+                    raw = str(sync.get("path") or ".") if isinstance(sync, dict) else "."
+                    path = normal_dir(posixpath.normpath(raw.lstrip("/")))
+                    if self.ctx.repo.exists(path or "."):
+                        paths.append(path)
+        return paths
+
+    @cached_property
     def _live_files(self) -> set[str] | None:
         """Files whose Kustomizations are deployed: the roots (built by no other Kustomization,
         and building some: what bootstrap or a FluxInstance applies) and, transitively, every
@@ -330,6 +439,8 @@ class FluxGraph:
         if not by_others:
             return None
         live = {k.file.rel for k in builders if k.file.rel not in by_others and includes[id(k)] - {k.file.rel}}
+        for path in self._instance_paths:  # what a FluxInstance's own sync Kustomization builds
+            live |= self.builds.resources(path) & defined
         changed = True
         while changed:
             changed = False
@@ -445,6 +556,78 @@ _EXAMPLE_DIRS = frozenset(("example", "examples", "sample", "samples", "docs", "
 
 
 _ARCHIVE_DIRS = frozenset((".archive", "archive", "archived", ".archived", "_archive"))
+
+
+def _ignore_rules(base: str, text: str) -> list[tuple[str, str, bool, bool]]:
+    """(base directory, pattern, negated, directory-only) of gitignore-format lines."""
+    rules = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = line[1:] if negated else line
+        rules.append((base, pattern.rstrip("/"), negated, pattern.endswith("/")))
+    return rules
+
+
+def graph_of(ctx: CheckContext) -> FluxGraph:
+    """One graph per run, shared by every check that asks what Flux builds."""
+    graph = ctx.shared.get("flux_graph")
+    if not isinstance(graph, FluxGraph):
+        graph = ctx.shared["flux_graph"] = FluxGraph(ctx)
+    return graph
+
+
+def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
+    """Manifests that the kustomization file next to them does not list, when it lists some of
+    its neighbours: nothing deploys them (the variant an operator's install kit ships beside the
+    one that is used, a ``secret-tmpl.yaml`` kept beside the encrypted ``secret.sops.yaml``)."""
+    cached = ctx.shared.get("left_out")
+    if isinstance(cached, set):
+        return cached
+    listed: dict[str, set[str]] = {}
+    for file, doc in ctx.repo.kustomizations():
+        targets = {ref.target for ref in references(file, doc) if ref.field in ("resources", "bases")}
+        prefix = f"{file.parent}/" if file.parent else ""
+        # only a kustomization whose resources pick among the files beside it leaves the others
+        # out (one that renders helmCharts may sit next to its committed output, used elsewhere)
+        if any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets):
+            listed[file.parent] = targets
+    left_out = {
+        f.rel
+        for f in ctx.repo.files
+        if f.parent in listed and not f.is_kustomization and f.is_yaml and f.rel not in listed[f.parent]
+    }
+    ctx.shared["left_out"] = left_out
+    return left_out
+
+
+def dropped_from_flux(ctx: CheckContext, rel: str) -> bool:
+    """Whether ``rel`` lies in a kustomize directory (one with its own kustomization file) below
+    the ``spec.path`` of one of this repository's Flux Kustomizations (not the repository root)
+    that no Flux build includes: the tree around it is deployed by Flux, it was taken out (its
+    parent's kustomization stopped listing it). Files outside every Flux path may be applied by
+    other means (Talos, Ansible, ``kubectl apply``) and are never "dropped"."""
+    graph = graph_of(ctx)
+    return rel in graph.dropped_files
+
+
+def _flux_instance_source(data: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The GitRepository a Flux Operator ``FluxInstance`` creates from ``spec.sync`` (kind
+    GitRepository, ``name`` defaulting to the instance's namespace, ``url``, ``ref`` as a Git
+    reference such as ``refs/heads/main``), in the shape of a GitRepository ``spec``."""
+    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    sync = spec.get("sync") if isinstance(spec, dict) else None
+    if not isinstance(sync, dict) or sync.get("kind") != "GitRepository":
+        return {}
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    namespace = str((metadata or {}).get("namespace") or DEFAULT_FLUX_NAMESPACE)
+    ref = str(sync.get("ref") or "")
+    source: dict[str, Any] = {"url": str(sync.get("url") or "")}
+    if ref.startswith("refs/heads/"):
+        source["ref"] = {"branch": ref[len("refs/heads/"):]}
+    return {(namespace, str(sync.get("name") or namespace)): source}
 
 
 def is_archived(rel: str) -> bool:

@@ -2,7 +2,8 @@
 
 ``terraform-state-committed``: a Terraform state file in Git. State holds every attribute of
 every resource in plaintext, secrets included (``random_password.result``, private keys,
-access keys), whatever ``sensitive`` says.
+access keys), whatever ``sensitive`` says. An empty file, or a state without resources and
+outputs, holds nothing and is not reported.
 ``terraform-state-secret``: a state file that does hold such values; reported per resource
 address, never with the value.
 ``wildcard-secret-read``: a cloud policy that lets a principal read *every* secret: an AWS IAM
@@ -16,7 +17,8 @@ as: a compromise of that workload reads every Secret of the namespace (Role) or 
 Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
 reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
-readable by a subject other than Flux's controllers.
+readable by a subject other than Flux's controllers. A controller is Flux by its account name in
+``flux-system`` or, wherever installed, by the image of the workload that runs as the account.
 
 RBAC in a file that the ``kustomization.yaml`` beside it does not list (when it lists some of its
 neighbours: an operator's install kit often ships two variants and the kustomization picks one),
@@ -32,8 +34,7 @@ from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import is_archived
-from sopskit.policy.kustomize import references
+from sopskit.policy.fluxgraph import dropped_from_flux, is_archived, left_out_of_kustomization
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
 from sopskit.policy.yamldocs import YamlDocument
@@ -66,6 +67,10 @@ _FLUX_SUBJECTS = {"kustomize-controller", "helm-controller", "source-controller"
                   "image-reflector-controller", "image-automation-controller", "source-watcher"}
 _FLUX_APIS = ("kustomize.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/",
               "fluxcd.controlplane.io/")
+#: a Flux controller's container image (``ghcr.io/fluxcd/kustomize-controller:v1.4.0``, ``fluxcd/source-watcher``)
+_FLUX_IMAGE = re.compile(
+    r"(?:^|/)fluxcd/(?:(?:kustomize|helm|source|notification|image-reflector|image-automation)-controller"
+    r"|source-watcher)(?:[:@]|$)")
 _READ_VERBS = {"get", "list", "watch", "*"}
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
@@ -84,7 +89,12 @@ def _state_files(ctx: CheckContext) -> Iterator[tuple[RepoFile, dict[str, Any] |
 
 
 def _terraform_state_committed(ctx: CheckContext) -> Iterator[Violation]:
-    for file, _state in _state_files(ctx):
+    for file, state in _state_files(ctx):
+        if not (file.text or "").strip() or (state is not None and not state.get("resources")
+                                             and not state.get("outputs")):
+            # an empty file (a placeholder for a backend path) or a state with no resource holds nothing
+            ctx.note(TERRAFORM_STATE_COMMITTED.id, f"not reported: {file.rel} holds no resource")
+            continue
         yield Violation(
             TERRAFORM_STATE_COMMITTED.id, file.rel, None,
             f"Terraform state {file.name} is committed: it holds every resource attribute in plaintext",
@@ -239,35 +249,12 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
     return False
 
 
-def _left_out(ctx: CheckContext) -> set[str]:
-    """Manifests that the kustomization file next to them does not list, when it lists some of
-    its neighbours: nothing deploys them (the variant an operator's install kit ships beside the
-    one that is used)."""
-    cached = ctx.shared.get("audit_left_out")
-    if isinstance(cached, set):
-        return cached
-    listed: dict[str, set[str]] = {}
-    for file, doc in ctx.repo.kustomizations():
-        targets = {ref.target for ref in references(file, doc) if ref.field in ("resources", "bases")}
-        prefix = f"{file.parent}/" if file.parent else ""
-        # only a kustomization whose resources pick among the files beside it leaves the others
-        # out (one that renders helmCharts may sit next to its committed output, used elsewhere)
-        if any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets):
-            listed[file.parent] = targets
-    left_out = {
-        f.rel
-        for f in ctx.repo.files
-        if f.parent in listed and not f.is_kustomization and f.is_yaml and f.rel not in listed[f.parent]
-    }
-    ctx.shared["audit_left_out"] = left_out
-    return left_out
-
-
 def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
-    """Documents that something may deploy: not left out by their kustomization, not archived."""
-    left_out = _left_out(ctx)
+    """Documents that something may deploy: not left out by their kustomization, not archived,
+    not in a kustomize directory dropped from a tree that Flux builds."""
+    left_out = left_out_of_kustomization(ctx)
     for file, doc in ctx.repo.documents():
-        if file.rel not in left_out and not is_archived(file.rel):
+        if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel):
             yield file, doc
 
 
@@ -301,9 +288,8 @@ def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str |
             yield file, doc, namespace, role_key, subjects
 
 
-def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str], str]:
-    """(namespace, service account) -> one workload that runs as it."""
-    found: dict[tuple[str | None, str], str] = {}
+def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[str, Any]]]:
+    """Every workload: (namespace, service account it runs as, "Kind/name", its pod spec)."""
     for file, doc in ctx.repo.documents():
         data = doc.data
         if data.get("kind") not in _WORKLOAD_KINDS:
@@ -312,11 +298,51 @@ def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str]
         for step in ("jobTemplate", "spec", "template", "spec"):  # CronJob > Job > Pod template > Pod
             if isinstance(spec, dict) and "serviceAccountName" not in spec and step in spec:
                 spec = spec[step]
-        account = spec.get("serviceAccountName") if isinstance(spec, dict) else None
+        pod = spec if isinstance(spec, dict) else {}
+        account = pod.get("serviceAccountName")
         name = str(account) if account else "default"
-        namespace = ctx.repo.namespace_of(file, doc)
-        found.setdefault((namespace, name), f"{data['kind']}/{name_of(data)}")
+        yield ctx.repo.namespace_of(file, doc), name, f"{data['kind']}/{name_of(data)}", pod
+
+
+def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str], str]:
+    """(namespace, service account) -> one workload that runs as it."""
+    found: dict[tuple[str | None, str], str] = {}
+    for namespace, account, workload, _pod in _workloads(ctx):
+        found.setdefault((namespace, account), workload)
     return found
+
+
+def _flux_controller_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
+    """(namespace, service account) of workloads that run a Flux controller image.
+
+    Flux installed outside ``flux-system`` or under another account name (a controller's own
+    repository deploys it from ``config/`` into a namespace its kustomization sets) is still
+    Flux: reading Secrets is its job. ``None`` as namespace: the repository does not say where
+    the workload runs, so a subject of that account name in any namespace may be it.
+    """
+    cached = ctx.shared.get("audit_flux_accounts")
+    if isinstance(cached, set):
+        return cached
+    found: set[tuple[str | None, str]] = set()
+    for namespace, account, _workload, pod in _workloads(ctx):
+        containers = [*_as_list(pod.get("containers")), *_as_list(pod.get("initContainers"))]
+        if any(isinstance(c, dict) and _FLUX_IMAGE.search(str(c.get("image", ""))) for c in containers):
+            found.add((namespace, account))
+    ctx.shared["audit_flux_accounts"] = found
+    return found
+
+
+def _is_flux(ctx: CheckContext, subject: dict[str, Any], namespace: str | None) -> bool:
+    """Whether a binding's subject is one of Flux's controllers (by name in flux-system, or by
+    the image of the workload that runs as it)."""
+    if subject.get("kind") != "ServiceAccount":
+        return False
+    name = str(subject.get("name", ""))
+    sa_namespace = subject.get("namespace") or namespace or None
+    if sa_namespace == "flux-system" and name in _FLUX_SUBJECTS:
+        return True
+    accounts = _flux_controller_accounts(ctx)
+    return (sa_namespace, name) in accounts or (None, name) in accounts
 
 
 def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
@@ -329,7 +355,7 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
             if subject.get("kind") != "ServiceAccount":
                 continue
             sa_namespace = subject.get("namespace") or namespace or None
-            if sa_namespace == "flux-system" and subject.get("name") in _FLUX_SUBJECTS:
+            if _is_flux(ctx, subject, namespace):
                 continue  # the GitOps engine itself (gotk-components.yaml): reading Secrets is its job
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
@@ -367,8 +393,7 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))
-            if kind == "ServiceAccount" and (subject.get("namespace") or namespace) == "flux-system" \
-                    and name in _FLUX_SUBJECTS:
+            if _is_flux(ctx, subject, namespace):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from sopskit.format.keytypes import flux_reads, flux_secret_names
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child, is_archived, is_example
+from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child, graph_of, is_archived, is_example
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, is_kind, name_of
 from sopskit.policy.results import Violation
 
@@ -26,10 +26,7 @@ _PUBLIC_KEY_NAME = re.compile(r"(?i)pub(?:lic)?(?:key)?\b|\.pub$|recipients?")
 
 def _graph(ctx: CheckContext) -> FluxGraph:
     """One graph per run, shared by the Flux checks."""
-    graph = ctx.shared.get("flux_graph")
-    if not isinstance(graph, FluxGraph):
-        graph = ctx.shared["flux_graph"] = FluxGraph(ctx)
-    return graph
+    return graph_of(ctx)
 
 
 def _note_skipped(ctx: CheckContext, check_id: str) -> None:
@@ -38,10 +35,14 @@ def _note_skipped(ctx: CheckContext, check_id: str) -> None:
 
 
 def _encrypted_inputs(ctx: CheckContext, builds: Builds, kustomization: FluxKustomization) -> list[str]:
+    """SOPS files the build reads; those a ``.sourceignore`` keeps out of the artifact never
+    reach the controller (a key kept for a bootstrap script beside the manifests)."""
+    graph = _graph(ctx)
     return sorted(
         rel
         for rel in builds.inputs(kustomization.path)
         if (f := ctx.repo.by_rel.get(rel)) is not None and f.is_encrypted
+        and not graph.source_ignored(rel, kustomization)
     )
 
 

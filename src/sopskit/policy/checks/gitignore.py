@@ -6,9 +6,11 @@ which CI does not have), later lines win, ``!`` negations are honoured. Ignoring
 passes, and so does ignoring the root ``age.key`` or ``keys.txt`` (the names the common
 templates write the key to and ignore). A repository that uses no age key at all (no age
 recipient in ``.sops.yaml`` nor in any encrypted file) is "not applicable", and so is one whose
-own tooling (``SOPS_AGE_KEY_FILE=...`` in ``.envrc``, Taskfiles, mise, scripts, or a use of
+own tooling (``SOPS_AGE_KEY_FILE=...`` in ``.envrc``, Taskfiles, mise, scripts (also a shell
+script without a suffix, by its ``#!``), or a use of
 ``$HOME/.config/.../keys.txt``) keeps the key outside the work tree. When that tooling puts the key inside
-the repository, that file's name must be ignored.
+the repository, that file must be ignored: by its name, its path below the work tree
+(``${PROJECT_ROOT}/.env/age.txt`` under ``.env/*``) or an ignored directory on that path.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _OUTSIDE = re.compile(
 #: ``${SOPS_AGE_KEY_FILE:-$HOME/...}``: the default is where the key is when nothing overrides it
 _DEFAULTED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(.*)$")
 _TOOLING_NAMES = (".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".mise.toml", "mise.toml")
+_SHELL_SHEBANG = re.compile(r"#!\s*/(?:usr/)?bin/(?:env\s+)?(?:ba|z|k|da)?sh\b")
 _TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc")
 
 
@@ -46,7 +49,9 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
     """Where the repository's own tooling tells sops to find the age key."""
     found: list[str] = []
     for file in ctx.repo.files:
-        if file.name not in _TOOLING_NAMES and not file.name.endswith(_TOOLING_SUFFIXES):
+        if file.name not in _TOOLING_NAMES and not file.name.endswith(_TOOLING_SUFFIXES) and (
+            "." in file.name or not _SHELL_SHEBANG.match(file.text or "")  # script/setup: shell, no suffix
+        ):
             continue
         text = file.text or ""
         if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text):
@@ -90,6 +95,43 @@ def is_ignored(gitignore: str, path: str) -> bool:
     return ignored
 
 
+#: a leading work-tree variable: ``${PROJECT_ROOT}/``, ``$ROOT_DIR/``, ``./``
+_TREE_PREFIX = re.compile(r"^(?:\$\{[A-Za-z_][A-Za-z0-9_]*\}/|\$[A-Za-z_][A-Za-z0-9_]*/|\./)+")
+
+
+def _key_path_ignored(gitignore: str, value: str) -> bool:
+    """Whether the key file a tool names (inside the work tree) is ignored: by its name, by its
+    path below the work tree (``${PROJECT_ROOT}/.env/age.txt`` under ``.env/*``), or because a
+    directory on that path is ignored (``.env/``)."""
+    path = _TREE_PREFIX.sub("", value.replace("\\", "/")).strip("}")
+    name = path.rsplit("/", 1)[-1]
+    if is_ignored(gitignore, name) or is_ignored(gitignore, path):
+        return True
+    parts = path.split("/")[:-1]
+    return any(_dir_ignored(gitignore, "/".join(parts[: i + 1])) for i in range(len(parts)))
+
+
+def _dir_ignored(gitignore: str, directory: str) -> bool:
+    """Whether a directory pattern (``.env/``, ``/secrets/``) or a plain name ignores ``directory``."""
+    ignored = False
+    for raw in gitignore.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = (line[1:] if negated else line).rstrip("/")
+        if pattern.startswith("**/"):
+            pattern = pattern[3:]
+        hit = (
+            bool(glob_to_regex(pattern.lstrip("/"), anywhere=False).fullmatch(directory))
+            if "/" in pattern
+            else fnmatchcase(directory.rsplit("/", 1)[-1], pattern)
+        )
+        if hit:
+            ignored = not negated
+    return ignored
+
+
 def _uses_age(ctx: CheckContext) -> bool:
     if ctx.sops_config is not None and any(rule.age_recipients for rule in ctx.sops_config.rules):
         return True
@@ -111,8 +153,7 @@ def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
     text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
     guarded = all(is_ignored(text, probe) for probe in _PROBES)
     if inside:
-        names = {value.replace("\\", "/").rsplit("/", 1)[-1].strip("}") for value in inside}
-        if guarded or all(is_ignored(text, name) for name in names):
+        if guarded or all(_key_path_ignored(text, value) for value in inside):
             return
     elif guarded or any(is_ignored(text, n) for n in _CONVENTIONAL):
         return

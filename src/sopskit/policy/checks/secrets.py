@@ -13,6 +13,10 @@ and Helm/Jinja/Go template expressions (``{{ ... }}``, ``{% ... %}``). Base64 ``
 decoded before that test. A multi-line value is a configuration file carried in a Secret: it
 counts when it holds a credential-looking word (password, secret, token, key, auth, ...), a PEM
 block or a long random-looking token, not when it is, say, a list of scrape targets.
+Nothing secret either: a value made only of comment lines, only of SSH public keys, or a
+redaction marker (``redacted``). A Secret in a template-named file (``secrets-tmpl.yaml``,
+``x.sample.yaml``) that the kustomization beside it leaves out (it lists the encrypted one
+instead) is never applied: only key material in it counts.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.credentials_in_text import file_holds_credential, is_secret_value
+from sopskit.policy.fluxgraph import left_out_of_kustomization
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.repo import is_kind, name_of
 from sopskit.policy.results import Violation
@@ -54,6 +59,23 @@ _CONFIG_CREDENTIAL = re.compile(
 _NOT_A_CREDENTIAL = re.compile(r"(?i)^[\s\"',]*(?:true|false|null|none|yes|no|~|-?\d+(?:\.\d+)?)?[\s\"',;]*$")
 _CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
 _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
+
+
+#: a key that names who or where, not a credential, even with "auth" in it (BASIC_AUTH_USERNAME, OAUTH_CLIENT_ID)
+_IDENTITY_KEY = re.compile(
+    r"(?i)(?:user(?:_?name)?|login|e-?mail|[_.-]id|name|ur[il]|host(?:name)?|port|realm|domain|issuer)$"
+)
+#: the value was removed on purpose (a copy kept for the record): ``redacted``, ``<REDACTED>``, ``[redacted]``
+_REDACTED = re.compile(r"(?i)^\s*[<\[(*\"']*\s*redacted\s*[>\])*\"']*\s*$")
+#: one SSH public key, optionally after authorized_keys options or a known_hosts host list
+_SSH_PUBLIC_KEY = re.compile(
+    r"(?:^|\s)(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+    r"\s+AAAA[A-Za-z0-9+/]+={0,3}(?:\s|$)"
+)
+_REMARK = re.compile(r"^(?:#|//|;)\s+[A-Za-z]+(?:\s+\S+)+$")
+#: a file name that says "template / sample / example" (``secrets-tmpl.yaml``, ``x-tmpl-sample.yaml``)
+_TEMPLATE_NAME = re.compile(r"(?i)(?:^|[-_.])(?:tmpl|template|sample|example|dist)(?:[-_.]|$)")
+
 
 def is_harmless_config(value: str) -> bool:
     """A multi-line value (a config file carried in a Secret) in which no credential-looking key
@@ -92,15 +114,25 @@ def _decoded(value: str) -> str:
 
 def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(PLAINTEXT_SECRET.id, 0)
+    left_out = left_out_of_kustomization(ctx)
     for file, doc in ctx.repo.documents():
         data = doc.data
         if not is_kind(data, "Secret") or isinstance(data.get("sops"), dict):
             continue
         ctx.count(PLAINTEXT_SECRET.id)
         sections = {name: _values(data.get(name), encoded=name == "data") for name in ("data", "stringData")}
-        delegates = any(is_reference(text) for values in sections.values() for _, text in values)
+        # credentials taken from references (or withheld: "redacted") leave configuration beside them
+        delegates = any(
+            is_reference(text) or _REDACTED.match(text) for values in sections.values() for _, text in values
+        )
+        # a template kept beside the real (encrypted) Secret, which its kustomization lists
+        # instead: never applied, its placeholders are for the reader; key material still counts
+        template = file.rel in left_out and bool(_TEMPLATE_NAME.search(file.name))
         for field_name, values in sections.items():
-            keys = [key for key, text in values if _is_plaintext(key, text, delegates=delegates)]
+            keys = [
+                key for key, text in values
+                if (_looks_like_material(text) if template else _is_plaintext(key, text, delegates=delegates))
+            ]
             if keys:
                 namespace = ctx.repo.namespace_of(file, doc) or "default"
                 yield Violation(
@@ -147,11 +179,26 @@ def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
     plaintext values are deliberate configuration (a host, a port, a user name): only a value
     under a credential-looking key, or one that looks like key material, still counts.
     """
-    if is_reference(text) or is_harmless_config(text):
+    if is_reference(text) or is_harmless_config(text) or _REDACTED.match(text) or _holds_nothing(text):
         return False
     if not delegates:
         return is_secret_value(key, text)
-    return names.is_credential_name(key) or _looks_like_material(text)
+    return (names.is_credential_name(key) and not _IDENTITY_KEY.search(key)) or _looks_like_material(text)
+
+
+def _holds_nothing(text: str) -> bool:
+    """Only comment lines (a config file whose every setting is commented out), or only SSH
+    public keys (``authorized_keys``, ``known_hosts``-style lines): nothing secret in it."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return False
+    # one line must read as a remark ("# add your feeds here"): "#Xy9!..." may be a password
+    if len(lines) > 1 and all(line.startswith(("#", ";", "//")) for line in lines):
+        return True
+    if len(lines) == 1 and _REMARK.match(lines[0]):
+        return True
+    content = [line for line in lines if not line.startswith("#")]
+    return bool(content) and all(_SSH_PUBLIC_KEY.search(line) for line in content)
 
 
 def _looks_like_material(text: str) -> bool:
