@@ -43,6 +43,7 @@ REFERENCES = [
     "<path:kv/data/db#password>", "${DB_PASSWORD}", "$DB_PASSWORD", "{{ .Values.db.password }}",
     "akv:my-vault/db-password", "awssm:prod/db#password", "gcpsm:projects/p/secrets/db",
     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db", "os.environ/OPENAI_API_KEY",
+    "ak://prod/db/password", "azure://kv-prod/db-password", "secret://cloudflare-api-token",
 ]
 CREDENTIALS = [
     _random_token(24), _random_token(40), "Zebra" + "-Kettle-" + str(RNG.randint(10, 99)),

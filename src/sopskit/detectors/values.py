@@ -89,9 +89,13 @@ REFERENCE_MARKERS = (
 )
 #: Whole-value reference syntaxes, multi-line values included: the same pointers, the external-
 #: secrets / vals scheme prefixes (``vault:``, ``akv:``, ``awssm:``, ``gcpsm:``, ``secretref+``),
-#: argocd-vault-plugin ``<path:...>`` / ``<vault:...>``, and a template or variable standing alone.
+#: argocd-vault-plugin ``<path:...>`` / ``<vault:...>``, secret-manager URIs that injectors and
+#: bootstrap tools resolve (``ak://`` Akeyless, ``azure://vault/secret``, ``secret://name``,
+#: ``bws://``, ``infisical://``, ``doppler://``, ``keeper://``; never with user info, so a URL
+#: carrying a password is not excused), and a template or variable standing alone.
 _WHOLE_REFERENCE = re.compile(
     r"\s*(?:op://\S+|<path:[^>]+>|<[a-z]+:[^<>\s]+>|ref\+[a-z0-9]+://\S+|vault:\S+|akv:\S+|awssm:\S+|"
+    r"(?:ak|akeyless|azure|azkv|secret|secrets|bws|infisical|doppler|keeper|sm|gsm|asm)://[^\s@]+|"
     r"gcpsm:\S+|secretref\+\S+|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|\{%.*%\})\s*",
     re.DOTALL,
 )
