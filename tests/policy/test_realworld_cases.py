@@ -1058,3 +1058,20 @@ class TestSixthRound:
         # a literal password beside the references is still reported
         literal = secret.replace("${UI_PASSWORD}", "Zk" + "4vQ9pLm2")
         assert policy(make_repo({"app/ui.yaml": literal}), "plaintext-secret") == [("app/ui.yaml", 5)]
+
+
+class TestSeventhRound:
+    def test_an_elided_key_block_quoted_in_a_plan_followed_by_a_public_key(self, make_repo: RepoFactory) -> None:
+        # held-out-7: a Markdown plan quoting a commented-out OpenSSH block whose body is "...",
+        # with the matching public key on the next lines: no key material inside the block
+        import secrets as _secrets
+
+        public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + base64.b64encode(_secrets.token_bytes(32)).decode()
+        begin, end = "-----BEGIN OPENSSH " + "PRIVATE KEY-----", "-----END OPENSSH " + "PRIVATE KEY-----"
+        plan = (f"# Deploy key\n\n```yaml\n# identity: |\n#   {begin}\n#   ...\n#   {end}\n"
+                f"# identity.pub: {public}\n```\n")
+        assert policy(make_repo({"docs/plan.md": plan}), "private-key") == []
+        # a block with material inside it is still reported
+        body = "\n".join(base64.b64encode(_secrets.token_bytes(48)).decode() for _ in range(3))
+        real = f"{begin}\n{body}\n{end}\n"
+        assert policy(make_repo({"docs/plan.md": real}), "private-key") == [("docs/plan.md", 1)]

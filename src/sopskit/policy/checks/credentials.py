@@ -24,9 +24,11 @@ from sopskit.policy.globs import matches_any
 from sopskit.policy.repo import RepoFile, is_kind
 from sopskit.policy.results import Violation
 
+#: a key block with key material inside it: the base64 run must come before the block's END line
+#: (a quoted template whose body is elided, ``...``, followed by a public key or a hash, is no key)
 _PEM_PRIVATE = re.compile(
     rb"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
-    rb"[\s\S]{0,300}?[A-Za-z0-9+/]{40}"
+    rb"(?:(?!-----END)[\s\S]){0,300}?[A-Za-z0-9+/]{40}"
 )
 _AWS_SECRET = re.compile(r"(?im)^[ \t]*aws_secret_access_key[ \t]*[=:][ \t]*[\"']?[A-Za-z0-9/+=]{40}\b")
 _GCP_TYPE = re.compile(r'"type"\s*:\s*"service_account"')
