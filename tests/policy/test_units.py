@@ -126,3 +126,15 @@ def test_repo_recognises_a_sops_file_without_mac(tmp_path: Path) -> None:
     (tmp_path / "plain.yaml").write_text("sops:\n    enabled: true\nversion: 1\n")
     files = {f.rel: f.is_encrypted for f in load_repo(tmp_path).files}
     assert files == {"secret.sops.yaml": True, "plain.yaml": False}
+
+
+def test_one_gitignore_matcher_for_gitignore_sourceignore_and_spec_ignore() -> None:
+    from sopskit.policy.globs import ignore_rules
+    from sopskit.policy.globs import is_ignored as ignored
+
+    rules = ignore_rules(".env/\n*.agekey\n!keep.agekey\n/secrets/*.yaml\n")
+    assert ignored(rules, ".env", is_dir=True) and not ignored(rules, ".env")  # a directory rule is no file guard
+    assert ignored(rules, "a/b.agekey") and not ignored(rules, "a/keep.agekey")  # the last match decides
+    assert ignored(rules, "secrets/x.yaml") and not ignored(rules, "app/secrets/x.yaml")  # anchored
+    nested = ignore_rules("*.yaml\n", base="apps")  # a .sourceignore inside apps/
+    assert ignored(nested, "apps/a/x.yaml") and not ignored(nested, "x.yaml")

@@ -46,14 +46,13 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
 
 import yaml
 
 from sopskit.policy.context import CheckContext
-from sopskit.policy.globs import glob_to_regex
+from sopskit.policy.globs import IgnoreRule, ignore_rules, is_ignored
 from sopskit.policy.kustomize import Reference, references
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, Repo, RepoFile, is_kind, name_of
 from sopskit.policy.yamldocs import YamlDocument
@@ -327,13 +326,13 @@ class FluxGraph:
         return tuple(k for k in self.kustomizations if self.source_problem(k) is None)
 
     @cached_property
-    def _sourceignore(self) -> list[tuple[str, str, bool, bool]]:
+    def _sourceignore(self) -> list[IgnoreRule]:
         """(base directory, pattern, negated, directory-only) of every ``.sourceignore`` file:
         source-controller leaves what they match out of the artifact it hands to Flux."""
         rules = []
         for f in self.ctx.repo.files:
             if f.name == ".sourceignore":
-                rules.extend(_ignore_rules(f.parent, f.text or ""))
+                rules.extend(ignore_rules(f.text or "", f.parent))
         return rules
 
     def source_ignored(self, rel: str, k: FluxKustomization | None = None) -> bool:
@@ -346,35 +345,15 @@ class FluxGraph:
             return False
         parts = rel.split("/")
         for depth in range(1, len(parts) + 1):
-            if self._ignored_entry(rules, "/".join(parts[:depth]), is_dir=depth < len(parts)):
+            if is_ignored(rules, "/".join(parts[:depth]), is_dir=depth < len(parts)):
                 return True
         return False
 
-    def _spec_ignore(self, k: FluxKustomization | None) -> list[tuple[str, str, bool, bool]]:
+    def _spec_ignore(self, k: FluxKustomization | None) -> list[IgnoreRule]:
         ref = k.source_ref if k is not None else None
         spec = self._git_sources.get((ref[1], ref[2])) if ref is not None and ref[0] == "GitRepository" else None
         text = spec.get("ignore") if isinstance(spec, dict) else None
-        return _ignore_rules("", text) if isinstance(text, str) else []
-
-    @staticmethod
-    def _ignored_entry(rules: list[tuple[str, str, bool, bool]], entry: str, *, is_dir: bool) -> bool:
-        ignored = False
-        for base, pattern, negated, dir_only in rules:
-            if dir_only and not is_dir:
-                continue
-            if base and not entry.startswith(f"{base}/"):
-                continue
-            local = entry[len(base) + 1:] if base else entry
-            if pattern.startswith("**/"):
-                pattern = pattern[3:]
-            hit = (
-                bool(glob_to_regex(pattern.lstrip("/"), anywhere=False).fullmatch(local))
-                if "/" in pattern
-                else fnmatchcase(local.rsplit("/", 1)[-1], pattern)
-            )
-            if hit:
-                ignored = not negated
-        return ignored
+        return ignore_rules(text) if isinstance(text, str) else []
 
     @cached_property
     def dropped_files(self) -> set[str]:
@@ -558,17 +537,6 @@ _EXAMPLE_DIRS = frozenset(("example", "examples", "sample", "samples", "docs", "
 _ARCHIVE_DIRS = frozenset((".archive", "archive", "archived", ".archived", "_archive"))
 
 
-def _ignore_rules(base: str, text: str) -> list[tuple[str, str, bool, bool]]:
-    """(base directory, pattern, negated, directory-only) of gitignore-format lines."""
-    rules = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        pattern = line[1:] if negated else line
-        rules.append((base, pattern.rstrip("/"), negated, pattern.endswith("/")))
-    return rules
 
 
 def graph_of(ctx: CheckContext) -> FluxGraph:

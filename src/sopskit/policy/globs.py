@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 from functools import lru_cache
+
+#: one gitignore-format line: (base directory of the file it came from, pattern, negated,
+#: directory-only)
+IgnoreRule = tuple[str, str, bool, bool]
 
 
 @lru_cache(maxsize=256)
@@ -51,3 +56,41 @@ def glob_to_regex(pattern: str, *, anywhere: bool | None = None) -> re.Pattern[s
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
     """True if the relative POSIX ``path`` matches one of the globs."""
     return any(glob_to_regex(p).fullmatch(path) for p in patterns)
+
+
+def ignore_rules(text: str, base: str = "") -> list[IgnoreRule]:
+    """The rules of gitignore-format ``text`` (``.gitignore``, ``.sourceignore``, a
+    GitRepository's ``spec.ignore``) read from a file in directory ``base`` (``""``: the root)."""
+    rules = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = line[1:] if negated else line
+        rules.append((base, pattern.rstrip("/"), negated, pattern.endswith("/")))
+    return rules
+
+
+def is_ignored(rules: Iterable[IgnoreRule], entry: str, *, is_dir: bool = False) -> bool:
+    """Whether ``entry`` (a repository-relative path) is ignored: the last matching rule decides,
+    as in git. A directory-only rule (``dir/``) never matches a file; a pattern with a ``/`` is
+    anchored to its file's directory, one without matches the last name at any depth. A parent
+    directory being ignored is the caller's question (ask for each ancestor)."""
+    ignored = False
+    for base, pattern, negated, dir_only in rules:
+        if dir_only and not is_dir:
+            continue
+        if base and not entry.startswith(f"{base}/"):
+            continue
+        local = entry[len(base) + 1:] if base else entry
+        if pattern.startswith("**/"):
+            pattern = pattern[3:]
+        hit = (
+            bool(glob_to_regex(pattern.lstrip("/"), anywhere=False).fullmatch(local))
+            if "/" in pattern
+            else fnmatchcase(local.rsplit("/", 1)[-1], pattern)
+        )
+        if hit:
+            ignored = not negated
+    return ignored

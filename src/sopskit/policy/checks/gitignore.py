@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from fnmatch import fnmatchcase
 
 from sopskit.format.recognize import AGE_RECIPIENT_RE
+from sopskit.policy import globs
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.globs import glob_to_regex
 from sopskit.policy.results import Violation
 
 _PROBES = ("prod.agekey", "flux/secrets/prod/prod.agekey")
@@ -71,28 +70,9 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
 
 
 def is_ignored(gitignore: str, path: str) -> bool:
-    """Whether the gitignore lines ignore ``path`` (a file): the last matching pattern decides."""
-    ignored = False
-    name = path.rsplit("/", 1)[-1]
-    for raw in gitignore.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        pattern = line[1:] if negated else line
-        if pattern.endswith("/"):
-            continue  # directory patterns cannot be the file guard
-        if pattern.startswith("**/"):
-            pattern = pattern[3:]
-        anchored = "/" in pattern
-        hit = (
-            bool(glob_to_regex(pattern, anywhere=False).fullmatch(path))
-            if anchored
-            else fnmatchcase(name, pattern)
-        )
-        if hit:
-            ignored = not negated
-    return ignored
+    """Whether the gitignore lines ignore ``path`` as a file (a directory pattern cannot be the
+    file guard): :func:`sopskit.policy.globs.is_ignored`."""
+    return globs.is_ignored(globs.ignore_rules(gitignore), path)
 
 
 #: a leading work-tree variable: ``${PROJECT_ROOT}/``, ``$ROOT_DIR/``, ``./``
@@ -113,23 +93,7 @@ def _key_path_ignored(gitignore: str, value: str) -> bool:
 
 def _dir_ignored(gitignore: str, directory: str) -> bool:
     """Whether a directory pattern (``.env/``, ``/secrets/``) or a plain name ignores ``directory``."""
-    ignored = False
-    for raw in gitignore.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        pattern = (line[1:] if negated else line).rstrip("/")
-        if pattern.startswith("**/"):
-            pattern = pattern[3:]
-        hit = (
-            bool(glob_to_regex(pattern.lstrip("/"), anywhere=False).fullmatch(directory))
-            if "/" in pattern
-            else fnmatchcase(directory.rsplit("/", 1)[-1], pattern)
-        )
-        if hit:
-            ignored = not negated
-    return ignored
+    return globs.is_ignored(globs.ignore_rules(gitignore), directory, is_dir=True)
 
 
 def _uses_age(ctx: CheckContext) -> bool:
