@@ -40,10 +40,17 @@ def test_a_new_context_starts_with_new_clients_and_a_failed_build_is_not_kept() 
     assert second.service_client("k", object) is not a
     assert first.replace(gpg_exec="gpg2").service_client("k", object) is not a  # replace: a new run's context
 
-    def failing() -> object:
-        raise RuntimeError("no credentials")
+    attempts: list[int] = []
+
+    def failing_once() -> object:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("no credentials")
+        return "client"
 
     with pytest.raises(RuntimeError):
-        first.service_client("broken", failing)
-    assert first.service_client("broken", object) is not None
+        first.service_client("broken", failing_once)
+    # the failure was not kept: the next file builds again (and then keeps the client)
+    assert first.service_client("broken", failing_once) == "client" and len(attempts) == 2
+    assert first.service_client("broken", failing_once) == "client" and len(attempts) == 2
     assert "_clients" not in repr(first) and first == KeyContext(env={})  # derived state, not a field
