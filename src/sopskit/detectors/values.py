@@ -116,6 +116,12 @@ RANDOM_SHAPE = re.compile(r"^(?=.*\d)(?=.*[a-z])(?=.*[A-Z])|^[0-9a-f]{32,}$")
 
 _REPEATED = re.compile(r"(.)\1{5,}")
 
+#: the key types of an OpenSSH public key line (``ssh-ed25519 AAAA... comment``), for the scanner's
+#: and the policy's "this is only public key material" rules
+SSH_PUBLIC_KEY_TYPES = (
+    r"ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com"
+)
+
 
 def is_templated(value: str) -> bool:
     """Rendered at deploy time (Helm ``{{ }}``, Flux/envsubst ``${VAR}``, Jinja): not a literal."""

@@ -137,8 +137,8 @@ def is_placeholder(secret: bytes) -> bool:
 
 
 _PUBLIC_KEY_LINE = re.compile(
-    rb"(?:[^\s]+ )?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)"
-    rb"@openssh\.com)(?:-cert-v01@openssh\.com)? AAAA[A-Za-z0-9+/=]+(?: [^\n]*)?"
+    rb"(?:[^\s]+ )?(?:" + values.SSH_PUBLIC_KEY_TYPES.encode()
+    + rb")(?:-cert-v01@openssh\.com)? AAAA[A-Za-z0-9+/=]+(?: [^\n]*)?"
 )
 _CERTIFICATE = re.compile(rb"-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL)-----")
 #: An exported OpenPGP public key (``.sops.pub.asc`` kept beside a repository's sops rules).

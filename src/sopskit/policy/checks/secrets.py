@@ -28,7 +28,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from sopskit.detectors import names
-from sopskit.detectors.values import RANDOM_SHAPE, TEMPLATE_RE, URL_PASSWORD, strip_templates
+from sopskit.detectors.values import (
+    RANDOM_SHAPE,
+    SSH_PUBLIC_KEY_TYPES,
+    TEMPLATE_RE,
+    URL_PASSWORD,
+    strip_templates,
+)
 from sopskit.detectors.values import is_reference as is_reference_syntax
 from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
@@ -68,10 +74,7 @@ _IDENTITY_KEY = re.compile(
 #: the value was removed on purpose (a copy kept for the record): ``redacted``, ``<REDACTED>``, ``[redacted]``
 _REDACTED = re.compile(r"(?i)^\s*[<\[(*\"']*\s*redacted\s*[>\])*\"']*\s*$")
 #: one SSH public key, optionally after authorized_keys options or a known_hosts host list
-_SSH_PUBLIC_KEY = re.compile(
-    r"(?:^|\s)(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
-    r"\s+AAAA[A-Za-z0-9+/]+={0,3}(?:\s|$)"
-)
+_SSH_PUBLIC_KEY = re.compile(rf"(?:^|\s)(?:{SSH_PUBLIC_KEY_TYPES})\s+AAAA[A-Za-z0-9+/]+={{0,3}}(?:\s|$)")
 _REMARK = re.compile(r"^(?:#|//|;)\s+[A-Za-z]+(?:\s+\S+)+$")
 #: a file name that says "template / sample / example" (``secrets-tmpl.yaml``, ``x-tmpl-sample.yaml``)
 _TEMPLATE_NAME = re.compile(r"(?i)(?:^|[-_.])(?:tmpl|template|sample|example|dist)(?:[-_.]|$)")
