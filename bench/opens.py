@@ -111,9 +111,9 @@ def _err(exc: BaseException) -> str:
 
 def sopskit_side(data: bytes, fmt: str) -> dict[str, Any]:
     from sopskit.errors import SopsError
-    from sopskit.format.document import decrypt_branches
     from sopskit.format.keytypes import key_id
     from sopskit.format.recognize import has_sops_metadata
+    from sopskit.format.treecrypt import decrypt_branches
     from sopskit.keys import key_from_record
     from sopskit.ops.document import read_encrypted
     from sopskit.ops.status import file_status

@@ -138,3 +138,28 @@ def test_scan_and_policy_see_the_same_url_passwords() -> None:
     for url, has_password in urls.items():
         assert kube.is_identifying_key("repository", url.encode()) is not has_password, url
         assert credentials_in_text.is_material(url) is has_password, url
+
+
+def _key_block() -> str:
+    """A real PEM private key, made now (never committed)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption()).decode()
+
+
+def test_the_private_key_check_and_the_value_check_agree_on_key_blocks(tmp_path: Path) -> None:
+    """One rule for "a key block with material in it", read by the policy's private-key check
+    (whole files, as bytes) and by its credential-value test (a value inside a manifest)."""
+    from sopskit.policy import check_policy
+
+    real = _key_block()
+    elided = "-----BEGIN EC PRIVATE KEY-----\n...\n-----END EC PRIVATE KEY-----\n"
+    assert credentials_in_text.is_material(real)
+    assert not credentials_in_text.is_material(elided)
+    for name, text in (("real.pem", real), ("elided.md", elided)):
+        (tmp_path / name).write_text(text)
+    found = {v.path for v in check_policy(tmp_path, only=["private-key"]).violations}
+    assert found == {"real.pem"}

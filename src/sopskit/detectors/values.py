@@ -106,6 +106,16 @@ TEMPLATE_MARKERS = ("{{", "${", "{%", "<%", "#{", "#%")
 #: One template expression of any of those syntaxes (what :func:`strip_templates` cuts out).
 TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|#\{.*?\}#|#%.*?%#", re.DOTALL)
 
+#: A private key block with key material in it: the BEGIN line of any PEM or OpenSSH private key
+#: (``RSA``, ``EC``, ``OPENSSH``, ``ENCRYPTED``, PGP's ``... PRIVATE KEY BLOCK``), then a base64
+#: run of 40 characters before any END line. A quoted template whose body is elided (``...``)
+#: and followed by a public key or a hash holds no key. Group 1 names the kind, never the key.
+PRIVATE_KEY_BLOCK = re.compile(
+    r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----"
+    r"(?:(?!-----END)[\s\S]){0,300}?[A-Za-z0-9+/]{40}"
+)
+#: :data:`PRIVATE_KEY_BLOCK` for raw file bytes (the policy reads files as bytes)
+PRIVATE_KEY_BLOCK_BYTES = re.compile(PRIVATE_KEY_BLOCK.pattern.encode("ascii"))
 #: A password in a URL's user info (``redis://:pw@host``, ``https://user:pw@host``); group 1 is
 #: the password. A ``/`` ends it, so ``https://host:443/@scope/pkg`` (a port, then a path) is
 #: none, and so does a template character (``user:${PW}@`` is a reference).

@@ -32,7 +32,6 @@ from sopskit.detectors import names, values
 
 #: a Kubernetes object name: what a key like ``adminTokenSecret`` holds when it names a Secret
 _OBJECT_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
-_PEM_PRIVATE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 _TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 #: a credential whose value is a whole config document is still checked key by key
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -60,7 +59,7 @@ def is_material(value: str) -> bool:
     if values.is_reference(value.strip()):
         return False
     text = values.strip_templates(value)
-    if _PEM_PRIVATE.search(text):
+    if values.PRIVATE_KEY_BLOCK.search(text):
         return True
     for match in values.URL_PASSWORD.finditer(text):
         if not is_placeholder(match.group(1)):

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from sopskit.detectors import values
 from sopskit.detectors.paths import is_vendored
 from sopskit.format.recognize import AGE_IDENTITY_RE, is_enc_value
 from sopskit.policy.check import Check
@@ -24,12 +25,6 @@ from sopskit.policy.globs import matches_any
 from sopskit.policy.repo import RepoFile, is_kind
 from sopskit.policy.results import Violation
 
-#: a key block with key material inside it: the base64 run must come before the block's END line
-#: (a quoted template whose body is elided, ``...``, followed by a public key or a hash, is no key)
-_PEM_PRIVATE = re.compile(
-    rb"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
-    rb"(?:(?!-----END)[\s\S]){0,300}?[A-Za-z0-9+/]{40}"
-)
 _AWS_SECRET = re.compile(r"(?im)^[ \t]*aws_secret_access_key[ \t]*[=:][ \t]*[\"']?[A-Za-z0-9/+=]{40}\b")
 _GCP_TYPE = re.compile(r'"type"\s*:\s*"service_account"')
 _GCP_KEY = re.compile(r'"private_key"\s*:\s*"-----BEGIN')
@@ -63,7 +58,7 @@ def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
                 "(it must be treated as leaked)",
             )
             continue
-        for pattern, label in ((_PEM_PRIVATE, None), (AGE_IDENTITY_RE, "age identity")):
+        for pattern, label in ((values.PRIVATE_KEY_BLOCK_BYTES, None), (AGE_IDENTITY_RE, "age identity")):
             match = pattern.search(file.raw)
             if match is None:
                 continue
