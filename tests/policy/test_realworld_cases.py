@@ -1075,3 +1075,44 @@ class TestSeventhRound:
         body = "\n".join(base64.b64encode(_secrets.token_bytes(48)).decode() for _ in range(3))
         real = f"{begin}\n{body}\n{end}\n"
         assert policy(make_repo({"docs/plan.md": real}), "private-key") == [("docs/plan.md", 1)]
+
+
+class TestFluxArtifactIgnoreRules:
+    """What is in Flux's artifact follows source-controller's go-git matcher, not git's rules
+    (fluxcd/source-controller internal/controller/gitrepository_controller.go
+    ``reconcileArtifact``: ``sourceignore.LoadIgnorePatterns`` then ``spec.ignore`` appended, then
+    fluxcd/pkg artifact/storage/archive.go ``SourceIgnoreFilter`` asked for each file's path)."""
+
+    SOURCE = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n"
+        "  namespace: flux-system\nspec:\n  url: https://example.invalid/me/cluster\n"
+    )
+
+    def test_spec_ignore_that_re_includes_a_subdirectory_keeps_its_sops_files(self, make_repo: RepoFactory) -> None:
+        # held-out-7: '/*' then '!/kubernetes/main' was read with git's rule; 0 Kustomizations checked
+        files: dict[str, str | bytes] = {
+            "kubernetes/main/flux/source.yaml": self.SOURCE + "  ignore: |\n    /*\n    !/kubernetes/main\n",
+            "kubernetes/main/flux/apps.yaml": ks("apps", "./kubernetes/main/apps"),
+            "kubernetes/main/apps/kustomization.yaml": "resources:\n  - secret.sops.yaml\n",
+            "kubernetes/main/apps/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+        }
+        assert flux(make_repo(files), "flux-decryption-provider") == [("kubernetes/main/flux/apps.yaml", 6)]
+        # a directory the later line does not bring back stays out of the artifact
+        files["kubernetes/main/flux/apps.yaml"] = ks("apps", "./kubernetes/other/apps")
+        files["kubernetes/other/apps/kustomization.yaml"] = files.pop("kubernetes/main/apps/kustomization.yaml")
+        files["kubernetes/other/apps/secret.sops.yaml"] = files.pop("kubernetes/main/apps/secret.sops.yaml")
+        assert flux(make_repo(files), "flux-decryption-provider") == []
+
+    def test_flux_default_exclusions_apply_only_without_any_ignore_pattern(self, make_repo: RepoFactory) -> None:
+        """fluxcd/pkg sourceignore/sourceignore.go ``ExcludeCI`` leaves ``.github/`` out, but
+        ``SourceIgnoreFilter`` uses those defaults only when no .sourceignore or spec.ignore gives
+        a pattern (then only ``ExcludeVCS`` stays)."""
+        files: dict[str, str | bytes] = {
+            "clusters/prod/flux.yaml": ks("ci", "./.github/deploy"),
+            "clusters/prod/source.yaml": self.SOURCE,
+            ".github/deploy/kustomization.yaml": "resources:\n  - secret.sops.yaml\n",
+            ".github/deploy/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+        }
+        assert flux(make_repo(files), "flux-decryption-provider") == []
+        files[".sourceignore"] = "*.md\n"
+        assert flux(make_repo(files), "flux-decryption-provider") == [("clusters/prod/flux.yaml", 6)]

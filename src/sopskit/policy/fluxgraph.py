@@ -52,7 +52,7 @@ from typing import Any
 import yaml
 
 from sopskit.policy.context import CheckContext
-from sopskit.policy.globs import IgnoreRule, ignore_rules, is_ignored
+from sopskit.policy.globs import IgnoreRule, go_git_ignored, ignore_rules
 from sopskit.policy.kustomize import Reference, references
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, Repo, RepoFile, is_kind, name_of
 from sopskit.policy.yamldocs import YamlDocument
@@ -63,6 +63,17 @@ _OPERATOR_API = "fluxcd.controlplane.io/"
 DEFAULT_FLUX_NAMESPACE = "flux-system"
 _GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
 _TEMPLATED = ("${", "{{", "{%")
+#: What source-controller always leaves out of an artifact, and what it also leaves out when no
+#: ``.sourceignore`` nor ``spec.ignore`` gives a pattern (fluxcd/pkg sourceignore/sourceignore.go:
+#: ``ExcludeVCS``; ``ExcludeExt``, ``ExcludeCI``, ``ExcludeExtra``; artifact/storage/archive.go
+#: ``SourceIgnoreFilter`` uses ``NewDefaultMatcher`` only when the pattern list is empty).
+_FLUX_VCS_EXCLUDES = ignore_rules("\n".join([".git/", ".gitignore", ".gitmodules", ".gitattributes"]))
+_FLUX_DEFAULT_EXCLUDES = ignore_rules("\n".join([
+    "*.jpg", "*.jpeg", "*.gif", "*.png", "*.wmv", "*.flv", "*.tar.gz", "*.zip",
+    ".github/", ".circleci/", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml",
+    "codeship-services.yml", "codeship-steps.yml",
+    "**/.goreleaser.yml", "**/.sops.yaml", "**/.flux.yaml",
+]))
 
 
 @dataclass(frozen=True)
@@ -327,27 +338,28 @@ class FluxGraph:
 
     @cached_property
     def _sourceignore(self) -> list[IgnoreRule]:
-        """(base directory, pattern, negated, directory-only) of every ``.sourceignore`` file:
-        source-controller leaves what they match out of the artifact it hands to Flux."""
+        """(base directory, pattern, negated, directory-only) of every ``.sourceignore`` file, in
+        the order source-controller reads them (fluxcd/pkg sourceignore ``LoadIgnorePatterns``:
+        a directory's file, then its subdirectories depth-first in name order), which matters
+        because the last matching pattern wins."""
+        found = sorted(
+            (f for f in self.ctx.repo.files if f.name == ".sourceignore"),
+            key=lambda f: tuple(f.parent.split("/")) if f.parent else (),
+        )
         rules = []
-        for f in self.ctx.repo.files:
-            if f.name == ".sourceignore":
-                rules.extend(ignore_rules(f.text or "", f.parent))
+        for f in found:
+            rules.extend(ignore_rules(f.text or "", f.parent))
         return rules
 
     def source_ignored(self, rel: str, k: FluxKustomization | None = None) -> bool:
-        """Whether a ``.sourceignore`` keeps ``rel`` out of the source artifact (gitignore rules:
-        the last matching pattern wins, and nothing below an ignored directory comes back).
-        The ``spec.ignore`` of ``k``'s GitRepository comes after the files, as source-controller
-        appends it, so it can bring back what they exclude (``!/kubernetes``)."""
-        rules = self._sourceignore + self._spec_ignore(k)
-        if not rules:
-            return False
-        parts = rel.split("/")
-        for depth in range(1, len(parts) + 1):
-            if is_ignored(rules, "/".join(parts[:depth]), is_dir=depth < len(parts)):
-                return True
-        return False
+        """Whether source-controller keeps file ``rel`` out of the artifact it builds for ``k``'s
+        source: the ``.sourceignore`` files, then the ``spec.ignore`` of ``k``'s GitRepository
+        (appended after them, so it can bring back what they exclude), behind Flux's default
+        exclusions, read with go-git's rules (:func:`sopskit.policy.globs.go_git_ignored`: each
+        file's path on its own, so ``/*`` then ``!/kubernetes/main`` keeps ``kubernetes/main/``)."""
+        patterns = self._sourceignore + self._spec_ignore(k)
+        rules = _FLUX_VCS_EXCLUDES + (patterns or _FLUX_DEFAULT_EXCLUDES)
+        return go_git_ignored(rules, rel)
 
     def _spec_ignore(self, k: FluxKustomization | None) -> list[IgnoreRule]:
         ref = k.source_ref if k is not None else None
