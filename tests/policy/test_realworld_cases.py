@@ -1116,3 +1116,22 @@ class TestFluxArtifactIgnoreRules:
         assert flux(make_repo(files), "flux-decryption-provider") == []
         files[".sourceignore"] = "*.md\n"
         assert flux(make_repo(files), "flux-decryption-provider") == [("clusters/prod/flux.yaml", 6)]
+
+    def test_each_cluster_directory_reads_the_spec_ignore_of_its_own_same_named_source(
+        self, make_repo: RepoFactory
+    ) -> None:
+        # held-out-7: kubernetes/main and kubernetes/storage each define flux-system/home-kubernetes,
+        # each keeping only its own directory; the last definition read hid the other cluster's files
+        files: dict[str, str | bytes] = {}
+        for cluster in ("main", "storage"):
+            source = self.SOURCE.replace("name: flux-system\n", "name: home\n", 1)
+            ignore = f"  ignore: |\n    /*\n    !/kubernetes/{cluster}\n"
+            files[f"kubernetes/{cluster}/flux/source.yaml"] = source + ignore
+            files[f"kubernetes/{cluster}/flux/apps.yaml"] = ks(
+                "apps", f"./kubernetes/{cluster}/apps", "kind: GitRepository\n    name: home"
+            )
+            files[f"kubernetes/{cluster}/apps/kustomization.yaml"] = "resources:\n  - secret.sops.yaml\n"
+            files[f"kubernetes/{cluster}/apps/secret.sops.yaml"] = vector_bytes(AGE_VECTOR)
+        assert flux(make_repo(files), "flux-decryption-provider") == [
+            ("kubernetes/main/flux/apps.yaml", 6), ("kubernetes/storage/flux/apps.yaml", 6)
+        ]

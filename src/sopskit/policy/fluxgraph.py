@@ -247,19 +247,27 @@ class FluxGraph:
         return tuple(k for k in flux_kustomizations(self.ctx.repo) if k.file.rel not in patch_files)
 
     @cached_property
-    def _git_sources(self) -> dict[tuple[str, str], dict[str, Any]]:
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for _file, doc in self.ctx.repo.documents():
+    def _git_source_definitions(self) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
+        """(namespace, name) -> (file, spec) of every definition: a repository with one
+        directory per cluster defines the same ``flux-system/home-kubernetes`` once per cluster,
+        each with its own ``spec.ignore`` (``!/kubernetes/main``, ``!/kubernetes/storage``)."""
+        found: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        for file, doc in self.ctx.repo.documents():
             if is_kind(doc.data, "GitRepository", _SOURCE_API):
                 metadata = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
                 namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
                 spec = doc.data.get("spec")
-                found[(str(namespace or DEFAULT_FLUX_NAMESPACE), name_of(doc.data))] = (
-                    spec if isinstance(spec, dict) else {}
-                )
+                key = (str(namespace or DEFAULT_FLUX_NAMESPACE), name_of(doc.data))
+                found.setdefault(key, []).append((file.rel, spec if isinstance(spec, dict) else {}))
             elif is_kind(doc.data, "FluxInstance", _OPERATOR_API):
-                found.update(_flux_instance_source(doc.data))
+                for key, source in _flux_instance_source(doc.data).items():
+                    found.setdefault(key, []).append((file.rel, source))
         return found
+
+    @cached_property
+    def _git_sources(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(namespace, name) -> spec of the last definition read."""
+        return {key: definitions[-1][1] for key, definitions in self._git_source_definitions.items()}
 
     @cached_property
     def _own_urls(self) -> set[str]:
@@ -362,9 +370,20 @@ class FluxGraph:
         return go_git_ignored(rules, rel)
 
     def _spec_ignore(self, k: FluxKustomization | None) -> list[IgnoreRule]:
+        """The ``spec.ignore`` of ``k``'s GitRepository; of several definitions with its name (one
+        per cluster directory), the one whose file shares the most leading directories with
+        ``k``'s (its own cluster's)."""
         ref = k.source_ref if k is not None else None
-        spec = self._git_sources.get((ref[1], ref[2])) if ref is not None and ref[0] == "GitRepository" else None
-        text = spec.get("ignore") if isinstance(spec, dict) else None
+        if k is None or ref is None or ref[0] != "GitRepository":
+            return []
+        definitions = self._git_source_definitions.get((ref[1], ref[2]), [])
+        if not definitions:
+            return []
+        here = k.file.rel.split("/")[:-1]
+        _rel, spec = max(
+            reversed(definitions), key=lambda d: len(posixpath.commonprefix([d[0].split("/")[:-1], here]))
+        )
+        text = spec.get("ignore")
         return ignore_rules(text) if isinstance(text, str) else []
 
     @cached_property
