@@ -1135,3 +1135,27 @@ class TestFluxArtifactIgnoreRules:
         assert flux(make_repo(files), "flux-decryption-provider") == [
             ("kubernetes/main/flux/apps.yaml", 6), ("kubernetes/storage/flux/apps.yaml", 6)
         ]
+
+
+def test_outputs_named_as_public_identifiers_need_no_sensitive_flag_even_from_random_password(
+    make_repo: RepoFactory,
+) -> None:
+    """held-out-7: an OIDC ``client_id`` generated with ``random_password`` was reported; a client
+    ID is public by design (only the client secret is a credential), and so are a user name, an
+    address and ``tls_private_key``'s public half. Secret names fed the same way still are."""
+    outputs = (
+        'output "client_id" {\n  value = random_password.client_id.result\n}\n'  # 1
+        'output "db_username" {\n  value = random_password.user.result\n}\n'  # 4
+        'output "issuer_url" {\n  value = "https://${random_string.host.result}.example.invalid"\n}\n'  # 7
+        'output "deploy_key_openssh" {\n  value = tls_private_key.deploy.public_key_openssh\n}\n'  # 10
+        'output "client_secret" {\n  value = random_password.client_secret.result\n}\n'  # 13
+        'output "secret_id" {\n  value = random_password.approle.result\n}\n'  # 16
+        'output "generated" {\n  value = random_password.g.result\n}\n'  # 19
+        'output "deploy_key" {\n  value = tls_private_key.deploy.private_key_openssh\n}\n'  # 22
+        'output "db_user" {\n  value = aws_db_instance.main.password\n}\n'  # 25
+    )
+    root = make_repo({"infra/outputs.tf": outputs})
+    assert policy(root, "terraform-sensitive-output") == [
+        ("infra/outputs.tf", 14), ("infra/outputs.tf", 17), ("infra/outputs.tf", 20), ("infra/outputs.tf", 23),
+        ("infra/outputs.tf", 26),
+    ]
