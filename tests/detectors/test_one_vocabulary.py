@@ -112,6 +112,20 @@ def test_one_key_vocabulary_for_policy_and_terraform(key: str, credential: bool)
 
 
 @pytest.mark.parametrize(
+    ("key", "public"),
+    [
+        ("client_id", True), ("oidc_client_id", True), ("db_username", True), ("issuer_url", True),
+        ("endpoint", True), ("public_key_openssh", True), ("ssh_pubkey", True), ("admin_login", True),
+        ("client_secret", False), ("secret_id", False), ("api_key_id", False), ("password", False),
+        ("token", False), ("private_key", False), ("access_key", False), ("generated", False),
+    ],
+)
+def test_public_names_are_identifiers_addresses_and_public_keys(key: str, public: bool) -> None:
+    """A client ID is public by design, the AppRole ``secret_id`` is a credential."""
+    assert names.is_public_name(key) is public
+
+
+@pytest.mark.parametrize(
     ("path", "vendored"),
     [
         ("vendor/github.com/x/y/key_test.go", True), ("web/node_modules/pkg/test/key.pem", True),

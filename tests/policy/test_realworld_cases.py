@@ -1075,3 +1075,87 @@ class TestSeventhRound:
         body = "\n".join(base64.b64encode(_secrets.token_bytes(48)).decode() for _ in range(3))
         real = f"{begin}\n{body}\n{end}\n"
         assert policy(make_repo({"docs/plan.md": real}), "private-key") == [("docs/plan.md", 1)]
+
+
+class TestFluxArtifactIgnoreRules:
+    """What is in Flux's artifact follows source-controller's go-git matcher, not git's rules
+    (fluxcd/source-controller internal/controller/gitrepository_controller.go
+    ``reconcileArtifact``: ``sourceignore.LoadIgnorePatterns`` then ``spec.ignore`` appended, then
+    fluxcd/pkg artifact/storage/archive.go ``SourceIgnoreFilter`` asked for each file's path)."""
+
+    SOURCE = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n"
+        "  namespace: flux-system\nspec:\n  url: https://example.invalid/me/cluster\n"
+    )
+
+    def test_spec_ignore_that_re_includes_a_subdirectory_keeps_its_sops_files(self, make_repo: RepoFactory) -> None:
+        # held-out-7: '/*' then '!/kubernetes/main' was read with git's rule; 0 Kustomizations checked
+        files: dict[str, str | bytes] = {
+            "kubernetes/main/flux/source.yaml": self.SOURCE + "  ignore: |\n    /*\n    !/kubernetes/main\n",
+            "kubernetes/main/flux/apps.yaml": ks("apps", "./kubernetes/main/apps"),
+            "kubernetes/main/apps/kustomization.yaml": "resources:\n  - secret.sops.yaml\n",
+            "kubernetes/main/apps/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+        }
+        assert flux(make_repo(files), "flux-decryption-provider") == [("kubernetes/main/flux/apps.yaml", 6)]
+        # a directory the later line does not bring back stays out of the artifact
+        files["kubernetes/main/flux/apps.yaml"] = ks("apps", "./kubernetes/other/apps")
+        files["kubernetes/other/apps/kustomization.yaml"] = files.pop("kubernetes/main/apps/kustomization.yaml")
+        files["kubernetes/other/apps/secret.sops.yaml"] = files.pop("kubernetes/main/apps/secret.sops.yaml")
+        assert flux(make_repo(files), "flux-decryption-provider") == []
+
+    def test_flux_default_exclusions_apply_only_without_any_ignore_pattern(self, make_repo: RepoFactory) -> None:
+        """fluxcd/pkg sourceignore/sourceignore.go ``ExcludeCI`` leaves ``.github/`` out, but
+        ``SourceIgnoreFilter`` uses those defaults only when no .sourceignore or spec.ignore gives
+        a pattern (then only ``ExcludeVCS`` stays)."""
+        files: dict[str, str | bytes] = {
+            "clusters/prod/flux.yaml": ks("ci", "./.github/deploy"),
+            "clusters/prod/source.yaml": self.SOURCE,
+            ".github/deploy/kustomization.yaml": "resources:\n  - secret.sops.yaml\n",
+            ".github/deploy/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+        }
+        assert flux(make_repo(files), "flux-decryption-provider") == []
+        files[".sourceignore"] = "*.md\n"
+        assert flux(make_repo(files), "flux-decryption-provider") == [("clusters/prod/flux.yaml", 6)]
+
+    def test_each_cluster_directory_reads_the_spec_ignore_of_its_own_same_named_source(
+        self, make_repo: RepoFactory
+    ) -> None:
+        # held-out-7: kubernetes/main and kubernetes/storage each define flux-system/home-kubernetes,
+        # each keeping only its own directory; the last definition read hid the other cluster's files
+        files: dict[str, str | bytes] = {}
+        for cluster in ("main", "storage"):
+            source = self.SOURCE.replace("name: flux-system\n", "name: home\n", 1)
+            ignore = f"  ignore: |\n    /*\n    !/kubernetes/{cluster}\n"
+            files[f"kubernetes/{cluster}/flux/source.yaml"] = source + ignore
+            files[f"kubernetes/{cluster}/flux/apps.yaml"] = ks(
+                "apps", f"./kubernetes/{cluster}/apps", "kind: GitRepository\n    name: home"
+            )
+            files[f"kubernetes/{cluster}/apps/kustomization.yaml"] = "resources:\n  - secret.sops.yaml\n"
+            files[f"kubernetes/{cluster}/apps/secret.sops.yaml"] = vector_bytes(AGE_VECTOR)
+        assert flux(make_repo(files), "flux-decryption-provider") == [
+            ("kubernetes/main/flux/apps.yaml", 6), ("kubernetes/storage/flux/apps.yaml", 6)
+        ]
+
+
+def test_outputs_named_as_public_identifiers_need_no_sensitive_flag_even_from_random_password(
+    make_repo: RepoFactory,
+) -> None:
+    """held-out-7: an OIDC ``client_id`` generated with ``random_password`` was reported; a client
+    ID is public by design (only the client secret is a credential), and so are a user name, an
+    address and ``tls_private_key``'s public half. Secret names fed the same way still are."""
+    outputs = (
+        'output "client_id" {\n  value = random_password.client_id.result\n}\n'  # 1
+        'output "db_username" {\n  value = random_password.user.result\n}\n'  # 4
+        'output "issuer_url" {\n  value = "https://${random_string.host.result}.example.invalid"\n}\n'  # 7
+        'output "deploy_key_openssh" {\n  value = tls_private_key.deploy.public_key_openssh\n}\n'  # 10
+        'output "client_secret" {\n  value = random_password.client_secret.result\n}\n'  # 13
+        'output "secret_id" {\n  value = random_password.approle.result\n}\n'  # 16
+        'output "generated" {\n  value = random_password.g.result\n}\n'  # 19
+        'output "deploy_key" {\n  value = tls_private_key.deploy.private_key_openssh\n}\n'  # 22
+        'output "db_user" {\n  value = aws_db_instance.main.password\n}\n'  # 25
+    )
+    root = make_repo({"infra/outputs.tf": outputs})
+    assert policy(root, "terraform-sensitive-output") == [
+        ("infra/outputs.tf", 14), ("infra/outputs.tf", 17), ("infra/outputs.tf", 20), ("infra/outputs.tf", 23),
+        ("infra/outputs.tf", 26),
+    ]

@@ -40,6 +40,14 @@ POINTER_WORDS = frozenset({
 #: The pointer words as an alternation, longest first, for patterns that match a key's last
 #: characters (the scanner reads ``secretName`` out of a line, with no word split).
 POINTER_ALTERNATION = "|".join(sorted(POINTER_WORDS, key=lambda w: (-len(w), w)))
+#: A key that names who or where, not a credential, even with "auth" or "client" in it
+#: (``BASIC_AUTH_USERNAME``, ``OAUTH_CLIENT_ID``, ``issuer_url``, ``token_endpoint``).
+IDENTITY_KEY = re.compile(
+    r"(?i)(?:user(?:_?name)?|login|e-?mail|[_.-]id|name|ur[il]|host(?:name)?|port|realm|domain|issuer|endpoint)$"
+)
+#: The public half of a key pair (``public_key_openssh``, ``ssh_pubkey``, ``tls_public_key_pem``).
+PUBLIC_KEY_NAME = re.compile(r"(?i)pub(?:lic)?[_.-]?key")
+_SECRET_WORD = re.compile(rf"(?i){SECRET_WORD}")
 #: ``adminPassword`` -> admin, Password; ``TLS_KEY`` -> TLS, KEY; ``secret2`` -> secret2
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
@@ -56,3 +64,12 @@ def is_credential_name(key: str) -> bool:
     if not _CREDENTIAL_KEY.search(key):
         return False
     return not key_words(key) & POINTER_WORDS
+
+
+def is_public_name(key: str) -> bool:
+    """A key whose name says its value is public by design: an identifier, a user name, an
+    address (``client_id``, ``db_username``, ``issuer_url``) or a public key, with no secret word
+    (``secret_id``, an AppRole credential, and ``api_key_id`` are not)."""
+    if PUBLIC_KEY_NAME.search(key):
+        return True
+    return bool(IDENTITY_KEY.search(key)) and not _SECRET_WORD.search(key)

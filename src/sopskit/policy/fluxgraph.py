@@ -52,7 +52,7 @@ from typing import Any
 import yaml
 
 from sopskit.policy.context import CheckContext
-from sopskit.policy.globs import IgnoreRule, ignore_rules, is_ignored
+from sopskit.policy.globs import IgnoreRule, go_git_ignored, ignore_rules
 from sopskit.policy.kustomize import Reference, references
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, Repo, RepoFile, is_kind, name_of
 from sopskit.policy.yamldocs import YamlDocument
@@ -63,6 +63,17 @@ _OPERATOR_API = "fluxcd.controlplane.io/"
 DEFAULT_FLUX_NAMESPACE = "flux-system"
 _GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
 _TEMPLATED = ("${", "{{", "{%")
+#: What source-controller always leaves out of an artifact, and what it also leaves out when no
+#: ``.sourceignore`` nor ``spec.ignore`` gives a pattern (fluxcd/pkg sourceignore/sourceignore.go:
+#: ``ExcludeVCS``; ``ExcludeExt``, ``ExcludeCI``, ``ExcludeExtra``; artifact/storage/archive.go
+#: ``SourceIgnoreFilter`` uses ``NewDefaultMatcher`` only when the pattern list is empty).
+_FLUX_VCS_EXCLUDES = ignore_rules("\n".join([".git/", ".gitignore", ".gitmodules", ".gitattributes"]))
+_FLUX_DEFAULT_EXCLUDES = ignore_rules("\n".join([
+    "*.jpg", "*.jpeg", "*.gif", "*.png", "*.wmv", "*.flv", "*.tar.gz", "*.zip",
+    ".github/", ".circleci/", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml",
+    "codeship-services.yml", "codeship-steps.yml",
+    "**/.goreleaser.yml", "**/.sops.yaml", "**/.flux.yaml",
+]))
 
 
 @dataclass(frozen=True)
@@ -236,19 +247,27 @@ class FluxGraph:
         return tuple(k for k in flux_kustomizations(self.ctx.repo) if k.file.rel not in patch_files)
 
     @cached_property
-    def _git_sources(self) -> dict[tuple[str, str], dict[str, Any]]:
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for _file, doc in self.ctx.repo.documents():
+    def _git_source_definitions(self) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
+        """(namespace, name) -> (file, spec) of every definition: a repository with one
+        directory per cluster defines the same ``flux-system/home-kubernetes`` once per cluster,
+        each with its own ``spec.ignore`` (``!/kubernetes/main``, ``!/kubernetes/storage``)."""
+        found: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        for file, doc in self.ctx.repo.documents():
             if is_kind(doc.data, "GitRepository", _SOURCE_API):
                 metadata = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
                 namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
                 spec = doc.data.get("spec")
-                found[(str(namespace or DEFAULT_FLUX_NAMESPACE), name_of(doc.data))] = (
-                    spec if isinstance(spec, dict) else {}
-                )
+                key = (str(namespace or DEFAULT_FLUX_NAMESPACE), name_of(doc.data))
+                found.setdefault(key, []).append((file.rel, spec if isinstance(spec, dict) else {}))
             elif is_kind(doc.data, "FluxInstance", _OPERATOR_API):
-                found.update(_flux_instance_source(doc.data))
+                for key, source in _flux_instance_source(doc.data).items():
+                    found.setdefault(key, []).append((file.rel, source))
         return found
+
+    @cached_property
+    def _git_sources(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(namespace, name) -> spec of the last definition read."""
+        return {key: definitions[-1][1] for key, definitions in self._git_source_definitions.items()}
 
     @cached_property
     def _own_urls(self) -> set[str]:
@@ -327,32 +346,44 @@ class FluxGraph:
 
     @cached_property
     def _sourceignore(self) -> list[IgnoreRule]:
-        """(base directory, pattern, negated, directory-only) of every ``.sourceignore`` file:
-        source-controller leaves what they match out of the artifact it hands to Flux."""
+        """(base directory, pattern, negated, directory-only) of every ``.sourceignore`` file, in
+        the order source-controller reads them (fluxcd/pkg sourceignore ``LoadIgnorePatterns``:
+        a directory's file, then its subdirectories depth-first in name order), which matters
+        because the last matching pattern wins."""
+        found = sorted(
+            (f for f in self.ctx.repo.files if f.name == ".sourceignore"),
+            key=lambda f: tuple(f.parent.split("/")) if f.parent else (),
+        )
         rules = []
-        for f in self.ctx.repo.files:
-            if f.name == ".sourceignore":
-                rules.extend(ignore_rules(f.text or "", f.parent))
+        for f in found:
+            rules.extend(ignore_rules(f.text or "", f.parent))
         return rules
 
     def source_ignored(self, rel: str, k: FluxKustomization | None = None) -> bool:
-        """Whether a ``.sourceignore`` keeps ``rel`` out of the source artifact (gitignore rules:
-        the last matching pattern wins, and nothing below an ignored directory comes back).
-        The ``spec.ignore`` of ``k``'s GitRepository comes after the files, as source-controller
-        appends it, so it can bring back what they exclude (``!/kubernetes``)."""
-        rules = self._sourceignore + self._spec_ignore(k)
-        if not rules:
-            return False
-        parts = rel.split("/")
-        for depth in range(1, len(parts) + 1):
-            if is_ignored(rules, "/".join(parts[:depth]), is_dir=depth < len(parts)):
-                return True
-        return False
+        """Whether source-controller keeps file ``rel`` out of the artifact it builds for ``k``'s
+        source: the ``.sourceignore`` files, then the ``spec.ignore`` of ``k``'s GitRepository
+        (appended after them, so it can bring back what they exclude), behind Flux's default
+        exclusions, read with go-git's rules (:func:`sopskit.policy.globs.go_git_ignored`: each
+        file's path on its own, so ``/*`` then ``!/kubernetes/main`` keeps ``kubernetes/main/``)."""
+        patterns = self._sourceignore + self._spec_ignore(k)
+        rules = _FLUX_VCS_EXCLUDES + (patterns or _FLUX_DEFAULT_EXCLUDES)
+        return go_git_ignored(rules, rel)
 
     def _spec_ignore(self, k: FluxKustomization | None) -> list[IgnoreRule]:
+        """The ``spec.ignore`` of ``k``'s GitRepository; of several definitions with its name (one
+        per cluster directory), the one whose file shares the most leading directories with
+        ``k``'s (its own cluster's)."""
         ref = k.source_ref if k is not None else None
-        spec = self._git_sources.get((ref[1], ref[2])) if ref is not None and ref[0] == "GitRepository" else None
-        text = spec.get("ignore") if isinstance(spec, dict) else None
+        if k is None or ref is None or ref[0] != "GitRepository":
+            return []
+        definitions = self._git_source_definitions.get((ref[1], ref[2]), [])
+        if not definitions:
+            return []
+        here = k.file.rel.split("/")[:-1]
+        _rel, spec = max(
+            reversed(definitions), key=lambda d: len(posixpath.commonprefix([d[0].split("/")[:-1], here]))
+        )
+        text = spec.get("ignore")
         return ignore_rules(text) if isinstance(text, str) else []
 
     @cached_property

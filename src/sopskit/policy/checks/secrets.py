@@ -67,10 +67,6 @@ _CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
 _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
 
 
-#: a key that names who or where, not a credential, even with "auth" in it (BASIC_AUTH_USERNAME, OAUTH_CLIENT_ID)
-_IDENTITY_KEY = re.compile(
-    r"(?i)(?:user(?:_?name)?|login|e-?mail|[_.-]id|name|ur[il]|host(?:name)?|port|realm|domain|issuer)$"
-)
 #: the value was removed on purpose (a copy kept for the record): ``redacted``, ``<REDACTED>``, ``[redacted]``
 _REDACTED = re.compile(r"(?i)^\s*[<\[(*\"']*\s*redacted\s*[>\])*\"']*\s*$")
 #: one SSH public key, optionally after authorized_keys options or a known_hosts host list
@@ -186,7 +182,7 @@ def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
         return False
     if not delegates:
         return is_secret_value(key, text)
-    return (names.is_credential_name(key) and not _IDENTITY_KEY.search(key)) or _looks_like_material(text)
+    return (names.is_credential_name(key) and not names.IDENTITY_KEY.search(key)) or _looks_like_material(text)
 
 
 def _holds_nothing(text: str) -> bool:

@@ -5,7 +5,10 @@ whose ``default`` is a non-empty literal string: the value sits in Git.
 ``terraform-sensitive-output``: an ``output`` without ``sensitive = true`` whose name looks secret
 or whose ``value`` references a secret-looking attribute (``random_password.x.result``,
 ``aws_db_instance.x.password``, ``var.db_password``): Terraform prints it in plan/apply logs.
-Names with a word such as ``name``, ``arn``, ``id`` point at a secret, they are not one;
+An output named as public by design (``client_id``, ``username``, ``public_key``, ``url``)
+needs no flag even when ``random_password`` makes its value (an OIDC client ID generated at
+random is still an identifier). Names with a word such as ``name``, ``arn``, ``id`` point at a
+secret, they are not one;
 so does a variable whose ``description`` says it is a path, a file or a name ("Path for SSH
 private key").
 """
@@ -163,11 +166,18 @@ def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def _secret_reason(name: str, expression: str) -> str | None:
+    """Why output ``name`` with value ``expression`` needs ``sensitive = true``; None if not.
+    An output named as public by design (``client_id``, ``db_username``, ``issuer_url``,
+    ``public_key``: :func:`sopskit.detectors.names.is_public_name`) may take its value from
+    ``random_password``, and ``tls_private_key``'s ``public_key_*`` attributes are public."""
     if is_secret_name(name) and not _CIPHERTEXT.search(name):
         return "a secret-looking value"
+    public = names.is_public_name(name)
     for reference in _REFERENCE.findall(expression):
         parts = [p for p in re.split(r"[.\[\]]", reference) if p]
         if parts[0] in {"random_password", "tls_private_key"}:
+            if public or names.PUBLIC_KEY_NAME.search(parts[-1]):
+                continue
             return f"{parts[0]} material"
         last = parts[-1].strip('"')
         if _CIPHERTEXT.search(last):
