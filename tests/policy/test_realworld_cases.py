@@ -1159,3 +1159,33 @@ def test_outputs_named_as_public_identifiers_need_no_sensitive_flag_even_from_ra
         ("infra/outputs.tf", 14), ("infra/outputs.tf", 17), ("infra/outputs.tf", 20), ("infra/outputs.tf", 23),
         ("infra/outputs.tf", 26),
     ]
+
+
+def test_the_access_key_of_a_key_pair_is_an_identifier(make_repo: RepoFactory) -> None:
+    """held-out-8: MinIO ``access_key`` outputs were reported beside their ``secret_key``; the
+    access key of an S3-style pair is an ID (like AWS's access key ID), the secret half is the
+    credential. An access key with no secret half beside it (Azure's ``primary_access_key`` is
+    the whole credential) and a pair's access key whose value is a secret attribute still are."""
+    pair = (
+        'output "minio_access_key" {\n  value = minio_iam_service_account.app.access_key\n}\n'  # 1
+        'output "minio_secret_key" {\n  value = minio_iam_service_account.app.secret_key\n}\n'  # 4
+        'output "user_access_key" {\n  value = var.owner_access_key\n}\n'  # 7
+        'output "user_secret_key" {\n  value     = var.owner_secret_key\n  sensitive = true\n}\n'  # 10
+        'output "access_key" {\n  value = minio_iam_user.app.secret\n}\n'  # 14: an ID name, a secret value
+        'output "secret" {\n  value = "unused"\n  sensitive = true\n}\n'  # 17
+    )
+    alone = 'output "primary_access_key" {\n  value = azurerm_storage_account.main.primary_access_key\n}\n'
+    root = make_repo({"minio/outputs.tf": pair, "azure/outputs.tf": alone})
+    assert policy(root, "terraform-sensitive-output") == [
+        ("azure/outputs.tf", 2), ("minio/outputs.tf", 5), ("minio/outputs.tf", 15),
+    ]
+
+
+def test_a_variable_described_as_a_key_name_holds_no_key(make_repo: RepoFactory) -> None:
+    """held-out-8: ``variable "crypto_key"`` defaulted to the NAME of a KMS key ("Crypto key name
+    to create") was reported as a committed secret; a key described as a key still is."""
+    tf = (
+        'variable "crypto_key" {\n  description = "Crypto key name to create"\n  default = "sops-key"\n}\n'
+        'variable "signing_key" {\n  description = "The signing key"\n  default = "k3y-m4terial-Zq81"\n}\n'
+    )
+    assert policy(make_repo({"kms/variables.tf": tf}), "terraform-secret-default") == [("kms/variables.tf", 7)]

@@ -7,10 +7,12 @@ or whose ``value`` references a secret-looking attribute (``random_password.x.re
 ``aws_db_instance.x.password``, ``var.db_password``): Terraform prints it in plan/apply logs.
 An output named as public by design (``client_id``, ``username``, ``public_key``, ``url``)
 needs no flag even when ``random_password`` makes its value (an OIDC client ID generated at
-random is still an identifier). Names with a word such as ``name``, ``arn``, ``id`` point at a
+random is still an identifier), nor does the access key of an S3-style pair whose secret key
+is an output beside it (``minio_access_key`` and ``minio_secret_key``: the access key is an ID,
+like AWS's access key ID). Names with a word such as ``name``, ``arn``, ``id`` point at a
 secret, they are not one;
 so does a variable whose ``description`` says it is a path, a file or a name ("Path for SSH
-private key").
+private key", "Crypto key name to create").
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ _POINTER_DESCRIPTION = re.compile(
     r"(?i)^\s*(?:the\s+|a\s+)?(?:(?:local\s+)?path|file\s*(?:name|path)?|filename|location|directory|name)\b|"
     r"\b(?:path|location)\s+(?:to|of|for|where)\b|\bfile\s+(?:containing|with|holding)\b|\bname\s+of\b"
 )
+#: a description saying the variable holds a secret's NAME or ID ("Crypto key name to create",
+#: "KMS key ID"): a resource identifier, not key material
+_NAMING_DESCRIPTION = re.compile(r"(?i)\b(?:key|secret|token|password|credential)s?\s+(?:name|id|identifier)s?\b")
+#: the identifier half of an S3-style key pair (``access_key``, ``minio_access_key``,
+#: ``access_key_id``); group 1 is the prefix its secret half shares (``minio_secret_key``)
+_ACCESS_KEY_ID = re.compile(r"(?i)^(.*?)access[_-]?key(?:[_-]?id)?$")
+_SECRET_HALVES = ("secret_key", "secret_access_key", "secret-key", "secret")
 _REFERENCE = re.compile(r"\b([A-Za-z_][\w-]*(?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])+)")
 _DEFAULT = re.compile(r"(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$")
 _VALUE = re.compile(r"(?m)^[ \t]*value[ \t]*=[ \t]*(.*)$")
@@ -131,7 +140,8 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
             if literal is None or "${" in literal.group(1):
                 continue
             description = _DESCRIPTION.search(block.body)
-            if description is not None and _POINTER_DESCRIPTION.search(description.group(1)):
+            if description is not None and (_POINTER_DESCRIPTION.search(description.group(1))
+                                            or _NAMING_DESCRIPTION.search(description.group(1))):
                 continue  # e.g. ssh_private_key = "identity", described as the key's path
             yield Violation(
                 TERRAFORM_SECRET_DEFAULT.id,
@@ -143,16 +153,33 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
             )
 
 
+def _key_pair_identifiers(outputs: list[str]) -> set[str]:
+    """The outputs that are the identifier half of an S3-style key pair: ``minio_access_key``
+    beside ``minio_secret_key`` (or ``access_key`` beside ``secret``). Like AWS's access key ID,
+    the identifier is not a credential; its secret half is, and is judged on its own. An
+    ``access_key`` with no secret half beside it (Azure's ``primary_access_key`` is the whole
+    credential) is still a credential name."""
+    present = {name.lower() for name in outputs}
+    pairs = set()
+    for name in outputs:
+        match = _ACCESS_KEY_ID.match(name)
+        if match and any(f"{match.group(1)}{half}".lower() in present for half in _SECRET_HALVES):
+            pairs.add(name)
+    return pairs
+
+
 def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id, 0)
     for file, text in _tf_files(ctx):
         ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id)
-        for block in _blocks(text):
+        blocks = list(_blocks(text))
+        identifiers = _key_pair_identifiers([b.name for b in blocks if b.kind == "output"])
+        for block in blocks:
             if block.kind != "output" or _SENSITIVE.search(block.body):
                 continue
             value = _VALUE.search(block.body)
             expression = value.group(1) if value else ""
-            reason = _secret_reason(block.name, expression)
+            reason = _secret_reason(block.name, expression, identifier=block.name in identifiers)
             if reason is None:
                 continue
             line_offset = block.body_offset + (value.start(1) if value else 0)
@@ -165,12 +192,18 @@ def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
             )
 
 
-def _secret_reason(name: str, expression: str) -> str | None:
+def _secret_reason(name: str, expression: str, identifier: bool = False) -> str | None:
     """Why output ``name`` with value ``expression`` needs ``sensitive = true``; None if not.
     An output named as public by design (``client_id``, ``db_username``, ``issuer_url``,
     ``public_key``: :func:`sopskit.detectors.names.is_public_name`) may take its value from
-    ``random_password``, and ``tls_private_key``'s ``public_key_*`` attributes are public."""
-    if is_secret_name(name) and not _CIPHERTEXT.search(name):
+    ``random_password``, and ``tls_private_key``'s ``public_key_*`` attributes are public.
+    An ``identifier`` (a key pair's access key, :func:`_key_pair_identifiers`) is judged by its
+    value alone, and access-key names in that value are identifiers too."""
+
+    def secret(word: str) -> bool:
+        return is_secret_name(word) and not (identifier and _ACCESS_KEY_ID.match(word))
+
+    if secret(name) and not _CIPHERTEXT.search(name):
         return "a secret-looking value"
     public = names.is_public_name(name)
     for reference in _REFERENCE.findall(expression):
@@ -182,7 +215,7 @@ def _secret_reason(name: str, expression: str) -> str | None:
         last = parts[-1].strip('"')
         if _CIPHERTEXT.search(last):
             continue
-        if is_secret_name(last) or (parts[0] == "var" and len(parts) > 1 and is_secret_name(parts[1])):
+        if secret(last) or (parts[0] == "var" and len(parts) > 1 and secret(parts[1])):
             return "a secret-looking attribute"
     return None
 
