@@ -8,6 +8,7 @@ standard examples (RFC 6749's tokens) are not secrets by definition and are spel
 
 from __future__ import annotations
 
+import math
 import random
 import string
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sopskit.scan import ScanOptions, filters, scan
+from sopskit.scan.engine import shannon_entropy
 
 RNG = random.Random(2026_12_03)
 ALNUM = string.ascii_letters + string.digits
@@ -22,10 +24,14 @@ HEX = "0123456789abcdef"
 
 
 def _rand(n: int, alphabet: str = ALNUM) -> str:
-    while True:  # a value the generic rule's entropy gate and shape filters accept
+    """A random value that looks random to the scanner (the entropy gate, the filler and
+    name-shape filters): a draw that happens to look like a word or a run is drawn again."""
+    gate = 3.3 if alphabet == HEX else 3.6
+    while True:
         value = "".join(RNG.choice(alphabet) for _ in range(n))
-        if alphabet != ALNUM or (any(c.isdigit() for c in value) and any(c.isupper() for c in value)
-                                 and any(c.islower() for c in value)):
+        raw = value.encode()
+        if (shannon_entropy(raw) >= min(gate, 0.9 * math.log2(n)) and not filters.is_placeholder(raw)
+                and not filters.is_name_like(raw) and any(c.isdigit() for c in value)):
             return value
 
 
@@ -138,3 +144,67 @@ def test_a_copy_and_fill_in_template_of_a_sops_file(tmp_path: Path, suffix: str)
     assert findings(tmp_path, {f"terraform/users.sops.yaml{suffix}": template}, sops=True) == []
     assert findings(tmp_path, {"terraform/users.sops.yaml": template}, sops=True) == [
         ("sops-unencrypted-file", "terraform/users.sops.yaml", 3)]
+
+
+def test_a_password_field_set_to_a_variable_name(tmp_path: Path) -> None:
+    release = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: piped\nspec:\n"
+               "  values:\n    database:\n      username: piped\n      password: {}\n")
+    assert findings(tmp_path, {"apps/piped/helmrelease.yaml": release.format("DB_PASSWORD")}) == []
+    assert findings(tmp_path, {"apps/other/helmrelease.yaml": release.format("Piped2024")}) == [
+        ("manifest-password", "apps/other/helmrelease.yaml", 9)]
+
+
+def test_xkcd_passphrase_is_a_documented_example(tmp_path: Path) -> None:
+    code = 'package x\n\nconst secretLike = "password=correcthorsebatterystaple"\n'
+    assert findings(tmp_path, {"redact_test.go": code}) == []
+    real = f'package x\n\nconst secretLike = "password={_rand(25)}"\n'
+    assert findings(tmp_path, {"real_test.go": real}) == [("generic-secret", "real_test.go", 3)]
+
+
+# ----------------------------------------------------------------- Kustomize secretGenerator
+
+
+def test_generator_settings_are_not_credentials(tmp_path: Path) -> None:
+    kustomization = ("secretGenerator:\n  - name: backup\n    literals:\n      - AWS_REGION=garage\n"
+                     "      - LOG_LEVEL=debug\n      - BUCKET=backups\n")
+    assert findings(tmp_path, {"apps/kustomization.yaml": kustomization}) == []
+    real = kustomization.replace("BUCKET=backups", f"RESTIC_PASSWORD={_rand(20)}")
+    assert ("kustomize-secret-literal", "other/kustomization.yaml", 6) in findings(
+        tmp_path, {"other/kustomization.yaml": real})
+
+
+ALERTMANAGER = """global:
+  resolve_timeout: 5m
+route:
+  receiver: chat
+receivers:
+  - name: chat
+    webhook_configs:
+      - url: {url}
+        send_resolved: true
+"""
+
+
+@pytest.mark.parametrize("config", [
+    ALERTMANAGER.format(url="http://chat-relay.monitoring.svc.cluster.local:8080/alerts"),
+    '{"connections": [{"label": "app", "host": "cache.db.svc.cluster.local", "port": "6379",\n'
+    '  "password": "${CACHE_PASSWORD}", "dbIndex": 1}]}\n',
+])
+def test_a_generator_file_of_settings_only(tmp_path: Path, config: str) -> None:
+    kustomization = "secretGenerator:\n  - name: app-config\n    files:\n      - config.yaml=resources/config.yaml\n"
+    assert findings(tmp_path, {"apps/app/kustomization.yaml": kustomization,
+                               "apps/app/resources/config.yaml": config}) == []
+
+
+@pytest.mark.parametrize("config", [
+    ALERTMANAGER.format(url=f"https://relay.invalid/hooks/{_rand(32)}"),
+    ALERTMANAGER.replace("send_resolved: true", "send_resolved: true\n    pagerduty_configs:\n"
+                         f"      - routing_key: {_rand(32)}"),
+    '{"connections": [{"label": "app", "host": "cache.db.svc.cluster.local", "port": "6379",\n'
+    '  "password": "' + _rand(12) + '", "dbIndex": 1}]}\n',
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n" + _rand(70) + "\n-----END OPENSSH PRIVATE KEY-----\n",
+])
+def test_a_generator_file_with_a_credential(tmp_path: Path, config: str) -> None:
+    kustomization = "secretGenerator:\n  - name: app-config\n    files:\n      - config.yaml=resources/config.yaml\n"
+    found = findings(tmp_path, {"apps/app/kustomization.yaml": kustomization, "apps/app/resources/config.yaml": config})
+    assert ("kustomize-secret-file", "apps/app/resources/config.yaml", 1) in found

@@ -23,6 +23,8 @@ PLACEHOLDER_WORDS = (
     "redacted", "your_", "your-", "yourkey", "xxxx", "****", "....", "<", ">", "${", "{{", "$(", "%(",
     "todo", "fixme", "insert", "replace", "secret value", "secret-value", "nopassword", "no-password",
     "no_password", "overridden", "encoded", "changeit",
+    # xkcd 936's example passphrase, quoted by password-strength docs and tests everywhere
+    "correcthorsebatterystaple",
 )
 #: Whole values that are obviously not real secrets: the word for the thing (``password``), a
 #: default everyone knows (``admin``, ``root``), booleans and nulls, "not applicable".

@@ -210,13 +210,20 @@ def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
     return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
             for v in kube.find_password_values(data, assignments=terraform) if v.line not in encoded
             and _literal_ok(v.value) and not filters.is_code_reference(v.value)
-            and not filters.echoes_key(v.key.encode(), v.value)]
+            and not filters.echoes_key(v.key.encode(), v.value) and not filters.is_variable_name(v.value)]
+
+
+def _generator_value_ok(key: str, value: bytes) -> bool:
+    """A secretGenerator literal or env-file entry that would leak something: judged as a
+    Secret's own entry is (``AWS_REGION=garage``, ``LOG_LEVEL=debug``, ``DB_USER=app`` are
+    settings and identities, not credentials)."""
+    return _literal_ok(value) and not (kube.is_identifying_key(key, value) or kube.is_setting(key, value))
 
 
 def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:
     refs = kube.find_generator_refs(data)
     out = [BlobFinding("kustomize-secret-literal", line, fingerprint(v), path)
-           for line, v in refs.literals if _literal_ok(v)]
+           for line, key, v in refs.literals if _generator_value_ok(key, v)]
     if ctx.read_file is None:
         return out
     base = posixpath.dirname(path)
@@ -227,8 +234,8 @@ def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[Blob
             continue
         if as_env:
             out.extend(BlobFinding("kustomize-secret-file", line, fingerprint(v), target)
-                       for line, v in kube.env_file_values(content) if _literal_ok(v))
-        elif content.strip():
+                       for line, key, v in kube.env_file_values(content) if _generator_value_ok(key, v))
+        elif content.strip() and kube.config_may_hold_secret(content):
             out.append(BlobFinding("kustomize-secret-file", 1, fingerprint(content), target))
     return out
 

@@ -264,6 +264,20 @@ def query_value(secret: bytes) -> bytes:
 #: name (three or more upper-case words), set as the value of a key that says which variable or
 #: Secret key to read; a random token is not made of upper-case words joined by underscores.
 _ENV_NAME = re.compile(rb"[A-Z][A-Z0-9]*(?:_{1,2}[A-Z][A-Z0-9]*){2,}")
+#: ``DB_PASSWORD``, ``ADMIN_TOKEN``: two upper-case words, one of them a credential word; the
+#: name of the variable or Secret key that holds the value (``password: DB_PASSWORD`` in a chart
+#: that reads an existing Secret), not a password.
+_CREDENTIAL_VARIABLE = re.compile(
+    rb"(?:[A-Z][A-Z0-9]*_{1,2})+(?:PASSWORD|PASSWD|PASS|SECRET|TOKEN|KEY|APIKEY|CREDENTIALS?)(?:_{1,2}[A-Z0-9]+)*"
+    rb"|(?:PASSWORD|PASSWD|SECRET|TOKEN|APIKEY|CREDENTIALS?)(?:_{1,2}[A-Z][A-Z0-9]*)+"
+)
+
+
+def is_variable_name(value: bytes) -> bool:
+    """An environment variable's or a Secret key's name given as the value (see
+    :data:`_ENV_NAME`, :data:`_CREDENTIAL_VARIABLE`)."""
+    value = value.strip()
+    return bool((_ENV_NAME.fullmatch(value) or _CREDENTIAL_VARIABLE.fullmatch(value)) and is_name_like(value))
 
 
 def is_name_like(value: bytes) -> bool:
@@ -293,7 +307,7 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
     """
     if operator == b"prose" or value.startswith(b"//") or _VERSION.search(value):
         return True
-    if _ENV_NAME.fullmatch(value) and is_name_like(value):
+    if is_variable_name(value):
         return True
     no_digit = not any(ch in b"0123456789" for ch in value)
     if (operator == b"," or no_digit) and (is_name_like(value) or (operator == b"," and no_digit)):
