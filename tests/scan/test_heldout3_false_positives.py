@@ -208,3 +208,16 @@ def test_a_generator_file_with_a_credential(tmp_path: Path, config: str) -> None
     kustomization = "secretGenerator:\n  - name: app-config\n    files:\n      - config.yaml=resources/config.yaml\n"
     found = findings(tmp_path, {"apps/app/kustomization.yaml": kustomization, "apps/app/resources/config.yaml": config})
     assert ("kustomize-secret-file", "apps/app/resources/config.yaml", 1) in found
+
+
+def test_a_random_bare_value_in_code_is_still_a_finding(tmp_path: Path) -> None:
+    # a .env fixture held by a raw string: the bare value is a literal, not an expression
+    token = _rand(24)
+    code = f'package x\n\nconst env = `\nAPI_TOKEN={token}\n`\n'
+    assert findings(tmp_path, {"fixture_test.go": code}) == [("generic-secret", "fixture_test.go", 4)]
+
+
+def test_is_expression() -> None:
+    assert filters.is_expression(b"resolve1PasswordReferences")
+    assert filters.is_expression(b"buildPlanSecrets(cfg")
+    assert not filters.is_expression(b"aB3xK9mQ2pL7vR4tY8wZ")

@@ -394,12 +394,29 @@ def is_bare_code_value(data: bytes, line: bytes, start_in_line: int, secret_star
     if line.lstrip().startswith(_COMMENT_START):
         return False
     key, operator = assigned_key(line, start_in_line)
-    if not key:
+    if not key or not is_expression(data[secret_start:secret_end]):
         return False
     if operator in _CODE_ASSIGNMENT:
         return True
     after = data[secret_end:secret_end + 1]
     return operator == b":" and after in (b",", b")", b"}")
+
+
+_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_expression(value: bytes) -> bool:
+    """What a bare value in code looks like: a call, an index or a member access (``(``,
+    ``[``, ``.``), or an identifier made of words (``resolve1PasswordReferences``: words of three
+    letters or more on average). A random token pasted unquoted, say in a ``.env`` fixture held
+    by a raw string, is an identifier too but not one made of words, and stays a finding."""
+    if any(ch in value for ch in b"([."):
+        return True
+    if not _IDENTIFIER.fullmatch(value):
+        return False
+    words = _KEY_WORD.findall(value)
+    digit_words = sum(w.isdigit() for w in words)
+    return len(words) >= 2 and digit_words <= 2 and len(value.replace(b"_", b"")) >= 3 * len(words)
 
 
 def generic_exempt_path(path: str) -> bool:
