@@ -181,7 +181,7 @@ def _kubernetes(git: _Git, f: Fakes, repo: FakeRepo) -> None:
               f"\t\t\"mac\": \"{_fake_enc(f)}\",\n\t\t\"lastmodified\": \"2024-01-01T00:00:00Z\"\n\t}}\n}}\n")
     repo.head += [Planted("kustomize-secret-literal", lit, ""),
                   Planted("kustomize-secret-file", file_secret, ""),
-                  Planted("kustomize-secret-file", "app", ""),
+                  # not DB_USER=app: a user name, as in a Secret's own entries, is no credential
                   Planted("kustomize-secret-file", env_pw, "")]
 
 

@@ -23,6 +23,8 @@ PLACEHOLDER_WORDS = (
     "redacted", "your_", "your-", "yourkey", "xxxx", "****", "....", "<", ">", "${", "{{", "$(", "%(",
     "todo", "fixme", "insert", "replace", "secret value", "secret-value", "nopassword", "no-password",
     "no_password", "overridden", "encoded", "changeit",
+    # xkcd 936's example passphrase, quoted by password-strength docs and tests everywhere
+    "correcthorsebatterystaple",
 )
 #: Whole values that are obviously not real secrets: the word for the thing (``password``), a
 #: default everyone knows (``admin``, ``root``), booleans and nulls, "not applicable".
@@ -57,7 +59,8 @@ _PLACEHOLDER_SHAPE = re.compile(
 #: ``{value}``, ``%s``, ``&anchor``, ``*alias``, ``(none)``.
 _PLACEHOLDER_START = ("$", "[", "{", "%", "&", "*", "(")
 
-#: Credentials published in vendor documentation (AWS, jwt.io) that are not secrets, and the
+#: Credentials published in vendor documentation and standards (AWS, jwt.io, the OAuth RFCs and
+#: OpenID Connect's examples) that are not secrets, and the
 #: Google API keys the Firebase Android SDK's own tests and docs use (each one checked to be in
 #: github.com/firebase/firebase-android-sdk at the time of writing): copied into countless apps'
 #: test code, they are public and open nothing worth a gate.
@@ -78,6 +81,17 @@ DOCUMENTED_EXAMPLES = frozenset({
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
     ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    # RFC 6749 (OAuth 2.0), sections 1.5, 2.3.1, 4.1-4.4, 5.1, 6: the example access and refresh
+    # tokens, authorization code, client id and secrets (and the Basic credentials
+    # base64("s6BhdRkqt3:gX1fBat3bV")) that every OAuth guide and library test copies
+    "2YotnFZFEjr1zCsicMWpAA", "tGzv3JOkF0XG5Qx2TlKWIA", "SplxlOBeZQQYbYS6WxSbIA", "s6BhdRkqt3",
+    "7Fjfp0ZBr1KtDRbnfVdmIw", "gX1fBat3bV", "czZCaGRSa3F0MzpnWDFmQmF0M2JW",
+    # RFC 6750 (bearer token usage), section 2.1 and RFC 7662: the example bearer token
+    "mF_9.B5f-4.1JqM",
+    # RFC 7636 (PKCE), appendix B: the example code verifier and its S256 challenge
+    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    # OpenID Connect Core 1.0, section 3.1.3.3: the example token response's access/refresh tokens
+    "SlAV32hkKG", "8xLOxBtZp8",
 })
 
 #: Reference markers found anywhere in a one-line value (1Password, vals/helm-secrets,

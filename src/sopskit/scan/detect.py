@@ -7,6 +7,7 @@ kustomization references) run per path.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class _Candidate:
     rule: Rule | None = None
     match: bytes = field(default=b"", repr=False)
     line_text: bytes = field(default=b"", repr=False)
+    #: a generic value that, in a source file, is an unquoted expression (see filters.is_bare_code_value)
+    bare_code: bool = False
 
 
 def is_binary(data: bytes) -> bool:
@@ -78,6 +81,10 @@ def _line_bounds(data: bytes, pos: int) -> tuple[int, int]:
     end = data.find(b"\n", pos)
     return start, len(data) if end < 0 else end
 
+
+#: The generic rules' shortest value (``{8,256}`` in their regexes): a query value cut shorter
+#: than this is no finding.
+_GENERIC_MIN = 8
 
 #: A hex string draws on 16 symbols, so a random one scores at most 4 bits per character (about
 #: 3.6 for 32 characters) against 5.95 for base64: the generic gate for hex is detect-secrets's
@@ -129,10 +136,19 @@ def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | N
             continue
         ls, le = _line_bounds(data, m.secret_start)
         line, secret = data[ls:le], data[m.secret_start:m.secret_end]
+        bare = False
+        if m.rule.is_generic:
+            value = filters.query_value(secret)  # ``token=x&user=admin``: the token is ``x``
+            if len(value) != len(secret):
+                if len(value) < _GENERIC_MIN:
+                    continue
+                m = dataclasses.replace(m, secret_end=m.secret_start + len(value))
+                secret = value
+            bare = filters.is_bare_code_value(data, line, m.secret_start - ls, m.secret_start, m.secret_end)
         if _content_filtered(m, secret, line, ls, meta, lineno, data[m.start:m.secret_start]):
             continue
         out.append(_Candidate(m.rule.id, lineno, secret, _PRIORITY_GENERIC if m.rule.is_generic else 0,
-                              (m.secret_start, m.secret_end), m.rule, data[m.start:m.end], line))
+                              (m.secret_start, m.secret_end), m.rule, data[m.start:m.end], line, bare))
     return out
 
 
@@ -194,13 +210,20 @@ def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
     return [_Candidate("manifest-password", v.line, v.value, _PRIORITY_BUILTIN)
             for v in kube.find_password_values(data, assignments=terraform) if v.line not in encoded
             and _literal_ok(v.value) and not filters.is_code_reference(v.value)
-            and not filters.echoes_key(v.key.encode(), v.value)]
+            and not filters.echoes_key(v.key.encode(), v.value) and not filters.is_variable_name(v.value)]
+
+
+def _generator_value_ok(key: str, value: bytes) -> bool:
+    """A secretGenerator literal or env-file entry that would leak something: judged as a
+    Secret's own entry is (``AWS_REGION=garage``, ``LOG_LEVEL=debug``, ``DB_USER=app`` are
+    settings and identities, not credentials)."""
+    return _literal_ok(value) and not (kube.is_identifying_key(key, value) or kube.is_setting(key, value))
 
 
 def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:
     refs = kube.find_generator_refs(data)
     out = [BlobFinding("kustomize-secret-literal", line, fingerprint(v), path)
-           for line, v in refs.literals if _literal_ok(v)]
+           for line, key, v in refs.literals if _generator_value_ok(key, v)]
     if ctx.read_file is None:
         return out
     base = posixpath.dirname(path)
@@ -211,8 +234,8 @@ def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[Blob
             continue
         if as_env:
             out.extend(BlobFinding("kustomize-secret-file", line, fingerprint(v), target)
-                       for line, v in kube.env_file_values(content) if _literal_ok(v))
-        elif content.strip():
+                       for line, key, v in kube.env_file_values(content) if _generator_value_ok(key, v))
+        elif content.strip() and kube.config_may_hold_secret(content):
             out.append(BlobFinding("kustomize-secret-file", 1, fingerprint(content), target))
     return out
 
@@ -284,8 +307,10 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
             here.extend(_password_candidates(data, path))
         exempt = minified or filters.generic_exempt_path(path)
         vendored = filters.is_vendored(path)
+        code = filters.is_code_path(path)
         kept = [c for c in here
                 if not (vendored and c.rule is not None)
+                if not (code and c.bare_code)
                 if not (c.rule is None and filters.has_allow_comment(_line_text(data, c.line)))
                 and not (c.rule is not None and c.rule.path is not None and not c.rule.path.search(path))
                 and not (exempt and c.priority == _PRIORITY_GENERIC)

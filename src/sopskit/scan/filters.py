@@ -40,6 +40,9 @@ _FILE_PATH = re.compile(
     rb"(?:\./|~/)?(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z]{2,6}|(?:~)?/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"
     rb"|\.[A-Za-z0-9_-]+/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+"  # .taskfiles/ExternalSecrets
     rb"|[A-Za-z0-9_.-]+\.(?:json|ya?ml|txt|pem|key|crt|cer|env|conf|cfg|ini|toml|xml|properties|p12|pfx|jks)"
+    # ``/run/secrets/gh_token:ro``: a container mount target and its options (docker -v, compose)
+    rb"|/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+:(?:ro|rw|z|Z|cached|delegated|consistent|shared|slave|private"
+    rb"|rshared|rslave|rprivate|nocopy)(?:,[A-Za-z]+)*"
 )
 #: ``hash:/etc/postfix/sasl_passwd``, ``lmdb:/var/db/x``: a lookup-table type and a file path
 #: (Postfix ``*_maps`` settings), not a credential.
@@ -106,10 +109,15 @@ _STAND_IN_KEY = re.compile(
     rb"|^(?:fake|dummy|mock|mocked|bogus|invalid|wrong|nonMatching|mismatched|unmatched)[A-Z0-9]"
     rb"|[a-z0-9](?:Fake|Dummy|Mock|Bogus|Invalid|Wrong|NonMatching|Mismatched|Unmatched)[A-Z0-9]"
 )
-#: Public by design (``publicToken``, ``publishableKey``) or not a credential (CSRF tokens).
-_NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf")
+#: Public by design (``publicToken``, ``publishableKey``), not a credential (CSRF tokens), or
+#: only a piece or a masked view of one that identifies it (``partialToken``, ``maskedSecret``,
+#: ``truncatedKey``: an API's listing of sessions or keys shows such a prefix, never the whole).
+_NOT_CREDENTIAL_KEY = re.compile(rb"(?i)public|publishable|csrf|xsrf|partial|masked|truncated")
 _VERSION = re.compile(rb"[0-9]+\.[0-9]+\.[0-9]+(?:[-+.][A-Za-z0-9.]+)?$")
-_NAME_LIKE = re.compile(rb"[A-Za-z][A-Za-z0-9]*(?:[-_./:][A-Za-z0-9]+)*")
+_NAME_LIKE = re.compile(rb"[A-Za-z][A-Za-z0-9]*(?:[-_./:]{1,2}[A-Za-z0-9]+)*")
+#: A word of a name that carries a number (``OAUTH2``, ``sha1``, ``b64``, ``v2``): letters, then
+#: at most two digits. A random token's segments mix digits in anywhere.
+_NUMBERED_WORD = re.compile(rb"[A-Za-z]+[0-9]{0,2}")
 _URL_NO_CREDS = re.compile(rb"[a-z][a-z0-9+.-]*://[^@\s]*", re.IGNORECASE)
 #: Files whose "secrets" are checksums or minified code: the generic rule does not run there.
 _GENERIC_EXEMPT_PATH = re.compile(
@@ -241,17 +249,53 @@ def echoes_key(key: bytes, value: bytes) -> bool:
     return 2 <= parts[-1] < inf
 
 
+#: ``?token=x&user=admin``: the start of the next query parameter (or a trailing ``&``)
+_QUERY_NEXT = re.compile(rb"&(?:[A-Za-z_][A-Za-z0-9_.\[\]%-]*=|$)")
+
+
+def query_value(secret: bytes) -> bytes:
+    """The generic rule's value up to the next ``&name=`` of a URL query or form body: in
+    ``token=x&type=LastHour`` the token is ``x`` (a real value's ``&`` is percent-encoded there)."""
+    m = _QUERY_NEXT.search(secret)
+    return secret[:m.start()] if m else secret
+
+
+#: ``AUTOBRR__OIDC_CLIENT_SECRET``, ``SPRING_..._OAUTH2_CLIENT_ID``: an environment variable's
+#: name (three or more upper-case words), set as the value of a key that says which variable or
+#: Secret key to read; a random token is not made of upper-case words joined by underscores.
+_ENV_NAME = re.compile(rb"[A-Z][A-Z0-9]*(?:_{1,2}[A-Z][A-Z0-9]*){2,}")
+#: ``DB_PASSWORD``, ``ADMIN_TOKEN``: two upper-case words, one of them a credential word; the
+#: name of the variable or Secret key that holds the value (``password: DB_PASSWORD`` in a chart
+#: that reads an existing Secret), not a password.
+_CREDENTIAL_VARIABLE = re.compile(
+    rb"(?:[A-Z][A-Z0-9]*_{1,2})+(?:PASSWORD|PASSWD|PASS|SECRET|TOKEN|KEY|APIKEY|CREDENTIALS?)(?:_{1,2}[A-Z0-9]+)*"
+    rb"|(?:PASSWORD|PASSWD|SECRET|TOKEN|APIKEY|CREDENTIALS?)(?:_{1,2}[A-Z][A-Z0-9]*)+"
+)
+
+
+def is_variable_name(value: bytes) -> bool:
+    """An environment variable's or a Secret key's name given as the value (see
+    :data:`_ENV_NAME`, :data:`_CREDENTIAL_VARIABLE`)."""
+    value = value.strip()
+    return bool((_ENV_NAME.fullmatch(value) or _CREDENTIAL_VARIABLE.fullmatch(value)) and is_name_like(value))
+
+
 def is_name_like(value: bytes) -> bool:
     """``db-password``, ``AWS_SECRET_ACCESS_KEY``, ``app/tls.key``: a name, not random text
     (a single long run such as ``m8bgnrkuokcoyqqnqyccj51t`` is not a name)."""
     value = value.rstrip(b":=,")  # ``ADMIN_PASSWORD:`` quoted inside another value
     if not _NAME_LIKE.fullmatch(value):
         return False
-    segments = re.split(rb"[-_./:]", value)
+    segments = [s for s in re.split(rb"[-_./:]", value) if s]
     digits = sum(ch in b"0123456789" for ch in value)
     if len(segments) == 1 and len(value) > 20:
         return digits == 0 and len(value) <= 48  # an identifier (``mockIdentityPassphrase``)
-    return digits <= max(2, len(value) // 8) and max(len(s) for s in segments) <= 20
+    if max(len(s) for s in segments) > 20:
+        return False
+    # ``password_sha1_b64``, ``SPRING_..._OAUTH2_CLIENT_SECRET``: three or more words, each
+    # letters with at most a two-digit number after them
+    return digits <= max(2, len(value) // 8) or (
+        len(segments) >= 3 and all(_NUMBERED_WORD.fullmatch(s) and len(s) >= 2 for s in segments))
 
 
 def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool:
@@ -262,6 +306,8 @@ def generic_key_excuses(key: bytes, value: bytes, operator: bytes = b"") -> bool
     value must look random: a digit, and not name-like.
     """
     if operator == b"prose" or value.startswith(b"//") or _VERSION.search(value):
+        return True
+    if is_variable_name(value):
         return True
     no_digit = not any(ch in b"0123456789" for ch in value)
     if (operator == b"," or no_digit) and (is_name_like(value) or (operator == b"," and no_digit)):
@@ -305,13 +351,72 @@ def is_qualified_name(value: bytes) -> bool:
             and bool(_CAMEL_WORDS.fullmatch(longest)))
 
 
-_TEMPLATE_PATH = re.compile(r"\.(?:j2|jinja|jinja2|tmpl|tpl|gotmpl|mustache|hbs|erb)$")
+_TEMPLATE_PATH = re.compile(
+    r"\.(?:j2|jinja|jinja2|tmpl|tpl|gotmpl|mustache|hbs|erb|example|sample|template|dist|skel|in)$"
+)
 
 
 def is_template_path(path: str) -> bool:
-    """``secret.sops.yaml.j2``: a template that renders the file sops will encrypt; it holds
+    """``secret.sops.yaml.j2``: a template that renders the file sops will encrypt, or
+    ``users.sops.yaml.example`` / ``.sample`` / ``.template``: a copy-and-fill-in starting point
+    that an unanchored ``path_regex`` (one without ``$``) also matches. Either holds
     placeholders, so "not encrypted" is expected (its literal secrets are still regex findings)."""
     return bool(_TEMPLATE_PATH.search(path))
+
+
+#: Source files of languages in which a bare word is a name, never a literal: a credential in
+#: such code is a quoted string, so an unquoted value after ``=``/``:=`` is an expression
+#: (``plan.Secrets = buildPlanSecrets(cfg)``, ``oldSecret := getSecretFn``). Shell, YAML, ``.env``
+#: and config formats are not here: there a bare word IS the literal.
+_CODE_PATH = re.compile(
+    r"\.(?:go|py|pyi|js|mjs|cjs|jsx|ts|mts|cts|tsx|java|kt|kts|scala|groovy|cs|fs|rs|swift|dart|c|h|cc|cpp|cxx|hpp"
+    r"|m|mm|rb|php|lua|ex|exs|erl|hs|ml|clj|cljs|vue|svelte)$"
+)
+#: Operators that assign in code (``=``, Go's ``:=``, ``=>``...), as :func:`assigned_key` reports them
+_CODE_ASSIGNMENT = frozenset({b"=", b":=", b"=>", b"?=", b".=", b"::=", b":::="})
+_COMMENT_START = (b"//", b"#", b"/*", b"*", b"--", b";", b"<!--", b"%")
+_QUOTES = b"\"'`"
+
+
+def is_code_path(path: str) -> bool:
+    """A source file of a language whose bare words are names (see :data:`_CODE_PATH`)."""
+    return bool(_CODE_PATH.search(path))
+
+
+def is_bare_code_value(data: bytes, line: bytes, start_in_line: int, secret_start: int, secret_end: int) -> bool:
+    """In source code, the value is an expression rather than a literal: not quoted, after an
+    assignment operator (or after ``:`` of a struct/dict entry that a ``,``/``)``/``}`` ends),
+    on a line that is not a comment (a comment may quote a config line, whose bare word is a
+    literal). Only meaningful for :func:`is_code_path` files."""
+    before = data[secret_start - 1:secret_start]
+    if not before or before in _QUOTES:
+        return False
+    if line.lstrip().startswith(_COMMENT_START):
+        return False
+    key, operator = assigned_key(line, start_in_line)
+    if not key or not is_expression(data[secret_start:secret_end]):
+        return False
+    if operator in _CODE_ASSIGNMENT:
+        return True
+    after = data[secret_end:secret_end + 1]
+    return operator == b":" and after in (b",", b")", b"}")
+
+
+_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_expression(value: bytes) -> bool:
+    """What a bare value in code looks like: a call, an index or a member access (``(``,
+    ``[``, ``.``), or an identifier made of words (``resolve1PasswordReferences``: words of three
+    letters or more on average). A random token pasted unquoted, say in a ``.env`` fixture held
+    by a raw string, is an identifier too but not one made of words, and stays a finding."""
+    if any(ch in value for ch in b"([."):
+        return True
+    if not _IDENTIFIER.fullmatch(value):
+        return False
+    words = _KEY_WORD.findall(value)
+    digit_words = sum(w.isdigit() for w in words)
+    return len(words) >= 2 and digit_words <= 2 and len(value.replace(b"_", b"")) >= 3 * len(words)
 
 
 def generic_exempt_path(path: str) -> bool:

@@ -370,7 +370,7 @@ def is_password_hash_list(value: bytes) -> bool:
 class GeneratorRefs:
     """What a kustomization's ``secretGenerator`` entries put into Secrets."""
 
-    literals: list[tuple[int, bytes]]  # (line, value)
+    literals: list[tuple[int, str, bytes]]  # (line, key, value)
     files: list[str]  # paths relative to the kustomization's directory
     envs: list[str]
 
@@ -400,9 +400,9 @@ def find_generator_refs(data: bytes) -> GeneratorRefs:
         for lit in gen.get("literals") or []:
             text = str(lit)
             if "=" in text:
-                value = text.split("=", 1)[1].encode()
+                key, value = text.split("=", 1)
                 if value:
-                    refs.literals.append((_line_of(data, text.encode()), value))
+                    refs.literals.append((_line_of(data, text.encode()), key, value.encode()))
         for f in gen.get("files") or []:
             text = str(f)
             refs.files.append(text.split("=", 1)[1] if "=" in text else text)
@@ -413,13 +413,61 @@ def find_generator_refs(data: bytes) -> GeneratorRefs:
     return refs
 
 
-def env_file_values(data: bytes) -> list[tuple[int, bytes]]:
-    """``KEY=value`` lines of a dotenv file: (line, value)."""
-    out: list[tuple[int, bytes]] = []
+#: A host inside the cluster or the machine (``svc.svc.cluster.local``, a single label,
+#: ``localhost``): an address that is no credential, unlike an external webhook URL whose path
+#: may be one.
+_LOCAL_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:svc|svc\.cluster\.local|cluster\.local)|[a-z0-9-]+|localhost"
+                         r"|127\.0\.0\.1")
+_URL_HOST = re.compile(r"[a-z][a-z0-9+.-]*://([^/:@\s]+)(?::[0-9]+)?(?:/|$)", re.IGNORECASE)
+#: Keys under which a config file may keep key material even without a credential word
+#: (Alertmanager's ``routing_key``/``service_key``/``user_key``, ``webhook`` URLs).
+_KEYISH = re.compile(r"(?i)(?:^|[_.-])key$|webhook")
+
+
+def _leaves(node: Any, key: str = "") -> list[tuple[str, Any]]:
+    if isinstance(node, dict):
+        return [leaf for k, v in node.items() for leaf in _leaves(v, str(k))]
+    if isinstance(node, list):
+        return [leaf for v in node for leaf in _leaves(v, key)]
+    return [(key, node)]
+
+
+def config_may_hold_secret(content: bytes) -> bool:
+    """A file read by a secretGenerator holds something worth encrypting: not when it is a YAML
+    or JSON document whose every value is a setting (an Alertmanager route to an in-cluster
+    webhook, a connection list whose passwords are ``${VAR}`` substitutions). A file that does
+    not parse as a mapping or a list (a key, a token, an INI file) is judged worth encrypting;
+    the regex rules read its lines either way."""
+    try:
+        doc = yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, ValueError):
+        return True
+    if not isinstance(doc, (dict, list)):
+        return True
+    for key, value in _leaves(doc):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        raw = value.encode()
+        if values.is_templated(value) or values.is_reference(value) or values.is_placeholder(value):
+            continue
+        if names.is_credential_name(key) or _KEYISH.search(key) or _USERINFO.search(raw):
+            return True
+        if b"PRIVATE KEY" in raw:
+            return True
+        host = _URL_HOST.match(value.strip())
+        if host and not _LOCAL_HOST.fullmatch(host.group(1).lower()):
+            return True
+    return False
+
+
+def env_file_values(data: bytes) -> list[tuple[int, str, bytes]]:
+    """``KEY=value`` lines of a dotenv file: (line, key, value)."""
+    out: list[tuple[int, str, bytes]] = []
     for n, line in enumerate(data.split(b"\n"), 1):
         s = line.strip()
         if s and not s.startswith(b"#") and b"=" in s:
-            value = _unquote(s.split(b"=", 1)[1].strip())
+            key, raw = s.split(b"=", 1)
+            value = _unquote(raw.strip())
             if value:
-                out.append((n, value))
+                out.append((n, key.strip().decode("utf-8", "replace"), value))
     return out
