@@ -296,12 +296,8 @@ class FluxGraph:
                 return None
             return f"GitRepository {namespace}/{name} is not defined in this repository"
         url = spec.get("url") if isinstance(spec.get("url"), str) else ""
-        ref = spec.get("ref") if isinstance(spec.get("ref"), dict) else {}
-        branch = ref.get("branch") if isinstance(ref, dict) else None
-        other_branch = (
-            isinstance(branch, str) and bool(self._branches) and branch not in self._branches
-            and not any(m in branch for m in _TEMPLATED)
-        )
+        branch = self._other_branch(spec)
+        other_branch = branch is not None
         if url and normalise_url(url) in self._own_urls:
             return f"GitRepository {namespace}/{name} follows branch {branch!r}" if other_branch else None
         if name == "flux-system" and namespace == DEFAULT_FLUX_NAMESPACE:
@@ -312,6 +308,29 @@ class FluxGraph:
         if any(self.ctx.repo.exists(p) for p in paths):
             return None
         return f"GitRepository {namespace}/{name} is another repository ({url or 'no url'})"
+
+    def _other_branch(self, spec: dict[str, Any]) -> str | None:
+        """The ``ref.branch`` of a GitRepository spec when it is not the checked-out or default branch."""
+        ref = spec.get("ref") if isinstance(spec.get("ref"), dict) else {}
+        branch = ref.get("branch") if isinstance(ref, dict) else None
+        if isinstance(branch, str) and self._branches and branch not in self._branches and not any(
+            m in branch for m in _TEMPLATED
+        ):
+            return branch
+        return None
+
+    def _may_be_this_repository(self, k: FluxKustomization) -> bool:
+        """Built from a GitRepository that is not judged this repository but may be: one not
+        defined here (defined by hand or by a bootstrap outside the repository), or one with this
+        repository's URL following another branch."""
+        ref = k.source_ref
+        if ref is None or ref[0] != "GitRepository" or self.source_problem(k) is None:
+            return False
+        spec = self._git_sources.get((ref[1], ref[2]))
+        if spec is None:
+            return True
+        url = spec.get("url")
+        return isinstance(url, str) and normalise_url(url) in self._own_urls and self._other_branch(spec) is not None
 
     def source_problem(self, k: FluxKustomization) -> str | None:
         """None when ``k`` builds this repository; otherwise why it is not checked."""
@@ -405,10 +424,7 @@ class FluxGraph:
         deployed (the conservative side: a wrong "dropped" would hide a true finding)."""
         paths: set[str] = set()
         for k in self.kustomizations:
-            ref = k.source_ref
-            if ref is None or ref[0] != "GitRepository" or self.source_problem(k) is None:
-                continue
-            if not k.templated_path and self.ctx.repo.exists(k.path or "."):
+            if self._may_be_this_repository(k) and not k.templated_path and self.ctx.repo.exists(k.path or "."):
                 paths.add(k.path)
         return paths
 
