@@ -166,6 +166,22 @@ class TestDecryptionKeyOnlyWhereThereIsOne:
         )
         assert self._reported(make_repo, {"clusters/prod/kustomization.yaml": patch}) == REPORTED_OP
 
+    def test_a_flux_instance_patching_decryption_in_means_a_key_secret(self, make_repo: RepoFactory) -> None:
+        # the Flux Operator patches its sync Kustomization: the Secret it names may hold a key
+        instance = (
+            "apiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\n"
+            "  namespace: flux-system\nspec:\n  kustomize:\n    patches:\n      - target:\n"
+            "          kind: Kustomization\n        patch: |\n          - op: add\n"
+            "            path: /spec/decryption\n            value: {provider: sops, secretRef: {name: sops-gcp}}\n"
+        )
+        assert self._reported(make_repo, {"clusters/prod/instance.yaml": instance}) == REPORTED_OP
+        # the same instance patching something else leaves the check not applicable
+        other = instance.replace("/spec/decryption", "/spec/timeout").replace(
+            "{provider: sops, secretRef: {name: sops-gcp}}", "5m")
+        assert self._reported(make_repo, {"clusters/prod/instance.yaml": other}) == [
+            ("rbac-workload-reads-all-secrets", "operator/rbac.yaml")
+        ]
+
     def test_the_global_flag_means_a_key_secret(self, make_repo: RepoFactory) -> None:
         flag = (
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kustomize-controller\n"

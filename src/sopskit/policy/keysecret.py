@@ -11,13 +11,16 @@ Every doubt keeps the check applicable (a key Secret *may* exist): an age or PGP
 any ``.sops.yaml`` or file metadata, a ``.sops.yaml`` or a SOPS file whose keys cannot be read, a
 key type this table does not know, no SOPS key at all, a ``secretRef`` in any Flux
 Kustomization (whatever its source), a patch that sets ``spec.decryption``, the global flag, or
-a committed Secret carrying a data key Flux's decryptor reads (``*.agekey``, ``sops.gcp-kms``...).
+a committed Secret carrying a data key Flux's decryptor reads (``*.agekey``, ``sops.gcp-kms``...),
+or, in any manifest but a CRD, a ``decryption`` mapping with a ``secretRef`` or a text patching
+``spec.decryption`` (a ``FluxInstance``'s ``spec.kustomize.patches``).
 File metadata is read with the stores' own loader and the format core's metadata reader, as
 ``sopskit.ops.document.read_encrypted`` does (the policy layer never decrypts).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +37,8 @@ from sopskit.stores import format_for_path, get_store
 CLOUD_KEY_TYPES = frozenset(("kms", "gcp_kms", "azure_kv", "hc_vault"))
 _CONFIG_NAMES = (".sops.yaml", ".sops.yml")
 _FALLBACK_FORMATS = ("yaml", "json", "dotenv", "ini")
+#: a patch (JSON 6902 path or strategic-merge body) that sets a Kustomization's decryption
+_DECRYPTION_PATCH = re.compile(r"(?m)/spec/decryption\b|^\s*decryption:")
 
 
 def no_decryption_key_secret(ctx: CheckContext) -> str | None:
@@ -72,7 +77,7 @@ def _reason(ctx: CheckContext) -> str | None:
         decryption = k.spec.get("decryption")
         if isinstance(decryption, dict) and decryption.get("secretRef"):
             return None
-    if _committed_key_secret(ctx):
+    if _committed_key_secret(ctx) or _names_decryption_elsewhere(ctx):
         return None
     return (
         f"the SOPS files and .sops.yaml rules use only cloud KMS keys ({', '.join(sorted(types))}), and no "
@@ -107,6 +112,29 @@ def file_key_types(file: RepoFile) -> set[str] | None:
             continue
         return {record.key_type for record in metadata.records()}
     return None
+
+
+def _names_decryption_elsewhere(ctx: CheckContext) -> bool:
+    """A ``decryption`` mapping with a ``secretRef``, or a patch text setting ``spec.decryption``,
+    anywhere in a manifest other than a CRD schema: a Flux Operator ``FluxInstance``'s
+    ``spec.kustomize.patches``, a ``ResourceSet`` template, Helm values rendering Kustomizations."""
+    for _file, doc in ctx.repo.documents():
+        if not is_kind(doc.data, "CustomResourceDefinition") and _mentions_decryption(doc.data, 0):
+            return True
+    return False
+
+
+def _mentions_decryption(node: object, depth: int) -> bool:
+    if depth > 40:
+        return True  # too deep to tell: keep the check
+    if isinstance(node, dict):
+        decryption = node.get("decryption")
+        if isinstance(decryption, dict) and "secretRef" in decryption:
+            return True
+        return any(_mentions_decryption(value, depth + 1) for value in node.values())
+    if isinstance(node, list):
+        return any(_mentions_decryption(value, depth + 1) for value in node)
+    return isinstance(node, str) and _DECRYPTION_PATCH.search(node) is not None
 
 
 def _committed_key_secret(ctx: CheckContext) -> bool:
