@@ -27,6 +27,9 @@ below a directory above its file that is itself a repository root (its own ``.gi
 
 A kustomize directory below one of this repository's Flux paths that no Flux build includes was
 dropped from the tree Flux deploys (:func:`dropped_from_flux`; the RBAC audit checks skip it).
+A Kustomization whose GitRepository cannot be told to be this repository (not defined here,
+another branch) does not stop that judgement for the whole repository: its ``spec.path``, when it
+exists here, and everything below it or reached by its kustomization file count as built.
 
 Decryption counts as wired for a Kustomization that sets ``spec.decryption``, or that a parent
 Kustomization builds while patching ``spec.decryption`` into Kustomizations (``spec.patches``
@@ -312,12 +315,8 @@ class FluxGraph:
                 return None
             return f"GitRepository {namespace}/{name} is not defined in this repository"
         url = spec.get("url") if isinstance(spec.get("url"), str) else ""
-        ref = spec.get("ref") if isinstance(spec.get("ref"), dict) else {}
-        branch = ref.get("branch") if isinstance(ref, dict) else None
-        other_branch = (
-            isinstance(branch, str) and bool(self._branches) and branch not in self._branches
-            and not any(m in branch for m in _TEMPLATED)
-        )
+        branch = self._other_branch(spec)
+        other_branch = branch is not None
         if url and normalise_url(url) in self._own_urls:
             return f"GitRepository {namespace}/{name} follows branch {branch!r}" if other_branch else None
         if name == "flux-system" and namespace == DEFAULT_FLUX_NAMESPACE:
@@ -328,6 +327,29 @@ class FluxGraph:
         if any(self.ctx.repo.exists(p) for p in paths):
             return None
         return f"GitRepository {namespace}/{name} is another repository ({url or 'no url'})"
+
+    def _other_branch(self, spec: dict[str, Any]) -> str | None:
+        """The ``ref.branch`` of a GitRepository spec when it is not the checked-out or default branch."""
+        ref = spec.get("ref") if isinstance(spec.get("ref"), dict) else {}
+        branch = ref.get("branch") if isinstance(ref, dict) else None
+        if isinstance(branch, str) and self._branches and branch not in self._branches and not any(
+            m in branch for m in _TEMPLATED
+        ):
+            return branch
+        return None
+
+    def _may_be_this_repository(self, k: FluxKustomization) -> bool:
+        """Built from a GitRepository that is not judged this repository but may be: one not
+        defined here (defined by hand or by a bootstrap outside the repository), or one with this
+        repository's URL following another branch."""
+        ref = k.source_ref
+        if ref is None or ref[0] != "GitRepository" or self.source_problem(k) is None:
+            return False
+        spec = self._git_sources.get((ref[1], ref[2]))
+        if spec is None:
+            return True
+        url = spec.get("url")
+        return isinstance(url, str) and normalise_url(url) in self._own_urls and self._other_branch(spec) is not None
 
     def source_problem(self, k: FluxKustomization) -> str | None:
         """None when ``k`` builds this repository; otherwise why it is not checked."""
@@ -389,12 +411,13 @@ class FluxGraph:
     @cached_property
     def dropped_files(self) -> set[str]:
         """Files of kustomize directories below a Flux path that no Flux build includes (see
-        :func:`dropped_from_flux`). Empty when a Kustomization's path is a template or a source
-        cannot be told apart from this repository: then what is built is not known."""
-        if any(k.templated_path for k in self.kustomizations) or any(
-            (problem or "").endswith("is not defined in this repository")
-            for problem in map(self.source_problem, self.kustomizations)
-        ):
+        :func:`dropped_from_flux`). Empty when a Kustomization's path is a template: then what is
+        built is not known. A Kustomization whose Git source is not this repository as far as
+        can be told (a GitRepository not defined here, another branch) but whose ``spec.path``
+        exists here may build this very tree: everything below that path, and what its
+        kustomization file reaches, counts as built (:meth:`_possibly_built`); the other
+        directories are still judged."""
+        if any(k.templated_path for k in self.kustomizations):
             return set()
         roots = {k.path for k in self.own if k.path and self.ctx.repo.exists(k.path)}
         roots |= {p for p in self._instance_paths if p}
@@ -403,13 +426,19 @@ class FluxGraph:
         built: set[str] = set()
         for path in {k.path for k in self.own} | set(self._instance_paths):
             built |= self.builds.inputs(path)
+        unresolved = self._possibly_built
+        for path in unresolved:
+            built |= self.builds.inputs(path)
 
         def below_a_root(directory: str) -> bool:
             return any(directory.startswith(f"{root}/") for root in roots)
 
+        def below_unresolved(directory: str) -> bool:
+            return any(not path or directory == path or directory.startswith(f"{path}/") for path in unresolved)
+
         dropped_units = {
             file.parent for file, _doc in self.ctx.repo.kustomizations()
-            if file.rel not in built and below_a_root(file.parent)
+            if file.rel not in built and below_a_root(file.parent) and not below_unresolved(file.parent)
         }
         if not dropped_units:
             return set()
@@ -417,6 +446,18 @@ class FluxGraph:
             f.rel for f in self.ctx.repo.files
             if any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
         }
+
+    @cached_property
+    def _possibly_built(self) -> set[str]:
+        """``spec.path`` (existing here) of each Kustomization built from a GitRepository that
+        cannot be told to be this repository, or told to be another branch of it: what it builds
+        is not known, so the directory, its kustomization chain and everything below it may be
+        deployed (the conservative side: a wrong "dropped" would hide a true finding)."""
+        paths: set[str] = set()
+        for k in self.kustomizations:
+            if self._may_be_this_repository(k) and not k.templated_path and self.ctx.repo.exists(k.path or "."):
+                paths.add(k.path)
+        return paths
 
     @cached_property
     def _instance_paths(self) -> list[str]:
@@ -526,6 +567,14 @@ class FluxGraph:
             for name in self._kustomize_decryption_patches(file, doc):
                 found.append((frozenset(self.builds.resources(file.parent)), name))
         return found
+
+    @cached_property
+    def decryption_patched(self) -> bool:
+        """Whether any Flux Kustomization (of any source) or kustomization file patches
+        ``spec.decryption`` into Kustomizations (such a patch may name a ``secretRef``)."""
+        return any(_patches_decryption(k.spec.get("patches")) for k in self.kustomizations) or any(
+            True for file, doc in self.ctx.repo.kustomizations() for _ in self._kustomize_decryption_patches(file, doc)
+        )
 
     def _kustomize_decryption_patches(self, file: RepoFile, doc: YamlDocument) -> Iterator[str | None]:
         """Name patterns of the Kustomizations a kustomization.yaml's patches give decryption."""

@@ -19,10 +19,16 @@ reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
 readable by a subject other than Flux's controllers. A controller is Flux by its account name in
 ``flux-system`` or, wherever installed, by the image of the workload that runs as the account.
+Not applicable when ``flux-system`` holds no decryption-key Secret: every SOPS key of the
+repository is a cloud KMS key and nothing names a decryption ``secretRef`` or the global
+``--sops-age-secret`` flag (:mod:`sopskit.policy.keysecret`); a broad read is then still
+``rbac-workload-reads-all-secrets``'s finding.
 
 RBAC in a file that the ``kustomization.yaml`` beside it does not list (when it lists some of its
 neighbours: an operator's install kit often ships two variants and the kustomization picks one),
-or under an ``.archive/`` (``archive/``, ``archived/``) directory, is not deployed: not judged.
+under an ``.archive/`` (``archive/``, ``archived/``) directory, or in a kustomize directory below a
+Flux path that no Flux build includes (:func:`sopskit.policy.fluxgraph.dropped_from_flux`), is not
+deployed: not judged.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.fluxgraph import dropped_from_flux, is_archived, left_out_of_kustomization
+from sopskit.policy.keysecret import no_decryption_key_secret
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
 from sopskit.policy.yamldocs import YamlDocument
@@ -386,6 +393,10 @@ def _uses_flux(ctx: CheckContext) -> bool:
 def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
     if not _uses_flux(ctx):
         ctx.mark_not_applicable(DECRYPTION_KEY_READABLE.id, "the repository has no Flux objects (no flux-system key)")
+        return
+    no_key = no_decryption_key_secret(ctx)
+    if no_key is not None:
+        ctx.mark_not_applicable(DECRYPTION_KEY_READABLE.id, no_key)
         return
     roles = _roles(ctx)
     for file, doc, namespace, role_key, subjects in _bindings(ctx):

@@ -1,0 +1,149 @@
+"""Whether ``flux-system`` can hold a SOPS decryption-key Secret at all.
+
+``decryption-key-readable`` guards the Secret that kustomize-controller decrypts with: an age
+or PGP private key, or cloud credentials, named by a Kustomization's
+``spec.decryption.secretRef`` or by the controller's global ``--sops-age-secret`` flag. A
+repository whose SOPS files and ``.sops.yaml`` rules name only cloud KMS keys (AWS KMS, GCP KMS,
+Azure Key Vault, Vault transit) and that names no such Secret anywhere has none: the controller
+decrypts with its own cloud identity (workload identity, IRSA), so there is no key to read.
+
+Every doubt keeps the check applicable (a key Secret *may* exist): an age or PGP recipient in
+any ``.sops.yaml`` or file metadata, a ``.sops.yaml`` or a SOPS file whose keys cannot be read, a
+key type this table does not know, no SOPS key at all, a ``secretRef`` in any Flux
+Kustomization (whatever its source), a patch that sets ``spec.decryption``, the global flag, or
+a committed Secret carrying a data key Flux's decryptor reads (``*.agekey``, ``sops.gcp-kms``...),
+or, in any manifest but a CRD, a ``decryption`` mapping with a ``secretRef`` or a text patching
+``spec.decryption`` (a ``FluxInstance``'s ``spec.kustomize.patches``).
+File metadata is read with the stores' own loader and the format core's metadata reader, as
+``sopskit.ops.document.read_encrypted`` does (the policy layer never decrypts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from sopskit.errors import SopsError
+from sopskit.format.keytypes import flux_reads
+from sopskit.format.metadata import metadata_from_plain
+from sopskit.policy.context import CheckContext
+from sopskit.policy.fluxgraph import flux_kustomizations, graph_of
+from sopskit.policy.repo import RepoFile, is_kind
+from sopskit.policy.sopsconfig import SopsConfigView, read_sops_config
+from sopskit.stores import format_for_path, get_store
+
+#: master-key types the controller uses through its own cloud identity (no key Secret needed)
+CLOUD_KEY_TYPES = frozenset(("kms", "gcp_kms", "azure_kv", "hc_vault"))
+_CONFIG_NAMES = (".sops.yaml", ".sops.yml")
+_FALLBACK_FORMATS = ("yaml", "json", "dotenv", "ini")
+#: a patch (JSON 6902 path or strategic-merge body) that sets a Kustomization's decryption
+_DECRYPTION_PATCH = re.compile(r"(?m)/spec/decryption\b|^\s*decryption:")
+
+
+def no_decryption_key_secret(ctx: CheckContext) -> str | None:
+    """Why ``flux-system`` holds no SOPS decryption-key Secret; None when it may hold one."""
+    cached = ctx.shared.get("no_decryption_key_secret", False)
+    if cached is not False:
+        return cached if isinstance(cached, str) else None
+    reason = _reason(ctx)
+    ctx.shared["no_decryption_key_secret"] = reason
+    return reason
+
+
+def _reason(ctx: CheckContext) -> str | None:
+    types: set[str] = set()
+    for config in _configs(ctx):
+        if config.error is not None or config.parse.error is not None:
+            return None
+        types |= {key.key_type for rule in config.rules for group in rule.rule.key_groups for key in group}
+        if not types <= CLOUD_KEY_TYPES:
+            return None
+    for file in ctx.repo.files:
+        if not file.is_encrypted:
+            continue
+        file_types = file_key_types(file)
+        if file_types is None:
+            return None
+        types |= file_types
+        if not types <= CLOUD_KEY_TYPES:
+            return None
+    if not types:
+        return None  # no SOPS key named anywhere: nothing tells how Flux decrypts
+    graph = graph_of(ctx)
+    if graph.global_decryption or graph.decryption_patched:
+        return None
+    for k in flux_kustomizations(ctx.repo):
+        decryption = k.spec.get("decryption")
+        if isinstance(decryption, dict) and decryption.get("secretRef"):
+            return None
+    if _committed_key_secret(ctx) or _names_decryption_elsewhere(ctx):
+        return None
+    return (
+        f"the SOPS files and .sops.yaml rules use only cloud KMS keys ({', '.join(sorted(types))}), and no "
+        "Kustomization names a decryption secretRef: flux-system holds no SOPS decryption key "
+        "(rbac-workload-reads-all-secrets still reports broad Secret reads)"
+    )
+
+
+def _configs(ctx: CheckContext) -> Iterator[SopsConfigView]:
+    """The ``.sops.yaml`` in use and every other one in the repository."""
+    seen: set[Path] = set()
+    if ctx.sops_config is not None:
+        seen.add(ctx.sops_config.path.resolve())
+        yield ctx.sops_config
+    for file in ctx.repo.files:
+        if file.name in _CONFIG_NAMES and file.path.resolve() not in seen:
+            seen.add(file.path.resolve())
+            yield read_sops_config(file.path)
+
+
+def file_key_types(file: RepoFile) -> set[str] | None:
+    """The master-key types in a SOPS file's metadata (no key needed); None when unreadable.
+
+    The store is sops's choice for the file name; a name sops would open as binary (no known
+    suffix: ``kubeconfig``) is tried as the structured formats too, as ``--input-type`` would."""
+    first = format_for_path(file.rel)
+    for name in dict.fromkeys((first, *_FALLBACK_FORMATS)):
+        try:
+            _branches, plain = get_store(name).load_encrypted(file.raw)
+            metadata = metadata_from_plain(plain)
+        except (SopsError, ValueError, TypeError, UnicodeDecodeError):
+            continue
+        return {record.key_type for record in metadata.records()}
+    return None
+
+
+def _names_decryption_elsewhere(ctx: CheckContext) -> bool:
+    """A ``decryption`` mapping with a ``secretRef``, or a patch text setting ``spec.decryption``,
+    anywhere in a manifest other than a CRD schema: a Flux Operator ``FluxInstance``'s
+    ``spec.kustomize.patches``, a ``ResourceSet`` template, Helm values rendering Kustomizations."""
+    for _file, doc in ctx.repo.documents():
+        if not is_kind(doc.data, "CustomResourceDefinition") and _mentions_decryption(doc.data, 0):
+            return True
+    return False
+
+
+def _mentions_decryption(node: object, depth: int) -> bool:
+    if depth > 40:
+        return True  # too deep to tell: keep the check
+    if isinstance(node, dict):
+        decryption = node.get("decryption")
+        if isinstance(decryption, dict) and "secretRef" in decryption:
+            return True
+        return any(_mentions_decryption(value, depth + 1) for value in node.values())
+    if isinstance(node, list):
+        return any(_mentions_decryption(value, depth + 1) for value in node)
+    return isinstance(node, str) and _DECRYPTION_PATCH.search(node) is not None
+
+
+def _committed_key_secret(ctx: CheckContext) -> bool:
+    """A Secret in the repository (plain or SOPS-encrypted) with a data key Flux's decryptor reads."""
+    for _file, doc in ctx.repo.documents():
+        if not is_kind(doc.data, "Secret"):
+            continue
+        for field in ("data", "stringData"):
+            entries = doc.data.get(field)
+            if isinstance(entries, dict) and any(flux_reads(str(key)) for key in entries):
+                return True
+    return False
