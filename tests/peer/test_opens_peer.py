@@ -72,3 +72,50 @@ def test_filestatus_errors_where_sops_cannot_load_the_metadata(peer: Peer) -> No
         assert codes == {"sops": 1, "kit": 1}, (name, codes)
     plain = peer.write("nothing.yaml", "user: alice\n")
     assert peer.ok("kit", "filestatus", plain) == peer.ok("sops", "filestatus", plain) == b'{"encrypted":false}\n'
+
+
+def _kyaml(value: object, indent: str = "") -> str:
+    """Flow-style YAML as kubectl's KYAML output writes it: braces, one key per line, unquoted
+    keys, double-quoted strings (a JSON string is a YAML double-quoted scalar), trailing commas."""
+    import json
+
+    inner = indent + "  "
+    if isinstance(value, dict):
+        return "{\n" + "".join(f"{inner}{k}: {_kyaml(v, inner)},\n" for k, v in value.items()) + indent + "}"
+    if isinstance(value, list):
+        return "[\n" + "".join(f"{inner}{_kyaml(v, inner)},\n" for v in value) + indent + "]"
+    return json.dumps(value)
+
+
+def test_flow_style_sops_files_open_like_sops_and_count_as_encrypted(peer: Peer, tmp_path: Path) -> None:
+    """held-out-9: a repository reformatted its SOPS Secrets into KYAML (flow style): sops
+    decrypts them (its YAML parser reads flow style), but the guardrails' byte test looked for
+    ``sops:`` at column 0 only, so every file counted as plaintext. Both layouts, one key per
+    line and the whole document on one line, must be recognised and decrypt like sops."""
+    import yaml
+
+    from sopskit.policy import check_policy
+
+    path = peer.encrypt("sops", peer.write("secret.sops.yaml",
+                                           "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\n"
+                                           "stringData:\n  password: hunter2-but-longer\n  port: 5432\n"))
+    tree = yaml.safe_load(path.read_text())
+    layouts = {"kyaml": "---\n" + _kyaml(tree) + "\n",
+               "oneline": yaml.safe_dump(tree, default_flow_style=True, sort_keys=False, width=1 << 20)}
+    for name, text in layouts.items():
+        assert not text.lstrip("-\n").startswith("apiVersion")
+        flow = peer.write(f"{name}.sops.yaml", text)
+        assert has_sops_metadata(flow.read_bytes()), name
+        expected = peer.decrypt("sops", flow)
+        assert b"hunter2-but-longer" in expected
+        assert peer.decrypt("kit", flow) == expected, name
+        assert peer.ok("kit", "filestatus", flow) == peer.ok("sops", "filestatus", flow), name
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "secret.sops.yaml").write_text(layouts["kyaml"])
+    report = check_policy(repo, only=["plaintext-secret"])
+    assert [v.path for v in report.violations] == []
+    plain = repo / "plain.yaml"
+    plain.write_text(_kyaml({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
+                             "stringData": {"password": "Zq8vPn3Lr7Tw2Xk"}}) + "\n")
+    assert [v.path for v in check_policy(repo, only=["plaintext-secret"]).violations] == ["plain.yaml"]

@@ -20,11 +20,14 @@ AGE_IDENTITY_PATTERN = r"\bAGE-SECRET-KEY-(?:PQ-)?1[02-9AC-HJ-NP-Z]{58,2200}\b"
 AGE_IDENTITY_RE = re.compile(AGE_IDENTITY_PATTERN.encode())
 
 _YAML_META = re.compile(rb"(?m)^sops:\s*$")
+#: the block in YAML flow style (``sops: {`` as kubectl's KYAML output and formatters write it,
+#: one key per line or the whole document on one line): sops's YAML parser reads both
+_FLOW_META = re.compile(rb'(?m)(?:^|[{,])[ \t]*"?sops"?[ \t]*:[ \t]*\{')
 _JSON_META = re.compile(rb'"sops"\s*:\s*\{')
 _DOTENV_META = re.compile(rb"(?m)^sops_(?:mac|lastmodified|version)=")
 _INI_META = re.compile(rb"(?m)^\[sops\]\s*$")
-_MAC_FIELD = re.compile(rb"(?m)(?:^\s*mac\s*[:=]|\"mac\"\s*:|^sops_mac=)")
-_VERSION_FIELD = re.compile(rb"(?m)(?:^\s*version\s*[:=]|\"version\"\s*:|^sops_version=)")
+_MAC_FIELD = re.compile(rb"(?m)(?:^\s*mac\s*[:=]|\"mac\"\s*:|^sops_mac=|[{,][ \t]*mac[ \t]*:)")
+_VERSION_FIELD = re.compile(rb"(?m)(?:^\s*version\s*[:=]|\"version\"\s*:|^sops_version=|[{,][ \t]*version[ \t]*:)")
 _LASTMOD_FIELD = re.compile(rb"lastmodified")
 
 
@@ -43,7 +46,7 @@ def has_sops_metadata(data: bytes) -> bool:
     ``lastmodified`` (an RFC 3339 time) or ``version`` before looking for a key.
     """
     if not (_YAML_META.search(data) or _JSON_META.search(data) or _DOTENV_META.search(data)
-            or _INI_META.search(data)):
+            or _INI_META.search(data) or _FLOW_META.search(data)):
         return False
     if not _LASTMOD_FIELD.search(data):
         return False
