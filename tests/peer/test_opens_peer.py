@@ -92,6 +92,8 @@ def test_flow_style_sops_files_open_like_sops_and_count_as_encrypted(peer: Peer,
     decrypts them (its YAML parser reads flow style), but the guardrails' byte test looked for
     ``sops:`` at column 0 only, so every file counted as plaintext. Both layouts, one key per
     line and the whole document on one line, must be recognised and decrypt like sops."""
+    import secrets
+
     import yaml
 
     from sopskit.policy import check_policy
@@ -117,5 +119,5 @@ def test_flow_style_sops_files_open_like_sops_and_count_as_encrypted(peer: Peer,
     assert [v.path for v in report.violations] == []
     plain = repo / "plain.yaml"
     plain.write_text(_kyaml({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
-                             "stringData": {"password": "Zq8vPn3Lr7Tw2Xk"}}) + "\n")
+                             "stringData": {"password": "Zq8" + secrets.token_hex(8) + "Tw"}}) + "\n")
     assert [v.path for v in check_policy(repo, only=["plaintext-secret"]).violations] == ["plain.yaml"]
