@@ -1189,3 +1189,35 @@ def test_a_variable_described_as_a_key_name_holds_no_key(make_repo: RepoFactory)
         'variable "signing_key" {\n  description = "The signing key"\n  default = "k3y-m4terial-Zq81"\n}\n'
     )
     assert policy(make_repo({"kms/variables.tf": tf}), "terraform-secret-default") == [("kms/variables.tf", 7)]
+
+
+def test_an_upstream_projects_repository_is_not_this_one_even_when_a_path_matches(make_repo: RepoFactory) -> None:
+    """held-out-9: an operator's Kustomization builds ``./kubernetes`` of the operator project's
+    own GitRepository (another URL, another repository name). This repository also has a
+    ``kubernetes/`` tree, so it was taken for this one: the whole tree became a child and no root
+    was left, and 0 Kustomizations were checked. A URL naming another repository is another
+    repository; a GitRepository whose URL has this repository's name (a mirror on another host)
+    and builds paths that exist here is still this one."""
+    upstream = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: operator-upstream\n"
+        "  namespace: flux-system\nspec:\n  url: https://example.invalid/vendor/operator-manifests\n"
+    )
+    files: dict[str, str | bytes] = {
+        "kubernetes/flux/cluster-apps.yaml": ks("cluster-apps", "./kubernetes/apps"),
+        "kubernetes/apps/kustomization.yaml": "resources:\n  - app.yaml\n  - operator.yaml\n",
+        "kubernetes/apps/app.yaml": ks("app", "./kubernetes/apps/app/deploy"),
+        "kubernetes/apps/operator.yaml": ks("operator", "./kubernetes",
+                                            "kind: GitRepository\n    name: operator-upstream"),
+        "kubernetes/apps/upstream.yaml": upstream,
+        "kubernetes/apps/app/deploy/kustomization.yaml": "resources:\n  - secret.sops.yaml\n",
+        "kubernetes/apps/app/deploy/secret.sops.yaml": vector_bytes(AGE_VECTOR),
+    }
+    root = make_repo(files)
+    subprocess.run(["git", "-C", str(root), "remote", "add", "origin", "https://example.invalid/me/home-ops.git"],
+                   check=True)
+    assert flux(root, "flux-decryption-provider") == [("kubernetes/apps/app.yaml", 6)]
+    # the same source under this repository's name (a mirror on another host) is this repository
+    mirror = root / "kubernetes/apps/upstream.yaml"
+    mirror.write_text(upstream.replace("vendor/operator-manifests", "mirror/home-ops"))
+    # judged this repository, it builds the whole tree, so the app is its child and nothing is a root
+    assert flux(root, "flux-decryption-provider") == []

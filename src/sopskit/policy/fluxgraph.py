@@ -222,6 +222,11 @@ def normalise_url(url: str) -> str:
     return text.removesuffix("/").removesuffix(".git")
 
 
+def _repository_name(url: str) -> str:
+    """``home-ops`` for ``git@github.com:o/home-ops.git``: what a mirror on another host keeps."""
+    return normalise_url(url).rsplit("/", 1)[-1]
+
+
 def _git(repo: Repo, *args: str) -> str:
     if not repo.is_git:
         return ""
@@ -282,6 +287,12 @@ class FluxGraph:
         return urls
 
     @cached_property
+    def _own_names(self) -> set[str]:
+        """The repository names (last URL segment) this repository is known by: a GitRepository
+        URL with another name is another project, whatever paths the two share."""
+        return {_repository_name(url) for url in self._own_urls}
+
+    @cached_property
     def _branches(self) -> set[str]:
         names = {_git(self.ctx.repo, "symbolic-ref", "--short", "-q", "HEAD")}
         default = _git(self.ctx.repo, "symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD")
@@ -323,9 +334,12 @@ class FluxGraph:
             return None
         if other_branch:
             return f"GitRepository {namespace}/{name} follows branch {branch!r} of {url or 'another repository'}"
+        if url and self._own_names and _repository_name(url) not in self._own_names:
+            # names another project (an operator's upstream manifests): its ./kubernetes is not ours
+            return f"GitRepository {namespace}/{name} is another repository ({url})"
         paths = [k.path for k in users if k.path and not k.templated_path]
         if any(self.ctx.repo.exists(p) for p in paths):
-            return None
+            return None  # a mirror or an internal URL of this repository, by the paths it builds
         return f"GitRepository {namespace}/{name} is another repository ({url or 'no url'})"
 
     def _other_branch(self, spec: dict[str, Any]) -> str | None:
