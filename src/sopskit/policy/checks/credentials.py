@@ -19,6 +19,7 @@ from typing import Any
 from sopskit.detectors import values
 from sopskit.detectors.paths import is_vendored
 from sopskit.format.recognize import AGE_IDENTITY_RE, is_enc_value
+from sopskit.policy import credentials_in_text
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import matches_any
@@ -164,6 +165,8 @@ def _production_dotenv(ctx: CheckContext) -> Iterator[Violation]:
         if not _is_dotenv(file.name) or file.is_encrypted:
             continue
         ctx.count(PRODUCTION_DOTENV.id)
+        if file.text is not None and not credentials_in_text.file_holds_credential(file.rel, file.text, env=True):
+            continue  # only references (op://, ${VAR}), placeholders and settings such as version pins
         if matches_any(file.rel, ctx.settings.production_paths):
             yield Violation(
                 PRODUCTION_DOTENV.id,
@@ -210,7 +213,7 @@ PRODUCTION_DOTENV = Check(
     id="production-dotenv",
     title="Plaintext .env file under a production path",
     catches="A .env / .env.* / *.env file (not .example/.sample/.template) that is not SOPS-encrypted "
-    "under a sopskit.production_paths glob.",
+    "under a sopskit.production_paths glob and holds a credential (not only references or settings).",
     fix="sops-encrypt it (dotenv is a sops format) or remove it; commit an .env.example with empty values.",
     run=_production_dotenv,
 )
