@@ -65,7 +65,7 @@ def _checkout(source: str, rev: str | None, into: Path) -> str:
         target = "HEAD"
     elif _DATE.match(rev):
         target = subprocess.run(
-            ["git", "-C", str(into), "rev-list", "-1", f"--before={rev}", "HEAD"],
+            ["git", "-C", str(into), "rev-list", "-1", f"--before={rev}T00:00:00Z", "HEAD"],
             check=True, capture_output=True, text=True,
         ).stdout.strip()
         if not target:

@@ -204,3 +204,51 @@ class TestDecryptionKeyOnlyWhereThereIsOne:
         assert self._reported(make_repo, {"secrets/broken.enc.yaml": broken}) == REPORTED_OP
         bare = {k: v for k, v in self.CLOUD.items() if k not in (".sops.yaml", "secrets/sealed-key.enc.yaml")}
         assert found(make_repo(bare)) == REPORTED_OP
+
+
+class TestCopiedUpstreamTree:
+    """held-out-9: a repository copies an upstream project's whole manifest tree into
+    ``third_party/`` and Flux builds pick a few of its directories (``resources:
+    ../../third_party/...``). The tree's other variants and examples (RBAC, example Secrets) are
+    in Git only because the whole tree was copied: no build reaches them. What a build reaches
+    is judged as before; a vendored tree no build reaches at all is left alone (it may be applied
+    by other means)."""
+
+    EXAMPLE_SECRET = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: example\n  namespace: vault\n"
+                      "stringData:\n  password: " + "Upstr" + "eamDef4ult" + "Pw9\n")
+
+    def files(self) -> dict[str, str | bytes]:
+        return {
+            "clusters/home/apps.yaml": ks("apps", "./apps"),
+            "apps/kustomization.yaml": "resources:\n  - ../third_party/upstream/base\n",
+            "third_party/upstream/base/kustomization.yaml": "resources:\n  - rbac.yaml\n  - job.yaml\n",
+            "third_party/upstream/base/rbac.yaml": _ROLE,
+            "third_party/upstream/base/job.yaml": _JOB,
+            "third_party/upstream/variant/kustomization.yaml": "resources:\n  - rbac.yaml\n  - job.yaml\n",
+            "third_party/upstream/variant/rbac.yaml": _ROLE.replace("unsealer", "other"),
+            "third_party/upstream/variant/job.yaml": _JOB.replace("unsealer", "other"),
+            "third_party/upstream/examples/secret.yaml": self.EXAMPLE_SECRET,
+        }
+
+    def test_only_what_a_build_reaches_is_judged(self, make_repo: RepoFactory) -> None:
+        root = make_repo(self.files())
+        assert found(root) == [("decryption-key-readable", "third_party/upstream/base/rbac.yaml"),
+                               ("rbac-workload-reads-all-secrets", "third_party/upstream/base/rbac.yaml")]
+        assert [v.path for v in check_policy(root, only=["plaintext-secret"]).violations] == []
+
+    def test_a_built_example_secret_is_still_reported(self, make_repo: RepoFactory) -> None:
+        files = self.files()
+        files["third_party/upstream/base/kustomization.yaml"] = (
+            "resources:\n  - rbac.yaml\n  - job.yaml\n  - ../examples/secret.yaml\n")
+        root = make_repo(files)
+        assert [v.path for v in check_policy(root, only=["plaintext-secret"]).violations] == [
+            "third_party/upstream/examples/secret.yaml"]
+
+    def test_a_vendored_tree_no_build_reaches_is_left_alone(self, make_repo: RepoFactory) -> None:
+        files = self.files()
+        files["apps/kustomization.yaml"] = "resources: []\n"
+        root = make_repo(files)
+        assert {path for _check, path in found(root)} == {"third_party/upstream/base/rbac.yaml",
+                                                         "third_party/upstream/variant/rbac.yaml"}
+        assert [v.path for v in check_policy(root, only=["plaintext-secret"]).violations] == [
+            "third_party/upstream/examples/secret.yaml"]

@@ -54,6 +54,7 @@ from typing import Any
 
 import yaml
 
+from sopskit.detectors.paths import VENDORED_DIRS, is_vendored
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import IgnoreRule, go_git_ignored, ignore_rules
 from sopskit.policy.kustomize import Reference, references
@@ -225,6 +226,16 @@ def normalise_url(url: str) -> str:
 def _repository_name(url: str) -> str:
     """``home-ops`` for ``git@github.com:o/home-ops.git``: what a mirror on another host keeps."""
     return normalise_url(url).rsplit("/", 1)[-1]
+
+
+def _vendored_root(rel: str) -> str:
+    """``third_party`` for ``third_party/kubeflow/x.yaml``: the path up to the first vendored
+    directory (:data:`sopskit.detectors.paths.VENDORED_DIRS`)."""
+    parts = rel.split("/")
+    for index, part in enumerate(parts[:-1]):
+        if part in VENDORED_DIRS:
+            return "/".join(parts[: index + 1])
+    return posixpath.dirname(rel)
 
 
 def _git(repo: Repo, *args: str) -> str:
@@ -454,12 +465,36 @@ class FluxGraph:
             file.parent for file, _doc in self.ctx.repo.kustomizations()
             if file.rel not in built and below_a_root(file.parent) and not below_unresolved(file.parent)
         }
-        if not dropped_units:
+        dropped = self._vendored_not_built(built) if not unresolved else set()
+        if dropped_units:
+            dropped |= {
+                f.rel for f in self.ctx.repo.files
+                if any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
+            }
+        return dropped
+
+    def _vendored_not_built(self, built: set[str]) -> set[str]:
+        """Files of a vendored tree (``third_party/``, ``vendor/``: a copy of upstream manifests)
+        that Flux builds pick from, which no build reaches: the upstream's other variants and
+        examples, in Git because the whole tree was copied. A vendored tree no build reaches at
+        all is left alone (it may be applied by other means)."""
+        picked = {_vendored_root(rel) for rel in built if is_vendored(rel)}
+        if not picked:
             return set()
-        return {
-            f.rel for f in self.ctx.repo.files
-            if any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
-        }
+        return {f.rel for f in self.ctx.repo.files
+                if f.rel not in built and is_vendored(f.rel) and _vendored_root(f.rel) in picked}
+
+    @cached_property
+    def vendored_not_built(self) -> set[str]:
+        """:meth:`_vendored_not_built` on its own, for checks that judge committed text (a
+        plaintext Secret below a directory Flux dropped is still committed, but an upstream
+        example Secret in a copied tree is not this repository's credential)."""
+        if any(k.templated_path for k in self.kustomizations) or self._possibly_built:
+            return set()
+        built: set[str] = set()
+        for path in {k.path for k in self.own} | set(self._instance_paths):
+            built |= self.builds.inputs(path)
+        return self._vendored_not_built(built)
 
     @cached_property
     def _possibly_built(self) -> set[str]:
@@ -663,6 +698,12 @@ def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
     }
     ctx.shared["left_out"] = left_out
     return left_out
+
+
+def vendored_not_built(ctx: CheckContext, rel: str) -> bool:
+    """Whether ``rel`` is an upstream file of a vendored tree that Flux builds pick from but
+    never reach (see :meth:`FluxGraph.vendored_not_built`)."""
+    return rel in graph_of(ctx).vendored_not_built
 
 
 def dropped_from_flux(ctx: CheckContext, rel: str) -> bool:
