@@ -1235,3 +1235,32 @@ def test_a_secret_holding_a_time_zone_is_not_a_plaintext_secret(make_repo: RepoF
                       "apps/zone.yaml": secret("zone", "Europe/Paris\n"),
                       "apps/random.yaml": secret("random", "Q7" + "x9Lm" + "2Vr8" + "Kp4Z\n")})
     assert policy(root, "plaintext-secret") == [("apps/random.yaml", 5)]
+
+
+def test_a_secret_of_public_certificates_is_not_a_plaintext_secret(make_repo: RepoFactory) -> None:
+    """held-out-9: a Secret holding only a CA bundle was reported; certificates are published by
+    design. The same Secret with the private key beside the certificate still is."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "made-up ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+
+    def secret(values: dict[str, str]) -> str:
+        body = "".join(f"  {k}: |\n" + "".join(f"    {line}\n" for line in v.splitlines()) for k, v in values.items())
+        return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: ca\nstringData:\n{body}"
+
+    root = make_repo({"certs/ca.yaml": secret({"ca.crt": pem, "bundle.pem": pem + pem}),
+                      "certs/tls.yaml": secret({"tls.crt": pem, "tls.key": private})})
+    assert [path for path, _line in policy(root, "plaintext-secret")] == ["certs/tls.yaml"]

@@ -158,6 +158,8 @@ def is_secret_value(key: str, value: str) -> bool:
     Stricter than :func:`is_credential`: a Secret is meant to hold secrets, so under a credential
     key even a placeholder counts (the object will be applied as it is), and under any other key
     a value counts unless it is shaped like configuration (a host, a port, a name)."""
+    if values.is_public_material(value):
+        return False  # a CA bundle or a known_hosts line, whatever the key is called
     if is_material(value):
         return True
     if is_credential_key(key):

@@ -144,28 +144,10 @@ def is_placeholder(secret: bytes) -> bool:
     return values.is_placeholder(secret.decode("latin-1"))
 
 
-_PUBLIC_KEY_LINE = re.compile(
-    rb"(?:[^\s]+ )?(?:" + values.SSH_PUBLIC_KEY_TYPES.encode()
-    + rb")(?:-cert-v01@openssh\.com)? AAAA[A-Za-z0-9+/=]+(?: [^\n]*)?"
-)
-_CERTIFICATE = re.compile(rb"-----BEGIN (?:CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL)-----")
-#: An exported OpenPGP public key (``.sops.pub.asc`` kept beside a repository's sops rules).
-_PGP_PUBLIC = re.compile(rb"-----BEGIN PGP PUBLIC KEY BLOCK-----")
-
-
 def is_public_material(value: bytes) -> bool:
-    """Public halves that Secrets carry beside the private one: ``identity.pub``,
-    ``known_hosts`` lines, X.509 certificates and CA bundles, age recipients."""
-    lines = [ln.strip() for ln in value.strip().split(b"\n") if ln.strip()]
-    if not lines:
-        return False
-    if all(_PUBLIC_KEY_LINE.fullmatch(ln) for ln in lines):
-        return True
-    if _CERTIFICATE.match(lines[0]) and b"PRIVATE KEY" not in value:
-        return True
-    if _PGP_PUBLIC.match(lines[0]) and b"PRIVATE KEY" not in value:
-        return True
-    return all(_AGE_PUBLIC.fullmatch(ln) for ln in lines)
+    """Public halves that Secrets carry beside the private one (the shared rule:
+    :func:`sopskit.detectors.values.is_public_material`)."""
+    return values.is_public_material(value.decode("latin-1"))
 
 
 def is_reference(secret: bytes) -> bool:

@@ -33,6 +33,7 @@ from sopskit.detectors.values import (
     SSH_PUBLIC_KEY_TYPES,
     TEMPLATE_RE,
     URL_PASSWORD,
+    is_public_material,
     strip_templates,
 )
 from sopskit.detectors.values import is_reference as is_reference_syntax
@@ -182,6 +183,8 @@ def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
     """
     if is_reference(text) or is_harmless_config(text) or _REDACTED.match(text) or _holds_nothing(text):
         return False
+    if is_public_material(text):
+        return False  # certificates, CA bundles, public keys: published by design
     if not delegates:
         return is_secret_value(key, text)
     return (names.is_credential_name(key) and not names.IDENTITY_KEY.search(key)) or _looks_like_material(text)
