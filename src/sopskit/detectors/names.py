@@ -73,3 +73,20 @@ def is_public_name(key: str) -> bool:
     if PUBLIC_KEY_NAME.search(key):
         return True
     return bool(IDENTITY_KEY.search(key)) and not _SECRET_WORD.search(key)
+
+
+#: A key's last word that says "identifier": ``TUNNEL_ID``, ``tunnelId``, ``zone-id``.
+_ID_SUFFIX = re.compile(r"(?:^|[_.-])(?:id|ID|Id)$|[a-z0-9]Id$")
+
+
+def is_identifier_name(key: str) -> bool:
+    """A key whose name says it holds an identifier (``CLOUDFLARE_TUNNEL_ID``, ``zoneId``), not
+    a credential: the word before ``id`` is no secret word (``secret_id``, an AppRole
+    credential, ``api_key_id`` and ``token_id`` are not identifiers here)."""
+    last = key.rsplit("/", 1)[-1]
+    if not _ID_SUFFIX.search(last):
+        return False
+    words = _WORD.findall(last)
+    before = words[-2].lower() if len(words) >= 2 else ""
+    return not (_SECRET_WORD.fullmatch(before) or before in {"key", "pass", "pwd", "auth", "access"})
+

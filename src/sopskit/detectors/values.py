@@ -12,6 +12,7 @@ character per byte, so lengths and runs are those of the bytes).
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import re
 
@@ -145,6 +146,44 @@ _REPEATED = re.compile(r"(.)\1{5,}")
 SSH_PUBLIC_KEY_TYPES = (
     r"ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com"
 )
+
+
+#: An absolute filesystem path of name-like segments (``/volume1/kubernetes/config``, an NFS
+#: export): a location. A segment that looks random (mixed case and digits) is not a name, so a
+#: base64 token that happens to start with ``/`` is no path.
+_FS_PATH = re.compile(r"(?:/[A-Za-z0-9][A-Za-z0-9._@+-]{0,63})+/?")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_network_address(value: str) -> bool:
+    """An IP address or a CIDR (``192.168.1.10``, ``10.0.0.0/16``, ``fd00::/8``): a location."""
+    text = value.strip().strip("\"'")
+    if not text or not re.fullmatch(r"[0-9A-Fa-f:.]+(?:/[0-9]{1,3})?", text):
+        return False
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def is_filesystem_path(value: str) -> bool:
+    """An absolute path of name-like segments (an NFS export, a mount point): a location."""
+    text = value.strip().strip("\"'")
+    if not _FS_PATH.fullmatch(text) or text.endswith("="):
+        return False
+    return not any(RANDOM_SHAPE.search(seg) for seg in text.split("/"))
+
+
+def is_uuid(value: str) -> bool:
+    """``123e4567-e89b-12d3-a456-426614174000``: an identifier's shape (some vendors' API keys
+    have it too, so the key's name decides: :func:`sopskit.detectors.names.is_identifier_name`)."""
+    return bool(_UUID.fullmatch(value.strip().strip("\"'")))
+
+
+def is_location(value: str) -> bool:
+    """Where something is, not a credential: an IP address or CIDR, or an absolute filesystem path."""
+    return is_network_address(value) or is_filesystem_path(value)
 
 
 def is_templated(value: str) -> bool:

@@ -327,6 +327,15 @@ def is_identifying_key(key: str, value: bytes = b"") -> bool:
     return bool(_IDENTIFYING_KEY.search(key)) and not _USERINFO.search(value)
 
 
+def is_location_or_id(key: str, value: bytes) -> bool:
+    """``10.0.0.0/16``, ``/volume1/kubernetes``, or a UUID under ``*_ID``/``*Id``: a Flux
+    ``cluster-secrets`` keeps such addresses and identifiers beside its credentials; none opens
+    anything. A UUID under a credential name (``api_key``, ``secret_id``) is still reported: some
+    vendors' keys are UUIDs."""
+    text = value.decode("latin-1").strip()
+    return values.is_location(text) or (values.is_uuid(text) and names.is_identifier_name(key))
+
+
 #: Secret keys that hold a setting, not a credential: ``LOG_LEVEL``, ``sslmode``, ``type``,
 #: ``DB_DATABASE_NAME``, ``TSIG_KEYNAME``, ``SECRET_NFS_HOST_0``, ``NFS_HOST_NAS``, ``WIREGUARD_CITY`` (Flux
 #: ``cluster-secrets`` keep such settings beside the credentials they substitute).

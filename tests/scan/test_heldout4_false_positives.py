@@ -1,0 +1,119 @@
+"""False positives from a fifth held-out set of GitOps repositories (issue 8, round 4).
+
+Each case is a minimised, made-up reproduction: every secret-looking value is drawn from a
+seeded RNG or joined at run time (so the project's own scan stays clean), and each
+non-detection is paired with a near-identical detection it must not cost.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sopskit.detectors import names, values
+from sopskit.policy import credentials_in_text
+from sopskit.scan import ScanOptions, filters, scan
+from sopskit.scan.engine import shannon_entropy
+
+RNG = random.Random(2026_12_04)
+ALNUM = string.ascii_letters + string.digits
+
+
+def _rand(n: int) -> str:
+    """A value the scanner sees as random (entropy gate, filler and name-shape filters)."""
+    while True:
+        value = "".join(RNG.choice(ALNUM) for _ in range(n))
+        raw = value.encode()
+        if (shannon_entropy(raw) >= min(3.6, 0.9 * math.log2(n)) and not filters.is_placeholder(raw)
+                and not filters.is_name_like(raw) and any(c.isdigit() for c in value)
+                and any(c.isupper() for c in value) and any(c.islower() for c in value)):
+            return value
+
+
+def _uuid() -> str:
+    return str(uuid.UUID(int=RNG.getrandbits(128), version=4))
+
+
+def findings(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, str, int]]:
+    for rel, text in files.items():
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    report = scan(ScanOptions(paths=[tmp_path], sops_config=False))
+    return sorted((f.rule_id, f.path, f.line) for f in report.findings)
+
+
+def _secret(entries: dict[str, str], name: str = "cluster-secrets") -> str:
+    body = "".join(f"  {k}: {v}\n" for k, v in entries.items())
+    return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: flux-system\nstringData:\n{body}"
+
+
+def _lines(rule: str, path: str, result: list[tuple[str, str, int]]) -> set[int]:
+    return {line for r, p, line in result if r == rule and p == path}
+
+
+# ----------------------------------------------- 1. addresses, paths, identifiers in a Secret
+
+
+def test_addresses_paths_and_id_uuids_of_a_settings_secret_are_no_credentials(tmp_path: Path) -> None:
+    settings = {
+        "SECRET_INGRESS_VIP": "10.20.30.40", "SECRET_NAS_BOX": '"192.168.7.254"',
+        "SECRET_NFS_SERVER": "172.16.4.2", "SECRET_NFS_EXPORT": "/volume1/kubernetes/config",
+        "SECRET_NFS_EXPORT_MEDIA": "/mnt/tank/Media", "SECRET_NODE_CIDR": "10.20.0.0/24",
+        "SECRET_POD_V6_CIDR": "fd00:10:244::/56", "SECRET_TUNNEL_ID": _uuid(), "tunnelId": _uuid(),
+    }
+    assert findings(tmp_path, {"flux/vars/cluster-secrets.yaml": _secret(settings)}) == []
+
+
+def test_a_credential_beside_them_and_a_uuid_under_a_credential_name_are_still_reported(tmp_path: Path) -> None:
+    entries = {
+        "SECRET_INGRESS_VIP": "10.20.30.40", "SECRET_NFS_EXPORT": "/volume1/kubernetes",
+        "SECRET_TUNNEL_ID": _uuid(),
+        "SECRET_API_KEY": _uuid(),  # some vendors' API keys are UUIDs
+        "VAULT_SECRET_ID": _uuid(),  # an AppRole secret_id is a credential
+        "SECRET_TUNNEL_TOKEN": _rand(32),
+        "SECRET_KEY_FILE_LOOKALIKE": "/" + _rand(20),  # a token that starts with a slash is no path
+    }
+    result = findings(tmp_path, {"flux/vars/cluster-secrets.yaml": _secret(entries)})
+    assert _lines("kubernetes-secret", "flux/vars/cluster-secrets.yaml", result) == {10, 11, 12, 13}
+
+
+@pytest.mark.parametrize(
+    ("value", "location"),
+    [
+        ("10.0.0.1", True), ("192.168.1.0/24", True), ("fd00::/8", True), ("::1", True),
+        ("/volume1/kubernetes/data", True), ("/srv/nfs/", True),
+        ("1234", False), ("dead:beef", False), ("10.0.0", False), ("10.0.0.1a", False),
+        ("/aB3dE9fG2hJ", False), ("abc/def", False), ("/x9Yz/Q==", False),
+    ],
+)
+def test_location_shapes(value: str, location: bool) -> None:
+    assert values.is_location(value) is location
+
+
+@pytest.mark.parametrize(
+    ("key", "identifier"),
+    [
+        ("SECRET_CLOUDFLARE_TUNNEL_ID", True), ("tunnelId", True), ("zone-id", True), ("id", True),
+        ("VAULT_SECRET_ID", False), ("api_key_id", False), ("token_id", False), ("ACCESS_KEY_ID", False),
+        ("paid", False), ("valid", False), ("API_KEY", False),
+    ],
+)
+def test_identifier_names(key: str, identifier: bool) -> None:
+    assert names.is_identifier_name(key) is identifier
+
+
+def test_scan_and_policy_agree_that_a_location_is_no_credential() -> None:
+    """The policy judges a credential-named value the same way: a password slot holding an IP
+    address or a mount path is a location; a random value there is a credential."""
+    for value in ("10.0.0.7", "/run/secrets"):
+        assert not credentials_in_text.is_credential("password", value), value
+        assert values.is_location(value)
+    token = _rand(20)
+    assert credentials_in_text.is_credential("password", token)
+    assert not values.is_location(token)
