@@ -111,9 +111,36 @@ def test_identifier_names(key: str, identifier: bool) -> None:
 def test_scan_and_policy_agree_that_a_location_is_no_credential() -> None:
     """The policy judges a credential-named value the same way: a password slot holding an IP
     address or a mount path is a location; a random value there is a credential."""
-    for value in ("10.0.0.7", "/run/secrets"):
+    for value in ("10.0.0.7", "/run/secrets", "https://auth.homelab.internal"):
         assert not credentials_in_text.is_credential("password", value), value
         assert values.is_location(value)
     token = _rand(20)
     assert credentials_in_text.is_credential("password", token)
     assert not values.is_location(token)
+
+
+# ----------------------------------------------------------------- 2. URLs as Secret values
+
+
+def test_a_url_without_credentials_is_no_secret_value(tmp_path: Path) -> None:
+    entries = {
+        "OIDC_ISSUER": "https://auth.homelab.internal", "RADARR_URL": "http://radarr.downloads.svc.cluster.local:7878",
+        "SONARR_URL": "http://sonarr.downloads:8989/api/v3", "S3_ENDPOINT": '"https://s3.homelab.internal"',
+        "RADARR_API_KEY": '""',
+    }
+    assert findings(tmp_path, {"apps/app/secret.yaml": _secret(entries, "app")}) == []
+
+
+def test_webhook_urls_and_url_passwords_are_still_reported(tmp_path: Path) -> None:
+    slack = "https://hooks.slack.com/services/T" + _rand(8).upper() + "/B" + _rand(8).upper() + "/" + _rand(24)
+    discord = ("https://discord.com/api/webhooks/" + "".join(RNG.choice(string.digits) for _ in range(18))
+               + "/" + _rand(60))
+    entries = {
+        "SLACK_WEBHOOK": slack, "DISCORD_WEBHOOK": discord,
+        "DATABASE_URL": f"postgres://app:{_rand(16)}@db.homelab.internal:5432/app",
+        "HOOK": "https://ntfy.homelab.internal/" + _rand(24),
+        "TOKEN_URL": "https://api.homelab.internal/v1/notify?token=" + _rand(24),
+    }
+    result = findings(tmp_path, {"apps/app/secret.yaml": _secret(entries, "app")})
+    assert {line for _, _, line in result} == {7, 8, 9, 10, 11}
+    assert _lines("kubernetes-secret", "apps/app/secret.yaml", result) >= {10, 11}

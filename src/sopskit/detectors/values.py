@@ -152,6 +152,13 @@ SSH_PUBLIC_KEY_TYPES = (
 #: export): a location. A segment that looks random (mixed case and digits) is not a name, so a
 #: base64 token that happens to start with ``/`` is no path.
 _FS_PATH = re.compile(r"(?:/[A-Za-z0-9][A-Za-z0-9._@+-]{0,63})+/?")
+#: ``scheme://host[:port][/words...]`` with no user info, no query and no fragment.
+_PLAIN_URL = re.compile(r"[a-z][a-z0-9+.-]*://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?((?:/[^/?#@\s]*)*)",
+                        re.IGNORECASE)
+#: A path segment that reads as a word or a version (``api``, ``v1``, ``my-bucket``, ``2024``):
+#: letters with separators and at most a few digits; webhook tokens (``T0123ABCD``, a Discord
+#: hook's 18-digit id and random key) are not.
+_WORD_SEGMENT = re.compile(r"[A-Za-z]{1,24}(?:[._-][A-Za-z]{1,24})*[0-9]{0,2}|v[0-9]{1,2}|[0-9]{1,4}|")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -175,6 +182,16 @@ def is_filesystem_path(value: str) -> bool:
     return not any(RANDOM_SHAPE.search(seg) for seg in text.split("/"))
 
 
+def is_plain_url(value: str) -> bool:
+    """``https://auth.example.org``, ``http://svc.ns.svc.cluster.local:8080/api``: an address with
+    no user info, no query and a path of words only. A webhook URL carries its token in the path
+    (Slack's ``/services/T.../B.../...``, Discord's ``/api/webhooks/<id>/<token>``) and is none."""
+    m = _PLAIN_URL.fullmatch(value.strip().strip("\"'"))
+    if not m:
+        return False
+    return all(_WORD_SEGMENT.fullmatch(seg) and not RANDOM_SHAPE.search(seg) for seg in m.group(2).split("/"))
+
+
 def is_uuid(value: str) -> bool:
     """``123e4567-e89b-12d3-a456-426614174000``: an identifier's shape (some vendors' API keys
     have it too, so the key's name decides: :func:`sopskit.detectors.names.is_identifier_name`)."""
@@ -182,8 +199,9 @@ def is_uuid(value: str) -> bool:
 
 
 def is_location(value: str) -> bool:
-    """Where something is, not a credential: an IP address or CIDR, or an absolute filesystem path."""
-    return is_network_address(value) or is_filesystem_path(value)
+    """Where something is, not a credential: an IP address or CIDR, an absolute filesystem path,
+    a URL without user info, query or random-looking path segment."""
+    return is_network_address(value) or is_filesystem_path(value) or is_plain_url(value)
 
 
 def is_templated(value: str) -> bool:

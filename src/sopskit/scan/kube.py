@@ -328,10 +328,10 @@ def is_identifying_key(key: str, value: bytes = b"") -> bool:
 
 
 def is_location_or_id(key: str, value: bytes) -> bool:
-    """``10.0.0.0/16``, ``/volume1/kubernetes``, or a UUID under ``*_ID``/``*Id``: a Flux
-    ``cluster-secrets`` keeps such addresses and identifiers beside its credentials; none opens
-    anything. A UUID under a credential name (``api_key``, ``secret_id``) is still reported: some
-    vendors' keys are UUIDs."""
+    """``10.0.0.0/16``, ``/volume1/kubernetes``, ``http://svc.ns.svc.cluster.local:8080/api``,
+    or a UUID under ``*_ID``/``*Id``: a Flux ``cluster-secrets`` keeps such addresses and
+    identifiers beside its credentials; none opens anything. A UUID under a credential name
+    (``api_key``, ``secret_id``) is still reported: some vendors' keys are UUIDs."""
     text = value.decode("latin-1").strip()
     return values.is_location(text) or (values.is_uuid(text) and names.is_identifier_name(key))
 
