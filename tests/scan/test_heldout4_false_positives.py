@@ -144,3 +144,26 @@ def test_webhook_urls_and_url_passwords_are_still_reported(tmp_path: Path) -> No
     result = findings(tmp_path, {"apps/app/secret.yaml": _secret(entries, "app")})
     assert {line for _, _, line in result} == {7, 8, 9, 10, 11}
     assert _lines("kubernetes-secret", "apps/app/secret.yaml", result) >= {10, 11}
+
+
+# ------------------------------------------------------------ 3. urn:k8s:secret references
+
+
+def test_a_traefikoidc_secret_reference_is_no_value(tmp_path: Path) -> None:
+    middleware = (
+        "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata:\n  name: oidc\nspec:\n  plugin:\n"
+        "    traefikoidc:\n      clientID: urn:k8s:secret:traefik-secrets:OIDC_CLIENT_ID\n"
+        "      clientSecret: urn:k8s:secret:traefik-secrets:OIDC_CLIENT_SECRET\n"
+        "      sessionEncryptionKey: urn:k8s:secret:traefik-secrets:SESSION_KEY\n"
+        "      redis:\n        password: urn:k8s:secret:traefik-secrets:REDIS_PASSWORD\n"
+    )
+    comment = "# The middleware reads it via urn:k8s:secret:redis-auth:password.\n" + _secret({"password": "${PW}"})
+    assert findings(tmp_path, {"oidc/middleware.yaml": middleware, "oidc/secret.yaml": comment}) == []
+    assert values.is_reference("urn:k8s:secret:traefik-secrets:OIDC_CLIENT_SECRET")
+    real = middleware.replace("urn:k8s:secret:traefik-secrets:OIDC_CLIENT_SECRET", _rand(32)).replace(
+        "urn:k8s:secret:traefik-secrets:REDIS_PASSWORD", "Kettle" + _rand(6))
+    result = findings(tmp_path / "real", {"oidc/middleware.yaml": real})
+    assert {line for _, _, line in result} == {9, 12}
+    # without the urn scheme, the same words carry a value
+    prose = comment.replace("urn:k8s:secret:redis-auth:password", "k8s:secret:redis-auth:" + _rand(24))
+    assert {line for _, _, line in findings(tmp_path / "prose", {"oidc/secret.yaml": prose})} == {1}

@@ -95,12 +95,14 @@ DOCUMENTED_EXAMPLES = frozenset({
     "SlAV32hkKG", "8xLOxBtZp8",
 })
 
-#: Reference markers found anywhere in a one-line value (1Password, vals/helm-secrets,
+#: Reference markers found anywhere in a one-line value (1Password, vals/helm-secrets, traefikoidc,
 #: argocd-vault-plugin, LiteLLM and code reading the environment, Grafana provisioning, Azure
 #: Key Vault references, AWS ARNs, bank-vaults, Jinja statements).
 REFERENCE_MARKERS = (
     "op://", "os.environ/", "os.environ[", "os.getenv(", "ref+", "{%", "$__file{", "$__env{",
     "@microsoft.keyvault(", "arn:aws:", "vault:secret/", "vault:kv/", "process.env.", "<path:",
+    # the traefikoidc plugin's Secret reference, ``urn:k8s:secret:NAME:KEY``
+    "urn:k8s:secret:",
 )
 #: Whole-value reference syntaxes, multi-line values included: the same pointers, the external-
 #: secrets / vals scheme prefixes (``vault:``, ``akv:``, ``awssm:``, ``gcpsm:``, ``secretref+``),
@@ -111,7 +113,7 @@ REFERENCE_MARKERS = (
 _WHOLE_REFERENCE = re.compile(
     r"\s*(?:op://\S+|<path:[^>]+>|<[a-z]+:[^<>\s]+>|ref\+[a-z0-9]+://\S+|vault:\S+|akv:\S+|awssm:\S+|"
     r"(?:ak|akeyless|azure|azkv|secret|secrets|bws|infisical|doppler|keeper|sm|gsm|asm)://[^\s@]+|"
-    r"gcpsm:\S+|secretref\+\S+|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|\{%.*%\})\s*",
+    r"gcpsm:\S+|secretref\+\S+|urn:k8s:secret:[^\s:]+:\S+|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|\{%.*%\})\s*",
     re.DOTALL,
 )
 
@@ -212,6 +214,12 @@ def is_templated(value: str) -> bool:
 def strip_templates(value: str) -> str:
     """``value`` without its template expressions: what is literal in it."""
     return TEMPLATE_RE.sub("", value)
+
+
+def is_whole_reference(value: str) -> bool:
+    """The whole of ``value`` is one reference syntax (``urn:k8s:secret:auth:password``,
+    ``op://vault/item/field``), no marker merely found inside it."""
+    return bool(_WHOLE_REFERENCE.fullmatch(value))
 
 
 def is_reference(value: str) -> bool:

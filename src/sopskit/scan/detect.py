@@ -120,6 +120,8 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
         return True
     if filters.in_variable_default(line, m.secret_start - line_start):
         return True
+    if filters.in_reference_word(line, m.secret_start - line_start, m.secret_end - line_start):
+        return True
     key, operator = filters.assigned_key(line, m.secret_start - line_start)
     if not key:
         key = filters.xml_element_name(match)
