@@ -167,3 +167,15 @@ def test_a_traefikoidc_secret_reference_is_no_value(tmp_path: Path) -> None:
     # without the urn scheme, the same words carry a value
     prose = comment.replace("urn:k8s:secret:redis-auth:password", "k8s:secret:redis-auth:" + _rand(24))
     assert {line for _, _, line in findings(tmp_path / "prose", {"oidc/secret.yaml": prose})} == {1}
+
+
+# -------------------------------------------------------------- 4. Terraform type declarations
+
+
+def test_a_terraform_type_declaration_is_no_password(tmp_path: Path) -> None:
+    tf = ('variable "app" {\n  type = object({\n    username = string\n    password = string\n'
+          "    api_password = optional(string)\n    passwords = list(string)\n  })\n}\n")
+    assert findings(tmp_path, {"modules/app/variables.tf": tf}) == []
+    real = tf.replace("password = string", f'password = "Kettle{_rand(6)}"')
+    assert findings(tmp_path / "real", {"modules/app/variables.tf": real}) == [
+        ("manifest-password", "modules/app/variables.tf", 4)]

@@ -210,6 +210,10 @@ _SCALAR_SKIP = re.compile(rb"""^(?:[|>][-+0-9]*|[{\[].*|[*&!].*|~|null|true|fals
                           re.IGNORECASE)
 
 
+#: An HCL type expression, unquoted (``string``, ``optional(string)``, ``map(any)``,
+#: ``object({``): a variable's declared type, not its value. ``"string"`` (quoted) is a value.
+_HCL_TYPE = re.compile(rb"(?:string|number|bool|any|(?:list|map|set|object|tuple|optional)\(.*),?\s*(?:#.*|//.*)?")
+
 _QUOTED_THEN_COMMENT = re.compile(rb"""^(["'])(.*?)\1\s+#.*$""")
 
 
@@ -267,7 +271,10 @@ def find_password_values(data: bytes, *, assignments: bool = False) -> list[Mani
             hits.append(lineno)
     for i in hits:
         line = lines[i]
-        m = _PASSWORD_LINE.match(line) or (_PASSWORD_ASSIGN.match(line) if assignments else None)
+        assign = None if not assignments else _PASSWORD_ASSIGN.match(line)
+        if assign and _HCL_TYPE.fullmatch(assign.group(2).strip()):
+            continue  # ``password = string`` in a variable's ``object({...})`` type: no value
+        m = _PASSWORD_LINE.match(line) or assign
         if m and not _PASSWORD_META_KEY.search(m.group(1)):
             value = _password_value(m.group(2))
             if value is not None:
