@@ -179,3 +179,34 @@ def test_a_terraform_type_declaration_is_no_password(tmp_path: Path) -> None:
     real = tf.replace("password = string", f'password = "Kettle{_rand(6)}"')
     assert findings(tmp_path / "real", {"modules/app/variables.tf": real}) == [
         ("manifest-password", "modules/app/variables.tf", 4)]
+
+
+# ------------------------------------------------------------------- 5. filler and phrases
+
+
+@pytest.mark.parametrize("word", ["unused", "not-used", "notused", "not_used", "unset", "disabled", "UNUSED"])
+def test_filler_words_are_placeholders(word: str) -> None:
+    assert values.is_placeholder(word)
+    assert not credentials_in_text.is_credential("password", word)
+
+
+@pytest.mark.parametrize("phrase", ["value-from-authentik-provider", "set-by-operator", "from-vault",
+                                    "provided-by-external-secrets"])
+def test_a_where_it_comes_from_phrase_is_a_placeholder(phrase: str) -> None:
+    assert values.is_placeholder(phrase)
+    assert not credentials_in_text.is_credential("client_secret", phrase)
+
+
+@pytest.mark.parametrize("value", ["testing", "foobar", "unused1", "from-" + "Kq7" + "x", "fromage-blanc9"])
+def test_near_words_stay_credentials(value: str) -> None:
+    assert not values.is_placeholder(value)
+
+
+def test_filler_passwords_in_manifests(tmp_path: Path) -> None:
+    helm = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  values:\n"
+            "    mailer:\n      host: smtp-relay.default.svc.cluster.local\n      password: unused\n")
+    doc = _secret({"clientId": "value-from-authentik-provider", "clientSecret": "value-from-authentik-provider"})
+    assert findings(tmp_path, {"apps/app/helmrelease.yaml": helm, "docs/example.yaml": doc}) == []
+    real = helm.replace("unused", "Kettle" + _rand(6))
+    assert findings(tmp_path / "real", {"apps/app/helmrelease.yaml": real}) == [
+        ("manifest-password", "apps/app/helmrelease.yaml", 9)]

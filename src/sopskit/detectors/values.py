@@ -34,6 +34,8 @@ PLACEHOLDER_WORDS = (
 PLACEHOLDER_VALUES = frozenset({
     "password", "passw0rd", "passwd", "passwrd", "secret", "token", "admin", "root", "test",
     "pass", "none", "null", "nil", "true", "false", "undefined", "empty", "default", "tbd", "n/a", "na",
+    # filler for a slot the service does not read (an unauthenticated relay's password)
+    "unused", "not-used", "not_used", "notused", "unset", "disabled",
 })
 #: Whole values that are a template's slots (``FOO``/``BAR``/``BAZ``, ``fix me``): never a deployed
 #: credential. Weak but real-looking words (``foobar``) are not here: people deploy them as
@@ -56,6 +58,9 @@ _PLACEHOLDER_SHAPE = re.compile(
     r"|(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,})",
     re.IGNORECASE,
 )
+#: ``value-from-authentik-provider``, ``set-by-operator``, ``from-vault``: a lower-case hyphenated
+#: phrase saying where the value comes from (like ``your-...``), not the value.
+_FILLED_ELSEWHERE = re.compile(r"(?:value-from|set-by|filled-by|provided-by|from)(?:-[a-z]+)+")
 #: A value starting like a variable, an option or a YAML anchor/alias: ``$VAR``, ``[PASSWORD]``,
 #: ``{value}``, ``%s``, ``&anchor``, ``*alias``, ``(none)``.
 _PLACEHOLDER_START = ("$", "[", "{", "%", "&", "*", "(")
@@ -246,6 +251,8 @@ def is_placeholder(value: str) -> bool:
     if low in PLACEHOLDER_VALUES or text.startswith(_PLACEHOLDER_START) or low.endswith("..."):
         return True
     if low in STAND_IN_VALUES or _UNDERSCORE_WRAPPED_NAME.fullmatch(text):
+        return True
+    if _FILLED_ELSEWHERE.fullmatch(text):
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or _PLACEHOLDER_SHAPE.fullmatch(text):
         return True
