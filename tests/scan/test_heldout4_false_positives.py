@@ -210,3 +210,14 @@ def test_filler_passwords_in_manifests(tmp_path: Path) -> None:
     real = helm.replace("unused", "Kettle" + _rand(6))
     assert findings(tmp_path / "real", {"apps/app/helmrelease.yaml": real}) == [
         ("manifest-password", "apps/app/helmrelease.yaml", 9)]
+
+
+# --------------------------------------------------------------- 6. elided sops ciphertext
+
+
+def test_elided_ciphertext_notation_is_no_secret(tmp_path: Path) -> None:
+    doc = "```yaml\n" + _secret({"CLIENT_ID": "ENC[AES256_GCM,data:...]", "CLIENT_SECRET": "ENC[AES256_GCM,data:xxx]"})
+    doc += "```\n"
+    assert findings(tmp_path, {"docs/README.md": doc}) == []
+    assert findings(tmp_path / "real", {"docs/README.md": doc.replace("ENC[AES256_GCM,data:xxx]", _rand(32))}) == [
+        ("kubernetes-secret", "docs/README.md", 9)]

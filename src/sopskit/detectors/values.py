@@ -61,6 +61,9 @@ _PLACEHOLDER_SHAPE = re.compile(
 #: ``value-from-authentik-provider``, ``set-by-operator``, ``from-vault``: a lower-case hyphenated
 #: phrase saying where the value comes from (like ``your-...``), not the value.
 _FILLED_ELSEWHERE = re.compile(r"(?:value-from|set-by|filled-by|provided-by|from)(?:-[a-z]+)+")
+#: ``ENC[AES256_GCM,data:...]``, ``ENC[AES256_GCM,data:xxx,...]``: sops ciphertext notation shown
+#: in a document, elided or not (real ciphertext is no secret either).
+_ENC_NOTATION = re.compile(r"ENC\[[A-Z0-9_]+,[^\]]*\]")
 #: A value starting like a variable, an option or a YAML anchor/alias: ``$VAR``, ``[PASSWORD]``,
 #: ``{value}``, ``%s``, ``&anchor``, ``*alias``, ``(none)``.
 _PLACEHOLDER_START = ("$", "[", "{", "%", "&", "*", "(")
@@ -252,7 +255,7 @@ def is_placeholder(value: str) -> bool:
         return True
     if low in STAND_IN_VALUES or _UNDERSCORE_WRAPPED_NAME.fullmatch(text):
         return True
-    if _FILLED_ELSEWHERE.fullmatch(text):
+    if _FILLED_ELSEWHERE.fullmatch(text) or _ENC_NOTATION.fullmatch(text):
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or _PLACEHOLDER_SHAPE.fullmatch(text):
         return True
