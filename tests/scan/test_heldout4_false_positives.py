@@ -221,3 +221,23 @@ def test_elided_ciphertext_notation_is_no_secret(tmp_path: Path) -> None:
     assert findings(tmp_path, {"docs/README.md": doc}) == []
     assert findings(tmp_path / "real", {"docs/README.md": doc.replace("ENC[AES256_GCM,data:xxx]", _rand(32))}) == [
         ("kubernetes-secret", "docs/README.md", 9)]
+
+
+# ----------------------------------------------------------------- 7. key-pair identifiers
+
+
+def test_the_access_key_id_of_a_key_pair_is_no_secret(tmp_path: Path) -> None:
+    weak = "minio" + _rand(4).lower() + "123"
+    s3 = _secret({"S3_ACCESS_KEY_ID": "victoriametrics", "S3_SECRET_ACCESS_KEY": weak}, "s3")
+    minio = _secret({"MINIO_ACCESS_KEY": "backup", "MINIO_SECRET_KEY": _rand(24)}, "minio")
+    result = findings(tmp_path, {"a/s3.yaml": s3, "b/minio.yaml": minio})
+    assert result == [("kubernetes-secret", "a/s3.yaml", 8), ("kubernetes-secret", "b/minio.yaml", 8)]
+    # an access key with no secret half beside it (Azure's storage access key) is the credential
+    alone = _secret({"AZURE_STORAGE_ACCESS_KEY": _rand(40)}, "azure")
+    assert findings(tmp_path / "alone", {"c/azure.yaml": alone}) == [("kubernetes-secret", "c/azure.yaml", 7)]
+
+
+def test_key_pair_identifiers_are_shared_with_the_policy() -> None:
+    keys = ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "accessKeyId",
+            "secretAccessKey", "primary_access_key"]
+    assert names.key_pair_identifiers(keys) == {"S3_ACCESS_KEY_ID", "MINIO_ACCESS_KEY", "accessKeyId"}

@@ -90,3 +90,29 @@ def is_identifier_name(key: str) -> bool:
     before = words[-2].lower() if len(words) >= 2 else ""
     return not (_SECRET_WORD.fullmatch(before) or before in {"key", "pass", "pwd", "auth", "access"})
 
+
+#: The identifier half of an S3-style key pair (``AWS_ACCESS_KEY_ID``, ``minio_access_key``,
+#: ``accessKeyId``); group 1 is the prefix the secret half shares.
+ACCESS_KEY_ID = re.compile(r"(?i)^(.*?)access[_-]?key(?:[_-]?id)?$")
+#: The secret half's last words, after that prefix.
+SECRET_HALVES = ("secret_key", "secret_access_key", "secret")
+_SEPARATORS = re.compile(r"[_.-]")
+
+
+def key_pair_identifiers(keys: list[str]) -> set[str]:
+    """The keys that are the identifier half of an S3-style key pair: ``S3_ACCESS_KEY_ID``
+    beside ``S3_SECRET_ACCESS_KEY``, ``MINIO_ACCESS_KEY`` beside ``MINIO_SECRET_KEY`` (or
+    ``access_key`` beside ``secret``). Like AWS's access key ID, the identifier is not a
+    credential; its secret half is, and is judged on its own. An ``access_key`` with no secret
+    half beside it (Azure's ``primary_access_key`` is the whole credential) is not one."""
+
+    def flat(name: str) -> str:
+        return _SEPARATORS.sub("", name.lower())
+
+    present = {flat(name) for name in keys}
+    pairs = set()
+    for name in keys:
+        match = ACCESS_KEY_ID.match(name)
+        if match and any(flat(match.group(1) + half) in present for half in SECRET_HALVES):
+            pairs.add(name)
+    return pairs

@@ -12,6 +12,7 @@ import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sopskit.detectors import names
 from sopskit.detectors import values as vocab
 from sopskit.format.recognize import is_enc_value
 from sopskit.scan import b64, filters, kube, sopsaware
@@ -171,8 +172,12 @@ def _literal_values(values: list[sopsaware.PlainValue]) -> list[sopsaware.PlainV
 
 def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
     values = kube.all_secret_values(data)
+    # ``S3_ACCESS_KEY_ID`` beside ``S3_SECRET_ACCESS_KEY``: the pair's identifier half is no secret
+    identifiers = names.key_pair_identifiers([v.key for v in values])
     out = []
     for v in values:
+        if v.key in identifiers:
+            continue
         decoded = b64.decode_value(v.value, short=True) if v.field == "data" else None
         plain = decoded if decoded is not None else v.value
         if decoded is not None and not _literal_ok(decoded.strip()):  # base64 of ${VAR}, ENC[...]
