@@ -167,6 +167,9 @@ def test_a_traefikoidc_secret_reference_is_no_value(tmp_path: Path) -> None:
     # without the urn scheme, the same words carry a value
     prose = comment.replace("urn:k8s:secret:redis-auth:password", "k8s:secret:redis-auth:" + _rand(24))
     assert {line for _, _, line in findings(tmp_path / "prose", {"oidc/secret.yaml": prose})} == {1}
+    # a template wrapping a literal is no reference: a commented-out Basic header still leaks
+    tf = f'provider "app" {{\n  #authorization = "Basic ${{base64encode("pwd:{_rand(20)}")}}"\n}}\n'
+    assert {line for _, _, line in findings(tmp_path / "tf", {"providers.tf": tf})} == {2}
 
 
 # -------------------------------------------------------------- 4. Terraform type declarations
