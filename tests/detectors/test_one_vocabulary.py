@@ -37,6 +37,8 @@ PLACEHOLDERS = [
     "my-password-123", "mysecretpassword", "test-password", "supersecret", "password123", "secret2",
     "insecure-dev-key", "fake-token-value", "REPLACE_WITH_TOKEN", "TODO", "abcdef123456", "example-1730512600",
     "123456789", "base64encodedaccountkey", "AKIA" + "IOSFODNN7" + "EXAMPLE",
+    "unused", "not-used", "unset", "disabled", "value-from-authentik-provider", "set-by-operator",
+    "ENC[AES256_GCM,data:...]",
 ]
 REFERENCES = [
     "op://Kubernetes/cloudflare/API_TOKEN2", "ref+sops://secrets.yaml#/db/password", "vault:secret/data/db#password",
@@ -44,7 +46,11 @@ REFERENCES = [
     "akv:my-vault/db-password", "awssm:prod/db#password", "gcpsm:projects/p/secrets/db",
     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db", "os.environ/OPENAI_API_KEY",
     "ak://prod/db/password", "azure://kv-prod/db-password", "secret://cloudflare-api-token",
+    "urn:k8s:secret:traefik-secrets:OIDC_CLIENT_SECRET",
 ]
+#: where something is, not a credential, whatever the key says (held-out set 5)
+LOCATIONS = ["10.20.30.40", "10.20.0.0/24", "fd00:10:244::/56", "/volume1/kubernetes/config",
+             "https://auth.homelab.internal", "http://radarr.media.svc.cluster.local:7878/api"]
 CREDENTIALS = [
     _random_token(24), _random_token(40), "Zebra" + "-Kettle-" + str(RNG.randint(10, 99)),
     "k" + _random_token(11) + "!",
@@ -82,7 +88,7 @@ def test_a_credential_is_one_for_scan_and_policy(value: str) -> None:
 def test_whole_commands_agree_on_every_value(tmp_path: Path) -> None:
     """``sopskit scan`` reports ``password: VALUE`` in a Helm values file exactly when the
     policy says a secretGenerator ``.env`` line ``DB_PASSWORD=VALUE`` holds a credential."""
-    table = PLACEHOLDERS + REFERENCES + CREDENTIALS
+    table = PLACEHOLDERS + REFERENCES + LOCATIONS + CREDENTIALS
     for i, value in enumerate(table):
         target = tmp_path / f"v{i}" / "values.yaml"
         target.parent.mkdir()

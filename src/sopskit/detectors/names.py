@@ -73,3 +73,46 @@ def is_public_name(key: str) -> bool:
     if PUBLIC_KEY_NAME.search(key):
         return True
     return bool(IDENTITY_KEY.search(key)) and not _SECRET_WORD.search(key)
+
+
+#: A key's last word that says "identifier": ``TUNNEL_ID``, ``tunnelId``, ``zone-id``.
+_ID_SUFFIX = re.compile(r"(?:^|[_.-])(?:id|ID|Id)$|[a-z0-9]Id$")
+
+
+def is_identifier_name(key: str) -> bool:
+    """A key whose name says it holds an identifier (``CLOUDFLARE_TUNNEL_ID``, ``zoneId``), not
+    a credential: the word before ``id`` is no secret word (``secret_id``, an AppRole
+    credential, ``api_key_id`` and ``token_id`` are not identifiers here)."""
+    last = key.rsplit("/", 1)[-1]
+    if not _ID_SUFFIX.search(last):
+        return False
+    words = _WORD.findall(last)
+    before = words[-2].lower() if len(words) >= 2 else ""
+    return not (_SECRET_WORD.fullmatch(before) or before in {"key", "pass", "pwd", "auth", "access"})
+
+
+#: The identifier half of an S3-style key pair (``AWS_ACCESS_KEY_ID``, ``minio_access_key``,
+#: ``accessKeyId``); group 1 is the prefix the secret half shares.
+ACCESS_KEY_ID = re.compile(r"(?i)^(.*?)access[_-]?key(?:[_-]?id)?$")
+#: The secret half's last words, after that prefix.
+SECRET_HALVES = ("secret_key", "secret_access_key", "secret")
+_SEPARATORS = re.compile(r"[_.-]")
+
+
+def key_pair_identifiers(keys: list[str]) -> set[str]:
+    """The keys that are the identifier half of an S3-style key pair: ``S3_ACCESS_KEY_ID``
+    beside ``S3_SECRET_ACCESS_KEY``, ``MINIO_ACCESS_KEY`` beside ``MINIO_SECRET_KEY`` (or
+    ``access_key`` beside ``secret``). Like AWS's access key ID, the identifier is not a
+    credential; its secret half is, and is judged on its own. An ``access_key`` with no secret
+    half beside it (Azure's ``primary_access_key`` is the whole credential) is not one."""
+
+    def flat(name: str) -> str:
+        return _SEPARATORS.sub("", name.lower())
+
+    present = {flat(name) for name in keys}
+    pairs = set()
+    for name in keys:
+        match = ACCESS_KEY_ID.match(name)
+        if match and any(flat(match.group(1) + half) in present for half in SECRET_HALVES):
+            pairs.add(name)
+    return pairs

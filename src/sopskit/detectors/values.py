@@ -12,6 +12,7 @@ character per byte, so lengths and runs are those of the bytes).
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import re
 
@@ -33,6 +34,8 @@ PLACEHOLDER_WORDS = (
 PLACEHOLDER_VALUES = frozenset({
     "password", "passw0rd", "passwd", "passwrd", "secret", "token", "admin", "root", "test",
     "pass", "none", "null", "nil", "true", "false", "undefined", "empty", "default", "tbd", "n/a", "na",
+    # filler for a slot the service does not read (an unauthenticated relay's password)
+    "unused", "not-used", "not_used", "notused", "unset", "disabled",
 })
 #: Whole values that are a template's slots (``FOO``/``BAR``/``BAZ``, ``fix me``): never a deployed
 #: credential. Weak but real-looking words (``foobar``) are not here: people deploy them as
@@ -55,6 +58,12 @@ _PLACEHOLDER_SHAPE = re.compile(
     r"|(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,})",
     re.IGNORECASE,
 )
+#: ``value-from-authentik-provider``, ``set-by-operator``, ``from-vault``: a lower-case hyphenated
+#: phrase saying where the value comes from (like ``your-...``), not the value.
+_FILLED_ELSEWHERE = re.compile(r"(?:value-from|set-by|filled-by|provided-by|from)(?:-[a-z]+)+")
+#: ``ENC[AES256_GCM,data:...]``, ``ENC[AES256_GCM,data:xxx,...]``: sops ciphertext notation shown
+#: in a document, elided or not (real ciphertext is no secret either).
+_ENC_NOTATION = re.compile(r"ENC\[[A-Z0-9_]+,[^\]]*\]")
 #: A value starting like a variable, an option or a YAML anchor/alias: ``$VAR``, ``[PASSWORD]``,
 #: ``{value}``, ``%s``, ``&anchor``, ``*alias``, ``(none)``.
 _PLACEHOLDER_START = ("$", "[", "{", "%", "&", "*", "(")
@@ -94,12 +103,14 @@ DOCUMENTED_EXAMPLES = frozenset({
     "SlAV32hkKG", "8xLOxBtZp8",
 })
 
-#: Reference markers found anywhere in a one-line value (1Password, vals/helm-secrets,
+#: Reference markers found anywhere in a one-line value (1Password, vals/helm-secrets, traefikoidc,
 #: argocd-vault-plugin, LiteLLM and code reading the environment, Grafana provisioning, Azure
 #: Key Vault references, AWS ARNs, bank-vaults, Jinja statements).
 REFERENCE_MARKERS = (
     "op://", "os.environ/", "os.environ[", "os.getenv(", "ref+", "{%", "$__file{", "$__env{",
     "@microsoft.keyvault(", "arn:aws:", "vault:secret/", "vault:kv/", "process.env.", "<path:",
+    # the traefikoidc plugin's Secret reference, ``urn:k8s:secret:NAME:KEY``
+    "urn:k8s:secret:",
 )
 #: Whole-value reference syntaxes, multi-line values included: the same pointers, the external-
 #: secrets / vals scheme prefixes (``vault:``, ``akv:``, ``awssm:``, ``gcpsm:``, ``secretref+``),
@@ -110,7 +121,7 @@ REFERENCE_MARKERS = (
 _WHOLE_REFERENCE = re.compile(
     r"\s*(?:op://\S+|<path:[^>]+>|<[a-z]+:[^<>\s]+>|ref\+[a-z0-9]+://\S+|vault:\S+|akv:\S+|awssm:\S+|"
     r"(?:ak|akeyless|azure|azkv|secret|secrets|bws|infisical|doppler|keeper|sm|gsm|asm)://[^\s@]+|"
-    r"gcpsm:\S+|secretref\+\S+|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|\{%.*%\})\s*",
+    r"gcpsm:\S+|secretref\+\S+|urn:k8s:secret:[^\s:]+:\S+|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|\{\{.*\}\}|\{%.*%\})\s*",
     re.DOTALL,
 )
 
@@ -147,6 +158,62 @@ SSH_PUBLIC_KEY_TYPES = (
 )
 
 
+#: An absolute filesystem path of name-like segments (``/volume1/kubernetes/config``, an NFS
+#: export): a location. A segment that looks random (mixed case and digits) is not a name, so a
+#: base64 token that happens to start with ``/`` is no path.
+_FS_PATH = re.compile(r"(?:/[A-Za-z0-9][A-Za-z0-9._@+-]{0,63})+/?")
+#: ``scheme://host[:port][/words...]`` with no user info, no query and no fragment.
+_PLAIN_URL = re.compile(r"[a-z][a-z0-9+.-]*://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?((?:/[^/?#@\s]*)*)",
+                        re.IGNORECASE)
+#: A path segment that reads as a word or a version (``api``, ``v1``, ``my-bucket``, ``2024``):
+#: letters with separators and at most a few digits; webhook tokens (``T0123ABCD``, a Discord
+#: hook's 18-digit id and random key) are not.
+_WORD_SEGMENT = re.compile(r"[A-Za-z]{1,24}(?:[._-][A-Za-z]{1,24})*[0-9]{0,2}|v[0-9]{1,2}|[0-9]{1,4}|")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_network_address(value: str) -> bool:
+    """An IP address or a CIDR (``192.168.1.10``, ``10.0.0.0/16``, ``fd00::/8``): a location."""
+    text = value.strip().strip("\"'")
+    if not text or not re.fullmatch(r"[0-9A-Fa-f:.]+(?:/[0-9]{1,3})?", text):
+        return False
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def is_filesystem_path(value: str) -> bool:
+    """An absolute path of name-like segments (an NFS export, a mount point): a location."""
+    text = value.strip().strip("\"'")
+    if not _FS_PATH.fullmatch(text) or text.endswith("="):
+        return False
+    return not any(RANDOM_SHAPE.search(seg) for seg in text.split("/"))
+
+
+def is_plain_url(value: str) -> bool:
+    """``https://auth.example.org``, ``http://svc.ns.svc.cluster.local:8080/api``: an address with
+    no user info, no query and a path of words only. A webhook URL carries its token in the path
+    (Slack's ``/services/T.../B.../...``, Discord's ``/api/webhooks/<id>/<token>``) and is none."""
+    m = _PLAIN_URL.fullmatch(value.strip().strip("\"'"))
+    if not m:
+        return False
+    return all(_WORD_SEGMENT.fullmatch(seg) and not RANDOM_SHAPE.search(seg) for seg in m.group(2).split("/"))
+
+
+def is_uuid(value: str) -> bool:
+    """``123e4567-e89b-12d3-a456-426614174000``: an identifier's shape (some vendors' API keys
+    have it too, so the key's name decides: :func:`sopskit.detectors.names.is_identifier_name`)."""
+    return bool(_UUID.fullmatch(value.strip().strip("\"'")))
+
+
+def is_location(value: str) -> bool:
+    """Where something is, not a credential: an IP address or CIDR, an absolute filesystem path,
+    a URL without user info, query or random-looking path segment."""
+    return is_network_address(value) or is_filesystem_path(value) or is_plain_url(value)
+
+
 def is_templated(value: str) -> bool:
     """Rendered at deploy time (Helm ``{{ }}``, Flux/envsubst ``${VAR}``, Jinja): not a literal."""
     return any(m in value for m in TEMPLATE_MARKERS)
@@ -155,6 +222,12 @@ def is_templated(value: str) -> bool:
 def strip_templates(value: str) -> str:
     """``value`` without its template expressions: what is literal in it."""
     return TEMPLATE_RE.sub("", value)
+
+
+def is_whole_reference(value: str) -> bool:
+    """The whole of ``value`` is one reference syntax (``urn:k8s:secret:auth:password``,
+    ``op://vault/item/field``), no marker merely found inside it."""
+    return bool(_WHOLE_REFERENCE.fullmatch(value))
 
 
 def is_reference(value: str) -> bool:
@@ -181,6 +254,8 @@ def is_placeholder(value: str) -> bool:
     if low in PLACEHOLDER_VALUES or text.startswith(_PLACEHOLDER_START) or low.endswith("..."):
         return True
     if low in STAND_IN_VALUES or _UNDERSCORE_WRAPPED_NAME.fullmatch(text):
+        return True
+    if _FILLED_ELSEWHERE.fullmatch(text) or _ENC_NOTATION.fullmatch(text):
         return True
     if any(w in low for w in PLACEHOLDER_WORDS) or _PLACEHOLDER_SHAPE.fullmatch(text):
         return True

@@ -84,6 +84,8 @@ def is_credential(key: str, value: Any) -> bool:
         return True
     if not is_credential_key(key) or is_placeholder(value) or "\n" in value.strip():
         return False
+    if values.is_location(value):
+        return False  # an IP address, a mount path, a URL with nothing secret in it
     if value.strip().lower() == key.lower():
         return False  # ``accesskeysecret: accesskeysecret``
     # ``tlsSecret: grafana-tls`` names a Secret object; a real credential is not a kebab-case name

@@ -12,6 +12,8 @@ import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sopskit.detectors import names
+from sopskit.detectors import values as vocab
 from sopskit.format.recognize import is_enc_value
 from sopskit.scan import b64, filters, kube, sopsaware
 from sopskit.scan.engine import Match, Matcher, shannon_entropy
@@ -119,6 +121,8 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
         return True
     if filters.in_variable_default(line, m.secret_start - line_start):
         return True
+    if filters.in_reference_word(line, m.secret_start - line_start, m.secret_end - line_start):
+        return True
     key, operator = filters.assigned_key(line, m.secret_start - line_start)
     if not key:
         key = filters.xml_element_name(match)
@@ -155,20 +159,25 @@ def _regex_candidates(data: bytes, ctx: DetectContext, meta: tuple[int, int] | N
 def _literal_ok(value: bytes) -> bool:
     return not (kube.is_templated(value) or is_enc_value(value.decode("utf-8", "replace"))
                 or filters.is_placeholder(value) or filters.is_public_material(value)
-                or filters.is_reference(value))
+                or filters.is_reference(value) or vocab.is_location(value.decode("latin-1")))
 
 
 def _literal_values(values: list[sopsaware.PlainValue]) -> list[sopsaware.PlainValue]:
     """Values of a file under a sops rule that would leak something: not ``${VAR}`` / template
     slots, placeholders, user names or plain URLs (a file whose values are all such is no leak)."""
     return [v for v in values if _literal_ok(v.value) and not filters.is_plain_url(v.value)
-            and not (v.path and kube.is_identifying_key(str(v.path[-1]), v.value))]
+            and not (v.path and (kube.is_identifying_key(str(v.path[-1]), v.value)
+                                 or kube.is_location_or_id(str(v.path[-1]), v.value)))]
 
 
 def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
     values = kube.all_secret_values(data)
+    # ``S3_ACCESS_KEY_ID`` beside ``S3_SECRET_ACCESS_KEY``: the pair's identifier half is no secret
+    identifiers = names.key_pair_identifiers([v.key for v in values])
     out = []
     for v in values:
+        if v.key in identifiers:
+            continue
         decoded = b64.decode_value(v.value, short=True) if v.field == "data" else None
         plain = decoded if decoded is not None else v.value
         if decoded is not None and not _literal_ok(decoded.strip()):  # base64 of ${VAR}, ENC[...]
@@ -177,6 +186,8 @@ def _kubernetes_candidates(data: bytes) -> list[_Candidate]:
                 or filters.echoes_key(v.key.encode(), plain.strip())):
             continue
         if kube.is_setting(v.key, plain) or kube.is_empty_stub(plain) or kube.is_password_hash_list(plain):
+            continue
+        if kube.is_location_or_id(v.key, plain):
             continue
         if _literal_ok(v.value) and not (decoded is not None and filters.is_public_material(decoded)):
             out.append(_Candidate("kubernetes-secret", v.line, v.value, _PRIORITY_BUILTIN))
@@ -217,7 +228,8 @@ def _generator_value_ok(key: str, value: bytes) -> bool:
     """A secretGenerator literal or env-file entry that would leak something: judged as a
     Secret's own entry is (``AWS_REGION=garage``, ``LOG_LEVEL=debug``, ``DB_USER=app`` are
     settings and identities, not credentials)."""
-    return _literal_ok(value) and not (kube.is_identifying_key(key, value) or kube.is_setting(key, value))
+    return _literal_ok(value) and not (kube.is_identifying_key(key, value) or kube.is_setting(key, value)
+                                       or kube.is_location_or_id(key, value))
 
 
 def _kustomize_findings(data: bytes, path: str, ctx: DetectContext) -> list[BlobFinding]:

@@ -155,6 +155,21 @@ def is_reference(secret: bytes) -> bool:
     return values.is_reference(secret.decode("latin-1"))
 
 
+def in_reference_word(line: bytes, start: int, end: int) -> bool:
+    """``... via urn:k8s:secret:redis-auth:password.``: the match lies inside a word of prose
+    or code that is, as a whole, a reference (the generic rule cut it after ``secret:``), not a
+    template."""
+    left = max(line.rfind(b" ", 0, start), line.rfind(b"\t", 0, start)) + 1
+    right = len(line)
+    for sep in (b" ", b"\t"):
+        found = line.find(sep, end)
+        if found >= 0:
+            right = min(right, found)
+    word = line[left:right].strip(b"\"'`.,;()[]").decode("latin-1")
+    # a template may wrap a literal (``${base64encode("user:pw")}``): judged as the value it holds
+    return not values.is_templated(word) and values.is_whole_reference(word)
+
+
 def is_plain_url(secret: bytes) -> bool:
     """A URL with no user info: for the generic rule an address, not a credential (a Secret's
     webhook URL is still reported by the Kubernetes check)."""

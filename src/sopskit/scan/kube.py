@@ -210,6 +210,10 @@ _SCALAR_SKIP = re.compile(rb"""^(?:[|>][-+0-9]*|[{\[].*|[*&!].*|~|null|true|fals
                           re.IGNORECASE)
 
 
+#: An HCL type expression, unquoted (``string``, ``optional(string)``, ``map(any)``,
+#: ``object({``): a variable's declared type, not its value. ``"string"`` (quoted) is a value.
+_HCL_TYPE = re.compile(rb"(?:string|number|bool|any|(?:list|map|set|object|tuple|optional)\(.*),?\s*(?:#.*|//.*)?")
+
 _QUOTED_THEN_COMMENT = re.compile(rb"""^(["'])(.*?)\1\s+#.*$""")
 
 
@@ -267,7 +271,10 @@ def find_password_values(data: bytes, *, assignments: bool = False) -> list[Mani
             hits.append(lineno)
     for i in hits:
         line = lines[i]
-        m = _PASSWORD_LINE.match(line) or (_PASSWORD_ASSIGN.match(line) if assignments else None)
+        assign = None if not assignments else _PASSWORD_ASSIGN.match(line)
+        if assign and _HCL_TYPE.fullmatch(assign.group(2).strip()):
+            continue  # ``password = string`` in a variable's ``object({...})`` type: no value
+        m = _PASSWORD_LINE.match(line) or assign
         if m and not _PASSWORD_META_KEY.search(m.group(1)):
             value = _password_value(m.group(2))
             if value is not None:
@@ -325,6 +332,15 @@ def is_identifying_key(key: str, value: bytes = b"") -> bool:
     """``username``, ``DB_HOST``, ``client-id``, ``RESTIC_REPOSITORY``...: not the credential
     itself, unless the value embeds one (``rest:https://user:pass@host/repo``)."""
     return bool(_IDENTIFYING_KEY.search(key)) and not _USERINFO.search(value)
+
+
+def is_location_or_id(key: str, value: bytes) -> bool:
+    """``10.0.0.0/16``, ``/volume1/kubernetes``, ``http://svc.ns.svc.cluster.local:8080/api``,
+    or a UUID under ``*_ID``/``*Id``: a Flux ``cluster-secrets`` keeps such addresses and
+    identifiers beside its credentials; none opens anything. A UUID under a credential name
+    (``api_key``, ``secret_id``) is still reported: some vendors' keys are UUIDs."""
+    text = value.decode("latin-1").strip()
+    return values.is_location(text) or (values.is_uuid(text) and names.is_identifier_name(key))
 
 
 #: Secret keys that hold a setting, not a credential: ``LOG_LEVEL``, ``sslmode``, ``type``,

@@ -42,8 +42,6 @@ _POINTER_DESCRIPTION = re.compile(
 _NAMING_DESCRIPTION = re.compile(r"(?i)\b(?:key|secret|token|password|credential)s?\s+(?:name|id|identifier)s?\b")
 #: the identifier half of an S3-style key pair (``access_key``, ``minio_access_key``,
 #: ``access_key_id``); group 1 is the prefix its secret half shares (``minio_secret_key``)
-_ACCESS_KEY_ID = re.compile(r"(?i)^(.*?)access[_-]?key(?:[_-]?id)?$")
-_SECRET_HALVES = ("secret_key", "secret_access_key", "secret-key", "secret")
 _REFERENCE = re.compile(r"\b([A-Za-z_][\w-]*(?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])+)")
 _DEFAULT = re.compile(r"(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$")
 _VALUE = re.compile(r"(?m)^[ \t]*value[ \t]*=[ \t]*(.*)$")
@@ -153,27 +151,12 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
             )
 
 
-def _key_pair_identifiers(outputs: list[str]) -> set[str]:
-    """The outputs that are the identifier half of an S3-style key pair: ``minio_access_key``
-    beside ``minio_secret_key`` (or ``access_key`` beside ``secret``). Like AWS's access key ID,
-    the identifier is not a credential; its secret half is, and is judged on its own. An
-    ``access_key`` with no secret half beside it (Azure's ``primary_access_key`` is the whole
-    credential) is still a credential name."""
-    present = {name.lower() for name in outputs}
-    pairs = set()
-    for name in outputs:
-        match = _ACCESS_KEY_ID.match(name)
-        if match and any(f"{match.group(1)}{half}".lower() in present for half in _SECRET_HALVES):
-            pairs.add(name)
-    return pairs
-
-
 def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id, 0)
     for file, text in _tf_files(ctx):
         ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id)
         blocks = list(_blocks(text))
-        identifiers = _key_pair_identifiers([b.name for b in blocks if b.kind == "output"])
+        identifiers = names.key_pair_identifiers([b.name for b in blocks if b.kind == "output"])
         for block in blocks:
             if block.kind != "output" or _SENSITIVE.search(block.body):
                 continue
@@ -197,11 +180,11 @@ def _secret_reason(name: str, expression: str, identifier: bool = False) -> str 
     An output named as public by design (``client_id``, ``db_username``, ``issuer_url``,
     ``public_key``: :func:`sopskit.detectors.names.is_public_name`) may take its value from
     ``random_password``, and ``tls_private_key``'s ``public_key_*`` attributes are public.
-    An ``identifier`` (a key pair's access key, :func:`_key_pair_identifiers`) is judged by its
+    An ``identifier`` (a key pair's access key, :func:`sopskit.detectors.names.key_pair_identifiers`) is judged by its
     value alone, and access-key names in that value are identifiers too."""
 
     def secret(word: str) -> bool:
-        return is_secret_name(word) and not (identifier and _ACCESS_KEY_ID.match(word))
+        return is_secret_name(word) and not (identifier and names.ACCESS_KEY_ID.match(word))
 
     if secret(name) and not _CIPHERTEXT.search(name):
         return "a secret-looking value"
