@@ -11,7 +11,8 @@ Run by hand (not part of the test suite)::
 
 A REPO is a work tree or a Git directory (the bare mirrors the ``fetch`` tool writes), optionally
 followed by ``@REV`` (a commit, tag or branch) or ``@YYYY-MM-DD`` (the last commit before that
-day: many repositories used SOPS in the past and moved on). Each one is cloned with
+day, 00:00 UTC: many repositories used SOPS in the past and moved on; a labelled snapshot's
+``"commit"`` pins it to the commit it was labelled at). Each one is cloned with
 ``git clone --shared`` into a temporary directory (the source is never touched), checked out at
 the revision, then ``sopskit scan``, ``sopskit policy check`` and ``sopskit flux validate`` run on
 it with ``--format json``. Findings print grouped by repository and check id.
@@ -59,10 +60,23 @@ def _name(source: str) -> str:
     return path.name
 
 
+def _pinned_commit(label: str) -> str | None:
+    """The commit a date snapshot was labelled at (``"commit"`` in its labels entry), so a re-run
+    reads the same files whatever day it runs on (busy repositories commit daily)."""
+    if not LABELS.exists():
+        return None
+    entry = json.loads(LABELS.read_text()).get("snapshots", {}).get(label, {})
+    commit = entry.get("commit") if isinstance(entry, dict) else None
+    return commit if isinstance(commit, str) else None
+
+
 def _checkout(source: str, rev: str | None, into: Path) -> str:
     subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", source, str(into)], check=True)
+    pinned = _pinned_commit(f"{_name(source)}@{rev}") if rev and _DATE.match(rev) else None
     if rev is None:
         target = "HEAD"
+    elif pinned:
+        target = pinned
     elif _DATE.match(rev):
         target = subprocess.run(
             ["git", "-C", str(into), "rev-list", "-1", f"--before={rev}T00:00:00Z", "HEAD"],
