@@ -228,6 +228,9 @@ class TestCopiedUpstreamTree:
             "third_party/upstream/variant/rbac.yaml": _ROLE.replace("unsealer", "other"),
             "third_party/upstream/variant/job.yaml": _JOB.replace("unsealer", "other"),
             "third_party/upstream/examples/secret.yaml": self.EXAMPLE_SECRET,
+            "third_party/upstream/env/gcp/kustomization.yaml": (
+                "secretGenerator:\n  - name: artifacts\n    envs: [artifact.env]\n"),
+            "third_party/upstream/env/gcp/artifact.env": "secretkey=" + "Upstr" + "eamDef4ult" + "Key7\n",
         }
 
     def test_only_what_a_build_reaches_is_judged(self, make_repo: RepoFactory) -> None:
@@ -244,11 +247,19 @@ class TestCopiedUpstreamTree:
         assert [v.path for v in check_policy(root, only=["plaintext-secret"]).violations] == [
             "third_party/upstream/examples/secret.yaml"]
 
+    def test_a_built_variants_generator_is_still_reported(self, make_repo: RepoFactory) -> None:
+        files = self.files()
+        files["apps/kustomization.yaml"] = (
+            "resources:\n  - ../third_party/upstream/base\n  - ../third_party/upstream/env/gcp\n")
+        root = make_repo(files)
+        assert [v.path for v in check_policy(root, only=["plaintext-secret"]).violations] == [
+            "third_party/upstream/env/gcp/artifact.env"]
+
     def test_a_vendored_tree_no_build_reaches_is_left_alone(self, make_repo: RepoFactory) -> None:
         files = self.files()
         files["apps/kustomization.yaml"] = "resources: []\n"
         root = make_repo(files)
         assert {path for _check, path in found(root)} == {"third_party/upstream/base/rbac.yaml",
                                                          "third_party/upstream/variant/rbac.yaml"}
-        assert [v.path for v in check_policy(root, only=["plaintext-secret"]).violations] == [
-            "third_party/upstream/examples/secret.yaml"]
+        assert sorted(v.path for v in check_policy(root, only=["plaintext-secret"]).violations) == [
+            "third_party/upstream/env/gcp/artifact.env", "third_party/upstream/examples/secret.yaml"]
