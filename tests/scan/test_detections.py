@@ -20,6 +20,7 @@ import pytest
 from sopskit.scan import ScanOptions, parse_rules, scan
 from tests.conftest import require_tool
 from tests.scan.fakes import BECH32, BECH32_UPPER
+from tests.scan.helpers import findings
 
 RNG = random.Random(8_11)
 ALNUM = string.ascii_letters + string.digits
@@ -49,14 +50,6 @@ def pem(label: str, dashes: str = "-----", space: str = "") -> str:
     body = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
     return f"{dashes}{space}BEGIN {label}{space}{dashes}\n{body}\n{dashes}{space}END {label}{space}{dashes}\n"
 
-
-def findings(tmp_path: Path, files: dict[str, str | bytes], **opts: object) -> list[tuple[str, str, int]]:
-    for rel, text in files.items():
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(text if isinstance(text, bytes) else text.encode())
-    report = scan(ScanOptions(paths=[tmp_path], sops_config=False, **opts))  # type: ignore[arg-type]
-    return sorted((f.rule_id, f.path, f.line) for f in report.findings)
 
 
 def test_flux_deploy_key_secret_reports_the_private_key_not_the_public_half(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import string
 from pathlib import Path
 
 from sopskit.scan import ScanOptions, scan
+from tests.scan.helpers import findings
 
 RNG = random.Random(2026_12_03)
 ALNUM = string.ascii_letters + string.digits
@@ -20,14 +21,6 @@ ALNUM = string.ascii_letters + string.digits
 def _rand(n: int, alphabet: str = ALNUM) -> str:
     return "".join(RNG.choice(alphabet) for _ in range(n))
 
-
-def findings(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, str, int]]:
-    for rel, text in files.items():
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    report = scan(ScanOptions(paths=[tmp_path], sops_config=False))
-    return sorted((f.rule_id, f.path, f.line) for f in report.findings)
 
 
 # ----------------------------------------------------------------- gitleaks's false examples

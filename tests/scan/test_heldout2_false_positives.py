@@ -12,7 +12,7 @@ import random
 import string
 from pathlib import Path
 
-from sopskit.scan import ScanOptions, scan
+from tests.scan.helpers import findings
 
 RNG = random.Random(2026_12_04)
 ALNUM = string.ascii_letters + string.digits
@@ -21,19 +21,6 @@ LOWER = string.ascii_lowercase + string.digits
 
 def _rand(n: int, alphabet: str = ALNUM) -> str:
     return "".join(RNG.choice(alphabet) for _ in range(n))
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-
-
-def findings(tmp_path: Path, files: dict[str, str], *, sops: bool = False) -> list[tuple[str, str, int]]:
-    _write(tmp_path, files)
-    report = scan(ScanOptions(paths=[tmp_path], sops_config=sops))
-    return sorted((f.rule_id, f.path, f.line) for f in report.findings)
 
 
 def _secret(body: str, field: str = "stringData") -> str:

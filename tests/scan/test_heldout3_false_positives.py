@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from sopskit.scan import ScanOptions, filters, scan
+from sopskit.scan import filters
 from sopskit.scan.engine import shannon_entropy
+from tests.scan.helpers import findings
 
 RNG = random.Random(2026_12_03)
 ALNUM = string.ascii_letters + string.digits
@@ -34,14 +35,6 @@ def _rand(n: int, alphabet: str = ALNUM) -> str:
                 and not filters.is_name_like(raw) and any(c.isdigit() for c in value)):
             return value
 
-
-def findings(tmp_path: Path, files: dict[str, str], *, sops: bool = False) -> list[tuple[str, str, int]]:
-    for rel, text in files.items():
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    report = scan(ScanOptions(paths=[tmp_path], sops_config=sops))
-    return sorted((f.rule_id, f.path, f.line) for f in report.findings)
 
 
 # ----------------------------------------------------------------- URL query strings

@@ -17,8 +17,9 @@ import pytest
 
 from sopskit.detectors import names, values
 from sopskit.policy import credentials_in_text
-from sopskit.scan import ScanOptions, filters, scan
+from sopskit.scan import filters
 from sopskit.scan.engine import shannon_entropy
+from tests.scan.helpers import findings
 
 RNG = random.Random(2026_12_04)
 ALNUM = string.ascii_letters + string.digits
@@ -38,14 +39,6 @@ def _rand(n: int) -> str:
 def _uuid() -> str:
     return str(uuid.UUID(int=RNG.getrandbits(128), version=4))
 
-
-def findings(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, str, int]]:
-    for rel, text in files.items():
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    report = scan(ScanOptions(paths=[tmp_path], sops_config=False))
-    return sorted((f.rule_id, f.path, f.line) for f in report.findings)
 
 
 def _secret(entries: dict[str, str], name: str = "cluster-secrets") -> str:
