@@ -837,6 +837,15 @@ class TestThirdRound:
         assert policy(make_repo({**rules, **just}, gitignore="# Age\nage.key\n"), "gitignore-agekey") == []
         assert policy(make_repo({**rules, **just}, gitignore="*.log\n"), "gitignore-agekey") == [(".gitignore", None)]
 
+    def test_a_dotenv_template_the_scripts_load_places_the_key(self, make_repo: RepoFactory) -> None:
+        """held-out-9: ``.env.example`` (copied to ``.env`` and loaded by the repository's
+        scripts) sets the key under ``./.local/``, which .gitignore ignores; a template pointing
+        into a directory nothing ignores is still reported."""
+        rules = {".sops.yaml": TestGitignoreTooling.AGE}
+        env = {".env.example": "SOPS_AGE_KEY_FILE=./.local/sops/age.key\nCLUSTER=home\n"}
+        assert policy(make_repo({**rules, **env}, gitignore=".local/\n.env\n"), "gitignore-agekey") == []
+        assert policy(make_repo({**rules, **env}, gitignore=".env\n"), "gitignore-agekey") == [(".gitignore", None)]
+
 
 def test_secret_data_value_that_is_a_base64_sops_document_is_not_plaintext(make_repo: RepoFactory) -> None:
     """kustomize-controller decrypts a Secret data entry holding a whole SOPS document (base64);

@@ -6,7 +6,7 @@ which CI does not have), later lines win, ``!`` negations are honoured. Ignoring
 passes, and so does ignoring the root ``age.key`` or ``keys.txt`` (the names the common
 templates write the key to and ignore). A repository that uses no age key at all (no age
 recipient in ``.sops.yaml`` nor in any encrypted file) is "not applicable", and so is one whose
-own tooling (``SOPS_AGE_KEY_FILE=...`` in ``.envrc``, Taskfiles, mise, scripts (also a shell
+own tooling (``SOPS_AGE_KEY_FILE=...`` in ``.envrc``, ``.env.example``, Taskfiles, mise, scripts (also a shell
 script without a suffix, by its ``#!``), or a use of
 ``$HOME/.config/.../keys.txt``) keeps the key outside the work tree. When that tooling puts the key inside
 the repository, that file must be ignored: by its name, its path below the work tree
@@ -39,7 +39,9 @@ _OUTSIDE = re.compile(
 )
 #: ``${SOPS_AGE_KEY_FILE:-$HOME/...}``: the default is where the key is when nothing overrides it
 _DEFAULTED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(.*)$")
-_TOOLING_NAMES = (".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".mise.toml", "mise.toml")
+_TOOLING_NAMES = (".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".mise.toml", "mise.toml",
+                  # dotenv files (and their committed templates) that the repository's scripts load
+                  ".env", ".env.example", ".env.sample", ".env.template", ".env.dist")
 _SHELL_SHEBANG = re.compile(r"#!\s*/(?:usr/)?bin/(?:env\s+)?(?:ba|z|k|da)?sh\b")
 _TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc")
 
