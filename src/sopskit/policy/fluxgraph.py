@@ -448,10 +448,8 @@ class FluxGraph:
         roots |= {p for p in self._instance_paths if p}
         if not roots:
             return set()
-        built: set[str] = set()
-        for path in {k.path for k in self.own} | set(self._instance_paths):
-            built |= self.builds.inputs(path)
         unresolved = self._possibly_built
+        built = set(self._own_built)
         for path in unresolved:
             built |= self.builds.inputs(path)
 
@@ -465,7 +463,7 @@ class FluxGraph:
             file.parent for file, _doc in self.ctx.repo.kustomizations()
             if file.rel not in built and below_a_root(file.parent) and not below_unresolved(file.parent)
         }
-        dropped = self._vendored_not_built(built) if not unresolved else set()
+        dropped = set(self.vendored_not_built)
         if dropped_units:
             dropped |= {
                 f.rel for f in self.ctx.repo.files
@@ -473,28 +471,29 @@ class FluxGraph:
             }
         return dropped
 
-    def _vendored_not_built(self, built: set[str]) -> set[str]:
-        """Files of a vendored tree (``third_party/``, ``vendor/``: a copy of upstream manifests)
-        that Flux builds pick from, which no build reaches: the upstream's other variants and
-        examples, in Git because the whole tree was copied. A vendored tree no build reaches at
-        all is left alone (it may be applied by other means)."""
-        picked = {_vendored_root(rel) for rel in built if is_vendored(rel)}
-        if not picked:
-            return set()
-        return {f.rel for f in self.ctx.repo.files
-                if f.rel not in built and is_vendored(f.rel) and _vendored_root(f.rel) in picked}
-
     @cached_property
-    def vendored_not_built(self) -> set[str]:
-        """:meth:`_vendored_not_built` on its own, for checks that judge committed text (a
-        plaintext Secret below a directory Flux dropped is still committed, but an upstream
-        example Secret in a copied tree is not this repository's credential)."""
-        if any(k.templated_path for k in self.kustomizations) or self._possibly_built:
-            return set()
+    def _own_built(self) -> frozenset[str]:
+        """Every file a build of this repository's Flux paths (and FluxInstance sync paths) reads."""
         built: set[str] = set()
         for path in {k.path for k in self.own} | set(self._instance_paths):
             built |= self.builds.inputs(path)
-        return self._vendored_not_built(built)
+        return frozenset(built)
+
+    @cached_property
+    def vendored_not_built(self) -> frozenset[str]:
+        """Files of a vendored tree (``third_party/``, ``vendor/``: a copy of upstream manifests)
+        that Flux builds pick from, which no build reaches: the upstream's other variants and
+        examples, in Git because the whole tree was copied. A vendored tree no build reaches at
+        all is left alone (it may be applied by other means), and so is everything when what is
+        built is not known (a templated path, a source that may be this repository)."""
+        if any(k.templated_path for k in self.kustomizations) or self._possibly_built:
+            return frozenset()
+        built = self._own_built
+        picked = {_vendored_root(rel) for rel in built if is_vendored(rel)}
+        if not picked:
+            return frozenset()
+        return frozenset(f.rel for f in self.ctx.repo.files
+                         if f.rel not in built and is_vendored(f.rel) and _vendored_root(f.rel) in picked)
 
     @cached_property
     def _possibly_built(self) -> set[str]:
@@ -664,8 +663,6 @@ _EXAMPLE_DIRS = frozenset(("example", "examples", "sample", "samples", "docs", "
 
 
 _ARCHIVE_DIRS = frozenset((".archive", "archive", "archived", ".archived", "_archive"))
-
-
 
 
 def graph_of(ctx: CheckContext) -> FluxGraph:

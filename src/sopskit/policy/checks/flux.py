@@ -24,20 +24,15 @@ _PARKED_SUFFIXES = (".disabled", ".bak", ".old", ".orig", ".backup", ".example",
 _PUBLIC_KEY_NAME = re.compile(r"(?i)pub(?:lic)?(?:key)?\b|\.pub$|recipients?")
 
 
-def _graph(ctx: CheckContext) -> FluxGraph:
-    """One graph per run, shared by the Flux checks."""
-    return graph_of(ctx)
-
-
 def _note_skipped(ctx: CheckContext, check_id: str) -> None:
-    for k, reason in _graph(ctx).skipped():
+    for k, reason in graph_of(ctx).skipped():
         ctx.note(check_id, f"not checked: {k.label} ({k.file.rel}): {reason}")
 
 
 def _encrypted_inputs(ctx: CheckContext, builds: Builds, kustomization: FluxKustomization) -> list[str]:
     """SOPS files the build reads; those a ``.sourceignore`` keeps out of the artifact never
     reach the controller (a key kept for a bootstrap script beside the manifests)."""
-    graph = _graph(ctx)
+    graph = graph_of(ctx)
     return sorted(
         rel
         for rel in builds.inputs(kustomization.path)
@@ -47,7 +42,7 @@ def _encrypted_inputs(ctx: CheckContext, builds: Builds, kustomization: FluxKust
 
 
 def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
-    graph = _graph(ctx)
+    graph = graph_of(ctx)
     check_id = FLUX_DECRYPTION_PROVIDER.id if want == "provider" else FLUX_DECRYPTION_SECRETREF.id
     ctx.count(check_id, 0)
     _note_skipped(ctx, check_id)
@@ -140,7 +135,7 @@ def _cloud_kms_file(ctx: CheckContext, rel: str) -> bool:
 def _missing_flux_paths(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(FLUX_PATH_MISSING.id, 0)
     _note_skipped(ctx, FLUX_PATH_MISSING.id)
-    for kustomization in _graph(ctx).checked():
+    for kustomization in graph_of(ctx).checked():
         ctx.count(FLUX_PATH_MISSING.id)
         if not ctx.repo.exists(kustomization.path or "."):
             yield Violation(
@@ -185,7 +180,7 @@ def _template_tree(ctx: CheckContext, directory: str) -> bool:
 
 
 def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
-    graph = _graph(ctx)
+    graph = graph_of(ctx)
     builds = graph.builds
     dead = _dead_kustomize_dirs(ctx, graph)
     ctx.count(KUSTOMIZE_MISSING_FILE.id, 0)
@@ -248,7 +243,7 @@ def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
 
 
 def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
-    graph = _graph(ctx)
+    graph = graph_of(ctx)
     builds = graph.builds
     if not graph.kustomizations:
         # Argo CD and plain kustomize repositories reach SOPS files through plugins (KSOPS
@@ -298,7 +293,7 @@ def _nearest_kustomization(builds: Builds, directory: str) -> str | None:
 def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
     refs = {
         (k.namespace, k.spec["decryption"]["secretRef"]["name"])
-        for k in _graph(ctx).kustomizations
+        for k in graph_of(ctx).kustomizations
         if isinstance(k.spec.get("decryption"), dict)
         and isinstance(k.spec["decryption"].get("secretRef"), dict)
         and isinstance(k.spec["decryption"]["secretRef"].get("name"), str)

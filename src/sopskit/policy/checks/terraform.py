@@ -40,8 +40,6 @@ _POINTER_DESCRIPTION = re.compile(
 #: a description saying the variable holds a secret's NAME or ID ("Crypto key name to create",
 #: "KMS key ID"): a resource identifier, not key material
 _NAMING_DESCRIPTION = re.compile(r"(?i)\b(?:key|secret|token|password|credential)s?\s+(?:name|id|identifier)s?\b")
-#: the identifier half of an S3-style key pair (``access_key``, ``minio_access_key``,
-#: ``access_key_id``); group 1 is the prefix its secret half shares (``minio_secret_key``)
 _REFERENCE = re.compile(r"\b([A-Za-z_][\w-]*(?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])+)")
 _DEFAULT = re.compile(r"(?m)^[ \t]*default[ \t]*=[ \t]*(.*)$")
 _VALUE = re.compile(r"(?m)^[ \t]*value[ \t]*=[ \t]*(.*)$")
