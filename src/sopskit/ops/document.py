@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 
 from sopskit.errors import IntegrityError, NoDocumentError, SopsError
 from sopskit.format.codec import ValueCipher, format_time
-from sopskit.format.metadata import SOPS_FORMAT_VERSION, Metadata, metadata_from_plain, metadata_to_plain
+from sopskit.format.metadata import SOPS_FORMAT_VERSION, Metadata, metadata_to_plain
 from sopskit.format.selection import SelectionRules
 from sopskit.format.tree import TreeMap
 from sopskit.format.treecrypt import decrypt_branches, encrypt_branches
 from sopskit.keys.base import KeyContext, MasterKey
 from sopskit.record import Record
+from sopskit.stores import read_encrypted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,12 +63,6 @@ class EncryptionPlan(Record):
         self.shamir_threshold = shamir_threshold
         self.selection: SelectionRules = SelectionRules() if selection is None else selection
         self.mac_only_encrypted = mac_only_encrypted
-
-
-def read_encrypted(data: bytes, store: Store) -> tuple[list[TreeMap], Metadata]:
-    """Parse an encrypted file: its still-encrypted branches and its metadata."""
-    branches, plain = store.load_encrypted(data)
-    return branches, metadata_from_plain(plain)
 
 
 def recover_key(

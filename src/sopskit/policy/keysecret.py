@@ -14,8 +14,8 @@ Kustomization (whatever its source), a patch that sets ``spec.decryption``, the 
 a committed Secret carrying a data key Flux's decryptor reads (``*.agekey``, ``sops.gcp-kms``...),
 or, in any manifest but a CRD, a ``decryption`` mapping with a ``secretRef`` or a text patching
 ``spec.decryption`` (a ``FluxInstance``'s ``spec.kustomize.patches``).
-File metadata is read with the stores' own loader and the format core's metadata reader, as
-``sopskit.ops.document.read_encrypted`` does (the policy layer never decrypts).
+File metadata is read with :func:`sopskit.stores.read_encrypted`, as every command does (the
+policy layer never decrypts).
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from pathlib import Path
 
 from sopskit.errors import SopsError
 from sopskit.format.keytypes import flux_reads
-from sopskit.format.metadata import metadata_from_plain
 from sopskit.policy.context import CheckContext
 from sopskit.policy.fluxgraph import flux_kustomizations, graph_of
 from sopskit.policy.repo import RepoFile, is_kind
 from sopskit.policy.sopsconfig import SopsConfigView, read_sops_config
-from sopskit.stores import format_for_path, get_store
+from sopskit.stores import format_for_path, get_store, read_encrypted
 
 #: master-key types the controller uses through its own cloud identity (no key Secret needed)
 CLOUD_KEY_TYPES = frozenset(("kms", "gcp_kms", "azure_kv", "hc_vault"))
@@ -106,8 +105,7 @@ def file_key_types(file: RepoFile) -> set[str] | None:
     first = format_for_path(file.rel)
     for name in dict.fromkeys((first, *_FALLBACK_FORMATS)):
         try:
-            _branches, plain = get_store(name).load_encrypted(file.raw)
-            metadata = metadata_from_plain(plain)
+            _branches, metadata = read_encrypted(file.raw, get_store(name))
         except (SopsError, ValueError, TypeError, UnicodeDecodeError):
             continue
         return {record.key_type for record in metadata.records()}

@@ -12,6 +12,8 @@ from sopskit.errors import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sopskit.format.metadata import Metadata
+    from sopskit.format.tree import TreeMap
     from sopskit.stores.base import Store
 
 #: format name -> "module:class"
@@ -45,3 +47,12 @@ def get_store(name: str, *, indent: int | None = None) -> Store:
     cls = getattr(importlib.import_module(module_name), class_name)
     store: Store = cls(indent=indent) if indent is not None else cls()
     return store
+
+
+def read_encrypted(data: bytes, store: Store) -> tuple[list[TreeMap], Metadata]:
+    """Parse an encrypted file: its still-encrypted branches and its metadata (no key needed).
+    Here, below ops and policy, so that every layer reads SOPS metadata the same way."""
+    from sopskit.format.metadata import metadata_from_plain
+
+    branches, plain = store.load_encrypted(data)
+    return branches, metadata_from_plain(plain)
