@@ -13,6 +13,9 @@ VENDORED_DIRS = frozenset({
     "vendor", "node_modules", "third_party", "third-party", "bower_components", ".yarn", "Godeps",
     "ansible_collections", "site-packages", "dist-packages", ".terraform",
 })
+#: Suffixes of a copy-and-fill-in starting point (``.env.example``, ``users.sops.yaml.sample``):
+#: the file holds placeholders for the real one, which is kept elsewhere or not committed.
+FILL_IN_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tmpl")
 #: An Ansible Galaxy role installed into the repository (``roles/<namespace>.<role>/``; a
 #: project's own roles have no dot): another project's code, docs and molecule fixtures.
 _GALAXY_ROLE = re.compile(r"(?:^|/)roles/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/")

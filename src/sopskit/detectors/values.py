@@ -293,22 +293,25 @@ def has_sequence(text: str, run: int = 6) -> bool:
     return False
 
 
+#: an OpenSSH public key line, after authorized_keys options or a known_hosts host list
 _PUBLIC_KEY_LINE = re.compile(
-    r"(?:[^\s]+ )?(?:" + SSH_PUBLIC_KEY_TYPES + r")(?:-cert-v01@openssh\.com)? AAAA[A-Za-z0-9+/=]+(?: [^\n]*)?"
+    r"(?:.*\s)?(?:" + SSH_PUBLIC_KEY_TYPES + r")(?:-cert-v01@openssh\.com)?\s+AAAA[A-Za-z0-9+/=]+(?:\s[^\n]*)?"
 )
 #: X.509 certificates, CA bundles, CRLs and PEM public keys: published by design
 _PUBLIC_PEM = re.compile(r"-----BEGIN (?:CERTIFICATE|TRUSTED CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL)-----")
 #: An exported OpenPGP public key (``.sops.pub.asc`` kept beside a repository's sops rules).
 _PGP_PUBLIC = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----")
-#: an age recipient, X25519, post-quantum or plugin tag
-_AGE_RECIPIENT = re.compile(r"\bage1(?:pq1|tag1|tagpq1)?[02-9ac-hj-np-z]{50,}")
+#: an age recipient, X25519, post-quantum or plugin tag (the scanner compiles it for bytes)
+AGE_RECIPIENT_PATTERN = r"\bage1(?:pq1|tag1|tagpq1)?[02-9ac-hj-np-z]{50,}"
+_AGE_RECIPIENT = re.compile(AGE_RECIPIENT_PATTERN)
 
 
 def is_public_material(value: str) -> bool:
     """Public halves that Secrets carry beside the private one: ``identity.pub``,
-    ``known_hosts`` lines, X.509 certificates and CA bundles, PGP public keys, age recipients.
-    Neither the scanner nor the policy's ``plaintext-secret`` reports them."""
-    lines = [ln.strip() for ln in value.strip().split("\n") if ln.strip()]
+    ``known_hosts`` / ``authorized_keys`` lines (``#`` comments between them), X.509
+    certificates and CA bundles, PGP public keys, age recipients. Neither the scanner nor the
+    policy's ``plaintext-secret`` reports them."""
+    lines = [ln.strip() for ln in value.strip().split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return False
     if all(_PUBLIC_KEY_LINE.fullmatch(ln) for ln in lines):

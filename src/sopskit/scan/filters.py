@@ -51,7 +51,7 @@ _ENC_B = re.compile(ENC_VALUE_RE.pattern.encode())
 _AGE_B = re.compile(AGE_RECIPIENT_RE.pattern.encode())
 #: age public keys of every kind: X25519 ``age1…``, hybrid post-quantum ``age1pq1…`` and the
 #: hardware tag recipients ``age1tag1…`` / ``age1tagpq1…`` (age 1.3). Recipients are public.
-_AGE_PUBLIC = re.compile(rb"\bage1(?:pq1|tag1|tagpq1)?[02-9ac-hj-np-z]{50,}")
+_AGE_PUBLIC = re.compile(values.AGE_RECIPIENT_PATTERN.encode())
 _ARMOUR = re.compile(rb"-{3,5} ?(?:BEGIN|END)[^-\n]{0,60}-{3,5}")
 #: Secrets at least this long are key blocks (PEM, OpenSSH, PGP): base64 bodies hold runs such
 #: as ``AAAAAAAA`` (every ssh-keygen key has one) and, by chance, words like ``todo``, so only
@@ -348,8 +348,10 @@ def is_qualified_name(value: bytes) -> bool:
             and bool(_CAMEL_WORDS.fullmatch(longest)))
 
 
+#: a template engine's suffix, or a copy-and-fill-in one (:data:`sopskit.detectors.paths.FILL_IN_SUFFIXES`)
 _TEMPLATE_PATH = re.compile(
-    r"\.(?:j2|jinja|jinja2|tmpl|tpl|gotmpl|mustache|hbs|erb|example|sample|template|dist|skel|in)$"
+    r"\.(?:j2|jinja|jinja2|tpl|gotmpl|mustache|hbs|erb|skel|in)$|"
+    + "|".join(re.escape(suffix) + "$" for suffix in paths.FILL_IN_SUFFIXES)
 )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sopskit.detectors import values
-from sopskit.detectors.paths import is_vendored
+from sopskit.detectors.paths import FILL_IN_SUFFIXES, is_vendored
 from sopskit.format.recognize import AGE_IDENTITY_RE, is_enc_value
 from sopskit.policy import credentials_in_text
 from sopskit.policy.check import Check
@@ -39,7 +39,7 @@ _AZURE_CACHES = {
 }
 _KUBECONFIG_SECRETS = ("token", "client-key-data", "password")
 _AUTH_PROVIDER_SECRETS = ("id-token", "refresh-token", "client-secret", "access-token")
-_DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".tmpl")
+_DOTENV_TEMPLATES = FILL_IN_SUFFIXES
 
 
 def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
@@ -165,17 +165,18 @@ def _production_dotenv(ctx: CheckContext) -> Iterator[Violation]:
         if not _is_dotenv(file.name) or file.is_encrypted:
             continue
         ctx.count(PRODUCTION_DOTENV.id)
+        if not matches_any(file.rel, ctx.settings.production_paths):
+            continue
         if file.text is not None and not credentials_in_text.file_holds_credential(file.rel, file.text, env=True):
             continue  # only references (op://, ${VAR}), placeholders and settings such as version pins
-        if matches_any(file.rel, ctx.settings.production_paths):
-            yield Violation(
-                PRODUCTION_DOTENV.id,
-                file.rel,
-                None,
-                "a plaintext .env file is committed under a production path",
-                f"encrypt it (`sops --encrypt --in-place {file.rel}`) or remove it and load the values "
-                "from a secret store; commit a `.env.example` with empty values instead",
-            )
+        yield Violation(
+            PRODUCTION_DOTENV.id,
+            file.rel,
+            None,
+            "a plaintext .env file is committed under a production path",
+            f"encrypt it (`sops --encrypt --in-place {file.rel}`) or remove it and load the values "
+            "from a secret store; commit a `.env.example` with empty values instead",
+        )
 
 
 def _is_dotenv(name: str) -> bool:

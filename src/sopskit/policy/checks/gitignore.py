@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from sopskit.detectors.paths import FILL_IN_SUFFIXES
 from sopskit.format.recognize import AGE_RECIPIENT_RE
 from sopskit.policy import globs
 from sopskit.policy.check import Check
@@ -41,7 +42,7 @@ _OUTSIDE = re.compile(
 _DEFAULTED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(.*)$")
 _TOOLING_NAMES = (".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".mise.toml", "mise.toml",
                   # dotenv files (and their committed templates) that the repository's scripts load
-                  ".env", ".env.example", ".env.sample", ".env.template", ".env.dist")
+                  ".env", *(f".env{suffix}" for suffix in FILL_IN_SUFFIXES))
 _SHELL_SHEBANG = re.compile(r"#!\s*/(?:usr/)?bin/(?:env\s+)?(?:ba|z|k|da)?sh\b")
 _TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc")
 
@@ -81,21 +82,16 @@ def is_ignored(gitignore: str, path: str) -> bool:
 _TREE_PREFIX = re.compile(r"^(?:\$\{[A-Za-z_][A-Za-z0-9_]*\}/|\$[A-Za-z_][A-Za-z0-9_]*/|\./)+")
 
 
-def _key_path_ignored(gitignore: str, value: str) -> bool:
+def _key_path_ignored(rules: list[globs.IgnoreRule], value: str) -> bool:
     """Whether the key file a tool names (inside the work tree) is ignored: by its name, by its
     path below the work tree (``${PROJECT_ROOT}/.env/age.txt`` under ``.env/*``), or because a
     directory on that path is ignored (``.env/``)."""
     path = _TREE_PREFIX.sub("", value.replace("\\", "/")).strip("}")
     name = path.rsplit("/", 1)[-1]
-    if is_ignored(gitignore, name) or is_ignored(gitignore, path):
+    if globs.is_ignored(rules, name) or globs.is_ignored(rules, path):
         return True
     parts = path.split("/")[:-1]
-    return any(_dir_ignored(gitignore, "/".join(parts[: i + 1])) for i in range(len(parts)))
-
-
-def _dir_ignored(gitignore: str, directory: str) -> bool:
-    """Whether a directory pattern (``.env/``, ``/secrets/``) or a plain name ignores ``directory``."""
-    return globs.is_ignored(globs.ignore_rules(gitignore), directory, is_dir=True)
+    return any(globs.is_ignored(rules, "/".join(parts[: i + 1]), is_dir=True) for i in range(len(parts)))
 
 
 def _uses_age(ctx: CheckContext) -> bool:
@@ -117,11 +113,12 @@ def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(GITIGNORE_AGEKEY.id)
     path = ctx.repo.root / ".gitignore"
     text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-    guarded = all(is_ignored(text, probe) for probe in _PROBES)
+    rules = globs.ignore_rules(text)
+    guarded = all(globs.is_ignored(rules, probe) for probe in _PROBES)
     if inside:
-        if guarded or all(_key_path_ignored(text, value) for value in inside):
+        if guarded or all(_key_path_ignored(rules, value) for value in inside):
             return
-    elif guarded or any(is_ignored(text, n) for n in _CONVENTIONAL):
+    elif guarded or any(globs.is_ignored(rules, n) for n in _CONVENTIONAL):
         return
     what = "does not ignore" if text else "is missing, so nothing ignores"
     yield Violation(

@@ -30,7 +30,6 @@ from typing import Any
 from sopskit.detectors import names
 from sopskit.detectors.values import (
     RANDOM_SHAPE,
-    SSH_PUBLIC_KEY_TYPES,
     TEMPLATE_RE,
     URL_PASSWORD,
     is_public_material,
@@ -70,8 +69,6 @@ _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
 
 #: the value was removed on purpose (a copy kept for the record): ``redacted``, ``<REDACTED>``, ``[redacted]``
 _REDACTED = re.compile(r"(?i)^\s*[<\[(*\"']*\s*redacted\s*[>\])*\"']*\s*$")
-#: one SSH public key, optionally after authorized_keys options or a known_hosts host list
-_SSH_PUBLIC_KEY = re.compile(rf"(?:^|\s)(?:{SSH_PUBLIC_KEY_TYPES})\s+AAAA[A-Za-z0-9+/]+={{0,3}}(?:\s|$)")
 _REMARK = re.compile(r"^(?:#|//|;)\s+[A-Za-z]+(?:\s+\S+)+$")
 #: a file name that says "template / sample / example" (``secrets-tmpl.yaml``, ``x-tmpl-sample.yaml``)
 _TEMPLATE_NAME = re.compile(r"(?i)(?:^|[-_.])(?:tmpl|template|sample|example|dist)(?:[-_.]|$)")
@@ -191,18 +188,15 @@ def _is_plaintext(key: str, text: str, *, delegates: bool) -> bool:
 
 
 def _holds_nothing(text: str) -> bool:
-    """Only comment lines (a config file whose every setting is commented out), or only SSH
-    public keys (``authorized_keys``, ``known_hosts``-style lines): nothing secret in it."""
+    """Only comment lines (a config file whose every setting is commented out): nothing secret in
+    it. Public keys are :func:`sopskit.detectors.values.is_public_material`'s question."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return False
     # one line must read as a remark ("# add your feeds here"): "#Xy9!..." may be a password
     if len(lines) > 1 and all(line.startswith(("#", ";", "//")) for line in lines):
         return True
-    if len(lines) == 1 and _REMARK.match(lines[0]):
-        return True
-    content = [line for line in lines if not line.startswith("#")]
-    return bool(content) and all(_SSH_PUBLIC_KEY.search(line) for line in content)
+    return len(lines) == 1 and bool(_REMARK.match(lines[0]))
 
 
 def _looks_like_material(text: str) -> bool:
