@@ -183,3 +183,26 @@ def test_the_private_key_check_and_the_value_check_agree_on_key_blocks(tmp_path:
         (tmp_path / name).write_text(text)
     found = {v.path for v in check_policy(tmp_path, only=["private-key"]).violations}
     assert found == {"real.pem"}
+
+
+def test_public_keys_are_public_for_scan_and_policy_with_options_and_comments() -> None:
+    """One rule (``values.is_public_material``) for the scanner's filter and ``plaintext-secret``:
+    authorized_keys lines with options, known_hosts lines and ``#`` comments between them hold
+    nothing secret; the same lines with a private key block after them do."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                           serialization.PublicFormat.OpenSSH).decode()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption()).decode()
+    listing = (f"# deploy keys\nno-pty,command=\"echo hi there\" {public} ci@example.invalid\n"
+               f"github.com,140.82.112.3 {public}\n")
+    assert values.is_public_material(listing)
+    assert filters.is_public_material(listing.encode())
+    assert not credentials_in_text.is_secret_value("authorized_keys", listing)
+    with_key = listing + private
+    assert not values.is_public_material(with_key)
+    assert not filters.is_public_material(with_key.encode())
+    assert credentials_in_text.is_secret_value("authorized_keys", with_key)
