@@ -1273,3 +1273,21 @@ def test_a_secret_of_public_certificates_is_not_a_plaintext_secret(make_repo: Re
     root = make_repo({"certs/ca.yaml": secret({"ca.crt": pem, "bundle.pem": pem + pem}),
                       "certs/tls.yaml": secret({"tls.crt": pem, "tls.key": private})})
     assert [path for path, _line in policy(root, "plaintext-secret")] == ["certs/tls.yaml"]
+
+
+def test_a_source_url_with_a_token_is_shown_without_it(make_repo: RepoFactory) -> None:
+    """The "not checked" reason names another repository's URL: its user info (a token in
+    ``https://x-access-token:TOKEN@host/...``) must never reach the output."""
+    from sopskit.policy import validate_flux
+
+    token = "ghp_" + "Zq8" * 12
+    source = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: vendor\n"
+        f"  namespace: flux-system\nspec:\n  url: https://x-access-token:{token}@example.invalid/vendor/manifests\n"
+    )
+    root = make_repo({"clusters/vendor.yaml": source,
+                      "clusters/operator.yaml": ks("operator", "./deploy", "kind: GitRepository\n    name: vendor")})
+    report = validate_flux(root)
+    shown = " ".join(str(note) for status in report.statuses for note in getattr(status, "notes", []))
+    assert "example.invalid/vendor/manifests" in shown
+    assert token not in shown
