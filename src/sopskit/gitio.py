@@ -26,6 +26,7 @@ entry (``refs/heads/main@{2}``, ``refs/stash@{1}``) because that is where a pers
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -464,6 +465,16 @@ def is_remote(name: str) -> bool:
     return bool(sep) and "@" in head and "/" not in head
 
 
+#: the user info of a URL (``https://x-access-token:TOKEN@host/``, ``https://TOKEN@host/``)
+_USER_INFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def without_user_info(text: object) -> str:
+    """``text`` with the user info of every URL in it removed: fit for a message. Clone URLs often
+    carry a token (``https://x-access-token:TOKEN@github.com/...``), and a token is a secret."""
+    return _USER_INFO.sub("", str(text or ""))
+
+
 def mirror_clone(url: str, dest: Path) -> Path:
     """``git clone --mirror`` (every ref the server has, pull-request refs included)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -471,7 +482,8 @@ def mirror_clone(url: str, dest: Path) -> Path:
                           check=False)
     if proc.returncode != 0:
         reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"git clone failed for {url}: {reason[-1] if reason else proc.returncode}")
+        last = without_user_info(reason[-1]) if reason else proc.returncode
+        raise InputError(f"git clone failed for {without_user_info(url)}: {last}")
     return dest
 
 
@@ -495,4 +507,5 @@ __all__ = [
     "stream_blobs",
     "tree_blobs",
     "unquote_git_path",
+    "without_user_info",
 ]

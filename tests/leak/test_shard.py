@@ -147,3 +147,17 @@ def test_job_manifest_dry_run(discovery: str, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr.decode()
     assert b"job.batch/leak-search created (dry run)" in out.stdout
     assert b"configmap/leak-repos created (dry run)" in out.stdout
+
+
+def test_a_failed_clone_names_the_url_without_its_token(tmp_path: Path) -> None:
+    """A clone URL often carries a token (``https://x-access-token:TOKEN@host/...``); when the
+    clone fails, the error names the repository, never the token."""
+    from sopskit import gitio
+    from sopskit.errors import InputError
+
+    token = "ghp_" + "Kx7" * 12
+    url = f"https://x-access-token:{token}@127.0.0.1:9/nobody/nothing.git"
+    with pytest.raises(InputError) as failed:
+        gitio.mirror_clone(url, tmp_path / "clone.git")
+    assert "127.0.0.1:9/nobody/nothing.git" in str(failed.value)
+    assert token not in str(failed.value)

@@ -55,6 +55,7 @@ from typing import Any
 import yaml
 
 from sopskit.detectors.paths import VENDORED_DIRS, is_vendored
+from sopskit.gitio import without_user_info
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import IgnoreRule, go_git_ignored, ignore_rules
 from sopskit.policy.kustomize import Reference, references
@@ -223,15 +224,6 @@ def normalise_url(url: str) -> str:
     return text.removesuffix("/").removesuffix(".git")
 
 
-#: the user info of a URL (``https://x-access-token:TOKEN@host/``, ``https://TOKEN@host/``)
-_USER_INFO = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-def _shown(url: object) -> str:
-    """A source URL fit for a message: its user info (a token, a password) is never printed."""
-    return _USER_INFO.sub("", str(url or ""))
-
-
 def _repository_name(url: str) -> str:
     """``home-ops`` for ``git@github.com:o/home-ops.git``: what a mirror on another host keeps."""
     return normalise_url(url).rsplit("/", 1)[-1]
@@ -353,15 +345,15 @@ class FluxGraph:
         if name == "flux-system" and namespace == DEFAULT_FLUX_NAMESPACE:
             return None
         if other_branch:
-            shown = _shown(url) or "another repository"
+            shown = without_user_info(url) or "another repository"
             return f"GitRepository {namespace}/{name} follows branch {branch!r} of {shown}"
         if url and self._own_names and _repository_name(url) not in self._own_names:
             # names another project (an operator's upstream manifests): its ./kubernetes is not ours
-            return f"GitRepository {namespace}/{name} is another repository ({_shown(url)})"
+            return f"GitRepository {namespace}/{name} is another repository ({without_user_info(url)})"
         paths = [k.path for k in users if k.path and not k.templated_path]
         if any(self.ctx.repo.exists(p) for p in paths):
             return None  # a mirror or an internal URL of this repository, by the paths it builds
-        return f"GitRepository {namespace}/{name} is another repository ({_shown(url) or 'no url'})"
+        return f"GitRepository {namespace}/{name} is another repository ({without_user_info(url) or 'no url'})"
 
     def _other_branch(self, spec: dict[str, Any]) -> str | None:
         """The ``ref.branch`` of a GitRepository spec when it is not the checked-out or default branch."""
