@@ -344,6 +344,35 @@ class TestSopsFiles:
         assert policy(root, "sops-selection-encrypts-nothing") == [("app/helmrelease.sops.yaml", None)]
         assert policy(root, "sops-plaintext-value") == []
 
+    @staticmethod
+    def _talos_like(selection: str) -> str:
+        """A made-up talhelper-style secrets file: the rule's anchors miss two credential keys."""
+        token = "".join(chr(97 + (i * 7) % 26) for i in range(23))
+        return (
+            f"cluster:\n  id: {ENC}\n  secret: {ENC}\nsecrets:\n  bootstraptoken: {token[:6]}.{token[7:]}\n"
+            f"  boxsecret: {token.upper()}Qz9\ntrustdinfo:\n  token: {ENC}\n"
+            "  client_id: 1234567890\n  ssh_public_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDo made-up\n"
+            + SOPS_BLOCK + f"  {selection}\n"
+        )
+
+    def test_a_credential_the_selection_leaves_out(self, make_repo: RepoFactory) -> None:
+        """``encrypted_regex: ^(token|secret|id)$`` encrypts ``token`` but, anchored, not
+        ``bootstraptoken``: a credential pushed in plaintext beside encrypted values. Identifiers
+        and public keys left out beside them are not credentials."""
+        root = make_repo({"talsecret.sops.yaml": self._talos_like("encrypted_regex: ^(token|secret|id)$")})
+        assert policy(root, "sops-plaintext-value") == [("talsecret.sops.yaml", 5), ("talsecret.sops.yaml", 6)]
+        report = check_policy(root, only=["sops-plaintext-value"])
+        assert "encrypts other values but not this one" in report.violations[0].message
+
+    def test_a_key_left_out_on_purpose_is_not_reported(self, make_repo: RepoFactory) -> None:
+        """``unencrypted_regex`` names what stays plain: a decision, not an oversight; and a file
+        whose selection encrypts nothing is the other check's finding."""
+        root = make_repo({"talsecret.sops.yaml": self._talos_like("unencrypted_regex: ^(bootstraptoken|boxsecret|"
+                                                                  "client_id|ssh_public_key)$")})
+        assert policy(root, "sops-plaintext-value") == []
+        nothing = "secrets:\n  bootstraptoken: abcdef.0123456789abcdef\n" + SOPS_BLOCK + "  encrypted_regex: ^data$\n"
+        assert policy(make_repo({"t.sops.yaml": nothing}), "sops-plaintext-value") == []
+
     def test_comment_rules_are_not_judged(self, make_repo: RepoFactory) -> None:
         text = f"password: {ENC}\nother: plain\n" + SOPS_BLOCK + "  encrypted_comment_regex: sops:enc\n"
         root = make_repo({"c.sops.yaml": text})

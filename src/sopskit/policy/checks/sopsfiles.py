@@ -6,6 +6,15 @@ is stored) says is encrypted, but which is plaintext. That is what editing an en
 hand leaves (a new password typed next to the ``ENC[...]`` values); sops then refuses the file
 (MAC mismatch) or, worse, someone re-encrypts it with the plaintext already pushed.
 
+It also catches a credential that the rule leaves out: a value under a credential key
+(``cloudflare_api_token``, ``adminPassword``) that the selection does not cover while it does encrypt
+other values of the file, e.g. ``encrypted_regex: ^(password|token)$`` beside an ``api_token``
+(the anchors make the regex miss it). The author meant the file to protect its credentials; this
+one is pushed in plaintext. Only selections that name what to encrypt (``encrypted_regex``,
+``encrypted_suffix``) are read this way: a key left out by ``unencrypted_regex`` or the
+``_unencrypted`` suffix was left out on purpose. Identifiers, user names and public material under such keys
+(``client_id``, ``ssh_public_key``, a certificate) are not credentials and are not reported.
+
 ``sops-selection-encrypts-nothing``: an encrypted file in which the rule selects no value at all,
 e.g. ``encrypted_regex: ^(data|stringData)$`` over a ConfigMap or a HelmRelease: the file looks
 protected (it has a ``sops`` block) and holds only plaintext.
@@ -24,11 +33,13 @@ from typing import Any
 
 import yaml
 
+from sopskit.detectors import names, values
 from sopskit.errors import SopsError
 from sopskit.format.recognize import is_enc_value
 from sopskit.format.selection import SELECTION_OPTIONS, SelectionRules
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.credentials_in_text import is_credential
 from sopskit.policy.repo import RepoFile
 from sopskit.policy.results import Violation
 from sopskit.policy.yamldocs import YamlDocument, parse_yaml_documents
@@ -100,6 +111,19 @@ def _encrypted_structured(ctx: CheckContext) -> Iterator[tuple[RepoFile, list[tu
             yield file, docs
 
 
+def _credential_left_out(leaf: _Leaf, siblings: list[str]) -> bool:
+    """A plaintext value the selection does not cover that is a credential by its key and its
+    value: not an identifier, a user name or public material, nor the access-key half of an
+    S3-style pair whose secret half sits beside it."""
+    key = leaf.path[-1] if leaf.path else ""
+    value = leaf.value or ""
+    if not names.is_credential_name(key) or names.is_public_name(key) or names.is_identifier_name(key):
+        return False
+    if values.is_public_material(value) or key in names.key_pair_identifiers(siblings):
+        return False
+    return is_credential(key, value)
+
+
 def _plaintext_values(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(SOPS_PLAINTEXT_VALUE.id, 0)
     for file, docs in _encrypted_structured(ctx):
@@ -108,17 +132,35 @@ def _plaintext_values(ctx: CheckContext) -> Iterator[Violation]:
             leaves = [leaf for leaf in _leaves(doc.node, ()) if leaf.value is not None]
             if not any(is_enc_value(leaf.value or "") for leaf in leaves):
                 continue  # nothing encrypted at all: the other check's finding
+            siblings: dict[tuple[str, ...], list[str]] = {}
             for leaf in leaves:
-                if rules.should_encrypt(list(leaf.path), [], False) and not is_enc_value(leaf.value or ""):
+                siblings.setdefault(leaf.path[:-1], []).append(leaf.path[-1] if leaf.path else "")
+            for leaf in leaves:
+                if is_enc_value(leaf.value or ""):
+                    continue
+                where = ":".join(leaf.path) or "the top level"
+                if rules.should_encrypt(list(leaf.path), [], False):
                     yield Violation(
                         SOPS_PLAINTEXT_VALUE.id,
                         file.rel,
                         leaf.line,
-                        f"value at {':'.join(leaf.path) or 'the top level'} is plaintext, but the file's own "
-                        f"rule ({rules.option}: {rules.pattern}) encrypts it: it was added by hand beside the "
-                        "ENC[...] values",
+                        f"value at {where} is plaintext, but the file's own rule ({rules.option}: {rules.pattern}) "
+                        "encrypts it: it was added by hand beside the ENC[...] values",
                         f"open the file with `sops {file.rel}` (or `sopskit edit`) and save it, so the value is "
                         "encrypted; rotate it if it was pushed",
+                    )
+                elif rules.option.startswith("encrypted_") and _credential_left_out(
+                    leaf, siblings.get(leaf.path[:-1], [])
+                ):
+                    yield Violation(
+                        SOPS_PLAINTEXT_VALUE.id,
+                        file.rel,
+                        leaf.line,
+                        f"credential at {where} is plaintext: the file's rule ({rules.option}: {rules.pattern}) "
+                        "encrypts other values but not this one",
+                        "widen the creation rule's selection in .sops.yaml to cover this key, then decrypt and "
+                        f"encrypt `{file.rel}` again (updatekeys keeps the old selection); rotate the value if "
+                        "it was pushed",
                     )
 
 
