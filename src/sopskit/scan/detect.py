@@ -224,6 +224,40 @@ def _password_candidates(data: bytes, path: str) -> list[_Candidate]:
             and not filters.echoes_key(v.key.encode(), v.value) and not filters.is_variable_name(v.value)]
 
 
+#: The generic key = value rule: sopskit's own, or gitleaks's in a ``--config gitleaks.toml``.
+_KEY_VALUE_RULES = ("generic-secret", "generic-api-key")
+
+
+def _env_credential_candidates(data: bytes, path: str, ctx: DetectContext) -> list[_Candidate]:
+    """``- name: API_TOKEN`` / ``value: <random>`` in a YAML file (a container's env, a Helm chart's
+    ``env:`` list, a tool's ``fields:`` list such as Flemmarr's ``apiKey`` entries): the generic rule
+    reads one line at a time, so it never pairs the name with the value below it. Judged as the
+    generic rule judges ``API_TOKEN: <random>`` (entropy gate, placeholders, references), under
+    its id; password names are the manifest-password check's."""
+    generic = next((rule for rule in ctx.ruleset.rules if rule.id in _KEY_VALUE_RULES), None)
+    if generic is None or not path.endswith((".yaml", ".yml", ".yaml.j2", ".yml.j2", ".yaml.tmpl")):
+        return []
+    out = []
+    for v in kube.find_env_values(data):
+        if (not names.is_credential_name(v.key) or names.is_public_name(v.key) or names.is_identifier_name(v.key)
+                or kube.is_password_name(v.key)):
+            continue
+        secret = v.value
+        if len(secret) < _GENERIC_MIN or not _literal_ok(secret) or filters.is_code_reference(secret):
+            continue
+        if generic.entropy and shannon_entropy(secret) < _entropy_gate(generic, secret):
+            continue
+        if (filters.is_self_describing_digest(secret) or filters.is_plain_url(secret)
+                or filters.is_qualified_name(secret) or filters.generic_key_excuses(v.key.encode(), secret, b":")):
+            continue
+        decoded = b64.decode_value(secret, short=True)
+        if decoded is not None and filters.is_name_like(decoded.strip()):
+            continue  # base64 of a word (``Y29uY291cnNlLXdlYgo=``): no more random than the word
+        out.append(_Candidate(generic.id, v.line, secret, _PRIORITY_GENERIC, rule=generic,
+                              line_text=_line_text(data, v.line)))
+    return out
+
+
 def _generator_value_ok(key: str, value: bytes) -> bool:
     """A secretGenerator literal or env-file entry that would leak something: judged as a
     Secret's own entry is (``AWS_REGION=garage``, ``LOG_LEVEL=debug``, ``DB_USER=app`` are
@@ -317,6 +351,7 @@ def detect(data: bytes, paths: Sequence[str], ctx: DetectContext, *,
         here = list(cands)
         if ctx.kubernetes and not encrypted:
             here.extend(_password_candidates(data, path))
+            here.extend(_env_credential_candidates(data, path, ctx))
         exempt = minified or filters.generic_exempt_path(path)
         vendored = filters.is_vendored(path)
         code = filters.is_code_path(path)

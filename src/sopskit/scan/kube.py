@@ -217,6 +217,12 @@ _HCL_TYPE = re.compile(rb"(?:string|number|bool|any|(?:list|map|set|object|tuple
 _QUOTED_THEN_COMMENT = re.compile(rb"""^(["'])(.*?)\1\s+#.*$""")
 
 
+def is_password_name(key: str) -> bool:
+    """A key that names a password (``DB_PASSWORD``, ``passphrase``, ``admin_pwd``): the
+    manifest-password check's, whatever the value's entropy."""
+    return bool(_PASSWORD_WORD.search(key.encode()))
+
+
 def is_manifest(data: bytes) -> bool:
     """A Kubernetes manifest (YAML or JSON): it declares ``apiVersion`` and ``kind``."""
     return bool(_API_VERSION.search(data) and _KIND.search(data))
@@ -287,6 +293,32 @@ def find_password_values(data: bytes, *, assignments: bool = False) -> list[Mani
                 value = _password_value(nxt.group(2))
                 if value is not None:
                     out.append(ManifestValue(i + 2, env.group(2).decode("utf-8", "replace"), "env", value))
+    return out
+
+
+#: ``- name: API_TOKEN`` (any env entry's name); its value is on the next line.
+_ENV_ANY_NAME = re.compile(rb"""^(\s*)-\s+name:\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*$""")
+
+
+def find_env_values(data: bytes) -> list[ManifestValue]:
+    """``- name: X`` followed by ``value: Y`` (a container env entry, a Helm chart's ``env:``
+    list), one per pair, at the value's line; ``key`` is the entry's name. The two lines belong
+    together only when ``value`` sits where the entry's next key goes (two columns right of the
+    dash), so a ``value:`` of another structure is never taken for this entry's."""
+    if b"value:" not in data:
+        return []
+    lines = data.split(b"\n")
+    out: list[ManifestValue] = []
+    for i, line in enumerate(lines[:-1]):
+        env = _ENV_ANY_NAME.match(line)
+        if env is None:
+            continue
+        nxt = _ENV_VALUE.match(lines[i + 1])
+        if nxt and len(nxt.group(1)) == len(env.group(1)) + 2:
+            raw = _QUOTED_THEN_COMMENT.sub(rb"\1\2\1", nxt.group(2).strip())
+            if raw[:1] not in (b'"', b"'"):
+                raw = _COMMENT_TAIL.sub(b"", raw)
+            out.append(ManifestValue(i + 2, env.group(2).decode("utf-8", "replace"), "env", _unquote(raw.strip())))
     return out
 
 
