@@ -1,4 +1,4 @@
-"""``- name: X`` / ``value: Y`` pairs (issue 8, scanner held-out set 6).
+"""Scanner held-out set 6 (issue 8): ``- name: X`` / ``value: Y`` pairs and token IDs.
 
 The generic rule reads one line at a time, so a container env entry or a tool's ``fields:``
 list (``- name: apiKey`` then ``value: <hex>``) kept its credential out of sight: the blind
@@ -78,3 +78,13 @@ def test_a_value_of_another_structure_is_not_paired(tmp_path: Path) -> None:
 def test_password_names_stay_with_the_manifest_password_check(tmp_path: Path) -> None:
     env = _entry("DB_PASSWORD", _token())
     assert findings(tmp_path, {"deploy.yaml": _deployment(env)}) == [("manifest-password", "deploy.yaml", 12)]
+
+
+def test_a_proxmox_token_id_is_an_identifier(tmp_path: Path) -> None:
+    """``token: user@realm!Name`` (commented in a template) names a Proxmox API token; the token's
+    secret, a UUID, is a finding beside it."""
+    suffix = _token(6)
+    template = f"---\n# token: operator@realm!Token{suffix} ID\n"
+    assert findings(tmp_path / "a", {"widget.yaml": template}) == []
+    leaked = f"---\n# token: operator@realm!Token{suffix} ID\napi_token_secret: {_token()}\n"
+    assert findings(tmp_path / "b", {"widget.yaml": leaked}) == [("generic-secret", "widget.yaml", 3)]

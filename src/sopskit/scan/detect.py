@@ -117,7 +117,7 @@ def _content_filtered(m: Match, secret: bytes, line: bytes, line_start: int,
     if not rule.is_generic:
         return False
     if (filters.is_self_describing_digest(secret) or filters.is_reference(secret) or filters.is_plain_url(secret)
-            or filters.is_qualified_name(secret)):
+            or filters.is_qualified_name(secret) or filters.is_token_id(secret)):
         return True
     if filters.in_variable_default(line, m.secret_start - line_start):
         return True

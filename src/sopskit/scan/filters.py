@@ -348,6 +348,16 @@ def is_qualified_name(value: bytes) -> bool:
             and bool(_CAMEL_WORDS.fullmatch(longest)))
 
 
+#: A Proxmox VE API token's ID, ``USER@REALM!TOKENID`` (``terraform@pve!provider``): it names
+#: the token; the secret is a separate UUID, judged on its own.
+_PROXMOX_TOKEN_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}@[A-Za-z0-9._-]{1,32}![A-Za-z][A-Za-z0-9._-]{0,63}")
+
+
+def is_token_id(value: bytes) -> bool:
+    """A token's public identifier in a known ``USER@REALM!NAME`` form, not the token."""
+    return bool(_PROXMOX_TOKEN_ID.fullmatch(value))
+
+
 #: a template engine's suffix, or a copy-and-fill-in one (:data:`sopskit.detectors.paths.FILL_IN_SUFFIXES`)
 _TEMPLATE_PATH = re.compile(
     r"\.(?:j2|jinja|jinja2|tpl|gotmpl|mustache|hbs|erb|skel|in)$|"
