@@ -1219,6 +1219,29 @@ def test_the_access_key_of_a_key_pair_is_an_identifier(make_repo: RepoFactory) -
     ]
 
 
+def test_a_whole_module_output_is_judged_by_the_module_outputs(make_repo: RepoFactory) -> None:
+    """held-out-9: ``output "secrets" { value = module.secrets }`` was reported for its name, while
+    the local module's only output is an item ID. The module's outputs decide; a module whose
+    output is a password (or marked sensitive) still makes the caller's output a finding, and a
+    registry module (not read) is judged by the name as before."""
+    item = 'output "id" {\n  value = vault_item.this.id\n}\n'
+    password = 'output "password" {\n  value = random_password.db.result\n}\n'
+    root_tf = (
+        'module "secrets" {\n  source = "./modules/item"\n}\n'  # 1
+        'module "db" {\n  source = "./modules/db"\n}\n'  # 4
+        'module "remote" {\n  source = "example/secret-store/provider"\n}\n'  # 7
+        'output "secrets" {\n  value = module.secrets\n}\n'  # 10
+        'output "db_secrets" {\n  value = module.db\n}\n'  # 13
+        'output "db_login" {\n  value = module.db.password\n}\n'  # 16
+        'output "remote_secrets" {\n  value = module.remote\n}\n'  # 19
+    )
+    root = make_repo({"tf/main.tf": root_tf, "tf/modules/item/outputs.tf": item,
+                      "tf/modules/db/outputs.tf": password})
+    assert policy(root, "terraform-sensitive-output") == [
+        ("tf/main.tf", 14), ("tf/main.tf", 17), ("tf/main.tf", 20), ("tf/modules/db/outputs.tf", 2),
+    ]
+
+
 def test_a_variable_described_as_a_key_name_holds_no_key(make_repo: RepoFactory) -> None:
     """held-out-8: ``variable "crypto_key"`` defaulted to the NAME of a KMS key ("Crypto key name
     to create") was reported as a committed secret; a key described as a key still is."""

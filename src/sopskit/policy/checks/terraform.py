@@ -5,6 +5,10 @@ whose ``default`` is a non-empty literal string: the value sits in Git.
 ``terraform-sensitive-output``: an ``output`` without ``sensitive = true`` whose name looks secret
 or whose ``value`` references a secret-looking attribute (``random_password.x.result``,
 ``aws_db_instance.x.password``, ``var.db_password``): Terraform prints it in plan/apply logs.
+An output whose value is a local module's output (``module.x`` or ``module.x.out``, with
+``source = "./modules/x"``) is judged by that module's own outputs: the name ``secrets`` says
+little when every output of the module is an item ID. A registry module is not read: its
+output is judged by the names alone, as before.
 An output named as public by design (``client_id``, ``username``, ``public_key``, ``url``)
 needs no flag even when ``random_password`` makes its value (an OIDC client ID generated at
 random is still an identifier), nor does the access key of an S3-style pair whose secret key
@@ -17,9 +21,11 @@ private key", "Crypto key name to create").
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from sopskit.detectors import names
 from sopskit.policy.check import Check
@@ -27,7 +33,11 @@ from sopskit.policy.context import CheckContext
 from sopskit.policy.repo import RepoFile
 from sopskit.policy.results import Violation
 
-_BLOCK = re.compile(r'(?m)^[ \t]*(variable|output)[ \t]+"([^"]+)"[ \t]*\{')
+_BLOCK = re.compile(r'(?m)^[ \t]*(variable|output|module)[ \t]+"([^"]+)"[ \t]*\{')
+#: an output whose whole value is a module's output(s): ``module.db``, ``module.db.password``,
+#: ``module.secrets["x"].id``
+_MODULE_VALUE = re.compile(r'^module\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?(?:\.([A-Za-z_][\w-]*))?\s*(?:#.*|//.*)?$')
+_SOURCE = re.compile(r'(?m)^[ \t]*source[ \t]*=[ \t]*"(\.{1,2}/[^"]*)"')
 #: ciphertext for a PGP key (aws_iam_access_key's ``encrypted_secret``, aws_iam_user_login_profile's
 #: ``encrypted_password``, the ``*_pgp_message`` of modules built on them): safe to print
 _CIPHERTEXT = re.compile(r"(?i)(?:^|[_-])(?:encrypted|pgp[_-]?message)(?:[_-]|$)")
@@ -149,8 +159,56 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
             )
 
 
+def _directory_blocks(ctx: CheckContext) -> dict[str, list[_Block]]:
+    """Every Terraform directory (a module) and its blocks, across its ``.tf`` files."""
+    blocks: dict[str, list[_Block]] = {}
+    for file, text in _tf_files(ctx):
+        blocks.setdefault(posixpath.dirname(file.rel), []).extend(_blocks(text))
+    return blocks
+
+
+def _local_module(modules: dict[str, list[_Block]], directory: str, name: str) -> str | None:
+    """The directory of module ``name`` called from ``directory``; None when it is not a local
+    module of this repository (a registry or Git source is not read)."""
+    call = next((b for b in modules.get(directory, []) if b.kind == "module" and b.name == name), None)
+    source = _SOURCE.search(call.body) if call is not None else None
+    if source is None:
+        return None
+    target = posixpath.normpath(posixpath.join(directory, source.group(1)))
+    return target if target in modules else None
+
+
+def _module_reason(modules: dict[str, list[_Block]], directory: str, expression: str,
+                   depth: int = 0) -> str | Literal[False] | None:
+    """For an output whose value is a local module's output: why it needs ``sensitive = true``
+    (None: it does not), judged on the module's own outputs; False when the value is not such a
+    reference (the caller judges it by its name and expression)."""
+    match = _MODULE_VALUE.match(expression.strip())
+    target = _local_module(modules, directory, match.group(1)) if match and depth < 8 else None
+    if match is None or target is None:
+        return False
+    wanted = [b for b in modules[target] if b.kind == "output" and match.group(2) in (None, b.name)]
+    if not wanted:
+        return False
+    identifiers = names.key_pair_identifiers([b.name for b in modules[target] if b.kind == "output"])
+    for output in wanted:
+        if _SENSITIVE.search(output.body):
+            return "a sensitive module output"  # Terraform refuses such a plan: say so
+        value = _VALUE.search(output.body)
+        inside = value.group(1) if value else ""
+        nested = _module_reason(modules, target, inside, depth + 1)
+        if nested is False:
+            reason = _secret_reason(output.name, inside, identifier=output.name in identifiers)
+        else:
+            reason = nested if isinstance(nested, str) else None
+        if reason:
+            return f"{reason} (module output {match.group(1)}.{output.name})"
+    return None
+
+
 def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id, 0)
+    modules = _directory_blocks(ctx)
     for file, text in _tf_files(ctx):
         ctx.count(TERRAFORM_SENSITIVE_OUTPUT.id)
         blocks = list(_blocks(text))
@@ -160,7 +218,11 @@ def _unmarked_outputs(ctx: CheckContext) -> Iterator[Violation]:
                 continue
             value = _VALUE.search(block.body)
             expression = value.group(1) if value else ""
-            reason = _secret_reason(block.name, expression, identifier=block.name in identifiers)
+            followed = _module_reason(modules, posixpath.dirname(file.rel), expression)
+            if followed is False:
+                reason = _secret_reason(block.name, expression, identifier=block.name in identifiers)
+            else:
+                reason = followed if isinstance(followed, str) else None
             if reason is None:
                 continue
             line_offset = block.body_offset + (value.start(1) if value else 0)
