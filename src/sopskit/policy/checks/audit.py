@@ -14,6 +14,7 @@ level; an Azure Key Vault secrets role assigned above a single vault.
 ``rbac-workload-reads-all-secrets``: a Role/ClusterRole that allows get/list/watch on all
 Secrets (no ``resourceNames``), bound to a ServiceAccount that a workload in the repository runs
 as: a compromise of that workload reads every Secret of the namespace (Role) or the cluster.
+An aggregated ClusterRole counts with the rules of the ClusterRoles its ``aggregationRule`` selects.
 Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
 reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
@@ -79,6 +80,7 @@ _FLUX_IMAGE = re.compile(
     r"(?:^|/)fluxcd/(?:(?:kustomize|helm|source|notification|image-reflector|image-automation)-controller"
     r"|source-watcher)(?:[:@]|$)")
 _READ_VERBS = {"get", "list", "watch", "*"}
+_RBAC_API = "rbac.authorization.k8s.io/"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
 
@@ -265,12 +267,71 @@ def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]
             yield file, doc
 
 
+def _selector_matches(selector: Any, labels: dict[str, str]) -> bool:
+    """A Kubernetes label selector (``matchLabels``, ``matchExpressions`` In/NotIn/Exists/
+    DoesNotExist) against ``labels``; an empty selector matches everything, a missing one nothing
+    (apimachinery ``LabelSelectorAsSelector``). An operator it does not know matches nothing."""
+    if not isinstance(selector, dict):
+        return False
+    match_labels = selector.get("matchLabels")
+    if isinstance(match_labels, dict) and any(labels.get(str(k)) != str(v) for k, v in match_labels.items()):
+        return False
+    for expression in _as_list(selector.get("matchExpressions")):
+        if not isinstance(expression, dict):
+            return False
+        key, operator = str(expression.get("key", "")), expression.get("operator")
+        values = {str(v) for v in _as_list(expression.get("values"))}
+        if operator == "In":
+            ok = key in labels and labels[key] in values
+        elif operator == "NotIn":
+            ok = key not in labels or labels[key] not in values
+        elif operator == "Exists":
+            ok = key in labels
+        elif operator == "DoesNotExist":
+            ok = key not in labels
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _labels(data: dict[str, Any]) -> dict[str, str]:
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _aggregated_rules(role: dict[str, Any], cluster_roles: list[dict[str, Any]]) -> list[Any]:
+    """The rules Kubernetes gives a ClusterRole with an ``aggregationRule``: those of every other
+    ClusterRole whose labels match one of its ``clusterRoleSelectors`` (kubernetes
+    pkg/controller/clusterroleaggregation). The role's own rules are kept as well: roles outside
+    the repository may match too, so what the controller leaves is never less than what is here."""
+    rule = role.get("aggregationRule")
+    selectors = _as_list(rule.get("clusterRoleSelectors")) if isinstance(rule, dict) else []
+    rules = list(_as_list(role.get("rules")))
+    for other in cluster_roles:
+        if other is not role and name_of(other) != name_of(role) and any(
+            _selector_matches(selector, _labels(other)) for selector in selectors
+        ):
+            rules.extend(_as_list(other.get("rules")))
+    return rules
+
+
 def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]]:
-    """(kind, namespace or None for ClusterRole, name) -> where the role is defined."""
+    """(kind, namespace or None for ClusterRole, name) -> where the role is defined, for every
+    role that reads all Secrets (an aggregated ClusterRole by the rules it aggregates)."""
     found: dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]] = {}
-    for file, doc in _rbac_documents(ctx):
+    documents = list(_rbac_documents(ctx))
+    cluster_roles = [doc.data for _file, doc in documents if is_kind(doc.data, "ClusterRole", _RBAC_API)]
+    for file, doc in documents:
         for kind in ("ClusterRole", "Role"):
-            if is_kind(doc.data, kind, "rbac.authorization.k8s.io/") and _reads_all_secrets(doc.data):
+            if not is_kind(doc.data, kind, _RBAC_API):
+                continue
+            effective = doc.data
+            if kind == "ClusterRole" and isinstance(doc.data.get("aggregationRule"), dict):
+                effective = {"rules": _aggregated_rules(doc.data, cluster_roles)}
+            if _reads_all_secrets(effective):
                 namespace = None if kind == "ClusterRole" else ctx.repo.namespace_of(file, doc)
                 found[(kind, namespace, name_of(doc.data))] = (file, doc)
     return found

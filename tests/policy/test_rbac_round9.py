@@ -1,0 +1,77 @@
+"""Made-up, minimised reproductions of the RBAC audit's misses and false findings of the ninth
+held-out round (docs/guardrails.md, "Held-out round 9"): an aggregated ClusterRole whose
+``aggregationRule`` was not resolved (a miss), a binding subject whose namespace kustomize fills
+in (a miss), and objects that a kustomize ``$patch: delete`` removes (false findings). Each case
+comes with a near-identical one whose verdict must not change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sopskit.policy import check_policy
+from tests.policy.conftest import RepoFactory
+
+RBAC = "rbac-workload-reads-all-secrets"
+
+
+def found(root: Path, check: str = RBAC) -> list[tuple[str, str]]:
+    return sorted((v.check_id, v.path) for v in check_policy(root, only=[check]).violations)
+
+
+_DEPLOYMENT = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: app\nspec:\n"
+    "  template:\n    spec:\n      serviceAccountName: app\n"
+    "      containers: [{name: c, image: example.invalid/app:1}]\n"
+)
+
+
+def _cluster_role(name: str, rules: str, labels: str = "", aggregation: str = "") -> str:
+    text = f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n"
+    if labels:
+        text += f"  labels:\n    {labels}\n"
+    if aggregation:
+        text += f"aggregationRule:\n  clusterRoleSelectors:\n    - {aggregation}\n"
+    return text + f"rules: {rules}\n"
+
+
+_SECRETS = "[{apiGroups: [''], resources: [secrets], verbs: [get, list, watch]}]"
+_CONFIGMAPS = "[{apiGroups: [''], resources: [configmaps], verbs: [get, list, watch]}]"
+_BINDING = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: app\n"
+    "roleRef:\n  kind: ClusterRole\n  name: app-reader\n  apiGroup: rbac.authorization.k8s.io\n"
+    "subjects:\n  - kind: ServiceAccount\n    name: app\n    namespace: app\n"
+)
+
+
+class TestAggregatedClusterRole:
+    """A ClusterRole with ``aggregationRule`` holds the rules of the ClusterRoles its selectors
+    match (kubernetes pkg/controller/clusterroleaggregation): its own ``rules`` are empty."""
+
+    def repo(self, make_repo: RepoFactory, part_rules: str, selector: str) -> Path:
+        aggregated = _cluster_role("app-reader", "[]", aggregation=selector)
+        part = _cluster_role("app-secrets", part_rules, labels="example.test/aggregate-to-app: 'true'")
+        return make_repo({
+            "rbac/roles.yaml": f"{aggregated}---\n{part}",
+            "rbac/binding.yaml": _BINDING,
+            "app/deployment.yaml": _DEPLOYMENT,
+        })
+
+    def test_a_workload_bound_to_an_aggregated_role_that_reads_secrets_is_reported(
+        self, make_repo: RepoFactory
+    ) -> None:
+        root = self.repo(make_repo, _SECRETS, "{matchLabels: {example.test/aggregate-to-app: 'true'}}")
+        assert found(root) == [(RBAC, "rbac/binding.yaml")]
+
+    def test_match_expressions_select_too(self, make_repo: RepoFactory) -> None:
+        exists = "{matchExpressions: [{key: example.test/aggregate-to-app, operator: Exists}]}"
+        assert found(self.repo(make_repo, _SECRETS, exists)) == [(RBAC, "rbac/binding.yaml")]
+        within = "{matchExpressions: [{key: example.test/aggregate-to-app, operator: In, values: ['true']}]}"
+        assert found(self.repo(make_repo, _SECRETS, within)) == [(RBAC, "rbac/binding.yaml")]
+
+    def test_an_aggregated_role_of_roles_that_read_no_secret_stays_silent(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, _CONFIGMAPS, "{matchLabels: {example.test/aggregate-to-app: 'true'}}")
+        assert found(root) == []
+
+    def test_a_selector_matching_no_secret_reading_role_stays_silent(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, _SECRETS, "{matchLabels: {example.test/aggregate-to-other: 'true'}}")
+        assert found(root) == []
