@@ -75,3 +75,71 @@ class TestAggregatedClusterRole:
     def test_a_selector_matching_no_secret_reading_role_stays_silent(self, make_repo: RepoFactory) -> None:
         root = self.repo(make_repo, _SECRETS, "{matchLabels: {example.test/aggregate-to-other: 'true'}}")
         assert found(root) == []
+
+
+def messages(root: Path) -> list[str]:
+    return sorted(v.message for v in check_policy(root, only=[RBAC]).violations)
+
+
+class TestSubjectNamespaceFilledByKustomize:
+    """kustomize's namespace transformer sets the namespace of (Cluster)RoleBinding subjects named
+    ``default`` only (api/filters/namespace/namespace.go, ``roleBindingHack``, mode
+    ``defaultOnly``, the mode of a kustomization's ``namespace:`` field); its name-reference pass
+    (api/filters/nameref/nameref.go ``setMapping``; ServiceAccount -> ``subjects`` in
+    api/internal/konfig/builtinpluginconsts/namereference.go) gives any other ServiceAccount
+    subject the namespace of the one ServiceAccount of that name in the build, when the subject
+    names no namespace or that account's original one."""
+
+    ROLE = _cluster_role("app-reader", _SECRETS)
+    DEPLOYMENT = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n"
+        "  template:\n    spec:\n      serviceAccountName: app\n"
+        "      containers: [{name: c, image: example.invalid/app:1}]\n"
+    )
+    ACCOUNT = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n"
+
+    def binding(self, subject: str) -> str:
+        return _BINDING.replace("  - kind: ServiceAccount\n    name: app\n    namespace: app\n", subject)
+
+    def repo(self, make_repo: RepoFactory, subject: str, *, account: str | None = ACCOUNT,
+             deployment: str = DEPLOYMENT) -> Path:
+        files = {
+            "apps/app/kustomization.yaml": "namespace: app\nresources:\n  - rbac.yaml\n  - deployment.yaml\n"
+            + ("  - serviceaccount.yaml\n" if account is not None else ""),
+            "apps/app/rbac.yaml": f"{self.ROLE}---\n{self.binding(subject)}",
+            "apps/app/deployment.yaml": deployment,
+        }
+        if account is not None:
+            files["apps/app/serviceaccount.yaml"] = account
+        return make_repo(files)
+
+    def test_a_subject_without_namespace_takes_its_service_accounts(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, "  - kind: ServiceAccount\n    name: app\n")
+        assert messages(root) == [
+            "app lets ServiceAccount app/app (used by Deployment/app) read all Secrets in every namespace "
+            "through ClusterRole app-reader"
+        ]
+
+    def test_a_subject_naming_the_accounts_original_namespace_is_moved_with_it(
+        self, make_repo: RepoFactory
+    ) -> None:
+        # the kubebuilder layout: account and subject written for namespace "system"
+        account = self.ACCOUNT + "  namespace: system\n"
+        root = self.repo(make_repo, "  - kind: ServiceAccount\n    name: app\n    namespace: system\n",
+                         account=account)
+        assert [m.split(" (used")[0] for m in messages(root)] == ["app lets ServiceAccount app/app"]
+
+    def test_a_subject_named_default_takes_the_kustomization_namespace(self, make_repo: RepoFactory) -> None:
+        no_account = self.DEPLOYMENT.replace("      serviceAccountName: app\n", "")
+        root = self.repo(make_repo, "  - kind: ServiceAccount\n    name: default\n    namespace: elsewhere\n",
+                         account=None, deployment=no_account)
+        assert [m.split(" (used")[0] for m in messages(root)] == ["app lets ServiceAccount app/default"]
+
+    def test_a_subject_kustomize_does_not_rewrite_keeps_its_namespace(self, make_repo: RepoFactory) -> None:
+        # no ServiceAccount "app" in the build and not named default: the subject stays in "other",
+        # where a workload running as it is still reported; the one in "app" is not that account
+        other = _DEPLOYMENT.replace("namespace: app", "namespace: other")
+        root = self.repo(make_repo, "  - kind: ServiceAccount\n    name: app\n    namespace: other\n", account=None)
+        (root / "other").mkdir()
+        (root / "other/deployment.yaml").write_text(other, encoding="utf-8")
+        assert [m.split(" (used")[0] for m in messages(root)] == ["app lets ServiceAccount other/app"]

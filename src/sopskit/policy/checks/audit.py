@@ -41,7 +41,7 @@ from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import dropped_from_flux, is_archived, left_out_of_kustomization
+from sopskit.policy.fluxgraph import dropped_from_flux, graph_of, is_archived, left_out_of_kustomization
 from sopskit.policy.keysecret import no_decryption_key_secret
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
@@ -356,6 +356,41 @@ def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str |
             yield file, doc, namespace, role_key, subjects
 
 
+def _subject_namespace(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> str | None:
+    """The namespace a binding's ServiceAccount subject has once kustomize built it.
+
+    A kustomization's ``namespace:`` rewrites only the subjects named ``default`` (kustomize
+    api/filters/namespace/namespace.go, ``roleBindingHack``, default mode ``defaultOnly``); the
+    name-reference pass (api/filters/nameref/nameref.go ``setMapping``, with
+    api/internal/konfig/builtinpluginconsts/namereference.go: ServiceAccount -> ``subjects``)
+    then gives a subject the namespace of the one ServiceAccount of that name in the same build,
+    when the subject names no namespace or the account's original one. Otherwise the subject's
+    own namespace, or for a RoleBinding the binding's (what the API server's authorizer uses)."""
+    own = subject.get("namespace") or namespace or None
+    kustomized = ctx.repo.kustomize_namespace(file)
+    if kustomized is None or subject.get("kind") != "ServiceAccount":
+        return own
+    directory, kustomize_namespace = kustomized
+    name = str(subject.get("name", ""))
+    if name == "default":
+        return kustomize_namespace
+    written = subject.get("namespace")
+    namespaces = set()
+    for rel in sorted(graph_of(ctx).builds.resources(directory)):
+        account_file = ctx.repo.by_rel.get(rel)
+        parsed = account_file.yaml if account_file is not None else None
+        for doc in parsed.documents if parsed is not None else ():
+            if account_file is None or not is_kind(doc.data, "ServiceAccount") or name_of(doc.data) != name:
+                continue
+            metadata = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
+            current = ctx.repo.namespace_of(account_file, doc)
+            if not written or written in ((metadata or {}).get("namespace") or "default", current):
+                namespaces.add(current)
+    if len(namespaces) == 1:
+        return namespaces.pop() or own
+    return own
+
+
 def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[str, Any]]]:
     """Every workload: (namespace, service account it runs as, "Kind/name", its pod spec)."""
     for file, doc in ctx.repo.documents():
@@ -400,13 +435,13 @@ def _flux_controller_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
     return found
 
 
-def _is_flux(ctx: CheckContext, subject: dict[str, Any], namespace: str | None) -> bool:
+def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
     """Whether a binding's subject is one of Flux's controllers (by name in flux-system, or by
     the image of the workload that runs as it)."""
     if subject.get("kind") != "ServiceAccount":
         return False
     name = str(subject.get("name", ""))
-    sa_namespace = subject.get("namespace") or namespace or None
+    sa_namespace = _subject_namespace(ctx, file, subject, namespace)
     if sa_namespace == "flux-system" and name in _FLUX_SUBJECTS:
         return True
     accounts = _flux_controller_accounts(ctx)
@@ -422,8 +457,8 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
         for subject in subjects:
             if subject.get("kind") != "ServiceAccount":
                 continue
-            sa_namespace = subject.get("namespace") or namespace or None
-            if _is_flux(ctx, subject, namespace):
+            sa_namespace = _subject_namespace(ctx, file, subject, namespace)
+            if _is_flux(ctx, file, subject, namespace):
                 continue  # the GitOps engine itself (gotk-components.yaml): reading Secrets is its job
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
@@ -465,7 +500,7 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))
-            if _is_flux(ctx, subject, namespace):
+            if _is_flux(ctx, file, subject, namespace):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue
