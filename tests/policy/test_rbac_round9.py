@@ -143,3 +143,112 @@ class TestSubjectNamespaceFilledByKustomize:
         (root / "other").mkdir()
         (root / "other/deployment.yaml").write_text(other, encoding="utf-8")
         assert [m.split(" (used")[0] for m in messages(root)] == ["app lets ServiceAccount other/app"]
+
+
+def _flux_ks(path: str) -> str:
+    return (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata:\n  name: pipeline\n  namespace: flux-system\n"
+        f"spec:\n  interval: 10m\n  path: {path}\n  prune: true\n"
+        "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+    )
+
+
+class TestDeletedByPatch:
+    """A strategic-merge patch with ``$patch: delete`` removes the object of its kind, name and
+    namespace from what the kustomization emits (kustomize api/internal/builtins/PatchTransformer.go;
+    an emptied object leaves the build, api/resource/resource.go ``ApplyFilter``). What every
+    build reaching it deletes is never deployed: neither ``plaintext-secret`` nor the RBAC audit
+    judges it. Anything a build still emits is judged as before."""
+
+    SECRET = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db-secret\n  namespace: pipeline\n"
+        "stringData:\n  password: Zq8vLm2pXw9rTb4nKe7s\n"
+    )
+    DELETE_SECRET = (
+        "$patch: delete\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: pipeline\n"
+    )
+    ROLE = _cluster_role("pipeline-reader", _SECRETS)
+    BINDING = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: pipeline\n"
+        "roleRef:\n  kind: ClusterRole\n  name: pipeline-reader\n  apiGroup: rbac.authorization.k8s.io\n"
+        "subjects:\n  - kind: ServiceAccount\n    name: app\n    namespace: pipeline\n"
+    )
+    DELETE_ROLE = (
+        "$patch: delete\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n"
+    )
+
+    def repo(self, make_repo: RepoFactory, overlay: str, extra: dict[str, str] | None = None) -> Path:
+        return make_repo({
+            "clusters/home/pipeline.yaml": _flux_ks("./apps/pipeline"),
+            "apps/pipeline/kustomization.yaml": "resources:\n  - ../../upstream/pipeline/base\n" + overlay,
+            "upstream/pipeline/base/kustomization.yaml":
+                "resources:\n  - secret.yaml\n  - rbac.yaml\n  - deployment.yaml\n",
+            "upstream/pipeline/base/secret.yaml": self.SECRET,
+            "upstream/pipeline/base/rbac.yaml": f"{self.ROLE}---\n{self.BINDING}",
+            "upstream/pipeline/base/deployment.yaml": _DEPLOYMENT.replace("namespace: app", "namespace: pipeline"),
+            **(extra or {}),
+        })
+
+    @staticmethod
+    def inline(body: str) -> str:
+        return "patches:\n  - patch: |-\n" + "".join(f"      {line}\n" for line in body.splitlines())
+
+    def test_a_secret_deleted_by_an_inline_patch_is_not_judged(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, self.inline(self.DELETE_SECRET.format(name="db-secret")))
+        assert found(root, "plaintext-secret") == []
+
+    def test_a_patch_deleting_another_secret_leaves_it_reported(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, self.inline(self.DELETE_SECRET.format(name="other-secret")))
+        assert found(root, "plaintext-secret") == [("plaintext-secret", "upstream/pipeline/base/secret.yaml")]
+        wrong_namespace = self.DELETE_SECRET.format(name="db-secret").replace("namespace: pipeline", "namespace: x")
+        root = self.repo(make_repo, self.inline(wrong_namespace))
+        assert found(root, "plaintext-secret") == [("plaintext-secret", "upstream/pipeline/base/secret.yaml")]
+
+    def test_a_patch_file_and_patches_strategic_merge_delete_too(self, make_repo: RepoFactory) -> None:
+        patch = {"apps/pipeline/delete-secret.yaml": self.DELETE_SECRET.format(name="db-secret")}
+        root = self.repo(make_repo, "patches:\n  - path: delete-secret.yaml\n", patch)
+        assert found(root, "plaintext-secret") == []
+        root = self.repo(make_repo, "patchesStrategicMerge:\n  - delete-secret.yaml\n", patch)
+        assert found(root, "plaintext-secret") == []
+        inline_old = "patchesStrategicMerge:\n  - |-\n" + "".join(
+            f"    {line}\n" for line in self.DELETE_SECRET.format(name="db-secret").splitlines())
+        assert found(self.repo(make_repo, inline_old), "plaintext-secret") == []
+
+    def test_a_target_selects_what_the_patch_deletes(self, make_repo: RepoFactory) -> None:
+        body = "$patch: delete\napiVersion: v1\nkind: Secret\nmetadata:\n  name: any\n"
+        overlay = ("patches:\n  - target: {kind: Secret, name: db-.*}\n    patch: |-\n"
+                   + "".join(f"      {line}\n" for line in body.splitlines()))
+        assert found(self.repo(make_repo, overlay), "plaintext-secret") == []
+        other = overlay.replace("name: db-.*", "name: web-.*")
+        assert found(self.repo(make_repo, other), "plaintext-secret") == [
+            ("plaintext-secret", "upstream/pipeline/base/secret.yaml")]
+
+    def test_a_build_that_does_not_delete_it_still_deploys_it(self, make_repo: RepoFactory) -> None:
+        # a second Flux Kustomization builds the upstream base as it is
+        raw = _flux_ks("./upstream/pipeline/base").replace("name: pipeline\n", "name: raw\n", 1)
+        overlay = self.inline(self.DELETE_SECRET.format(name="db-secret"))
+        root = self.repo(make_repo, overlay, {"clusters/home/raw.yaml": raw})
+        assert found(root, "plaintext-secret") == [("plaintext-secret", "upstream/pipeline/base/secret.yaml")]
+        # or a kustomization that nothing includes (applied by other means) builds it unpatched
+        other = {"upstream/pipeline/overlays/dev/kustomization.yaml": "resources:\n  - ../../base\n"}
+        root = self.repo(make_repo, overlay, other)
+        assert found(root, "plaintext-secret") == [("plaintext-secret", "upstream/pipeline/base/secret.yaml")]
+
+    def test_a_namespace_set_by_the_base_is_the_one_the_patch_names(self, make_repo: RepoFactory) -> None:
+        unnamespaced = {
+            "upstream/pipeline/base/kustomization.yaml":
+                "namespace: pipeline\nresources:\n  - secret.yaml\n  - rbac.yaml\n  - deployment.yaml\n",
+            "upstream/pipeline/base/secret.yaml": self.SECRET.replace("  namespace: pipeline\n", ""),
+        }
+        root = self.repo(make_repo, self.inline(self.DELETE_SECRET.format(name="db-secret")), unnamespaced)
+        assert found(root, "plaintext-secret") == []
+        elsewhere = self.DELETE_SECRET.format(name="db-secret").replace("namespace: pipeline", "namespace: x")
+        root = self.repo(make_repo, self.inline(elsewhere), unnamespaced)
+        assert found(root, "plaintext-secret") == [("plaintext-secret", "upstream/pipeline/base/secret.yaml")]
+
+    def test_a_deleted_cluster_role_grants_nothing(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, self.inline(self.DELETE_ROLE.format(name="pipeline-reader")))
+        assert found(root) == []
+        root = self.repo(make_repo, self.inline(self.DELETE_ROLE.format(name="another-role")))
+        assert found(root) == [(RBAC, "upstream/pipeline/base/rbac.yaml")]

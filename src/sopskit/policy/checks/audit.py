@@ -41,7 +41,13 @@ from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import dropped_from_flux, graph_of, is_archived, left_out_of_kustomization
+from sopskit.policy.fluxgraph import (
+    deleted_by_patch,
+    dropped_from_flux,
+    graph_of,
+    is_archived,
+    left_out_of_kustomization,
+)
 from sopskit.policy.keysecret import no_decryption_key_secret
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
@@ -260,10 +266,12 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
 
 def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
     """Documents that something may deploy: not left out by their kustomization, not archived,
-    not in a kustomize directory dropped from a tree that Flux builds."""
+    not in a kustomize directory dropped from a tree that Flux builds, not removed by a
+    ``$patch: delete`` in every build that reaches them."""
     left_out = left_out_of_kustomization(ctx)
     for file, doc in ctx.repo.documents():
-        if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel):
+        if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel) \
+                and not deleted_by_patch(ctx, file.rel, doc):
             yield file, doc
 
 
