@@ -252,3 +252,10 @@ class TestDeletedByPatch:
         assert found(root) == []
         root = self.repo(make_repo, self.inline(self.DELETE_ROLE.format(name="another-role")))
         assert found(root) == [(RBAC, "upstream/pipeline/base/rbac.yaml")]
+
+    def test_a_deleted_workload_runs_as_no_account(self, make_repo: RepoFactory) -> None:
+        delete = ("$patch: delete\napiVersion: apps/v1\nkind: Deployment\n"
+                  "metadata:\n  name: {name}\n  namespace: pipeline\n")
+        assert found(self.repo(make_repo, self.inline(delete.format(name="app")))) == []
+        assert found(self.repo(make_repo, self.inline(delete.format(name="web")))) == [
+            (RBAC, "upstream/pipeline/base/rbac.yaml")]

@@ -400,10 +400,11 @@ def _subject_namespace(ctx: CheckContext, file: RepoFile, subject: dict[str, Any
 
 
 def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[str, Any]]]:
-    """Every workload: (namespace, service account it runs as, "Kind/name", its pod spec)."""
+    """Every workload: (namespace, service account it runs as, "Kind/name", its pod spec); not
+    one that every build reaching it removes with ``$patch: delete``."""
     for file, doc in ctx.repo.documents():
         data = doc.data
-        if data.get("kind") not in _WORKLOAD_KINDS:
+        if data.get("kind") not in _WORKLOAD_KINDS or deleted_by_patch(ctx, file.rel, doc):
             continue
         spec: Any = data.get("spec")
         for step in ("jobTemplate", "spec", "template", "spec"):  # CronJob > Job > Pod template > Pod
