@@ -31,6 +31,10 @@ A Kustomization whose GitRepository cannot be told to be this repository (not de
 another branch) does not stop that judgement for the whole repository: its ``spec.path``, when it
 exists here, and everything below it or reached by its kustomization file count as built.
 
+An object that every build reaching it removes with a kustomize ``$patch: delete`` patch (an
+upstream example Secret the repository's overlay deletes) is never deployed
+(:func:`deleted_by_patch`; ``plaintext-secret`` and the RBAC audit checks skip it).
+
 Decryption counts as wired for a Kustomization that sets ``spec.decryption``, or that a parent
 Kustomization builds while patching ``spec.decryption`` into Kustomizations (``spec.patches``
 targeting ``kind: Kustomization``), or that a ``kustomization.yaml`` lists among its resources
@@ -58,7 +62,7 @@ from sopskit.detectors.paths import VENDORED_DIRS, is_vendored
 from sopskit.gitio import without_user_info
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import IgnoreRule, go_git_ignored, ignore_rules
-from sopskit.policy.kustomize import Reference, references
+from sopskit.policy.kustomize import CLUSTER_SCOPED, Deletion, Reference, deletions, patch_bodies, references
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, Repo, RepoFile, is_kind, name_of
 from sopskit.policy.yamldocs import YamlDocument
 
@@ -79,6 +83,12 @@ _FLUX_DEFAULT_EXCLUDES = ignore_rules("\n".join([
     "codeship-services.yml", "codeship-steps.yml",
     "**/.goreleaser.yml", "**/.sops.yaml", "**/.flux.yaml",
 ]))
+
+
+#: one object of the repository: (file, index of its YAML document)
+ObjectKey = tuple[str, int]
+#: kustomization fields whose entries are emitted as objects of the build
+_EMITTING = ("resources", "bases", "components", "crds")
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,8 @@ class Builds:
             file.parent: (file, doc) for file, doc in repo.kustomizations()
         }
         self._inputs: dict[str, frozenset[str]] = {}
+        self._objects: dict[str, tuple[frozenset[ObjectKey], dict[ObjectKey, tuple[str | None, ...]]]] = {}
+        self._file_object_cache: dict[str, dict[ObjectKey, tuple[str, str, str | None]]] = {}
 
     def has_kustomization(self, directory: str) -> bool:
         return any(self.repo.exists(child(directory, n)) for n in KUSTOMIZATION_NAMES)
@@ -164,10 +176,17 @@ class Builds:
         return found
 
     def _generated(self, directory: str, seen: set[str], *, with_patches: bool) -> set[str]:
-        """What Flux's generated kustomization of ``directory`` holds (fluxcd/pkg
-        kustomize/kustomize_generator.go, scanManifests): the ``.yaml``/``.yml`` files below it,
-        except that a subdirectory with its own kustomization file is taken as one resource,
-        built by that file, and not walked further."""
+        """What Flux's generated kustomization of ``directory`` holds (:meth:`_generated_parts`)."""
+        found, nested = self._generated_parts(directory)
+        for sub in nested:
+            found |= self._collect(sub, seen, with_patches=with_patches)
+        return found
+
+    def _generated_parts(self, directory: str) -> tuple[set[str], list[str]]:
+        """(files, kustomize directories) of Flux's generated kustomization of ``directory``
+        (fluxcd/pkg kustomize/kustomize_generator.go, scanManifests): the ``.yaml``/``.yml`` files
+        below it, except that a subdirectory with its own kustomization file is taken as one
+        resource, built by that file, and not walked further."""
         prefix = f"{directory}/" if directory else ""
         found: set[str] = set()
         nested: set[str] = set()
@@ -185,9 +204,80 @@ class Builds:
                     found.add(f.rel)
             else:
                 nested.add(owner)
-        for sub in sorted(nested):
-            found |= self._collect(sub, seen, with_patches=with_patches)
+        return found, sorted(nested)
+
+    def objects(self, directory: str) -> tuple[frozenset[ObjectKey], dict[ObjectKey, tuple[str | None, ...]]]:
+        """(every object that building ``directory`` reads from its resources, the objects the
+        build emits, each with the namespaces it has had on the way). A kustomization's
+        ``$patch: delete`` patches take objects out (:func:`sopskit.policy.kustomize.deletions`)
+        and its ``namespace:`` moves the others (kustomize keeps each previous namespace as an id
+        a patch may match: NamespaceTransformer.go ``StorePreviousId``)."""
+        if directory not in self._objects:
+            self._objects[directory] = (frozenset(), {})  # a cycle adds nothing
+            self._objects[directory] = self._build_objects(directory)
+        return self._objects[directory]
+
+    def _build_objects(self, directory: str) -> tuple[frozenset[ObjectKey], dict[ObjectKey, tuple[str | None, ...]]]:
+        entry = self.kustomization_in.get(directory)
+        deletes: list[Deletion] = []
+        namespace: Any = None
+        if entry is None:
+            if self.has_kustomization(directory):
+                return frozenset(), {}  # excluded or unparsable: nothing we can follow
+            files, subdirs = self._generated_parts(directory)
+        else:
+            files, subdirs = set(), []
+            for ref in references(*entry):
+                if ref.field not in _EMITTING:
+                    continue
+                if ref.target in self.repo.by_rel:
+                    files.add(ref.target)
+                elif ref.may_be_dir and self.repo.exists(ref.target):
+                    subdirs.append(normal_dir(ref.target))
+            deletes = deletions(self.repo, *entry)
+            namespace = entry[1].data.get("namespace")
+        reached: set[ObjectKey] = set()
+        emitted: dict[ObjectKey, tuple[str | None, ...]] = {}
+        for rel in sorted(files):
+            for key, (_kind, _name, ns) in self._file_objects(rel).items():
+                reached.add(key)
+                emitted[key] = (ns,)
+        for sub in subdirs:
+            sub_reached, sub_emitted = self.objects(sub)
+            reached |= sub_reached
+            emitted.update(sub_emitted)
+        if deletes:
+            emitted = {
+                key: seen for key, seen in emitted.items()
+                if not any(d.matches(*self._identity(key), seen) for d in deletes)
+            }
+        if isinstance(namespace, str) and namespace:
+            emitted = {
+                key: seen if self._identity(key)[0] in CLUSTER_SCOPED else (*seen, namespace)
+                for key, seen in emitted.items()
+            }
+        return frozenset(reached), emitted
+
+    def _file_objects(self, rel: str) -> dict[ObjectKey, tuple[str, str, str | None]]:
+        """(file, document index) -> (kind, name, ``metadata.namespace``) of each object in ``rel``."""
+        if rel in self._file_object_cache:
+            return self._file_object_cache[rel]
+        file = self.repo.by_rel.get(rel)
+        parsed = file.yaml if file is not None and not file.is_kustomization else None
+        found: dict[ObjectKey, tuple[str, str, str | None]] = {}
+        self._file_object_cache[rel] = found
+        for doc in parsed.documents if parsed is not None else ():
+            if isinstance(doc.data, dict) and isinstance(doc.data.get("kind"), str):
+                metadata = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
+                namespace = (metadata or {}).get("namespace")
+                found[(rel, doc.index)] = (
+                    doc.data["kind"], name_of(doc.data), namespace if isinstance(namespace, str) else None
+                )
         return found
+
+    def _identity(self, key: ObjectKey) -> tuple[str, str]:
+        kind, name, _namespace = self._file_objects(key[0])[key]
+        return kind, name
 
     @cached_property
     def all_references(self) -> list[tuple[RepoFile, Reference]]:
@@ -482,6 +572,37 @@ class FluxGraph:
         return frozenset(built)
 
     @cached_property
+    def deleted_objects(self) -> frozenset[ObjectKey]:
+        """Objects that every build reaching them removes with a ``$patch: delete`` patch
+        (:meth:`Builds.objects`): an upstream example Secret or ClusterRole that the repository's
+        own overlay deletes. The builds are this repository's Flux paths and every kustomize
+        directory that no other kustomization includes and that is not dropped from Flux (it may
+        be applied by other means). Nothing when a Kustomization's path is a template or its
+        source may be this repository without being known to be: what is built is not known."""
+        kustomizations = list(self.ctx.repo.kustomizations())
+        if not any(deletions(self.ctx.repo, file, doc) for file, doc in kustomizations) or any(
+            k.templated_path for k in self.kustomizations
+        ) or self._possibly_built:
+            return frozenset()
+        included = {
+            normal_dir(ref.target) for _file, ref in self.builds.all_references
+            if ref.may_be_dir and ref.field in _EMITTING
+        }
+        roots = {k.path for k in self.own if self.ctx.repo.exists(k.path or ".")}
+        roots |= set(self._instance_paths)
+        roots |= {
+            file.parent for file, _doc in kustomizations
+            if file.parent not in included and file.rel not in self.dropped_files and not is_archived(file.rel)
+        }
+        reached: set[ObjectKey] = set()
+        emitted: set[ObjectKey] = set()
+        for root in sorted(roots):
+            root_reached, root_emitted = self.builds.objects(root)
+            reached |= root_reached
+            emitted |= root_emitted.keys()
+        return frozenset(reached - emitted)
+
+    @cached_property
     def vendored_not_built(self) -> frozenset[str]:
         """Files of a vendored tree (``third_party/``, ``vendor/``: a copy of upstream manifests)
         that Flux builds pick from, which no build reaches: the upstream's other variants and
@@ -628,19 +749,7 @@ class FluxGraph:
 
     def _kustomize_decryption_patches(self, file: RepoFile, doc: YamlDocument) -> Iterator[str | None]:
         """Name patterns of the Kustomizations a kustomization.yaml's patches give decryption."""
-        entries: list[tuple[Any, Any]] = []
-        for item in doc.data.get("patches") or []:
-            if isinstance(item, dict):
-                body = item.get("patch")
-                if not isinstance(body, str) and isinstance(item.get("path"), str):
-                    body = self._patch_file(file, item["path"])
-                entries.append((item.get("target"), body))
-        for item in doc.data.get("patchesStrategicMerge") or []:
-            if isinstance(item, str):
-                entries.append((None, item if "\n" in item else self._patch_file(file, item)))
-        for target, body in entries:
-            if not isinstance(body, str):
-                continue
+        for target, body in patch_bodies(self.ctx.repo, file, doc):
             if isinstance(target, dict) and target.get("kind") not in (None, "Kustomization"):
                 continue
             name = _decryption_patch_name(body)
@@ -648,10 +757,6 @@ class FluxGraph:
                 continue
             target_name = target.get("name") if isinstance(target, dict) else None
             yield str(target_name) if isinstance(target_name, str) else name
-
-    def _patch_file(self, file: RepoFile, path: str) -> str | None:
-        target = self.ctx.repo.by_rel.get(posixpath.normpath(posixpath.join(file.parent, path)))
-        return target.text if target is not None else None
 
     def inherits_decryption(self, k: FluxKustomization) -> bool:
         for files, pattern in self._inherited:
@@ -703,6 +808,12 @@ def vendored_not_built(ctx: CheckContext, rel: str) -> bool:
     """Whether ``rel`` is an upstream file of a vendored tree that Flux builds pick from but
     never reach (see :meth:`FluxGraph.vendored_not_built`)."""
     return rel in graph_of(ctx).vendored_not_built
+
+
+def deleted_by_patch(ctx: CheckContext, rel: str, doc: YamlDocument) -> bool:
+    """Whether the object of document ``doc`` in ``rel`` is removed by a kustomize
+    ``$patch: delete`` in every build that reaches it (:meth:`FluxGraph.deleted_objects`)."""
+    return (rel, doc.index) in graph_of(ctx).deleted_objects
 
 
 def dropped_from_flux(ctx: CheckContext, rel: str) -> bool:

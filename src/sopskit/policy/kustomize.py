@@ -1,4 +1,5 @@
-"""What a ``kustomization.yaml`` points at: resources, patches and generator inputs.
+"""What a ``kustomization.yaml`` points at: resources, patches and generator inputs, and which
+objects its ``$patch: delete`` patches remove.
 
 Shared by the Flux checks (every reference must exist; every encrypted file must be referenced)
 and the plaintext check (generator inputs must be encrypted). Paths come back relative to the
@@ -8,11 +9,14 @@ checked root, normalised; remote resources (URLs, ``github.com/...``, ``git::``)
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sopskit.policy.repo import RepoFile
+import yaml
+
+from sopskit.policy.repo import Repo, RepoFile
 from sopskit.policy.yamldocs import YamlDocument
 
 _PATH_LISTS = ("resources", "bases", "components", "crds", "generators", "transformers", "validators")
@@ -108,3 +112,100 @@ def _entries(value: Any) -> Iterator[tuple[int, str]]:
         for index, entry in enumerate(value):
             if isinstance(entry, str) and entry.strip():
                 yield index, entry.strip()
+
+
+def patch_bodies(repo: Repo, file: RepoFile, doc: YamlDocument) -> list[tuple[Any, str]]:
+    """(``target`` or None, patch text) of every patch of a kustomization: ``patches`` entries
+    (inline ``patch:`` or a ``path:`` file) and ``patchesStrategicMerge`` entries (inline YAML or
+    a file). A patch file that is not in the repository gives nothing."""
+    entries: list[tuple[Any, Any]] = []
+    for item in doc.data.get("patches") or []:
+        if isinstance(item, dict):
+            body = item.get("patch")
+            if not isinstance(body, str) and isinstance(item.get("path"), str):
+                body = _patch_file(repo, file, item["path"])
+            entries.append((item.get("target"), body))
+    for item in doc.data.get("patchesStrategicMerge") or []:
+        if isinstance(item, str):
+            entries.append((None, item if "\n" in item else _patch_file(repo, file, item)))
+    return [(target, body) for target, body in entries if isinstance(body, str)]
+
+
+def _patch_file(repo: Repo, file: RepoFile, path: str) -> str | None:
+    target = repo.by_rel.get(join(file.parent, path))
+    return target.text if target is not None else None
+
+
+#: kinds without a namespace: a strategic-merge patch matches them by kind and name alone
+CLUSTER_SCOPED = frozenset((
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+    "StorageClass", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "APIService", "IngressClass", "RuntimeClass", "CSIDriver", "ClusterIssuer", "ClusterSecretStore",
+))
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What one ``$patch: delete`` patch removes: ``kind`` (None: any), ``name`` and ``namespace``
+    (None: any), regular expressions when ``selector`` (a ``target:``), exact otherwise."""
+
+    kind: str | None
+    name: str | None
+    namespace: str | None
+    selector: bool
+
+    def matches(self, kind: str, name: str, namespaces: tuple[str | None, ...]) -> bool:
+        """Whether an object of ``kind``/``name`` whose namespace is, or was, one of ``namespaces``
+        is removed (kustomize matches a patch against an object's current and previous ids;
+        ``""`` and ``default`` are the same namespace, resid.go ``EffectiveNamespace``)."""
+        if self.kind is not None and self.kind != kind:
+            return False
+        if self.name is not None and not _equal(self.name, name, regex=self.selector):
+            return False
+        if kind in CLUSTER_SCOPED or (self.namespace is None and self.selector):
+            return True
+        wanted = self.namespace or "default"
+        return any(_equal(wanted, ns or "default", regex=self.selector) for ns in namespaces)
+
+
+def _equal(pattern: str, value: str, *, regex: bool) -> bool:
+    if pattern == value:
+        return True
+    if not regex:
+        return False
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return False
+
+
+def deletions(repo: Repo, file: RepoFile, doc: YamlDocument) -> list[Deletion]:
+    """The objects a kustomization's strategic-merge patches remove with ``$patch: delete``
+    (kustomize api/internal/builtins/PatchTransformer.go: without ``target`` a patch applies to
+    the one object with its kind, name and namespace; with ``target`` to every object selected;
+    an emptied object leaves the build, api/resource/resource.go ``ApplyFilter``). A target that
+    selects by labels or annotations is not followed (its objects stay)."""
+    found: list[Deletion] = []
+    for target, body in patch_bodies(repo, file, doc):
+        try:
+            patches = list(yaml.safe_load_all(body))
+        except yaml.YAMLError:
+            continue
+        for patch in patches:
+            if not isinstance(patch, dict) or patch.get("$patch") != "delete":
+                continue
+            if isinstance(target, dict):
+                if target.get("labelSelector") or target.get("annotationSelector"):
+                    continue
+                found.append(Deletion(_text(target.get("kind")), _text(target.get("name")),
+                                      _text(target.get("namespace")), selector=True))
+                continue
+            metadata = patch.get("metadata") if isinstance(patch.get("metadata"), dict) else {}
+            kind, name = _text(patch.get("kind")), _text((metadata or {}).get("name"))
+            if kind is not None and name is not None:
+                found.append(Deletion(kind, name, _text((metadata or {}).get("namespace")), selector=False))
+    return found
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

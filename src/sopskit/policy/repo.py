@@ -151,16 +151,22 @@ class Repo:
 
     def effective_namespace(self, file: RepoFile, manifest: dict[str, Any]) -> str | None:
         """:meth:`namespace_of` for a manifest given as a dict (e.g. read from a SOPS file)."""
-        directory = file.parent
-        while True:
-            if directory in self._kustomize_namespaces:
-                return self._kustomize_namespaces[directory]
-            if not directory:
-                break
-            directory = "" if "/" not in directory else directory.rsplit("/", 1)[0]
+        kustomized = self.kustomize_namespace(file)
+        if kustomized is not None:
+            return kustomized[1]
         metadata = manifest.get("metadata")
         namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
         return namespace if isinstance(namespace, str) and namespace else None
+
+    def kustomize_namespace(self, file: RepoFile) -> tuple[str, str] | None:
+        """(directory, namespace) of the nearest kustomization above ``file`` that sets ``namespace:``."""
+        directory = file.parent
+        while True:
+            if directory in self._kustomize_namespaces:
+                return directory, self._kustomize_namespaces[directory]
+            if not directory:
+                return None
+            directory = "" if "/" not in directory else directory.rsplit("/", 1)[0]
 
     def exists(self, rel: str) -> bool:
         """True if ``rel`` (a file or a directory) would be in a commit."""

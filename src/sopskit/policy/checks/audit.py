@@ -14,6 +14,7 @@ level; an Azure Key Vault secrets role assigned above a single vault.
 ``rbac-workload-reads-all-secrets``: a Role/ClusterRole that allows get/list/watch on all
 Secrets (no ``resourceNames``), bound to a ServiceAccount that a workload in the repository runs
 as: a compromise of that workload reads every Secret of the namespace (Role) or the cluster.
+An aggregated ClusterRole counts with the rules of the ClusterRoles its ``aggregationRule`` selects.
 Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
 reading Secrets everywhere is what they are for.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
@@ -40,7 +41,13 @@ from typing import Any
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import dropped_from_flux, is_archived, left_out_of_kustomization
+from sopskit.policy.fluxgraph import (
+    deleted_by_patch,
+    dropped_from_flux,
+    graph_of,
+    is_archived,
+    left_out_of_kustomization,
+)
 from sopskit.policy.keysecret import no_decryption_key_secret
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
@@ -79,6 +86,7 @@ _FLUX_IMAGE = re.compile(
     r"(?:^|/)fluxcd/(?:(?:kustomize|helm|source|notification|image-reflector|image-automation)-controller"
     r"|source-watcher)(?:[:@]|$)")
 _READ_VERBS = {"get", "list", "watch", "*"}
+_RBAC_API = "rbac.authorization.k8s.io/"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
 
@@ -258,19 +266,80 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
 
 def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
     """Documents that something may deploy: not left out by their kustomization, not archived,
-    not in a kustomize directory dropped from a tree that Flux builds."""
+    not in a kustomize directory dropped from a tree that Flux builds, not removed by a
+    ``$patch: delete`` in every build that reaches them."""
     left_out = left_out_of_kustomization(ctx)
     for file, doc in ctx.repo.documents():
-        if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel):
+        if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel) \
+                and not deleted_by_patch(ctx, file.rel, doc):
             yield file, doc
 
 
+def _selector_matches(selector: Any, labels: dict[str, str]) -> bool:
+    """A Kubernetes label selector (``matchLabels``, ``matchExpressions`` In/NotIn/Exists/
+    DoesNotExist) against ``labels``; an empty selector matches everything, a missing one nothing
+    (apimachinery ``LabelSelectorAsSelector``). An operator it does not know matches nothing."""
+    if not isinstance(selector, dict):
+        return False
+    match_labels = selector.get("matchLabels")
+    if isinstance(match_labels, dict) and any(labels.get(str(k)) != str(v) for k, v in match_labels.items()):
+        return False
+    for expression in _as_list(selector.get("matchExpressions")):
+        if not isinstance(expression, dict):
+            return False
+        key, operator = str(expression.get("key", "")), expression.get("operator")
+        values = {str(v) for v in _as_list(expression.get("values"))}
+        if operator == "In":
+            ok = key in labels and labels[key] in values
+        elif operator == "NotIn":
+            ok = key not in labels or labels[key] not in values
+        elif operator == "Exists":
+            ok = key in labels
+        elif operator == "DoesNotExist":
+            ok = key not in labels
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _labels(data: dict[str, Any]) -> dict[str, str]:
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _aggregated_rules(role: dict[str, Any], cluster_roles: list[dict[str, Any]]) -> list[Any]:
+    """The rules Kubernetes gives a ClusterRole with an ``aggregationRule``: those of every other
+    ClusterRole whose labels match one of its ``clusterRoleSelectors`` (kubernetes
+    pkg/controller/clusterroleaggregation). The role's own rules are kept as well: roles outside
+    the repository may match too, so what the controller leaves is never less than what is here."""
+    rule = role.get("aggregationRule")
+    selectors = _as_list(rule.get("clusterRoleSelectors")) if isinstance(rule, dict) else []
+    rules = list(_as_list(role.get("rules")))
+    for other in cluster_roles:
+        if other is not role and name_of(other) != name_of(role) and any(
+            _selector_matches(selector, _labels(other)) for selector in selectors
+        ):
+            rules.extend(_as_list(other.get("rules")))
+    return rules
+
+
 def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]]:
-    """(kind, namespace or None for ClusterRole, name) -> where the role is defined."""
+    """(kind, namespace or None for ClusterRole, name) -> where the role is defined, for every
+    role that reads all Secrets (an aggregated ClusterRole by the rules it aggregates)."""
     found: dict[tuple[str, str | None, str], tuple[RepoFile, YamlDocument]] = {}
-    for file, doc in _rbac_documents(ctx):
+    documents = list(_rbac_documents(ctx))
+    cluster_roles = [doc.data for _file, doc in documents if is_kind(doc.data, "ClusterRole", _RBAC_API)]
+    for file, doc in documents:
         for kind in ("ClusterRole", "Role"):
-            if is_kind(doc.data, kind, "rbac.authorization.k8s.io/") and _reads_all_secrets(doc.data):
+            if not is_kind(doc.data, kind, _RBAC_API):
+                continue
+            effective = doc.data
+            if kind == "ClusterRole" and isinstance(doc.data.get("aggregationRule"), dict):
+                effective = {"rules": _aggregated_rules(doc.data, cluster_roles)}
+            if _reads_all_secrets(effective):
                 namespace = None if kind == "ClusterRole" else ctx.repo.namespace_of(file, doc)
                 found[(kind, namespace, name_of(doc.data))] = (file, doc)
     return found
@@ -295,11 +364,47 @@ def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str |
             yield file, doc, namespace, role_key, subjects
 
 
+def _subject_namespace(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> str | None:
+    """The namespace a binding's ServiceAccount subject has once kustomize built it.
+
+    A kustomization's ``namespace:`` rewrites only the subjects named ``default`` (kustomize
+    api/filters/namespace/namespace.go, ``roleBindingHack``, default mode ``defaultOnly``); the
+    name-reference pass (api/filters/nameref/nameref.go ``setMapping``, with
+    api/internal/konfig/builtinpluginconsts/namereference.go: ServiceAccount -> ``subjects``)
+    then gives a subject the namespace of the one ServiceAccount of that name in the same build,
+    when the subject names no namespace or the account's original one. Otherwise the subject's
+    own namespace, or for a RoleBinding the binding's (what the API server's authorizer uses)."""
+    own = subject.get("namespace") or namespace or None
+    kustomized = ctx.repo.kustomize_namespace(file)
+    if kustomized is None or subject.get("kind") != "ServiceAccount":
+        return own
+    directory, kustomize_namespace = kustomized
+    name = str(subject.get("name", ""))
+    if name == "default":
+        return kustomize_namespace
+    written = subject.get("namespace")
+    namespaces = set()
+    for rel in sorted(graph_of(ctx).builds.resources(directory)):
+        account_file = ctx.repo.by_rel.get(rel)
+        parsed = account_file.yaml if account_file is not None else None
+        for doc in parsed.documents if parsed is not None else ():
+            if account_file is None or not is_kind(doc.data, "ServiceAccount") or name_of(doc.data) != name:
+                continue
+            metadata = doc.data.get("metadata") if isinstance(doc.data.get("metadata"), dict) else {}
+            current = ctx.repo.namespace_of(account_file, doc)
+            if not written or written in ((metadata or {}).get("namespace") or "default", current):
+                namespaces.add(current)
+    if len(namespaces) == 1:
+        return namespaces.pop() or own
+    return own
+
+
 def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[str, Any]]]:
-    """Every workload: (namespace, service account it runs as, "Kind/name", its pod spec)."""
+    """Every workload: (namespace, service account it runs as, "Kind/name", its pod spec); not
+    one that every build reaching it removes with ``$patch: delete``."""
     for file, doc in ctx.repo.documents():
         data = doc.data
-        if data.get("kind") not in _WORKLOAD_KINDS:
+        if data.get("kind") not in _WORKLOAD_KINDS or deleted_by_patch(ctx, file.rel, doc):
             continue
         spec: Any = data.get("spec")
         for step in ("jobTemplate", "spec", "template", "spec"):  # CronJob > Job > Pod template > Pod
@@ -339,13 +444,13 @@ def _flux_controller_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
     return found
 
 
-def _is_flux(ctx: CheckContext, subject: dict[str, Any], namespace: str | None) -> bool:
+def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
     """Whether a binding's subject is one of Flux's controllers (by name in flux-system, or by
     the image of the workload that runs as it)."""
     if subject.get("kind") != "ServiceAccount":
         return False
     name = str(subject.get("name", ""))
-    sa_namespace = subject.get("namespace") or namespace or None
+    sa_namespace = _subject_namespace(ctx, file, subject, namespace)
     if sa_namespace == "flux-system" and name in _FLUX_SUBJECTS:
         return True
     accounts = _flux_controller_accounts(ctx)
@@ -361,8 +466,8 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
         for subject in subjects:
             if subject.get("kind") != "ServiceAccount":
                 continue
-            sa_namespace = subject.get("namespace") or namespace or None
-            if _is_flux(ctx, subject, namespace):
+            sa_namespace = _subject_namespace(ctx, file, subject, namespace)
+            if _is_flux(ctx, file, subject, namespace):
                 continue  # the GitOps engine itself (gotk-components.yaml): reading Secrets is its job
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
@@ -404,7 +509,7 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))
-            if _is_flux(ctx, subject, namespace):
+            if _is_flux(ctx, file, subject, namespace):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue

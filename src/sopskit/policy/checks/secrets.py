@@ -40,7 +40,7 @@ from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.credentials_in_text import file_holds_credential, is_secret_value
-from sopskit.policy.fluxgraph import left_out_of_kustomization, vendored_not_built
+from sopskit.policy.fluxgraph import deleted_by_patch, left_out_of_kustomization, vendored_not_built
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.repo import is_kind, name_of
 from sopskit.policy.results import Violation
@@ -116,8 +116,8 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         data = doc.data
         if not is_kind(data, "Secret") or isinstance(data.get("sops"), dict):
             continue
-        if vendored_not_built(ctx, file.rel):
-            continue  # an upstream example in a copied tree that Flux builds pick from
+        if vendored_not_built(ctx, file.rel) or deleted_by_patch(ctx, file.rel, doc):
+            continue  # an upstream example in a copied tree that Flux builds pick from, or removed by an overlay
         ctx.count(PLAINTEXT_SECRET.id)
         sections = {name: _values(data.get(name), encoded=name == "data") for name in ("data", "stringData")}
         # credentials taken from references (or withheld: "redacted") leave configuration beside them
