@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from sopskit.policy import check_policy
-from tests.policy.conftest import RepoFactory, found
+from tests.policy.conftest import AGE_VECTOR_RECIPIENT, RepoFactory, found
 
 STATE_PASSWORD = "state-generated-pw-5550123"
 
@@ -172,6 +172,7 @@ def test_flux_system_secrets_readable_by_others(make_repo: RepoFactory) -> None:
     '''
     role = RBAC.split("---")[0]
     files = {
+        ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use: a key Secret may exist
         "role.yaml": role,
         "controller.yaml": binding.replace("{name}", "kc").replace("{kind}", "ServiceAccount")
         .replace("{subject}", "kustomize-controller"),

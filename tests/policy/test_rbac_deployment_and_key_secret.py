@@ -44,6 +44,7 @@ def found(root: Path) -> list[tuple[str, str]]:
 class TestDroppedWithAnUnresolvedSource:
     # the live tree: clusters/home builds apps/vault, whose kustomization no longer lists jobs/
     LIVE = {
+        ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use: a key Secret may exist
         "clusters/home/vault.yaml": ks("vault", "./apps/vault"),
         "apps/vault/kustomization.yaml": "resources:\n  - namespace.yaml\n",
         "apps/vault/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: vault\n",
@@ -219,6 +220,7 @@ class TestCopiedUpstreamTree:
 
     def files(self) -> dict[str, str | bytes]:
         return {
+            ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",
             "clusters/home/apps.yaml": ks("apps", "./apps"),
             "apps/kustomization.yaml": "resources:\n  - ../third_party/upstream/base\n",
             "third_party/upstream/base/kustomization.yaml": "resources:\n  - rbac.yaml\n  - job.yaml\n",

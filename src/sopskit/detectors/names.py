@@ -22,8 +22,11 @@ _CREDENTIAL_KEY = re.compile(
     rf"(?i){SECRET_WORD}|"
     r"(?:access|secret|private|encryption|signing|master|license|auth|app|client|shared|session|root|admin|"
     r"crypto|enc|hmac|ssh|tls|psk|pre[_-]?shared|account|storage|webhook)[_.-]?key$|^auth$|salt|seed|"
-    r"signature|\.pem$|\.key$|jwt|otp|pin$|(?:^|[_.-])pw$|pwd"
+    r"signature|\.pem$|\.key$|jwt|pin$|(?:^|[_.-])pw$|pwd"
 )
+#: one-time-password words, matched as whole words of the key (``mfaOtp``, ``TOTP_SECRET``): a
+#: substring match took ``hotplug`` and ``footprint`` for credentials
+_OTP_WORDS = frozenset({"otp", "totp", "hotp"})
 #: Words of a key that names, locates, switches or describes a credential rather than holds it.
 POINTER_WORDS = frozenset({
     "name", "names", "ref", "refs", "reference", "path", "paths", "file", "files", "dir", "directory", "mount",
@@ -61,7 +64,7 @@ def is_credential_name(key: str) -> bool:
     """A key that holds a credential (``db_password``, ``auth``), not one that names,
     locates or describes it (``secretName``, ``existing_secret``, ``passwordFile``,
     ``token-path``, ``secret_arn``, ``password_length``)."""
-    if not _CREDENTIAL_KEY.search(key):
+    if not _CREDENTIAL_KEY.search(key) and not key_words(key) & _OTP_WORDS:
         return False
     return not key_words(key) & POINTER_WORDS
 

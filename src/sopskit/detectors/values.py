@@ -185,11 +185,13 @@ def is_network_address(value: str) -> bool:
 
 
 def is_filesystem_path(value: str) -> bool:
-    """An absolute path of name-like segments (an NFS export, a mount point): a location."""
+    """An absolute path of name-like segments (an NFS export, a mount point): a location. A
+    device path (``/dev/disk/by-id/ata-...``, ``/dev/serial/by-id/usb-...``) names hardware by
+    its serial number, which is random-looking and no credential."""
     text = value.strip().strip("\"'")
     if not _FS_PATH.fullmatch(text) or text.endswith("="):
         return False
-    return not any(RANDOM_SHAPE.search(seg) for seg in text.split("/"))
+    return text.startswith("/dev/") or not any(RANDOM_SHAPE.search(seg) for seg in text.split("/"))
 
 
 def is_plain_url(value: str) -> bool:

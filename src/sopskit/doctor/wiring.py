@@ -8,13 +8,12 @@ below it. A Kustomization read from the cluster is matched to the repository by 
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from sopskit.policy.fluxgraph import Builds, flux_kustomizations
+from sopskit.policy.fluxgraph import Builds, flux_kustomizations, normal_dir, source_path
 from sopskit.policy.repo import Repo
 
 CONTROLLER_ACCOUNT = "system:serviceaccount:flux-system:kustomize-controller"
@@ -69,8 +68,7 @@ class FluxKs:
 
 
 def _normal(path: Any) -> str:
-    text = posixpath.normpath(str(path).lstrip("/")) if path else "."
-    return "" if text in (".", "") else text
+    return normal_dir(source_path(path))
 
 
 def find_kustomizations(repo: Repo, cluster_objects: Iterable[Mapping[str, Any]] = ()) -> list[FluxKs]:

@@ -131,6 +131,13 @@ def normal_dir(path: str) -> str:
     return "" if path in (".", "") else path
 
 
+def source_path(raw: object) -> str:
+    """A Flux ``spec.path`` inside its source's artifact, as kustomize-controller resolves it:
+    ``securejoin.SecureJoin(tmpDir, spec.path)`` (kustomization_controller.go) clamps ``..`` at
+    the root, so ``../components/issuers`` builds ``components/issuers``. ``.`` is the root."""
+    return posixpath.normpath("/" + str(raw)).lstrip("/") or "." if raw else "."
+
+
 class Builds:
     """Kustomize reachability over the repo, memoised per run."""
 
@@ -292,7 +299,7 @@ def flux_kustomizations(repo: Repo) -> Iterator[FluxKustomization]:
             continue
         spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
         raw_path = spec.get("path") if isinstance(spec, dict) else None
-        path = posixpath.normpath(str(raw_path).lstrip("/")) if raw_path else "."
+        path = source_path(raw_path)
         metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
         yield FluxKustomization(
@@ -641,8 +648,7 @@ class FluxGraph:
             sync = spec.get("sync") if isinstance(spec, dict) else None
             for key in _flux_instance_source(doc.data):
                 if self._configured(*key) or self._git_source_verdict(key, []) is None:
-                    raw = str(sync.get("path") or ".") if isinstance(sync, dict) else "."
-                    path = normal_dir(posixpath.normpath(raw.lstrip("/")))
+                    path = normal_dir(source_path(sync.get("path") if isinstance(sync, dict) else None))
                     if self.ctx.repo.exists(path or "."):
                         paths.append(path)
         return paths

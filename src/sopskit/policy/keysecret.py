@@ -6,10 +6,13 @@ or PGP private key, or cloud credentials, named by a Kustomization's
 repository whose SOPS files and ``.sops.yaml`` rules name only cloud KMS keys (AWS KMS, GCP KMS,
 Azure Key Vault, Vault transit) and that names no such Secret anywhere has none: the controller
 decrypts with its own cloud identity (workload identity, IRSA), so there is no key to read.
+Nor has a repository that uses no SOPS at all: no ``.sops.yaml``, no SOPS file, no
+Kustomization with ``spec.decryption``, no decryption patch or global flag (Flux repositories
+that keep their secrets with External Secrets or Sealed Secrets).
 
 Every doubt keeps the check applicable (a key Secret *may* exist): an age or PGP recipient in
 any ``.sops.yaml`` or file metadata, a ``.sops.yaml`` or a SOPS file whose keys cannot be read, a
-key type this table does not know, no SOPS key at all, a ``secretRef`` in any Flux
+key type this table does not know, a ``.sops.yaml`` or SOPS file naming no key, a ``secretRef`` in any Flux
 Kustomization (whatever its source), a patch that sets ``spec.decryption``, the global flag, or
 a committed Secret carrying a data key Flux's decryptor reads (``*.agekey``, ``sops.gcp-kms``...),
 or, in any manifest but a CRD, a ``decryption`` mapping with a ``secretRef`` or a text patching
@@ -67,17 +70,23 @@ def _reason(ctx: CheckContext) -> str | None:
         types |= file_types
         if not types <= CLOUD_KEY_TYPES:
             return None
-    if not types:
-        return None  # no SOPS key named anywhere: nothing tells how Flux decrypts
+    if not types and (any(True for _ in _configs(ctx)) or any(f.is_encrypted for f in ctx.repo.files)):
+        return None  # SOPS in use, but no key named: nothing tells how Flux decrypts
     graph = graph_of(ctx)
     if graph.global_decryption or graph.decryption_patched:
         return None
     for k in flux_kustomizations(ctx.repo):
         decryption = k.spec.get("decryption")
-        if isinstance(decryption, dict) and decryption.get("secretRef"):
+        if isinstance(decryption, dict) and (decryption.get("secretRef") or not types):
             return None
     if _committed_key_secret(ctx) or _names_decryption_elsewhere(ctx):
         return None
+    if not types:
+        return (
+            "the repository uses no SOPS (no .sops.yaml, no encrypted file, no Kustomization that decrypts): "
+            "flux-system holds no SOPS decryption key (rbac-workload-reads-all-secrets still reports broad "
+            "Secret reads)"
+        )
     return (
         f"the SOPS files and .sops.yaml rules use only cloud KMS keys ({', '.join(sorted(types))}), and no "
         "Kustomization names a decryption secretRef: flux-system holds no SOPS decryption key "

@@ -28,7 +28,6 @@ import binascii
 import copy
 import json
 import os
-import posixpath
 import re
 import shutil
 import subprocess
@@ -44,6 +43,7 @@ from sopskit.format.tree import to_plain
 from sopskit.keys.base import KeyContext
 from sopskit.ops.decrypt import emit_plaintext, open_bytes
 from sopskit.ops.sopsfile import parse_encrypted
+from sopskit.policy.fluxgraph import normal_dir, source_path
 from sopskit.policy.repo import load_repo
 from sopskit.review.errors import BuildError
 from sopskit.review.fingerprint import Fingerprinter
@@ -118,8 +118,7 @@ def spec_for_kustomization(root: Path, namespace: str, name: str) -> BuildSpec:
 
 def _root_relative(path: str) -> str:
     """A Kustomization ``spec.path`` (``./apps/prod``) as a root-relative directory."""
-    normal = posixpath.normpath("/" + path.strip()).lstrip("/")
-    return "" if normal in ("", ".") else normal
+    return normal_dir(source_path(path.strip()))
 
 
 # -- kustomize ----------------------------------------------------------------------------------

@@ -400,11 +400,13 @@ def _subject_namespace(ctx: CheckContext, file: RepoFile, subject: dict[str, Any
 
 
 def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[str, Any]]]:
-    """Every workload: (namespace, service account it runs as, "Kind/name", its pod spec); not
-    one that every build reaching it removes with ``$patch: delete``."""
-    for file, doc in ctx.repo.documents():
+    """Every workload that something may deploy (:func:`_rbac_documents`: not in a file its
+    kustomization leaves out, such as a commented ``# - ./setup-job.yaml``, nor archived, dropped
+    from Flux's tree or removed by ``$patch: delete``): (namespace, service account it runs as,
+    "Kind/name", its pod spec)."""
+    for file, doc in _rbac_documents(ctx):
         data = doc.data
-        if data.get("kind") not in _WORKLOAD_KINDS or deleted_by_patch(ctx, file.rel, doc):
+        if data.get("kind") not in _WORKLOAD_KINDS:
             continue
         spec: Any = data.get("spec")
         for step in ("jobTemplate", "spec", "template", "spec"):  # CronJob > Job > Pod template > Pod

@@ -32,6 +32,7 @@ from sopskit.detectors.values import (
     RANDOM_SHAPE,
     TEMPLATE_RE,
     URL_PASSWORD,
+    is_filesystem_path,
     is_public_material,
     strip_templates,
 )
@@ -39,7 +40,7 @@ from sopskit.detectors.values import is_reference as is_reference_syntax
 from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.credentials_in_text import file_holds_credential, is_secret_value
+from sopskit.policy.credentials_in_text import file_holds_credential, is_placeholder, is_secret_value
 from sopskit.policy.fluxgraph import deleted_by_patch, left_out_of_kustomization, vendored_not_built
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.repo import is_kind, name_of
@@ -82,8 +83,10 @@ def is_harmless_config(value: str) -> bool:
         return False
     stripped = strip_templates(value)
     for match in _CONFIG_MATERIAL.finditer(stripped):
-        # a key block, or a long token that looks random (not a metric or label name)
-        if match.group(0) == "-----BEGIN" or RANDOM_SHAPE.search(match.group(0)):
+        # a key block, or a long token that looks random (not a metric or label name, nor a
+        # device path such as /dev/serial/by-id/usb-<serial>)
+        if match.group(0) == "-----BEGIN" or (RANDOM_SHAPE.search(match.group(0))
+                                               and not is_filesystem_path(match.group(0))):
             return False
     for match in _CONFIG_CREDENTIAL.finditer(value):
         literal = strip_templates(match.group(1)).split("#", 1)[0]
@@ -127,10 +130,14 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         # a template kept beside the real (encrypted) Secret, which its kustomization lists
         # instead: never applied, its placeholders are for the reader; key material still counts
         template = file.rel in left_out and bool(_TEMPLATE_NAME.search(file.name))
+        # a file its kustomization does not list (``# - ./oidc-secret.yaml``) is not applied: a
+        # placeholder in it waits for the reader; a real credential in it is still in Git
+        applied = file.rel not in left_out
         for field_name, values in sections.items():
             keys = [
                 key for key, text in values
-                if (_looks_like_material(text) if template else _is_plaintext(key, text, delegates=delegates))
+                if (_looks_like_material(text) if template else _is_plaintext(key, text, delegates=delegates)
+                    and (applied or not is_placeholder(text)))
             ]
             if keys:
                 namespace = ctx.repo.namespace_of(file, doc) or "default"

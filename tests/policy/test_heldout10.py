@@ -1,0 +1,118 @@
+"""Made-up, minimised reproductions of the false findings of the tenth held-out round
+(docs/guardrails.md, "Held-out round 10"). Each case comes with a near-identical one whose
+verdict must not change, so a fix cannot silence a true finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sopskit.policy import check_policy
+from tests.policy.conftest import AGE_VECTOR_RECIPIENT, RepoFactory, flux, policy
+
+SOPS_CONFIG = {".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n"}
+
+
+def ks(name: str, path: str) -> str:
+    return (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        f"metadata:\n  name: {name}\n  namespace: flux-system\n"
+        f"spec:\n  interval: 10m\n  path: {path}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+    )
+
+
+_READER = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\n"
+    "rules:\n  - apiGroups: ['']\n    resources: [secrets]\n    verbs: [get, list]\n"
+    "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: reader\n"
+    "roleRef:\n  kind: ClusterRole\n  name: reader\n  apiGroup: rbac.authorization.k8s.io\n"
+    "subjects:\n  - kind: ServiceAccount\n    name: setup\n    namespace: idp\n"
+)
+_JOB = (
+    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: setup\n  namespace: idp\nspec:\n"
+    "  template:\n    spec:\n      serviceAccountName: setup\n"
+    "      containers: [{name: c, image: example.invalid/setup:1}]\n"
+)
+
+
+def _checks(root: Path, *ids: str) -> list[tuple[str, str]]:
+    return sorted((v.check_id, v.path) for v in check_policy(root, only=list(ids)).violations)
+
+
+class TestNoSopsNoDecryptionKey:
+    """31 of round 10's false findings: ``decryption-key-readable`` in Flux repositories that use
+    no SOPS at all (External Secrets, Sealed Secrets): flux-system holds no decryption key."""
+
+    FILES = {
+        "clusters/home/idp.yaml": ks("idp", "./idp"),
+        "idp/kustomization.yaml": "resources:\n  - rbac.yaml\n  - job.yaml\n",
+        "idp/rbac.yaml": _READER,
+        "idp/job.yaml": _JOB,
+    }
+
+    def test_without_sops_the_check_is_not_applicable(self, make_repo: RepoFactory) -> None:
+        root = make_repo(self.FILES)
+        report = check_policy(root, only=["decryption-key-readable", "rbac-workload-reads-all-secrets"])
+        assert sorted(v.check_id for v in report.violations) == ["rbac-workload-reads-all-secrets"]
+        status = next(s for s in report.statuses if s.check_id == "decryption-key-readable")
+        assert status.status == "not-applicable" and "uses no SOPS" in str(status.reason)
+
+    def test_with_sops_in_use_it_is_reported(self, make_repo: RepoFactory) -> None:
+        root = make_repo({**self.FILES, **SOPS_CONFIG})
+        assert _checks(root, "decryption-key-readable") == [("decryption-key-readable", "idp/rbac.yaml")]
+
+    def test_a_kustomization_that_decrypts_keeps_it_applicable(self, make_repo: RepoFactory) -> None:
+        decrypting = ks("idp", "./idp") + "  decryption:\n    provider: sops\n"
+        root = make_repo({**self.FILES, "clusters/home/idp.yaml": decrypting})
+        assert _checks(root, "decryption-key-readable") == [("decryption-key-readable", "idp/rbac.yaml")]
+
+
+def test_a_workload_in_a_file_its_kustomization_leaves_out_runs_nowhere(make_repo: RepoFactory) -> None:
+    """The binding is deployed, the Job that would use it is commented out of the kustomization."""
+    files = {
+        **SOPS_CONFIG,
+        "clusters/home/idp.yaml": ks("idp", "./idp"),
+        "idp/kustomization.yaml": "resources:\n  - rbac.yaml\n  # - job.yaml\n  - ns.yaml\n",
+        "idp/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: idp\n",
+        "idp/rbac.yaml": _READER,
+        "idp/job.yaml": _JOB,
+    }
+    assert policy(make_repo(files), "rbac-workload-reads-all-secrets") == []
+    listed = {**files, "idp/kustomization.yaml": "resources:\n  - rbac.yaml\n  - job.yaml\n  - ns.yaml\n"}
+    assert policy(make_repo(listed), "rbac-workload-reads-all-secrets") == [("idp/rbac.yaml", 10)]
+
+
+def test_a_secret_word_inside_another_word_is_no_secret(make_repo: RepoFactory) -> None:
+    """``otp`` inside ``hotplug``; a one-time-password seed is still a secret."""
+    tf = (
+        'variable "hotplug" {\n  type    = string\n  default = "network,disk,usb"\n}\n'
+        'variable "totp_seed" {\n  type    = string\n  default = "' + "JBSW" + "Y3DPEHPK3PXP" + '"\n}\n'
+    )
+    assert policy(make_repo({"vm/variables.tf": tf}), "terraform-secret-default") == [("vm/variables.tf", 7)]
+
+
+def test_a_device_path_with_a_serial_number_is_no_token(make_repo: RepoFactory) -> None:
+    """A Secret carrying Helm values whose only random-looking text is a device's serial number in
+    a ``/dev/serial/by-id/`` path; the same values with a token beside it are still reported."""
+    values = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: radio-values\nstringData:\n  values.yaml: |\n"
+        "    persistence:\n      radio:\n        type: hostPath\n"
+        "        hostPath: /dev/serial/by-id/usb-Example_Radio_Stick_" + "A1B2C3D4E5F6" + "Q7-if00\n"
+        "        hostPathType: CharDevice\n"
+    )
+    assert policy(make_repo({"radio/values.yaml": values}), "plaintext-secret") == []
+    token = values + "    apiToken: " + "tq8" + "Vw2Lr9Kd7Xp3Zm5Nb4Hc6" + "\n"
+    assert policy(make_repo({"radio/values.yaml": token}), "plaintext-secret") == [("radio/values.yaml", 5)]
+
+
+def test_a_leading_dotdot_in_a_flux_path_stays_inside_the_source(make_repo: RepoFactory) -> None:
+    """kustomize-controller resolves ``spec.path`` with ``securejoin.SecureJoin(tmpDir, path)``
+    (kustomization_controller.go), which clamps ``..`` at the artifact's root: ``../components``
+    builds ``components``. A path missing after the clamp is still reported."""
+    files = {
+        "clusters/prod/issuers.yaml": ks("issuers", "../components/issuers"),
+        "components/issuers/kustomization.yaml": "resources:\n  - issuer.yaml\n",
+        "components/issuers/issuer.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: issuer\n",
+    }
+    assert flux(make_repo(files), "flux-path-missing") == []
+    missing = {**files, "clusters/prod/more.yaml": ks("more", "../components/absent")}
+    assert flux(make_repo(missing), "flux-path-missing") == [("clusters/prod/more.yaml", 8)]
