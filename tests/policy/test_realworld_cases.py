@@ -630,6 +630,7 @@ class TestWhoReadsSecrets:
     def test_a_role_binding_without_a_namespace_grants_in_its_own_namespace(self, make_repo: RepoFactory) -> None:
         # a Role + RoleBinding with no namespace (set when applied): not every namespace, not flux-system
         files = {
+            ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use
             "app/rbac.yaml": self._ROLE.format(kind="Role") + "---\n" + self._BINDING.format(kind="Role", ns=""),
             "app/job.yaml": self._JOB,
         }
@@ -692,6 +693,7 @@ class TestWhoReadsSecrets:
         )
         binding = self._BINDING.format(kind="ClusterRole", ns="    namespace: flux-system\n")
         files = {
+            ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use
             "flux-system/gotk-sync.yaml": sync,
             "flux-system/gotk-components.yaml": self._ROLE.format(kind="ClusterRole")
             + "---\n"
@@ -718,6 +720,7 @@ class TestWhoReadsSecrets:
             "          image: {image}\n"
         )
         files = {
+            ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use
             "config/rbac/role.yaml": self._ROLE.format(kind="ClusterRole"),
             "config/rbac/role_binding.yaml": binding,
             "config/manager/deployment.yaml": manager.format(image="ghcr.io/fluxcd/kustomize-controller:v1.0.0"),
