@@ -121,3 +121,20 @@ def test_flow_style_sops_files_open_like_sops_and_count_as_encrypted(peer: Peer,
     plain.write_text(_kyaml({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
                              "stringData": {"password": "Zq8" + secrets.token_hex(8) + "Tw"}}) + "\n")
     assert [v.path for v in check_policy(repo, only=["plaintext-secret"]).violations] == ["plain.yaml"]
+
+
+def test_a_utf16_sops_yaml_is_read_like_sops(peer: Peer) -> None:
+    """A ``.sops.yaml`` saved as UTF-16 with a byte-order mark (Windows editors do this): go-yaml
+    v3 decodes it by its mark, so sops encrypts with its rules; sopskit used to refuse it, and
+    its guardrails stopped with an internal error (held-out round 10)."""
+    rules = f"creation_rules:\n  - path_regex: \\.yaml$\n    age: {peer.recipient}\n"
+    peer.write(".sops.yaml", rules.encode("utf-16"))
+    plain = peer.write("app.yaml", "user: alice\ntoken: t0k3n\n")
+    by_sops = peer.ok("sops", "encrypt", plain)
+    by_kit = peer.ok("kit", "encrypt", plain)
+    assert peer.recipient.encode() in by_sops and peer.recipient.encode() in by_kit
+    for name, data in (("sops.app.yaml", by_sops), ("kit.app.yaml", by_kit)):
+        written = peer.write(name, data)
+        assert peer.decrypt("kit", written) == peer.decrypt("sops", written) == b"user: alice\ntoken: t0k3n\n"
+    checked = peer.run("kit", "policy", "check", ".")
+    assert b"internal error" not in checked.stderr and checked.returncode in (0, 1), checked.stderr[-300:]

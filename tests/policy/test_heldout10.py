@@ -116,3 +116,25 @@ def test_a_leading_dotdot_in_a_flux_path_stays_inside_the_source(make_repo: Repo
     assert flux(make_repo(files), "flux-path-missing") == []
     missing = {**files, "clusters/prod/more.yaml": ks("more", "../components/absent")}
     assert flux(make_repo(missing), "flux-path-missing") == [("clusters/prod/more.yaml", 8)]
+
+
+def test_utf16_files_are_read_as_sops_reads_them_and_as_git_does_not(make_repo: RepoFactory) -> None:
+    """A ``.sops.yaml`` and ``.gitignore`` saved as UTF-16 with a byte-order mark stopped both
+    commands with an internal error. sops (go-yaml v3) reads such a ``.sops.yaml``; git reads a
+    ``.gitignore`` as UTF-8 bytes, so a UTF-16 one ignores nothing (``git check-ignore``)."""
+    rules = f"creation_rules:\n  - path_regex: \\.yaml$\n    age: {AGE_VECTOR_RECIPIENT}\n"
+    root = make_repo({".sops.yaml": rules.encode("utf-16"), ".gitignore": "*.agekey\n".encode("utf-16")},
+                     gitignore=None)
+    report = check_policy(root, only=["gitignore-agekey"])
+    assert [v.path for v in report.violations] == [".gitignore"]
+    assert "UTF-16" in report.violations[0].message
+    assert flux(root, "flux-decryption-provider") == []  # no crash in the Flux checks either
+    utf8 = make_repo({".sops.yaml": rules.encode("utf-16")}, gitignore="*.agekey\n")
+    assert check_policy(utf8, only=["gitignore-agekey"]).violations == ()
+
+
+def test_text_a_yaml_reader_rejects_is_a_parse_error_not_a_crash() -> None:
+    from sopskit.policy.yamldocs import parse_yaml_documents
+
+    parsed = parse_yaml_documents("a: b\x00c\n")
+    assert parsed.documents == () and parsed.error

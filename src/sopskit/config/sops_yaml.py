@@ -361,13 +361,16 @@ def load_config(path: Path | str, *, rules: bool = True) -> SopsConfig:
     """Read and parse a ``.sops.yaml`` (``rules``: see :func:`parse_config`)."""
     from pathlib import Path
 
+    from sopskit.format.textcodec import decode_text
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_text(path.read_bytes())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"config file {path} is not UTF-8 text", hint="save .sops.yaml as UTF-8") from None
+        raise ConfigError(f"config file {path} is not text in UTF-8 (or UTF-16 with a byte-order mark)",
+                          hint="save .sops.yaml as UTF-8") from None
     return parse_config(text, path, rules=rules)

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sopskit.format.recognize import has_sops_metadata
+from sopskit.format.textcodec import decode_text, has_utf16_mark
 from sopskit.policy.globs import matches_any
 from sopskit.policy.yamldocs import YamlDocument, YamlParse, parse_yaml_documents
 from sopskit.walk import list_repo
@@ -58,9 +59,9 @@ class RepoFile:
     def text(self) -> str | None:
         """Decoded text, or None for binary and oversized files."""
         data = self.raw
-        if len(data) > MAX_TEXT_BYTES or b"\0" in data[:8192]:
+        if len(data) > MAX_TEXT_BYTES or (b"\0" in data[:8192] and not has_utf16_mark(data)):
             return None
-        return data.decode("utf-8", errors="replace")
+        return decode_text(data, errors="replace")
 
     @cached_property
     def is_encrypted(self) -> bool:

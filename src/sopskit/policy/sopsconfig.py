@@ -18,6 +18,7 @@ from typing import Any
 
 from sopskit.config import CreationRule, parse_config
 from sopskit.errors import SopsError
+from sopskit.format.textcodec import decode_text
 from sopskit.policy.yamldocs import YamlParse, parse_yaml_documents
 
 CONFIG_NAME = ".sops.yaml"
@@ -82,7 +83,7 @@ def find_sops_config(start: Path, *, stop_at: Path | None = None) -> Path | None
 
 def read_sops_config(path: Path) -> SopsConfigView:
     """Read ``path``; broken YAML gives a view without rules (reported by the syntax check)."""
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = decode_text(path.read_bytes(), errors="replace")
     parsed = parse_yaml_documents(text)
     document = parsed.documents[0] if parsed.documents and parsed.error is None else None
     if document is None or not isinstance(document.data, dict):

@@ -83,8 +83,11 @@ class YamlParse:
 
 def parse_yaml_documents(text: str) -> YamlParse:
     """Parse every document of ``text``; never raises on malformed input."""
-    loader = _TolerantLoader(text)
     documents: list[YamlDocument] = []
+    try:
+        loader = _TolerantLoader(text)  # the reader rejects control characters here already
+    except yaml.YAMLError as err:
+        return YamlParse((), *_describe(err))
     try:
         while loader.check_node():
             node = loader.get_node()

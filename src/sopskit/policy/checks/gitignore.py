@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from sopskit.detectors.paths import FILL_IN_SUFFIXES
 from sopskit.format.recognize import AGE_RECIPIENT_RE
+from sopskit.format.textcodec import has_utf16_mark
 from sopskit.policy import globs
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
@@ -112,7 +113,9 @@ def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
         return
     ctx.count(GITIGNORE_AGEKEY.id)
     path = ctx.repo.root / ".gitignore"
-    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    raw = path.read_bytes() if path.is_file() else b""
+    utf16 = has_utf16_mark(raw)  # git reads .gitignore as UTF-8 bytes: a UTF-16 one ignores nothing
+    text = "" if utf16 else raw.decode("utf-8", errors="replace")
     rules = globs.ignore_rules(text)
     guarded = all(globs.is_ignored(rules, probe) for probe in _PROBES)
     if inside:
@@ -120,13 +123,15 @@ def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
             return
     elif guarded or any(globs.is_ignored(rules, n) for n in _CONVENTIONAL):
         return
-    what = "does not ignore" if text else "is missing, so nothing ignores"
+    what = ("is saved as UTF-16, which git cannot read, so nothing ignores" if utf16
+            else "does not ignore" if text else "is missing, so nothing ignores")
     yield Violation(
         GITIGNORE_AGEKEY.id,
         ".gitignore",
         None,
         f"the root .gitignore {what} *.agekey: a generated age key can be committed by accident",
-        "add a line `*.agekey` to .gitignore (and keep age keys outside the work tree)",
+        ("save .gitignore as UTF-8 (git reads no other encoding), then " if utf16 else "")
+        + "add a line `*.agekey` to .gitignore (and keep age keys outside the work tree)",
     )
 
 
