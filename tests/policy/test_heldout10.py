@@ -138,3 +138,26 @@ def test_text_a_yaml_reader_rejects_is_a_parse_error_not_a_crash() -> None:
 
     parsed = parse_yaml_documents("a: b\x00c\n")
     assert parsed.documents == () and parsed.error
+
+
+def test_a_url_whose_query_names_a_key_file_is_configuration(make_repo: RepoFactory) -> None:
+    """``rediss://host:6379?ssl_keyfile=/var/run/.../tls.key``: no user info, and the query holds a
+    path; a query that carries a token is still reported."""
+    def secret(url: str) -> str:
+        return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: cache\nstringData:\n  url: {url}\n"
+
+    path_query = "rediss://cache.db.svc.cluster.local:6379?ssl_keyfile=/var/run/secrets/cache/tls.key"
+    assert policy(make_repo({"cache/secret.yaml": secret(path_query)}), "plaintext-secret") == []
+    token_query = "https://api.example.invalid/v1?access_token=" + "Zk3d9Qa7" + "Lm2Xw8Rt5Yb1"
+    assert policy(make_repo({"cache/secret.yaml": secret(token_query)}), "plaintext-secret") == [
+        ("cache/secret.yaml", 5)]
+
+
+def test_a_value_without_a_letter_or_digit_holds_nothing(make_repo: RepoFactory) -> None:
+    """A chart's ``GRAFANA_API_KEY: LQ==`` (base64 of ``-``, its "unset" marker) holds nothing; a
+    one-character credential is still reported."""
+    def secret(value: str) -> str:
+        return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n  GRAFANA_API_KEY: {value}\n"
+
+    assert policy(make_repo({"app/secret.yaml": secret("LQ==")}), "plaintext-secret") == []
+    assert policy(make_repo({"app/secret.yaml": secret("eA==")}), "plaintext-secret") == [("app/secret.yaml", 5)]

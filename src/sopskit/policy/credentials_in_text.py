@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
@@ -138,20 +139,38 @@ def _env_credential(line: str) -> bool:
 #: e-mail addresses, paths, URLs without a password, durations, sizes and object names
 _CONFIG_SHAPED = re.compile(
     r"(?i)^(?:-?\d+(?:\.\d+)?|true|false|yes|no|on|off|"
-    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}\.?|"  # host / domain name
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}\.?(?:/[\w.-]+)*/?|"  # host / domain name (and path)
     r"\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?::\d+)?|[0-9a-f:]+::?[0-9a-f:]*(?:/\d{1,3})?|"  # IPv4/IPv6 (CIDR)
     r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}|"  # e-mail
     r"(?:/|\./|~/)[\w./-]*|"  # path
     r"[a-z]+(?:[_-][a-z]+)*(?:/[a-z][a-z0-9_+-]{0,30}){1,2}|"  # a time zone (Area/City), a word path
-    r"[a-z][a-z0-9+.-]*://[^\s:@/]+(?::\d+)?(?:/\S*)?|"  # URL without user info
     r"\d+(?:\.\d+)?(?:ms|s|m|h|d|w|ki|mi|gi|ti|k|m|g|t|kb|mb|gb|tb)|"  # duration / size
     r"[a-z]+|[a-z0-9]+(?:[-_.][a-z0-9]+)+)$"  # a word, a kebab/snake-case name
 )
 
 
+#: a URL without user info: scheme, host, port, then path, query and fragment
+_URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://[^\s:@/?#]+(?::\d+)?(?:[/?#]\S*)?$")
+
+
 def is_config_shaped(value: str) -> bool:
-    """A value that configures something (``example.org``, ``443``, ``letsencrypt-production``)."""
-    return bool(_CONFIG_SHAPED.match(value.strip().strip("\"'").strip()))
+    """A value that configures something (``example.org``, ``443``, ``letsencrypt-production``,
+    a URL with no user info and no credential in its query)."""
+    text = value.strip().strip("\"'").strip()
+    if _URL.match(text):
+        return not _query_holds_credential(text)
+    return bool(_CONFIG_SHAPED.match(text))
+
+
+def _query_holds_credential(url: str) -> bool:
+    """``?token=...`` or a random-looking query value; ``?ssl_keyfile=/var/run/tls.key`` (a path),
+    ``?sslmode=require`` are settings."""
+    for key, item in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if values.is_filesystem_path(item) or item.lower() in ("true", "false") or item.isdigit():
+            continue
+        if names.is_credential_name(key) or values.RANDOM_SHAPE.search(item):
+            return True
+    return False
 
 
 def is_secret_value(key: str, value: str) -> bool:
@@ -164,7 +183,9 @@ def is_secret_value(key: str, value: str) -> bool:
         return False  # a CA bundle or a known_hosts line, whatever the key is called
     if is_material(value):
         return True
+    text = value.strip()
+    if not any(char.isalnum() for char in text):
+        return False  # "-", "*", "--": a chart's "unset" marker holds nothing
     if is_credential_key(key):
         return True
-    text = value.strip()
     return not (is_config_shaped(text) or values.is_reference(text))
