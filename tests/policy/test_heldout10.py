@@ -161,3 +161,21 @@ def test_a_value_without_a_letter_or_digit_holds_nothing(make_repo: RepoFactory)
 
     assert policy(make_repo({"app/secret.yaml": secret("LQ==")}), "plaintext-secret") == []
     assert policy(make_repo({"app/secret.yaml": secret("eA==")}), "plaintext-secret") == [("app/secret.yaml", 5)]
+
+
+def test_a_secret_local_with_a_literal_is_committed_like_a_default(make_repo: RepoFactory) -> None:
+    """``locals { db_password = "..." }`` (a miss of round 10); a key of a map a local builds
+    (``secret_key`` naming a Secret's key), a reference and a key pair's access key are not."""
+    password = "Rk8" + "vQ2mZ7"
+    tf = (
+        "locals {\n"
+        f'  db_password      = "{password}"\n'  # 2
+        '  minio_access_key = "storeadmin"\n'
+        f'  minio_secret_key = "{password}x"\n'  # 4
+        '  vcs_token        = "${var.vcs_token}"\n'
+        "  env_vars = {\n    API_KEY = {\n"
+        '      secret_name = "monitoring-secrets"\n      secret_key  = "api-key"\n    }\n  }\n'
+        "}\n"
+    )
+    assert policy(make_repo({"stack/main.tf": tf}), "terraform-secret-default") == [
+        ("stack/main.tf", 2), ("stack/main.tf", 4)]

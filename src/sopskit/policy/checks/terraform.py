@@ -30,6 +30,7 @@ from typing import Literal
 from sopskit.detectors import names
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.credentials_in_text import is_placeholder
 from sopskit.policy.repo import RepoFile
 from sopskit.policy.results import Violation
 
@@ -132,10 +133,52 @@ def _tf_files(ctx: CheckContext) -> Iterator[tuple[RepoFile, str]]:
             yield file, file.text
 
 
+_LOCALS = re.compile(r"(?m)^[ \t]*locals[ \t]*\{")
+#: ``db_password = "literal"`` at the top of a ``locals`` block
+_LOCAL_LITERAL = re.compile(r'(?m)^[ \t]*([A-Za-z_][\w-]*)[ \t]*=[ \t]*("(?:[^"\\\n]|\\.)*")[ \t]*(?:#.*|//.*)?$')
+
+
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def _depth(body: str, offset: int) -> int:
+    """How deep ``offset`` sits in ``{}``/``[]``/``()`` nesting of ``body`` (strings skipped): a
+    local's own assignment is at depth 0, a key of a map it builds is deeper."""
+    head = _QUOTED.sub("", body[:offset])
+    return sum(head.count(c) for c in "{[(") - sum(head.count(c) for c in "}])")
+
+
+def _secret_locals(file: RepoFile, text: str) -> Iterator[Violation]:
+    """``locals { db_password = "..." }``: a literal under a secret name is as committed as a
+    variable's default."""
+    for match in _LOCALS.finditer(text):
+        start = match.end()
+        body = text[start:_matching_brace(text, start)]
+        top = [local for local in _LOCAL_LITERAL.finditer(body) if _depth(body, local.start()) == 0]
+        identifiers = names.key_pair_identifiers([local.group(1) for local in top])
+        for local in top:
+            name, literal = local.group(1), local.group(2)[1:-1]
+            if not is_secret_name(name) or not literal or "${" in literal or names.is_public_name(name):
+                continue
+            if name in identifiers:
+                continue  # the access key of a key pair beside its secret half: an identifier
+            if is_placeholder(literal):
+                continue
+            yield Violation(
+                TERRAFORM_SECRET_DEFAULT.id,
+                file.rel,
+                file.line_of_offset(start + local.start(2)),
+                f"local {name!r} looks secret and is a literal string, so the value is in Git",
+                "read it from a variable without a default (TF_VAR_" + name + ", a secret store, or a "
+                "sops-encrypted tfvars file via the carlpett/sops provider), and rotate the value",
+            )
+
+
 def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(TERRAFORM_SECRET_DEFAULT.id, 0)
     for file, text in _tf_files(ctx):
         ctx.count(TERRAFORM_SECRET_DEFAULT.id)
+        yield from _secret_locals(file, text)
         for block in _blocks(text):
             if block.kind != "variable" or not is_secret_name(block.name):
                 continue
