@@ -179,3 +179,13 @@ def test_a_secret_local_with_a_literal_is_committed_like_a_default(make_repo: Re
     )
     assert policy(make_repo({"stack/main.tf": tf}), "terraform-secret-default") == [
         ("stack/main.tf", 2), ("stack/main.tf", 4)]
+
+
+def test_broken_yaml_beside_a_template_expression_is_reported(make_repo: RepoFactory) -> None:
+    """Two anchors on one node is broken YAML whatever ``{{ .pg_user }}`` renders to (a miss of
+    round 10); a file that fails only because of its template expressions is left out."""
+    head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\ndata:\n"
+    broken = head + '  DB_USER: &dbUser &dbuser "{{ .pg_user }}"\n'
+    assert policy(make_repo({"db/config.yaml": broken}), "yaml-parse-error") == [("db/config.yaml", 6)]
+    templated = head + "  {{ .key }}: {{ .value }}\n"
+    assert policy(make_repo({"db/config.yaml": templated}), "yaml-parse-error") == []

@@ -3,7 +3,8 @@
 A broken file hides everything in it from the other checks, so it is a finding of its own.
 Not every ``.yaml`` file is YAML: Helm chart templates (``templates/`` below a ``Chart.yaml``),
 files holding Go/Jinja template expressions (``{{ .Values.x }}``, ``{% if %}``: rendered by
-another tool before anything parses them) and the inputs of a kustomize ``configMapGenerator`` /
+another tool before anything parses them; unless the YAML is broken elsewhere, which a word in
+place of each ``{{ }}`` expression shows) and the inputs of a kustomize ``configMapGenerator`` /
 ``secretGenerator`` (kustomize copies their bytes, it never parses them) are left out when they
 do not parse, and so is valid JSON that PyYAML refuses (tab-indented JSON, as ``sops`` writes
 a kubeconfig encrypted in JSON format).
@@ -19,6 +20,7 @@ from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.results import Violation
+from sopskit.policy.yamldocs import parse_yaml_documents
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
@@ -47,7 +49,7 @@ def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
         if file.rel in generator_inputs:
             ctx.note(YAML_PARSE_ERROR.id, f"not checked: {file.rel}: a generator input (kustomize copies its bytes)")
             continue
-        if _TEMPLATE.search(file.text or ""):
+        if _TEMPLATE.search(file.text or "") and _templates_break_it(file.text or ""):
             ctx.note(YAML_PARSE_ERROR.id, f"not checked: {file.rel}: a template rendered by another tool")
             continue
         if _is_json(file.text or ""):
@@ -60,6 +62,19 @@ def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
             "fix the syntax at that line, or add the path to sopskit.exclude if it is a template "
             "rendered by another tool",
         )
+
+
+_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+
+
+def _templates_break_it(text: str) -> bool:
+    """Whether the template syntax is what breaks the YAML: with ``{% %}`` blocks (they shape the
+    document) always; with only ``{{ }}`` expressions, when the text parses once each expression
+    is replaced by a plain word. ``key: &a &b "{{ .x }}"`` (two anchors) is broken YAML whatever the
+    expression renders to, and is reported."""
+    if "{%" in text:
+        return True
+    return parse_yaml_documents(_EXPRESSION.sub("x", text)).error is None
 
 
 def _is_json(text: str) -> bool:
