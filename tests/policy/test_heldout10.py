@@ -189,3 +189,17 @@ def test_broken_yaml_beside_a_template_expression_is_reported(make_repo: RepoFac
     assert policy(make_repo({"db/config.yaml": broken}), "yaml-parse-error") == [("db/config.yaml", 6)]
     templated = head + "  {{ .key }}: {{ .value }}\n"
     assert policy(make_repo({"db/config.yaml": templated}), "yaml-parse-error") == []
+
+
+def test_the_access_key_variable_of_a_key_pair_is_a_user_name(make_repo: RepoFactory) -> None:
+    """``minio_access_key`` defaulted to the store's user name beside ``minio_secret_key``: the
+    access key is the pair's identifier (round 10); its secret half, and an access key with no
+    secret half beside it, are still reported."""
+    secret = "Qm4" + "tR8wZ2"
+    tf = (
+        'variable "minio_access_key" {\n  default = "storeadmin"\n}\n'
+        f'variable "minio_secret_key" {{\n  default = "{secret}"\n}}\n'
+    )
+    assert policy(make_repo({"store/variables.tf": tf}), "terraform-secret-default") == [("store/variables.tf", 5)]
+    alone = f'variable "storage_access_key" {{\n  default = "{secret}"\n}}\n'
+    assert policy(make_repo({"store/variables.tf": alone}), "terraform-secret-default") == [("store/variables.tf", 2)]

@@ -179,8 +179,11 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
     for file, text in _tf_files(ctx):
         ctx.count(TERRAFORM_SECRET_DEFAULT.id)
         yield from _secret_locals(file, text)
-        for block in _blocks(text):
-            if block.kind != "variable" or not is_secret_name(block.name):
+        blocks = list(_blocks(text))
+        # ``minio_access_key`` beside ``minio_secret_key``: the access key is the pair's user name
+        identifiers = names.key_pair_identifiers([b.name for b in blocks if b.kind == "variable"])
+        for block in blocks:
+            if block.kind != "variable" or not is_secret_name(block.name) or block.name in identifiers:
                 continue
             default = _DEFAULT.search(block.body)
             if default is None:
