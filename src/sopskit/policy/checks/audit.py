@@ -16,7 +16,9 @@ Secrets (no ``resourceNames``), bound to a ServiceAccount that a workload in the
 as: a compromise of that workload reads every Secret of the namespace (Role) or the cluster.
 An aggregated ClusterRole counts with the rules of the ClusterRoles its ``aggregationRule`` selects.
 Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
-reading Secrets everywhere is what they are for.
+reading Secrets everywhere is what they are for. Nor are Argo CD's own components (accounts that
+only workloads running Argo CD's image run as); ``decryption-key-readable`` still reports them:
+flux-system's key is Flux's, not Argo CD's.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
 readable by a subject other than Flux's controllers. A controller is Flux by its account name in
 ``flux-system`` or, wherever installed, by the image of the workload that runs as the account.
@@ -85,6 +87,9 @@ _FLUX_APIS = ("kustomize.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "helm
 _FLUX_IMAGE = re.compile(
     r"(?:^|/)fluxcd/(?:(?:kustomize|helm|source|notification|image-reflector|image-automation)-controller"
     r"|source-watcher)(?:[:@]|$)")
+#: Argo CD's own image (``quay.io/argoproj/argocd:v2.x``, ``ghcr.io/argoproj/argocd``): every
+#: component of the stock ``install.yaml`` runs it (dex and redis in an init container)
+_ARGOCD_IMAGE = re.compile(r"(?:^|/)argoproj/argocd(?:[:@]|$)")
 _READ_VERBS = {"get", "list", "watch", "*"}
 _RBAC_API = "rbac.authorization.k8s.io/"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
@@ -446,6 +451,24 @@ def _flux_controller_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
     return found
 
 
+def _argocd_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
+    """(namespace, service account) that only Argo CD's own components run as: every workload
+    running as the account has a container or init container of Argo CD's image. Like Flux's
+    controllers, Argo CD reads Secrets by design (repository and cluster credentials, and every
+    object it syncs); an account that another workload shares stays reported."""
+    cached = ctx.shared.get("audit_argocd_accounts")
+    if isinstance(cached, set):
+        return cached
+    verdicts: dict[tuple[str | None, str], bool] = {}
+    for namespace, account, _workload, pod in _workloads(ctx):
+        containers = [*_as_list(pod.get("containers")), *_as_list(pod.get("initContainers"))]
+        argocd = any(isinstance(c, dict) and _ARGOCD_IMAGE.search(str(c.get("image", ""))) for c in containers)
+        verdicts[(namespace, account)] = verdicts.get((namespace, account), True) and argocd
+    found = {key for key, argocd in verdicts.items() if argocd}
+    ctx.shared["audit_argocd_accounts"] = found
+    return found
+
+
 def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
     """Whether a binding's subject is one of Flux's controllers (by name in flux-system, or by
     the image of the workload that runs as it)."""
@@ -474,6 +497,8 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
                 continue
+            if (sa_namespace, str(subject.get("name"))) in _argocd_accounts(ctx):
+                continue  # Argo CD's own components (install.yaml): reading Secrets is their job too
             where = (
                 "every namespace" if namespace is None
                 else f"namespace {namespace}" if namespace else "the namespace it is applied to"

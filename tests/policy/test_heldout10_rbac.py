@@ -1,0 +1,96 @@
+"""Made-up, minimised reproductions of the RBAC audit's false findings and misses of the tenth
+held-out round (docs/guardrails.md, RBAC checks): Argo CD's own components (false findings), a
+workload deployed by a Flux HelmRelease and bindings to Kubernetes's built-in ``admin``/``edit``
+ClusterRoles (misses). Each case comes with a near-identical one whose verdict must not change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sopskit.policy import check_policy
+from tests.policy.conftest import AGE_VECTOR_RECIPIENT, RepoFactory
+
+RBAC = "rbac-workload-reads-all-secrets"
+KEY = "decryption-key-readable"
+SOPS_CONFIG = {".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n"}
+FLUX_SOURCE = {
+    "clusters/home/flux-system/source.yaml": (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+        "metadata:\n  name: flux-system\n  namespace: flux-system\n"
+        "spec:\n  interval: 1m\n  url: https://example.invalid/home.git\n"
+    ),
+}
+
+
+def found(root: Path, *checks: str) -> list[tuple[str, str]]:
+    return sorted((v.check_id, v.path) for v in check_policy(root, only=list(checks or [RBAC])).violations)
+
+
+def workload(kind: str, name: str, namespace: str, account: str, image: str, init_image: str = "") -> str:
+    init = f"      initContainers: [{{name: init, image: {init_image}}}]\n" if init_image else ""
+    return (
+        f"apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n"
+        f"  template:\n    spec:\n      serviceAccountName: {account}\n{init}"
+        f"      containers: [{{name: main, image: {image}}}]\n"
+    )
+
+
+def cluster_binding(name: str, role: str, account: str, namespace: str, *, define_role: bool = True) -> str:
+    text = ""
+    if define_role:
+        text += (
+            f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {role}\n"
+            "rules:\n  - apiGroups: ['*']\n    resources: ['*']\n    verbs: [get]\n---\n"
+        )
+    return text + (
+        f"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {name}\n"
+        f"roleRef:\n  kind: ClusterRole\n  name: {role}\n  apiGroup: rbac.authorization.k8s.io\n"
+        f"subjects:\n  - kind: ServiceAccount\n    name: {account}\n    namespace: {namespace}\n"
+    )
+
+
+class TestArgoCdComponents:
+    """16 of round 10's false findings: the stock Argo CD ``install.yaml`` binds its server,
+    application controller, applicationset controller, dex and notifications controller to roles
+    that read Secrets, as Flux's ``gotk-components.yaml`` does; Flux's controllers were exempt,
+    Argo CD's were not."""
+
+    def repo(self, make_repo: RepoFactory, image: str, init_image: str = "") -> Path:
+        return make_repo({
+            "argocd/rbac.yaml": cluster_binding("argocd-server", "argocd-server", "argocd-server", "argocd"),
+            "argocd/server.yaml": workload("Deployment", "argocd-server", "argocd", "argocd-server", image,
+                                           init_image),
+        })
+
+    def test_argo_cds_own_server_is_not_reported(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, "quay.io/argoproj/argocd:v2.13.1")) == []
+
+    def test_the_ghcr_image_and_a_digest_are_argo_cd_too(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, "ghcr.io/argoproj/argocd@sha256:" + "ab" * 32)) == []
+
+    def test_dex_with_argo_cds_init_container_is_argo_cd(self, make_repo: RepoFactory) -> None:
+        """install.yaml's dex runs ``ghcr.io/dexidp/dex`` with Argo CD's ``copyutil`` init container."""
+        assert found(self.repo(make_repo, "ghcr.io/dexidp/dex:v2.41.1", "quay.io/argoproj/argocd:v2.13.1")) == []
+
+    def test_a_look_alike_workload_with_another_image_is_reported(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, "example.invalid/argocd:v2.13.1")) == [(RBAC, "argocd/rbac.yaml")]
+        assert found(self.repo(make_repo, "quay.io/argoproj-labs/argocd-image-updater:v0.15")) == [
+            (RBAC, "argocd/rbac.yaml")]
+
+    def test_a_stand_alone_dex_is_reported(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, "ghcr.io/dexidp/dex:v2.41.1")) == [(RBAC, "argocd/rbac.yaml")]
+
+    def test_an_account_that_another_workload_shares_is_reported(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, "quay.io/argoproj/argocd:v2.13.1")
+        (root / "argocd/tool.yaml").write_text(
+            workload("Deployment", "tool", "argocd", "argocd-server", "example.invalid/tool:1"), encoding="utf-8")
+        assert found(root) == [(RBAC, "argocd/rbac.yaml")]
+
+    def test_argo_cd_reading_flux_systems_key_is_still_reported(self, make_repo: RepoFactory) -> None:
+        """Where Flux decrypts with a key in flux-system, that key is Flux's: Argo CD reading it
+        is no part of Argo CD's job, so ``decryption-key-readable`` keeps the binding."""
+        root = self.repo(make_repo, "quay.io/argoproj/argocd:v2.13.1")
+        for rel, text in {**SOPS_CONFIG, **FLUX_SOURCE}.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text, encoding="utf-8")
+        assert found(root, RBAC, KEY) == [(KEY, "argocd/rbac.yaml")]
