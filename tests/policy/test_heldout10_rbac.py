@@ -94,3 +94,52 @@ class TestArgoCdComponents:
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text, encoding="utf-8")
         assert found(root, RBAC, KEY) == [(KEY, "argocd/rbac.yaml")]
+
+
+class TestBuiltInAdminAndEdit:
+    """2 of round 10's misses: a binding to Kubernetes's built-in ``admin`` (or ``edit``)
+    ClusterRole, which the repository does not define: ``edit`` aggregates
+    ``system:aggregate-to-edit`` (get/list/watch on secrets), ``admin`` aggregates ``edit``
+    (bootstrappolicy/policy.go)."""
+
+    def repo(self, make_repo: RepoFactory, role: str, *, kind: str = "ServiceAccount", define: str = "") -> Path:
+        binding = cluster_binding("engine", role, "engine", "security", define_role=False)
+        if kind != "ServiceAccount":
+            binding = binding.replace("kind: ServiceAccount\n    name: engine\n    namespace: security",
+                                      f"kind: {kind}\n    name: engineers\n    apiGroup: rbac.authorization.k8s.io")
+        files = {
+            **SOPS_CONFIG, **FLUX_SOURCE,
+            "security/rbac.yaml": binding,
+            "security/engine.yaml": workload("Deployment", "engine", "security", "engine", "example.invalid/e:1"),
+        }
+        if define:
+            files["security/role.yaml"] = define
+        return make_repo(files)
+
+    def test_a_binding_to_built_in_admin_is_reported_by_both_checks(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, "admin"), RBAC, KEY) == [(KEY, "security/rbac.yaml"),
+                                                                   (RBAC, "security/rbac.yaml")]
+
+    def test_a_binding_to_built_in_edit_is_reported(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, "edit"), RBAC, KEY) == [(KEY, "security/rbac.yaml"),
+                                                                  (RBAC, "security/rbac.yaml")]
+
+    def test_a_rolebinding_to_admin_in_an_app_namespace_reads_that_namespace(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, "admin")
+        text = (root / "security/rbac.yaml").read_text(encoding="utf-8")
+        (root / "security/rbac.yaml").write_text(
+            text.replace("kind: ClusterRoleBinding\nmetadata:\n  name: engine\n",
+                         "kind: RoleBinding\nmetadata:\n  name: engine\n  namespace: security\n"), encoding="utf-8")
+        assert found(root, RBAC, KEY) == [(RBAC, "security/rbac.yaml")]
+
+    def test_view_and_cluster_admin_stay_silent(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, "view"), RBAC, KEY) == []
+        assert found(self.repo(make_repo, "cluster-admin"), RBAC, KEY) == []
+
+    def test_a_group_bound_to_admin_is_deliberate_human_trust(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, "admin", kind="Group"), RBAC, KEY) == []
+
+    def test_a_repository_defined_admin_role_is_judged_by_its_rules(self, make_repo: RepoFactory) -> None:
+        own = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: admin\n"
+               "rules:\n  - apiGroups: ['']\n    resources: [configmaps]\n    verbs: [get]\n")
+        assert found(self.repo(make_repo, "admin", define=own), RBAC, KEY) == []

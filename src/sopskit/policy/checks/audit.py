@@ -15,6 +15,8 @@ level; an Azure Key Vault secrets role assigned above a single vault.
 Secrets (no ``resourceNames``), bound to a ServiceAccount that a workload in the repository runs
 as: a compromise of that workload reads every Secret of the namespace (Role) or the cluster.
 An aggregated ClusterRole counts with the rules of the ClusterRoles its ``aggregationRule`` selects.
+Kubernetes's built-in ``admin`` and ``edit`` ClusterRoles read every Secret (both RBAC checks, for
+ServiceAccount subjects); ``cluster-admin`` is a documented exception, ``view`` reads none.
 Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
 reading Secrets everywhere is what they are for. Nor are Argo CD's own components (accounts that
 only workloads running Argo CD's image run as); ``decryption-key-readable`` still reports them:
@@ -91,6 +93,11 @@ _FLUX_IMAGE = re.compile(
 #: component of the stock ``install.yaml`` runs it (dex and redis in an init container)
 _ARGOCD_IMAGE = re.compile(r"(?:^|/)argoproj/argocd(?:[:@]|$)")
 _READ_VERBS = {"get", "list", "watch", "*"}
+#: Kubernetes's built-in user-facing ClusterRoles that read every Secret: ``edit`` aggregates
+#: ``system:aggregate-to-edit`` (get/list/watch on ``secrets``) and ``admin`` aggregates ``edit``
+#: (kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go). ``view`` leaves Secrets
+#: out; ``cluster-admin`` is deliberate full trust, a documented exception.
+_BUILTIN_SECRET_READERS = ("admin", "edit")
 _RBAC_API = "rbac.authorization.k8s.io/"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
@@ -350,6 +357,29 @@ def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFil
     return found
 
 
+def _builtin_readers(ctx: CheckContext) -> set[str]:
+    """The built-in ``admin``/``edit`` ClusterRoles (which read every Secret) that the repository
+    does not define itself: a ClusterRole of that name in the repository is judged by its rules."""
+    defined = {name_of(doc.data) for _file, doc in ctx.repo.documents() if is_kind(doc.data, "ClusterRole", _RBAC_API)}
+    return set(_BUILTIN_SECRET_READERS) - defined
+
+
+def _secret_reading_bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str | None,
+                                                                 tuple[str, str | None, str], list[dict[str, Any]]]]:
+    """:func:`_bindings` whose role reads every Secret: a role of the repository that does, or the
+    built-in ``admin``/``edit``. Those two are Kubernetes's user-facing roles: granted to a User
+    or Group they are deliberate human trust (as ``cluster-admin`` is), so only their
+    ServiceAccount subjects are kept."""
+    roles, builtin = _roles(ctx), _builtin_readers(ctx)
+    for file, doc, namespace, role_key, subjects in _bindings(ctx):
+        if role_key in roles:
+            yield file, doc, namespace, role_key, subjects
+        elif role_key[0] == "ClusterRole" and role_key[2] in builtin:
+            accounts = [s for s in subjects if s.get("kind") == "ServiceAccount"]
+            if accounts:
+                yield file, doc, namespace, role_key, accounts
+
+
 def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str | None, tuple[str, str | None, str],
                                                    list[dict[str, Any]]]]:
     """Every binding: where, the namespace it grants in (None: cluster), the role it points
@@ -483,11 +513,8 @@ def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespa
 
 
 def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
-    roles = _roles(ctx)
     workloads = _workload_service_accounts(ctx)
-    for file, doc, namespace, role_key, subjects in _bindings(ctx):
-        if role_key not in roles:
-            continue
+    for file, doc, namespace, role_key, subjects in _secret_reading_bindings(ctx):
         for subject in subjects:
             if subject.get("kind") != "ServiceAccount":
                 continue
@@ -530,9 +557,8 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
     if no_key is not None:
         ctx.mark_not_applicable(DECRYPTION_KEY_READABLE.id, no_key)
         return
-    roles = _roles(ctx)
-    for file, doc, namespace, role_key, subjects in _bindings(ctx):
-        if role_key not in roles or namespace not in (None, "flux-system"):
+    for file, doc, namespace, _role_key, subjects in _secret_reading_bindings(ctx):
+        if namespace not in (None, "flux-system"):
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))
