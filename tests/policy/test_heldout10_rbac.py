@@ -143,3 +143,102 @@ class TestBuiltInAdminAndEdit:
         own = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: admin\n"
                "rules:\n  - apiGroups: ['']\n    resources: [configmaps]\n    verbs: [get]\n")
         assert found(self.repo(make_repo, "admin", define=own), RBAC, KEY) == []
+
+
+_STATUS_READER = cluster_binding("status", "status", "status", "monitoring").replace(
+    "resources: ['*']\n    verbs: [get]", "resources: [secrets]\n    verbs: [get, list, watch]").replace(
+    "apiGroups: ['*']", "apiGroups: ['']")
+
+
+def helm_release(values: str, *, namespace: str = "monitoring", extra_spec: str = "", name: str = "status") -> str:
+    meta = f"  namespace: {namespace}\n" if namespace else ""
+    return (
+        f"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n{meta}"
+        f"spec:\n  interval: 30m\n{extra_spec}  chart:\n    spec:\n      chart: status-page\n"
+        "      sourceRef: {kind: HelmRepository, name: charts, namespace: flux-system}\n"
+        f"  values:\n{values}"
+    )
+
+
+class TestHelmReleaseWorkloads:
+    """5 of round 10's misses: the workload running as the bound ServiceAccount is a chart that a
+    Flux HelmRelease deploys, its account named in the release's values."""
+
+    def repo(self, make_repo: RepoFactory, release: str, extra: dict[str, str] | None = None) -> Path:
+        return make_repo({
+            "apps/status/rbac.yaml": _STATUS_READER,
+            "apps/status/helmrelease.yaml": release,
+            **(extra or {}),
+        })
+
+    def test_service_account_name_in_values_is_the_workload(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccount:\n      create: true\n      name: status\n")
+        assert found(self.repo(make_repo, release)) == [(RBAC, "apps/status/rbac.yaml")]
+
+    def test_another_account_name_is_not_the_workload(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccount:\n      create: true\n      name: status-web\n")
+        assert found(self.repo(make_repo, release)) == []
+
+    def test_a_release_in_another_namespace_is_not_the_workload(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccount:\n      name: status\n", namespace="web")
+        assert found(self.repo(make_repo, release)) == []
+
+    def test_a_chart_default_is_not_guessed(self, make_repo: RepoFactory) -> None:
+        """The chart probably names its account ``status`` too, but nothing in the repository says so."""
+        release = helm_release("    serviceAccount:\n      create: true\n")
+        assert found(self.repo(make_repo, release)) == []
+
+    def test_a_templated_name_is_not_followed(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccount:\n      name: ${APP}\n")
+        assert found(self.repo(make_repo, release)) == []
+
+    def test_service_account_name_key(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccountName: status\n")
+        assert found(self.repo(make_repo, release)) == [(RBAC, "apps/status/rbac.yaml")]
+
+    def test_a_component_account(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccount:\n      server:\n        create: true\n        name: status\n")
+        assert found(self.repo(make_repo, release)) == [(RBAC, "apps/status/rbac.yaml")]
+
+    def test_app_template_controller_account(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    controllers:\n      main:\n        serviceAccount:\n          name: status\n")
+        assert found(self.repo(make_repo, release)) == [(RBAC, "apps/status/rbac.yaml")]
+
+    def test_app_template_identifier_named_after_the_release(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccount:\n      status: {}\n")
+        assert found(self.repo(make_repo, release)) == [(RBAC, "apps/status/rbac.yaml")]
+        other = helm_release("    serviceAccount:\n      status: {}\n", name="uptime")
+        assert found(self.repo(make_repo, other)) == []  # named after release uptime: not guessed
+
+    def test_the_releases_target_namespace(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccount:\n      name: status\n", namespace="flux-system",
+                               extra_spec="  targetNamespace: monitoring\n")
+        assert found(self.repo(make_repo, release)) == [(RBAC, "apps/status/rbac.yaml")]
+        elsewhere = helm_release("    serviceAccount:\n      name: status\n", namespace="monitoring",
+                                 extra_spec="  targetNamespace: web\n")
+        assert found(self.repo(make_repo, elsewhere)) == []
+
+    def test_the_target_namespace_of_the_flux_kustomization_that_builds_it(self, make_repo: RepoFactory) -> None:
+        """No namespace in the files: the Flux Kustomization's ``spec.targetNamespace`` sets it
+        (and overrides a kustomization's ``namespace: default``)."""
+        def ks(target: str) -> str:
+            return (
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+                "metadata:\n  name: status\n  namespace: flux-system\n"
+                f"spec:\n  interval: 10m\n  targetNamespace: {target}\n  path: ./apps/status\n"
+                "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+            )
+        files = {
+            **FLUX_SOURCE,
+            "apps/status/kustomization.yaml": "namespace: default\nresources:\n  - rbac.yaml\n  - helmrelease.yaml\n",
+        }
+        release = helm_release("    serviceAccount:\n      name: status\n", namespace="")
+        built = {**files, "clusters/home/status.yaml": ks("monitoring")}
+        assert found(self.repo(make_repo, release, built)) == [(RBAC, "apps/status/rbac.yaml")]
+        assert found(self.repo(make_repo, release, {**files, "clusters/home/status.yaml": ks("web")})) == []
+
+    def test_a_release_left_out_of_its_kustomization_runs_nowhere(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    serviceAccount:\n      name: status\n")
+        listed = {"apps/status/kustomization.yaml": "resources:\n  - rbac.yaml\n  # - helmrelease.yaml\n  - ns.yaml\n",
+                  "apps/status/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n"}
+        assert found(self.repo(make_repo, release, listed)) == []

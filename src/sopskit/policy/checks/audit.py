@@ -14,6 +14,8 @@ level; an Azure Key Vault secrets role assigned above a single vault.
 ``rbac-workload-reads-all-secrets``: a Role/ClusterRole that allows get/list/watch on all
 Secrets (no ``resourceNames``), bound to a ServiceAccount that a workload in the repository runs
 as: a compromise of that workload reads every Secret of the namespace (Role) or the cluster.
+A Flux HelmRelease counts as a workload running as the accounts its values name
+(:mod:`sopskit.policy.helmworkloads`).
 An aggregated ClusterRole counts with the rules of the ClusterRoles its ``aggregationRule`` selects.
 Kubernetes's built-in ``admin`` and ``edit`` ClusterRoles read every Secret (both RBAC checks, for
 ServiceAccount subjects); ``cluster-admin`` is a documented exception, ``view`` reads none.
@@ -52,6 +54,7 @@ from sopskit.policy.fluxgraph import (
     is_archived,
     left_out_of_kustomization,
 )
+from sopskit.policy.helmworkloads import is_helm_release, release_accounts, release_namespace
 from sopskit.policy.keysecret import no_decryption_key_secret
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
@@ -438,9 +441,16 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
     """Every workload that something may deploy (:func:`_rbac_documents`: not in a file its
     kustomization leaves out, such as a commented ``# - ./setup-job.yaml``, nor archived, dropped
     from Flux's tree or removed by ``$patch: delete``): (namespace, service account it runs as,
-    "Kind/name", its pod spec)."""
+    "Kind/name", its pod spec). A Flux HelmRelease is a workload "HelmRelease/name" for each
+    ServiceAccount its values name (:mod:`sopskit.policy.helmworkloads`), with an empty pod spec."""
     for file, doc in _rbac_documents(ctx):
         data = doc.data
+        if is_helm_release(data):
+            # a chart's workloads, by the accounts its values name (no pod spec: no image)
+            release_ns = release_namespace(ctx, file, doc)
+            for release_account in release_accounts(data):
+                yield release_ns, release_account, f"HelmRelease/{name_of(data)}", {}
+            continue
         if data.get("kind") not in _WORKLOAD_KINDS:
             continue
         spec: Any = data.get("spec")
