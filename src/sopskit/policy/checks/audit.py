@@ -14,9 +14,15 @@ level; an Azure Key Vault secrets role assigned above a single vault.
 ``rbac-workload-reads-all-secrets``: a Role/ClusterRole that allows get/list/watch on all
 Secrets (no ``resourceNames``), bound to a ServiceAccount that a workload in the repository runs
 as: a compromise of that workload reads every Secret of the namespace (Role) or the cluster.
+A Flux HelmRelease counts as a workload running as the accounts its values name
+(:mod:`sopskit.policy.helmworkloads`).
 An aggregated ClusterRole counts with the rules of the ClusterRoles its ``aggregationRule`` selects.
+Kubernetes's built-in ``admin`` and ``edit`` ClusterRoles read every Secret (both RBAC checks, for
+ServiceAccount subjects); ``cluster-admin`` is a documented exception, ``view`` reads none.
 Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
-reading Secrets everywhere is what they are for.
+reading Secrets everywhere is what they are for. Nor are Argo CD's own components (accounts that
+only workloads running Argo CD's image run as); ``decryption-key-readable`` still reports them:
+flux-system's key is Flux's, not Argo CD's.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
 readable by a subject other than Flux's controllers. A controller is Flux by its account name in
 ``flux-system`` or, wherever installed, by the image of the workload that runs as the account.
@@ -48,6 +54,7 @@ from sopskit.policy.fluxgraph import (
     is_archived,
     left_out_of_kustomization,
 )
+from sopskit.policy.helmworkloads import is_helm_release, release_accounts, release_namespace
 from sopskit.policy.keysecret import no_decryption_key_secret
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
@@ -85,7 +92,15 @@ _FLUX_APIS = ("kustomize.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "helm
 _FLUX_IMAGE = re.compile(
     r"(?:^|/)fluxcd/(?:(?:kustomize|helm|source|notification|image-reflector|image-automation)-controller"
     r"|source-watcher)(?:[:@]|$)")
+#: Argo CD's own image (``quay.io/argoproj/argocd:v2.x``, ``ghcr.io/argoproj/argocd``): every
+#: component of the stock ``install.yaml`` runs it (dex and redis in an init container)
+_ARGOCD_IMAGE = re.compile(r"(?:^|/)argoproj/argocd(?:[:@]|$)")
 _READ_VERBS = {"get", "list", "watch", "*"}
+#: Kubernetes's built-in user-facing ClusterRoles that read every Secret: ``edit`` aggregates
+#: ``system:aggregate-to-edit`` (get/list/watch on ``secrets``) and ``admin`` aggregates ``edit``
+#: (kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go). ``view`` leaves Secrets
+#: out; ``cluster-admin`` is deliberate full trust, a documented exception.
+_BUILTIN_SECRET_READERS = ("admin", "edit")
 _RBAC_API = "rbac.authorization.k8s.io/"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
@@ -345,6 +360,29 @@ def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFil
     return found
 
 
+def _builtin_readers(ctx: CheckContext) -> set[str]:
+    """The built-in ``admin``/``edit`` ClusterRoles (which read every Secret) that the repository
+    does not define itself: a ClusterRole of that name in the repository is judged by its rules."""
+    defined = {name_of(doc.data) for _file, doc in ctx.repo.documents() if is_kind(doc.data, "ClusterRole", _RBAC_API)}
+    return set(_BUILTIN_SECRET_READERS) - defined
+
+
+def _secret_reading_bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str | None,
+                                                                 tuple[str, str | None, str], list[dict[str, Any]]]]:
+    """:func:`_bindings` whose role reads every Secret: a role of the repository that does, or the
+    built-in ``admin``/``edit``. Those two are Kubernetes's user-facing roles: granted to a User
+    or Group they are deliberate human trust (as ``cluster-admin`` is), so only their
+    ServiceAccount subjects are kept."""
+    roles, builtin = _roles(ctx), _builtin_readers(ctx)
+    for file, doc, namespace, role_key, subjects in _bindings(ctx):
+        if role_key in roles:
+            yield file, doc, namespace, role_key, subjects
+        elif role_key[0] == "ClusterRole" and role_key[2] in builtin:
+            accounts = [s for s in subjects if s.get("kind") == "ServiceAccount"]
+            if accounts:
+                yield file, doc, namespace, role_key, accounts
+
+
 def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str | None, tuple[str, str | None, str],
                                                    list[dict[str, Any]]]]:
     """Every binding: where, the namespace it grants in (None: cluster), the role it points
@@ -403,9 +441,16 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
     """Every workload that something may deploy (:func:`_rbac_documents`: not in a file its
     kustomization leaves out, such as a commented ``# - ./setup-job.yaml``, nor archived, dropped
     from Flux's tree or removed by ``$patch: delete``): (namespace, service account it runs as,
-    "Kind/name", its pod spec)."""
+    "Kind/name", its pod spec). A Flux HelmRelease is a workload "HelmRelease/name" for each
+    ServiceAccount its values name (:mod:`sopskit.policy.helmworkloads`), with an empty pod spec."""
     for file, doc in _rbac_documents(ctx):
         data = doc.data
+        if is_helm_release(data):
+            # a chart's workloads, by the accounts its values name (no pod spec: no image)
+            release_ns = release_namespace(ctx, file, doc)
+            for release_account in release_accounts(data):
+                yield release_ns, release_account, f"HelmRelease/{name_of(data)}", {}
+            continue
         if data.get("kind") not in _WORKLOAD_KINDS:
             continue
         spec: Any = data.get("spec")
@@ -446,6 +491,24 @@ def _flux_controller_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
     return found
 
 
+def _argocd_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
+    """(namespace, service account) that only Argo CD's own components run as: every workload
+    running as the account has a container or init container of Argo CD's image. Like Flux's
+    controllers, Argo CD reads Secrets by design (repository and cluster credentials, and every
+    object it syncs); an account that another workload shares stays reported."""
+    cached = ctx.shared.get("audit_argocd_accounts")
+    if isinstance(cached, set):
+        return cached
+    verdicts: dict[tuple[str | None, str], bool] = {}
+    for namespace, account, _workload, pod in _workloads(ctx):
+        containers = [*_as_list(pod.get("containers")), *_as_list(pod.get("initContainers"))]
+        argocd = any(isinstance(c, dict) and _ARGOCD_IMAGE.search(str(c.get("image", ""))) for c in containers)
+        verdicts[(namespace, account)] = verdicts.get((namespace, account), True) and argocd
+    found = {key for key, argocd in verdicts.items() if argocd}
+    ctx.shared["audit_argocd_accounts"] = found
+    return found
+
+
 def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
     """Whether a binding's subject is one of Flux's controllers (by name in flux-system, or by
     the image of the workload that runs as it)."""
@@ -460,11 +523,8 @@ def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespa
 
 
 def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
-    roles = _roles(ctx)
     workloads = _workload_service_accounts(ctx)
-    for file, doc, namespace, role_key, subjects in _bindings(ctx):
-        if role_key not in roles:
-            continue
+    for file, doc, namespace, role_key, subjects in _secret_reading_bindings(ctx):
         for subject in subjects:
             if subject.get("kind") != "ServiceAccount":
                 continue
@@ -474,6 +534,8 @@ def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:
             workload = workloads.get((sa_namespace, str(subject.get("name"))))
             if workload is None:
                 continue
+            if (sa_namespace, str(subject.get("name"))) in _argocd_accounts(ctx):
+                continue  # Argo CD's own components (install.yaml): reading Secrets is their job too
             where = (
                 "every namespace" if namespace is None
                 else f"namespace {namespace}" if namespace else "the namespace it is applied to"
@@ -505,9 +567,8 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
     if no_key is not None:
         ctx.mark_not_applicable(DECRYPTION_KEY_READABLE.id, no_key)
         return
-    roles = _roles(ctx)
-    for file, doc, namespace, role_key, subjects in _bindings(ctx):
-        if role_key not in roles or namespace not in (None, "flux-system"):
+    for file, doc, namespace, _role_key, subjects in _secret_reading_bindings(ctx):
+        if namespace not in (None, "flux-system"):
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))

@@ -1,0 +1,104 @@
+"""The workload a Flux ``HelmRelease`` deploys, as far as its values name it.
+
+A chart's Deployments are not in the repository, but the ServiceAccount they run as often is, in
+the HelmRelease's ``spec.values``. Only names written there are followed, never a chart's
+default (which depends on the chart's templates and version):
+
+* ``serviceAccountName: NAME`` and ``serviceAccount.name: NAME`` (most charts);
+* ``serviceAccount.<component>.name: NAME`` (charts with several accounts, e.g. velero's
+  ``serviceAccount.server.name``);
+* ``controllers.<controller>.serviceAccount.name: NAME`` (bjw-s app-template 3.x);
+* ``serviceAccount.<identifier>: {...}`` (bjw-s app-template 4.x) when the identifier is the
+  release's name: the common library names the account after the release (its full name), and
+  adds the identifier as a suffix only when that differs, so both readings give the same name.
+
+A name holding a template (``${VAR}``, ``{{ }}``) is not followed. Where the chart's objects run:
+the HelmRelease's ``spec.targetNamespace``, else the ``spec.targetNamespace`` of the Flux
+Kustomizations of this repository that build the HelmRelease's file (when all of them set the
+same one: Flux's generated kustomization overrides every namespace with it), else the namespace
+the repository gives the HelmRelease itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sopskit.policy.context import CheckContext
+from sopskit.policy.fluxgraph import graph_of
+from sopskit.policy.repo import RepoFile, is_kind, name_of
+from sopskit.policy.yamldocs import YamlDocument
+
+HELM_API = "helm.toolkit.fluxcd.io/"
+_TEMPLATED = ("${", "{{", "{%")
+#: keys of a ``serviceAccount`` mapping that configure the account rather than name a component
+_OPTION_KEYS = {"annotations", "labels", "extraLabels", "imagePullSecrets", "automountServiceAccountToken",
+                "automount", "secrets", "extraServiceAccounts"}
+
+
+def is_helm_release(data: Any) -> bool:
+    return is_kind(data, "HelmRelease", HELM_API)
+
+
+def _explicit(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip() and not any(marker in value for marker in _TEMPLATED):
+        return value.strip()
+    return None
+
+
+def _mapping(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def release_name(data: dict[str, Any]) -> str:
+    """Helm's release name as helm-controller sets it: ``spec.releaseName``, else
+    ``<targetNamespace>-<name>`` when ``spec.targetNamespace`` is set, else the object's name."""
+    spec = _mapping(data, "spec")
+    explicit = _explicit(spec.get("releaseName"))
+    if explicit:
+        return explicit
+    target = _explicit(spec.get("targetNamespace"))
+    return f"{target}-{name_of(data)}" if target else name_of(data)
+
+
+def release_accounts(data: dict[str, Any]) -> list[str]:
+    """The ServiceAccounts that the HelmRelease's values name (see the module docstring)."""
+    values = _mapping(_mapping(data, "spec"), "values")
+    names: list[str] = []
+
+    def add(value: Any) -> None:
+        name = _explicit(value)
+        if name and name not in names:
+            names.append(name)
+
+    add(values.get("serviceAccountName"))
+    accounts = _mapping(values, "serviceAccount")
+    add(accounts.get("name"))
+    release = release_name(data)
+    for key, entry in accounts.items():
+        if not isinstance(entry, dict) or key in _OPTION_KEYS:
+            continue
+        if entry.get("name") is not None:
+            add(entry.get("name"))
+        elif str(key) == release and entry.get("enabled", True) is not False:
+            add(str(key))
+    for controller in _mapping(values, "controllers").values():
+        add(_mapping(controller, "serviceAccount").get("name"))
+    return names
+
+
+def release_namespace(ctx: CheckContext, file: RepoFile, doc: YamlDocument) -> str | None:
+    """The namespace the chart's objects run in (see the module docstring)."""
+    target = _explicit(_mapping(doc.data, "spec").get("targetNamespace"))
+    if target:
+        return target
+    graph = graph_of(ctx)
+    flux_targets = set()
+    building = 0
+    for kustomization in graph.own:
+        if file.rel in graph.builds.inputs(kustomization.path):
+            building += 1
+            flux_targets.add(_explicit(kustomization.spec.get("targetNamespace")))
+    if building and len(flux_targets) == 1 and None not in flux_targets:
+        return flux_targets.pop()
+    return ctx.repo.namespace_of(file, doc)
