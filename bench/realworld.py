@@ -169,12 +169,12 @@ def score(runs: list[dict[str, Any]], labels: dict[str, Any], *, per_check: bool
         false = sum(1 for k in found if verdicts.get(k) is False)
         unlabelled = len(found) - true - false
         all_true = {k for k, v in verdicts.items() if v is True} | set(marks.get("missed", []))
-        missed = len(all_true - set(found))
+        missed = len(_not_reported(all_true, found))
         group = _group_of(labels, run["repo"])
         bucket = totals.setdefault(group, Counter())
         # recall over distinct true findings (one problem reported by both commands counts once)
         bucket.update(found=len(found), true=true, false=false, unlabelled=unlabelled, missed=missed,
-                      true_unique=len(all_true & set(found)))
+                      true_unique=len(all_true) - missed)
         print(f"{run['repo']:52} {len(found):5} {true:5} {false:5} {unlabelled:5} {missed:5}")
     for group, c in sorted(totals.items()):
         precision = c["true"] / (c["true"] + c["false"]) if c["true"] + c["false"] else 1.0
@@ -184,6 +184,13 @@ def score(runs: list[dict[str, Any]], labels: dict[str, Any], *, per_check: bool
               f"recall {recall:.2f} ({hits}/{total}), unlabelled {c['unlabelled']}")
     if per_check:
         print_per_check(runs, labels)
+
+
+def _not_reported(true_keys: set[str], found: list[str] | set[str]) -> set[str]:
+    """The true findings no key of ``found`` reports. A listed miss names a check and a path
+    (``"CHECK PATH"``): a finding of that check at any line of that path reports it."""
+    reported = set(found) | {key.rsplit(":", 1)[0] for key in found}
+    return {key for key in true_keys if key not in reported}
 
 
 def _group_of(labels: dict[str, Any], repo: str) -> str:
@@ -210,7 +217,7 @@ def print_per_check(runs: list[dict[str, Any]], labels: dict[str, Any]) -> None:
             state = "true" if verdict is True else "false" if verdict is False else "unlabelled"
             table.setdefault((key.split(" ", 1)[0], kind), Counter())[state] += 1
         all_true = {k for k, v in verdicts.items() if v is True} | set(marks.get("missed", []))
-        for key in all_true - found:
+        for key in _not_reported(all_true, found):
             table.setdefault((key.split(" ", 1)[0], kind), Counter())["missed"] += 1
     print(f"\n{'check':38} {'repos':9} {'true':>5} {'false':>5} {'unlab':>5} {'miss':>5} {'prec':>5}")
     for (check, kind), c in sorted(table.items()):
