@@ -533,42 +533,80 @@ class FluxGraph:
         return ignore_rules(text) if isinstance(text, str) else []
 
     @cached_property
+    def _flux_roots(self) -> set[str]:
+        """The non-root ``spec.path`` (existing here) of this repository's Kustomizations, and the
+        sync paths of its FluxInstances."""
+        roots = {k.path for k in self.own if k.path and self.ctx.repo.exists(k.path)}
+        return roots | {p for p in self._instance_paths if p}
+
+    @cached_property
+    def library_roots(self) -> frozenset[str]:
+        """Trees that Flux builds pick from by reaching into them: the parent directory of what a
+        kustomization that a Flux build reads lists outside its own directory and outside every
+        Flux path (``infra/prod`` lists ``../common/a``: ``infra/common`` is a library of
+        components, and its ``b`` that no build lists is not deployed), when the listing
+        kustomization lies outside that parent. In a vendored tree (``third_party/``,
+        ``vendor/``: a copy of upstream manifests) the library is the whole vendored directory,
+        also when a Flux path points into it. Nothing reaching into a tree (a Talos or Ansible
+        bootstrap directory) leaves it out: it may be applied by other means."""
+        built = self._own_built
+        roots = self._flux_roots
+        found = {_vendored_root(rel) for rel in built if is_vendored(rel)}
+        for file, ref in self.builds.all_references:
+            target = ref.target
+            if file.rel not in built or target == ".." or target.startswith("../") or _is_below(target, file.parent):
+                continue
+            if any(_is_below(target, root) for root in roots):
+                continue
+            library = _vendored_root(target) if is_vendored(target) else posixpath.dirname(target)
+            if library and not _is_below(file.parent, library):
+                found.add(library)
+        return frozenset(found)
+
+    @cached_property
     def dropped_files(self) -> set[str]:
-        """Files of kustomize directories below a Flux path that no Flux build includes (see
-        :func:`dropped_from_flux`). Empty when a Kustomization's path is a template: then what is
-        built is not known. A Kustomization whose Git source is not this repository as far as
-        can be told (a GitRepository not defined here, another branch) but whose ``spec.path``
-        exists here may build this very tree: everything below that path, and what its
-        kustomization file reaches, counts as built (:meth:`_possibly_built`); the other
-        directories are still judged."""
+        """Files that no Flux build deploys although Flux deploys the tree around them (see
+        :func:`dropped_from_flux`): kustomize directories below a Flux path that no Flux build
+        includes, and files of a library (:attr:`library_roots`) that no build reaches. Empty when
+        a Kustomization's path is a template: then what is built is not known. A Kustomization
+        whose Git source is not this repository as far as can be told (a GitRepository not
+        defined here, another branch) but whose ``spec.path`` exists here may build this very
+        tree: everything below that path, and what its kustomization file reaches, counts as built
+        (:meth:`_possibly_built`); the other directories are still judged."""
         if any(k.templated_path for k in self.kustomizations):
             return set()
-        roots = {k.path for k in self.own if k.path and self.ctx.repo.exists(k.path)}
-        roots |= {p for p in self._instance_paths if p}
-        if not roots:
+        roots = self._flux_roots
+        libraries = self.library_roots
+        if not roots and not libraries:
             return set()
         unresolved = self._possibly_built
         built = set(self._own_built)
         for path in unresolved:
             built |= self.builds.inputs(path)
 
-        def below_a_root(directory: str) -> bool:
-            return any(directory.startswith(f"{root}/") for root in roots)
-
         def below_unresolved(directory: str) -> bool:
             return any(not path or directory == path or directory.startswith(f"{path}/") for path in unresolved)
 
         dropped_units = {
             file.parent for file, _doc in self.ctx.repo.kustomizations()
-            if file.rel not in built and below_a_root(file.parent) and not below_unresolved(file.parent)
+            if file.rel not in built and any(_is_below(file.parent, root) for root in roots)
+            and not below_unresolved(file.parent)
         }
-        dropped = set(self.vendored_not_built)
-        if dropped_units:
-            dropped |= {
-                f.rel for f in self.ctx.repo.files
-                if any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
-            }
-        return dropped
+        return {
+            f.rel for f in self.ctx.repo.files
+            if f.rel not in built and not below_unresolved(f.parent) and (
+                any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
+                or any(f.rel.startswith(f"{library}/") for library in libraries)
+            )
+        }
+
+    @cached_property
+    def library_not_built(self) -> frozenset[str]:
+        """Files of a library (:attr:`library_roots`: a tree Flux builds pick from, a copied
+        upstream tree among them) that no build reaches: the other variants and examples."""
+        return frozenset(
+            rel for rel in self.dropped_files if any(rel.startswith(f"{library}/") for library in self.library_roots)
+        )
 
     @cached_property
     def _own_built(self) -> frozenset[str]:
@@ -576,6 +614,11 @@ class FluxGraph:
         built: set[str] = set()
         for path in {k.path for k in self.own} | set(self._instance_paths):
             built |= self.builds.inputs(path)
+        for k in self.own:  # spec.components: kustomize components added to the build of spec.path
+            components = k.spec.get("components")
+            for component in components if isinstance(components, list) else []:
+                if isinstance(component, str) and component.strip():
+                    built |= self.builds.inputs(normal_dir(posixpath.normpath(posixpath.join(k.path, component))))
         return frozenset(built)
 
     @cached_property
@@ -608,22 +651,6 @@ class FluxGraph:
             reached |= root_reached
             emitted |= root_emitted.keys()
         return frozenset(reached - emitted)
-
-    @cached_property
-    def vendored_not_built(self) -> frozenset[str]:
-        """Files of a vendored tree (``third_party/``, ``vendor/``: a copy of upstream manifests)
-        that Flux builds pick from, which no build reaches: the upstream's other variants and
-        examples, in Git because the whole tree was copied. A vendored tree no build reaches at
-        all is left alone (it may be applied by other means), and so is everything when what is
-        built is not known (a templated path, a source that may be this repository)."""
-        if any(k.templated_path for k in self.kustomizations) or self._possibly_built:
-            return frozenset()
-        built = self._own_built
-        picked = {_vendored_root(rel) for rel in built if is_vendored(rel)}
-        if not picked:
-            return frozenset()
-        return frozenset(f.rel for f in self.ctx.repo.files
-                         if f.rel not in built and is_vendored(f.rel) and _vendored_root(f.rel) in picked)
 
     @cached_property
     def _possibly_built(self) -> set[str]:
@@ -810,10 +837,10 @@ def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
     return left_out
 
 
-def vendored_not_built(ctx: CheckContext, rel: str) -> bool:
-    """Whether ``rel`` is an upstream file of a vendored tree that Flux builds pick from but
-    never reach (see :meth:`FluxGraph.vendored_not_built`)."""
-    return rel in graph_of(ctx).vendored_not_built
+def library_not_built(ctx: CheckContext, rel: str) -> bool:
+    """Whether ``rel`` is a file of a library that Flux builds pick from but never reach (an
+    unused component, an upstream variant in a copied tree; see :attr:`FluxGraph.library_roots`)."""
+    return rel in graph_of(ctx).library_not_built
 
 
 def deleted_by_patch(ctx: CheckContext, rel: str, doc: YamlDocument) -> bool:
@@ -847,6 +874,11 @@ def _flux_instance_source(data: dict[str, Any]) -> dict[tuple[str, str], dict[st
     if ref.startswith("refs/heads/"):
         source["ref"] = {"branch": ref[len("refs/heads/"):]}
     return {(namespace, str(sync.get("name") or namespace)): source}
+
+
+def _is_below(rel: str, directory: str) -> bool:
+    """``rel`` is ``directory`` or below it (``""`` is the root, above everything)."""
+    return not directory or rel == directory or rel.startswith(f"{directory}/")
 
 
 def is_archived(rel: str) -> bool:

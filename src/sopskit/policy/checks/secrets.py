@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sopskit.detectors import names
+from sopskit.detectors.paths import is_vendored
 from sopskit.detectors.values import (
     RANDOM_SHAPE,
     TEMPLATE_RE,
@@ -41,7 +42,7 @@ from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.credentials_in_text import file_holds_credential, is_placeholder, is_secret_value
-from sopskit.policy.fluxgraph import deleted_by_patch, left_out_of_kustomization, vendored_not_built
+from sopskit.policy.fluxgraph import deleted_by_patch, left_out_of_kustomization, library_not_built
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.repo import is_kind, name_of
 from sopskit.policy.results import Violation
@@ -119,7 +120,7 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         data = doc.data
         if not is_kind(data, "Secret") or isinstance(data.get("sops"), dict):
             continue
-        if vendored_not_built(ctx, file.rel) or deleted_by_patch(ctx, file.rel, doc):
+        if (is_vendored(file.rel) and library_not_built(ctx, file.rel)) or deleted_by_patch(ctx, file.rel, doc):
             continue  # an upstream example in a copied tree that Flux builds pick from, or removed by an overlay
         ctx.count(PLAINTEXT_SECRET.id)
         sections = {name: _values(data.get(name), encoded=name == "data") for name in ("data", "stringData")}
@@ -216,7 +217,7 @@ def _looks_like_material(text: str) -> bool:
 def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
     for file, doc in ctx.repo.kustomizations():
         generators = doc.data.get("secretGenerator")
-        if not isinstance(generators, list) or vendored_not_built(ctx, file.rel):
+        if not isinstance(generators, list) or (is_vendored(file.rel) and library_not_built(ctx, file.rel)):
             continue  # (an upstream variant's kustomization in a copied tree no build reaches)
         for index, generator in enumerate(generators):
             if not isinstance(generator, dict):

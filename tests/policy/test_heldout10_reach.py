@@ -1,0 +1,99 @@
+"""Made-up, minimised reproductions of round 10's findings whose cause is *what Flux builds reach*
+(docs/guardrails.md, "Held-out round 10"): a library of kustomize components, a test fixture
+below a kustomization that does not list it, Kustomizations in a template directory, SOPS files
+left out by a generated kustomization, example Secrets nothing deploys. Each case comes with a
+near-identical one whose verdict must not change, so a fix cannot silence a true finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sopskit.policy import check_policy
+from tests.policy.conftest import AGE_VECTOR_RECIPIENT, RepoFactory
+
+SOPS_CONFIG = {".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n"}
+RBAC = ["rbac-workload-reads-all-secrets"]
+
+
+def ks(name: str, path: str) -> str:
+    return (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        f"metadata:\n  name: {name}\n  namespace: flux-system\n"
+        f"spec:\n  interval: 10m\n  path: {path}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+    )
+
+
+#: a ClusterRole reading every Secret, its binding, and a Deployment running as the account
+_READER_APP = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: scanner\n"
+    "rules:\n  - apiGroups: ['']\n    resources: [secrets]\n    verbs: [get, list, watch]\n"
+    "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: scanner\n"
+    "roleRef:\n  kind: ClusterRole\n  name: scanner\n  apiGroup: rbac.authorization.k8s.io\n"
+    "subjects:\n  - kind: ServiceAccount\n    name: scanner\n    namespace: scan\n"
+    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: scanner\n  namespace: scan\nspec:\n"
+    "  template:\n    spec:\n      serviceAccountName: scanner\n"
+    "      containers: [{name: c, image: example.invalid/scanner:1}]\n"
+)
+_CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: scan\n"
+
+
+def _rbac(root: Path) -> list[str]:
+    return sorted({v.path for v in check_policy(root, only=RBAC).violations})
+
+
+class TestLibraryOfComponents:
+    """mthorley/k8s-gitops (10 false findings): ``infra/prod`` picks ``../common/a`` from a
+    library of components; ``infra/common/b`` (a commented ``# - ../common/b``) is outside every
+    Flux path, but a tree whose siblings Flux builds pick from is deployed only where a build
+    reaches. The old code took ``b`` as "applied by other means" and reported it."""
+
+    FILES = {
+        **SOPS_CONFIG,
+        "clusters/prod/infra.yaml": ks("infra", "./infra/prod"),
+        "infra/prod/kustomization.yaml": "resources:\n  - ../common/a\n  # - ../common/b\n",
+        "infra/common/a/kustomization.yaml": "resources:\n  - cm.yaml\n",
+        "infra/common/a/cm.yaml": _CONFIGMAP,
+        "infra/common/b/kustomization.yaml": "resources:\n  - app.yaml\n",
+        "infra/common/b/app.yaml": _READER_APP,
+    }
+
+    def test_a_component_no_build_picks_is_not_deployed(self, make_repo: RepoFactory) -> None:
+        assert _rbac(make_repo(self.FILES)) == []
+
+    def test_the_component_a_build_picks_is_reported(self, make_repo: RepoFactory) -> None:
+        files = {**self.FILES, "infra/prod/kustomization.yaml": "resources:\n  - ../common/a\n  - ../common/b\n"}
+        assert _rbac(make_repo(files)) == ["infra/common/b/app.yaml"]
+
+    def test_a_flux_component_is_a_pick_too(self, make_repo: RepoFactory) -> None:
+        # Flux's own spec.components (relative to spec.path) reach into the library as well
+        files = {**self.FILES, "clusters/prod/infra.yaml": ks("infra", "./infra/prod") + "  components:\n"
+                 "    - ../common/b\n"}
+        assert _rbac(make_repo(files)) == ["infra/common/b/app.yaml"]
+
+    def test_a_tree_no_build_reaches_into_is_still_judged(self, make_repo: RepoFactory) -> None:
+        # the Talos/Ansible bootstrap case: nothing Flux builds lists anything in talos/
+        files = {**self.FILES, "talos/cni/kustomization.yaml": "resources:\n  - app.yaml\n",
+                 "talos/cni/app.yaml": _READER_APP}
+        assert _rbac(make_repo(files)) == ["talos/cni/app.yaml"]
+
+    def test_an_overlay_beside_its_base_does_not_make_a_library(self, make_repo: RepoFactory) -> None:
+        # apps/prod lists ../base: apps/ holds the overlay itself, so apps/tools stays judged
+        files = {
+            **SOPS_CONFIG,
+            "clusters/prod/apps.yaml": ks("apps", "./apps/prod"),
+            "apps/prod/kustomization.yaml": "resources:\n  - ../base\n",
+            "apps/base/kustomization.yaml": "resources:\n  - cm.yaml\n",
+            "apps/base/cm.yaml": _CONFIGMAP,
+            "apps/tools/kustomization.yaml": "resources:\n  - app.yaml\n",
+            "apps/tools/app.yaml": _READER_APP,
+        }
+        assert _rbac(make_repo(files)) == ["apps/tools/app.yaml"]
+
+    def test_key_material_in_an_unpicked_component_is_still_reported(self, make_repo: RepoFactory) -> None:
+        # a private key committed in plaintext is in Git whether or not a build deploys it
+        key = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: tls\n  namespace: scan\nstringData:\n"
+               "  tls.key: |\n    -----BEGIN " + "PRIVATE KEY-----\n    TUlJRXZnSUJBREFOQmdrcWhraUc5dzBC\n"
+               "    -----END " + "PRIVATE KEY-----\n")
+        root = make_repo({**self.FILES, "infra/common/b/tls.yaml": key})
+        assert [v.path for v in check_policy(root, only=["plaintext-secret"]).violations] == [
+            "infra/common/b/tls.yaml"]
