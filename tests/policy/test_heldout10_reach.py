@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sopskit.policy import check_policy
+from sopskit.policy.repo import load_repo
 from tests.policy.conftest import AGE_VECTOR_RECIPIENT, RepoFactory
 
 SOPS_CONFIG = {".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n"}
@@ -97,3 +98,53 @@ class TestLibraryOfComponents:
         root = make_repo({**self.FILES, "infra/common/b/tls.yaml": key})
         assert [v.path for v in check_policy(root, only=["plaintext-secret"]).violations] == [
             "infra/common/b/tls.yaml"]
+
+
+_FIXTURE = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: wide\n  namespace: case\n"
+    "rules:\n  - apiGroups: ['']\n    resources: [secrets]\n    verbs: [get, list]\n"
+    "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: wide\n  namespace: case\n"
+    "roleRef:\n  kind: Role\n  name: wide\n  apiGroup: rbac.authorization.k8s.io\n"
+    "subjects:\n  - kind: ServiceAccount\n    name: default\n    namespace: case\n"
+    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: probe\n  namespace: case\nspec:\n"
+    "  containers: [{name: c, image: example.invalid/probe:1}]\n"
+)
+
+
+class TestFixtureBelowAKustomizationThatDoesNotListIt:
+    """webgrip/homelab-cluster (1 false finding): a Kyverno CLI test fixture (a Role reading
+    Secrets, its binding, a Pod) in ``apps/policy/tests/cli/case/``, a directory without a
+    kustomization file below ``apps/policy/kustomization.yaml``, which lists only ``./app/cm.yaml``.
+    Flux builds ``./apps`` (no kustomization file: generated, ``apps/policy`` is one resource), so
+    the fixture is never applied. The old code reported it, in the namespace of the
+    kustomization's ``namespace:``, which does not touch a file it does not include."""
+
+    FILES = {
+        **SOPS_CONFIG,
+        "clusters/home/apps.yaml": ks("apps", "./apps"),
+        "apps/policy/kustomization.yaml": "namespace: kyverno\nresources:\n  - ./app/cm.yaml\n",
+        "apps/policy/app/cm.yaml": _CONFIGMAP,
+        "apps/policy/tests/cli/case/resources.yaml": _FIXTURE,
+    }
+    LISTED = "namespace: kyverno\nresources:\n  - ./app/cm.yaml\n  - ./tests/cli/case/resources.yaml\n"
+
+    def test_the_fixture_is_not_deployed(self, make_repo: RepoFactory) -> None:
+        assert _rbac(make_repo(self.FILES)) == []
+
+    def test_listed_it_is_reported(self, make_repo: RepoFactory) -> None:
+        files = {**self.FILES, "apps/policy/kustomization.yaml": self.LISTED}
+        assert _rbac(make_repo(files)) == ["apps/policy/tests/cli/case/resources.yaml"]
+
+    def test_a_helm_chart_below_the_kustomization_is_still_judged(self, make_repo: RepoFactory) -> None:
+        # a local chart that a HelmRelease installs: helm-controller deploys it, not kustomize
+        files = {**self.FILES, "apps/policy/tests/cli/Chart.yaml": "apiVersion: v2\nname: probe\nversion: 0.1.0\n"}
+        assert _rbac(make_repo(files)) == ["apps/policy/tests/cli/case/resources.yaml"]
+
+    def test_the_kustomization_namespace_only_moves_what_it_includes(self, make_repo: RepoFactory) -> None:
+        repo = load_repo(make_repo({**self.FILES, "apps/policy/app/cm.yaml": _CONFIGMAP.replace("scan", "other")}))
+        fixture, cm = repo.by_rel["apps/policy/tests/cli/case/resources.yaml"], repo.by_rel["apps/policy/app/cm.yaml"]
+        assert {repo.namespace_of(fixture, doc) for doc in fixture.yaml.documents} == {"case"}  # type: ignore[union-attr]
+        assert repo.namespace_of(cm, cm.yaml.documents[0]) == "kyverno"  # type: ignore[union-attr]
+        listed = load_repo(make_repo({**self.FILES, "apps/policy/kustomization.yaml": self.LISTED}))
+        fixture = listed.by_rel["apps/policy/tests/cli/case/resources.yaml"]
+        assert {listed.namespace_of(fixture, doc) for doc in fixture.yaml.documents} == {"kyverno"}  # type: ignore[union-attr]

@@ -356,7 +356,7 @@ class FluxGraph:
 
     @cached_property
     def builds(self) -> Builds:
-        return Builds(self.ctx.repo)
+        return self.ctx.repo.builds
 
     @cached_property
     def kustomizations(self) -> tuple[FluxKustomization, ...]:
@@ -577,7 +577,7 @@ class FluxGraph:
             return set()
         roots = self._flux_roots
         libraries = self.library_roots
-        if not roots and not libraries:
+        if not roots and not libraries and not self._own_built:
             return set()
         unresolved = self._possibly_built
         built = set(self._own_built)
@@ -597,8 +597,28 @@ class FluxGraph:
             if f.rel not in built and not below_unresolved(f.parent) and (
                 any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
                 or any(f.rel.startswith(f"{library}/") for library in libraries)
+                or self._unlisted_below_built(f.rel, built)
             )
         }
+
+    def _unlisted_below_built(self, rel: str, built: set[str]) -> bool:
+        """``rel`` lies in a directory without a kustomization file, below a kustomize directory
+        that a Flux build reads and whose kustomization does not list it (a Kyverno CLI test
+        fixture in ``policy/tests/cli/case/``): kustomize applies a directory as what its
+        kustomization lists, so Flux never applies the file. A Helm chart's files (a
+        ``Chart.yaml`` on the way) are deployed by helm-controller, not by kustomize."""
+        directory = posixpath.dirname(rel)
+        owner = self.ctx.repo.kustomize_owner(directory)
+        if owner is None or owner == directory:
+            return False
+        if not any(child(owner, name) in built for name in KUSTOMIZATION_NAMES):
+            return False
+        below = directory
+        while below != owner:
+            if self.ctx.repo.exists(child(below, "Chart.yaml")):
+                return False
+            below = posixpath.dirname(below)
+        return True
 
     @cached_property
     def library_not_built(self) -> frozenset[str]:
