@@ -6,9 +6,10 @@ near-identical one whose verdict must not change, so a fix cannot silence a true
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from sopskit.policy import check_policy
+from sopskit.policy import check_policy, validate_flux
 from sopskit.policy.repo import load_repo
 from tests.policy.conftest import AGE_VECTOR_RECIPIENT, RepoFactory
 
@@ -148,3 +149,43 @@ class TestFixtureBelowAKustomizationThatDoesNotListIt:
         listed = load_repo(make_repo({**self.FILES, "apps/policy/kustomization.yaml": self.LISTED}))
         fixture = listed.by_rel["apps/policy/tests/cli/case/resources.yaml"]
         assert {listed.namespace_of(fixture, doc) for doc in fixture.yaml.documents} == {"kyverno"}  # type: ignore[union-attr]
+
+
+class TestKustomizationsInATemplateDirectory:
+    """aws-samples/eks-multi-cluster-gitops (5 false ``flux-path-missing``, 1
+    ``kustomize-missing-file``): ``clusters/template/apps.yaml`` builds ``./clusters/cluster-name``,
+    a literal placeholder that the repository's script substitutes when it copies the template
+    directory. The old code reported the path as missing, and with no existing Flux path it fell
+    back to checking every kustomization file."""
+
+    FILES = {
+        "clusters/template/apps.yaml": ks("apps", "./clusters/cluster-name"),
+        "overlays/staging/kustomization.yaml": "resources:\n  - ../../base\n",
+    }
+
+    def _flux(self, root: Path) -> list[tuple[str, str]]:
+        report = validate_flux(root, only=["flux-path-missing", "kustomize-missing-file"])
+        return sorted((v.check_id, v.path) for v in report.violations)
+
+    def test_a_template_is_not_checked(self, make_repo: RepoFactory) -> None:
+        root = make_repo(self.FILES)
+        assert self._flux(root) == []
+        notes = [n for s in validate_flux(root).statuses if s.check_id == "flux-path-missing" for n in s.notes]
+        assert any("clusters/template/apps.yaml" in n and "template directory" in n for n in notes)
+
+    def test_every_template_directory_name(self, make_repo: RepoFactory) -> None:
+        for directory in ("templates", "_template", ".template", "cluster-template"):
+            root = make_repo({f"clusters/{directory}/apps.yaml": ks("apps", "./clusters/cluster-name")})
+            assert self._flux(root) == [], directory
+            shutil.rmtree(root / "clusters")
+
+    def test_the_same_kustomization_in_a_cluster_directory_is_reported(self, make_repo: RepoFactory) -> None:
+        # a missing path in a real cluster directory: reported, and it builds nothing, so the
+        # kustomization files no checked Flux Kustomization builds are still not checked
+        files = {"clusters/prod/apps.yaml": ks("apps", "./clusters/cluster-name"),
+                 "overlays/staging/kustomization.yaml": "resources:\n  - ../../base\n"}
+        assert self._flux(make_repo(files)) == [("flux-path-missing", "clusters/prod/apps.yaml")]
+
+    def test_a_built_kustomization_is_still_checked(self, make_repo: RepoFactory) -> None:
+        files = {**self.FILES, "clusters/prod/apps.yaml": ks("apps", "./overlays/staging")}
+        assert self._flux(make_repo(files)) == [("kustomize-missing-file", "overlays/staging/kustomization.yaml")]

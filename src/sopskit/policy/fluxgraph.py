@@ -72,6 +72,7 @@ _OPERATOR_API = "fluxcd.controlplane.io/"
 DEFAULT_FLUX_NAMESPACE = "flux-system"
 _GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
 _TEMPLATED = ("${", "{{", "{%")
+_TEMPLATE_DIR = re.compile(r"(?i)^(?:[._]?templates?|.+-template)$")
 #: What source-controller always leaves out of an artifact, and what it also leaves out when no
 #: ``.sourceignore`` nor ``spec.ignore`` gives a pattern (fluxcd/pkg sourceignore/sourceignore.go:
 #: ``ExcludeVCS``; ``ExcludeExt``, ``ExcludeCI``, ``ExcludeExtra``; artifact/storage/archive.go
@@ -121,6 +122,13 @@ class FluxKustomization:
     @property
     def templated_path(self) -> bool:
         return any(marker in self.raw_path for marker in _TEMPLATED)
+
+    @property
+    def in_template_dir(self) -> bool:
+        """Defined in a template directory (``template/``, ``templates/``, ``_template/``,
+        ``.template/``, ``cluster-template/``): a script copies the directory and substitutes a
+        literal placeholder (``./clusters/cluster-name``) in its paths."""
+        return any(_TEMPLATE_DIR.match(part) for part in self.file.rel.split("/")[:-1])
 
 
 def child(directory: str, name: str) -> str:
@@ -572,14 +580,14 @@ class FluxGraph:
         whose Git source is not this repository as far as can be told (a GitRepository not
         defined here, another branch) but whose ``spec.path`` exists here may build this very
         tree: everything below that path, and what its kustomization file reaches, counts as built
-        (:meth:`_possibly_built`); the other directories are still judged."""
+        (:meth:`possibly_built`); the other directories are still judged."""
         if any(k.templated_path for k in self.kustomizations):
             return set()
         roots = self._flux_roots
         libraries = self.library_roots
         if not roots and not libraries and not self._own_built:
             return set()
-        unresolved = self._possibly_built
+        unresolved = self.possibly_built
         built = set(self._own_built)
         for path in unresolved:
             built |= self.builds.inputs(path)
@@ -652,7 +660,7 @@ class FluxGraph:
         kustomizations = list(self.ctx.repo.kustomizations())
         if not any(deletions(self.ctx.repo, file, doc) for file, doc in kustomizations) or any(
             k.templated_path for k in self.kustomizations
-        ) or self._possibly_built:
+        ) or self.possibly_built:
             return frozenset()
         included = {
             normal_dir(ref.target) for _file, ref in self.builds.all_references
@@ -673,7 +681,7 @@ class FluxGraph:
         return frozenset(reached - emitted)
 
     @cached_property
-    def _possibly_built(self) -> set[str]:
+    def possibly_built(self) -> set[str]:
         """``spec.path`` (existing here) of each Kustomization built from a GitRepository that
         cannot be told to be this repository, or told to be another branch of it: what it builds
         is not known, so the directory, its kustomization chain and everything below it may be
@@ -706,7 +714,8 @@ class FluxGraph:
         and building some: what bootstrap or a FluxInstance applies) and, transitively, every
         file a live Kustomization builds. None when no Kustomization builds another."""
         defined = {k.file.rel for k in self.own}
-        builders = [k for k in self.own if not k.templated_path and self.ctx.repo.exists(k.path or ".")]
+        builders = [k for k in self.own if not k.templated_path and not k.in_template_dir
+                    and self.ctx.repo.exists(k.path or ".")]
         includes = {id(k): self.builds.resources(k.path) & defined for k in builders}
         by_others: set[str] = set()
         for k in builders:
@@ -741,6 +750,8 @@ class FluxGraph:
                 yield k, problem
             elif k.templated_path:
                 yield k, f"spec.path {k.raw_path!r} is filled in by a template"
+            elif k.in_template_dir:
+                yield k, f"defined in a template directory: spec.path {k.raw_path!r} is filled in when it is copied"
             elif (root := self.nested_root(k)) is not None:
                 yield k, f"spec.path {k.raw_path!r} is relative to {root}/, a repository kept inside this one"
             elif not self.is_live(k):
@@ -752,7 +763,7 @@ class FluxGraph:
 
     def checked(self) -> Iterator[FluxKustomization]:
         for k in self.own:
-            if not k.templated_path and self.is_live(k) and self.nested_root(k) is None:
+            if not k.templated_path and not k.in_template_dir and self.is_live(k) and self.nested_root(k) is None:
                 yield k
 
     def nested_root(self, k: FluxKustomization) -> str | None:

@@ -223,17 +223,21 @@ def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
-    """Directories of kustomizations that no checked Flux Kustomization builds, when some do:
-    archived or example trees that nothing deploys."""
+    """Directories of kustomizations that no checked Flux Kustomization builds: archived or
+    example trees that nothing deploys. Only a repository without any Flux Kustomization (plain
+    kustomize, Argo CD), or one whose Kustomizations' paths are filled in by a template (what is
+    built is not known), has every kustomization checked; a Flux path that is missing builds
+    nothing (``flux-path-missing`` reports it)."""
     checked = [k for k in graph.checked() if ctx.repo.exists(k.path or ".")]
-    if not checked:
+    if not graph.kustomizations or (not checked and any(k.templated_path for k in graph.own)):
         examples = {
             file.parent for file, _doc in ctx.repo.kustomizations() if is_example(file.rel) or is_archived(file.rel)
         }
         for directory in sorted(examples):
             ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {directory or '.'}: an example that nothing builds")
         return examples
-    built = set().union(*(graph.builds.inputs(k.path) for k in checked))
+    built = set().union(*(graph.builds.inputs(k.path) for k in checked),
+                        *(graph.builds.inputs(path) for path in graph.possibly_built))
     dead = set()
     for file, _doc in ctx.repo.kustomizations():
         if file.rel not in built or is_archived(file.rel):
