@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sopskit.policy import check_policy, validate_flux
 from sopskit.policy.repo import load_repo
-from tests.policy.conftest import AGE_VECTOR_RECIPIENT, RepoFactory
+from tests.policy.conftest import AGE_VECTOR, AGE_VECTOR_RECIPIENT, RepoFactory, vector_bytes
 
 SOPS_CONFIG = {".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n"}
 RBAC = ["rbac-workload-reads-all-secrets"]
@@ -189,3 +189,38 @@ class TestKustomizationsInATemplateDirectory:
     def test_a_built_kustomization_is_still_checked(self, make_repo: RepoFactory) -> None:
         files = {**self.FILES, "clusters/prod/apps.yaml": ks("apps", "./overlays/staging")}
         assert self._flux(make_repo(files)) == [("kustomize-missing-file", "overlays/staging/kustomization.yaml")]
+
+
+class TestEncryptedFileBesideAKustomizationOfAGeneratedBuild:
+    """oscaromeu/home-ops@2024-06-01 (2 misses): Flux builds ``./apps``, which has no
+    kustomization file, so kustomize-controller generates one (fluxcd/pkg
+    kustomize/kustomize_generator.go, ``findOrGenerateKustomization`` and ``scanManifests``: the
+    ``.yaml``/``.yml`` files below the path, except that a subdirectory holding a kustomization
+    file is added as one resource and not descended into). ``apps/web/kustomization.yaml``
+    lists only ``./secret.sops.yaml``, so the SOPS-encrypted ``apps/web/test.yaml`` beside it is
+    never applied. The old code took every file below a generated path as applied."""
+
+    def files(self) -> dict[str, str | bytes]:
+        encrypted = vector_bytes(AGE_VECTOR)
+        return {
+            "clusters/home/apps.yaml": ks("apps", "./apps"),
+            "apps/web/kustomization.yaml": "resources:\n  - ./secret.sops.yaml\n",
+            "apps/web/secret.sops.yaml": encrypted,
+            "apps/web/test.yaml": encrypted,
+        }
+
+    def _unreferenced(self, root: Path) -> list[str]:
+        return [v.path for v in validate_flux(root, only=["encrypted-file-unreferenced"]).violations]
+
+    def test_a_file_the_kustomization_does_not_list_is_unreferenced(self, make_repo: RepoFactory) -> None:
+        assert self._unreferenced(make_repo(self.files())) == ["apps/web/test.yaml"]
+
+    def test_without_the_kustomization_the_generated_build_applies_it(self, make_repo: RepoFactory) -> None:
+        files = self.files()
+        del files["apps/web/kustomization.yaml"]
+        assert self._unreferenced(make_repo(files)) == []
+
+    def test_an_entry_commented_out_is_parked_on_purpose(self, make_repo: RepoFactory) -> None:
+        files = {**self.files(),
+                 "apps/web/kustomization.yaml": "resources:\n  - ./secret.sops.yaml\n  #- ./test.yaml\n"}
+        assert self._unreferenced(make_repo(files)) == []
