@@ -224,3 +224,40 @@ class TestEncryptedFileBesideAKustomizationOfAGeneratedBuild:
         files = {**self.files(),
                  "apps/web/kustomization.yaml": "resources:\n  - ./secret.sops.yaml\n  #- ./test.yaml\n"}
         assert self._unreferenced(make_repo(files)) == []
+
+
+class TestExampleSecretNothingDeploys:
+    """254CARBON/infra (2 false findings): ``examples/sops/demo-secret.plain.yaml``, the plaintext
+    half of a SOPS walkthrough that no kustomization lists (its README calls it a template). Under
+    a credential key a placeholder counts only when the Secret is deployed; the old code counted
+    it unless the kustomization beside the file left it out."""
+
+    EXAMPLE = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: demo-secret\n  namespace: demo\ntype: Opaque\n"
+               "stringData:\n  username: sample-user\n  password: sample-pass\n")
+    FILES = {
+        "clusters/home/apps.yaml": ks("apps", "./apps"),
+        "apps/kustomization.yaml": "resources:\n  - cm.yaml\n",
+        "apps/cm.yaml": _CONFIGMAP,
+        "examples/sops/demo-secret.plain.yaml": EXAMPLE,
+    }
+
+    def _plaintext(self, root: Path) -> list[str]:
+        return [v.path for v in check_policy(root, only=["plaintext-secret"]).violations]
+
+    def test_placeholders_in_a_secret_no_build_reaches_are_a_template(self, make_repo: RepoFactory) -> None:
+        assert self._plaintext(make_repo(self.FILES)) == []
+
+    def test_deployed_the_placeholder_counts(self, make_repo: RepoFactory) -> None:
+        listed = "resources:\n  - cm.yaml\n  - ../examples/sops/demo-secret.plain.yaml\n"
+        files = {**self.FILES, "apps/kustomization.yaml": listed}
+        assert self._plaintext(make_repo(files)) == ["examples/sops/demo-secret.plain.yaml"]
+
+    def test_a_real_looking_password_in_the_same_file_is_reported(self, make_repo: RepoFactory) -> None:
+        real = self.EXAMPLE.replace("sample-pass", "Vq" + "8rTz2mLk4w")
+        assert self._plaintext(make_repo({**self.FILES, "examples/sops/demo-secret.plain.yaml": real})) == [
+            "examples/sops/demo-secret.plain.yaml"]
+
+    def test_without_any_build_the_placeholder_counts(self, make_repo: RepoFactory) -> None:
+        # plain manifests (no kustomization, no Flux): applied by other means, as written
+        assert self._plaintext(make_repo({"examples/sops/demo-secret.plain.yaml": self.EXAMPLE})) == [
+            "examples/sops/demo-secret.plain.yaml"]

@@ -629,6 +629,33 @@ class FluxGraph:
         return True
 
     @cached_property
+    def _reached(self) -> frozenset[str] | None:
+        """Every file some build reads: a Flux build of any Kustomization whose path exists here
+        (with its ``spec.components``, through a generated kustomization where the path has none)
+        and every kustomization file's build; everything below a path whose source may be this
+        repository. None when that cannot be told: a Kustomization's path is filled in by a
+        template, or the repository has neither a Flux Kustomization nor a kustomization file
+        (manifests applied by other means)."""
+        kustomizations = list(self.ctx.repo.kustomizations())
+        if any(k.templated_path for k in self.kustomizations) or not (kustomizations or self.kustomizations):
+            return None
+        reached = set(self._own_built)
+        for k in self.kustomizations:
+            if self.ctx.repo.exists(k.path or "."):
+                reached |= self.builds.inputs(k.path)
+        for file, _doc in kustomizations:
+            reached |= self.builds.inputs(file.parent)
+        unresolved = self.possibly_built
+        reached |= {f.rel for f in self.ctx.repo.files if any(_is_below(f.parent, path) for path in unresolved)}
+        return frozenset(reached)
+
+    def reaches(self, rel: str) -> bool:
+        """Whether a build (Flux's, or a kustomization's) reads file ``rel``; True when what is
+        built cannot be told (:attr:`_reached`)."""
+        reached = self._reached
+        return reached is None or rel in reached
+
+    @cached_property
     def library_not_built(self) -> frozenset[str]:
         """Files of a library (:attr:`library_roots`: a tree Flux builds pick from, a copied
         upstream tree among them) that no build reaches: the other variants and examples."""
@@ -872,6 +899,11 @@ def library_not_built(ctx: CheckContext, rel: str) -> bool:
     """Whether ``rel`` is a file of a library that Flux builds pick from but never reach (an
     unused component, an upstream variant in a copied tree; see :attr:`FluxGraph.library_roots`)."""
     return rel in graph_of(ctx).library_not_built
+
+
+def reached_by_a_build(ctx: CheckContext, rel: str) -> bool:
+    """Whether a Flux build or a kustomization reads ``rel`` (:meth:`FluxGraph.reaches`)."""
+    return graph_of(ctx).reaches(rel)
 
 
 def deleted_by_patch(ctx: CheckContext, rel: str, doc: YamlDocument) -> bool:

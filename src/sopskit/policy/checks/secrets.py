@@ -42,7 +42,12 @@ from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.credentials_in_text import file_holds_credential, is_placeholder, is_secret_value
-from sopskit.policy.fluxgraph import deleted_by_patch, left_out_of_kustomization, library_not_built
+from sopskit.policy.fluxgraph import (
+    deleted_by_patch,
+    left_out_of_kustomization,
+    library_not_built,
+    reached_by_a_build,
+)
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.repo import is_kind, name_of
 from sopskit.policy.results import Violation
@@ -131,9 +136,10 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         # a template kept beside the real (encrypted) Secret, which its kustomization lists
         # instead: never applied, its placeholders are for the reader; key material still counts
         template = file.rel in left_out and bool(_TEMPLATE_NAME.search(file.name))
-        # a file its kustomization does not list (``# - ./oidc-secret.yaml``) is not applied: a
-        # placeholder in it waits for the reader; a real credential in it is still in Git
-        applied = file.rel not in left_out
+        # a file no build reads (its kustomization does not list it, ``# - ./oidc-secret.yaml``;
+        # an example nothing lists) is not applied: a placeholder in it waits for the reader; a
+        # real credential in it is still in Git
+        applied = file.rel not in left_out and reached_by_a_build(ctx, file.rel)
         for field_name, values in sections.items():
             keys = [
                 key for key, text in values
