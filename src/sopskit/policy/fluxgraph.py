@@ -26,7 +26,13 @@ below a directory above its file that is itself a repository root (its own ``.gi
 ``.sourceignore`` or ``.github``: a repository template) belongs to that repository.
 
 A kustomize directory below one of this repository's Flux paths that no Flux build includes was
-dropped from the tree Flux deploys (:func:`dropped_from_flux`; the RBAC audit checks skip it).
+dropped from the tree Flux deploys (:func:`dropped_from_flux`; the RBAC audit checks skip it), and
+so was a directory without a kustomization file below a Flux-built kustomization that does not
+list it (a test fixture). A tree that Flux builds pick from by reaching into it (``../common/a``:
+a library of components; a copied upstream tree under ``third_party/``) is deployed only where a
+build reaches (:attr:`FluxGraph.library_roots`); a tree nothing reaches into may be applied by
+other means and is judged. Kustomizations defined in a template directory (``template/``,
+``*-template/``) are not checked: their paths hold a placeholder a script substitutes.
 A Kustomization whose GitRepository cannot be told to be this repository (not defined here,
 another branch) does not stop that judgement for the whole repository: its ``spec.path``, when it
 exists here, and everything below it or reached by its kustomization file count as built.

@@ -16,7 +16,9 @@ block or a long random-looking token, not when it is, say, a list of scrape targ
 Nothing secret either: a value made only of comment lines, only of SSH public keys, or a
 redaction marker (``redacted``). A Secret in a template-named file (``secrets-tmpl.yaml``,
 ``x.sample.yaml``) that the kustomization beside it leaves out (it lists the encrypted one
-instead) is never applied: only key material in it counts.
+instead) is never applied: only key material in it counts. Under a credential key a placeholder
+counts only in a Secret some build (Flux or a kustomization) reaches: an example nothing lists is
+a template.
 """
 
 from __future__ import annotations
