@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -80,6 +81,10 @@ class TestFluxSources:
         example = make_repo({"examples/overlays/dev/kustomization.yaml": "resources:\n  - ./flux-system\n"})
         assert flux(example, "kustomize-missing-file") == []
         plain = make_repo({"overlays/dev/kustomization.yaml": "resources:\n  - ./flux-system\n"})
+        # (the same directory: clusters/prod's missing Flux path builds nothing, so nothing is checked)
+        assert flux(plain, "kustomize-missing-file") == []
+        shutil.rmtree(plain / "clusters")
+        shutil.rmtree(plain / "examples")  # a plain kustomize repository: every kustomization is checked
         assert flux(plain, "kustomize-missing-file") == [("overlays/dev/kustomization.yaml", 2)]
 
     def test_a_git_repository_with_this_url_but_another_branch_is_not_this_checkout(

@@ -26,7 +26,13 @@ below a directory above its file that is itself a repository root (its own ``.gi
 ``.sourceignore`` or ``.github``: a repository template) belongs to that repository.
 
 A kustomize directory below one of this repository's Flux paths that no Flux build includes was
-dropped from the tree Flux deploys (:func:`dropped_from_flux`; the RBAC audit checks skip it).
+dropped from the tree Flux deploys (:func:`dropped_from_flux`; the RBAC audit checks skip it), and
+so was a directory without a kustomization file below a Flux-built kustomization that does not
+list it (a test fixture). A tree that Flux builds pick from by reaching into it (``../common/a``:
+a library of components; a copied upstream tree under ``third_party/``) is deployed only where a
+build reaches (:attr:`FluxGraph.library_roots`); a tree nothing reaches into may be applied by
+other means and is judged. Kustomizations defined in a template directory (``template/``,
+``*-template/``) are not checked: their paths hold a placeholder a script substitutes.
 A Kustomization whose GitRepository cannot be told to be this repository (not defined here,
 another branch) does not stop that judgement for the whole repository: its ``spec.path``, when it
 exists here, and everything below it or reached by its kustomization file count as built.
@@ -72,6 +78,7 @@ _OPERATOR_API = "fluxcd.controlplane.io/"
 DEFAULT_FLUX_NAMESPACE = "flux-system"
 _GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
 _TEMPLATED = ("${", "{{", "{%")
+_TEMPLATE_DIR = re.compile(r"(?i)^(?:[._]?templates?|.+-template)$")
 #: What source-controller always leaves out of an artifact, and what it also leaves out when no
 #: ``.sourceignore`` nor ``spec.ignore`` gives a pattern (fluxcd/pkg sourceignore/sourceignore.go:
 #: ``ExcludeVCS``; ``ExcludeExt``, ``ExcludeCI``, ``ExcludeExtra``; artifact/storage/archive.go
@@ -121,6 +128,13 @@ class FluxKustomization:
     @property
     def templated_path(self) -> bool:
         return any(marker in self.raw_path for marker in _TEMPLATED)
+
+    @property
+    def in_template_dir(self) -> bool:
+        """Defined in a template directory (``template/``, ``templates/``, ``_template/``,
+        ``.template/``, ``cluster-template/``): a script copies the directory and substitutes a
+        literal placeholder (``./clusters/cluster-name``) in its paths."""
+        return any(_TEMPLATE_DIR.match(part) for part in self.file.rel.split("/")[:-1])
 
 
 def child(directory: str, name: str) -> str:
@@ -356,7 +370,7 @@ class FluxGraph:
 
     @cached_property
     def builds(self) -> Builds:
-        return Builds(self.ctx.repo)
+        return self.ctx.repo.builds
 
     @cached_property
     def kustomizations(self) -> tuple[FluxKustomization, ...]:
@@ -533,42 +547,127 @@ class FluxGraph:
         return ignore_rules(text) if isinstance(text, str) else []
 
     @cached_property
+    def _flux_roots(self) -> set[str]:
+        """The non-root ``spec.path`` (existing here) of this repository's Kustomizations, and the
+        sync paths of its FluxInstances."""
+        roots = {k.path for k in self.own if k.path and self.ctx.repo.exists(k.path)}
+        return roots | {p for p in self._instance_paths if p}
+
+    @cached_property
+    def library_roots(self) -> frozenset[str]:
+        """Trees that Flux builds pick from by reaching into them: the parent directory of what a
+        kustomization that a Flux build reads lists outside its own directory and outside every
+        Flux path (``infra/prod`` lists ``../common/a``: ``infra/common`` is a library of
+        components, and its ``b`` that no build lists is not deployed), when the listing
+        kustomization lies outside that parent. In a vendored tree (``third_party/``,
+        ``vendor/``: a copy of upstream manifests) the library is the whole vendored directory,
+        also when a Flux path points into it. Nothing reaching into a tree (a Talos or Ansible
+        bootstrap directory) leaves it out: it may be applied by other means."""
+        built = self._own_built
+        roots = self._flux_roots
+        found = {_vendored_root(rel) for rel in built if is_vendored(rel)}
+        for file, ref in self.builds.all_references:
+            target = ref.target
+            if file.rel not in built or target == ".." or target.startswith("../") or _is_below(target, file.parent):
+                continue
+            if any(_is_below(target, root) for root in roots):
+                continue
+            library = _vendored_root(target) if is_vendored(target) else posixpath.dirname(target)
+            if library and not _is_below(file.parent, library):
+                found.add(library)
+        return frozenset(found)
+
+    @cached_property
     def dropped_files(self) -> set[str]:
-        """Files of kustomize directories below a Flux path that no Flux build includes (see
-        :func:`dropped_from_flux`). Empty when a Kustomization's path is a template: then what is
-        built is not known. A Kustomization whose Git source is not this repository as far as
-        can be told (a GitRepository not defined here, another branch) but whose ``spec.path``
-        exists here may build this very tree: everything below that path, and what its
-        kustomization file reaches, counts as built (:meth:`_possibly_built`); the other
-        directories are still judged."""
+        """Files that no Flux build deploys although Flux deploys the tree around them (see
+        :func:`dropped_from_flux`): kustomize directories below a Flux path that no Flux build
+        includes, and files of a library (:attr:`library_roots`) that no build reaches. Empty when
+        a Kustomization's path is a template: then what is built is not known. A Kustomization
+        whose Git source is not this repository as far as can be told (a GitRepository not
+        defined here, another branch) but whose ``spec.path`` exists here may build this very
+        tree: everything below that path, and what its kustomization file reaches, counts as built
+        (:meth:`possibly_built`); the other directories are still judged."""
         if any(k.templated_path for k in self.kustomizations):
             return set()
-        roots = {k.path for k in self.own if k.path and self.ctx.repo.exists(k.path)}
-        roots |= {p for p in self._instance_paths if p}
-        if not roots:
+        roots = self._flux_roots
+        libraries = self.library_roots
+        if not roots and not libraries and not self._own_built:
             return set()
-        unresolved = self._possibly_built
+        unresolved = self.possibly_built
         built = set(self._own_built)
         for path in unresolved:
             built |= self.builds.inputs(path)
-
-        def below_a_root(directory: str) -> bool:
-            return any(directory.startswith(f"{root}/") for root in roots)
 
         def below_unresolved(directory: str) -> bool:
             return any(not path or directory == path or directory.startswith(f"{path}/") for path in unresolved)
 
         dropped_units = {
             file.parent for file, _doc in self.ctx.repo.kustomizations()
-            if file.rel not in built and below_a_root(file.parent) and not below_unresolved(file.parent)
+            if file.rel not in built and any(_is_below(file.parent, root) for root in roots)
+            and not below_unresolved(file.parent)
         }
-        dropped = set(self.vendored_not_built)
-        if dropped_units:
-            dropped |= {
-                f.rel for f in self.ctx.repo.files
-                if any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
-            }
-        return dropped
+        return {
+            f.rel for f in self.ctx.repo.files
+            if f.rel not in built and not below_unresolved(f.parent) and (
+                any(f.rel.startswith(f"{unit}/") for unit in dropped_units)
+                or any(f.rel.startswith(f"{library}/") for library in libraries)
+                or self._unlisted_below_built(f.rel, built)
+            )
+        }
+
+    def _unlisted_below_built(self, rel: str, built: set[str]) -> bool:
+        """``rel`` lies in a directory without a kustomization file, below a kustomize directory
+        that a Flux build reads and whose kustomization does not list it (a Kyverno CLI test
+        fixture in ``policy/tests/cli/case/``): kustomize applies a directory as what its
+        kustomization lists, so Flux never applies the file. A Helm chart's files (a
+        ``Chart.yaml`` on the way) are deployed by helm-controller, not by kustomize."""
+        directory = posixpath.dirname(rel)
+        owner = self.ctx.repo.kustomize_owner(directory)
+        if owner is None or owner == directory:
+            return False
+        if not any(child(owner, name) in built for name in KUSTOMIZATION_NAMES):
+            return False
+        below = directory
+        while below != owner:
+            if self.ctx.repo.exists(child(below, "Chart.yaml")):
+                return False
+            below = posixpath.dirname(below)
+        return True
+
+    @cached_property
+    def _reached(self) -> frozenset[str] | None:
+        """Every file some build reads: a Flux build of any Kustomization whose path exists here
+        (with its ``spec.components``, through a generated kustomization where the path has none)
+        and every kustomization file's build; everything below a path whose source may be this
+        repository. None when that cannot be told: a Kustomization's path is filled in by a
+        template, or the repository has neither a Flux Kustomization nor a kustomization file
+        (manifests applied by other means)."""
+        kustomizations = list(self.ctx.repo.kustomizations())
+        if any(k.templated_path for k in self.kustomizations) or not (kustomizations or self.kustomizations):
+            return None
+        reached = set(self._own_built)
+        for k in self.kustomizations:
+            if self.ctx.repo.exists(k.path or "."):
+                reached |= self.builds.inputs(k.path)
+        for file, _doc in kustomizations:
+            reached |= self.builds.inputs(file.parent)
+        unresolved = self.possibly_built
+        reached |= {f.rel for f in self.ctx.repo.files if any(_is_below(f.parent, path) for path in unresolved)}
+        return frozenset(reached)
+
+    def reaches(self, rel: str) -> bool:
+        """Whether a build (Flux's, or a kustomization's) reads file ``rel``; True when what is
+        built cannot be told (:attr:`_reached`)."""
+        reached = self._reached
+        return reached is None or rel in reached
+
+    @cached_property
+    def library_not_built(self) -> frozenset[str]:
+        """Files of a library (:attr:`library_roots`: a tree Flux builds pick from, a copied
+        upstream tree among them) that no build reaches: the other variants and examples."""
+        return frozenset(
+            rel for rel in self.dropped_files if any(rel.startswith(f"{library}/") for library in self.library_roots)
+        )
 
     @cached_property
     def _own_built(self) -> frozenset[str]:
@@ -576,6 +675,11 @@ class FluxGraph:
         built: set[str] = set()
         for path in {k.path for k in self.own} | set(self._instance_paths):
             built |= self.builds.inputs(path)
+        for k in self.own:  # spec.components: kustomize components added to the build of spec.path
+            components = k.spec.get("components")
+            for component in components if isinstance(components, list) else []:
+                if isinstance(component, str) and component.strip():
+                    built |= self.builds.inputs(normal_dir(posixpath.normpath(posixpath.join(k.path, component))))
         return frozenset(built)
 
     @cached_property
@@ -589,7 +693,7 @@ class FluxGraph:
         kustomizations = list(self.ctx.repo.kustomizations())
         if not any(deletions(self.ctx.repo, file, doc) for file, doc in kustomizations) or any(
             k.templated_path for k in self.kustomizations
-        ) or self._possibly_built:
+        ) or self.possibly_built:
             return frozenset()
         included = {
             normal_dir(ref.target) for _file, ref in self.builds.all_references
@@ -610,23 +714,7 @@ class FluxGraph:
         return frozenset(reached - emitted)
 
     @cached_property
-    def vendored_not_built(self) -> frozenset[str]:
-        """Files of a vendored tree (``third_party/``, ``vendor/``: a copy of upstream manifests)
-        that Flux builds pick from, which no build reaches: the upstream's other variants and
-        examples, in Git because the whole tree was copied. A vendored tree no build reaches at
-        all is left alone (it may be applied by other means), and so is everything when what is
-        built is not known (a templated path, a source that may be this repository)."""
-        if any(k.templated_path for k in self.kustomizations) or self._possibly_built:
-            return frozenset()
-        built = self._own_built
-        picked = {_vendored_root(rel) for rel in built if is_vendored(rel)}
-        if not picked:
-            return frozenset()
-        return frozenset(f.rel for f in self.ctx.repo.files
-                         if f.rel not in built and is_vendored(f.rel) and _vendored_root(f.rel) in picked)
-
-    @cached_property
-    def _possibly_built(self) -> set[str]:
+    def possibly_built(self) -> set[str]:
         """``spec.path`` (existing here) of each Kustomization built from a GitRepository that
         cannot be told to be this repository, or told to be another branch of it: what it builds
         is not known, so the directory, its kustomization chain and everything below it may be
@@ -659,7 +747,8 @@ class FluxGraph:
         and building some: what bootstrap or a FluxInstance applies) and, transitively, every
         file a live Kustomization builds. None when no Kustomization builds another."""
         defined = {k.file.rel for k in self.own}
-        builders = [k for k in self.own if not k.templated_path and self.ctx.repo.exists(k.path or ".")]
+        builders = [k for k in self.own if not k.templated_path and not k.in_template_dir
+                    and self.ctx.repo.exists(k.path or ".")]
         includes = {id(k): self.builds.resources(k.path) & defined for k in builders}
         by_others: set[str] = set()
         for k in builders:
@@ -694,6 +783,8 @@ class FluxGraph:
                 yield k, problem
             elif k.templated_path:
                 yield k, f"spec.path {k.raw_path!r} is filled in by a template"
+            elif k.in_template_dir:
+                yield k, f"defined in a template directory: spec.path {k.raw_path!r} is filled in when it is copied"
             elif (root := self.nested_root(k)) is not None:
                 yield k, f"spec.path {k.raw_path!r} is relative to {root}/, a repository kept inside this one"
             elif not self.is_live(k):
@@ -705,7 +796,7 @@ class FluxGraph:
 
     def checked(self) -> Iterator[FluxKustomization]:
         for k in self.own:
-            if not k.templated_path and self.is_live(k) and self.nested_root(k) is None:
+            if not k.templated_path and not k.in_template_dir and self.is_live(k) and self.nested_root(k) is None:
                 yield k
 
     def nested_root(self, k: FluxKustomization) -> str | None:
@@ -810,10 +901,15 @@ def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
     return left_out
 
 
-def vendored_not_built(ctx: CheckContext, rel: str) -> bool:
-    """Whether ``rel`` is an upstream file of a vendored tree that Flux builds pick from but
-    never reach (see :meth:`FluxGraph.vendored_not_built`)."""
-    return rel in graph_of(ctx).vendored_not_built
+def library_not_built(ctx: CheckContext, rel: str) -> bool:
+    """Whether ``rel`` is a file of a library that Flux builds pick from but never reach (an
+    unused component, an upstream variant in a copied tree; see :attr:`FluxGraph.library_roots`)."""
+    return rel in graph_of(ctx).library_not_built
+
+
+def reached_by_a_build(ctx: CheckContext, rel: str) -> bool:
+    """Whether a Flux build or a kustomization reads ``rel`` (:meth:`FluxGraph.reaches`)."""
+    return graph_of(ctx).reaches(rel)
 
 
 def deleted_by_patch(ctx: CheckContext, rel: str, doc: YamlDocument) -> bool:
@@ -847,6 +943,11 @@ def _flux_instance_source(data: dict[str, Any]) -> dict[tuple[str, str], dict[st
     if ref.startswith("refs/heads/"):
         source["ref"] = {"branch": ref[len("refs/heads/"):]}
     return {(namespace, str(sync.get("name") or namespace)): source}
+
+
+def _is_below(rel: str, directory: str) -> bool:
+    """``rel`` is ``directory`` or below it (``""`` is the root, above everything)."""
+    return not directory or rel == directory or rel.startswith(f"{directory}/")
 
 
 def is_archived(rel: str) -> bool:

@@ -13,13 +13,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sopskit.format.recognize import has_sops_metadata
 from sopskit.format.textcodec import decode_text, has_utf16_mark
 from sopskit.policy.globs import matches_any
 from sopskit.policy.yamldocs import YamlDocument, YamlParse, parse_yaml_documents
 from sopskit.walk import list_repo
+
+if TYPE_CHECKING:
+    from sopskit.policy.fluxgraph import Builds
 
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -160,11 +163,33 @@ class Repo:
         return namespace if isinstance(namespace, str) and namespace else None
 
     def kustomize_namespace(self, file: RepoFile) -> tuple[str, str] | None:
-        """(directory, namespace) of the nearest kustomization above ``file`` that sets ``namespace:``."""
+        """(directory, namespace) of the nearest kustomization above ``file`` that sets ``namespace:``;
+        None when the nearest kustomization above ``file`` does not include it (a test fixture in
+        a subdirectory it does not list): its ``namespace:`` never touches that file."""
+        owner = self.kustomize_owner(file.parent)
+        if owner is not None and owner != file.parent and file.rel not in self.builds.inputs(owner):
+            return None
         directory = file.parent
         while True:
             if directory in self._kustomize_namespaces:
                 return directory, self._kustomize_namespaces[directory]
+            if not directory:
+                return None
+            directory = "" if "/" not in directory else directory.rsplit("/", 1)[0]
+
+    @cached_property
+    def builds(self) -> Builds:
+        """What building each kustomize directory reads (:class:`sopskit.policy.fluxgraph.Builds`),
+        memoised for the run."""
+        from sopskit.policy.fluxgraph import Builds  # it reads this Repo: imported on first use
+
+        return Builds(self)
+
+    def kustomize_owner(self, directory: str) -> str | None:
+        """The nearest directory at or above ``directory`` holding a kustomization file."""
+        while True:
+            if any(self.exists(f"{directory}/{name}" if directory else name) for name in KUSTOMIZATION_NAMES):
+                return directory
             if not directory:
                 return None
             directory = "" if "/" not in directory else directory.rsplit("/", 1)[0]

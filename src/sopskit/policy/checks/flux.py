@@ -223,17 +223,21 @@ def _missing_references(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
-    """Directories of kustomizations that no checked Flux Kustomization builds, when some do:
-    archived or example trees that nothing deploys."""
+    """Directories of kustomizations that no checked Flux Kustomization builds: archived or
+    example trees that nothing deploys. Only a repository without any Flux Kustomization (plain
+    kustomize, Argo CD), or one whose Kustomizations' paths are filled in by a template (what is
+    built is not known), has every kustomization checked; a Flux path that is missing builds
+    nothing (``flux-path-missing`` reports it)."""
     checked = [k for k in graph.checked() if ctx.repo.exists(k.path or ".")]
-    if not checked:
+    if not graph.kustomizations or (not checked and any(k.templated_path for k in graph.own)):
         examples = {
             file.parent for file, _doc in ctx.repo.kustomizations() if is_example(file.rel) or is_archived(file.rel)
         }
         for directory in sorted(examples):
             ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {directory or '.'}: an example that nothing builds")
         return examples
-    built = set().union(*(graph.builds.inputs(k.path) for k in checked))
+    built = set().union(*(graph.builds.inputs(k.path) for k in checked),
+                        *(graph.builds.inputs(path) for path in graph.possibly_built))
     dead = set()
     for file, _doc in ctx.repo.kustomizations():
         if file.rel not in built or is_archived(file.rel):
@@ -251,7 +255,11 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
         ctx.mark_not_applicable(ENCRYPTED_FILE_UNREFERENCED.id, "the repository has no Flux Kustomization")
         return
     referenced = {ref.target for _, ref in builds.all_references}
-    generated_roots = [k.path for k in graph.kustomizations if not builds.has_kustomization(k.path)]
+    # what each Flux build reads, through the kustomization Flux generates where a path has
+    # none: the YAML files below it, a subdirectory with its own kustomization file taken as one
+    # resource (fluxcd/pkg kustomize/kustomize_generator.go, scanManifests), so a file beside that
+    # file which it does not list is never applied
+    built = set().union(*(builds.inputs(k.path) for k in graph.kustomizations if ctx.repo.exists(k.path or ".")))
     dead = _dead_kustomize_dirs(ctx, graph)
     ctx.count(ENCRYPTED_FILE_UNREFERENCED.id, 0)
     for file in ctx.repo.files:
@@ -260,11 +268,14 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
         if file.name.endswith(_PARKED_SUFFIXES):
             continue  # config.sops.yaml.disabled: taken out of the build on purpose
         ctx.count(ENCRYPTED_FILE_UNREFERENCED.id)
-        if any(_is_under(file.rel, root) for root in generated_roots):
+        if file.rel in built:
             continue
         owner = _nearest_kustomization(builds, file.parent)
         if owner is None or (owner.rsplit("/", 1)[0] if "/" in owner else "") in dead:
             continue  # not part of a kustomize tree (e.g. Terraform secrets)
+        if _commented_out(ctx, owner, file.name):
+            ctx.note(ENCRYPTED_FILE_UNREFERENCED.id, f"not reported: {file.rel}: {owner} comments its entry out")
+            continue
         yield Violation(
             ENCRYPTED_FILE_UNREFERENCED.id,
             file.rel,
@@ -275,8 +286,15 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-def _is_under(rel: str, root: str) -> bool:
-    return not root or rel.startswith(f"{root}/")
+def _commented_out(ctx: CheckContext, owner: str, name: str) -> bool:
+    """The kustomization names the file only in a comment (``#- ./secret.sops.yaml``,
+    ``# - path: web-secrets.enc.yaml``): taken out of the build on purpose, not forgotten."""
+    kustomization = ctx.repo.by_rel.get(owner)
+    text = kustomization.text if kustomization is not None else None
+    if not text:
+        return False
+    mention = re.compile(rf"(?m)^\s*#.*(?<![\w.-]){re.escape(name)}(?![\w.-])")
+    return mention.search(text) is not None
 
 
 def _nearest_kustomization(builds: Builds, directory: str) -> str | None:

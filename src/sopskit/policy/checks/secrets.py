@@ -16,7 +16,9 @@ block or a long random-looking token, not when it is, say, a list of scrape targ
 Nothing secret either: a value made only of comment lines, only of SSH public keys, or a
 redaction marker (``redacted``). A Secret in a template-named file (``secrets-tmpl.yaml``,
 ``x.sample.yaml``) that the kustomization beside it leaves out (it lists the encrypted one
-instead) is never applied: only key material in it counts.
+instead) is never applied: only key material in it counts. Under a credential key a placeholder
+counts only in a Secret some build (Flux or a kustomization) reaches: an example nothing lists is
+a template.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sopskit.detectors import names
+from sopskit.detectors.paths import is_vendored
 from sopskit.detectors.values import (
     RANDOM_SHAPE,
     TEMPLATE_RE,
@@ -41,7 +44,12 @@ from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.credentials_in_text import file_holds_credential, is_placeholder, is_secret_value
-from sopskit.policy.fluxgraph import deleted_by_patch, left_out_of_kustomization, vendored_not_built
+from sopskit.policy.fluxgraph import (
+    deleted_by_patch,
+    left_out_of_kustomization,
+    library_not_built,
+    reached_by_a_build,
+)
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.repo import is_kind, name_of
 from sopskit.policy.results import Violation
@@ -119,7 +127,7 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         data = doc.data
         if not is_kind(data, "Secret") or isinstance(data.get("sops"), dict):
             continue
-        if vendored_not_built(ctx, file.rel) or deleted_by_patch(ctx, file.rel, doc):
+        if (is_vendored(file.rel) and library_not_built(ctx, file.rel)) or deleted_by_patch(ctx, file.rel, doc):
             continue  # an upstream example in a copied tree that Flux builds pick from, or removed by an overlay
         ctx.count(PLAINTEXT_SECRET.id)
         sections = {name: _values(data.get(name), encoded=name == "data") for name in ("data", "stringData")}
@@ -130,9 +138,10 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         # a template kept beside the real (encrypted) Secret, which its kustomization lists
         # instead: never applied, its placeholders are for the reader; key material still counts
         template = file.rel in left_out and bool(_TEMPLATE_NAME.search(file.name))
-        # a file its kustomization does not list (``# - ./oidc-secret.yaml``) is not applied: a
-        # placeholder in it waits for the reader; a real credential in it is still in Git
-        applied = file.rel not in left_out
+        # a file no build reads (its kustomization does not list it, ``# - ./oidc-secret.yaml``;
+        # an example nothing lists) is not applied: a placeholder in it waits for the reader; a
+        # real credential in it is still in Git
+        applied = file.rel not in left_out and reached_by_a_build(ctx, file.rel)
         for field_name, values in sections.items():
             keys = [
                 key for key, text in values
@@ -216,7 +225,7 @@ def _looks_like_material(text: str) -> bool:
 def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
     for file, doc in ctx.repo.kustomizations():
         generators = doc.data.get("secretGenerator")
-        if not isinstance(generators, list) or vendored_not_built(ctx, file.rel):
+        if not isinstance(generators, list) or (is_vendored(file.rel) and library_not_built(ctx, file.rel)):
             continue  # (an upstream variant's kustomization in a copied tree no build reaches)
         for index, generator in enumerate(generators):
             if not isinstance(generator, dict):
