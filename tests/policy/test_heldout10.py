@@ -203,3 +203,12 @@ def test_the_access_key_variable_of_a_key_pair_is_a_user_name(make_repo: RepoFac
     assert policy(make_repo({"store/variables.tf": tf}), "terraform-secret-default") == [("store/variables.tf", 5)]
     alone = f'variable "storage_access_key" {{\n  default = "{secret}"\n}}\n'
     assert policy(make_repo({"store/variables.tf": alone}), "terraform-secret-default") == [("store/variables.tf", 2)]
+
+
+def test_a_demo_word_before_a_role_word_is_a_stand_in() -> None:
+    """``demo-password`` beside ``demo-user`` in an example Secret (round 10): filler, like
+    ``sample-pass``; a demo word before random text is not."""
+    from sopskit.detectors.values import is_placeholder
+
+    assert is_placeholder("demo-password") and is_placeholder("sample_secret")
+    assert not is_placeholder("demo-" + "Xk29" + "dq7Lw")

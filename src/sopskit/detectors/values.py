@@ -47,7 +47,8 @@ _UNDERSCORE_WRAPPED_NAME = re.compile(r"_{1,2}[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9
 #: Whole-value shapes of a stand-in: ``<...>``, ``[...]``, runs of ``x``/``*``/``.``/``-``/``_``,
 #: a word followed by filler (``fake-token``, ``test-password-1``, ``my-secret-key``,
 #: ``supersecret``, ``insecure-dev-key``), a "put it here" sentence (``token-goes-here``), a
-#: numbered stand-in (``test-1730512600``, ``example_2``), ``secret2``, ``password123``. Not
+#: numbered stand-in (``test-1730512600``, ``example_2``), a demo word before a role word
+#: (``demo-password``, ``sample-user``), ``secret2``, ``password123``. Not
 #: ``mypass`` nor ``pass123``: weak passwords that real repositories deploy (a labelled finding).
 _PLACEHOLDER_SHAPE = re.compile(
     r"(?:<[^>]*>|\[[^\]]*\]|x{3,}|\*{3,}|\.{3,}|-+|_+"
@@ -55,7 +56,8 @@ _PLACEHOLDER_SHAPE = re.compile(
     r"not[-_ ]a[-_ ]secure|my[-_ ]?(?:secret|password|token))[^\n]*"
     r"|[^\n]*[-_ ](?:here|goes[-_ ]here)"
     r"|secret\d*|password\d*|passw(?:or)?d|pass|token"
-    r"|(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,})",
+    r"|(?:test|testing|smoketest|demo|example|sample|dummy|fake)[-_.][0-9]{4,}"
+    r"|(?:demo|example|sample|dummy)[-_](?:user(?:name)?|pass(?:word)?|secret|token|key))",
     re.IGNORECASE,
 )
 #: ``value-from-authentik-provider``, ``set-by-operator``, ``from-vault``: a lower-case hyphenated
