@@ -66,3 +66,16 @@ def policy(root: Path, check_id: str) -> list[tuple[str, int | None]]:
 
 def flux(root: Path, check_id: str) -> list[tuple[str, int | None]]:
     return found(validate_flux(root, only=[check_id]), check_id)
+
+
+#: a ``.sops.yaml`` that makes a made-up repository one that uses SOPS (age)
+SOPS_CONFIG = {".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n"}
+
+
+def flux_ks(name: str, path: str) -> str:
+    """A Flux Kustomization in flux-system building ``path`` of this repository's source."""
+    return (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        f"metadata:\n  name: {name}\n  namespace: flux-system\n"
+        f"spec:\n  interval: 10m\n  path: {path}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+    )

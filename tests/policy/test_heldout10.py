@@ -7,17 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from sopskit.policy import check_policy
-from tests.policy.conftest import AGE_VECTOR_RECIPIENT, RepoFactory, flux, policy
+from tests.policy.conftest import AGE_VECTOR_RECIPIENT, SOPS_CONFIG, RepoFactory, flux, flux_ks, policy
 
-SOPS_CONFIG = {".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n"}
-
-
-def ks(name: str, path: str) -> str:
-    return (
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
-        f"metadata:\n  name: {name}\n  namespace: flux-system\n"
-        f"spec:\n  interval: 10m\n  path: {path}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
-    )
+ks = flux_ks
 
 
 _READER = (

@@ -11,18 +11,12 @@ from pathlib import Path
 
 from sopskit.policy import check_policy, validate_flux
 from sopskit.policy.repo import load_repo
-from tests.policy.conftest import AGE_VECTOR, AGE_VECTOR_RECIPIENT, RepoFactory, vector_bytes
+from tests.policy.conftest import AGE_VECTOR, SOPS_CONFIG, RepoFactory, flux_ks, vector_bytes
 
-SOPS_CONFIG = {".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n"}
 RBAC = ["rbac-workload-reads-all-secrets"]
 
 
-def ks(name: str, path: str) -> str:
-    return (
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
-        f"metadata:\n  name: {name}\n  namespace: flux-system\n"
-        f"spec:\n  interval: 10m\n  path: {path}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
-    )
+ks = flux_ks
 
 
 #: a ClusterRole reading every Secret, its binding, and a Deployment running as the account
