@@ -79,3 +79,16 @@ def flux_ks(name: str, path: str) -> str:
         f"metadata:\n  name: {name}\n  namespace: flux-system\n"
         f"spec:\n  interval: 10m\n  path: {path}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
     )
+
+
+def encrypted_secret(name: str = "app") -> str:
+    """A SOPS-encrypted Kubernetes Secret as sops writes one under ``encrypted_regex:
+    ^(data|stringData)$`` (made-up ciphertext: its shape is what the guardrails read)."""
+    enc = "ENC[AES256_GCM,data:c2VjcmV0,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFndGFndA==,type:str]"
+    return (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\nstringData:\n  token: {enc}\n"
+        f"sops:\n  age:\n    - recipient: {AGE_VECTOR_RECIPIENT}\n      enc: x\n"
+        "  lastmodified: '2024-01-01T00:00:00Z'\n"
+        "  mac: ENC[AES256_GCM,data:bWFj,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFndGFndA==,type:str]\n"
+        "  encrypted_regex: ^(data|stringData)$\n  version: 3.8.1\n"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sopskit.policy import FLUX_CHECKS, validate_flux
-from tests.policy.conftest import AGE_VECTOR, DOTENV_VECTOR, RepoFactory, flux, vector_bytes
+from tests.policy.conftest import AGE_VECTOR, DOTENV_VECTOR, RepoFactory, encrypted_secret, flux, vector_bytes
 
 DECRYPTION = "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
 
@@ -143,7 +143,7 @@ class TestReferences:
 
 class TestUnreferencedEncrypted:
     def test_encrypted_file_not_in_kustomization(self, make_repo: RepoFactory) -> None:
-        root = _repo(make_repo, files={"apps/prod/secrets/old.enc.yaml": vector_bytes(AGE_VECTOR)})
+        root = _repo(make_repo, files={"apps/prod/secrets/old.enc.yaml": encrypted_secret()})
         assert flux(root, "encrypted-file-unreferenced") == [("apps/prod/secrets/old.enc.yaml", None)]
 
     def test_referenced_generated_and_outside_kustomize_trees_pass(self, make_repo: RepoFactory) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sopskit.policy import check_policy, validate_flux
 from sopskit.policy.repo import load_repo
-from tests.policy.conftest import AGE_VECTOR, SOPS_CONFIG, RepoFactory, flux_ks, vector_bytes
+from tests.policy.conftest import AGE_VECTOR, SOPS_CONFIG, RepoFactory, encrypted_secret, flux_ks, vector_bytes
 
 RBAC = ["rbac-workload-reads-all-secrets"]
 
@@ -195,7 +195,7 @@ class TestEncryptedFileBesideAKustomizationOfAGeneratedBuild:
     never applied. The old code took every file below a generated path as applied."""
 
     def files(self) -> dict[str, str | bytes]:
-        encrypted = vector_bytes(AGE_VECTOR)
+        encrypted = encrypted_secret()
         return {
             "clusters/home/apps.yaml": ks("apps", "./apps"),
             "apps/web/kustomization.yaml": "resources:\n  - ./secret.sops.yaml\n",
@@ -255,3 +255,34 @@ class TestExampleSecretNothingDeploys:
         # plain manifests (no kustomization, no Flux): applied by other means, as written
         assert self._plaintext(make_repo({"examples/sops/demo-secret.plain.yaml": self.EXAMPLE})) == [
             "examples/sops/demo-secret.plain.yaml"]
+
+
+class TestUnreferencedIsAboutManifests:
+    """The final-code run of round 10's fixes gave 10 false ``encrypted-file-unreferenced``
+    findings: SOPS files that are no Kubernetes object (Talos secrets, Terraform variables, a
+    sourced env file) and manifests under a Flux path filled in by ``${CLUSTER_NAME}``."""
+
+    def test_a_sops_file_that_is_no_kubernetes_object_is_not_flux_s(self, make_repo: RepoFactory) -> None:
+        files = {
+            "clusters/home/apps.yaml": ks("apps", "./apps"),
+            "apps/web/kustomization.yaml": "resources:\n  - ./secret.sops.yaml\n",
+            "apps/web/secret.sops.yaml": encrypted_secret(),
+            "apps/web/talsecret.sops.yaml": vector_bytes(AGE_VECTOR),  # no apiVersion/kind
+        }
+        assert [v.path for v in validate_flux(make_repo(files), only=["encrypted-file-unreferenced"]).violations] == []
+        files["apps/web/stray.sops.yaml"] = encrypted_secret("stray")
+        assert [v.path for v in validate_flux(make_repo(files), only=["encrypted-file-unreferenced"]).violations] == [
+            "apps/web/stray.sops.yaml"]
+
+    def test_a_templated_flux_path_may_build_it(self, make_repo: RepoFactory) -> None:
+        files = {
+            "clusters/home/apps.yaml": ks("apps", "./kubernetes/${CLUSTER_NAME}/apps"),
+            "kubernetes/prod/apps/kustomization.yaml": "resources:\n  - ./app.yaml\n",
+            "kubernetes/prod/apps/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+            "kubernetes/prod/apps/secret.sops.yaml": encrypted_secret(),
+            "kubernetes/prod/other/kustomization.yaml": "resources:\n  - ./app.yaml\n",
+            "kubernetes/prod/other/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n",
+            "kubernetes/prod/other/secret.sops.yaml": encrypted_secret(),
+        }
+        found = [v.path for v in validate_flux(make_repo(files), only=["encrypted-file-unreferenced"]).violations]
+        assert "kubernetes/prod/apps/secret.sops.yaml" not in found

@@ -9,7 +9,15 @@ import subprocess
 from pathlib import Path
 
 from sopskit.policy import check_policy, validate_flux
-from tests.policy.conftest import AGE_VECTOR, AGE_VECTOR_RECIPIENT, RepoFactory, flux, policy, vector_bytes
+from tests.policy.conftest import (
+    AGE_VECTOR,
+    AGE_VECTOR_RECIPIENT,
+    RepoFactory,
+    encrypted_secret,
+    flux,
+    policy,
+    vector_bytes,
+)
 
 ENC = "ENC[AES256_GCM,data:c2VjcmV0,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFndGFndA==,type:str]"
 SOPS_BLOCK = (
@@ -806,7 +814,7 @@ class TestArgoCdRepositories:
         files = {
             "apps/renovate/kustomization.yaml": "resources:\n  - deployment.yaml\n",
             "apps/renovate/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: r}\n",
-            "apps/renovate/secret.sec.yaml": vector_bytes(AGE_VECTOR),
+            "apps/renovate/secret.sec.yaml": encrypted_secret(),
         }
         report = validate_flux(make_repo(files), only=["encrypted-file-unreferenced"])
         assert report.ok and statuses(report)["encrypted-file-unreferenced"].status == "not-applicable"  # type: ignore[attr-defined]
@@ -849,10 +857,10 @@ class TestThirdRound:
         files = {
             "clusters/apps.yaml": ks("apps", "./apps"),
             "apps/kustomization.yaml": "resources: []\n",
-            "apps/config.sops.yaml.disabled": vector_bytes(AGE_VECTOR),
+            "apps/config.sops.yaml.disabled": encrypted_secret(),
         }
         assert flux(make_repo(files), "encrypted-file-unreferenced") == []
-        files["apps/config.sops.yaml"] = vector_bytes(AGE_VECTOR)
+        files["apps/config.sops.yaml"] = encrypted_secret()
         assert flux(make_repo(files), "encrypted-file-unreferenced") == [("apps/config.sops.yaml", None)]
 
     def test_tooling_keys_outside_the_work_tree(self, make_repo: RepoFactory) -> None:

@@ -16,8 +16,17 @@ from collections.abc import Iterator
 from sopskit.format.keytypes import flux_reads, flux_secret_names
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import Builds, FluxGraph, FluxKustomization, child, graph_of, is_archived, is_example
-from sopskit.policy.repo import KUSTOMIZATION_NAMES, is_kind, name_of
+from sopskit.policy.fluxgraph import (
+    Builds,
+    FluxGraph,
+    FluxKustomization,
+    child,
+    graph_of,
+    is_archived,
+    is_example,
+    source_path,
+)
+from sopskit.policy.repo import KUSTOMIZATION_NAMES, RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
 
 _PARKED_SUFFIXES = (".disabled", ".bak", ".old", ".orig", ".backup", ".example", ".sample", ".tmpl", ".template")
@@ -261,14 +270,17 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     # file which it does not list is never applied
     built = set().union(*(builds.inputs(k.path) for k in graph.kustomizations if ctx.repo.exists(k.path or ".")))
     dead = _dead_kustomize_dirs(ctx, graph)
+    templated = [_templated_path_pattern(k.raw_path) for k in graph.kustomizations if k.templated_path]
     ctx.count(ENCRYPTED_FILE_UNREFERENCED.id, 0)
     for file in ctx.repo.files:
         if not file.is_encrypted or file.rel in referenced or file.name == ".sops.yaml":
             continue
         if file.name.endswith(_PARKED_SUFFIXES):
             continue  # config.sops.yaml.disabled: taken out of the build on purpose
+        if not _is_manifest(file):
+            continue  # Talos secrets, a sourced env file, Terraform variables: not Flux's to apply
         ctx.count(ENCRYPTED_FILE_UNREFERENCED.id)
-        if file.rel in built:
+        if file.rel in built or any(pattern.match(file.rel) for pattern in templated):
             continue
         owner = _nearest_kustomization(builds, file.parent)
         if owner is None or (owner.rsplit("/", 1)[0] if "/" in owner else "") in dead:
@@ -284,6 +296,23 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
             "never applies it",
             f"add it to `resources:` (or a secretGenerator) in {owner}, or delete it if it is obsolete",
         )
+
+
+def _is_manifest(file: RepoFile) -> bool:
+    """A Kubernetes object (a document with ``apiVersion`` and ``kind``: sops never encrypts
+    keys), which is what a Flux build applies."""
+    parsed = file.yaml if file.rel.endswith((".yaml", ".yml", ".json")) else None
+    return parsed is not None and any(
+        isinstance(doc.data, dict) and "apiVersion" in doc.data and "kind" in doc.data for doc in parsed.documents
+    )
+
+
+def _templated_path_pattern(raw_path: str) -> re.Pattern[str]:
+    """Files a Flux ``spec.path`` with ``${VAR}`` parts may build (``./clusters/${CLUSTER}``):
+    each variable stands for one path segment, and everything below the path is taken."""
+    parts = re.split(r"\$\{[^}]*\}", source_path(raw_path))
+    body = "[^/]+".join(re.escape(part) for part in parts)
+    return re.compile(rf"{body}(?:/|$)" if body not in ("", ".") else ".*")
 
 
 def _commented_out(ctx: CheckContext, owner: str, name: str) -> bool:
