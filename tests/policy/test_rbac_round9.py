@@ -224,6 +224,24 @@ class TestDeletedByPatch:
         assert found(self.repo(make_repo, other), "plaintext-secret") == [
             ("plaintext-secret", "upstream/pipeline/base/secret.yaml")]
 
+    def test_a_target_pattern_runs_as_go_regexp_would(self, make_repo: RepoFactory) -> None:
+        """kustomize runs a target's name with Go's RE2: a nested quantifier that backtracking
+        engines take exponential time over finishes at once (and matches nothing here), and RE2's
+        ``\\z`` anchor, which Python's ``re`` spells differently, still selects."""
+        import time
+
+        body = "$patch: delete\napiVersion: v1\nkind: Secret\nmetadata:\n  name: any\n"
+
+        def overlay(name: str) -> str:
+            return (f"patches:\n  - target: {{kind: Secret, name: '{name}'}}\n    patch: |-\n"
+                    + "".join(f"      {line}\n" for line in body.splitlines()))
+
+        started = time.monotonic()
+        hostile = found(self.repo(make_repo, overlay("(d|db|db-)+x")), "plaintext-secret")
+        assert time.monotonic() - started < 10
+        assert hostile == [("plaintext-secret", "upstream/pipeline/base/secret.yaml")]
+        assert found(self.repo(make_repo, overlay("db-secret\\z")), "plaintext-secret") == []
+
     def test_a_build_that_does_not_delete_it_still_deploys_it(self, make_repo: RepoFactory) -> None:
         # a second Flux Kustomization builds the upstream base as it is
         raw = _flux_ks("./upstream/pipeline/base").replace("name: pipeline\n", "name: raw\n", 1)

@@ -9,13 +9,13 @@ checked root, normalised; remote resources (URLs, ``github.com/...``, ``git::``)
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from sopskit.format.goregex import go_regex_or_never
 from sopskit.policy.repo import Repo, RepoFile
 from sopskit.policy.yamldocs import YamlDocument
 
@@ -169,14 +169,12 @@ class Deletion:
 
 
 def _equal(pattern: str, value: str, *, regex: bool) -> bool:
+    """A target's name or namespace against an object's: kustomize anchors the pattern and runs
+    it with Go's RE2 (a user's pattern never backtracks here either; an invalid one matches
+    nothing)."""
     if pattern == value:
         return True
-    if not regex:
-        return False
-    try:
-        return re.fullmatch(pattern, value) is not None
-    except re.error:
-        return False
+    return regex and go_regex_or_never(f"^(?:{pattern})$").search(value)
 
 
 def deletions(repo: Repo, file: RepoFile, doc: YamlDocument) -> list[Deletion]:
