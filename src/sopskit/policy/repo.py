@@ -185,14 +185,21 @@ class Repo:
 
         return Builds(self)
 
-    def kustomize_owner(self, directory: str) -> str | None:
-        """The nearest directory at or above ``directory`` holding a kustomization file."""
+    def nearest_kustomization(self, directory: str) -> str | None:
+        """The kustomization file nearest at or above ``directory`` (its repository path)."""
         while True:
-            if any(self.exists(f"{directory}/{name}" if directory else name) for name in KUSTOMIZATION_NAMES):
-                return directory
+            for name in KUSTOMIZATION_NAMES:
+                candidate = f"{directory}/{name}" if directory else name
+                if self.exists(candidate):
+                    return candidate
             if not directory:
                 return None
             directory = "" if "/" not in directory else directory.rsplit("/", 1)[0]
+
+    def kustomize_owner(self, directory: str) -> str | None:
+        """The nearest directory at or above ``directory`` holding a kustomization file."""
+        found = self.nearest_kustomization(directory)
+        return None if found is None else found.rsplit("/", 1)[0] if "/" in found else ""
 
     def exists(self, rel: str) -> bool:
         """True if ``rel`` (a file or a directory) would be in a commit."""

@@ -282,7 +282,7 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
         ctx.count(ENCRYPTED_FILE_UNREFERENCED.id)
         if file.rel in built or any(pattern.match(file.rel) for pattern in templated):
             continue
-        owner = _nearest_kustomization(builds, file.parent)
+        owner = ctx.repo.nearest_kustomization(file.parent)
         if owner is None or (owner.rsplit("/", 1)[0] if "/" in owner else "") in dead:
             continue  # not part of a kustomize tree (e.g. Terraform secrets)
         if _commented_out(ctx, owner, file.name):
@@ -324,17 +324,6 @@ def _commented_out(ctx: CheckContext, owner: str, name: str) -> bool:
         return False
     mention = re.compile(rf"(?m)^\s*#.*(?<![\w.-]){re.escape(name)}(?![\w.-])")
     return mention.search(text) is not None
-
-
-def _nearest_kustomization(builds: Builds, directory: str) -> str | None:
-    while True:
-        for name in KUSTOMIZATION_NAMES:
-            candidate = child(directory, name)
-            if builds.repo.exists(candidate):
-                return candidate
-        if not directory:
-            return None
-        directory = directory.rsplit("/", 1)[0] if "/" in directory else ""
 
 
 def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
