@@ -482,13 +482,16 @@ def _flux_controller_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
     cached = ctx.shared.get("audit_flux_accounts")
     if isinstance(cached, set):
         return cached
-    found: set[tuple[str | None, str]] = set()
-    for namespace, account, _workload, pod in _workloads(ctx):
-        containers = [*_as_list(pod.get("containers")), *_as_list(pod.get("initContainers"))]
-        if any(isinstance(c, dict) and _FLUX_IMAGE.search(str(c.get("image", ""))) for c in containers):
-            found.add((namespace, account))
+    found = {(namespace, account) for namespace, account, _workload, pod in _workloads(ctx)
+             if _runs_image(pod, _FLUX_IMAGE)}
     ctx.shared["audit_flux_accounts"] = found
     return found
+
+
+def _runs_image(pod: dict[str, Any], image: re.Pattern[str]) -> bool:
+    """A container or init container of the pod spec runs an image ``image`` matches."""
+    containers = [*_as_list(pod.get("containers")), *_as_list(pod.get("initContainers"))]
+    return any(isinstance(c, dict) and image.search(str(c.get("image", ""))) for c in containers)
 
 
 def _argocd_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
@@ -501,8 +504,7 @@ def _argocd_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
         return cached
     verdicts: dict[tuple[str | None, str], bool] = {}
     for namespace, account, _workload, pod in _workloads(ctx):
-        containers = [*_as_list(pod.get("containers")), *_as_list(pod.get("initContainers"))]
-        argocd = any(isinstance(c, dict) and _ARGOCD_IMAGE.search(str(c.get("image", ""))) for c in containers)
+        argocd = _runs_image(pod, _ARGOCD_IMAGE)
         verdicts[(namespace, account)] = verdicts.get((namespace, account), True) and argocd
     found = {key for key, argocd in verdicts.items() if argocd}
     ctx.shared["audit_argocd_accounts"] = found
