@@ -65,6 +65,7 @@ from typing import Any
 import yaml
 
 from sopskit.detectors.paths import VENDORED_DIRS, is_vendored
+from sopskit.detectors.values import is_templated
 from sopskit.gitio import without_user_info
 from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import IgnoreRule, go_git_ignored, ignore_rules
@@ -77,7 +78,6 @@ _SOURCE_API = "source.toolkit.fluxcd.io/"
 _OPERATOR_API = "fluxcd.controlplane.io/"
 DEFAULT_FLUX_NAMESPACE = "flux-system"
 _GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
-_TEMPLATED = ("${", "{{", "{%")
 _TEMPLATE_DIR = re.compile(r"(?i)^(?:[._]?templates?|.+-template)$")
 #: What source-controller always leaves out of an artifact, and what it also leaves out when no
 #: ``.sourceignore`` nor ``spec.ignore`` gives a pattern (fluxcd/pkg sourceignore/sourceignore.go:
@@ -127,7 +127,7 @@ class FluxKustomization:
 
     @property
     def templated_path(self) -> bool:
-        return any(marker in self.raw_path for marker in _TEMPLATED)
+        return is_templated(self.raw_path)
 
     @property
     def in_template_dir(self) -> bool:
@@ -470,9 +470,8 @@ class FluxGraph:
         """The ``ref.branch`` of a GitRepository spec when it is not the checked-out or default branch."""
         ref = spec.get("ref") if isinstance(spec.get("ref"), dict) else {}
         branch = ref.get("branch") if isinstance(ref, dict) else None
-        if isinstance(branch, str) and self._branches and branch not in self._branches and not any(
-            m in branch for m in _TEMPLATED
-        ):
+        if isinstance(branch, str) and self._branches and branch not in self._branches \
+                and not is_templated(branch):
             return branch
         return None
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sopskit.detectors.values import is_templated
 from sopskit.policy.context import CheckContext
 from sopskit.policy.fluxgraph import graph_of
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.yamldocs import YamlDocument
 
 HELM_API = "helm.toolkit.fluxcd.io/"
-_TEMPLATED = ("${", "{{", "{%")
 #: keys of a ``serviceAccount`` mapping that configure the account rather than name a component
 _OPTION_KEYS = {"annotations", "labels", "extraLabels", "imagePullSecrets", "automountServiceAccountToken",
                 "automount", "secrets", "extraServiceAccounts"}
@@ -40,7 +40,7 @@ def is_helm_release(data: Any) -> bool:
 
 
 def _explicit(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip() and not any(marker in value for marker in _TEMPLATED):
+    if isinstance(value, str) and value.strip() and not is_templated(value):
         return value.strip()
     return None
 
