@@ -130,6 +130,17 @@ class FluxKustomization:
         return is_templated(self.raw_path)
 
     @property
+    def component_dirs(self) -> list[str]:
+        """Root-relative directories of ``spec.components`` (Flux 2.1+): kustomize components
+        added to the build of ``spec.path``, written relative to it."""
+        components = self.spec.get("components")
+        return [
+            normal_dir(posixpath.normpath(posixpath.join(self.path, component)))
+            for component in (components if isinstance(components, list) else [])
+            if isinstance(component, str) and component.strip() and not is_templated(component)
+        ]
+
+    @property
     def in_template_dir(self) -> bool:
         """Defined in a template directory (``template/``, ``templates/``, ``_template/``,
         ``.template/``, ``cluster-template/``): a script copies the directory and substitutes a
@@ -647,7 +658,7 @@ class FluxGraph:
         reached = set(self._own_built)
         for k in self.kustomizations:
             if self.ctx.repo.exists(k.path or "."):
-                reached |= self.builds.inputs(k.path)
+                reached |= self.flux_inputs(k)
         for file, _doc in kustomizations:
             reached |= self.builds.inputs(file.parent)
         unresolved = self.possibly_built
@@ -674,12 +685,17 @@ class FluxGraph:
         built: set[str] = set()
         for path in {k.path for k in self.own} | set(self._instance_paths):
             built |= self.builds.inputs(path)
-        for k in self.own:  # spec.components: kustomize components added to the build of spec.path
-            components = k.spec.get("components")
-            for component in components if isinstance(components, list) else []:
-                if isinstance(component, str) and component.strip():
-                    built |= self.builds.inputs(normal_dir(posixpath.normpath(posixpath.join(k.path, component))))
+        for k in self.own:
+            built |= self.flux_inputs(k)
         return frozenset(built)
+
+    def flux_inputs(self, kustomization: FluxKustomization) -> set[str]:
+        """Every file Flux's build of ``kustomization`` reads: its ``spec.path`` (through the
+        kustomization Flux generates where the path has none) and its ``spec.components``."""
+        inputs = set(self.builds.inputs(kustomization.path))
+        for component in kustomization.component_dirs:
+            inputs |= self.builds.inputs(component)
+        return inputs
 
     @cached_property
     def deleted_objects(self) -> frozenset[ObjectKey]:

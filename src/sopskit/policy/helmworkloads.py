@@ -96,7 +96,7 @@ def release_namespace(ctx: CheckContext, file: RepoFile, doc: YamlDocument) -> s
     flux_targets = set()
     building = 0
     for kustomization in graph.own:
-        if file.rel in graph.builds.inputs(kustomization.path):
+        if file.rel in graph.flux_inputs(kustomization):
             building += 1
             flux_targets.add(_explicit(kustomization.spec.get("targetNamespace")))
     if building and len(flux_targets) == 1 and None not in flux_targets:

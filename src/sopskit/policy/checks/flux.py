@@ -17,7 +17,6 @@ from sopskit.format.keytypes import flux_reads, flux_secret_names
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.fluxgraph import (
-    Builds,
     FluxGraph,
     FluxKustomization,
     child,
@@ -38,13 +37,14 @@ def _note_skipped(ctx: CheckContext, check_id: str) -> None:
         ctx.note(check_id, f"not checked: {k.label} ({k.file.rel}): {reason}")
 
 
-def _encrypted_inputs(ctx: CheckContext, builds: Builds, kustomization: FluxKustomization) -> list[str]:
-    """SOPS files the build reads; those a ``.sourceignore`` keeps out of the artifact never
-    reach the controller (a key kept for a bootstrap script beside the manifests)."""
+def _encrypted_inputs(ctx: CheckContext, kustomization: FluxKustomization) -> list[str]:
+    """SOPS files the build reads (its path and its ``spec.components``); those a
+    ``.sourceignore`` keeps out of the artifact never reach the controller (a key kept for a
+    bootstrap script beside the manifests)."""
     graph = graph_of(ctx)
     return sorted(
         rel
-        for rel in builds.inputs(kustomization.path)
+        for rel in graph.flux_inputs(kustomization)
         if (f := ctx.repo.by_rel.get(rel)) is not None and f.is_encrypted
         and not graph.source_ignored(rel, kustomization)
     )
@@ -58,7 +58,7 @@ def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
     for kustomization in graph.checked():
         if not ctx.repo.exists(kustomization.path or "."):
             continue
-        encrypted = _encrypted_inputs(ctx, graph.builds, kustomization)
+        encrypted = _encrypted_inputs(ctx, kustomization)
         if not encrypted:
             continue
         ctx.count(check_id)
@@ -245,7 +245,7 @@ def _dead_kustomize_dirs(ctx: CheckContext, graph: FluxGraph) -> set[str]:
         for directory in sorted(examples):
             ctx.note(KUSTOMIZE_MISSING_FILE.id, f"not checked: {directory or '.'}: an example that nothing builds")
         return examples
-    built = set().union(*(graph.builds.inputs(k.path) for k in checked),
+    built = set().union(*(graph.flux_inputs(k) for k in checked),
                         *(graph.builds.inputs(path) for path in graph.possibly_built))
     dead = set()
     for file, _doc in ctx.repo.kustomizations():
@@ -268,7 +268,7 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     # none: the YAML files below it, a subdirectory with its own kustomization file taken as one
     # resource (fluxcd/pkg kustomize/kustomize_generator.go, scanManifests), so a file beside that
     # file which it does not list is never applied
-    built = set().union(*(builds.inputs(k.path) for k in graph.kustomizations if ctx.repo.exists(k.path or ".")))
+    built = set().union(*(graph.flux_inputs(k) for k in graph.kustomizations if ctx.repo.exists(k.path or ".")))
     dead = _dead_kustomize_dirs(ctx, graph)
     templated = [_templated_path_pattern(k.raw_path) for k in graph.kustomizations if k.templated_path]
     ctx.count(ENCRYPTED_FILE_UNREFERENCED.id, 0)
