@@ -689,13 +689,22 @@ class FluxGraph:
             built |= self.flux_inputs(k)
         return frozenset(built)
 
-    def flux_inputs(self, kustomization: FluxKustomization) -> set[str]:
+    def flux_inputs(self, kustomization: FluxKustomization) -> frozenset[str]:
         """Every file Flux's build of ``kustomization`` reads: its ``spec.path`` (through the
         kustomization Flux generates where the path has none) and its ``spec.components``."""
-        inputs = set(self.builds.inputs(kustomization.path))
+        inputs = frozenset(self.builds.inputs(kustomization.path))
         for component in kustomization.component_dirs:
             inputs |= self.builds.inputs(component)
         return inputs
+
+    @cached_property
+    def own_builders(self) -> dict[str, list[FluxKustomization]]:
+        """File -> the Kustomizations of this repository (:attr:`own`) whose build reads it."""
+        builders: dict[str, list[FluxKustomization]] = {}
+        for kustomization in self.own:
+            for rel in self.flux_inputs(kustomization):
+                builders.setdefault(rel, []).append(kustomization)
+        return builders
 
     @cached_property
     def deleted_objects(self) -> frozenset[ObjectKey]:

@@ -13,10 +13,8 @@ default (which depends on the chart's templates and version):
   adds the identifier as a suffix only when that differs, so both readings give the same name.
 
 A name holding a template (``${VAR}``, ``{{ }}``) is not followed. Where the chart's objects run:
-the HelmRelease's ``spec.targetNamespace``, else the ``spec.targetNamespace`` of the Flux
-Kustomizations of this repository that build the HelmRelease's file (when all of them set the
-same one: Flux's generated kustomization overrides every namespace with it), else the namespace
-the repository gives the HelmRelease itself.
+the HelmRelease's ``spec.targetNamespace``, else where the HelmRelease itself is applied
+(:func:`workload_namespace`, which plain workloads use too).
 """
 
 from __future__ import annotations
@@ -90,15 +88,16 @@ def release_accounts(data: dict[str, Any]) -> list[str]:
 def release_namespace(ctx: CheckContext, file: RepoFile, doc: YamlDocument) -> str | None:
     """The namespace the chart's objects run in (see the module docstring)."""
     target = _explicit(_mapping(doc.data, "spec").get("targetNamespace"))
-    if target:
-        return target
-    graph = graph_of(ctx)
-    flux_targets = set()
-    building = 0
-    for kustomization in graph.own:
-        if file.rel in graph.flux_inputs(kustomization):
-            building += 1
-            flux_targets.add(_explicit(kustomization.spec.get("targetNamespace")))
-    if building and len(flux_targets) == 1 and None not in flux_targets:
+    return target or workload_namespace(ctx, file, doc)
+
+
+def workload_namespace(ctx: CheckContext, file: RepoFile, doc: YamlDocument) -> str | None:
+    """The namespace an object of ``file`` is applied in: the ``spec.targetNamespace`` of the
+    Flux Kustomizations of this repository that build the file, when all of them set the same
+    one (Flux's generated kustomization overrides every namespace with it), else the namespace
+    the repository gives the object (its kustomization's ``namespace:``, its own metadata)."""
+    builders = graph_of(ctx).own_builders.get(file.rel, [])
+    flux_targets = {_explicit(kustomization.spec.get("targetNamespace")) for kustomization in builders}
+    if len(flux_targets) == 1 and None not in flux_targets:
         return flux_targets.pop()
     return ctx.repo.namespace_of(file, doc)

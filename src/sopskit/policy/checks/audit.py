@@ -54,7 +54,7 @@ from sopskit.policy.fluxgraph import (
     is_archived,
     left_out_of_kustomization,
 )
-from sopskit.policy.helmworkloads import is_helm_release, release_accounts, release_namespace
+from sopskit.policy.helmworkloads import is_helm_release, release_accounts, release_namespace, workload_namespace
 from sopskit.policy.keysecret import no_decryption_key_secret
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
@@ -460,7 +460,7 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
         pod = spec if isinstance(spec, dict) else {}
         account = pod.get("serviceAccountName")
         name = str(account) if account else "default"
-        yield ctx.repo.namespace_of(file, doc), name, f"{data['kind']}/{name_of(data)}", pod
+        yield workload_namespace(ctx, file, doc), name, f"{data['kind']}/{name_of(data)}", pod
 
 
 def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str], str]:
