@@ -12,7 +12,7 @@ Run by hand (not part of the test suite)::
 A REPO is a work tree or a Git directory (the bare mirrors the ``fetch`` tool writes), optionally
 followed by ``@REV`` (a commit, tag or branch) or ``@YYYY-MM-DD`` (the last commit before that
 day, 00:00 UTC: many repositories used SOPS in the past and moved on; a labelled snapshot's
-``"commit"`` pins it to the commit it was labelled at). Each one is cloned with
+``"commit"`` pins it, HEAD snapshots too, to the commit it was labelled at). Each one is cloned with
 ``git clone --shared`` into a temporary directory (the source is never touched), checked out at
 the revision, then ``sopskit scan``, ``sopskit policy check`` and ``sopskit flux validate`` run on
 it with ``--format json``. Findings print grouped by repository and check id.
@@ -72,11 +72,14 @@ def _pinned_commit(label: str) -> str | None:
 
 def _checkout(source: str, rev: str | None, into: Path) -> str:
     subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", source, str(into)], check=True)
-    pinned = _pinned_commit(f"{_name(source)}@{rev}") if rev and _DATE.match(rev) else None
-    if rev is None:
-        target = "HEAD"
-    elif pinned:
+    # a labelled HEAD or date snapshot reads the commit it was labelled at, wherever the
+    # mirror's HEAD has moved since (a newer fetch of a busy repository)
+    pinned = _pinned_commit(f"{_name(source)}@{rev or 'HEAD'}") if rev is None or _DATE.match(rev) else None
+    if pinned and subprocess.run(["git", "-C", str(into), "cat-file", "-e", f"{pinned}^{{commit}}"],
+                                 capture_output=True).returncode == 0:
         target = pinned
+    elif rev is None:
+        target = "HEAD"
     elif _DATE.match(rev):
         target = subprocess.run(
             ["git", "-C", str(into), "rev-list", "-1", f"--before={rev}T00:00:00Z", "HEAD"],
