@@ -44,3 +44,22 @@ def test_a_workload_in_the_target_namespace_is_the_bound_accounts(make_repo: Rep
 
 def test_a_workload_in_another_target_namespace_is_not(make_repo: RepoFactory) -> None:
     assert _found(_repo(make_repo, "observability")) == []
+
+
+_SERVICE_ACCOUNT = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: exporter\n  namespace: monitoring\n"
+
+
+def test_an_account_moved_by_the_target_namespace_takes_its_subjects_along(make_repo: RepoFactory) -> None:
+    """The binding names the account's namespace as written (``monitoring``); Flux's
+    targetNamespace moves the account, the workload and, by name reference, the subject."""
+    root = _repo(make_repo, "observability")
+    (root / "apps/exporter/sa.yaml").write_text(_SERVICE_ACCOUNT)
+    (root / "apps/exporter/kustomization.yaml").write_text(_KUSTOMIZATION + "  - sa.yaml\n")
+    assert _found(root) == ["apps/exporter/rbac.yaml"]
+
+
+def test_an_account_the_flux_build_does_not_apply_keeps_the_written_namespace(make_repo: RepoFactory) -> None:
+    root = _repo(make_repo, "observability")
+    (root / "elsewhere").mkdir()
+    (root / "elsewhere/sa.yaml").write_text(_SERVICE_ACCOUNT)
+    assert _found(root) == []

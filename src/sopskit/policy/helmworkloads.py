@@ -96,8 +96,12 @@ def workload_namespace(ctx: CheckContext, file: RepoFile, doc: YamlDocument) -> 
     Flux Kustomizations of this repository that build the file, when all of them set the same
     one (Flux's generated kustomization overrides every namespace with it), else the namespace
     the repository gives the object (its kustomization's ``namespace:``, its own metadata)."""
+    return flux_target_namespace(ctx, file) or ctx.repo.namespace_of(file, doc)
+
+
+def flux_target_namespace(ctx: CheckContext, file: RepoFile) -> str | None:
+    """The ``spec.targetNamespace`` that every Flux Kustomization of this repository building
+    ``file`` sets; None when none builds it, one sets none, or they disagree."""
     builders = graph_of(ctx).own_builders.get(file.rel, [])
     flux_targets = {_explicit(kustomization.spec.get("targetNamespace")) for kustomization in builders}
-    if len(flux_targets) == 1 and None not in flux_targets:
-        return flux_targets.pop()
-    return ctx.repo.namespace_of(file, doc)
+    return flux_targets.pop() if len(flux_targets) == 1 and None not in flux_targets else None

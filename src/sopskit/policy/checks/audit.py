@@ -54,7 +54,13 @@ from sopskit.policy.fluxgraph import (
     is_archived,
     left_out_of_kustomization,
 )
-from sopskit.policy.helmworkloads import is_helm_release, release_accounts, release_namespace, workload_namespace
+from sopskit.policy.helmworkloads import (
+    flux_target_namespace,
+    is_helm_release,
+    release_accounts,
+    release_namespace,
+    workload_namespace,
+)
 from sopskit.policy.keysecret import no_decryption_key_secret
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
@@ -403,6 +409,44 @@ def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str |
 
 
 def _subject_namespace(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> str | None:
+    """The namespace a binding's ServiceAccount subject has once built: by the kustomizations
+    above it (:func:`_kustomized_subject_namespace`), then by the Flux Kustomizations that apply
+    it with a ``spec.targetNamespace`` (Flux's generated kustomization sets ``namespace:``, so
+    the same two rules apply: a subject named ``default``, and one naming an account that the
+    same Flux build applies, from the namespace that account had before, move to the target)."""
+    built = _kustomized_subject_namespace(ctx, file, subject, namespace)
+    target = flux_target_namespace(ctx, file)
+    if target is None or subject.get("kind") != "ServiceAccount":
+        return built
+    name = str(subject.get("name", ""))
+    if name == "default":
+        return target
+    graph = graph_of(ctx)
+    builders = graph.own_builders.get(file.rel, [])
+    for account_file, doc in _service_accounts(ctx).get(name, []):
+        if not any(k in builders for k in graph.own_builders.get(account_file.rel, [])):
+            continue
+        if not subject.get("namespace") or ctx.repo.namespace_of(account_file, doc) == built:
+            return target
+    return built
+
+
+def _service_accounts(ctx: CheckContext) -> dict[str, list[tuple[RepoFile, YamlDocument]]]:
+    """ServiceAccount name -> where the repository defines one of that name."""
+    cached = ctx.shared.get("audit_service_accounts")
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, list[tuple[RepoFile, YamlDocument]]] = {}
+    for file, doc in ctx.repo.documents():
+        if is_kind(doc.data, "ServiceAccount"):
+            found.setdefault(name_of(doc.data), []).append((file, doc))
+    ctx.shared["audit_service_accounts"] = found
+    return found
+
+
+def _kustomized_subject_namespace(
+    ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None,
+) -> str | None:
     """The namespace a binding's ServiceAccount subject has once kustomize built it.
 
     A kustomization's ``namespace:`` rewrites only the subjects named ``default`` (kustomize
