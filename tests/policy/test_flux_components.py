@@ -43,3 +43,20 @@ def test_the_same_kustomization_with_decryption_is_clean(make_repo: RepoFactory)
 def test_without_the_component_no_decryption_is_needed(make_repo: RepoFactory) -> None:
     root = _repo(make_repo, components=False, decryption=False)
     assert flux(root, "flux-decryption-provider") == []
+
+
+def test_sops_files_a_config_map_generator_reads_need_no_decryption(make_repo: RepoFactory) -> None:
+    """kustomize-controller decrypts Secrets and secretGenerator sources only: SOPS files that
+    become a ConfigMap stay encrypted for an in-cluster consumer whatever spec.decryption says."""
+    generator = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "{kind}:\n  - name: boot\n    files:\n      - node.bu\n"
+    )
+    for kind, reported in (("configMapGenerator", []), ("secretGenerator", [("clusters/main/app.yaml", 6)])):
+        root = make_repo({
+            **SOPS_CONFIG,
+            "clusters/main/app.yaml": flux_ks("app", "./apps/boot"),
+            "apps/boot/kustomization.yaml": generator.format(kind=kind),
+            "apps/boot/node.bu": encrypted_secret(),
+        })
+        assert flux(root, "flux-decryption-provider") == reported, kind

@@ -8,6 +8,8 @@ default (which depends on the chart's templates and version):
 * ``serviceAccount.<component>.name: NAME`` (charts with several accounts, e.g. velero's
   ``serviceAccount.server.name``);
 * ``controllers.<controller>.serviceAccount.name: NAME`` (bjw-s app-template 3.x);
+* ``template.spec.serviceAccountName: NAME`` (a pod template in the values: the GitHub Actions
+  runner scale set of actions-runner-controller);
 * ``serviceAccount.<identifier>: {...}`` (bjw-s app-template 4.x) when the identifier is the
   release's name: the common library names the account after the release (its full name), and
   adds the identifier as a suffix only when that differs, so both readings give the same name.
@@ -82,6 +84,8 @@ def release_accounts(data: dict[str, Any]) -> list[str]:
             add(str(key))
     for controller in _mapping(values, "controllers").values():
         add(_mapping(controller, "serviceAccount").get("name"))
+    # a pod template in the values (actions-runner-controller's gha-runner-scale-set)
+    add(_mapping(_mapping(values, "template"), "spec").get("serviceAccountName"))
     return names
 
 

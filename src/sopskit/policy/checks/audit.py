@@ -17,8 +17,8 @@ as: a compromise of that workload reads every Secret of the namespace (Role) or 
 A Flux HelmRelease counts as a workload running as the accounts its values name
 (:mod:`sopskit.policy.helmworkloads`).
 An aggregated ClusterRole counts with the rules of the ClusterRoles its ``aggregationRule`` selects.
-Kubernetes's built-in ``admin`` and ``edit`` ClusterRoles read every Secret (both RBAC checks, for
-ServiceAccount subjects); ``cluster-admin`` is a documented exception, ``view`` reads none.
+Kubernetes's built-in ``cluster-admin``, ``admin`` and ``edit`` ClusterRoles read every Secret
+(both RBAC checks, for ServiceAccount subjects); ``view`` reads none.
 Flux's own controllers in ``flux-system`` (a committed ``gotk-components.yaml``) are not reported:
 reading Secrets everywhere is what they are for. Nor are Argo CD's own components (accounts that
 only workloads running Argo CD's image run as); ``decryption-key-readable`` still reports them:
@@ -102,11 +102,12 @@ _FLUX_IMAGE = re.compile(
 #: component of the stock ``install.yaml`` runs it (dex and redis in an init container)
 _ARGOCD_IMAGE = re.compile(r"(?:^|/)argoproj/argocd(?:[:@]|$)")
 _READ_VERBS = {"get", "list", "watch", "*"}
-#: Kubernetes's built-in user-facing ClusterRoles that read every Secret: ``edit`` aggregates
-#: ``system:aggregate-to-edit`` (get/list/watch on ``secrets``) and ``admin`` aggregates ``edit``
-#: (kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go). ``view`` leaves Secrets
-#: out; ``cluster-admin`` is deliberate full trust, a documented exception.
-_BUILTIN_SECRET_READERS = ("admin", "edit")
+#: Kubernetes's built-in ClusterRoles that read every Secret: ``cluster-admin`` (``*`` on
+#: ``*``), ``edit`` aggregates ``system:aggregate-to-edit`` (get/list/watch on ``secrets``) and
+#: ``admin`` aggregates ``edit`` (kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/
+#: policy.go). ``view`` leaves Secrets out. Only ServiceAccount subjects count: a CI runner or a
+#: dashboard token bound to ``cluster-admin`` reads the decryption key like any other reader.
+_BUILTIN_SECRET_READERS = ("cluster-admin", "admin", "edit")
 _RBAC_API = "rbac.authorization.k8s.io/"
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 
@@ -367,8 +368,8 @@ def _roles(ctx: CheckContext) -> dict[tuple[str, str | None, str], tuple[RepoFil
 
 
 def _builtin_readers(ctx: CheckContext) -> set[str]:
-    """The built-in ``admin``/``edit`` ClusterRoles (which read every Secret) that the repository
-    does not define itself: a ClusterRole of that name in the repository is judged by its rules."""
+    """The built-in ``cluster-admin``/``admin``/``edit`` ClusterRoles (which read every Secret)
+    that the repository does not define itself: a ClusterRole of that name in the repository is judged by its rules."""
     defined = {name_of(doc.data) for _file, doc in ctx.repo.documents() if is_kind(doc.data, "ClusterRole", _RBAC_API)}
     return set(_BUILTIN_SECRET_READERS) - defined
 
@@ -376,9 +377,8 @@ def _builtin_readers(ctx: CheckContext) -> set[str]:
 def _secret_reading_bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str | None,
                                                                  tuple[str, str | None, str], list[dict[str, Any]]]]:
     """:func:`_bindings` whose role reads every Secret: a role of the repository that does, or the
-    built-in ``admin``/``edit``. Those two are Kubernetes's user-facing roles: granted to a User
-    or Group they are deliberate human trust (as ``cluster-admin`` is), so only their
-    ServiceAccount subjects are kept."""
+    built-in ``cluster-admin``/``admin``/``edit``. Granted to a User or Group those are
+    deliberate human trust, so only their ServiceAccount subjects are kept."""
     roles, builtin = _roles(ctx), _builtin_readers(ctx)
     for file, doc, namespace, role_key, subjects in _bindings(ctx):
         if role_key in roles:

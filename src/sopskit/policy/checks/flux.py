@@ -42,12 +42,30 @@ def _encrypted_inputs(ctx: CheckContext, kustomization: FluxKustomization) -> li
     ``.sourceignore`` keeps out of the artifact never reach the controller (a key kept for a
     bootstrap script beside the manifests)."""
     graph = graph_of(ctx)
+    config_map_data = _config_map_data(ctx)
     return sorted(
         rel
         for rel in graph.flux_inputs(kustomization)
         if (f := ctx.repo.by_rel.get(rel)) is not None and f.is_encrypted
-        and not graph.source_ignored(rel, kustomization)
+        and not graph.source_ignored(rel, kustomization) and rel not in config_map_data
     )
+
+
+def _config_map_data(ctx: CheckContext) -> frozenset[str]:
+    """Files that builds read only as ``configMapGenerator`` inputs. kustomize-controller decrypts
+    Secret manifests and ``secretGenerator`` sources, never a ConfigMap's (fluxcd
+    kustomize-controller internal/decryptor/decryptor.go walks ``kus.SecretGenerator`` only), so
+    a SOPS file there reaches the cluster encrypted whatever ``spec.decryption`` says: it is data
+    an in-cluster consumer decrypts itself, not a file Flux needs a key for."""
+    cached = ctx.shared.get("flux_config_map_data")
+    if isinstance(cached, frozenset):
+        return cached
+    fields: dict[str, set[str]] = {}
+    for _file, ref in graph_of(ctx).builds.all_references:
+        fields.setdefault(ref.target, set()).add(ref.field)
+    found = frozenset(target for target, used in fields.items() if used == {"configMapGenerator"})
+    ctx.shared["flux_config_map_data"] = found
+    return found
 
 
 def _decryption(ctx: CheckContext, *, want: str) -> Iterator[Violation]:
