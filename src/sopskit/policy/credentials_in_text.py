@@ -149,17 +149,24 @@ _CONFIG_SHAPED = re.compile(
 )
 
 
-#: a URL without user info: scheme, host, port, then path, query and fragment
-_URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://[^\s:@/?#]+(?::\d+)?(?:[/?#]\S*)?$")
+#: a URL without a password: scheme, a user name at most (``postgresql://app@db``: client
+#: certificates or a password kept elsewhere), host, port, then path, query and fragment
+_URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://(?:[^\s:@/?#]+@)?[^\s:@/?#]+(?::\d+)?(?:[/?#]\S*)?$")
+#: a container image reference with a registry or repository path and a version tag or digest
+#: (``registry.example.org/team/app:v1.2.3``, ``ghcr.io/org/app@sha256:...``): configuration
+_IMAGE_REF = re.compile(
+    r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+"
+    r"(?::(?:v?\d[\w.-]{0,126}|latest|stable)(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$"
+)
 
 
 def is_config_shaped(value: str) -> bool:
     """A value that configures something (``example.org``, ``443``, ``letsencrypt-production``,
-    a URL with no user info and no credential in its query)."""
+    a URL with no password and no credential in its query, an image reference)."""
     text = value.strip().strip("\"'").strip()
     if _URL.match(text):
         return not _query_holds_credential(text)
-    return bool(_CONFIG_SHAPED.match(text))
+    return bool(_CONFIG_SHAPED.match(text) or _IMAGE_REF.match(text))
 
 
 def _query_holds_credential(url: str) -> bool:

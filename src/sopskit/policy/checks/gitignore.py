@@ -8,9 +8,10 @@ templates write the key to and ignore). A repository that uses no age key at all
 recipient in ``.sops.yaml`` nor in any encrypted file) is "not applicable", and so is one whose
 own tooling (``SOPS_AGE_KEY_FILE=...`` in ``.envrc``, ``.env.example``, Taskfiles, mise, scripts (also a shell
 script without a suffix, by its ``#!``), or a use of
-``$HOME/.config/.../keys.txt``) keeps the key outside the work tree. When that tooling puts the key inside
-the repository, that file must be ignored: by its name, its path below the work tree
-(``${PROJECT_ROOT}/.env/age.txt`` under ``.env/*``) or an ignored directory on that path.
+``$HOME/.config/.../keys.txt`` or of a ``~/....agekey`` file) keeps the key outside the work
+tree. When that tooling puts the key inside the repository, that file must be ignored: by its
+name, its path below the work tree (``${PROJECT_ROOT}/.env/age.txt`` under ``.env/*``) or an
+ignored directory on that path.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ _KEY_FILE_SETTING = re.compile(
     r"SOPS_AGE_KEY_FILE[\"']?\s*(?::=|[:=])\s*(?:justfile_directory\(\)\s*/\s*)?[\"']?"
     r"(?:\$\(expand_path\s+|\$\(pwd\)/|\$\{?PWD\}?/)?([^\"'\s)]+)"
 )
-_HOME_KEY_FILE = re.compile(r"(?:~|\$HOME|\$\{HOME\})/\.config/[^\s\"']*keys\.txt")
+_HOME_KEY_FILE = re.compile(
+    r"(?:~|\$HOME|\$\{HOME\})/\.config/[^\s\"']*keys\.txt"
+    # a script that reads the key from the home directory (``cat ~/.local/cluster.agekey | kubectl ...``)
+    r"|(?:~|\$HOME|\$\{HOME\})/[^\s\"'|;)]*\.agekey\b"
+)
 _OUTSIDE = re.compile(
     r"^(?:~|\$HOME|\$\{HOME\}|\{\{\s*env\.HOME|/|\$\{?(?:RUNNER_TEMP|TMPDIR|TMP|TEMP|XDG_CONFIG_HOME|"
     r"XDG_RUNTIME_DIR|USERPROFILE|APPDATA)\b|\$\(mktemp|\$\{\{)"  # ${{ runner.temp }}: a CI expression
@@ -57,7 +62,7 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
         ):
             continue
         text = file.text or ""
-        if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text):
+        if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text and ".agekey" not in text):
             continue
         found.extend(m.group(1) for m in _KEY_FILE_SETTING.finditer(text))
         found.extend(m.group(0) for m in _HOME_KEY_FILE.finditer(text))

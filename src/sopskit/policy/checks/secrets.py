@@ -64,7 +64,7 @@ _ENCRYPT_FIX = (
 #: applies until the real value is set outside Git
 _ANGLE_PLACEHOLDER = re.compile(r"^\s*<[A-Za-z0-9_. -]{1,64}>\s*$")
 # what, left after the templates are cut out, is still a credential: a URL password or a token
-_LITERAL_SECRET = re.compile(rf"{URL_PASSWORD.pattern}|[A-Za-z0-9+/_\-]{{20,}}")
+_LONG_LITERAL = re.compile(r"[A-Za-z0-9+/_\-]{20,}")
 
 
 # a credential-looking key with a literal value (what follows the key up to the end of the line)
@@ -110,7 +110,15 @@ def is_reference(value: str) -> bool:
         return True
     if not TEMPLATE_RE.search(value):
         return False
-    return not _LITERAL_SECRET.search(strip_templates(value))
+    # a long run of literal text is a credential unless it is a path of words
+    # (``?sslcert=/var/run/secrets/pg/tls.crt`` beside ``${DB_USER}``)
+    literal = strip_templates(value)
+    if URL_PASSWORD.search(literal):
+        return False
+    return not any(
+        not ("/" in match.group(0) and not RANDOM_SHAPE.search(match.group(0)))
+        for match in _LONG_LITERAL.finditer(literal)
+    )
 
 
 def _decoded(value: str) -> str:

@@ -72,6 +72,22 @@ def _leaves(node: yaml.Node, path: tuple[str, ...]) -> Iterator[_Leaf]:
         yield _Leaf(path, None if is_empty else str(node.value), node.start_mark.line + 1)
 
 
+def _empty_containers(node: yaml.Node, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """Paths of the empty mappings and sequences of a document (``stringData: {}``)."""
+    if isinstance(node, yaml.MappingNode):
+        if not node.value and path:
+            yield path
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
+            if not (not path and name == "sops"):
+                yield from _empty_containers(value, (*path, name))
+    elif isinstance(node, yaml.SequenceNode):
+        if not node.value and path:
+            yield path
+        for item in node.value:
+            yield from _empty_containers(item, path)
+
+
 def _rules(metadata: Any) -> SelectionRules | str | None:
     """The file's selection rule; ``"comment"`` for comment rules; None when unreadable."""
     if not isinstance(metadata, dict):
@@ -175,6 +191,11 @@ def _encrypts_nothing(ctx: CheckContext) -> Iterator[Violation]:
         rules = docs[0][1]
         if any(rules.should_encrypt(list(leaf.path), [], False) for leaf in every):
             continue  # it selects values (empty ones stay "", plain ones are the other check's)
+        if all(leaf.path[:1] in (("apiVersion",), ("kind",), ("metadata",)) for leaf in leaves):
+            continue  # only what names the object (``kind: Secret`` and no data yet): nothing to protect
+        empty = [path for doc, _ in docs for path in _empty_containers(doc.node, ())]
+        if any(rules.should_encrypt(list(path), [], False) for path in empty):
+            continue  # ``stringData: {}``: the rule selects the section, which holds nothing yet
         yield Violation(
             SOPS_SELECTION_ENCRYPTS_NOTHING.id,
             file.rel,

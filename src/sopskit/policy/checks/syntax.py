@@ -65,16 +65,20 @@ def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
 
 
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+#: a line holding nothing but template actions (``{{- if .Values.x }}``, ``{{- end }}``,
+#: ``{{- $ctx := . -}}``): control flow that renders to nothing, not a value
+_ACTION_LINE = re.compile(r"(?m)^[ \t]*(?:\{\{.*?\}\}[ \t]*)+$")
 
 
 def _templates_break_it(text: str) -> bool:
     """Whether the template syntax is what breaks the YAML: with ``{% %}`` blocks (they shape the
-    document) always; with only ``{{ }}`` expressions, when the text parses once each expression
-    is replaced by a plain word. ``key: &a &b "{{ .x }}"`` (two anchors) is broken YAML whatever the
-    expression renders to, and is reported."""
+    document) always; with only ``{{ }}`` expressions, when the text parses once each line of
+    template actions alone is dropped and each other expression is replaced by a plain word.
+    ``key: &a &b "{{ .x }}"`` (two anchors) is broken YAML whatever the expression renders to, and
+    is reported."""
     if "{%" in text:
         return True
-    return parse_yaml_documents(_EXPRESSION.sub("x", text)).error is None
+    return parse_yaml_documents(_EXPRESSION.sub("x", _ACTION_LINE.sub("", text))).error is None
 
 
 def _is_json(text: str) -> bool:

@@ -1,0 +1,126 @@
+"""Made-up, minimised reproductions of the false findings and misses of the eleventh held-out
+round (docs/guardrails.md, "Held-out round 11"). Each case comes with a near-identical one whose
+verdict must not change."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from sopskit.policy import check_policy
+from tests.policy.conftest import SOPS_CONFIG, RepoFactory, policy
+from tests.policy.test_heldout10_rbac import FLUX_SOURCE, cluster_binding
+from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK
+
+
+def _secret(name: str, section: str, body: str) -> str:
+    return f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n{section}:\n{body}"
+
+
+class TestPlaintextSecretConfiguration:
+    def test_an_image_reference_is_configuration(self, make_repo: RepoFactory) -> None:
+        image = base64.b64encode(b"registry.example.org/team/app-sidecar:v1.2.3").decode()
+        root = make_repo({"image.yaml": _secret("sidecar", "data", f"  APP_IMAGE: {image}\n")})
+        assert policy(root, "plaintext-secret") == []
+
+    def test_a_colon_pair_is_not_an_image_reference(self, make_repo: RepoFactory) -> None:
+        root = make_repo({"pair.yaml": _secret("pair", "stringData", "  login: 'operator:Sup3rS3cretValue'\n")})
+        assert policy(root, "plaintext-secret") == [("pair.yaml", 5)]
+
+    def test_a_templated_url_with_certificate_paths_holds_no_credential(self, make_repo: RepoFactory) -> None:
+        url = ("postgresql://${DB_USER:=${APP}}@db-rw.dbms.svc:5432/${APP}?sslmode=verify-full"
+               "&sslcert=/var/run/secrets/pg/tls.crt&sslkey=/var/run/secrets/pg/tls.key")
+        root = make_repo({"db.yaml": _secret("db", "stringData", f"  url: \"{url}\"\n")})
+        assert policy(root, "plaintext-secret") == []
+
+    def test_a_user_name_without_a_password_is_configuration(self, make_repo: RepoFactory) -> None:
+        url = "postgresql://app@db-rw.dbms.svc:5432/app?sslmode=verify-full&sslkey=/etc/ssl/pg/tls.key"
+        root = make_repo({"db.yaml": _secret("db", "stringData", f"  url: \"{url}\"\n")})
+        assert policy(root, "plaintext-secret") == []
+
+    def test_a_templated_url_with_a_literal_password_is_still_reported(self, make_repo: RepoFactory) -> None:
+        url = "postgresql://${DB_USER}:hunter2goes@db-rw.dbms.svc:5432/${APP}"
+        root = make_repo({"db.yaml": _secret("db", "stringData", f"  url: \"{url}\"\n")})
+        assert policy(root, "plaintext-secret") == [("db.yaml", 5)]
+
+
+class TestHelmChartFiles:
+    """A chart's ``files/`` rendered through ``tpl``: lines of template actions between
+    documents are control flow, not YAML."""
+
+    def files(self, body: str) -> dict[str, str]:
+        return {
+            "chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+            "chart/templates/boot.yaml": "data: {{- tpl ($.Files.Get \"files/extra.yaml\") $ | nindent 4 }}\n",
+            "chart/files/extra.yaml": body,
+        }
+
+    def test_action_lines_between_documents_are_not_a_parse_error(self, make_repo: RepoFactory) -> None:
+        body = ("{{- if .Values.a }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n{{- end }}\n---\n"
+                "{{- if .Values.b }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n{{- end }}\n")
+        assert policy(make_repo(self.files(body)), "yaml-parse-error") == []
+
+    def test_yaml_broken_beside_the_actions_is_still_reported(self, make_repo: RepoFactory) -> None:
+        body = "{{- if .Values.a }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: [a, b\n{{- end }}\n"
+        found = policy(make_repo(self.files(body)), "yaml-parse-error")
+        assert [path for path, _ in found] == ["chart/files/extra.yaml"]
+
+
+class TestSelectionEncryptsNothing:
+    def sops_file(self, body: str, option: str) -> str:
+        return body + SOPS_BLOCK + f"  {option}\n"
+
+    def test_an_empty_string_data_section_is_selected(self, make_repo: RepoFactory) -> None:
+        text = self.sops_file(_secret("vars", "stringData", "  {}\n").replace("stringData:\n  {}", "stringData: {}"),
+                              "encrypted_regex: ^(data|stringData)$")
+        assert policy(make_repo({"vars.sops.yaml": text}), "sops-selection-encrypts-nothing") == []
+
+    def test_a_file_holding_only_its_kind_has_nothing_to_protect(self, make_repo: RepoFactory) -> None:
+        text = self.sops_file("kind: Secret\n", "unencrypted_regex: ^(kind)$")
+        assert policy(make_repo({"vars.sops.yaml": text}), "sops-selection-encrypts-nothing") == []
+
+    def test_values_the_rule_leaves_out_are_still_reported(self, make_repo: RepoFactory) -> None:
+        text = self.sops_file("kind: Secret\nspec:\n  token: typed-in\n", "unencrypted_regex: ^(kind|spec)$")
+        assert policy(make_repo({"vars.sops.yaml": text}), "sops-selection-encrypts-nothing") == [
+            ("vars.sops.yaml", None)]
+
+    def test_enc_values_make_it_selecting(self, make_repo: RepoFactory) -> None:
+        text = self.sops_file(_secret("v", "stringData", f"  token: {ENC}\n"), "encrypted_regex: ^(data|stringData)$")
+        assert policy(make_repo({"vars.sops.yaml": text}), "sops-selection-encrypts-nothing") == []
+
+
+class TestAgeKeyOutsideTheWorkTree:
+    def repo(self, make_repo: RepoFactory, key_path: str) -> Path:
+        return make_repo({
+            **SOPS_CONFIG,
+            "scripts/bootstrap.sh": (
+                "#!/usr/bin/env bash\n"
+                f"cat {key_path} | kubectl create secret generic sops-age -n flux-system "
+                "--from-file=age.agekey=/dev/stdin\n"
+            ),
+        }, gitignore="*.tfstate\n")
+
+    def test_a_script_reading_the_key_from_home_keeps_it_outside(self, make_repo: RepoFactory) -> None:
+        assert policy(self.repo(make_repo, "~/.local/cluster.agekey"), "gitignore-agekey") == []
+
+    def test_a_script_reading_it_from_the_work_tree_does_not(self, make_repo: RepoFactory) -> None:
+        assert policy(self.repo(make_repo, "./cluster.agekey"), "gitignore-agekey") == [(".gitignore", None)]
+
+
+def test_a_runner_scale_set_runs_as_its_template_account(make_repo: RepoFactory) -> None:
+    """Round 11's CI-runner miss: a GitHub Actions runner scale set's pods run as the account
+    its ``template.spec.serviceAccountName`` names, bound here to ``cluster-admin``."""
+    release = (
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: home-ops\n  namespace: runners\n"
+        "spec:\n  chart:\n    spec:\n      chart: gha-runner-scale-set\n  values:\n"
+        "    template:\n      spec:\n        serviceAccountName: {account}\n"
+    )
+    for account, expected in (("ci-runner", ["runners/rbac.yaml"]), ("other", [])):
+        root = make_repo({
+            **SOPS_CONFIG, **FLUX_SOURCE,
+            "runners/rbac.yaml": cluster_binding("ci-runner", "cluster-admin", "ci-runner", "runners",
+                                                 define_role=False),
+            "runners/release.yaml": release.format(account=account),
+        })
+        found = [v.path for v in check_policy(root, only=["rbac-workload-reads-all-secrets"]).violations]
+        assert found == expected, account
