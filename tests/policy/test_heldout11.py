@@ -8,7 +8,7 @@ import base64
 from pathlib import Path
 
 from sopskit.policy import check_policy
-from tests.policy.conftest import SOPS_CONFIG, RepoFactory, policy
+from tests.policy.conftest import SOPS_CONFIG, RepoFactory, encrypted_secret, flux_ks, policy
 from tests.policy.test_heldout10_rbac import FLUX_SOURCE, cluster_binding
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK
 
@@ -126,3 +126,30 @@ def test_a_runner_scale_set_runs_as_its_template_account(make_repo: RepoFactory)
         })
         found = [v.path for v in check_policy(root, only=["rbac-workload-reads-all-secrets"]).violations]
         assert found == expected, account
+
+
+class TestSopsOnlyForOtherTools:
+    """After round 11 (relabelled findings): SOPS files that serve Terraform or Ansible beside a
+    Flux tree that decrypts nothing: Flux uses no key, so ``decryption-key-readable`` does not apply."""
+
+    def files(self, make_repo: RepoFactory, *, reached: bool) -> Path:
+        files = {
+            **SOPS_CONFIG, **FLUX_SOURCE,
+            "clusters/home/apps.yaml": flux_ks("apps", "./apps"),
+            "apps/kustomization.yaml": "resources:\n  - rbac.yaml\n" + ("  - secret.sops.yaml\n" if reached else ""),
+            "apps/rbac.yaml": cluster_binding("runner", "cluster-admin", "runner", "ci", define_role=False),
+            "terraform/secrets.sops.yaml": encrypted_secret("tf"),
+        }
+        if reached:
+            files["apps/secret.sops.yaml"] = encrypted_secret("app")
+        return make_repo(files)
+
+    def test_not_applicable_when_only_other_tools_use_sops(self, make_repo: RepoFactory) -> None:
+        report = check_policy(self.files(make_repo, reached=False), only=["decryption-key-readable"])
+        assert report.violations == ()
+        status = next(s for s in report.statuses if s.check_id == "decryption-key-readable")
+        assert status.status == "not-applicable"
+
+    def test_reported_when_a_flux_build_reads_a_sops_file(self, make_repo: RepoFactory) -> None:
+        report = check_policy(self.files(make_repo, reached=True), only=["decryption-key-readable"])
+        assert [v.path for v in report.violations] == ["apps/rbac.yaml"]

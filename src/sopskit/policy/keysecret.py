@@ -8,7 +8,9 @@ Azure Key Vault, Vault transit) and that names no such Secret anywhere has none:
 decrypts with its own cloud identity (workload identity, IRSA), so there is no key to read.
 Nor has a repository that uses no SOPS at all: no ``.sops.yaml``, no SOPS file, no
 Kustomization with ``spec.decryption``, no decryption patch or global flag (Flux repositories
-that keep their secrets with External Secrets or Sealed Secrets).
+that keep their secrets with External Secrets or Sealed Secrets). Nor, for the same reason, has
+a Flux repository whose SOPS files serve other tools only: no Kustomization decrypts and no
+build reads any of them (Terraform or Ansible secrets beside manifests kept with External Secrets).
 
 Every doubt keeps the check applicable (a key Secret *may* exist): an age or PGP recipient in
 any ``.sops.yaml`` or file metadata, a ``.sops.yaml`` or a SOPS file whose keys cannot be read, a
@@ -54,6 +56,12 @@ def no_decryption_key_secret(ctx: CheckContext) -> str | None:
 
 
 def _reason(ctx: CheckContext) -> str | None:
+    if _sops_only_outside_flux(ctx):
+        return (
+            "no Flux Kustomization decrypts (no spec.decryption, patch or global flag) and no build reads any of "
+            "the repository's SOPS files (they serve other tools): Flux uses no decryption key here "
+            "(rbac-workload-reads-all-secrets still reports broad Secret reads)"
+        )
     types: set[str] = set()
     for config in _configs(ctx):
         if config.error is not None or config.parse.error is not None:
@@ -92,6 +100,25 @@ def _reason(ctx: CheckContext) -> str | None:
         "Kustomization names a decryption secretRef: flux-system holds no SOPS decryption key "
         "(rbac-workload-reads-all-secrets still reports broad Secret reads)"
     )
+
+
+def _sops_only_outside_flux(ctx: CheckContext) -> bool:
+    """The repository has SOPS files, but only for other tools (Terraform, Ansible, Talos): Flux
+    Kustomizations exist, none decrypts (no ``spec.decryption`` in any, no decryption patch, no
+    global flag, no ``decryption`` named elsewhere, no committed key Secret) and no build reads a
+    SOPS file. Every doubt keeps the check: no Flux Kustomization, builds that cannot be told
+    (:meth:`FluxGraph.reaches` is then True), or a ``.sops.yaml`` with no encrypted file yet."""
+    encrypted = [file for file in ctx.repo.files if file.is_encrypted]
+    if not encrypted:
+        return False
+    graph = graph_of(ctx)
+    if not graph.kustomizations or graph.global_decryption or graph.decryption_patched:
+        return False
+    if any(isinstance(k.spec.get("decryption"), dict) for k in flux_kustomizations(ctx.repo)):
+        return False
+    if _committed_key_secret(ctx) or _names_decryption_elsewhere(ctx):
+        return False
+    return not any(graph.reaches(file.rel) for file in encrypted)
 
 
 def _configs(ctx: CheckContext) -> Iterator[SopsConfigView]:
