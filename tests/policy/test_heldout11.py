@@ -23,6 +23,17 @@ class TestPlaintextSecretConfiguration:
         root = make_repo({"image.yaml": _secret("sidecar", "data", f"  APP_IMAGE: {image}\n")})
         assert policy(root, "plaintext-secret") == []
 
+    def test_a_wrapped_base64_value_is_decoded(self, make_repo: RepoFactory) -> None:
+        """kustomize wraps long ``data`` values (a ``|`` block); the API server's decoder skips
+        the line breaks, and so does the check before it judges the value."""
+        image = base64.b64encode(b"ghcr.io/example/plugin-sidecar-with-a-long-name:v0.10.0").decode()
+        wrapped = f"  APP_IMAGE: |\n    {image[:40]}\n    {image[40:]}\n"
+        assert policy(make_repo({"image.yaml": _secret("sidecar", "data", wrapped)}), "plaintext-secret") == []
+        token = base64.b64encode(("k" + "T9vQ2mXr7LpW3zYb8NcD4fH1sJ6gA5eR").encode()).decode()
+        wrapped_token = f"  token: |\n    {token[:20]}\n    {token[20:]}\n"
+        assert policy(make_repo({"token.yaml": _secret("t", "data", wrapped_token)}), "plaintext-secret") == [
+            ("token.yaml", 5)]
+
     def test_a_colon_pair_is_not_an_image_reference(self, make_repo: RepoFactory) -> None:
         login = ":".join(("operator", "Sup3rS3cret" + "Value"))
         root = make_repo({"pair.yaml": _secret("pair", "stringData", f"  login: '{login}'\n")})

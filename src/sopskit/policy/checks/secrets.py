@@ -122,8 +122,10 @@ def is_reference(value: str) -> bool:
 
 
 def _decoded(value: str) -> str:
+    """A ``data`` value decoded; line breaks inside it are skipped, as Go's base64 decoder (and
+    so the API server) skips them: kustomize writes long values wrapped."""
     try:
-        return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        return base64.b64decode("".join(value.split()), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return value
 
