@@ -79,6 +79,16 @@ class TestHelmChartFiles:
         assert [path for path, _ in found] == ["chart/files/extra.yaml"]
 
 
+def test_a_long_line_of_template_expressions_is_judged_in_linear_time(make_repo: RepoFactory) -> None:
+    """Hostile input: 200 expressions then a word on one line. The first action-line pattern
+    backtracked exponentially on it (22 expressions: 0.5 s; 30: minutes); the suite's timeout
+    fails the test if that comes back. The YAML itself is broken, so it is still reported."""
+    line = "{{ .a }}" * 200 + " x"
+    files = {"chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+             "chart/files/extra.yaml": f"key: [a\n{line}\n"}
+    assert [path for path, _ in policy(make_repo(files), "yaml-parse-error")] == ["chart/files/extra.yaml"]
+
+
 class TestSelectionEncryptsNothing:
     def sops_file(self, body: str, option: str) -> str:
         return body + SOPS_BLOCK + f"  {option}\n"

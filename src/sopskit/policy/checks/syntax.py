@@ -66,8 +66,10 @@ def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
 
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 #: a line holding nothing but template actions (``{{- if .Values.x }}``, ``{{- end }}``,
-#: ``{{- $ctx := . -}}``): control flow that renders to nothing, not a value
-_ACTION_LINE = re.compile(r"(?m)^[ \t]*(?:\{\{.*?\}\}[ \t]*)+$")
+#: ``{{- $ctx := . -}}``): control flow that renders to nothing, not a value. An action's body
+#: never runs past a ``}}``, so a line splits into actions one way only: with a lazy ``.*?``
+#: instead, a line of many ``{{a}}`` that fails to match backtracks exponentially.
+_ACTION_LINE = re.compile(r"(?m)^[ \t]*(?:\{\{(?:(?!\}\}).)*\}\}[ \t]*)+$")
 
 
 def _templates_break_it(text: str) -> bool:
