@@ -683,7 +683,7 @@ class FluxGraph:
     def _own_built(self) -> frozenset[str]:
         """Every file a build of this repository's Flux paths (and FluxInstance sync paths) reads."""
         built: set[str] = set()
-        for path in {k.path for k in self.own} | set(self._instance_paths):
+        for path in self._instance_paths:
             built |= self.builds.inputs(path)
         for k in self.own:
             built |= self.flux_inputs(k)

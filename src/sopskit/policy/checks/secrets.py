@@ -115,10 +115,12 @@ def is_reference(value: str) -> bool:
     literal = strip_templates(value)
     if URL_PASSWORD.search(literal):
         return False
-    return not any(
-        not ("/" in match.group(0) and not RANDOM_SHAPE.search(match.group(0)))
-        for match in _LONG_LITERAL.finditer(literal)
-    )
+    return all(_is_word_path(match.group(0)) for match in _LONG_LITERAL.finditer(literal))
+
+
+def _is_word_path(run: str) -> bool:
+    """``/var/run/secrets/pg/tls``: a path of words, not a token."""
+    return "/" in run and not RANDOM_SHAPE.search(run)
 
 
 def _decoded(value: str) -> str:

@@ -55,6 +55,10 @@ class _Leaf:
 
 
 def _leaves(node: yaml.Node, path: tuple[str, ...]) -> Iterator[_Leaf]:
+    """Every value of a document but its ``sops`` block; an empty mapping or sequence
+    (``stringData: {}``) is a leaf without a value, so a rule that selects it counts as selecting."""
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.value and path:
+        yield _Leaf(path, None, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
@@ -70,22 +74,6 @@ def _leaves(node: yaml.Node, path: tuple[str, ...]) -> Iterator[_Leaf]:
             node.tag == "tag:yaml.org,2002:null" or (node.style is None and node.value in ("~", "null"))
         )
         yield _Leaf(path, None if is_empty else str(node.value), node.start_mark.line + 1)
-
-
-def _empty_containers(node: yaml.Node, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-    """Paths of the empty mappings and sequences of a document (``stringData: {}``)."""
-    if isinstance(node, yaml.MappingNode):
-        if not node.value and path:
-            yield path
-        for key, value in node.value:
-            name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
-            if not (not path and name == "sops"):
-                yield from _empty_containers(value, (*path, name))
-    elif isinstance(node, yaml.SequenceNode):
-        if not node.value and path:
-            yield path
-        for item in node.value:
-            yield from _empty_containers(item, path)
 
 
 def _rules(metadata: Any) -> SelectionRules | str | None:
@@ -190,12 +178,9 @@ def _encrypts_nothing(ctx: CheckContext) -> Iterator[Violation]:
             continue
         rules = docs[0][1]
         if any(rules.should_encrypt(list(leaf.path), [], False) for leaf in every):
-            continue  # it selects values (empty ones stay "", plain ones are the other check's)
+            continue  # it selects values (empty ones, ``stringData: {}`` too, stay as they are)
         if all(leaf.path[:1] in (("apiVersion",), ("kind",), ("metadata",)) for leaf in leaves):
             continue  # only what names the object (``kind: Secret`` and no data yet): nothing to protect
-        empty = [path for doc, _ in docs for path in _empty_containers(doc.node, ())]
-        if any(rules.should_encrypt(list(path), [], False) for path in empty):
-            continue  # ``stringData: {}``: the rule selects the section, which holds nothing yet
         yield Violation(
             SOPS_SELECTION_ENCRYPTS_NOTHING.id,
             file.rel,
