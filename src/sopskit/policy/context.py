@@ -15,6 +15,7 @@ Environment semantics (documented in docs/guardrails.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cached_property
@@ -23,7 +24,7 @@ from typing import Any
 
 from sopskit.policy.repo import Repo, RepoFile
 from sopskit.policy.settings import PolicySettings
-from sopskit.policy.sopsconfig import RuleView, SopsConfigView
+from sopskit.policy.sopsconfig import CONFIG_NAMES, RuleView, SopsConfigView, read_sops_config
 
 _PROBE_NAMES = (
     "secret.yaml",
@@ -154,11 +155,26 @@ class CheckContext:
             return None
         return self.sops_config.rule_for(self.config_relative(file.rel))
 
+    def sops_configs(self) -> Iterator[SopsConfigView]:
+        """The ``.sops.yaml`` in use, then every other one in the repository (each once)."""
+        seen: set[Path] = set()
+        if self.sops_config is not None:
+            seen.add(self.sops_config.path.resolve())
+            yield self.sops_config
+        for file in self.repo.files:
+            if file.name in CONFIG_NAMES and file.path.resolve() not in seen:
+                seen.add(file.path.resolve())
+                yield read_sops_config(file.path)
+
     def config_rel(self) -> str:
         """The ``.sops.yaml`` path as violations report it (relative to the root if inside)."""
         if self.sops_config is None:
             return ".sops.yaml"
-        return _relative_or_absolute(self.sops_config.path, self.repo.root)
+        return self.relative(self.sops_config.path)
+
+    def relative(self, path: Path) -> str:
+        """``path`` as violations report it: relative to the checked root, absolute outside it."""
+        return _relative_or_absolute(path, self.repo.root)
 
 
 def _default_patterns(name: str) -> tuple[str, ...]:

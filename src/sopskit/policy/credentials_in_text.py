@@ -77,6 +77,15 @@ def _looks_like_a_name(token: str) -> bool:
     return len(parts) >= 3 and all(p.isalpha() or p.isdigit() for p in parts)
 
 
+#: the name of a hashing or cipher algorithm: what ``htpasswd_encryption: bcrypt`` or
+#: ``password_scheme: sha512`` set is how a credential is stored, not a credential
+_ALGORITHM_NAME = re.compile(
+    r"(?i)^(?:bcrypt|scrypt|yescrypt|argon2(?:id|i|d)?|pbkdf2(?:[-_]sha-?\d+)?|s?sha-?(?:1|224|256|384|512)(?:[-_]crypt)?|"
+    r"md5(?:[-_]crypt)?|apr1|crypt|des|3des|aes-?(?:128|192|256)(?:-?(?:gcm|cbc|ctr))?|chacha20(?:-poly1305)?|"
+    r"[hre]s(?:256|384|512)|ed25519|ecdsa|rsa|plain(?:text)?|cleartext)$"
+)
+
+
 def is_credential(key: str, value: Any) -> bool:
     """One scalar value under ``key`` is a credential."""
     if not isinstance(value, str):
@@ -85,6 +94,8 @@ def is_credential(key: str, value: Any) -> bool:
         return True
     if not is_credential_key(key) or is_placeholder(value) or "\n" in value.strip():
         return False
+    if _ALGORITHM_NAME.match(value.strip().strip("\"'")):
+        return False  # how the credential is hashed or encrypted, not the credential
     if values.is_location(value):
         return False  # an IP address, a mount path, a URL with nothing secret in it
     if value.strip().lower() == key.lower():
@@ -142,6 +153,7 @@ _CONFIG_SHAPED = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}\.?(?:/[\w.-]+)*/?|"  # host / domain name (and path)
     r"\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?(?::\d+)?|[0-9a-f:]+::?[0-9a-f:]*(?:/\d{1,3})?|"  # IPv4/IPv6 (CIDR)
     r"[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}|"  # e-mail
+    r"[^<>@\n]{1,100}<[^@\s<>]+@[a-z0-9.-]+\.[a-z]{2,}>|"  # a named mailbox (a git author: ``Bot <bot@x.org>``)
     r"(?:/|\./|~/)[\w./-]*|"  # path
     r"[a-z]+(?:[_-][a-z]+)*(?:/[a-z][a-z0-9_+-]{0,30}){1,2}|"  # a time zone (Area/City), a word path
     r"\d+(?:\.\d+)?(?:ms|s|m|h|d|w|ki|mi|gi|ti|k|m|g|t|kb|mb|gb|tb)|"  # duration / size

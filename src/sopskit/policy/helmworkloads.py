@@ -14,6 +14,12 @@ default (which depends on the chart's templates and version):
   release's name: the common library names the account after the release (its full name), and
   adds the identifier as a suffix only when that differs, so both readings give the same name.
 
+When the values name no account, a ServiceAccount the repository commits with Helm's ownership
+annotations for this release (``meta.helm.sh/release-name: <release>`` and, where given,
+``meta.helm.sh/release-namespace``, in the release's namespace) is the release's: it is written so
+that the chart adopts it (Helm refuses to take over an object without them), so the chart
+creates an account of that name, which its pods run as.
+
 A name holding a template (``${VAR}``, ``{{ }}``) is not followed. Where the chart's objects run:
 the HelmRelease's ``spec.targetNamespace``, else where the HelmRelease itself is applied
 (:func:`workload_namespace`, which plain workloads use too).
@@ -87,6 +93,29 @@ def release_accounts(data: dict[str, Any]) -> list[str]:
     # a pod template in the values (actions-runner-controller's gha-runner-scale-set)
     add(_mapping(_mapping(values, "template"), "spec").get("serviceAccountName"))
     return names
+
+
+_RELEASE_NAME = "meta.helm.sh/release-name"
+_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
+
+
+def adopted_accounts(ctx: CheckContext) -> dict[tuple[str | None, str], list[str]]:
+    """(namespace, Helm release name) -> the ServiceAccounts committed for that release to adopt."""
+    cached = ctx.shared.get("helm_adopted_accounts")
+    if isinstance(cached, dict):
+        return cached
+    found: dict[tuple[str | None, str], list[str]] = {}
+    for file, doc in ctx.repo.documents():
+        if not is_kind(doc.data, "ServiceAccount"):
+            continue
+        annotations = _mapping(_mapping(doc.data, "metadata"), "annotations")
+        release = _explicit(annotations.get(_RELEASE_NAME))
+        if not release:
+            continue
+        namespace = _explicit(annotations.get(_RELEASE_NAMESPACE)) or workload_namespace(ctx, file, doc)
+        found.setdefault((namespace, release), []).append(name_of(doc.data))
+    ctx.shared["helm_adopted_accounts"] = found
+    return found
 
 
 def release_namespace(ctx: CheckContext, file: RepoFile, doc: YamlDocument) -> str | None:

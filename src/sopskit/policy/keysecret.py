@@ -26,20 +26,16 @@ policy layer never decrypts).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 from sopskit.errors import SopsError
 from sopskit.format.keytypes import flux_reads
 from sopskit.policy.context import CheckContext
 from sopskit.policy.fluxgraph import flux_kustomizations, graph_of
 from sopskit.policy.repo import RepoFile, is_kind
-from sopskit.policy.sopsconfig import SopsConfigView, read_sops_config
 from sopskit.stores import format_for_path, get_store, read_encrypted
 
 #: master-key types the controller uses through its own cloud identity (no key Secret needed)
 CLOUD_KEY_TYPES = frozenset(("kms", "gcp_kms", "azure_kv", "hc_vault"))
-_CONFIG_NAMES = (".sops.yaml", ".sops.yml")
 _FALLBACK_FORMATS = ("yaml", "json", "dotenv", "ini")
 #: a patch (JSON 6902 path or strategic-merge body) that sets a Kustomization's decryption
 _DECRYPTION_PATCH = re.compile(r"(?m)/spec/decryption\b|^\s*decryption:")
@@ -63,7 +59,7 @@ def _reason(ctx: CheckContext) -> str | None:
             "(rbac-workload-reads-all-secrets still reports broad Secret reads)"
         )
     types: set[str] = set()
-    for config in _configs(ctx):
+    for config in ctx.sops_configs():
         if config.error is not None or config.parse.error is not None:
             return None
         types |= {key.key_type for rule in config.rules for group in rule.rule.key_groups for key in group}
@@ -78,7 +74,7 @@ def _reason(ctx: CheckContext) -> str | None:
         types |= file_types
         if not types <= CLOUD_KEY_TYPES:
             return None
-    if not types and (any(True for _ in _configs(ctx)) or any(f.is_encrypted for f in ctx.repo.files)):
+    if not types and (any(True for _ in ctx.sops_configs()) or any(f.is_encrypted for f in ctx.repo.files)):
         return None  # SOPS in use, but no key named: nothing tells how Flux decrypts
     graph = graph_of(ctx)
     if graph.global_decryption or graph.decryption_patched:
@@ -119,18 +115,6 @@ def _sops_only_outside_flux(ctx: CheckContext) -> bool:
     if _committed_key_secret(ctx) or _names_decryption_elsewhere(ctx):
         return False
     return not any(graph.reaches(file.rel) for file in encrypted)
-
-
-def _configs(ctx: CheckContext) -> Iterator[SopsConfigView]:
-    """The ``.sops.yaml`` in use and every other one in the repository."""
-    seen: set[Path] = set()
-    if ctx.sops_config is not None:
-        seen.add(ctx.sops_config.path.resolve())
-        yield ctx.sops_config
-    for file in ctx.repo.files:
-        if file.name in _CONFIG_NAMES and file.path.resolve() not in seen:
-            seen.add(file.path.resolve())
-            yield read_sops_config(file.path)
 
 
 def file_key_types(file: RepoFile) -> set[str] | None:

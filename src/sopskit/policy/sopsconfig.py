@@ -22,6 +22,8 @@ from sopskit.format.textcodec import decode_text
 from sopskit.policy.yamldocs import YamlParse, parse_yaml_documents
 
 CONFIG_NAME = ".sops.yaml"
+#: the names a repository's sops configurations go by (sops reads only the first; 3.10+ warns on the second)
+CONFIG_NAMES = (CONFIG_NAME, ".sops.yml")
 _MAX_PARENTS = 100  # sops stops walking up after this many levels
 
 

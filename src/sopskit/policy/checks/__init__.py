@@ -27,6 +27,7 @@ from sopskit.policy.checks.flux import (
 from sopskit.policy.checks.gitignore import GITIGNORE_AGEKEY
 from sopskit.policy.checks.recipients import NAMESPACE_RECIPIENT_MISMATCH, SHARED_AGE_RECIPIENT
 from sopskit.policy.checks.secrets import PLAINTEXT_SECRET
+from sopskit.policy.checks.sopsconfigkeys import SOPS_CONFIG_IGNORED_KEY
 from sopskit.policy.checks.sopsfiles import SOPS_PLAINTEXT_VALUE, SOPS_SELECTION_ENCRYPTS_NOTHING
 from sopskit.policy.checks.syntax import YAML_PARSE_ERROR
 from sopskit.policy.checks.terraform import TERRAFORM_SECRET_DEFAULT, TERRAFORM_SENSITIVE_OUTPUT
@@ -35,6 +36,7 @@ POLICY_CHECKS: tuple[Check, ...] = (
     PLAINTEXT_SECRET,
     SOPS_PLAINTEXT_VALUE,
     SOPS_SELECTION_ENCRYPTS_NOTHING,
+    SOPS_CONFIG_IGNORED_KEY,
     PRIVATE_KEY,
     KUBECONFIG,
     CLOUD_CREDENTIALS,

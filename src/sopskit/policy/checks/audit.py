@@ -55,9 +55,11 @@ from sopskit.policy.fluxgraph import (
     left_out_of_kustomization,
 )
 from sopskit.policy.helmworkloads import (
+    adopted_accounts,
     flux_target_namespace,
     is_helm_release,
     release_accounts,
+    release_name,
     release_namespace,
     workload_namespace,
 )
@@ -492,7 +494,8 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
         if is_helm_release(data):
             # a chart's workloads, by the accounts its values name (no pod spec: no image)
             release_ns = release_namespace(ctx, file, doc)
-            for release_account in release_accounts(data):
+            named = release_accounts(data) or adopted_accounts(ctx).get((release_ns, release_name(data)), [])
+            for release_account in named:
                 yield release_ns, release_account, f"HelmRelease/{name_of(data)}", {}
             continue
         if data.get("kind") not in _WORKLOAD_KINDS:
@@ -553,6 +556,47 @@ def _argocd_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
     found = {key for key, argocd in verdicts.items() if argocd}
     ctx.shared["audit_argocd_accounts"] = found
     return found
+
+
+#: the label ``flux create tenant`` puts on a tenant's ServiceAccount (and its Namespace, RoleBinding)
+_FLUX_TENANT_LABEL = "toolkit.fluxcd.io/tenant"
+_IMPERSONATING_APIS = ("kustomize.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/")
+
+
+def _flux_impersonation_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
+    """(namespace, service account) that Flux acts as: a Flux Kustomization's or HelmRelease's
+    ``spec.serviceAccountName`` (kustomize- and helm-controller impersonate it to apply), and a
+    ServiceAccount that ``flux create tenant`` made (its tenant label). ``None`` as namespace:
+    the name alone, where the repository does not say the namespace."""
+    cached = ctx.shared.get("audit_flux_impersonated")
+    if isinstance(cached, set):
+        return cached
+    found: set[tuple[str | None, str]] = set()
+    for file, doc in ctx.repo.documents():
+        data = doc.data
+        spec = data.get("spec")
+        if str(data.get("apiVersion", "")).startswith(_IMPERSONATING_APIS) and isinstance(spec, dict):
+            account = spec.get("serviceAccountName")
+            if isinstance(account, str) and account:
+                found.add((ctx.repo.namespace_of(file, doc), account))
+        elif is_kind(data, "ServiceAccount") and _FLUX_TENANT_LABEL in _labels(data):
+            found.add((ctx.repo.namespace_of(file, doc), name_of(data)))
+    ctx.shared["audit_flux_impersonated"] = found
+    return found
+
+
+def _only_flux_acts_as(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
+    """A ServiceAccount that Flux impersonates and no workload of the repository runs as: no pod
+    holds its token, and what it may read kustomize-controller reads anyway. A tenant's account
+    that also runs a Deployment stays reported."""
+    if subject.get("kind") != "ServiceAccount":
+        return False
+    name = str(subject.get("name", ""))
+    sa_namespace = _subject_namespace(ctx, file, subject, namespace)
+    impersonated = _flux_impersonation_accounts(ctx)
+    if (sa_namespace, name) not in impersonated and not any(n == name and ns is None for ns, n in impersonated):
+        return False
+    return not any(account == name and ns in (sa_namespace, None) for ns, account in _workload_service_accounts(ctx))
 
 
 def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
@@ -618,7 +662,7 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))
-            if _is_flux(ctx, file, subject, namespace):
+            if _is_flux(ctx, file, subject, namespace) or _only_flux_acts_as(ctx, file, subject, namespace):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue

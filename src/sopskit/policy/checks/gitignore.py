@@ -32,9 +32,12 @@ _CONVENTIONAL = ("age.key", "keys.txt")
 #: ``SOPS_AGE_KEY_FILE=...``; ``$(pwd)/``, ``$PWD/``, direnv's ``$(expand_path ...)`` and just's
 #: ``justfile_directory() / "..."`` mean the work tree
 _KEY_FILE_SETTING = re.compile(
-    r"SOPS_AGE_KEY_FILE[\"']?\s*(?::=|[:=])\s*(?:justfile_directory\(\)\s*/\s*)?[\"']?"
-    r"(?:\$\(expand_path\s+|\$\(pwd\)/|\$\{?PWD\}?/)?([^\"'\s)]+)"
+    r"(?<!\$\{)SOPS_AGE_KEY_FILE[\"']?\s*(?::=|[:=])\s*(?:justfile_directory\(\)\s*/\s*)?[\"']?"
+    r"(?:\$\(expand_path\s+|\$\(pwd\)/|\$\{?PWD\}?/)?((?:\{\{[^}\n]*\}\}|[^\"'\s)])+)"
 )
+#: a shell expansion of the variable: only ``${SOPS_AGE_KEY_FILE:-path}`` (or ``:=``) names a file;
+#: ``${SOPS_AGE_KEY_FILE:?message}`` only insists that it is set, ``:+`` substitutes something else
+_KEY_FILE_EXPANSION_DEFAULT = re.compile(r"\$\{SOPS_AGE_KEY_FILE:?[-=]((?:\$\{[^}]*\}|[^}\"'\s])+)\}")
 _HOME_KEY_FILE = re.compile(
     r"(?:~|\$HOME|\$\{HOME\})/\.config/[^\s\"']*keys\.txt"
     # a script that reads the key from the home directory (``cat ~/.local/cluster.agekey | kubectl ...``)
@@ -46,25 +49,32 @@ _OUTSIDE = re.compile(
 )
 #: ``${SOPS_AGE_KEY_FILE:-$HOME/...}``: the default is where the key is when nothing overrides it
 _DEFAULTED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(.*)$")
-_TOOLING_NAMES = (".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".mise.toml", "mise.toml",
-                  # dotenv files (and their committed templates) that the repository's scripts load
-                  ".env", *(f".env{suffix}" for suffix in FILL_IN_SUFFIXES))
+#: compared lower-cased (``Justfile``, ``.justfile``, ``taskfile.yml``)
+_TOOLING_NAMES = frozenset(name.lower() for name in (
+    ".envrc", "Taskfile.yaml", "Taskfile.yml", "Makefile", "justfile", ".justfile", ".mise.toml", "mise.toml",
+    # dotenv files (and their committed templates) that the repository's scripts load
+    ".env", *(f".env{suffix}" for suffix in FILL_IN_SUFFIXES),
+))
 _SHELL_SHEBANG = re.compile(r"#!\s*/(?:usr/)?bin/(?:env\s+)?(?:ba|z|k|da)?sh\b")
-_TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc")
+#: ``.nix``: a flake's or shell.nix's ``shellHook`` exports the variable for the dev shell
+_TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc", ".nix")
+#: ``SOPS_AGE_KEY_FILE={{ key_file }}`` in a justfile: the value of ``key_file := "..."``
+_JUST_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$")
 
 
 def _key_file_settings(ctx: CheckContext) -> list[str]:
     """Where the repository's own tooling tells sops to find the age key."""
     found: list[str] = []
     for file in ctx.repo.files:
-        if file.name not in _TOOLING_NAMES and not file.name.endswith(_TOOLING_SUFFIXES) and (
+        if file.name.lower() not in _TOOLING_NAMES and not file.name.endswith(_TOOLING_SUFFIXES) and (
             "." in file.name or not _SHELL_SHEBANG.match(file.text or "")  # script/setup: shell, no suffix
         ):
             continue
         text = file.text or ""
         if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text and ".agekey" not in text):
             continue
-        found.extend(m.group(1) for m in _KEY_FILE_SETTING.finditer(text))
+        found.extend(_just_value(text, m.group(1)) for m in _KEY_FILE_SETTING.finditer(text))
+        found.extend(m.group(1) for m in _KEY_FILE_EXPANSION_DEFAULT.finditer(text))
         found.extend(m.group(0) for m in _HOME_KEY_FILE.finditer(text))
     values = []
     for value in found:
@@ -76,6 +86,17 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
         if value and not value.startswith(("$SOPS_AGE_KEY_FILE", "${SOPS_AGE_KEY_FILE")):
             values.append(value)
     return values
+
+
+def _just_value(text: str, value: str) -> str:
+    """A justfile interpolation (``{{ key_file }}``) replaced by the variable's quoted value in the
+    same file (``key_file := "~/.config/sops/age/keys.txt"``); anything else as it is."""
+    interpolation = _JUST_INTERPOLATION.match(value)
+    if interpolation is None:
+        return value
+    name = re.escape(interpolation.group(1))
+    assignment = re.search(rf"(?m)^(?:export\s+)?{name}\s*:=\s*([\"'])([^\"'\n]+)\1", text)
+    return assignment.group(2) if assignment else value
 
 
 def is_ignored(gitignore: str, path: str) -> bool:
