@@ -162,3 +162,39 @@ class TestAccountAdoptedByARelease:
         values = "    serviceAccount:\n      name: status-reader\n"
         root = make_repo({"app/release.yaml": helm_release(values), "app/rbac.yaml": self.account("status")})
         assert policy(root, "rbac-workload-reads-all-secrets") == []
+
+
+class TestKustomizationCommentedOutOfItsParent:
+    """A Flux Kustomization whose defining file the parent kustomization comments out deploys
+    nothing, so the RBAC its path holds is not deployed either (a staging cluster's dashboard)."""
+
+    @staticmethod
+    def repo(make_repo: RepoFactory, listed: bool) -> Path:
+        entry = "  - ./dash/ks.yaml\n" if listed else "  # - ./dash/ks.yaml\n"
+        root_ks = (
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n"
+            "  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n"
+            "  sourceRef: {kind: GitRepository, name: flux-system}\n"
+        )
+        dash_ks = root_ks.replace("name: apps\n", "name: dash\n").replace("path: ./apps\n", "path: ./apps/dash/app\n")
+        return make_repo({
+            **FLUX_SOURCE,
+            "clusters/home/apps.yaml": root_ks,
+            "clusters/home/kustomization.yaml": "resources:\n  - source.yaml\n  - apps.yaml\n",
+            "apps/kustomization.yaml": "resources:\n  - ./web/ks.yaml\n" + entry,
+            "apps/web/ks.yaml": dash_ks.replace("name: dash\n", "name: web\n").replace("dash/app", "web/app"),
+            "apps/web/app/kustomization.yaml": "resources:\n  - deploy.yaml\n",
+            "apps/web/app/deploy.yaml": workload("Deployment", "web", "web", "web", "example.org/web:1.0"),
+            "apps/dash/ks.yaml": dash_ks,
+            "apps/dash/app/kustomization.yaml": "resources:\n  - rbac.yaml\n  - deploy.yaml\n",
+            "apps/dash/app/deploy.yaml": workload("Deployment", "dash", "dash", "dash", "example.org/dash:1.0"),
+            "apps/dash/app/rbac.yaml": cluster_binding("dash-admin", "cluster-admin", "dash", "dash",
+                                                       define_role=False),
+        })
+
+    def test_rbac_under_a_commented_out_kustomization_is_not_deployed(self, make_repo: RepoFactory) -> None:
+        assert policy(self.repo(make_repo, listed=False), "rbac-workload-reads-all-secrets") == []
+
+    def test_the_same_tree_listed_is(self, make_repo: RepoFactory) -> None:
+        assert policy(self.repo(make_repo, listed=True), "rbac-workload-reads-all-secrets") == [
+            ("apps/dash/app/rbac.yaml", 1)]

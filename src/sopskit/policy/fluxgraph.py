@@ -681,12 +681,15 @@ class FluxGraph:
 
     @cached_property
     def _own_built(self) -> frozenset[str]:
-        """Every file a build of this repository's Flux paths (and FluxInstance sync paths) reads."""
+        """Every file a build of this repository's live Flux paths (and FluxInstance sync paths)
+        reads. A Kustomization defined in a file that no live Kustomization builds (its entry
+        commented out of the parent kustomization) deploys nothing (:meth:`is_live`)."""
         built: set[str] = set()
         for path in self._instance_paths:
             built |= self.builds.inputs(path)
         for k in self.own:
-            built |= self.flux_inputs(k)
+            if self.is_live(k):
+                built |= self.flux_inputs(k)
         return frozenset(built)
 
     def flux_inputs(self, kustomization: FluxKustomization) -> frozenset[str]:

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from sopskit.format.selection import SELECTION_OPTIONS
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.results import Violation
@@ -33,16 +34,7 @@ from sopskit.policy.sopsconfig import CONFIG_NAME, SopsConfigView
 #: ``configFile`` (plus sopskit's own settings section)
 _TOP_KEYS = frozenset(("creation_rules", "destination_rules", "stores", "sopskit"))
 #: the selection options, at most one per rule
-_SELECTION_KEYS = frozenset(
-    (
-        "unencrypted_suffix",
-        "encrypted_suffix",
-        "unencrypted_regex",
-        "encrypted_regex",
-        "unencrypted_comment_regex",
-        "encrypted_comment_regex",
-    )
-)
+_SELECTION_KEYS = frozenset(SELECTION_OPTIONS)
 #: ``creationRule``
 _RULE_KEYS = frozenset(
     (
