@@ -100,8 +100,11 @@ def is_credential(key: str, value: Any) -> bool:
         return False  # an IP address, a mount path, a URL with nothing secret in it
     if value.strip().lower() == key.lower():
         return False  # ``accesskeysecret: accesskeysecret``
-    # ``tlsSecret: grafana-tls`` names a Secret object; a real credential is not a kebab-case name
-    return not (key.lower().endswith(("secret", "key")) and "-" in value and _OBJECT_NAME.match(value.strip()))
+    # ``tlsSecret: grafana-tls`` names a Secret object, and so does each item of a ``secrets:`` list
+    # (``prometheusSpec.secrets: [etcd-client-certs]``, Secrets to mount); a real credential is
+    # not a kebab-case name
+    return not (key.lower().endswith(("secret", "secrets", "key")) and "-" in value
+                and _OBJECT_NAME.match(value.strip()))
 
 
 def credential_keys(data: Any, key: str = "") -> Iterator[str]:

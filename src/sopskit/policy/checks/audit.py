@@ -45,8 +45,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from sopskit.detectors import names
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.credentials_in_text import is_config_shaped, is_material
 from sopskit.policy.fluxgraph import (
     deleted_by_patch,
     dropped_from_flux,
@@ -80,6 +82,13 @@ _STATE_SECRET_TYPES = {
     "azurerm_key_vault_secret": ("value",),
     "google_service_account_key": ("private_key",),
     "kubernetes_secret": ("data",),
+}
+#: data sources whose state holds what they read decrypted: the carlpett/sops provider's
+#: ``sops_file`` and ``sops_external`` (``data`` and ``raw``: the whole plaintext of the SOPS
+#: file; older provider versions mark neither sensitive, so ``sensitive_attributes`` is empty)
+_STATE_SECRET_DATA_TYPES = {
+    "sops_file": ("data", "raw"),
+    "sops_external": ("data", "raw"),
 }
 _SECRET_READ_ACTIONS = re.compile(
     r"(?i)^(\*|secretsmanager:\*|secretsmanager:GetSecretValue|ssm:\*|ssm:GetParameters?|"
@@ -146,16 +155,20 @@ def _terraform_state_secrets(ctx: CheckContext) -> Iterator[Violation]:
         if state is None:
             continue
         for resource in state.get("resources") or []:
-            if not isinstance(resource, dict) or resource.get("mode") == "data":
+            if not isinstance(resource, dict):
                 continue
             rtype, name = str(resource.get("type", "")), str(resource.get("name", ""))
+            is_data = resource.get("mode") == "data"
+            if is_data and rtype not in _STATE_SECRET_DATA_TYPES:
+                continue
+            known = _STATE_SECRET_DATA_TYPES if is_data else _STATE_SECRET_TYPES
             for instance in resource.get("instances") or []:
                 attributes = instance.get("attributes") if isinstance(instance, dict) else None
                 if not isinstance(attributes, dict):
                     continue
-                secret_attrs = [a for a in _STATE_SECRET_TYPES.get(rtype, ()) if attributes.get(a)]
+                secret_attrs = [a for a in known.get(rtype, ()) if attributes.get(a)]
                 secret_attrs += [a for a in _sensitive_attribute_names(instance) if attributes.get(a)
-                                 and a not in secret_attrs]
+                                 and a not in secret_attrs and not _tainted_configuration(a, attributes.get(a))]
                 if secret_attrs:
                     yield Violation(
                         TERRAFORM_STATE_SECRET.id, file.rel, _line_of(file, f'"{name}"'),
@@ -163,6 +176,18 @@ def _terraform_state_secrets(ctx: CheckContext) -> Iterator[Violation]:
                         TERRAFORM_STATE_SECRET.fix,
                     )
                     break
+
+
+def _tainted_configuration(attribute: str, value: Any) -> bool:
+    """A value Terraform marks sensitive only because it was computed from a sensitive input (a
+    DNS record's name built from a domain read out of a SOPS file): under an attribute that does
+    not name a credential, a host name, a host pattern (``*.example.org``, ``app.example.org/*``),
+    a number or a flag is configuration."""
+    if names.is_credential_name(attribute) or (isinstance(value, str) and is_material(value)):
+        return False
+    return isinstance(value, (bool, int, float)) or (
+        isinstance(value, str) and is_config_shaped(value.replace("*", "x"))
+    )
 
 
 def _sensitive_attribute_names(instance: dict[str, Any]) -> list[str]:

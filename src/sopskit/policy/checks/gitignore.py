@@ -58,6 +58,8 @@ _TOOLING_NAMES = frozenset(name.lower() for name in (
 _SHELL_SHEBANG = re.compile(r"#!\s*/(?:usr/)?bin/(?:env\s+)?(?:ba|z|k|da)?sh\b")
 #: ``.nix``: a flake's or shell.nix's ``shellHook`` exports the variable for the dev shell
 _TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc", ".nix")
+#: Nix's ``${builtins.getEnv "HOME"}`` (devenv ``env.SOPS_AGE_KEY_FILE = "..."``) reads like ``$HOME``
+_NIX_GETENV = re.compile(r'\$\{\s*builtins\.getEnv\s+"([A-Za-z_][A-Za-z0-9_]*)"\s*\}')
 #: ``SOPS_AGE_KEY_FILE={{ key_file }}`` in a justfile: the value of ``key_file := "..."``
 _JUST_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$")
 
@@ -70,7 +72,7 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
             "." in file.name or not _SHELL_SHEBANG.match(file.text or "")  # script/setup: shell, no suffix
         ):
             continue
-        text = file.text or ""
+        text = _NIX_GETENV.sub(r"$\1", file.text or "") if file.name.endswith(".nix") else file.text or ""
         if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text and ".agekey" not in text):
             continue
         found.extend(_just_value(text, m.group(1)) for m in _KEY_FILE_SETTING.finditer(text))

@@ -43,9 +43,10 @@ from sopskit.detectors.values import is_reference as is_reference_syntax
 from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.credentials_in_text import file_holds_credential, is_placeholder, is_secret_value
+from sopskit.policy.credentials_in_text import file_holds_credential, is_material, is_placeholder, is_secret_value
 from sopskit.policy.fluxgraph import (
     deleted_by_patch,
+    dropped_from_flux,
     left_out_of_kustomization,
     library_not_built,
     reached_by_a_build,
@@ -153,7 +154,10 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         # a file no build reads (its kustomization does not list it, ``# - ./oidc-secret.yaml``;
         # an example nothing lists) is not applied: a placeholder in it waits for the reader; a
         # real credential in it is still in Git
-        applied = file.rel not in left_out and reached_by_a_build(ctx, file.rel)
+        # nor is one in a kustomize directory that Flux deploys the tree around but dropped (the
+        # parent kustomization comments the app out, ``# - harbor/``)
+        applied = (file.rel not in left_out and reached_by_a_build(ctx, file.rel)
+                   and not dropped_from_flux(ctx, file.rel))
         for field_name, values in sections.items():
             keys = [
                 key for key, text in values
@@ -286,14 +290,25 @@ def _plaintext_generators(ctx: CheckContext) -> Iterator[Violation]:
 _PLACEHOLDER_FILE = re.compile(r"<[^<>\n]{1,200}>")
 
 
+#: a sentence: three or more words of letters, with ordinary punctuation
+_PROSE = re.compile(r"[A-Za-z][\w'’,.!?()-]*(?:\s+[\w'’,.!?()&:-]+){2,}")
+
+
 def _generator_file_holds_secret(rel: str, text: str, *, env: bool) -> bool:
     """A file a secretGenerator reads is a finding when it holds a credential: a Helm values
     file turned into a Secret for ``valuesFrom`` usually holds none (only chart defaults and
     comments); a file of unknown format is judged as a whole."""
-    if _PLACEHOLDER_FILE.fullmatch(text.strip()):
-        return False
+    if _PLACEHOLDER_FILE.fullmatch(text.strip()) or is_public_material(text):
+        return False  # a placeholder, or a certificate / CA bundle / public key: public by design
     holds = file_holds_credential(rel, text, env=env)
-    return (not is_harmless_config(text)) if holds is None else holds
+    if holds is not None:
+        return holds
+    if "\n" not in text.strip():
+        # one line: a password file (``admin-password``, a lone token) or a message of words (an
+        # IRC ``motd``): words count only under a file name that says credential, or as key material
+        name = rel.rsplit("/", 1)[-1]
+        return is_material(text) or names.is_credential_name(name) or not _PROSE.fullmatch(text.strip())
+    return not is_harmless_config(text)
 
 
 PLAINTEXT_SECRET = Check(
