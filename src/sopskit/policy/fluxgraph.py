@@ -782,7 +782,11 @@ class FluxGraph:
             by_others |= includes[id(k)] - {k.file.rel}
         if not by_others:
             return None
-        live = {k.file.rel for k in builders if k.file.rel not in by_others and includes[id(k)] - {k.file.rel}}
+        # the roots: built by no other Kustomization, or the one ``flux bootstrap`` applies itself
+        # (``flux-system/flux-system`` in gotk-sync.yaml), which may also be built by a second
+        # Kustomization of the same directory (two Kustomizations building each other)
+        live = {k.file.rel for k in builders if includes[id(k)] - {k.file.rel}
+                and (k.file.rel not in by_others or (k.namespace, k.name) == ("flux-system", "flux-system"))}
         for path in self._instance_paths:  # what a FluxInstance's own sync Kustomization builds
             live |= self.builds.resources(path) & defined
         changed = True

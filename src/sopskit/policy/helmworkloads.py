@@ -5,6 +5,8 @@ the HelmRelease's ``spec.values``. Only names written there are followed, never 
 default (which depends on the chart's templates and version):
 
 * ``serviceAccountName: NAME`` and ``serviceAccount.name: NAME`` (most charts);
+* ``<component>.serviceAccountName: NAME`` (gitlab-runner's ``rbac.serviceAccountName`` and
+  ``runners.serviceAccountName``);
 * ``serviceAccount.<component>.name: NAME`` (charts with several accounts, e.g. velero's
   ``serviceAccount.server.name``);
 * ``controllers.<controller>.serviceAccount.name: NAME`` (bjw-s app-template 3.x);
@@ -88,6 +90,11 @@ def release_accounts(data: dict[str, Any]) -> list[str]:
             add(entry.get("name"))
         elif str(key) == release and entry.get("enabled", True) is not False:
             add(str(key))
+    # a component's own key (gitlab-runner's ``rbac.serviceAccountName`` and
+    # ``runners.serviceAccountName``, ``server.serviceAccountName``)
+    for key, component in values.items():
+        if isinstance(component, dict) and key != "template":
+            add(component.get("serviceAccountName"))
     for controller in _mapping(values, "controllers").values():
         add(_mapping(controller, "serviceAccount").get("name"))
     # a pod template in the values (actions-runner-controller's gha-runner-scale-set)

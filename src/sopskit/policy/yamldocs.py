@@ -8,6 +8,7 @@ be a secret), and accepts unknown tags (``!Ref``, ``!vault``) instead of failing
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +82,26 @@ class YamlParse:
     error_line: int | None = None
 
 
+#: tabs (and spaces before them) that end a line
+_TRAILING_TABS = re.compile(r"[ \t]*\t(?=\r?\n|\Z)")
+
+
 def parse_yaml_documents(text: str) -> YamlParse:
-    """Parse every document of ``text``; never raises on malformed input."""
+    """Parse every document of ``text``; never raises on malformed input.
+
+    PyYAML's pure-Python scanner refuses a tab after a plain value at the end of a line
+    (``state: drain<TAB>``), which libyaml, Go's YAML (Flux, kubectl) and Ansible read as
+    trailing white space: such a text is parsed again without those tabs before it is called
+    broken."""
+    parsed = _parse(text)
+    if parsed.error is not None and "\t" in text and _TRAILING_TABS.search(text):
+        retried = _parse(_TRAILING_TABS.sub("", text))
+        if retried.error is None:
+            return retried
+    return parsed
+
+
+def _parse(text: str) -> YamlParse:
     documents: list[YamlDocument] = []
     try:
         loader = _TolerantLoader(text)  # the reader rejects control characters here already

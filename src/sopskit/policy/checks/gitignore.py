@@ -60,8 +60,9 @@ _SHELL_SHEBANG = re.compile(r"#!\s*/(?:usr/)?bin/(?:env\s+)?(?:ba|z|k|da)?sh\b")
 _TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc", ".nix")
 #: Nix's ``${builtins.getEnv "HOME"}`` (devenv ``env.SOPS_AGE_KEY_FILE = "..."``) reads like ``$HOME``
 _NIX_GETENV = re.compile(r'\$\{\s*builtins\.getEnv\s+"([A-Za-z_][A-Za-z0-9_]*)"\s*\}')
-#: ``SOPS_AGE_KEY_FILE={{ key_file }}`` in a justfile: the value of ``key_file := "..."``
-_JUST_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$")
+#: ``SOPS_AGE_KEY_FILE={{ key_file }}`` in a justfile (the value of ``key_file := "..."``), or
+#: ``{{ base_dir }}/...`` in an Ansible task (the playbook's ``base_dir: /opt/k8s``)
+_JUST_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
 
 
 def _key_file_settings(ctx: CheckContext) -> list[str]:
@@ -91,14 +92,16 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
 
 
 def _just_value(text: str, value: str) -> str:
-    """A justfile interpolation (``{{ key_file }}``) replaced by the variable's quoted value in the
-    same file (``key_file := "~/.config/sops/age/keys.txt"``); anything else as it is."""
+    """A leading interpolation (``{{ key_file }}``, ``{{ base_dir }}/keys/age.key``) replaced by
+    the variable's value in the same file: a justfile's ``key_file := "..."`` or an Ansible
+    playbook's ``vars:`` entry ``base_dir: "/opt/k8s"``; anything else as it is."""
     interpolation = _JUST_INTERPOLATION.match(value)
     if interpolation is None:
         return value
     name = re.escape(interpolation.group(1))
-    assignment = re.search(rf"(?m)^(?:export\s+)?{name}\s*:=\s*([\"'])([^\"'\n]+)\1", text)
-    return assignment.group(2) if assignment else value
+    assignment = re.search(
+        rf"(?m)^\s*(?:export\s+)?{name}\s*(?::=|:)\s*([\"']?)([^\"'\s{{}}][^\"'\n]*?)\1\s*$", text)
+    return assignment.group(2) + value[interpolation.end():] if assignment else value
 
 
 def is_ignored(gitignore: str, path: str) -> bool:

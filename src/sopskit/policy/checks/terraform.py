@@ -174,6 +174,17 @@ def _secret_locals(file: RepoFile, text: str) -> Iterator[Violation]:
             )
 
 
+#: a lower-case word or snake/kebab-case name
+_WORD_NAME = re.compile(r"[a-z]+(?:[_-][a-z]+)*")
+
+
+def _names_its_kind(literal: str) -> bool:
+    """A default that only names the kind of value expected (``"password"``, ``"api_token"``):
+    a label left for the tfvars file, not a credential."""
+    text = literal.strip("\"'")
+    return bool(_WORD_NAME.fullmatch(text)) and names.is_credential_name(text)
+
+
 def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(TERRAFORM_SECRET_DEFAULT.id, 0)
     for file, text in _tf_files(ctx):
@@ -189,7 +200,7 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
             if default is None:
                 continue
             literal = _LITERAL.match(default.group(1).strip())
-            if literal is None or "${" in literal.group(1):
+            if literal is None or "${" in literal.group(1) or _names_its_kind(literal.group(1)):
                 continue
             description = _DESCRIPTION.search(block.body)
             if description is not None and (_POINTER_DESCRIPTION.search(description.group(1))
