@@ -218,6 +218,9 @@ def test_parallel_run_writes_what_a_serial_run_writes(
     assert dry_serial[0] == dry_parallel[0] == 0
     assert dry_serial[1].replace(b"serial/", b"parallel/") == dry_parallel[1]  # the same diffs, same order
 
+    # each unwrap takes a moment, as a real vault's round trip does: parallel requests overlap even
+    # on a loaded two-core machine (without it, 24 fast requests could finish one by one)
+    azure_vault.latency = 0.02
     azure_vault.max_in_flight = 0
     run_serial = cli(capsysbinary, "updatekeys", "-y", "--jobs", "1", "serial")
     assert azure_vault.max_in_flight == 1
@@ -249,6 +252,7 @@ def test_rotate_directory_unwraps_each_file_once(
     old = {n: (secrets / n).read_bytes() for n in names}
     azure_vault.requests.clear()
     azure_vault.max_in_flight = 0
+    azure_vault.latency = 0.02  # a vault's round trip: the five workers' requests overlap
 
     code, _, err = cli(capsysbinary, "rotate", "-i", "--jobs", "5", str(secrets), str(tmp_path / "plain.txt"))
 

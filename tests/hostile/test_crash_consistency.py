@@ -112,9 +112,10 @@ def test_sigkill_during_in_place_write_leaves_no_plaintext_and_no_torn_file(
             assert b"sops:" in now and MARKER not in now, f"torn file after kill {index}"
             assert MARKER in decrypt(now, format="yaml", identities=[keyenv.key.identity])
         others = [p for p in _files(target.parent) if p != target]
-        if others and aim == "in-write" and now == start:
+        if others and now == start:
             # the one documented exception (docs/limits.md): a SIGKILL in the instant between
-            # linkat and rename leaves the named temp file, whole (the new content, never torn)
+            # linkat and rename leaves the named temp file, whole (the new content, never torn);
+            # a kill aimed "anywhere" lands there too, rarely (seen once in a CI run)
             [left] = others
             assert left.name.endswith(TEMP_SUFFIX), f"left behind after kill {index}: {left.name}"
             content = left.read_bytes()
