@@ -15,7 +15,6 @@ Environment semantics (documented in docs/guardrails.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cached_property
@@ -155,16 +154,17 @@ class CheckContext:
             return None
         return self.sops_config.rule_for(self.config_relative(file.rel))
 
-    def sops_configs(self) -> Iterator[SopsConfigView]:
-        """The ``.sops.yaml`` in use, then every other one in the repository (each once)."""
-        seen: set[Path] = set()
-        if self.sops_config is not None:
-            seen.add(self.sops_config.path.resolve())
-            yield self.sops_config
+    @cached_property
+    def sops_configs(self) -> tuple[SopsConfigView, ...]:
+        """The ``.sops.yaml`` in use, then every other one in the repository (each read once per
+        run: several checks look at all of them)."""
+        found = [self.sops_config] if self.sops_config is not None else []
+        seen = {config.path.resolve() for config in found}
         for file in self.repo.files:
             if file.name in CONFIG_NAMES and file.path.resolve() not in seen:
                 seen.add(file.path.resolve())
-                yield read_sops_config(file.path)
+                found.append(read_sops_config(file.path))
+        return tuple(found)
 
     def config_rel(self) -> str:
         """The ``.sops.yaml`` path as violations report it (relative to the root if inside)."""

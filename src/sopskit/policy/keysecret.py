@@ -59,7 +59,7 @@ def _reason(ctx: CheckContext) -> str | None:
             "(rbac-workload-reads-all-secrets still reports broad Secret reads)"
         )
     types: set[str] = set()
-    for config in ctx.sops_configs():
+    for config in ctx.sops_configs:
         if config.error is not None or config.parse.error is not None:
             return None
         types |= {key.key_type for rule in config.rules for group in rule.rule.key_groups for key in group}
@@ -74,7 +74,7 @@ def _reason(ctx: CheckContext) -> str | None:
         types |= file_types
         if not types <= CLOUD_KEY_TYPES:
             return None
-    if not types and (any(True for _ in ctx.sops_configs()) or any(f.is_encrypted for f in ctx.repo.files)):
+    if not types and (bool(ctx.sops_configs) or any(f.is_encrypted for f in ctx.repo.files)):
         return None  # SOPS in use, but no key named: nothing tells how Flux decrypts
     graph = graph_of(ctx)
     if graph.global_decryption or graph.decryption_patched:

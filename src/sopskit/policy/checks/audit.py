@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from sopskit.detectors import names
@@ -191,11 +191,11 @@ def _tainted_configuration(attribute: str, value: Any) -> bool:
 
 
 def _sensitive_attribute_names(instance: dict[str, Any]) -> list[str]:
-    names = []
+    attributes = []
     for path in instance.get("sensitive_attributes") or []:
         if isinstance(path, list) and path and isinstance(path[0], dict) and path[0].get("type") == "get_attr":
-            names.append(str(path[0].get("value")))
-    return names
+            attributes.append(str(path[0].get("value")))
+    return attributes
 
 
 def _line_of(file: RepoFile, needle: str) -> int | None:
@@ -618,10 +618,14 @@ def _only_flux_acts_as(ctx: CheckContext, file: RepoFile, subject: dict[str, Any
         return False
     name = str(subject.get("name", ""))
     sa_namespace = _subject_namespace(ctx, file, subject, namespace)
-    impersonated = _flux_impersonation_accounts(ctx)
-    if (sa_namespace, name) not in impersonated and not any(n == name and ns is None for ns, n in impersonated):
-        return False
-    return not any(account == name and ns in (sa_namespace, None) for ns, account in _workload_service_accounts(ctx))
+    return _names_account(_flux_impersonation_accounts(ctx), sa_namespace, name) and not _names_account(
+        _workload_service_accounts(ctx), sa_namespace, name)
+
+
+def _names_account(accounts: Collection[tuple[str | None, str]], namespace: str | None, name: str) -> bool:
+    """``accounts`` holds this one, by its namespace or by its name alone (``None``: the
+    repository did not say where that account lives)."""
+    return (namespace, name) in accounts or (None, name) in accounts
 
 
 def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
@@ -633,8 +637,7 @@ def _is_flux(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespa
     sa_namespace = _subject_namespace(ctx, file, subject, namespace)
     if sa_namespace == "flux-system" and name in _FLUX_SUBJECTS:
         return True
-    accounts = _flux_controller_accounts(ctx)
-    return (sa_namespace, name) in accounts or (None, name) in accounts
+    return _names_account(_flux_controller_accounts(ctx), sa_namespace, name)
 
 
 def _rbac_workload_reads_all_secrets(ctx: CheckContext) -> Iterator[Violation]:

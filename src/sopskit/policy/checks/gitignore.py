@@ -62,7 +62,7 @@ _TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc", ".nix")
 _NIX_GETENV = re.compile(r'\$\{\s*builtins\.getEnv\s+"([A-Za-z_][A-Za-z0-9_]*)"\s*\}')
 #: ``SOPS_AGE_KEY_FILE={{ key_file }}`` in a justfile (the value of ``key_file := "..."``), or
 #: ``{{ base_dir }}/...`` in an Ansible task (the playbook's ``base_dir: /opt/k8s``)
-_JUST_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
+_LEADING_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
 
 
 def _key_file_settings(ctx: CheckContext) -> list[str]:
@@ -76,7 +76,7 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
         text = _NIX_GETENV.sub(r"$\1", file.text or "") if file.name.endswith(".nix") else file.text or ""
         if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text and ".agekey" not in text):
             continue
-        found.extend(_just_value(text, m.group(1)) for m in _KEY_FILE_SETTING.finditer(text))
+        found.extend(_interpolated(text, m.group(1)) for m in _KEY_FILE_SETTING.finditer(text))
         found.extend(m.group(1) for m in _KEY_FILE_EXPANSION_DEFAULT.finditer(text))
         found.extend(m.group(0) for m in _HOME_KEY_FILE.finditer(text))
     values = []
@@ -91,11 +91,11 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
     return values
 
 
-def _just_value(text: str, value: str) -> str:
+def _interpolated(text: str, value: str) -> str:
     """A leading interpolation (``{{ key_file }}``, ``{{ base_dir }}/keys/age.key``) replaced by
     the variable's value in the same file: a justfile's ``key_file := "..."`` or an Ansible
     playbook's ``vars:`` entry ``base_dir: "/opt/k8s"``; anything else as it is."""
-    interpolation = _JUST_INTERPOLATION.match(value)
+    interpolation = _LEADING_INTERPOLATION.match(value)
     if interpolation is None:
         return value
     name = re.escape(interpolation.group(1))

@@ -23,13 +23,12 @@ from collections.abc import Iterator
 from difflib import SequenceMatcher
 from typing import Any
 
-import yaml
-
 from sopskit.format.selection import SELECTION_OPTIONS
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.results import Violation
 from sopskit.policy.sopsconfig import CONFIG_NAME, SopsConfigView
+from sopskit.policy.yamldocs import YamlDocument
 
 #: ``configFile`` (plus sopskit's own settings section)
 _TOP_KEYS = frozenset(("creation_rules", "destination_rules", "stores", "sopskit"))
@@ -82,24 +81,7 @@ def _has_value(value: Any) -> bool:
     return value not in (None, "", [], {}, False)
 
 
-def _key_line(node: yaml.Node, key: str) -> int | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, _value in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                return int(key_node.start_mark.line) + 1
-    return None
-
-
-def _children(node: yaml.Node, key: str) -> list[yaml.Node]:
-    """The items of the sequence at ``key`` of a mapping node (empty when it is no sequence)."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key and isinstance(value, yaml.SequenceNode):
-                return list(value.value)
-    return []
-
-
-def _ignored(config: SopsConfigView) -> Iterator[tuple[int | None, str]]:
+def ignored_keys(config: SopsConfigView) -> Iterator[tuple[int | None, str]]:
     """(line, what is wrong) for each ignored key that changes what sops does."""
     parse = config.parse
     if parse.error is not None or not parse.documents or not isinstance(parse.documents[0].data, dict):
@@ -112,24 +94,26 @@ def _ignored(config: SopsConfigView) -> Iterator[tuple[int | None, str]]:
             continue
         effect = "sops finds no creation rule in this file" if meant == "creation_rules" else "it has no effect"
         message = f"`{key}` is not a sops key (meant `{meant}`?): sops ignores it, so {effect}"
-        yield _key_line(document.node, str(key)), message
+        yield document.line_of(str(key)), message
     rules = data.get("creation_rules")
     if not isinstance(rules, list):
         return
-    rule_nodes = _children(document.node, "creation_rules")
     for index, rule in enumerate(rules):
-        if not isinstance(rule, dict) or index >= len(rule_nodes):
-            continue
-        yield from _rule_keys(rule, rule_nodes[index], index)
+        if isinstance(rule, dict):
+            yield from _rule_keys(rule, document, index)
 
 
-def _rule_keys(rule: dict[Any, Any], node: yaml.Node, index: int) -> Iterator[tuple[int | None, str]]:
+def _rule_keys(rule: dict[Any, Any], document: YamlDocument, index: int) -> Iterator[tuple[int | None, str]]:
     where = f"creation rule {index + 1}"
+
+    def line(*path: str | int) -> int:
+        return document.line_of("creation_rules", index, *path)
+
     for key, value in rule.items():
         name = str(key)
         if name == "filename_regex" and "path_regex" not in rule and _has_value(value):
             yield (
-                _key_line(node, name),
+                line(name),
                 (
                     f"{where}: `filename_regex` is no longer read by sops, so this rule has no path_regex and "
                     "matches every file (shadowing every rule after it)"
@@ -142,7 +126,7 @@ def _rule_keys(rule: dict[Any, Any], node: yaml.Node, index: int) -> Iterator[tu
         if meant in _SELECTION_KEYS and any(other in rule for other in _SELECTION_KEYS):
             continue  # the rule selects already; the misspelt one is dead text
         yield (
-            _key_line(node, name),
+            line(name),
             (
                 f"{where}: `{name}` is not a creation-rule key (meant `{meant}`?): sops ignores it, so "
                 f"{_rule_effect(meant)}"
@@ -150,7 +134,7 @@ def _rule_keys(rule: dict[Any, Any], node: yaml.Node, index: int) -> Iterator[tu
         )
     groups = rule.get("key_groups")
     if isinstance(groups, list):
-        for group_index, (group, group_node) in enumerate(zip(groups, _children(node, "key_groups"), strict=False)):
+        for group_index, group in enumerate(groups):
             if not isinstance(group, dict):
                 continue
             for key, value in group.items():
@@ -159,7 +143,7 @@ def _rule_keys(rule: dict[Any, Any], node: yaml.Node, index: int) -> Iterator[tu
                 if meant is None or meant in group or not _has_value(value):
                     continue
                 yield (
-                    _key_line(group_node, name),
+                    line("key_groups", group_index, name),
                     (
                         f"{where}, key group {group_index + 1}: `{name}` is not a key-group key (meant `{meant}`?): "
                         "sops ignores it, so the keys it lists cannot decrypt files made by this rule"
@@ -179,12 +163,12 @@ def _rule_effect(meant: str) -> str:
 
 def _check(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(SOPS_CONFIG_IGNORED_KEY.id, 0)
-    for config in ctx.sops_configs():
+    for config in ctx.sops_configs:
         if config.path.name != CONFIG_NAME:
             continue  # sops never reads .sops.yml unless told to
         ctx.count(SOPS_CONFIG_IGNORED_KEY.id)
         rel = ctx.relative(config.path)
-        for line, message in _ignored(config):
+        for line, message in ignored_keys(config):
             yield Violation(
                 SOPS_CONFIG_IGNORED_KEY.id,
                 rel,
