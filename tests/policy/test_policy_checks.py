@@ -110,6 +110,48 @@ class TestPrivateKey:
         )
         assert policy(root, "private-key") == []
 
+    @staticmethod
+    def _b64(text: str) -> str:
+        import base64
+
+        return base64.b64encode(text.encode()).decode()
+
+    def test_base64_encoded_key_in_a_machine_config_is_reported(self, make_repo: RepoFactory) -> None:
+        # a Talos-style machine config: certificate and key as base64'd PEM on one line each
+        key = "-----BEGIN ED25519 " + "PRIVATE KEY-----\n" + "MC4CAQAwBQYDK2VwBCIEI" + "Qx7" * 15 + "\n"
+        cert = "-----BEGIN CERTIFICATE-----\n" + "MIIBPzCB8qADAgECAhEA" * 3 + "\n"
+        root = make_repo(
+            {
+                "talos/controlplane.yaml": "machine:\n  ca:\n    crt: " + self._b64(cert)
+                + "\n    key: " + self._b64(key) + "\n",
+                "talos/certs-only.yaml": "cluster:\n  ca:\n    crt: " + self._b64(cert) + "\n",
+            },
+        )
+        report = check_policy(root)
+        [violation] = [v for v in report.violations if v.check_id == "private-key"]
+        assert (violation.path, violation.line) == ("talos/controlplane.yaml", 4)
+        assert "ED25519 PRIVATE KEY block, base64-encoded" in violation.message
+        assert "MC4CAQ" not in violation.message
+
+    def test_base64_keys_of_secrets_and_kubeconfigs_are_left_to_their_checks(
+        self, make_repo: RepoFactory
+    ) -> None:
+        key = self._b64("-----BEGIN RSA " + "PRIVATE KEY-----\n" + "MIIEowIBAAKCAQEA" * 4 + "\n")
+        root = make_repo(
+            {
+                "apps/tls.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tls\ndata:\n  tls.key: "
+                + key + "\n",
+                "kube/admin.yaml": "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n"
+                "    client-key-data: " + key + "\n",
+            },
+        )
+        report = check_policy(root)
+        assert [v for v in report.violations if v.check_id == "private-key"] == []
+        assert {(v.check_id, v.path) for v in report.violations} >= {
+            ("plaintext-secret", "apps/tls.yaml"),
+            ("kubeconfig", "kube/admin.yaml"),
+        }
+
 
 class TestKubeconfig:
     KUBECONFIG = """

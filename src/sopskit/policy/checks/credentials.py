@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from sopskit.detectors import values
+from sopskit.detectors import encoded, values
 from sopskit.detectors.paths import FILL_IN_SUFFIXES, is_vendored
 from sopskit.format.recognize import AGE_IDENTITY_RE, is_enc_value
 from sopskit.policy import credentials_in_text
@@ -40,6 +40,8 @@ _AZURE_CACHES = {
 _KUBECONFIG_SECRETS = ("token", "client-key-data", "password")
 _AUTH_PROVIDER_SECRETS = ("id-token", "refresh-token", "client-secret", "access-token")
 _DOTENV_TEMPLATES = FILL_IN_SUFFIXES
+#: documents whose embedded keys another check reports (plaintext-secret, kubeconfig)
+_OWN_CHECK_KINDS = re.compile(rb"(?m)^kind:[ \t]*[\"']?(?:Secret|Config)[\"']?[ \t]*$")
 
 
 def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
@@ -59,21 +61,43 @@ def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
                 "(it must be treated as leaked)",
             )
             continue
-        for pattern, label in ((values.PRIVATE_KEY_BLOCK_BYTES, None), (AGE_IDENTITY_RE, "age identity")):
-            match = pattern.search(file.raw)
-            if match is None:
-                continue
-            # the kind, never the key: the fixed prefix up to the bech32 separator "1"
-            what = f"{label} ({_age_prefix(match.group())}...)" if label else f"{match.group(1).decode()} block"
-            yield Violation(
-                PRIVATE_KEY.id,
-                file.rel,
-                _line_of_byte(file, match.start()),
-                f"a plaintext private key is committed: {what}",
-                "remove it from the repository (and history), rotate the key, and keep it in a secret "
-                "store or a sops-encrypted file",
-            )
-            break
+        found = _plain_key(file) or _encoded_key(file)
+        if found is None:
+            continue
+        offset, what = found
+        yield Violation(
+            PRIVATE_KEY.id,
+            file.rel,
+            _line_of_byte(file, offset),
+            f"a plaintext private key is committed: {what}",
+            "remove it from the repository (and history), rotate the key, and keep it in a secret "
+            "store or a sops-encrypted file",
+        )
+
+
+def _plain_key(file: RepoFile) -> tuple[int, str] | None:
+    """Where a private key block or an age identity starts, and its kind (never the key)."""
+    for pattern, label in ((values.PRIVATE_KEY_BLOCK_BYTES, None), (AGE_IDENTITY_RE, "age identity")):
+        match = pattern.search(file.raw)
+        if match is not None:
+            # the fixed prefix up to the bech32 separator "1", or the PEM block's kind
+            return match.start(), (f"{label} ({_age_prefix(match.group())}...)" if label
+                                   else f"{match.group(1).decode()} block")
+    return None
+
+
+def _encoded_key(file: RepoFile) -> tuple[int, str] | None:
+    """A PEM private key committed base64-encoded (a Talos machine config's ``key:``, a Helm
+    value ``tls.key: LS0tLS1...``). Secret manifests and kubeconfigs are left to their own
+    checks (``plaintext-secret``, ``kubeconfig``), which already report the same bytes; a SOPS
+    file's values are ``ENC[...]``."""
+    if file.is_encrypted or _OWN_CHECK_KINDS.search(file.raw):
+        return None
+    for start, _end, decoded in encoded.pem_runs(file.raw):
+        match = values.PRIVATE_KEY_BLOCK_BYTES.search(decoded)
+        if match is not None:
+            return start, f"{match.group(1).decode()} block, base64-encoded"
+    return None
 
 
 def _age_prefix(identity: bytes) -> str:
