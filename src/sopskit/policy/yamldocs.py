@@ -82,22 +82,28 @@ class YamlParse:
     error_line: int | None = None
 
 
-#: tabs (and spaces before them) that end a line
-_TRAILING_TABS = re.compile(r"[ \t]*\t(?=\r?\n|\Z)")
+#: a line's indentation and the rest of it
+_LINE = re.compile(r"(?m)^([ \t]*)(\S.*)$")
+
+
+def _inner_tabs_as_spaces(text: str) -> str:
+    """Every tab after the first non-blank character of its line read as a space; tabs that
+    indent stay (they are errors everywhere), and line numbers do not move."""
+    return _LINE.sub(lambda m: m.group(1) + m.group(2).replace("\t", " "), text)
 
 
 def parse_yaml_documents(text: str) -> YamlParse:
     """Parse every document of ``text``; never raises on malformed input.
 
-    PyYAML's pure-Python scanner refuses a tab after a plain value at the end of a line
-    (``state: drain<TAB>``), which libyaml, Go's YAML (Flux, kubectl) and Ansible read as
-    trailing white space: such a text is parsed again without those tabs before it is called
-    broken."""
+    PyYAML's pure-Python scanner refuses a tab as white space between tokens: after a plain
+    value at the end of a line (``state: drain<TAB>``), between a key and its colon
+    (``some.key<TAB>: true``), before a comment or inside a flow list. libyaml, Go's YAML
+    (Flux, kubectl) and Ansible read those tabs as white space, so such a text is parsed again
+    with them as spaces: the text is broken only if it is broken read that way. Tabs that indent
+    stay errors everywhere."""
     parsed = _parse(text)
-    if parsed.error is not None and "\t" in text and _TRAILING_TABS.search(text):
-        retried = _parse(_TRAILING_TABS.sub("", text))
-        if retried.error is None:
-            return retried
+    if parsed.error is not None and "\t" in text:
+        return _parse(_inner_tabs_as_spaces(text))  # its error, if any, is the one Go would give
     return parsed
 
 

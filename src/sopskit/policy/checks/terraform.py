@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from sopskit.detectors import names
+from sopskit.detectors import names, values
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.credentials_in_text import is_placeholder
@@ -162,7 +162,7 @@ def _secret_locals(file: RepoFile, text: str) -> Iterator[Violation]:
                 continue
             if name in identifiers:
                 continue  # the access key of a key pair beside its secret half: an identifier
-            if is_placeholder(literal):
+            if is_placeholder(literal) or values.is_public_material(literal):
                 continue
             yield Violation(
                 TERRAFORM_SECRET_DEFAULT.id,
@@ -202,6 +202,8 @@ def _secret_defaults(ctx: CheckContext) -> Iterator[Violation]:
             literal = _LITERAL.match(default.group(1).strip())
             if literal is None or "${" in literal.group(1) or _names_its_kind(literal.group(1)):
                 continue
+            if values.is_public_material(literal.group(1)):
+                continue  # ssh_key = "ssh-ed25519 AAAA...": the public half, published by design
             description = _DESCRIPTION.search(block.body)
             if description is not None and (_POINTER_DESCRIPTION.search(description.group(1))
                                             or _NAMING_DESCRIPTION.search(description.group(1))):
