@@ -4,7 +4,15 @@ verdict must not change."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.policy.conftest import RepoFactory, flux, policy
+from tests.policy.test_heldout10_rbac import FLUX_SOURCE
+from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK, ks
+
+DECRYPTION = "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
 
 NFD_VALUES = (
     "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: nfd\nspec:\n"
@@ -53,3 +61,76 @@ class TestTerraformPublicKeyDefault:
     def test_a_token_default_is_still_reported(self, make_repo: RepoFactory) -> None:
         root = make_repo({"terraform/vars.tf": self.variable("Zq8" + "vK2mP9xR4t" * 3)})
         assert policy(root, "terraform-secret-default") == [("terraform/vars.tf", 3)]
+
+
+def test_a_password_manager_name_is_not_a_secret_word(make_repo: RepoFactory) -> None:
+    """``onepassword_vault`` names a 1Password vault; ``onepassword_token`` is a credential."""
+    names = 'locals {\n  onepassword_vault = "homelab"\n  onepassword_item  = "cloudflare"\n}\n'
+    assert policy(make_repo({"tofu/locals.tf": names}), "terraform-secret-default") == []
+    token = 'locals {\n  onepassword_token = "ops_' + "eyJhbGciOiJFUzI1NiIsImtpZCI6" + '"\n}\n'
+    assert policy(make_repo({"tofu/locals.tf": token}), "terraform-secret-default") == [("tofu/locals.tf", 2)]
+
+
+class TestPathsSetByOverlayPatches:
+    """A shared base gives its Flux Kustomizations ``path: must-be-patched``; the cluster's overlay
+    replaces it with an inline strategic-merge or JSON 6902 patch. The patched path is the one
+    Flux uses and the one checked."""
+
+    @staticmethod
+    def repo(make_repo: RepoFactory, patch: str, apps_dir: str = "apps/home") -> Path:
+        return make_repo({
+            **FLUX_SOURCE,
+            "clusters/home/flux-system/sync.yaml": ks("flux-system", "./clusters/home"),
+            "clusters/home/kustomization.yaml": "resources:\n  - flux-system\n  - ../../k8s/base\n" + patch,
+            "k8s/base/kustomization.yaml": "resources:\n  - cluster.yaml\n",
+            "k8s/base/cluster.yaml": ks("apps", "must-be-patched"),
+            f"{apps_dir}/kustomization.yaml": "resources: []\n",
+        })
+
+    STRATEGIC = (
+        "patchesStrategicMerge:\n  - |-\n    apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n"
+        "    metadata:\n      name: apps\n      namespace: flux-system\n    spec:\n      path: ./apps/home\n"
+    )
+    JSON6902 = (
+        "patches:\n  - target:\n      kind: Kustomization\n      name: apps\n    patch: |-\n"
+        "      - op: replace\n        path: /spec/path\n        value: ./apps/home\n"
+    )
+
+    @pytest.mark.parametrize("patch", [STRATEGIC, JSON6902], ids=["strategic-merge", "json6902"])
+    def test_a_patched_placeholder_path_passes(self, make_repo: RepoFactory, patch: str) -> None:
+        assert flux(self.repo(make_repo, patch), "flux-path-missing") == []
+
+    @pytest.mark.parametrize("patch", [STRATEGIC, JSON6902], ids=["strategic-merge", "json6902"])
+    def test_a_patched_path_that_is_missing_is_reported(self, make_repo: RepoFactory, patch: str) -> None:
+        root = self.repo(make_repo, patch, apps_dir="apps/elsewhere")
+        assert flux(root, "flux-path-missing") == [("k8s/base/cluster.yaml", 8)]
+
+    def test_an_unpatched_placeholder_is_reported(self, make_repo: RepoFactory) -> None:
+        assert flux(self.repo(make_repo, ""), "flux-path-missing") == [("k8s/base/cluster.yaml", 8)]
+
+
+class TestAKustomizationNothingDeploysBuildsNothing:
+    """A Flux Kustomization defined in a file that its directory's kustomization.yaml does not
+    list is never applied, so the SOPS file below its path is never applied either."""
+
+    @staticmethod
+    def repo(make_repo: RepoFactory, listed: bool) -> Path:
+        flux_system = "resources:\n  - gotk-sync.yaml\n  - apps.yaml\n" + ("  - secrets.yaml\n" if listed else "")
+        return make_repo({
+            "clusters/prod/flux-system/gotk-sync.yaml": FLUX_SOURCE["clusters/home/flux-system/source.yaml"]
+            + "---\n" + ks("flux-system", "./clusters/prod"),
+            "clusters/prod/flux-system/kustomization.yaml": flux_system,
+            "clusters/prod/flux-system/apps.yaml": ks("apps", "./apps"),
+            "apps/kustomization.yaml": "resources: []\n",
+            "clusters/prod/flux-system/secrets.yaml": ks("secrets", "./clusters/prod/secrets", extra=DECRYPTION),
+            "clusters/prod/kustomization.yaml": "resources:\n  - flux-system\n",
+            "clusters/prod/secrets/age.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: k\n"
+            f"stringData:\n  key: {ENC}\n{SOPS_BLOCK}",
+        })
+
+    def test_the_file_below_an_unlisted_kustomization_is_reported(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, listed=False)
+        assert flux(root, "encrypted-file-unreferenced") == [("clusters/prod/secrets/age.yaml", None)]
+
+    def test_listed_it_builds_the_file(self, make_repo: RepoFactory) -> None:
+        assert flux(self.repo(make_repo, listed=True), "encrypted-file-unreferenced") == []

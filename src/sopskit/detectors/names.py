@@ -60,10 +60,17 @@ def key_words(key: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(key.rsplit("/", 1)[-1])}
 
 
+#: Password managers whose names hold a secret word: ``onepassword_vault`` names a vault and
+#: ``keepass_db`` a database file; ``onepassword_token`` is still a credential by its own word.
+_PRODUCT_NAMES = re.compile(r"(?i)one[_-]?password|1password|lastpass|keepass(?:xc)?|passbolt")
+
+
 def is_credential_name(key: str) -> bool:
     """A key that holds a credential (``db_password``, ``auth``), not one that names,
     locates or describes it (``secretName``, ``existing_secret``, ``passwordFile``,
-    ``token-path``, ``secret_arn``, ``password_length``)."""
+    ``token-path``, ``secret_arn``, ``password_length``), nor a password manager's vault or
+    item (``onepassword_vault``)."""
+    key = _PRODUCT_NAMES.sub("_", key)
     if not _CREDENTIAL_KEY.search(key) and not key_words(key) & _OTP_WORDS:
         return False
     return not key_words(key) & POINTER_WORDS

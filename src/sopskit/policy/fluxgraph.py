@@ -886,6 +886,30 @@ class FluxGraph:
             target_name = target.get("name") if isinstance(target, dict) else None
             yield str(target_name) if isinstance(target_name, str) else name
 
+    @cached_property
+    def _path_patches(self) -> list[tuple[frozenset[str], str | None, str]]:
+        """(files, name pattern or None, path) of every kustomize patch that sets ``spec.path``
+        of Kustomizations: a shared base's ``path: must-be-patched`` that each cluster's overlay
+        replaces, inline or from a file, strategic-merge or JSON 6902."""
+        found: list[tuple[frozenset[str], str | None, str]] = []
+        for file, doc in self.ctx.repo.kustomizations():
+            for target, body in patch_bodies(self.ctx.repo, file, doc):
+                if isinstance(target, dict) and target.get("kind") not in (None, "Kustomization"):
+                    continue
+                target_name = target.get("name") if isinstance(target, dict) else None
+                for name, path in _spec_path_patches(body):
+                    pattern = str(target_name) if isinstance(target_name, str) else name
+                    found.append((frozenset(self.builds.resources(file.parent)), pattern, path))
+        return found
+
+    def patched_paths(self, k: FluxKustomization) -> list[str]:
+        """Root-relative ``spec.path`` values that kustomize patches give ``k`` where it is built."""
+        return [
+            normal_dir(source_path(path))
+            for files, pattern, path in self._path_patches
+            if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name))
+        ]
+
     def inherits_decryption(self, k: FluxKustomization) -> bool:
         for files, pattern in self._inherited:
             if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)):
@@ -1022,6 +1046,31 @@ def _decryption_patch_name(body: str) -> str | bool | None:
             name = metadata.get("name") if isinstance(metadata, dict) else None
             return name if isinstance(name, str) else None
     return False
+
+
+def _spec_path_patches(body: str) -> Iterator[tuple[str | None, str]]:
+    """(``metadata.name`` or None, path) of each patch document in ``body`` that sets a
+    Kustomization's ``spec.path``: a strategic merge (``spec: {path: ...}``) or a JSON 6902
+    ``replace``/``add`` of ``/spec/path``."""
+    try:
+        documents = list(yaml.safe_load_all(body))
+    except yaml.YAMLError:
+        return
+    for data in documents:
+        if isinstance(data, list):
+            for op in data:
+                if (isinstance(op, dict) and op.get("path") == "/spec/path" and op.get("op") in ("add", "replace")
+                        and isinstance(op.get("value"), str)):
+                    yield None, op["value"]
+            continue
+        if not isinstance(data, dict) or data.get("kind") not in (None, "Kustomization"):
+            continue
+        spec = data.get("spec")
+        path = spec.get("path") if isinstance(spec, dict) else None
+        if isinstance(path, str):
+            metadata = data.get("metadata")
+            name = metadata.get("name") if isinstance(metadata, dict) else None
+            yield (name if isinstance(name, str) else None), path
 
 
 def _patches_decryption(patches: Any) -> bool:

@@ -162,14 +162,20 @@ def _cloud_kms_file(ctx: CheckContext, rel: str) -> bool:
 def _missing_flux_paths(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(FLUX_PATH_MISSING.id, 0)
     _note_skipped(ctx, FLUX_PATH_MISSING.id)
-    for kustomization in graph_of(ctx).checked():
+    graph = graph_of(ctx)
+    for kustomization in graph.checked():
         ctx.count(FLUX_PATH_MISSING.id)
-        if not ctx.repo.exists(kustomization.path or "."):
+        # a base's placeholder path that every overlay's kustomize patch replaces is never used
+        patched = graph.patched_paths(kustomization)
+        for path in dict.fromkeys(patched or [kustomization.path]):
+            if ctx.repo.exists(path or "."):
+                continue
+            given = "is patched to" if patched else "has"
             yield Violation(
                 FLUX_PATH_MISSING.id,
                 kustomization.file.rel,
                 kustomization.doc.line_of("spec", "path"),
-                f"{kustomization.label} has spec.path {kustomization.path!r}, which is not in the repository",
+                f"{kustomization.label} {given} spec.path {path!r}, which is not in the repository",
                 "fix spec.path (relative to the GitRepository root, e.g. ./apps/prod) or commit the dir",
             )
 
@@ -285,8 +291,11 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     # what each Flux build reads, through the kustomization Flux generates where a path has
     # none: the YAML files below it, a subdirectory with its own kustomization file taken as one
     # resource (fluxcd/pkg kustomize/kustomize_generator.go, scanManifests), so a file beside that
-    # file which it does not list is never applied
-    built = set().union(*(graph.flux_inputs(k) for k in graph.kustomizations if ctx.repo.exists(k.path or ".")))
+    # file which it does not list is never applied. A Kustomization that nothing deploys (defined
+    # in a file no live build lists) builds nothing either.
+    built = set().union(*(
+        graph.flux_inputs(k) for k in graph.kustomizations if ctx.repo.exists(k.path or ".") and graph.is_live(k)
+    ))
     dead = _dead_kustomize_dirs(ctx, graph)
     templated = [_templated_path_pattern(k.raw_path) for k in graph.kustomizations if k.templated_path]
     ctx.count(ENCRYPTED_FILE_UNREFERENCED.id, 0)
