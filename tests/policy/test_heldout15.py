@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from sopskit.policy import check_policy
 from tests.policy.conftest import RepoFactory, flux, policy
-from tests.policy.test_heldout10_rbac import FLUX_SOURCE
+from tests.policy.test_heldout10_rbac import FLUX_SOURCE, KEY, RBAC, SOPS_CONFIG, found, helm_release
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK, ks
 
 DECRYPTION = "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
@@ -134,3 +135,54 @@ class TestAKustomizationNothingDeploysBuildsNothing:
 
     def test_listed_it_builds_the_file(self, make_repo: RepoFactory) -> None:
         assert flux(self.repo(make_repo, listed=True), "encrypted-file-unreferenced") == []
+
+
+class TestAppTemplateRbacValues:
+    """bjw-s app-template values declare the chart's RBAC: ``rbac.bindings.<id>`` binds the
+    release's own account (``subjects: [{identifier: <id>}]``) to ``cluster-admin`` or to an
+    ``rbac.roles`` entry; the controller runs as that account."""
+
+    ACCOUNT = "    serviceAccount:\n      upgrader: {}\n"
+
+    @staticmethod
+    def repo(make_repo: RepoFactory, rbac: str, account: str = ACCOUNT) -> Path:
+        values = account + "    rbac:\n" + rbac
+        return make_repo({
+            **SOPS_CONFIG, **FLUX_SOURCE,
+            "apps/upgrader/helmrelease.yaml": helm_release(values, namespace="system", name="upgrader"),
+        })
+
+    ADMIN = ("      bindings:\n        upgrader:\n          type: ClusterRoleBinding\n"
+             "          roleRef:\n            kind: ClusterRole\n            name: cluster-admin\n"
+             "          subjects:\n            - identifier: upgrader\n")
+    OWN_ROLE = ("      roles:\n        reader:\n          type: ClusterRole\n          rules:\n"
+                "            - apiGroups: ['']\n              resources: [secrets]\n              verbs: [get, list]\n"
+                "      bindings:\n        reader:\n          type: ClusterRoleBinding\n"
+                "          roleRef:\n            identifier: reader\n"
+                "          subjects:\n            - identifier: upgrader\n")
+    NARROW_ROLE = OWN_ROLE.replace("resources: [secrets]", "resources: [nodes]")
+
+    def test_a_binding_to_cluster_admin_is_reported_by_both_checks(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, self.ADMIN)
+        assert found(root, RBAC, KEY) == [(KEY, "apps/upgrader/helmrelease.yaml"),
+                                          (RBAC, "apps/upgrader/helmrelease.yaml")]
+
+    def test_a_values_role_that_reads_secrets_is_reported(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, self.OWN_ROLE)
+        assert found(root, RBAC, KEY) == [(KEY, "apps/upgrader/helmrelease.yaml"),
+                                          (RBAC, "apps/upgrader/helmrelease.yaml")]
+
+    def test_a_values_role_without_secrets_passes(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, self.NARROW_ROLE), RBAC, KEY) == []
+
+    def test_an_account_no_controller_runs_as_is_only_the_key_finding(self, make_repo: RepoFactory) -> None:
+        """``serviceAccount.helper`` is named ``upgrader-helper``; no controller is said to run as it."""
+        rbac = self.ADMIN.replace("identifier: upgrader", "identifier: helper")
+        root = self.repo(make_repo, rbac, account="    serviceAccount:\n      helper: {}\n")
+        assert found(root, RBAC, KEY) == [(KEY, "apps/upgrader/helmrelease.yaml")]
+
+    def test_the_finding_points_at_the_binding(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, self.ADMIN)
+        [violation] = check_policy(root, only=[RBAC]).violations
+        assert violation.line == 18  # the binding's first field, below rbac.bindings.upgrader
+        assert "upgrader" in violation.message and "cluster-admin" in violation.message

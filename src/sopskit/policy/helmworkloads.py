@@ -22,6 +22,11 @@ annotations for this release (``meta.helm.sh/release-name: <release>`` and, wher
 that the chart adopts it (Helm refuses to take over an object without them), so the chart
 creates an account of that name, which its pods run as.
 
+RBAC that bjw-s app-template values declare (``rbac.roles.<identifier>``, ``rbac.bindings.<identifier>``
+with a ``roleRef`` by ``identifier`` or by ``kind``/``name``, and ``subjects`` by ``identifier`` of a
+``serviceAccount`` entry or by ``kind``/``name``) is read as the Roles and bindings the chart renders
+(:func:`release_rbac`), each named after the release like the account.
+
 A name holding a template (``${VAR}``, ``{{ }}``) is not followed. Where the chart's objects run:
 the HelmRelease's ``spec.targetNamespace``, else where the HelmRelease itself is applied
 (:func:`workload_namespace`, which plain workloads use too).
@@ -100,6 +105,75 @@ def release_accounts(data: dict[str, Any]) -> list[str]:
     # a pod template in the values (actions-runner-controller's gha-runner-scale-set)
     add(_mapping(_mapping(values, "template"), "spec").get("serviceAccountName"))
     return names
+
+
+_RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
+
+
+def _identified_name(release: str, identifier: str, entry: dict[str, Any]) -> str:
+    """The name the bjw-s common library gives an object of an identifier: the release's, with
+    ``-<identifier>`` unless that is the release's name too (``forceRename`` overrides)."""
+    forced = _explicit(entry.get("forceRename"))
+    if forced:
+        return forced
+    return release if identifier == release else f"{release}-{identifier}"
+
+
+def _metadata(name: str, namespace: str | None) -> dict[str, str]:
+    return {"name": name, "namespace": namespace} if namespace else {"name": name}
+
+
+def release_rbac(data: dict[str, Any], namespace: str | None) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """The Roles, ClusterRoles and their bindings that the HelmRelease's app-template values
+    declare, as the manifests the chart renders (each with its path below ``spec.values``);
+    ``namespace`` is where the chart's objects go (for subjects that do not name one)."""
+    values = _mapping(_mapping(data, "spec"), "values")
+    rbac = _mapping(values, "rbac")
+    release = release_name(data)
+    found: list[tuple[dict[str, Any], tuple[str, ...]]] = []
+    roles: dict[str, tuple[str, str]] = {}
+    for identifier, entry in _mapping(rbac, "roles").items():
+        if not isinstance(entry, dict) or entry.get("enabled", True) is False:
+            continue
+        kind = "ClusterRole" if entry.get("type") == "ClusterRole" else "Role"
+        name = _identified_name(release, str(identifier), entry)
+        roles[str(identifier)] = (kind, name)
+        manifest: dict[str, Any] = {"apiVersion": _RBAC_API_VERSION, "kind": kind,
+                                    "metadata": _metadata(name, namespace),
+                                    "rules": entry.get("rules") if isinstance(entry.get("rules"), list) else []}
+        found.append((manifest, ("rbac", "roles", str(identifier))))
+    accounts = _mapping(values, "serviceAccount")
+    for identifier, entry in _mapping(rbac, "bindings").items():
+        if not isinstance(entry, dict) or entry.get("enabled", True) is False:
+            continue
+        ref = _mapping(entry, "roleRef")
+        if _explicit(ref.get("identifier")) in roles:
+            role_kind, role_name = roles[str(ref["identifier"])]
+        elif _explicit(ref.get("name")):
+            role_kind, role_name = str(ref.get("kind", "Role")), str(ref["name"]).strip()
+        else:
+            continue
+        subjects = []
+        listed = entry.get("subjects")
+        for subject in listed if isinstance(listed, list) else []:
+            if not isinstance(subject, dict):
+                continue
+            identifier_ref = _explicit(subject.get("identifier"))
+            if identifier_ref:
+                account = _mapping(accounts, identifier_ref)
+                name = _explicit(account.get("name")) or _identified_name(release, identifier_ref, account)
+                subjects.append({"kind": "ServiceAccount", "name": name, "namespace": namespace})
+            elif _explicit(subject.get("name")):
+                given = _explicit(subject.get("namespace")) or namespace
+                subjects.append({**subject, "namespace": given} if subject.get("kind") == "ServiceAccount"
+                                else dict(subject))
+        kind = "ClusterRoleBinding" if entry.get("type") == "ClusterRoleBinding" else "RoleBinding"
+        manifest = {"apiVersion": _RBAC_API_VERSION, "kind": kind,
+                    "metadata": _metadata(_identified_name(release, str(identifier), entry), namespace),
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role_name},
+                    "subjects": subjects}
+        found.append((manifest, ("rbac", "bindings", str(identifier))))
+    return found
 
 
 _RELEASE_NAME = "meta.helm.sh/release-name"

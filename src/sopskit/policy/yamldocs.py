@@ -54,6 +54,15 @@ class YamlDocument:
 
     def line_of(self, *path: str | int) -> int:
         """Line of the key (or list item) at ``path``; the deepest found ancestor otherwise."""
+        return self._walk(path)[1]
+
+    def node_at(self, *path: str | int) -> yaml.Node:
+        """The node at ``path`` (the deepest found ancestor otherwise): for an object that a
+        document describes inside itself (RBAC written as Helm values), so that its line is where
+        it is written."""
+        return self._walk(path)[0]
+
+    def _walk(self, path: tuple[str | int, ...]) -> tuple[yaml.Node, int]:
         node = self.node
         line = self.line
         for step in path:
@@ -68,9 +77,9 @@ class YamlDocument:
                 child = node.value[step]
                 line = child.start_mark.line + 1
             if child is None:
-                return line
+                return node, line
             node = child
-        return line
+        return node, line
 
 
 @dataclass(frozen=True)

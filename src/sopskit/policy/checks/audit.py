@@ -63,6 +63,7 @@ from sopskit.policy.helmworkloads import (
     release_accounts,
     release_name,
     release_namespace,
+    release_rbac,
     workload_namespace,
 )
 from sopskit.policy.keysecret import no_decryption_key_secret
@@ -322,6 +323,11 @@ def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]
         if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel) \
                 and not deleted_by_patch(ctx, file.rel, doc):
             yield file, doc
+            if is_helm_release(doc.data):
+                # RBAC the chart renders from the values (app-template ``rbac.roles``/``rbac.bindings``)
+                namespace = release_namespace(ctx, file, doc)
+                for manifest, path in release_rbac(doc.data, namespace):
+                    yield file, YamlDocument(doc.index, manifest, doc.node_at("spec", "values", *path))
 
 
 def _selector_matches(selector: Any, labels: dict[str, str]) -> bool:
