@@ -10,7 +10,16 @@ import pytest
 
 from sopskit.policy import check_policy
 from tests.policy.conftest import RepoFactory, flux, policy
-from tests.policy.test_heldout10_rbac import FLUX_SOURCE, KEY, RBAC, SOPS_CONFIG, found, helm_release
+from tests.policy.test_heldout10_rbac import (
+    FLUX_SOURCE,
+    KEY,
+    RBAC,
+    SOPS_CONFIG,
+    cluster_binding,
+    found,
+    helm_release,
+    workload,
+)
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK, ks
 
 DECRYPTION = "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
@@ -175,14 +184,71 @@ class TestAppTemplateRbacValues:
     def test_a_values_role_without_secrets_passes(self, make_repo: RepoFactory) -> None:
         assert found(self.repo(make_repo, self.NARROW_ROLE), RBAC, KEY) == []
 
-    def test_an_account_no_controller_runs_as_is_only_the_key_finding(self, make_repo: RepoFactory) -> None:
+    def test_an_account_no_controller_runs_as_is_not_reported(self, make_repo: RepoFactory) -> None:
         """``serviceAccount.helper`` is named ``upgrader-helper``; no controller is said to run as it."""
         rbac = self.ADMIN.replace("identifier: upgrader", "identifier: helper")
         root = self.repo(make_repo, rbac, account="    serviceAccount:\n      helper: {}\n")
-        assert found(root, RBAC, KEY) == [(KEY, "apps/upgrader/helmrelease.yaml")]
+        assert found(root, RBAC, KEY) == []
 
     def test_the_finding_points_at_the_binding(self, make_repo: RepoFactory) -> None:
         root = self.repo(make_repo, self.ADMIN)
         [violation] = check_policy(root, only=[RBAC]).violations
         assert violation.line == 18  # the binding's first field, below rbac.bindings.upgrader
         assert "upgrader" in violation.message and "cluster-admin" in violation.message
+
+
+class TestAccountsNothingUses:
+    """``decryption-key-readable`` reports a ServiceAccount subject only when something holds the
+    account's token: a workload runs as it, a committed token Secret is its, or a custom resource
+    runs pods or authenticates as it. A binding left over from an older chart major, for an
+    account the current chart no longer runs as, reads nothing."""
+
+    @staticmethod
+    def repo(make_repo: RepoFactory, extra: dict[str, str]) -> Path:
+        return make_repo({
+            **SOPS_CONFIG, **FLUX_SOURCE,
+            "apps/policy/rbac.yaml": cluster_binding("kyverno:admin", "admin", "kyverno", "policy", define_role=False),
+            **extra,
+        })
+
+    def test_a_binding_for_an_account_nothing_uses_is_not_reported(self, make_repo: RepoFactory) -> None:
+        release = helm_release("    admissionController:\n      replicas: 3\n", namespace="policy", name="kyverno")
+        assert found(self.repo(make_repo, {"apps/policy/helmrelease.yaml": release}), KEY) == []
+
+    def test_a_workload_running_as_it_is_reported(self, make_repo: RepoFactory) -> None:
+        pod = workload("Deployment", "kyverno", "policy", "kyverno", "example.org/kyverno:1.9")
+        assert found(self.repo(make_repo, {"apps/policy/deploy.yaml": pod}), KEY) == [(KEY, "apps/policy/rbac.yaml")]
+
+    def test_a_long_lived_token_secret_is_reported(self, make_repo: RepoFactory) -> None:
+        token = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: kyverno-token\n  namespace: policy\n"
+                 "  annotations:\n    kubernetes.io/service-account.name: kyverno\n"
+                 "type: kubernetes.io/service-account-token\n")
+        assert found(self.repo(make_repo, {"apps/policy/token.yaml": token}), KEY) == [(KEY, "apps/policy/rbac.yaml")]
+
+    def test_a_secret_store_authenticating_as_it_is_reported(self, make_repo: RepoFactory) -> None:
+        store = ("apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata:\n  name: cluster\n"
+                 "spec:\n  provider:\n    kubernetes:\n      auth:\n        serviceAccount:\n"
+                 "          name: kyverno\n          namespace: policy\n")
+        assert found(self.repo(make_repo, {"apps/policy/store.yaml": store}), KEY) == [(KEY, "apps/policy/rbac.yaml")]
+
+
+class TestOperatorResourcesAreWorkloads:
+    """A custom resource whose operator runs pods as ``serviceAccountName`` (a system-upgrade Plan,
+    ``spec.workload.serviceAccountName`` of an MCP server) is a workload of that account; a Flux
+    Kustomization's ``serviceAccountName`` is impersonation, not a pod."""
+
+    MCP = ("apiVersion: litellm.example.org/v1alpha1\nkind: MCPServer\nmetadata:\n  name: k8s\n  namespace: ai\n"
+           "spec:\n  workload:\n    image: example.org/mcp:1\n    serviceAccountName: mcp-sa\n")
+
+    def repo(self, make_repo: RepoFactory, resource: str) -> Path:
+        binding = cluster_binding("mcp-read", "mcp-read", "mcp-sa", "ai")
+        return make_repo({**SOPS_CONFIG, **FLUX_SOURCE, "apps/ai/rbac.yaml": binding, "apps/ai/mcp.yaml": resource})
+
+    def test_an_operator_resource_runs_as_its_account(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, self.MCP), RBAC) == [(RBAC, "apps/ai/rbac.yaml")]
+
+    def test_another_namespace_or_a_flux_object_is_not_it(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, self.MCP.replace("namespace: ai", "namespace: web")), RBAC) == []
+        flux_ks = ks("ai", "./apps/ai", extra="  serviceAccountName: mcp-sa\n").replace(
+            "namespace: flux-system", "namespace: ai")
+        assert found(self.repo(make_repo, flux_ks), RBAC) == []
