@@ -252,3 +252,38 @@ class TestOperatorResourcesAreWorkloads:
         flux_ks = ks("ai", "./apps/ai", extra="  serviceAccountName: mcp-sa\n").replace(
             "namespace: flux-system", "namespace: ai")
         assert found(self.repo(make_repo, flux_ks), RBAC) == []
+
+
+class TestPathsWithAFixedClusterVariable:
+    """``spec.path: ./kubernetes/${CLUSTER}/apps/web`` where the cluster-settings ConfigMap that
+    the parent's ``postBuild.substituteFrom`` names fixes ``CLUSTER``: the path is checked as
+    substituted. With two clusters (two values) it stays a template."""
+
+    @staticmethod
+    def repo(make_repo: RepoFactory, clusters: tuple[str, ...], listed: bool) -> Path:
+        post = ("  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: cluster-settings\n")
+        files = {**FLUX_SOURCE}
+        for cluster in clusters:
+            base = f"kubernetes/{cluster}"
+            files.update({
+                f"{base}/flux/sync.yaml": ks("cluster-apps" if cluster == clusters[0] else f"apps-{cluster}",
+                                            f"./{base}/apps", extra=post),
+                f"{base}/flux/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\n"
+                f"  namespace: flux-system\ndata:\n  CLUSTER: {cluster}\n",
+                f"{base}/apps/kustomization.yaml": "resources:\n  - web/ks.yaml\n",
+                f"{base}/apps/web/ks.yaml": ks("web", "./kubernetes/${CLUSTER}/apps/web/app", extra=DECRYPTION),
+                f"{base}/apps/web/app/kustomization.yaml": "resources:\n  - secret.sops.yaml\n"
+                if listed else "resources: []\n",
+                f"{base}/apps/web/app/secret.sops.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: w\n"
+                f"stringData:\n  k: {ENC}\n{SOPS_BLOCK}",
+            })
+        return make_repo(files)
+
+    def test_a_fixed_variable_is_substituted(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, ("home",), listed=False)
+        assert flux(root, "encrypted-file-unreferenced") == [("kubernetes/home/apps/web/app/secret.sops.yaml", None)]
+        assert flux(self.repo(make_repo, ("home",), listed=True), "encrypted-file-unreferenced") == []
+
+    def test_a_variable_with_two_values_stays_a_template(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, ("home", "lab"), listed=False)
+        assert flux(root, "encrypted-file-unreferenced") == []

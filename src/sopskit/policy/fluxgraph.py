@@ -58,7 +58,7 @@ import posixpath
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -78,6 +78,8 @@ _SOURCE_API = "source.toolkit.fluxcd.io/"
 _OPERATOR_API = "fluxcd.controlplane.io/"
 DEFAULT_FLUX_NAMESPACE = "flux-system"
 _GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
+#: a Flux post-build variable, ``${NAME}``, with or without a ``:=``/``:-`` default
+_FLUX_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=][^}]*)?\}")
 _TEMPLATE_DIR = re.compile(r"(?i)^(?:[._]?templates?|.+-template)$")
 #: What source-controller always leaves out of an artifact, and what it also leaves out when no
 #: ``.sourceignore`` nor ``spec.ignore`` gives a pattern (fluxcd/pkg sourceignore/sourceignore.go:
@@ -386,7 +388,48 @@ class FluxGraph:
     @cached_property
     def kustomizations(self) -> tuple[FluxKustomization, ...]:
         patch_files = {ref.target for _, ref in self.builds.all_references if ref.is_patch}
-        return tuple(k for k in flux_kustomizations(self.ctx.repo) if k.file.rel not in patch_files)
+        return tuple(self._substituted(k) for k in flux_kustomizations(self.ctx.repo) if k.file.rel not in patch_files)
+
+    @cached_property
+    def _substitutions(self) -> dict[str, str]:
+        """Post-build variables whose value the repository fixes: every ``postBuild.substitute``
+        of a Flux Kustomization and every committed, unencrypted ConfigMap that a
+        ``postBuild.substituteFrom`` names, where the variable has one value throughout (a
+        single-cluster repository's ``CLUSTER: home``). A variable with two values (one per
+        cluster) is left as a template."""
+        values: dict[str, set[str]] = {}
+        config_maps: set[str] = set()
+        for k in flux_kustomizations(self.ctx.repo):
+            post = k.spec.get("postBuild")
+            if not isinstance(post, dict):
+                continue
+            substitute = post.get("substitute")
+            for name, value in (substitute.items() if isinstance(substitute, dict) else ()):
+                values.setdefault(str(name), set()).add(str(value))
+            for ref in post.get("substituteFrom") or []:
+                if isinstance(ref, dict) and ref.get("kind") == "ConfigMap" and isinstance(ref.get("name"), str):
+                    config_maps.add(ref["name"])
+        for file, doc in self.ctx.repo.documents():
+            data = doc.data
+            if file.is_encrypted or not is_kind(data, "ConfigMap") or name_of(data) not in config_maps:
+                continue
+            entries = data.get("data")
+            for name, value in (entries.items() if isinstance(entries, dict) else ()):
+                values.setdefault(str(name), set()).add(str(value))
+        return {name: found.pop() for name, found in values.items()
+                if len(found) == 1 and not is_templated(next(iter(found)))}
+
+    def _substituted(self, k: FluxKustomization) -> FluxKustomization:
+        """``k`` with the post-build variables of its ``spec.path`` filled in where the repository
+        fixes their values (``./kubernetes/${CLUSTER}/apps`` in a one-cluster repository):
+        kustomize-controller substitutes a Kustomization object's fields when the parent that
+        applies it builds it."""
+        if not k.templated_path or not self._substitutions:
+            return k
+        resolved = _FLUX_VARIABLE.sub(lambda m: self._substitutions.get(m.group(1), m.group(0)), k.raw_path)
+        if is_templated(resolved):
+            return k
+        return replace(k, path=normal_dir(source_path(resolved)), raw_path=resolved)
 
     @cached_property
     def _git_source_definitions(self) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
