@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sopskit.policy import check_policy
 from tests.policy.conftest import SOPS_CONFIG, RepoFactory, encrypted_secret, flux_ks, policy
-from tests.policy.test_heldout10_rbac import FLUX_SOURCE, cluster_binding, workload
+from tests.policy.test_heldout10_rbac import FLUX_SOURCE, cluster_binding
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK
 
 
@@ -157,10 +157,8 @@ class TestSopsOnlyForOtherTools:
         files = {
             **SOPS_CONFIG, **FLUX_SOURCE,
             "clusters/home/apps.yaml": flux_ks("apps", "./apps"),
-            "apps/kustomization.yaml": "resources:\n  - rbac.yaml\n  - runner.yaml\n"
-            + ("  - secret.sops.yaml\n" if reached else ""),
+            "apps/kustomization.yaml": "resources:\n  - rbac.yaml\n" + ("  - secret.sops.yaml\n" if reached else ""),
             "apps/rbac.yaml": cluster_binding("runner", "cluster-admin", "runner", "ci", define_role=False),
-            "apps/runner.yaml": workload("Deployment", "runner", "ci", "runner", "example.invalid/runner:1"),
             "terraform/secrets.sops.yaml": encrypted_secret("tf"),
         }
         if reached:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.policy.conftest import RepoFactory, policy
 from tests.policy.test_heldout10_rbac import FLUX_SOURCE, cluster_binding, helm_release, workload
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK
@@ -123,24 +121,17 @@ class TestAccountsFluxActsAs:
         root = self.repo(make_repo, {"clusters/home/viewer.yaml": pod})
         assert policy(root, "decryption-key-readable") == [("clusters/home/apps.yaml", 23)]
 
-    TENANT = (
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: flux-admin\n  namespace: tenant-a\n"
-        "  labels:\n    toolkit.fluxcd.io/tenant: sre\n---\n"
-        + cluster_binding("flux-admin", "cluster-admin", "flux-admin", "tenant-a", define_role=False)
-    )
-
-    @pytest.mark.parametrize("label", ["toolkit.fluxcd.io/tenant: sre", "team: sre"])
-    @pytest.mark.parametrize("with_pod", [False, True])
-    def test_a_tenant_account_is_judged_by_what_runs_as_it(
-        self, make_repo: RepoFactory, label: str, with_pod: bool
-    ) -> None:
-        """A ``flux create tenant`` account, labelled or not, that no pod runs as holds no token;
-        a Deployment running as it makes it reported."""
-        files = {"infra/tenant.yaml": self.TENANT.replace("toolkit.fluxcd.io/tenant: sre", label)}
-        if with_pod:
-            files["infra/ops.yaml"] = workload("Deployment", "ops", "tenant-a", "flux-admin", "example.org/ops:1.0")
-        reported = ("infra/tenant.yaml", 9) in policy(self.repo(make_repo, files), "decryption-key-readable")
-        assert reported == with_pod
+    def test_a_tenant_account_is_flux_s(self, make_repo: RepoFactory) -> None:
+        tenant = (
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: flux-admin\n  namespace: \"${TENANT}\"\n"
+            "  labels:\n    toolkit.fluxcd.io/tenant: sre\n---\n"
+            + cluster_binding("flux-admin", "cluster-admin", "flux-admin", "${TENANT}", define_role=False)
+        )
+        untagged = tenant.replace("    toolkit.fluxcd.io/tenant: sre\n", "    team: sre\n")
+        root = self.repo(make_repo, {"infra/tenant.yaml": tenant})
+        assert ("infra/tenant.yaml", 9) not in policy(root, "decryption-key-readable")
+        root = self.repo(make_repo, {"infra/tenant.yaml": untagged})
+        assert ("infra/tenant.yaml", 9) in policy(root, "decryption-key-readable")
 
 
 class TestAccountAdoptedByARelease:

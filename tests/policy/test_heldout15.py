@@ -184,11 +184,11 @@ class TestAppTemplateRbacValues:
     def test_a_values_role_without_secrets_passes(self, make_repo: RepoFactory) -> None:
         assert found(self.repo(make_repo, self.NARROW_ROLE), RBAC, KEY) == []
 
-    def test_an_account_no_controller_runs_as_is_not_reported(self, make_repo: RepoFactory) -> None:
+    def test_an_account_no_controller_runs_as_is_only_the_key_finding(self, make_repo: RepoFactory) -> None:
         """``serviceAccount.helper`` is named ``upgrader-helper``; no controller is said to run as it."""
         rbac = self.ADMIN.replace("identifier: upgrader", "identifier: helper")
         root = self.repo(make_repo, rbac, account="    serviceAccount:\n      helper: {}\n")
-        assert found(root, RBAC, KEY) == []
+        assert found(root, RBAC, KEY) == [(KEY, "apps/upgrader/helmrelease.yaml")]
 
     def test_the_finding_points_at_the_binding(self, make_repo: RepoFactory) -> None:
         root = self.repo(make_repo, self.ADMIN)
@@ -197,39 +197,47 @@ class TestAppTemplateRbacValues:
         assert "upgrader" in violation.message and "cluster-admin" in violation.message
 
 
-class TestAccountsNothingUses:
-    """``decryption-key-readable`` reports a ServiceAccount subject only when something holds the
-    account's token: a workload runs as it, a committed token Secret is its, or a custom resource
-    runs pods or authenticates as it. A binding left over from an older chart major, for an
-    account the current chart no longer runs as, reads nothing."""
+class TestKyvernoAccountBesideA3xChart:
+    """Kyverno's chart 3.0 runs its controllers as ``kyverno-admission-controller`` and others;
+    a committed ``kyverno:admin`` binding for the 2.x account ``kyverno`` reaches no pod. Beside a
+    2.x chart (or with a workload running as it) the binding is a real path to the key."""
+
+    BINDING = cluster_binding("kyverno:admin", "admin", "kyverno", "kyverno", define_role=False)
 
     @staticmethod
-    def repo(make_repo: RepoFactory, extra: dict[str, str]) -> Path:
-        return make_repo({
-            **SOPS_CONFIG, **FLUX_SOURCE,
-            "apps/policy/rbac.yaml": cluster_binding("kyverno:admin", "admin", "kyverno", "policy", define_role=False),
-            **extra,
-        })
+    def release(version: str) -> str:
+        return (
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: kyverno\n"
+            "  namespace: kyverno\nspec:\n  interval: 30m\n  chart:\n    spec:\n      chart: kyverno\n"
+            f"      version: {version}\n      sourceRef: {{kind: HelmRepository, name: kyverno}}\n"
+            "  values:\n    admissionController:\n      replicas: 3\n"
+        )
 
-    def test_a_binding_for_an_account_nothing_uses_is_not_reported(self, make_repo: RepoFactory) -> None:
-        release = helm_release("    admissionController:\n      replicas: 3\n", namespace="policy", name="kyverno")
-        assert found(self.repo(make_repo, {"apps/policy/helmrelease.yaml": release}), KEY) == []
+    def repo(self, make_repo: RepoFactory, release: str, extra: dict[str, str] | None = None) -> Path:
+        return make_repo({**SOPS_CONFIG, **FLUX_SOURCE, "apps/kyverno/rbac.yaml": self.BINDING,
+                          "apps/kyverno/helmrelease.yaml": release, **(extra or {})})
 
-    def test_a_workload_running_as_it_is_reported(self, make_repo: RepoFactory) -> None:
-        pod = workload("Deployment", "kyverno", "policy", "kyverno", "example.org/kyverno:1.9")
-        assert found(self.repo(make_repo, {"apps/policy/deploy.yaml": pod}), KEY) == [(KEY, "apps/policy/rbac.yaml")]
+    def test_beside_a_3x_chart_it_is_not_reported(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, self.release("3.3.7")), KEY) == []
 
-    def test_a_long_lived_token_secret_is_reported(self, make_repo: RepoFactory) -> None:
-        token = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: kyverno-token\n  namespace: policy\n"
-                 "  annotations:\n    kubernetes.io/service-account.name: kyverno\n"
-                 "type: kubernetes.io/service-account-token\n")
-        assert found(self.repo(make_repo, {"apps/policy/token.yaml": token}), KEY) == [(KEY, "apps/policy/rbac.yaml")]
+    def test_beside_a_2x_chart_it_is_reported(self, make_repo: RepoFactory) -> None:
+        assert found(self.repo(make_repo, self.release("2.7.5")), KEY) == [(KEY, "apps/kyverno/rbac.yaml")]
 
-    def test_a_secret_store_authenticating_as_it_is_reported(self, make_repo: RepoFactory) -> None:
-        store = ("apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata:\n  name: cluster\n"
-                 "spec:\n  provider:\n    kubernetes:\n      auth:\n        serviceAccount:\n"
-                 "          name: kyverno\n          namespace: policy\n")
-        assert found(self.repo(make_repo, {"apps/policy/store.yaml": store}), KEY) == [(KEY, "apps/policy/rbac.yaml")]
+    def test_an_oci_chart_ref_is_read_for_its_tag(self, make_repo: RepoFactory) -> None:
+        release = self.release("3.3.7").replace(
+            "  chart:\n    spec:\n      chart: kyverno\n      version: 3.3.7\n"
+            "      sourceRef: {kind: HelmRepository, name: kyverno}\n",
+            "  chartRef:\n    kind: OCIRepository\n    name: kyverno\n")
+        source = ("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: kyverno\n"
+                  "  namespace: kyverno\nspec:\n  url: oci://ghcr.io/kyverno/charts/kyverno\n  ref:\n    tag: {tag}\n")
+        assert found(self.repo(make_repo, release, {"apps/kyverno/oci.yaml": source.format(tag="3.3.7")}), KEY) == []
+        root = self.repo(make_repo, release, {"apps/kyverno/oci.yaml": source.format(tag="2.7.5")})
+        assert found(root, KEY) == [(KEY, "apps/kyverno/rbac.yaml")]
+
+    def test_a_workload_running_as_it_keeps_it_reported(self, make_repo: RepoFactory) -> None:
+        pod = workload("Deployment", "old-kyverno", "kyverno", "kyverno", "example.org/kyverno:1.9")
+        root = self.repo(make_repo, self.release("3.3.7"), {"apps/kyverno/old.yaml": pod})
+        assert found(root, KEY) == [(KEY, "apps/kyverno/rbac.yaml")]
 
 
 class TestOperatorResourcesAreWorkloads:

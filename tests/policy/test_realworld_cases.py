@@ -675,7 +675,7 @@ class TestWhoReadsSecrets:
     def test_rbac_in_a_file_its_kustomization_leaves_out_is_not_deployed(self, make_repo: RepoFactory) -> None:
         rbac = self._ROLE.format(kind="ClusterRole") + "---\n" + self._BINDING.format(
             kind="ClusterRole", ns="    namespace: operator-system\n"
-        ) + "---\n" + self._JOB.replace("name: sync\n", "name: sync\n  namespace: operator-system\n", 1)
+        )
         files = {
             ".sops.yaml": f"creation_rules:\n  - age: {AGE_VECTOR_RECIPIENT}\n",  # SOPS in use
             # an operator kit with two variants; the kustomization deploys one
@@ -713,11 +713,9 @@ class TestWhoReadsSecrets:
             + binding.replace("name: sync", "name: source-watcher"),
         }
         assert policy(make_repo(files), "decryption-key-readable") == []
-        dashboard = "---\n" + self._JOB.replace("name: sync\n", "name: sync\n  namespace: flux-system\n", 1).replace(
-            "serviceAccountName: sync", "serviceAccountName: dashboard")
         other = {**files, "flux-system/gotk-components.yaml": files["flux-system/gotk-components.yaml"].replace(
             "name: source-watcher", "name: dashboard"
-        ) + dashboard}
+        )}
         assert [path for path, _ in policy(make_repo(other), "decryption-key-readable")] == [
             "flux-system/gotk-components.yaml"
         ]

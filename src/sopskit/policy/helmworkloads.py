@@ -34,6 +34,7 @@ the HelmRelease's ``spec.targetNamespace``, else where the HelmRelease itself is
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sopskit.detectors.values import is_templated
@@ -173,6 +174,57 @@ def release_rbac(data: dict[str, Any], namespace: str | None) -> list[tuple[dict
                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role_name},
                     "subjects": subjects}
         found.append((manifest, ("rbac", "bindings", str(identifier))))
+    return found
+
+
+#: Accounts that a chart's later majors no longer run pods as: chart -> (first such major,
+#: accounts). Kyverno's chart 3.0 (Kyverno 1.10) split the one ``kyverno`` Deployment into
+#: admission, background, cleanup and reports controllers, each with its own account
+#: (``kyverno-admission-controller``...), so a committed binding for ``kyverno`` copied from a
+#: 2.x setup reaches no pod.
+_RETIRED_ACCOUNTS: dict[str, tuple[int, frozenset[str]]] = {"kyverno": (3, frozenset({"kyverno"}))}
+_MAJOR = re.compile(r"^[\s>=~^v]*(\d+)")
+
+
+def _chart_and_version(ctx: CheckContext, data: dict[str, Any]) -> tuple[str, str] | None:
+    """The chart a HelmRelease installs and the version it asks for: ``spec.chart.spec``, or the
+    ``OCIRepository`` of a ``spec.chartRef`` (its URL's last segment, its ``ref.tag``/``semver``)."""
+    spec = _mapping(data, "spec")
+    chart_spec = _mapping(_mapping(spec, "chart"), "spec")
+    if chart_spec:
+        chart, version = _explicit(chart_spec.get("chart")), _explicit(str(chart_spec.get("version", "")))
+        return (chart, version) if chart and version else None
+    ref = _mapping(spec, "chartRef")
+    if ref.get("kind") != "OCIRepository" or not _explicit(ref.get("name")):
+        return None
+    for _file, doc in ctx.repo.documents():
+        source = doc.data
+        if is_kind(source, "OCIRepository") and name_of(source) == ref["name"]:
+            source_spec = _mapping(source, "spec")
+            url = _explicit(source_spec.get("url"))
+            tag = _mapping(source_spec, "ref")
+            version = _explicit(tag.get("tag")) or _explicit(tag.get("semver"))
+            if url and version:
+                return url.rstrip("/").rsplit("/", 1)[-1], version
+    return None
+
+
+def retired_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
+    """(namespace, account) that the chart a HelmRelease installs there no longer runs pods as
+    (:data:`_RETIRED_ACCOUNTS`), when the version it asks for is that major or later."""
+    cached = ctx.shared.get("helm_retired_accounts")
+    if isinstance(cached, set):
+        return cached
+    found: set[tuple[str | None, str]] = set()
+    for file, doc in ctx.repo.documents():
+        if not is_helm_release(doc.data) or (chart := _chart_and_version(ctx, doc.data)) is None:
+            continue
+        name, version = chart
+        retired = _RETIRED_ACCOUNTS.get(name)
+        major = _MAJOR.match(version)
+        if retired and major and int(major.group(1)) >= retired[0]:
+            found.update((release_namespace(ctx, file, doc), account) for account in retired[1])
+    ctx.shared["helm_retired_accounts"] = found
     return found
 
 

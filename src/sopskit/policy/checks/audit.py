@@ -26,9 +26,6 @@ flux-system's key is Flux's, not Argo CD's.
 ``decryption-key-readable``: Secrets of ``flux-system`` (where the SOPS decryption key lives)
 readable by a subject other than Flux's controllers. A controller is Flux by its account name in
 ``flux-system`` or, wherever installed, by the image of the workload that runs as the account.
-A ServiceAccount subject counts only when something holds its token (:func:`_accounts_in_use`).
-An operator's custom resource with ``serviceAccountName`` (at any depth of its spec) is a
-workload of that account for both RBAC checks.
 Not applicable when ``flux-system`` holds no decryption-key Secret: every SOPS key of the
 repository is a cloud KMS key and nothing names a decryption ``secretRef`` or the global
 ``--sops-age-secret`` flag (:mod:`sopskit.policy.keysecret`); a broad read is then still
@@ -68,6 +65,7 @@ from sopskit.policy.helmworkloads import (
     release_name,
     release_namespace,
     release_rbac,
+    retired_accounts,
     workload_namespace,
 )
 from sopskit.policy.keysecret import no_decryption_key_secret
@@ -518,6 +516,30 @@ def _kustomized_subject_namespace(
     return own
 
 
+#: API groups whose objects are no operator's workload: Kubernetes's own, kustomize's, and Flux's
+#: (its ``spec.serviceAccountName`` is impersonation, :func:`_flux_impersonation_accounts`)
+_NOT_CUSTOM_APIS = ("v1", "apps/", "batch/", "rbac.authorization.k8s.io/", "kustomize.config.k8s.io/",
+                    "policy/", "networking.k8s.io/", "admissionregistration.k8s.io/", *_FLUX_APIS)
+
+
+def _is_custom_resource(data: dict[str, Any]) -> bool:
+    api = str(data.get("apiVersion", ""))
+    return "/" in api and not api.startswith(_NOT_CUSTOM_APIS) and not is_helm_release(data)
+
+
+def _pod_accounts(value: Any, depth: int = 0) -> Iterator[str]:
+    """``serviceAccountName: NAME`` anywhere in a custom resource's spec: the account of the
+    pods its operator creates."""
+    if depth > 6:
+        return
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if key == "serviceAccountName" and isinstance(item, str) and item.strip() and not is_templated(item):
+            yield item.strip()
+        else:
+            yield from _pod_accounts(item, depth + 1)
+
+
 def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[str, Any]]]:
     """Every workload that something may deploy (:func:`_rbac_documents`: not in a file its
     kustomization leaves out, such as a commented ``# - ./setup-job.yaml``, nor archived, dropped
@@ -537,7 +559,7 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
             if _is_custom_resource(data):
                 # an operator's resource whose pods run as a named account (a system-upgrade Plan,
                 # a Prometheus, an Argo Workflow, ``spec.workload.serviceAccountName``)
-                for runs_as in dict.fromkeys(_account_references(data.get("spec"), pods_only=True)):
+                for runs_as in dict.fromkeys(_pod_accounts(data.get("spec"))):
                     yield workload_namespace(ctx, file, doc), runs_as, f"{data.get('kind')}/{name_of(data)}", {}
             continue
         spec: Any = data.get("spec")
@@ -548,73 +570,6 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
         account = pod.get("serviceAccountName")
         name = str(account) if account else "default"
         yield workload_namespace(ctx, file, doc), name, f"{data['kind']}/{name_of(data)}", pod
-
-
-#: API groups whose objects are not an operator's workload: Kubernetes's own, Flux's (its
-#: ``spec.serviceAccountName`` is impersonation: kustomize-controller reads the key anyway), kustomize's
-_NOT_CUSTOM_APIS = ("v1", "apps/", "batch/", "rbac.authorization.k8s.io/", "kustomize.config.k8s.io/",
-                    "policy/", "networking.k8s.io/", "admissionregistration.k8s.io/", *_FLUX_APIS)
-#: keys that name the account something runs or authenticates as
-_ACCOUNT_NAME_KEY = "serviceAccountName"
-_ACCOUNT_KEYS = frozenset(("serviceAccount", "serviceAccountRef", "service_account"))
-
-
-def _is_custom_resource(data: dict[str, Any]) -> bool:
-    api = str(data.get("apiVersion", ""))
-    return "/" in api and not api.startswith(_NOT_CUSTOM_APIS) and not is_helm_release(data)
-
-
-def _account_references(value: Any, *, pods_only: bool, depth: int = 0) -> Iterator[str]:
-    """Account names a custom resource's spec gives: ``serviceAccountName: NAME`` at any depth
-    (the pods the operator creates run as it); unless ``pods_only``, also ``serviceAccount:
-    NAME`` or ``serviceAccount: {name: NAME}`` (an External Secrets store's Kubernetes provider,
-    a Vault auth method: something authenticates as the account)."""
-    if depth > 6:
-        return
-    if isinstance(value, list):
-        for item in value:
-            yield from _account_references(item, pods_only=pods_only, depth=depth + 1)
-        return
-    if not isinstance(value, dict):
-        return
-    for key, item in value.items():
-        if key == _ACCOUNT_NAME_KEY and isinstance(item, str) and item.strip() and not is_templated(item):
-            yield item.strip()
-        elif key in _ACCOUNT_KEYS and not pods_only:
-            name = item.get("name") if isinstance(item, dict) else item
-            if isinstance(name, str) and name.strip() and not is_templated(name):
-                yield name.strip()
-        else:
-            yield from _account_references(item, pods_only=pods_only, depth=depth + 1)
-
-
-_TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
-_TOKEN_ACCOUNT_ANNOTATION = "kubernetes.io/service-account.name"
-
-
-def _accounts_in_use(ctx: CheckContext) -> set[tuple[str | None, str]]:
-    """(namespace, service account) that something holds a token of: a workload runs as it, a
-    committed long-lived token Secret belongs to it, or a custom resource authenticates as it
-    (an External Secrets store, a Vault auth method). A binding to an account nothing uses (a
-    leftover of an older chart major that named its pods' account differently) gives no running
-    code the key."""
-    cached = ctx.shared.get("audit_accounts_in_use")
-    if isinstance(cached, set):
-        return cached
-    found = set(_workload_service_accounts(ctx))
-    for file, doc in _rbac_documents(ctx):
-        data = doc.data
-        if is_kind(data, "Secret") and data.get("type") == _TOKEN_SECRET_TYPE:
-            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-            annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-            account = annotations.get(_TOKEN_ACCOUNT_ANNOTATION) if isinstance(annotations, dict) else None
-            if isinstance(account, str) and account:
-                found.add((ctx.repo.namespace_of(file, doc), account))
-        elif _is_custom_resource(data):
-            namespace = workload_namespace(ctx, file, doc)
-            found.update((namespace, account) for account in _account_references(data.get("spec"), pods_only=False))
-    ctx.shared["audit_accounts_in_use"] = found
-    return found
 
 
 def _workload_service_accounts(ctx: CheckContext) -> dict[tuple[str | None, str], str]:
@@ -663,6 +618,58 @@ def _argocd_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
     found = {key for key, argocd in verdicts.items() if argocd}
     ctx.shared["audit_argocd_accounts"] = found
     return found
+
+
+#: the label ``flux create tenant`` puts on a tenant's ServiceAccount (and its Namespace, RoleBinding)
+_FLUX_TENANT_LABEL = "toolkit.fluxcd.io/tenant"
+_IMPERSONATING_APIS = ("kustomize.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/")
+
+
+def _flux_impersonation_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
+    """(namespace, service account) that Flux acts as: a Flux Kustomization's or HelmRelease's
+    ``spec.serviceAccountName`` (kustomize- and helm-controller impersonate it to apply), and a
+    ServiceAccount that ``flux create tenant`` made (its tenant label). ``None`` as namespace:
+    the name alone, where the repository does not say the namespace."""
+    cached = ctx.shared.get("audit_flux_impersonated")
+    if isinstance(cached, set):
+        return cached
+    found: set[tuple[str | None, str]] = set()
+    for file, doc in ctx.repo.documents():
+        data = doc.data
+        spec = data.get("spec")
+        if str(data.get("apiVersion", "")).startswith(_IMPERSONATING_APIS) and isinstance(spec, dict):
+            account = spec.get("serviceAccountName")
+            if isinstance(account, str) and account:
+                found.add((ctx.repo.namespace_of(file, doc), account))
+        elif is_kind(data, "ServiceAccount") and _FLUX_TENANT_LABEL in _labels(data):
+            found.add((ctx.repo.namespace_of(file, doc), name_of(data)))
+    ctx.shared["audit_flux_impersonated"] = found
+    return found
+
+
+def _only_flux_acts_as(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
+    """A ServiceAccount that Flux impersonates and no workload of the repository runs as: no pod
+    holds its token, and what it may read kustomize-controller reads anyway. A tenant's account
+    that also runs a Deployment stays reported."""
+    if subject.get("kind") != "ServiceAccount":
+        return False
+    name = str(subject.get("name", ""))
+    sa_namespace = _subject_namespace(ctx, file, subject, namespace)
+    return _names_account(_flux_impersonation_accounts(ctx), sa_namespace, name) and not _names_account(
+        _workload_service_accounts(ctx), sa_namespace, name)
+
+
+def _retired_chart_account(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
+    """A ServiceAccount that the chart installed beside it no longer runs pods as (Kyverno's
+    ``kyverno`` next to a 3.x chart, :func:`sopskit.policy.helmworkloads.retired_accounts`),
+    and no workload of the repository runs as either: a binding left over from the older chart
+    gives no running code the key."""
+    if subject.get("kind") != "ServiceAccount":
+        return False
+    name = str(subject.get("name", ""))
+    sa_namespace = _subject_namespace(ctx, file, subject, namespace)
+    return _names_account(retired_accounts(ctx), sa_namespace, name) and not _names_account(
+        _workload_service_accounts(ctx), sa_namespace, name)
 
 
 def _names_account(accounts: Collection[tuple[str | None, str]], namespace: str | None, name: str) -> bool:
@@ -733,13 +740,9 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))
-            if _is_flux(ctx, file, subject, namespace):
+            if _is_flux(ctx, file, subject, namespace) or _only_flux_acts_as(ctx, file, subject, namespace):
                 continue
-            if kind == "ServiceAccount" and not _names_account(
-                    _accounts_in_use(ctx), _subject_namespace(ctx, file, subject, namespace), name):
-                # no workload, token Secret or custom resource holds the account: one that only Flux
-                # impersonates (``spec.serviceAccountName``, a ``flux create tenant`` account), or a
-                # leftover of an older chart that named its pods' account differently
+            if _retired_chart_account(ctx, file, subject, namespace):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue
