@@ -295,3 +295,30 @@ class TestPathsWithAFixedClusterVariable:
     def test_a_variable_with_two_values_stays_a_template(self, make_repo: RepoFactory) -> None:
         root = self.repo(make_repo, ("home", "lab"), listed=False)
         assert flux(root, "encrypted-file-unreferenced") == []
+
+
+class TestAnAppParkedByCommentingOutItsKustomization:
+    """``#- ./thanos/ks.yaml`` in the apps kustomization takes the app out of the cluster on
+    purpose; its SOPS file is kept for later, not forgotten. An unlisted ``ks.yaml`` (no comment)
+    is still reported: nothing says it was parked."""
+
+    @staticmethod
+    def repo(make_repo: RepoFactory, entry: str) -> Path:
+        return make_repo({
+            **FLUX_SOURCE,
+            "clusters/home/flux-system/sync.yaml": ks("flux-system", "./clusters/home"),
+            "clusters/home/apps.yaml": ks("apps", "./apps"),
+            "apps/kustomization.yaml": "resources:\n  - ./grafana/ks.yaml\n" + entry,
+            "apps/grafana/ks.yaml": ks("grafana", "./apps/grafana/app", extra=DECRYPTION),
+            "apps/grafana/app/kustomization.yaml": "resources: []\n",
+            "apps/thanos/ks.yaml": ks("thanos", "./apps/thanos/app", extra=DECRYPTION),
+            "apps/thanos/app/secret.sops.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: t\n"
+            f"stringData:\n  k: {ENC}\n{SOPS_BLOCK}",
+        })
+
+    def test_a_commented_out_app_is_parked(self, make_repo: RepoFactory) -> None:
+        assert flux(self.repo(make_repo, "  #- ./thanos/ks.yaml\n"), "encrypted-file-unreferenced") == []
+
+    def test_an_unlisted_app_is_reported(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, "")
+        assert flux(root, "encrypted-file-unreferenced") == [("apps/thanos/app/secret.sops.yaml", None)]

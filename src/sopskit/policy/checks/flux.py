@@ -10,6 +10,7 @@ file below it (Flux generates a kustomization for it).
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Iterator
 
@@ -296,6 +297,10 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     built = set().union(*(
         graph.flux_inputs(k) for k in graph.kustomizations if ctx.repo.exists(k.path or ".") and graph.is_live(k)
     ))
+    parked = set().union(*(
+        graph.flux_inputs(k) for k in graph.kustomizations
+        if ctx.repo.exists(k.path or ".") and not graph.is_live(k) and _parked(ctx, k.file)
+    ))
     dead = _dead_kustomize_dirs(ctx, graph)
     templated = [_templated_path_pattern(k.raw_path) for k in graph.kustomizations if k.templated_path]
     ctx.count(ENCRYPTED_FILE_UNREFERENCED.id, 0)
@@ -308,6 +313,10 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
             continue  # Talos secrets, a sourced env file, Terraform variables: not Flux's to apply
         ctx.count(ENCRYPTED_FILE_UNREFERENCED.id)
         if file.rel in built or any(pattern.match(file.rel) for pattern in templated):
+            continue
+        if file.rel in parked:
+            ctx.note(ENCRYPTED_FILE_UNREFERENCED.id, f"not reported: {file.rel}: the Flux Kustomization that "
+                     "builds it is commented out of its kustomization")
             continue
         owner = ctx.repo.nearest_kustomization(file.parent)
         if owner is None or (owner.rsplit("/", 1)[0] if "/" in owner else "") in dead:
@@ -340,6 +349,16 @@ def _templated_path_pattern(raw_path: str) -> re.Pattern[str]:
     parts = re.split(r"\$\{[^}]*\}", source_path(raw_path))
     body = "[^/]+".join(re.escape(part) for part in parts)
     return re.compile(rf"{body}(?:/|$)" if body not in ("", ".") else ".*")
+
+
+def _parked(ctx: CheckContext, file: RepoFile) -> bool:
+    """The kustomization above ``file`` names it only in a comment (``#- ./thanos/ks.yaml``): an
+    app taken out of the cluster on purpose, its files kept for later."""
+    owner = ctx.repo.nearest_kustomization(file.parent)
+    if owner is None:
+        return False
+    directory = owner.rsplit("/", 1)[0] if "/" in owner else ""
+    return _commented_out(ctx, owner, posixpath.relpath(file.rel, directory or "."))
 
 
 def _commented_out(ctx: CheckContext, owner: str, name: str) -> bool:
