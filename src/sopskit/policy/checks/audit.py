@@ -647,28 +647,19 @@ def _flux_impersonation_accounts(ctx: CheckContext) -> set[tuple[str | None, str
     return found
 
 
-def _only_flux_acts_as(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
-    """A ServiceAccount that Flux impersonates and no workload of the repository runs as: no pod
-    holds its token, and what it may read kustomize-controller reads anyway. A tenant's account
-    that also runs a Deployment stays reported."""
+def _idle_account(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None,
+                  candidates: Collection[tuple[str | None, str]]) -> bool:
+    """A ServiceAccount subject among ``candidates`` that no workload of the repository runs as:
+    no pod holds its token. The candidates are accounts Flux only impersonates (what they may
+    read kustomize-controller reads anyway; a tenant's account that also runs a Deployment stays
+    reported), and accounts the chart beside them no longer runs pods as (Kyverno's ``kyverno``
+    next to a 3.x chart, :func:`sopskit.policy.helmworkloads.retired_accounts`: a binding left
+    over from the older chart)."""
     if subject.get("kind") != "ServiceAccount":
         return False
     name = str(subject.get("name", ""))
     sa_namespace = _subject_namespace(ctx, file, subject, namespace)
-    return _names_account(_flux_impersonation_accounts(ctx), sa_namespace, name) and not _names_account(
-        _workload_service_accounts(ctx), sa_namespace, name)
-
-
-def _retired_chart_account(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> bool:
-    """A ServiceAccount that the chart installed beside it no longer runs pods as (Kyverno's
-    ``kyverno`` next to a 3.x chart, :func:`sopskit.policy.helmworkloads.retired_accounts`),
-    and no workload of the repository runs as either: a binding left over from the older chart
-    gives no running code the key."""
-    if subject.get("kind") != "ServiceAccount":
-        return False
-    name = str(subject.get("name", ""))
-    sa_namespace = _subject_namespace(ctx, file, subject, namespace)
-    return _names_account(retired_accounts(ctx), sa_namespace, name) and not _names_account(
+    return _names_account(candidates, sa_namespace, name) and not _names_account(
         _workload_service_accounts(ctx), sa_namespace, name)
 
 
@@ -740,9 +731,10 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
             continue
         for subject in subjects:
             kind, name = subject.get("kind"), str(subject.get("name", ""))
-            if _is_flux(ctx, file, subject, namespace) or _only_flux_acts_as(ctx, file, subject, namespace):
+            if _is_flux(ctx, file, subject, namespace):
                 continue
-            if _retired_chart_account(ctx, file, subject, namespace):
+            if _idle_account(ctx, file, subject, namespace, _flux_impersonation_accounts(ctx)) or _idle_account(
+                    ctx, file, subject, namespace, retired_accounts(ctx)):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue
