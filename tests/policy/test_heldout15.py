@@ -20,6 +20,7 @@ from tests.policy.test_heldout10_rbac import (
     helm_release,
     workload,
 )
+from tests.policy.test_heldout12 import AGE
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK, ks
 
 DECRYPTION = "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
@@ -322,3 +323,50 @@ class TestAnAppParkedByCommentingOutItsKustomization:
     def test_an_unlisted_app_is_reported(self, make_repo: RepoFactory) -> None:
         root = self.repo(make_repo, "")
         assert flux(root, "encrypted-file-unreferenced") == [("apps/thanos/app/secret.sops.yaml", None)]
+
+
+class TestRound16:
+    """Round 16's false finding and misses (first contact on 0236e4a)."""
+
+    def test_path_instead_of_path_regex_is_an_ignored_key(self, make_repo: RepoFactory) -> None:
+        rule = f"creation_rules:\n  - path: kubernetes/.*\\.sops\\.yaml\n    age: {AGE}\n"
+        assert policy(make_repo({".sops.yaml": rule}), "sops-config-ignored-key") == [(".sops.yaml", 2)]
+        both = f"creation_rules:\n  - path_regex: kubernetes/.*\n    path: kubernetes\n    age: {AGE}\n"
+        assert policy(make_repo({".sops.yaml": both}), "sops-config-ignored-key") == []
+
+    def test_a_kyverno_binding_in_the_old_namespace_beside_a_3x_chart_elsewhere(self, make_repo: RepoFactory) -> None:
+        """The 2.x setup ran in ``kyverno``; the 3.x chart now runs in ``system``."""
+        release = TestKyvernoAccountBesideA3xChart.release("3.2.6").replace("namespace: kyverno", "namespace: system")
+        files = {**SOPS_CONFIG, **FLUX_SOURCE, "apps/kyverno/rbac.yaml": TestKyvernoAccountBesideA3xChart.BINDING,
+                 "apps/kyverno/helmrelease.yaml": release}
+        assert found(make_repo(files), KEY) == []
+        # a second cluster still on 2.x keeps the account alive somewhere: reported
+        old = TestKyvernoAccountBesideA3xChart.release("2.7.5").replace("namespace: kyverno", "namespace: policy")
+        assert found(make_repo({**files, "apps/old/helmrelease.yaml": old}), KEY) == [(KEY, "apps/kyverno/rbac.yaml")]
+
+
+class TestHeadlampBindsItsOwnAccount:
+    """The Headlamp chart binds its own account to ``cluster-admin`` unless told not to
+    (``clusterRoleBinding.create: false``); the dashboard runs as that account."""
+
+    @staticmethod
+    def repo(make_repo: RepoFactory, values: str) -> Path:
+        release = helm_release(values, namespace="flux-system", name="headlamp").replace(
+            "chart: status-page", "chart: headlamp")
+        return make_repo({**SOPS_CONFIG, **FLUX_SOURCE, "apps/headlamp/helmrelease.yaml": release})
+
+    def test_the_default_binding_is_reported_by_both_checks(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, "    replicaCount: 1\n")
+        assert found(root, RBAC, KEY) == [(KEY, "apps/headlamp/helmrelease.yaml"),
+                                          (RBAC, "apps/headlamp/helmrelease.yaml")]
+
+    def test_values_that_name_cluster_admin_are_reported(self, make_repo: RepoFactory) -> None:
+        values = "    clusterRoleBinding:\n      create: true\n      clusterRoleName: cluster-admin\n"
+        assert found(self.repo(make_repo, values), RBAC) == [(RBAC, "apps/headlamp/helmrelease.yaml")]
+
+    @pytest.mark.parametrize("values", [
+        "    clusterRoleBinding:\n      create: false\n",
+        "    clusterRoleBinding:\n      clusterRoleName: view\n",
+    ], ids=["switched-off", "view"])
+    def test_no_binding_or_a_narrow_role_passes(self, make_repo: RepoFactory, values: str) -> None:
+        assert found(self.repo(make_repo, values), RBAC, KEY) == []

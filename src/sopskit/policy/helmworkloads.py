@@ -186,14 +186,15 @@ _RETIRED_ACCOUNTS: dict[str, tuple[int, frozenset[str]]] = {"kyverno": (3, froze
 _MAJOR = re.compile(r"^[\s>=~^v]*(\d+)")
 
 
-def _chart_and_version(ctx: CheckContext, data: dict[str, Any]) -> tuple[str, str] | None:
-    """The chart a HelmRelease installs and the version it asks for: ``spec.chart.spec``, or the
-    ``OCIRepository`` of a ``spec.chartRef`` (its URL's last segment, its ``ref.tag``/``semver``)."""
+def chart_of(ctx: CheckContext, data: dict[str, Any]) -> tuple[str, str | None] | None:
+    """The chart a HelmRelease installs and the version it asks for (None when it names none):
+    ``spec.chart.spec``, or the ``OCIRepository`` of a ``spec.chartRef`` (its URL's last
+    segment, its ``ref.tag``/``ref.semver``)."""
     spec = _mapping(data, "spec")
     chart_spec = _mapping(_mapping(spec, "chart"), "spec")
     if chart_spec:
-        chart, version = _explicit(chart_spec.get("chart")), _explicit(str(chart_spec.get("version", "")))
-        return (chart, version) if chart and version else None
+        chart = _explicit(chart_spec.get("chart"))
+        return (chart, _explicit(str(chart_spec.get("version", "")))) if chart else None
     ref = _mapping(spec, "chartRef")
     if ref.get("kind") != "OCIRepository" or not _explicit(ref.get("name")):
         return None
@@ -203,9 +204,8 @@ def _chart_and_version(ctx: CheckContext, data: dict[str, Any]) -> tuple[str, st
             source_spec = _mapping(source, "spec")
             url = _explicit(source_spec.get("url"))
             tag = _mapping(source_spec, "ref")
-            version = _explicit(tag.get("tag")) or _explicit(tag.get("semver"))
-            if url and version:
-                return url.rstrip("/").rsplit("/", 1)[-1], version
+            if url:
+                return url.rstrip("/").rsplit("/", 1)[-1], _explicit(tag.get("tag")) or _explicit(tag.get("semver"))
     return None
 
 
@@ -216,16 +216,63 @@ def retired_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
     if isinstance(cached, set):
         return cached
     found: set[tuple[str | None, str]] = set()
+    newer: set[str] = set()
+    older: set[str] = set()  # charts also installed at an older major, or at a version not read
     for file, doc in ctx.repo.documents():
-        if not is_helm_release(doc.data) or (chart := _chart_and_version(ctx, doc.data)) is None:
+        if not is_helm_release(doc.data) or (chart := chart_of(ctx, doc.data)) is None:
             continue
         name, version = chart
         retired = _RETIRED_ACCOUNTS.get(name)
-        major = _MAJOR.match(version)
-        if retired and major and int(major.group(1)) >= retired[0]:
+        if retired is None:
+            continue
+        major = _MAJOR.match(version or "")
+        if major and int(major.group(1)) >= retired[0]:
             found.update((release_namespace(ctx, file, doc), account) for account in retired[1])
+            newer.add(name)
+        else:
+            older.add(name)
+    # the old setup's namespace may differ from where the chart runs now (``kyverno`` against
+    # ``system``): with no older install anywhere in the repository, the account is retired everywhere
+    for name in newer - older:
+        found.update((None, account) for account in _RETIRED_ACCOUNTS[name][1])
     ctx.shared["helm_retired_accounts"] = found
     return found
+
+
+#: Charts whose own account a values switch binds to a ClusterRole, with the switch's defaults:
+#: chart -> (values key, default ``create``, default role). Headlamp's chart binds its account to
+#: ``cluster-admin`` unless ``clusterRoleBinding.create: false`` (charts/headlamp values.yaml).
+_OWN_ACCOUNT_BINDINGS: dict[str, tuple[str, bool, str]] = {"headlamp": ("clusterRoleBinding", True, "cluster-admin")}
+
+
+def _chart_fullname(release: str, chart: str) -> str:
+    """Helm's conventional ``<chart>.fullname``: the release name when it holds the chart's name,
+    else ``<release>-<chart>``; the default name of the chart's own ServiceAccount."""
+    return release if chart in release else f"{release}-{chart}"
+
+
+def chart_own_bindings(ctx: CheckContext, data: dict[str, Any], namespace: str | None
+                       ) -> list[tuple[dict[str, Any], tuple[str, ...], str]]:
+    """The ClusterRoleBinding a known chart renders for its own account
+    (:data:`_OWN_ACCOUNT_BINDINGS`), as a manifest with its values path and the account, which
+    the chart's pods run as."""
+    chart = chart_of(ctx, data)
+    known = _OWN_ACCOUNT_BINDINGS.get(chart[0]) if chart else None
+    if chart is None or known is None:
+        return []
+    key, create_default, role_default = known
+    values = _mapping(_mapping(data, "spec"), "values")
+    switch = _mapping(values, key)
+    accounts = _mapping(values, "serviceAccount")
+    if switch.get("create", create_default) is False or accounts.get("create", True) is False:
+        return []
+    role = _explicit(switch.get("clusterRoleName")) or role_default
+    account = _explicit(accounts.get("name")) or _chart_fullname(release_name(data), chart[0])
+    manifest = {"apiVersion": _RBAC_API_VERSION, "kind": "ClusterRoleBinding",
+                "metadata": {"name": _chart_fullname(release_name(data), chart[0])},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]}
+    return [(manifest, (key,), account)]
 
 
 _RELEASE_NAME = "meta.helm.sh/release-name"

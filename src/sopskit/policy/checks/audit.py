@@ -59,6 +59,7 @@ from sopskit.policy.fluxgraph import (
 )
 from sopskit.policy.helmworkloads import (
     adopted_accounts,
+    chart_own_bindings,
     flux_target_namespace,
     is_helm_release,
     release_accounts,
@@ -330,6 +331,9 @@ def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]
                 namespace = release_namespace(ctx, file, doc)
                 for manifest, path in release_rbac(doc.data, namespace):
                     yield file, YamlDocument(doc.index, manifest, doc.node_at("spec", "values", *path))
+                # and the binding a known chart renders for its own account (Headlamp's cluster-admin)
+                for manifest, path, _account in chart_own_bindings(ctx, doc.data, namespace):
+                    yield file, YamlDocument(doc.index, manifest, doc.node_at("spec", "values", *path))
 
 
 def _selector_matches(selector: Any, labels: dict[str, str]) -> bool:
@@ -552,6 +556,8 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
             # a chart's workloads, by the accounts its values name (no pod spec: no image)
             release_ns = release_namespace(ctx, file, doc)
             named = release_accounts(data) or adopted_accounts(ctx).get((release_ns, release_name(data)), [])
+            named = [*named, *(account for _m, _p, account in chart_own_bindings(ctx, data, release_ns)
+                               if account not in named)]
             for release_account in named:
                 yield release_ns, release_account, f"HelmRelease/{name_of(data)}", {}
             continue

@@ -8,8 +8,9 @@ recipients it lists, and ``encrypted-regex:`` encrypts every value instead of a 
 
 Unknown keys are also used on purpose: a top-level ``keys:`` list that only holds YAML anchors
 (``- &admin age1...``), notes such as ``input_type:``. So only a key that is *almost* a sops key
-of that level (the same letters but for case, ``_``/``-`` and one or two typos), or a key of
-another level (``hc_vault:`` in a rule, whose rule-level key is ``hc_vault_transit_uri``), and
+of that level (the same letters but for case, ``_``/``-`` and one or two typos), a key of
+another level (``hc_vault:`` in a rule, whose rule-level key is ``hc_vault_transit_uri``), or a
+word written for the path pattern (``path:``, ``paths:``, ``path_glob:``, ``regex:``), and
 that carries a value, is reported, and only where dropping it changes what sops does: a misspelt
 selection key is left alone when the rule selects with a correct one already (sops would refuse
 two selections, so the misspelt one is dead text), as is a misspelt key beside its correct
@@ -55,7 +56,11 @@ _RULE_KEYS = frozenset(
 #: ``keyGroup``
 _GROUP_KEYS = frozenset(("merge", "kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault", "age", "pgp"))
 #: keys of another level, with the key this level spells them as
-_RULE_MISPLACED = {"hc_vault": "hc_vault_transit_uri", "merge": "key_groups"}
+_RULE_MISPLACED = {"hc_vault": "hc_vault_transit_uri", "merge": "key_groups",
+                   # words people write for the path pattern (``path: ^secrets/``): far from
+                   # ``path_regex`` by spelling, as silently dropped
+                   "path": "path_regex", "paths": "path_regex", "path_glob": "path_regex",
+                   "file_regex": "path_regex", "regex": "path_regex"}
 _GROUP_MISPLACED = {"hc_vault_transit_uri": "hc_vault"}
 _SIMILARITY = 0.85  # SequenceMatcher ratio of the normalised names: one or two letters off
 
