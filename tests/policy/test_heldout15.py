@@ -370,3 +370,17 @@ class TestHeadlampBindsItsOwnAccount:
     ], ids=["switched-off", "view"])
     def test_no_binding_or_a_narrow_role_passes(self, make_repo: RepoFactory, values: str) -> None:
         assert found(self.repo(make_repo, values), RBAC, KEY) == []
+
+    def test_an_oci_chart_ref_and_a_fullname_override_name_the_account(self, make_repo: RepoFactory) -> None:
+        release = (
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: dashboard\n"
+            "  namespace: flux-system\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: headlamp\n"
+            "  values:\n    fullnameOverride: headlamp\n"
+        )
+        source = ("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: headlamp\n"
+                  "  namespace: flux-system\nspec:\n  url: oci://ghcr.io/example/charts-mirror/headlamp\n"
+                  "  ref:\n    tag: 0.40.0\n")
+        root = make_repo({**SOPS_CONFIG, **FLUX_SOURCE, "apps/headlamp/helmrelease.yaml": release,
+                          "apps/headlamp/oci.yaml": source})
+        [violation] = check_policy(root, only=[RBAC]).violations
+        assert "flux-system/headlamp " in violation.message and "cluster-admin" in violation.message

@@ -245,10 +245,15 @@ def retired_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
 _OWN_ACCOUNT_BINDINGS: dict[str, tuple[str, bool, str]] = {"headlamp": ("clusterRoleBinding", True, "cluster-admin")}
 
 
-def _chart_fullname(release: str, chart: str) -> str:
-    """Helm's conventional ``<chart>.fullname``: the release name when it holds the chart's name,
-    else ``<release>-<chart>``; the default name of the chart's own ServiceAccount."""
-    return release if chart in release else f"{release}-{chart}"
+def _chart_fullname(values: dict[str, Any], release: str, chart: str) -> str:
+    """Helm's conventional ``<chart>.fullname``: ``fullnameOverride``, else the release name when
+    it holds the chart's name (or ``nameOverride``), else ``<release>-<name>``; the default name of
+    the chart's own ServiceAccount."""
+    override = _explicit(values.get("fullnameOverride"))
+    if override:
+        return override
+    name = _explicit(values.get("nameOverride")) or chart
+    return release if name in release else f"{release}-{name}"
 
 
 def chart_own_bindings(ctx: CheckContext, data: dict[str, Any], namespace: str | None
@@ -267,9 +272,10 @@ def chart_own_bindings(ctx: CheckContext, data: dict[str, Any], namespace: str |
     if switch.get("create", create_default) is False or accounts.get("create", True) is False:
         return []
     role = _explicit(switch.get("clusterRoleName")) or role_default
-    account = _explicit(accounts.get("name")) or _chart_fullname(release_name(data), chart[0])
+    fullname = _chart_fullname(values, release_name(data), chart[0])
+    account = _explicit(accounts.get("name")) or fullname
     manifest = {"apiVersion": _RBAC_API_VERSION, "kind": "ClusterRoleBinding",
-                "metadata": {"name": _chart_fullname(release_name(data), chart[0])},
+                "metadata": {"name": fullname},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
                 "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]}
     return [(manifest, (key,), account)]
