@@ -1068,14 +1068,19 @@ def _name_matches(pattern: str, name: str) -> bool:
         return False
 
 
+def _patch_documents(body: str) -> list[Any]:
+    """The documents of a patch text (strategic-merge mappings, JSON 6902 operation lists);
+    none when it is not YAML."""
+    try:
+        return list(yaml.safe_load_all(body))
+    except yaml.YAMLError:
+        return []
+
+
 def _decryption_patch_name(body: str) -> str | bool | None:
     """For a strategic-merge patch setting ``spec.decryption`` on a Kustomization: its
     ``metadata.name`` (None when it has none); False when the patch does not set decryption."""
-    try:
-        documents = list(yaml.safe_load_all(body))
-    except yaml.YAMLError:
-        return False
-    for data in documents:
+    for data in _patch_documents(body):
         if isinstance(data, list) and any(
             isinstance(op, dict) and str(op.get("path", "")).startswith("/spec/decryption") for op in data
         ):
@@ -1095,11 +1100,7 @@ def _spec_path_patches(body: str) -> Iterator[tuple[str | None, str]]:
     """(``metadata.name`` or None, path) of each patch document in ``body`` that sets a
     Kustomization's ``spec.path``: a strategic merge (``spec: {path: ...}``) or a JSON 6902
     ``replace``/``add`` of ``/spec/path``."""
-    try:
-        documents = list(yaml.safe_load_all(body))
-    except yaml.YAMLError:
-        return
-    for data in documents:
+    for data in _patch_documents(body):
         if isinstance(data, list):
             for op in data:
                 if (isinstance(op, dict) and op.get("path") == "/spec/path" and op.get("op") in ("add", "replace")
@@ -1129,11 +1130,7 @@ def _patches_decryption(patches: Any) -> bool:
         body = patch.get("patch")
         if not isinstance(body, str):
             continue
-        try:
-            documents = list(yaml.safe_load_all(body))
-        except yaml.YAMLError:
-            continue
-        for data in documents:
+        for data in _patch_documents(body):
             if isinstance(data, dict) and isinstance(data.get("spec"), dict):
                 decryption = data["spec"].get("decryption")
                 if isinstance(decryption, dict) and decryption.get("provider") == "sops":

@@ -1,8 +1,11 @@
 """The workload a Flux ``HelmRelease`` deploys, as far as its values name it.
 
 A chart's Deployments are not in the repository, but the ServiceAccount they run as often is, in
-the HelmRelease's ``spec.values``. Only names written there are followed, never a chart's
-default (which depends on the chart's templates and version):
+the HelmRelease's ``spec.values``. Names written there are followed; a chart's defaults (which
+depend on its templates and version) only for two charts whose defaults rounds 13 to 16 kept
+meeting: Headlamp binds its own account to ``cluster-admin`` unless its values switch that off
+(:func:`chart_own_bindings`), and Kyverno 3.x no longer runs pods as the 2.x account ``kyverno``
+(:func:`retired_accounts`). The names the values give:
 
 * ``serviceAccountName: NAME`` and ``serviceAccount.name: NAME`` (most charts);
 * ``<component>.serviceAccountName: NAME`` (gitlab-runner's ``rbac.serviceAccountName`` and
@@ -124,6 +127,14 @@ def _metadata(name: str, namespace: str | None) -> dict[str, str]:
     return {"name": name, "namespace": namespace} if namespace else {"name": name}
 
 
+def _binding(kind: str, name: str, namespace: str | None, role: tuple[str, str],
+             subjects: list[dict[str, Any]]) -> dict[str, Any]:
+    """A RoleBinding/ClusterRoleBinding manifest as a chart renders it: ``role`` is (kind, name)."""
+    return {"apiVersion": _RBAC_API_VERSION, "kind": kind, "metadata": _metadata(name, namespace),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role[0], "name": role[1]},
+            "subjects": subjects}
+
+
 def release_rbac(data: dict[str, Any], namespace: str | None) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     """The Roles, ClusterRoles and their bindings that the HelmRelease's app-template values
     declare, as the manifests the chart renders (each with its path below ``spec.values``);
@@ -169,10 +180,8 @@ def release_rbac(data: dict[str, Any], namespace: str | None) -> list[tuple[dict
                 subjects.append({**subject, "namespace": given} if subject.get("kind") == "ServiceAccount"
                                 else dict(subject))
         kind = "ClusterRoleBinding" if entry.get("type") == "ClusterRoleBinding" else "RoleBinding"
-        manifest = {"apiVersion": _RBAC_API_VERSION, "kind": kind,
-                    "metadata": _metadata(_identified_name(release, str(identifier), entry), namespace),
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role_name},
-                    "subjects": subjects}
+        manifest = _binding(kind, _identified_name(release, str(identifier), entry), namespace,
+                            (role_kind, role_name), subjects)
         found.append((manifest, ("rbac", "bindings", str(identifier))))
     return found
 
@@ -196,17 +205,30 @@ def chart_of(ctx: CheckContext, data: dict[str, Any]) -> tuple[str, str | None] 
         chart = _explicit(chart_spec.get("chart"))
         return (chart, _explicit(str(chart_spec.get("version", "")))) if chart else None
     ref = _mapping(spec, "chartRef")
-    if ref.get("kind") != "OCIRepository" or not _explicit(ref.get("name")):
+    name = _explicit(ref.get("name"))
+    if ref.get("kind") != "OCIRepository" or not name:
         return None
+    return _oci_charts(ctx).get(name)
+
+
+def _oci_charts(ctx: CheckContext) -> dict[str, tuple[str, str | None]]:
+    """OCIRepository name -> (chart, version): its URL's last segment and its ``ref.tag`` or
+    ``ref.semver``; read once per run (every HelmRelease with a ``chartRef`` asks)."""
+    cached = ctx.shared.get("helm_oci_charts")
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, tuple[str, str | None]] = {}
     for _file, doc in ctx.repo.documents():
-        source = doc.data
-        if is_kind(source, "OCIRepository") and name_of(source) == ref["name"]:
-            source_spec = _mapping(source, "spec")
-            url = _explicit(source_spec.get("url"))
-            tag = _mapping(source_spec, "ref")
-            if url:
-                return url.rstrip("/").rsplit("/", 1)[-1], _explicit(tag.get("tag")) or _explicit(tag.get("semver"))
-    return None
+        if not is_kind(doc.data, "OCIRepository"):
+            continue
+        source_spec = _mapping(doc.data, "spec")
+        url = _explicit(source_spec.get("url"))
+        tag = _mapping(source_spec, "ref")
+        if url:
+            found.setdefault(name_of(doc.data), (url.rstrip("/").rsplit("/", 1)[-1],
+                                                 _explicit(tag.get("tag")) or _explicit(tag.get("semver"))))
+    ctx.shared["helm_oci_charts"] = found
+    return found
 
 
 def retired_accounts(ctx: CheckContext) -> set[tuple[str | None, str]]:
@@ -274,10 +296,8 @@ def chart_own_bindings(ctx: CheckContext, data: dict[str, Any], namespace: str |
     role = _explicit(switch.get("clusterRoleName")) or role_default
     fullname = _chart_fullname(values, release_name(data), chart[0])
     account = _explicit(accounts.get("name")) or fullname
-    manifest = {"apiVersion": _RBAC_API_VERSION, "kind": "ClusterRoleBinding",
-                "metadata": {"name": fullname},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-                "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]}
+    manifest = _binding("ClusterRoleBinding", fullname, None, ("ClusterRole", role),
+                        [{"kind": "ServiceAccount", "name": account, "namespace": namespace}])
     return [(manifest, (key,), account)]
 
 
