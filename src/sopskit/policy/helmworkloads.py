@@ -2,16 +2,17 @@
 
 A chart's Deployments are not in the repository, but the ServiceAccount they run as often is, in
 the HelmRelease's ``spec.values``. Names written there are followed; a chart's defaults (which
-depend on its templates and version) only for two charts whose defaults rounds 13 to 16 kept
+depend on its templates and version) only for a few charts whose defaults the blind rounds kept
 meeting: Headlamp binds its own account to ``cluster-admin`` unless its values switch that off
-(:func:`chart_own_bindings`), and Kyverno 3.x no longer runs pods as the 2.x account ``kyverno``
-(:func:`retired_accounts`). The names the values give:
+(:func:`chart_own_bindings`), Kyverno 3.x no longer runs pods as the 2.x account ``kyverno``
+(:func:`retired_accounts`), and Cilium and Atlantis run as accounts of fixed or conventional names
+that repositories bind their own RBAC to (:func:`chart_default_accounts`). The names the values give:
 
 * ``serviceAccountName: NAME`` and ``serviceAccount.name: NAME`` (most charts);
 * ``<component>.serviceAccountName: NAME`` (gitlab-runner's ``rbac.serviceAccountName`` and
   ``runners.serviceAccountName``);
 * ``serviceAccount.<component>.name: NAME`` (charts with several accounts, e.g. velero's
-  ``serviceAccount.server.name``);
+  ``serviceAccount.server.name``), and the plural ``serviceAccounts.<component>.name`` (Cilium's);
 * ``controllers.<controller>.serviceAccount.name: NAME`` (bjw-s app-template 3.x);
 * ``template.spec.serviceAccountName: NAME`` (a pod template in the values: the GitHub Actions
   runner scale set of actions-runner-controller);
@@ -92,6 +93,9 @@ def release_accounts(data: dict[str, Any]) -> list[str]:
     accounts = _mapping(values, "serviceAccount")
     add(accounts.get("name"))
     release = release_name(data)
+    for entry in _mapping(values, "serviceAccounts").values():
+        if isinstance(entry, dict):
+            add(entry.get("name"))
     for key, entry in accounts.items():
         if not isinstance(entry, dict) or key in _OPTION_KEYS:
             continue
@@ -299,6 +303,27 @@ def chart_own_bindings(ctx: CheckContext, data: dict[str, Any], namespace: str |
     manifest = _binding("ClusterRoleBinding", fullname, None, ("ClusterRole", role),
                         [{"kind": "ServiceAccount", "name": account, "namespace": namespace}])
     return [(manifest, (key,), account)]
+
+
+#: Charts whose pods run as accounts of known names when the values name none: chart -> the
+#: names, ``None`` standing for the chart's full name (:func:`_chart_fullname`). Cilium's agent and
+#: operator run as ``cilium`` and ``cilium-operator`` (``serviceAccounts.*.name`` in its
+#: values.yaml); Atlantis's server as its full name (``serviceAccount.name`` unset).
+_DEFAULT_ACCOUNTS: dict[str, tuple[str | None, ...]] = {
+    "cilium": ("cilium", "cilium-operator"),
+    "atlantis": (None,),
+}
+
+
+def chart_default_accounts(ctx: CheckContext, data: dict[str, Any]) -> list[str]:
+    """The accounts a known chart's pods run as when its values name none (:data:`_DEFAULT_ACCOUNTS`)."""
+    chart = chart_of(ctx, data)
+    names = _DEFAULT_ACCOUNTS.get(chart[0]) if chart else None
+    if chart is None or names is None:
+        return []
+    values = _mapping(_mapping(data, "spec"), "values")
+    fullname = _chart_fullname(values, release_name(data), chart[0])
+    return [name or fullname for name in names]
 
 
 _RELEASE_NAME = "meta.helm.sh/release-name"

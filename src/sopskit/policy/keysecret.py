@@ -30,8 +30,9 @@ import re
 from sopskit.errors import SopsError
 from sopskit.format.keytypes import flux_reads
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import flux_kustomizations, graph_of
+from sopskit.policy.fluxgraph import flux_kustomizations, graph_of, is_archived
 from sopskit.policy.repo import RepoFile, is_kind
+from sopskit.policy.sopsconfig import SopsConfigView
 from sopskit.stores import format_for_path, get_store, read_encrypted
 
 #: master-key types the controller uses through its own cloud identity (no key Secret needed)
@@ -59,22 +60,20 @@ def _reason(ctx: CheckContext) -> str | None:
             "(rbac-workload-reads-all-secrets still reports broad Secret reads)"
         )
     types: set[str] = set()
-    for config in ctx.sops_configs:
+    for config in _live_configs(ctx):
         if config.error is not None or config.parse.error is not None:
             return None
         types |= {key.key_type for rule in config.rules for group in rule.rule.key_groups for key in group}
         if not types <= CLOUD_KEY_TYPES:
             return None
-    for file in ctx.repo.files:
-        if not file.is_encrypted:
-            continue
+    for file in _live_encrypted(ctx):
         file_types = file_key_types(file)
         if file_types is None:
             return None
         types |= file_types
         if not types <= CLOUD_KEY_TYPES:
             return None
-    if not types and (bool(ctx.sops_configs) or any(f.is_encrypted for f in ctx.repo.files)):
+    if not types and (bool(_live_configs(ctx)) or bool(_live_encrypted(ctx))):
         return None  # SOPS in use, but no key named: nothing tells how Flux decrypts
     graph = graph_of(ctx)
     if graph.global_decryption or graph.decryption_patched:
@@ -104,7 +103,7 @@ def _sops_only_outside_flux(ctx: CheckContext) -> bool:
     global flag, no ``decryption`` named elsewhere, no committed key Secret) and no build reads a
     SOPS file. Every doubt keeps the check: no Flux Kustomization, builds that cannot be told
     (:meth:`FluxGraph.reaches` is then True), or a ``.sops.yaml`` with no encrypted file yet."""
-    encrypted = [file for file in ctx.repo.files if file.is_encrypted]
+    encrypted = _live_encrypted(ctx)
     if not encrypted:
         return False
     graph = graph_of(ctx)
@@ -115,6 +114,17 @@ def _sops_only_outside_flux(ctx: CheckContext) -> bool:
     if _committed_key_secret(ctx) or _names_decryption_elsewhere(ctx):
         return False
     return not any(graph.reaches(file.rel) for file in encrypted)
+
+
+def _live_encrypted(ctx: CheckContext) -> list[RepoFile]:
+    """The SOPS files outside archive trees: a ``.archived/`` copy of an old setup (its key
+    Secret, its ``.sops.yaml``) says nothing about how Flux decrypts today."""
+    return [file for file in ctx.repo.files if file.is_encrypted and not is_archived(file.rel)]
+
+
+def _live_configs(ctx: CheckContext) -> list[SopsConfigView]:
+    return [config for config in ctx.sops_configs
+            if not is_archived(ctx.relative(config.path))]
 
 
 def file_key_types(file: RepoFile) -> set[str] | None:
@@ -136,7 +146,9 @@ def _names_decryption_elsewhere(ctx: CheckContext) -> bool:
     """A ``decryption`` mapping with a ``secretRef``, or a patch text setting ``spec.decryption``,
     anywhere in a manifest other than a CRD schema: a Flux Operator ``FluxInstance``'s
     ``spec.kustomize.patches``, a ``ResourceSet`` template, Helm values rendering Kustomizations."""
-    for _file, doc in ctx.repo.documents():
+    for file, doc in ctx.repo.documents():
+        if is_archived(file.rel):
+            continue
         if not is_kind(doc.data, "CustomResourceDefinition") and _mentions_decryption(doc.data, 0):
             return True
     return False
@@ -157,8 +169,8 @@ def _mentions_decryption(node: object, depth: int) -> bool:
 
 def _committed_key_secret(ctx: CheckContext) -> bool:
     """A Secret in the repository (plain or SOPS-encrypted) with a data key Flux's decryptor reads."""
-    for _file, doc in ctx.repo.documents():
-        if not is_kind(doc.data, "Secret"):
+    for file, doc in ctx.repo.documents():
+        if not is_kind(doc.data, "Secret") or is_archived(file.rel):
             continue
         for field in ("data", "stringData"):
             entries = doc.data.get(field)

@@ -59,6 +59,8 @@ from sopskit.policy.fluxgraph import (
 )
 from sopskit.policy.helmworkloads import (
     adopted_accounts,
+    chart_default_accounts,
+    chart_of,
     chart_own_bindings,
     flux_target_namespace,
     is_helm_release,
@@ -102,6 +104,11 @@ _GCP_SECRET_ROLES = ("roles/secretmanager.secretAccessor", "roles/secretmanager.
 _GCP_BROAD_RESOURCES = re.compile(
     r'resource\s+"(google_project_iam_(?:member|binding)|google_folder_iam_(?:member|binding)|'
     r'google_organization_iam_(?:member|binding))"\s+"([^"]+)"\s*\{')
+#: an authoritative policy (``google_project_iam_policy`` ...) and the ``google_iam_policy`` data
+#: source whose ``binding { role = ... }`` blocks it sets
+_GCP_POLICY_RESOURCES = re.compile(
+    r'resource\s+"google_(project|folder|organization)_iam_policy"\s+"([^"]+)"\s*\{')
+_GCP_POLICY_DATA = re.compile(r'data\s+"google_iam_policy"\s+"([^"]+)"\s*\{')
 _AZURE_SECRET_ROLES = ("Key Vault Secrets User", "Key Vault Secrets Officer", "Key Vault Administrator")
 _AZURE_ASSIGNMENT = re.compile(r'resource\s+"azurerm_role_assignment"\s+"([^"]+)"\s*\{')
 _TF_POLICY_DOC = re.compile(r'data\s+"aws_iam_policy_document"\s+"([^"]+)"\s*\{')
@@ -292,6 +299,7 @@ def _terraform_policies(file: RepoFile, text: str) -> Iterator[Violation]:
             yield _wildcard(file, file.line_of_offset(match.start()),
                             f"{match.group(1)}.{match.group(2)} grants {role.group(1)} on the whole {scope}: "
                             "every secret in it is readable")
+    yield from _gcp_policy_data(file, text)
     for match in _AZURE_ASSIGNMENT.finditer(text):
         body = _block_body(text, match.end())
         role = re.search(r'(?m)^\s*role_definition_name\s*=\s*"([^"]+)"', body)
@@ -301,6 +309,32 @@ def _terraform_policies(file: RepoFile, text: str) -> Iterator[Violation]:
             yield _wildcard(file, file.line_of_offset(match.start()),
                             f"azurerm_role_assignment.{match.group(1)} assigns {role.group(1)} above a single "
                             "Key Vault: every vault's secrets below that scope are readable")
+
+
+def _gcp_policy_data(file: RepoFile, text: str) -> Iterator[Violation]:
+    """Secret-reading roles in the ``binding`` blocks of a ``google_iam_policy`` data source that an
+    authoritative project/folder/organisation policy in the same file sets (``policy_data =
+    data.google_iam_policy.NAME.policy_data``): a grant like ``google_project_iam_member``, in
+    another spelling."""
+    scopes: dict[str, str] = {}
+    for match in _GCP_POLICY_RESOURCES.finditer(text):
+        used = re.search(r"policy_data\s*=\s*data\.google_iam_policy\.([A-Za-z0-9_-]+)\.policy_data",
+                         _block_body(text, match.end()))
+        if used:
+            scopes.setdefault(used.group(1), match.group(1))
+    for match in _GCP_POLICY_DATA.finditer(text):
+        scope = scopes.get(match.group(1))
+        if scope is None:
+            continue
+        body_start = match.end()
+        body = _block_body(text, body_start)
+        for binding in re.finditer(r"binding\s*\{", body):
+            role = re.search(r'(?m)^\s*role\s*=\s*"([^"]+)"', _block_body(body, binding.end()))
+            if role and role.group(1) in _GCP_SECRET_ROLES:
+                yield _wildcard(file, file.line_of_offset(body_start + binding.start()),
+                                f"data.google_iam_policy.{match.group(1)} grants {role.group(1)} on the whole "
+                                f"{scope} (an authoritative google_{scope}_iam_policy sets it): every secret in it "
+                                "is readable")
 
 
 # -- Kubernetes RBAC -------------------------------------------------------------------------------
@@ -443,8 +477,20 @@ def _bindings(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument, str |
             role_kind = str(ref.get("kind", ""))
             role_namespace = None if role_kind == "ClusterRole" else (namespace or None)
             role_key = (role_kind, role_namespace, str(ref.get("name", "")))
-            subjects = [s for s in _as_list(data.get("subjects")) if isinstance(s, dict)]
+            subjects = [_as_account(s) for s in _as_list(data.get("subjects")) if isinstance(s, dict)]
             yield file, doc, namespace, role_key, subjects
+
+
+def _as_account(subject: dict[str, Any]) -> dict[str, Any]:
+    """A ``User`` subject named ``system:serviceaccount:NAMESPACE:NAME`` as the ServiceAccount it
+    is: the API server authenticates an account's token as exactly that user name, so the
+    binding grants the account (a human user cannot hold that name)."""
+    name = subject.get("name")
+    if subject.get("kind") == "User" and isinstance(name, str) and name.startswith("system:serviceaccount:"):
+        parts = name.split(":")
+        if len(parts) == 4 and parts[2] and parts[3]:
+            return {"kind": "ServiceAccount", "name": parts[3], "namespace": parts[2]}
+    return subject
 
 
 def _subject_namespace(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], namespace: str | None) -> str | None:
@@ -555,7 +601,8 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
         if is_helm_release(data):
             # a chart's workloads, by the accounts its values name (no pod spec: no image)
             release_ns = release_namespace(ctx, file, doc)
-            named = release_accounts(data) or adopted_accounts(ctx).get((release_ns, release_name(data)), [])
+            named = (release_accounts(data) or adopted_accounts(ctx).get((release_ns, release_name(data)), [])
+                     or chart_default_accounts(ctx, data))
             named = [*named, *(account for _m, _p, account in chart_own_bindings(ctx, data, release_ns)
                                if account not in named)]
             for release_account in named:
@@ -669,6 +716,56 @@ def _idle_account(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], na
         _workload_service_accounts(ctx), sa_namespace, name)
 
 
+_APP_TEMPLATE = "app-template"
+
+
+def _accounts_beside_app_template(ctx: CheckContext) -> set[tuple[str | None, str]]:
+    """(namespace, name) of ServiceAccounts the repository creates in a directory whose only
+    charts are bjw-s app-template releases with no ``serviceAccount`` anywhere in their values:
+    that chart runs its pods as ``default`` unless its values name or define an account, so
+    nothing in that directory holds the created account's token (often a forgotten
+    ``serviceAccount`` line). With a token Secret committed for the account, it is used from
+    outside and is no candidate. :func:`_idle_account` still asks that no workload anywhere
+    runs as it."""
+    cached = ctx.shared.get("audit_app_template_accounts")
+    if isinstance(cached, set):
+        return cached
+    created: dict[str, list[tuple[str | None, str]]] = {}
+    releases: dict[str, list[bool]] = {}
+    tokens: set[str] = set()
+    for file, doc in _rbac_documents(ctx):
+        data = doc.data
+        if is_kind(data, "ServiceAccount") and str(data.get("apiVersion", "")) == "v1":
+            created.setdefault(file.parent, []).append((ctx.repo.namespace_of(file, doc), name_of(data)))
+        elif is_helm_release(data):
+            chart = chart_of(ctx, data)
+            values = data.get("spec", {}).get("values") if isinstance(data.get("spec"), dict) else None
+            releases.setdefault(file.parent, []).append(
+                chart is not None and chart[0] == _APP_TEMPLATE and not _mentions_account(values, 0))
+        elif is_kind(data, "Secret") and data.get("type") == "kubernetes.io/service-account-token":
+            metadata = data.get("metadata")
+            annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+            if isinstance(annotations, dict):
+                tokens.add(str(annotations.get("kubernetes.io/service-account.name", "")))
+    found = {account for directory, accounts in created.items()
+             if releases.get(directory) and all(releases[directory])
+             for account in accounts if account[1] not in tokens}
+    ctx.shared["audit_app_template_accounts"] = found
+    return found
+
+
+def _mentions_account(node: Any, depth: int) -> bool:
+    """A ``serviceAccount``/``serviceAccountName`` key anywhere in Helm values (any doubt: True)."""
+    if depth > 12:
+        return True
+    if isinstance(node, dict):
+        return any(str(key) in ("serviceAccount", "serviceAccountName") or _mentions_account(value, depth + 1)
+                   for key, value in node.items())
+    if isinstance(node, list):
+        return any(_mentions_account(value, depth + 1) for value in node)
+    return False
+
+
 def _names_account(accounts: Collection[tuple[str | None, str]], namespace: str | None, name: str) -> bool:
     """``accounts`` holds this one, by its namespace or by its name alone (``None``: the
     repository did not say where that account lives)."""
@@ -740,7 +837,8 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
             if _is_flux(ctx, file, subject, namespace):
                 continue
             if _idle_account(ctx, file, subject, namespace, _flux_impersonation_accounts(ctx)) or _idle_account(
-                    ctx, file, subject, namespace, retired_accounts(ctx)):
+                    ctx, file, subject, namespace, retired_accounts(ctx)) or _idle_account(
+                    ctx, file, subject, namespace, _accounts_beside_app_template(ctx)):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue

@@ -25,6 +25,7 @@ from sopskit.format.textcodec import has_utf16_mark
 from sopskit.policy import globs
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.fluxgraph import is_archived
 from sopskit.policy.results import Violation
 
 _PROBES = ("prod.agekey", "flux/secrets/prod/prod.agekey")
@@ -60,6 +61,9 @@ _SHELL_SHEBANG = re.compile(r"#!\s*/(?:usr/)?bin/(?:env\s+)?(?:ba|z|k|da)?sh\b")
 _TOOLING_SUFFIXES = (".sh", ".just", ".toml", ".yaml", ".yml", ".envrc", ".nix")
 #: Nix's ``${builtins.getEnv "HOME"}`` (devenv ``env.SOPS_AGE_KEY_FILE = "..."``) reads like ``$HOME``
 _NIX_GETENV = re.compile(r'\$\{\s*builtins\.getEnv\s+"([A-Za-z_][A-Za-z0-9_]*)"\s*\}')
+#: Nix's ``"${toString ./.}/age.key"`` (a ``mkShell`` attribute): the directory of the ``.nix``
+#: file, as a path in the work tree (``./age.key`` for a shell.nix at the root)
+_NIX_HERE = re.compile(r"\$\{\s*(?:builtins\.)?toString\s+\./?\.?\s*\}/")
 #: ``SOPS_AGE_KEY_FILE={{ key_file }}`` in a justfile (the value of ``key_file := "..."``), or
 #: ``{{ base_dir }}/...`` in an Ansible task (the playbook's ``base_dir: /opt/k8s``)
 _LEADING_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
@@ -73,7 +77,10 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
             "." in file.name or not _SHELL_SHEBANG.match(file.text or "")  # script/setup: shell, no suffix
         ):
             continue
-        text = _NIX_GETENV.sub(r"$\1", file.text or "") if file.name.endswith(".nix") else file.text or ""
+        text = file.text or ""
+        if file.name.endswith(".nix"):
+            here = (f"{file.parent}/" if file.parent else "./").replace("\\", "\\\\")
+            text = _NIX_HERE.sub(here, _NIX_GETENV.sub(r"$\1", text))
         if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text and ".agekey" not in text):
             continue
         found.extend(_interpolated(text, m.group(1)) for m in _KEY_FILE_SETTING.finditer(text))
@@ -127,9 +134,12 @@ def _key_path_ignored(rules: list[globs.IgnoreRule], value: str) -> bool:
 
 
 def _uses_age(ctx: CheckContext) -> bool:
+    """age recipients in the root ``.sops.yaml`` or in a live SOPS file: one kept in an archive
+    tree (``.archived/``) is history, not a key anybody still decrypts with."""
     if ctx.sops_config is not None and any(rule.age_recipients for rule in ctx.sops_config.rules):
         return True
-    return any(f.is_encrypted and AGE_RECIPIENT_RE.search(f.text or "") for f in ctx.repo.files)
+    return any(f.is_encrypted and not is_archived(f.rel) and AGE_RECIPIENT_RE.search(f.text or "")
+               for f in ctx.repo.files)
 
 
 def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:

@@ -7,7 +7,9 @@ another tool before anything parses them; unless the YAML is broken elsewhere, w
 place of each ``{{ }}`` expression shows) and the inputs of a kustomize ``configMapGenerator`` /
 ``secretGenerator`` (kustomize copies their bytes, it never parses them) are left out when they
 do not parse, and so is valid JSON that PyYAML refuses (tab-indented JSON, as ``sops`` writes
-a kubeconfig encrypted in JSON format).
+a kubeconfig encrypted in JSON format). Files in an archive tree (``.archive/``, ``archived/``)
+are not checked: nothing builds them, so no tool fails on them, and every other check skips them
+too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
+from sopskit.policy.fluxgraph import is_archived
 from sopskit.policy.kustomize import generator_sources
 from sopskit.policy.results import Violation
 from sopskit.policy.yamldocs import parse_yaml_documents
@@ -45,6 +48,9 @@ def _broken_yaml(ctx: CheckContext) -> Iterator[Violation]:
         if parsed is not None:
             ctx.count(YAML_PARSE_ERROR.id)
         if parsed is None or parsed.error is None or _in_chart_templates(file.rel, chart_dirs):
+            continue
+        if is_archived(file.rel):
+            ctx.note(YAML_PARSE_ERROR.id, f"not checked: {file.rel}: archived (nothing builds it)")
             continue
         if file.rel in generator_inputs:
             ctx.note(YAML_PARSE_ERROR.id, f"not checked: {file.rel}: a generator input (kustomize copies its bytes)")
