@@ -131,9 +131,11 @@ class TestFixtureBelowAKustomizationThatDoesNotListIt:
         assert _rbac(make_repo(files)) == ["apps/policy/tests/cli/case/resources.yaml"]
 
     def test_a_helm_chart_below_the_kustomization_is_still_judged(self, make_repo: RepoFactory) -> None:
-        # a local chart that a HelmRelease installs: helm-controller deploys it, not kustomize
-        files = {**self.FILES, "apps/policy/tests/cli/Chart.yaml": "apiVersion: v2\nname: probe\nversion: 0.1.0\n"}
-        assert _rbac(make_repo(files)) == ["apps/policy/tests/cli/case/resources.yaml"]
+        # a local chart that a HelmRelease installs: helm-controller renders its templates/, not
+        # kustomize (files beside templates/ are rendered by nothing: round 18)
+        files = {**self.FILES, "apps/policy/tests/cli/Chart.yaml": "apiVersion: v2\nname: probe\nversion: 0.1.0\n",
+                 "apps/policy/tests/cli/templates/resources.yaml": _FIXTURE}
+        assert _rbac(make_repo(files)) == ["apps/policy/tests/cli/templates/resources.yaml"]
 
     def test_the_kustomization_namespace_only_moves_what_it_includes(self, make_repo: RepoFactory) -> None:
         repo = load_repo(make_repo({**self.FILES, "apps/policy/app/cm.yaml": _CONFIGMAP.replace("scan", "other")}))

@@ -552,6 +552,19 @@ class FluxGraph:
             return f"its source is {kind} {namespace}/{name}, an artifact built elsewhere"
         return self._source_verdicts.get((namespace, name))
 
+    def builds_another_tree(self, k: FluxKustomization) -> bool:
+        """``k`` certainly builds another project's tree: a GitRepository whose URL names another
+        repository (an operator's upstream CRDs with no ``spec.path``, which would otherwise read
+        as this repository's root). An artifact (OCIRepository, Bucket) may be this repository
+        pushed by CI, so it still counts as possibly reading these files."""
+        ref = k.source_ref
+        if ref is None or ref[0] != "GitRepository":
+            return False
+        spec = self._git_sources.get((ref[1], ref[2]))
+        url = spec.get("url") if spec is not None and isinstance(spec.get("url"), str) else ""
+        return bool(url) and normalise_url(url) not in self._own_urls and bool(self._own_names) \
+            and _repository_name(url) not in self._own_names and not self._configured(ref[1], ref[2])
+
     @cached_property
     def own(self) -> tuple[FluxKustomization, ...]:
         """Kustomizations that build this repository (live or not)."""
@@ -700,13 +713,24 @@ class FluxGraph:
             return None
         reached = set(self._own_built)
         for k in self.kustomizations:
-            if self.ctx.repo.exists(k.path or "."):
+            if self.ctx.repo.exists(k.path or ".") and not self.builds_another_tree(k):
                 reached |= self.flux_inputs(k)
         for file, _doc in kustomizations:
             reached |= self.builds.inputs(file.parent)
         unresolved = self.possibly_built
         reached |= {f.rel for f in self.ctx.repo.files if any(_is_below(f.parent, path) for path in unresolved)}
         return frozenset(reached)
+
+    @cached_property
+    def flux_built(self) -> frozenset[str]:
+        """Every file a Flux build reads (live or not): unlike :attr:`_reached`, without what a
+        kustomization file that no Flux Kustomization builds would read."""
+        built = set(self._own_built)
+        for k in self.kustomizations:
+            if self.ctx.repo.exists(k.path or ".") and not self.builds_another_tree(k):
+                built |= self.flux_inputs(k)
+        built |= {f.rel for f in self.ctx.repo.files if any(_is_below(f.parent, path) for path in self.possibly_built)}
+        return frozenset(built)
 
     def reaches(self, rel: str) -> bool:
         """Whether a build (Flux's, or a kustomization's) reads file ``rel``; True when what is
@@ -799,17 +823,37 @@ class FluxGraph:
     def _instance_paths(self) -> list[str]:
         """``spec.sync.path`` of each FluxInstance that syncs this repository (existing here)."""
         paths = []
-        for _file, doc in self.ctx.repo.documents():
-            if not is_kind(doc.data, "FluxInstance", _OPERATOR_API):
-                continue
-            spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
+        for instance in self._instances():
+            spec = instance.get("spec") if isinstance(instance.get("spec"), dict) else {}
             sync = spec.get("sync") if isinstance(spec, dict) else None
-            for key in _flux_instance_source(doc.data):
+            for key in _flux_instance_source(instance):
                 if self._configured(*key) or self._git_source_verdict(key, []) is None:
                     path = normal_dir(source_path(sync.get("path") if isinstance(sync, dict) else None))
                     if self.ctx.repo.exists(path or "."):
                         paths.append(path)
         return paths
+
+    def _instances(self) -> Iterator[dict[str, Any]]:
+        """Every FluxInstance: committed ones, and those the ``flux-instance`` Helm chart renders
+        from ``instance.sync`` in a HelmRelease's ``spec.values`` or in a values file (a plain
+        YAML document with a top-level ``instance:``, fed through ``valuesFrom``), in the
+        release's namespace (``flux-system`` for a values file)."""
+        for file, doc in self.ctx.repo.documents():
+            data = doc.data
+            if is_kind(data, "FluxInstance", _OPERATOR_API):
+                yield data
+                continue
+            values: Any = data
+            namespace = DEFAULT_FLUX_NAMESPACE
+            if is_kind(data, "HelmRelease"):
+                spec = data.get("spec")
+                values = spec.get("values") if isinstance(spec, dict) else None
+                namespace = self.ctx.repo.namespace_of(file, doc) or DEFAULT_FLUX_NAMESPACE
+            elif "apiVersion" in data or "kind" in data:
+                continue
+            instance = values.get("instance") if isinstance(values, dict) else None
+            if isinstance(instance, dict) and isinstance(instance.get("sync"), dict):
+                yield {"metadata": {"namespace": namespace}, "spec": {"sync": instance["sync"]}}
 
     @cached_property
     def _live_files(self) -> set[str] | None:
@@ -830,8 +874,11 @@ class FluxGraph:
         # Kustomization of the same directory (two Kustomizations building each other)
         live = {k.file.rel for k in builders if includes[id(k)] - {k.file.rel}
                 and (k.file.rel not in by_others or (k.namespace, k.name) == ("flux-system", "flux-system"))}
+        reached = set(by_others)
         for path in self._instance_paths:  # what a FluxInstance's own sync Kustomization builds
+            reached |= self.builds.resources(path) & defined
             live |= self.builds.resources(path) & defined
+        live -= self._stale_copies(live - reached, reached)
         changed = True
         while changed:
             changed = False
@@ -840,6 +887,13 @@ class FluxGraph:
                     live |= includes[id(k)]
                     changed = True
         return live
+
+    def _stale_copies(self, roots: set[str], reached: set[str]) -> set[str]:
+        """Root candidates that copy a Kustomization some build reaches: the same namespace, name
+        and ``spec.path`` (a backup tree ``kubernetes.orig/``, a holding folder). The cluster holds
+        one object of that name, the one the live tree applies; the copy is applied by nothing."""
+        built = {(k.namespace, k.name, k.path) for k in self.own if k.file.rel in reached}
+        return {k.file.rel for k in self.own if k.file.rel in roots and (k.namespace, k.name, k.path) in built}
 
     def is_live(self, k: FluxKustomization) -> bool:
         """Deployed: reached from a root Kustomization (or no Kustomization builds another), and
@@ -976,9 +1030,11 @@ def graph_of(ctx: CheckContext) -> FluxGraph:
 
 
 def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
-    """Manifests that the kustomization file next to them does not list, when it lists some of
-    its neighbours: nothing deploys them (the variant an operator's install kit ships beside the
-    one that is used, a ``secret-tmpl.yaml`` kept beside the encrypted ``secret.sops.yaml``)."""
+    """Manifests that the kustomization file next to them does not list, when its resources pick
+    among its neighbours, or list only other directories (and it renders no ``helmCharts``):
+    kustomize builds what is listed, so nothing deploys them (the variant an operator's install
+    kit ships beside the one that is used, a ``secret-tmpl.yaml`` kept beside the encrypted
+    ``secret.sops.yaml``, manifests beside a kustomization that lists one subdirectory)."""
     cached = ctx.shared.get("left_out")
     if isinstance(cached, set):
         return cached
@@ -988,7 +1044,10 @@ def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
         prefix = f"{file.parent}/" if file.parent else ""
         # only a kustomization whose resources pick among the files beside it leaves the others
         # out (one that renders helmCharts may sit next to its committed output, used elsewhere)
-        if any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets):
+        picks = any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets)
+        only_directories = bool(targets) and "helmCharts" not in doc.data and not any(
+            t in ctx.repo.by_rel for t in targets)
+        if picks or only_directories:
             listed[file.parent] = targets
     left_out = {
         f.rel
@@ -1003,6 +1062,30 @@ def library_not_built(ctx: CheckContext, rel: str) -> bool:
     """Whether ``rel`` is a file of a library that Flux builds pick from but never reach (an
     unused component, an upstream variant in a copied tree; see :attr:`FluxGraph.library_roots`)."""
     return rel in graph_of(ctx).library_not_built
+
+
+def beside_chart_templates(ctx: CheckContext, rel: str) -> bool:
+    """Whether ``rel`` lies in a Helm chart directory (one with a ``Chart.yaml``) outside its
+    ``templates/``, in a Flux repository where no Flux build reads it: Helm renders only
+    ``templates/``, so a plain copy of the manifests kept beside them (with a kustomization
+    nothing builds) is deployed by nothing. A chart whose templates read files
+    (``.Files.Get``/``.Files.Glob``: a wrapper chart that renders the manifests beside them)
+    deploys them, and is not one of these."""
+    graph = graph_of(ctx)
+    charts = ctx.shared.get("chart_dirs")
+    if not isinstance(charts, frozenset):
+        charts = ctx.shared["chart_dirs"] = frozenset(
+            f.parent for f in ctx.repo.files if f.name == "Chart.yaml" and not _reads_files(ctx, f.parent))
+    chart = next((d for d in charts if d and rel.startswith(f"{d}/")), None)
+    if chart is None or rel.startswith(f"{chart}/templates/") or not graph.kustomizations:
+        return False
+    return rel not in graph.flux_built
+
+
+def _reads_files(ctx: CheckContext, chart: str) -> bool:
+    """Whether a template of the chart in ``chart`` renders files of the chart (``.Files``)."""
+    prefix = f"{chart}/templates/" if chart else "templates/"
+    return any(f.rel.startswith(prefix) and ".Files." in (f.text or "") for f in ctx.repo.files)
 
 
 def reached_by_a_build(ctx: CheckContext, rel: str) -> bool:

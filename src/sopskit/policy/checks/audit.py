@@ -51,6 +51,7 @@ from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.credentials_in_text import is_config_shaped, is_material
 from sopskit.policy.fluxgraph import (
+    beside_chart_templates,
     deleted_by_patch,
     dropped_from_flux,
     graph_of,
@@ -354,11 +355,11 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
 def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
     """Documents that something may deploy: not left out by their kustomization, not archived,
     not in a kustomize directory dropped from a tree that Flux builds, not removed by a
-    ``$patch: delete`` in every build that reaches them."""
+    ``$patch: delete`` in every build that reaches them, not a copy beside a chart's templates."""
     left_out = left_out_of_kustomization(ctx)
     for file, doc in ctx.repo.documents():
         if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel) \
-                and not deleted_by_patch(ctx, file.rel, doc):
+                and not deleted_by_patch(ctx, file.rel, doc) and not beside_chart_templates(ctx, file.rel):
             yield file, doc
             if is_helm_release(doc.data):
                 # RBAC the chart renders from the values (app-template ``rbac.roles``/``rbac.bindings``)
@@ -590,6 +591,25 @@ def _pod_accounts(value: Any, depth: int = 0) -> Iterator[str]:
             yield from _pod_accounts(item, depth + 1)
 
 
+def _store_account(data: dict[str, Any]) -> tuple[str | None, str] | None:
+    """(namespace or None, name) of the ServiceAccount an External Secrets ``SecretStore`` or
+    ``ClusterSecretStore`` with the Kubernetes provider authenticates as
+    (``spec.provider.kubernetes.auth.serviceAccount``): every ExternalSecret using the store reads
+    Secrets with that account's token."""
+    if data.get("kind") not in ("SecretStore", "ClusterSecretStore") or \
+            not str(data.get("apiVersion", "")).startswith("external-secrets.io/"):
+        return None
+    node: Any = data
+    for key in ("spec", "provider", "kubernetes", "auth", "serviceAccount"):
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return None
+    name, namespace = node.get("name"), node.get("namespace")
+    if not isinstance(name, str) or not name.strip() or is_templated(name):
+        return None
+    return (namespace if isinstance(namespace, str) and namespace.strip() else None), name.strip()
+
+
 def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[str, Any]]]:
     """Every workload that something may deploy (:func:`_rbac_documents`: not in a file its
     kustomization leaves out, such as a commented ``# - ./setup-job.yaml``, nor archived, dropped
@@ -607,6 +627,12 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
                                if account not in named)]
             for release_account in named:
                 yield release_ns, release_account, f"HelmRelease/{name_of(data)}", {}
+            continue
+        store_account = _store_account(data)
+        if store_account is not None:
+            # External Secrets' Kubernetes provider mints tokens for this account and reads with them
+            yield (store_account[0] or workload_namespace(ctx, file, doc), store_account[1],
+                   f"{data.get('kind')}/{name_of(data)}", {})
             continue
         if data.get("kind") not in _WORKLOAD_KINDS:
             if _is_custom_resource(data):

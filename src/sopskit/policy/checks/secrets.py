@@ -47,6 +47,7 @@ from sopskit.policy.credentials_in_text import file_holds_credential, is_materia
 from sopskit.policy.fluxgraph import (
     deleted_by_patch,
     dropped_from_flux,
+    is_archived,
     left_out_of_kustomization,
     library_not_built,
     reached_by_a_build,
@@ -156,8 +157,10 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
         # real credential in it is still in Git
         # nor is one in a kustomize directory that Flux deploys the tree around but dropped (the
         # parent kustomization comments the app out, ``# - harbor/``)
+        # nor is one in an archive tree (``.archive/immich/app/secrets.sops.yaml`` left unencrypted
+        # with ``PLACEHOLDER`` values)
         applied = (file.rel not in left_out and reached_by_a_build(ctx, file.rel)
-                   and not dropped_from_flux(ctx, file.rel))
+                   and not dropped_from_flux(ctx, file.rel) and not is_archived(file.rel))
         for field_name, values in sections.items():
             keys = [
                 key for key, text in values

@@ -27,6 +27,7 @@ never findings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -115,12 +116,19 @@ def _encrypted_structured(ctx: CheckContext) -> Iterator[tuple[RepoFile, list[tu
             yield file, docs
 
 
+#: a status or marker word (``provisioned``, ``managed-by-operator``): what an annotation or a
+#: label says about the object
+_STATUS_WORDS = re.compile(r"[a-z]+(?:[-_][a-z]+)*")
+
+
 def _credential_left_out(leaf: _Leaf, siblings: list[str]) -> bool:
     """A plaintext value the selection does not cover that is a credential by its key and its
     value: not an identifier, a user name or public material, nor the access-key half of an
     S3-style pair whose secret half sits beside it."""
     key = leaf.path[-1] if leaf.path else ""
     value = leaf.value or ""
+    if leaf.path[:2] in (("metadata", "annotations"), ("metadata", "labels")) and _STATUS_WORDS.fullmatch(value):
+        return False  # ``example.org/credentials: provisioned``: a marker on the object, not a credential
     if not names.is_credential_name(key) or names.is_public_name(key) or names.is_identifier_name(key):
         return False
     if values.is_public_material(value) or key in names.key_pair_identifiers(siblings):
