@@ -41,6 +41,10 @@ PLACEHOLDER_VALUES = frozenset({
 #: credential. Weak but real-looking words (``foobar``) are not here: people deploy them as
 #: passwords, and a gate should say so.
 STAND_IN_VALUES = frozenset({"foo", "bar", "baz", "qux", "fix me"})
+#: ``POSTGRES_PASSWORD``, ``DB_PASS``: an environment variable's name where its value goes (a
+#: sample connection URL ``postgresql://app:POSTGRES_PASSWORD@db/app``), upper case with a role word
+_VARIABLE_NAME_SLOT = re.compile(
+    r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|KEY)(?:_[A-Z0-9]+)*")
 #: ``_Cloudflare_Auth_Key_Token_2_``, ``__Zone_ID__``: words wrapped in underscores, a template's
 #: slot to fill in (a random token does not start and end with ``_`` around words).
 _UNDERSCORE_WRAPPED_NAME = re.compile(r"_{1,2}[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+_{1,2}")
@@ -257,7 +261,7 @@ def is_placeholder(value: str) -> bool:
     low = text.lower()
     if low in PLACEHOLDER_VALUES or text.startswith(_PLACEHOLDER_START) or low.endswith("..."):
         return True
-    if low in STAND_IN_VALUES or _UNDERSCORE_WRAPPED_NAME.fullmatch(text):
+    if low in STAND_IN_VALUES or _UNDERSCORE_WRAPPED_NAME.fullmatch(text) or _VARIABLE_NAME_SLOT.fullmatch(text):
         return True
     if _FILLED_ELSEWHERE.fullmatch(text) or _ENC_NOTATION.fullmatch(text):
         return True

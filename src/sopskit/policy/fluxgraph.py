@@ -353,6 +353,11 @@ def _repository_name(url: str) -> str:
     return normalise_url(url).rsplit("/", 1)[-1]
 
 
+def _repository_owner(url: str) -> str:
+    """``github.com/o`` for ``git@github.com:o/home-ops.git``: the host and owner part."""
+    return normalise_url(url).rsplit("/", 1)[0]
+
+
 def _vendored_root(rel: str) -> str:
     """``third_party`` for ``third_party/kubeflow/x.yaml``: the path up to the first vendored
     directory (:data:`sopskit.detectors.paths.VENDORED_DIRS`)."""
@@ -464,6 +469,11 @@ class FluxGraph:
         return urls
 
     @cached_property
+    def _own_owners(self) -> set[str]:
+        """``github.com/o`` for each URL this repository is known by."""
+        return {_repository_owner(url) for url in self._own_urls}
+
+    @cached_property
     def _own_names(self) -> set[str]:
         """The repository names (last URL segment) this repository is known by: a GitRepository
         URL with another name is another project, whatever paths the two share."""
@@ -502,7 +512,8 @@ class FluxGraph:
             if name == "flux-system":
                 return None
             return f"GitRepository {namespace}/{name} is not defined in this repository"
-        url = spec.get("url") if isinstance(spec.get("url"), str) else ""
+        raw_url = spec.get("url")
+        url = raw_url if isinstance(raw_url, str) else ""
         branch = self._other_branch(spec)
         other_branch = branch is not None
         if url and normalise_url(url) in self._own_urls:
@@ -512,10 +523,9 @@ class FluxGraph:
         if other_branch:
             shown = without_user_info(url) or "another repository"
             return f"GitRepository {namespace}/{name} follows branch {branch!r} of {shown}"
-        if url and self._own_names and _repository_name(url) not in self._own_names:
-            # names another project (an operator's upstream manifests): its ./kubernetes is not ours
-            return f"GitRepository {namespace}/{name} is another repository ({without_user_info(url)})"
         paths = [k.path for k in users if k.path and not k.templated_path]
+        if self._another_project(url, paths):
+            return f"GitRepository {namespace}/{name} is another repository ({without_user_info(url)})"
         if any(self.ctx.repo.exists(p) for p in paths):
             return None  # a mirror or an internal URL of this repository, by the paths it builds
         return f"GitRepository {namespace}/{name} is another repository ({without_user_info(url) or 'no url'})"
@@ -552,6 +562,16 @@ class FluxGraph:
             return f"its source is {kind} {namespace}/{name}, an artifact built elsewhere"
         return self._source_verdicts.get((namespace, name))
 
+    def _another_project(self, url: str, paths: list[str]) -> bool:
+        """The URL names another project (an operator's upstream manifests: its ./kubernetes is
+        not ours). The same owner's URL under another name, building paths that all exist here,
+        is this repository before a rename (GitHub redirects the old name)."""
+        if not url or not self._own_names or _repository_name(url) in self._own_names:
+            return False
+        renamed = _repository_owner(url) in self._own_owners and bool(paths) and all(
+            self.ctx.repo.exists(p) for p in paths)
+        return not renamed
+
     def builds_another_tree(self, k: FluxKustomization) -> bool:
         """``k`` certainly builds another project's tree: a GitRepository whose URL names another
         repository (an operator's upstream CRDs with no ``spec.path``, which would otherwise read
@@ -560,10 +580,12 @@ class FluxGraph:
         ref = k.source_ref
         if ref is None or ref[0] != "GitRepository":
             return False
-        spec = self._git_sources.get((ref[1], ref[2]))
-        url = spec.get("url") if spec is not None and isinstance(spec.get("url"), str) else ""
-        return bool(url) and normalise_url(url) not in self._own_urls and bool(self._own_names) \
-            and _repository_name(url) not in self._own_names and not self._configured(ref[1], ref[2])
+        spec = self._git_sources.get((ref[1], ref[2])) or {}
+        raw_url = spec.get("url")
+        url = raw_url if isinstance(raw_url, str) else ""
+        paths = [k.path] if k.path and not k.templated_path else []
+        return normalise_url(url) not in self._own_urls and not self._configured(ref[1], ref[2]) \
+            and self._another_project(url, paths)
 
     @cached_property
     def own(self) -> tuple[FluxKustomization, ...]:
@@ -897,7 +919,11 @@ class FluxGraph:
 
     def is_live(self, k: FluxKustomization) -> bool:
         """Deployed: reached from a root Kustomization (or no Kustomization builds another), and
-        not in an example tree that no live Kustomization builds."""
+        not in an example tree that no live Kustomization builds, nor in a file that the
+        kustomization beside it does not list (``flux-system/kustomization.yaml`` listing the
+        gotk files and some Kustomizations but not a leftover one)."""
+        if k.file.rel in left_out_of_kustomization(self.ctx):
+            return False
         live = self._live_files
         if live is None:
             return not is_example(k.file.rel)

@@ -171,7 +171,11 @@ class Repo:
             return None
         directory = file.parent
         while True:
-            if directory in self._kustomize_namespaces:
+            # an ancestor's ``namespace:`` moves only what its build includes: ``apps/kustomization.yaml``
+            # (``namespace: virt``) listing ``./cdi/ks.yaml`` does not touch ``cdi/app/operator.yaml``,
+            # which a Flux Kustomization builds on its own
+            if directory in self._kustomize_namespaces and (
+                    directory == owner or file.rel in self.builds.inputs(directory)):
                 return directory, self._kustomize_namespaces[directory]
             if not directory:
                 return None

@@ -591,6 +591,24 @@ def _pod_accounts(value: Any, depth: int = 0) -> Iterator[str]:
             yield from _pod_accounts(item, depth + 1)
 
 
+def _operator_default_accounts(data: dict[str, Any]) -> list[str]:
+    """Accounts an operator creates for its resource when the spec names none: the OpenTelemetry
+    operator runs an ``OpenTelemetryCollector`` as ``<name>-collector`` and its target allocator
+    (``spec.targetAllocator.enabled``) as ``<name>-targetallocator`` (operator
+    ``internal/naming``)."""
+    if data.get("kind") != "OpenTelemetryCollector" or not str(data.get("apiVersion", "")).startswith(
+            "opentelemetry.io/"):
+        return []
+    raw_spec = data.get("spec")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+    name = name_of(data)
+    accounts = [] if spec.get("serviceAccount") else [f"{name}-collector"]
+    allocator = spec.get("targetAllocator")
+    if isinstance(allocator, dict) and allocator.get("enabled") is True and not allocator.get("serviceAccount"):
+        accounts.append(f"{name}-targetallocator")
+    return accounts
+
+
 def _store_account(data: dict[str, Any]) -> tuple[str | None, str] | None:
     """(namespace or None, name) of the ServiceAccount an External Secrets ``SecretStore`` or
     ``ClusterSecretStore`` with the Kubernetes provider authenticates as
@@ -638,7 +656,7 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
             if _is_custom_resource(data):
                 # an operator's resource whose pods run as a named account (a system-upgrade Plan,
                 # a Prometheus, an Argo Workflow, ``spec.workload.serviceAccountName``)
-                for runs_as in dict.fromkeys(_pod_accounts(data.get("spec"))):
+                for runs_as in dict.fromkeys([*_pod_accounts(data.get("spec")), *_operator_default_accounts(data)]):
                     yield workload_namespace(ctx, file, doc), runs_as, f"{data.get('kind')}/{name_of(data)}", {}
             continue
         spec: Any = data.get("spec")

@@ -236,7 +236,7 @@ def _holds_nothing(text: str) -> bool:
 
 def _looks_like_material(text: str) -> bool:
     stripped = strip_templates(text)
-    if "-----BEGIN" in stripped or URL_PASSWORD.search(stripped):
+    if "-----BEGIN" in stripped or any(not is_placeholder(m.group(1)) for m in URL_PASSWORD.finditer(stripped)):
         return True
     return any(RANDOM_SHAPE.search(m.group(0)) for m in _CONFIG_MATERIAL.finditer(stripped))
 
