@@ -456,8 +456,11 @@ class FluxGraph:
 
     @cached_property
     def _git_sources(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """(namespace, name) -> spec of the last definition read."""
-        return {key: definitions[-1][1] for key, definitions in self._git_source_definitions.items()}
+        """(namespace, name) -> spec of the last definition read whose URL is literal (a
+        ``tmpl/`` copy with ``url: ${BOOTSTRAP_GIT_REPOSITORY}`` does not hide the real one)."""
+        return {key: next((spec for _file, spec in reversed(definitions) if not is_templated(str(spec.get("url", "")))),
+                          definitions[-1][1])
+                for key, definitions in self._git_source_definitions.items()}
 
     @cached_property
     def _own_urls(self) -> set[str]:
@@ -837,7 +840,8 @@ class FluxGraph:
         deployed (the conservative side: a wrong "dropped" would hide a true finding)."""
         paths: set[str] = set()
         for k in self.kustomizations:
-            if self._may_be_this_repository(k) and not k.templated_path and self.ctx.repo.exists(k.path or "."):
+            if self._may_be_this_repository(k) and not k.templated_path and self.ctx.repo.exists(k.path or ".") \
+                    and not parked_by_comment(self.ctx, k.file):
                 paths.add(k.path)
         return paths
 
@@ -896,7 +900,11 @@ class FluxGraph:
         # Kustomization of the same directory (two Kustomizations building each other)
         live = {k.file.rel for k in builders if includes[id(k)] - {k.file.rel}
                 and (k.file.rel not in by_others or (k.namespace, k.name) == ("flux-system", "flux-system"))}
-        reached = set(by_others)
+        # reached by a Kustomization of another identity (a copy of the same namespace, name and
+        # path building its twin proves nothing), or by a FluxInstance's sync
+        reached = {rel for k in builders for rel in includes[id(k)] - {k.file.rel}
+                   if not any((k.namespace, k.name, k.path) == (o.namespace, o.name, o.path)
+                              for o in self.own if o.file.rel == rel)}
         for path in self._instance_paths:  # what a FluxInstance's own sync Kustomization builds
             reached |= self.builds.resources(path) & defined
             live |= self.builds.resources(path) & defined
@@ -978,16 +986,17 @@ class FluxGraph:
         )
 
     @cached_property
-    def _inherited(self) -> list[tuple[frozenset[str], str | None]]:
-        """(files, name pattern or None) of Kustomizations into which something patches
-        ``spec.decryption``: a parent Flux Kustomization, or a kustomization.yaml."""
-        found: list[tuple[frozenset[str], str | None]] = []
+    def _inherited(self) -> list[tuple[frozenset[str], str | None, str | None]]:
+        """(files, name pattern or None, label selector or None) of Kustomizations into which
+        something patches ``spec.decryption``: a parent Flux Kustomization, or a kustomization.yaml."""
+        found: list[tuple[frozenset[str], str | None, str | None]] = []
         for parent in self.own:
-            if _patches_decryption(parent.spec.get("patches")) and self.ctx.repo.exists(parent.path or "."):
-                found.append((frozenset(self.builds.resources(parent.path)), None))
+            if self.ctx.repo.exists(parent.path or "."):
+                for selector in _decryption_patch_selectors(parent.spec.get("patches")):
+                    found.append((frozenset(self.builds.resources(parent.path)), None, selector))
         for file, doc in self.ctx.repo.kustomizations():
             for name in self._kustomize_decryption_patches(file, doc):
-                found.append((frozenset(self.builds.resources(file.parent)), name))
+                found.append((frozenset(self.builds.resources(file.parent)), name, None))
         return found
 
     @cached_property
@@ -1034,10 +1043,30 @@ class FluxGraph:
         ]
 
     def inherits_decryption(self, k: FluxKustomization) -> bool:
-        for files, pattern in self._inherited:
-            if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)):
+        for files, pattern, selector in self._inherited:
+            if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)) and (
+                    selector is None or selector_matches(selector, self._labels(k))):
                 return True
         return False
+
+    def _labels(self, k: FluxKustomization) -> dict[str, str]:
+        """``k``'s labels as built: its own ``metadata.labels`` and those a kustomization that
+        builds its file adds (``commonLabels``, ``labels[].pairs``)."""
+        metadata = k.doc.data.get("metadata")
+        own = metadata.get("labels") if isinstance(metadata, dict) else None
+        labels = {str(key): str(value) for key, value in own.items()} if isinstance(own, dict) else {}
+        for file, doc in self.ctx.repo.kustomizations():
+            added: dict[str, str] = {}
+            common = doc.data.get("commonLabels")
+            if isinstance(common, dict):
+                added.update({str(key): str(value) for key, value in common.items()})
+            for entry in doc.data.get("labels") or [] if isinstance(doc.data.get("labels"), list) else []:
+                pairs = entry.get("pairs") if isinstance(entry, dict) else None
+                if isinstance(pairs, dict):
+                    added.update({str(key): str(value) for key, value in pairs.items()})
+            if added and k.file.rel in self.builds.inputs(file.parent):
+                labels.update(added)
+        return labels
 
 
 _NESTED_ROOT_MARKERS = (".gitignore", ".sourceignore", ".github", ".gitlab-ci.yml", ".git")
@@ -1055,12 +1084,39 @@ def graph_of(ctx: CheckContext) -> FluxGraph:
     return graph
 
 
+def parked_by_comment(ctx: CheckContext, file: RepoFile) -> bool:
+    """The kustomization above ``file`` names it only in a comment (``#- ./thanos/ks.yaml``): an
+    app taken out of the cluster on purpose, its files kept for later."""
+    owner = ctx.repo.nearest_kustomization(file.parent)
+    if owner is None:
+        return False
+    directory = owner.rsplit("/", 1)[0] if "/" in owner else ""
+    return commented_out(ctx, owner, posixpath.relpath(file.rel, directory or "."))
+
+
+def commented_out(ctx: CheckContext, owner: str, name: str) -> bool:
+    """The kustomization names the file only in a comment (``#- ./secret.sops.yaml``,
+    ``# - path: web-secrets.enc.yaml``): taken out of the build on purpose, not forgotten."""
+    kustomization = ctx.repo.by_rel.get(owner)
+    text = kustomization.text if kustomization is not None else None
+    if not text:
+        return False
+    mention = re.compile(rf"(?m)^\s*#.*(?<![\w.-]){re.escape(name)}(?![\w.-])")
+    return mention.search(text) is not None
+
+
+#: kustomization fields that emit resources; a kustomization with none of them builds nothing
+_PRODUCING_FIELDS = ("resources", "bases", "components", "configMapGenerator", "secretGenerator",
+                     "helmCharts", "generators", "crds")
+
+
 def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
     """Manifests that the kustomization file next to them does not list, when its resources pick
     among its neighbours, or list only other directories (and it renders no ``helmCharts``):
     kustomize builds what is listed, so nothing deploys them (the variant an operator's install
     kit ships beside the one that is used, a ``secret-tmpl.yaml`` kept beside the encrypted
-    ``secret.sops.yaml``, manifests beside a kustomization that lists one subdirectory)."""
+    ``secret.sops.yaml``, manifests beside a kustomization that lists one subdirectory, or beside
+    one that lists nothing at all)."""
     cached = ctx.shared.get("left_out")
     if isinstance(cached, set):
         return cached
@@ -1073,7 +1129,9 @@ def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
         picks = any(t.startswith(prefix) and "/" not in t[len(prefix):] and t in ctx.repo.by_rel for t in targets)
         only_directories = bool(targets) and "helmCharts" not in doc.data and not any(
             t in ctx.repo.by_rel for t in targets)
-        if picks or only_directories:
+        # one that produces nothing (a Flux Kustomization's ``spec:`` pasted into kustomization.yaml)
+        builds_nothing = isinstance(doc.data, dict) and not any(doc.data.get(f) for f in _PRODUCING_FIELDS)
+        if picks or only_directories or builds_nothing:
             listed[file.parent] = targets
     left_out = {
         f.rel
@@ -1227,8 +1285,15 @@ def _spec_path_patches(body: str) -> Iterator[tuple[str | None, str]]:
 
 
 def _patches_decryption(patches: Any) -> bool:
+    return bool(_decryption_patch_selectors(patches))
+
+
+def _decryption_patch_selectors(patches: Any) -> list[str | None]:
+    """The ``target.labelSelector`` of each patch in a Flux Kustomization's ``spec.patches`` that
+    sets ``spec.decryption`` (None: no selector, every Kustomization it builds)."""
     if not isinstance(patches, list):
-        return False
+        return []
+    found: list[str | None] = []
     for patch in patches:
         if not isinstance(patch, dict):
             continue
@@ -1239,13 +1304,44 @@ def _patches_decryption(patches: Any) -> bool:
         body = patch.get("patch")
         if not isinstance(body, str):
             continue
+        selector = target.get("labelSelector") if isinstance(target, dict) else None
         for data in _patch_documents(body):
+            decrypts = False
             if isinstance(data, dict) and isinstance(data.get("spec"), dict):
                 decryption = data["spec"].get("decryption")
-                if isinstance(decryption, dict) and decryption.get("provider") == "sops":
-                    return True
+                decrypts = isinstance(decryption, dict) and decryption.get("provider") == "sops"
             if isinstance(data, list) and any(
                 isinstance(op, dict) and str(op.get("path", "")).startswith("/spec/decryption") for op in data
             ):
-                return True
-    return False
+                decrypts = True
+            if decrypts:
+                found.append(selector if isinstance(selector, str) and selector.strip() else None)
+                break
+    return found
+
+
+_SET_REQUIREMENT = re.compile(r"^\s*([\w./-]+)\s+(in|notin)\s*\(([^)]*)\)\s*$")
+_EQUALITY_REQUIREMENT = re.compile(r"^\s*([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)\s*$")
+_EXISTS_REQUIREMENT = re.compile(r"^\s*(!?)\s*([\w./-]+)\s*$")
+
+
+def selector_matches(selector: str, labels: dict[str, str]) -> bool:
+    """Whether Kubernetes label selector text (``a=b,c notin (true),!d``) matches ``labels``; a
+    requirement this reader cannot parse (or a ``${VAR}``) counts as matching."""
+    for requirement in re.split(r",(?![^()]*\))", selector):
+        if not requirement.strip() or "$" in requirement:
+            continue
+        if (found := _SET_REQUIREMENT.match(requirement)) is not None:
+            key, operator, values = found.groups()
+            inside = labels.get(key) in {v.strip() for v in values.split(",")}
+            if (operator == "in") != inside:
+                return False
+        elif (found := _EQUALITY_REQUIREMENT.match(requirement)) is not None:
+            key, operator, value = found.groups()
+            if (labels.get(key) == value) != (operator != "!="):
+                return False
+        elif (found := _EXISTS_REQUIREMENT.match(requirement)) is not None:
+            negated, key = found.groups()
+            if (key in labels) == bool(negated):
+                return False
+    return True

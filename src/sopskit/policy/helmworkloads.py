@@ -112,6 +112,7 @@ def release_accounts(data: dict[str, Any]) -> list[str]:
         add(_mapping(controller, "serviceAccount").get("name"))
     # a pod template in the values (actions-runner-controller's gha-runner-scale-set)
     add(_mapping(_mapping(values, "template"), "spec").get("serviceAccountName"))
+    add(_truecharts_primary_account(data))
     return names
 
 
@@ -187,7 +188,43 @@ def release_rbac(data: dict[str, Any], namespace: str | None) -> list[tuple[dict
         manifest = _binding(kind, _identified_name(release, str(identifier), entry), namespace,
                             (role_kind, role_name), subjects)
         found.append((manifest, ("rbac", "bindings", str(identifier))))
+    return found + _truecharts_rbac(data, values, namespace)
+
+
+def _truecharts_rbac(data: dict[str, Any], values: dict[str, Any], namespace: str | None
+                     ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """TrueCharts' common library form, ``rbac.<name>: {enabled, primary, clusterWide, rules}``:
+    a Role (a ClusterRole with ``clusterWide``) and its binding to the release's primary account
+    (:func:`_truecharts_primary_account`)."""
+    account = _truecharts_primary_account(data)
+    if account is None:
+        return []
+    found: list[tuple[dict[str, Any], tuple[str, ...]]] = []
+    for key, entry in _mapping(values, "rbac").items():
+        if key in ("roles", "bindings") or not isinstance(entry, dict) or entry.get("enabled") is not True \
+                or not isinstance(entry.get("rules"), list):
+            continue
+        cluster = entry.get("clusterWide") is True
+        name = account if entry.get("primary") is True else f"{account}-{key}"
+        kind = "ClusterRole" if cluster else "Role"
+        where = None if cluster else namespace
+        role = {"apiVersion": _RBAC_API_VERSION, "kind": kind, "metadata": _metadata(name, where),
+                "rules": entry["rules"]}
+        binding = _binding(f"{kind}Binding", name, where, (kind, name),
+                           [{"kind": "ServiceAccount", "name": account, "namespace": namespace}])
+        found += [(role, ("rbac", str(key))), (binding, ("rbac", str(key)))]
     return found
+
+
+def _truecharts_primary_account(data: dict[str, Any]) -> str | None:
+    """The account TrueCharts' common library creates for ``serviceAccount.<name>: {enabled: true,
+    primary: true}``, named after the release (the chart's full name), which its pods run as."""
+    values = _mapping(_mapping(data, "spec"), "values")
+    for entry in _mapping(values, "serviceAccount").values():
+        if isinstance(entry, dict) and entry.get("enabled") is True and entry.get("primary") is True:
+            chart = _explicit(_mapping(_mapping(_mapping(data, "spec"), "chart"), "spec").get("chart"))
+            return _chart_fullname(values, release_name(data), chart or release_name(data))
+    return None
 
 
 #: Accounts that a chart's later majors no longer run pods as: chart -> (first such major,

@@ -145,8 +145,18 @@ def _embedded_credentials(entry: Any) -> list[str]:
     return found
 
 
+#: ``proxy-authenticates-by-network-identity``: lower-case words joined by hyphens, a sentence
+#: standing in a token field that nothing checks, never a generated credential
+_WORD_PHRASE = re.compile(r"[a-z]+(?:-[a-z]+){2,}")
+
+
 def _is_plain(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and not is_enc_value(value)
+    """A credential written in the kubeconfig: not ``ENC[...]``, not a placeholder, reference or
+    sentence of words."""
+    if not isinstance(value, str) or not value.strip() or is_enc_value(value):
+        return False
+    text = value.strip()
+    return not (values.is_placeholder(text) or values.is_reference(text) or _WORD_PHRASE.fullmatch(text))
 
 
 def _cloud_credentials(ctx: CheckContext) -> Iterator[Violation]:

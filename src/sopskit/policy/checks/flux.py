@@ -10,7 +10,6 @@ file below it (Flux generates a kustomization for it).
 from __future__ import annotations
 
 import json
-import posixpath
 import re
 from collections.abc import Iterator
 
@@ -21,9 +20,11 @@ from sopskit.policy.fluxgraph import (
     FluxGraph,
     FluxKustomization,
     child,
+    commented_out,
     graph_of,
     is_archived,
     is_example,
+    parked_by_comment,
     source_path,
 )
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, RepoFile, is_kind, name_of
@@ -297,10 +298,14 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     built = set().union(*(
         graph.flux_inputs(k) for k in graph.kustomizations if ctx.repo.exists(k.path or ".") and graph.is_live(k)
     ))
+    # everything below the path of a parked app's Kustomization, also a SOPS file its own
+    # kustomization leaves out: the whole app is out of the cluster on purpose
+    parked_paths = [k.path for k in graph.kustomizations
+                    if k.path and ctx.repo.exists(k.path) and not graph.is_live(k) and parked_by_comment(ctx, k.file)]
     parked = set().union(*(
         graph.flux_inputs(k) for k in graph.kustomizations
-        if ctx.repo.exists(k.path or ".") and not graph.is_live(k) and _parked(ctx, k.file)
-    ))
+        if ctx.repo.exists(k.path or ".") and not graph.is_live(k) and parked_by_comment(ctx, k.file)
+    ), {f.rel for f in ctx.repo.files if any(f.rel.startswith(f"{path}/") for path in parked_paths)})
     dead = _dead_kustomize_dirs(ctx, graph)
     templated = [_templated_path_pattern(k.raw_path) for k in graph.kustomizations if k.templated_path]
     ctx.count(ENCRYPTED_FILE_UNREFERENCED.id, 0)
@@ -321,7 +326,7 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
         owner = ctx.repo.nearest_kustomization(file.parent)
         if owner is None or (owner.rsplit("/", 1)[0] if "/" in owner else "") in dead:
             continue  # not part of a kustomize tree (e.g. Terraform secrets)
-        if _commented_out(ctx, owner, file.name):
+        if commented_out(ctx, owner, file.name):
             ctx.note(ENCRYPTED_FILE_UNREFERENCED.id, f"not reported: {file.rel}: {owner} comments its entry out")
             continue
         yield Violation(
@@ -349,27 +354,6 @@ def _templated_path_pattern(raw_path: str) -> re.Pattern[str]:
     parts = re.split(r"\$\{[^}]*\}", source_path(raw_path))
     body = "[^/]+".join(re.escape(part) for part in parts)
     return re.compile(rf"{body}(?:/|$)" if body not in ("", ".") else ".*")
-
-
-def _parked(ctx: CheckContext, file: RepoFile) -> bool:
-    """The kustomization above ``file`` names it only in a comment (``#- ./thanos/ks.yaml``): an
-    app taken out of the cluster on purpose, its files kept for later."""
-    owner = ctx.repo.nearest_kustomization(file.parent)
-    if owner is None:
-        return False
-    directory = owner.rsplit("/", 1)[0] if "/" in owner else ""
-    return _commented_out(ctx, owner, posixpath.relpath(file.rel, directory or "."))
-
-
-def _commented_out(ctx: CheckContext, owner: str, name: str) -> bool:
-    """The kustomization names the file only in a comment (``#- ./secret.sops.yaml``,
-    ``# - path: web-secrets.enc.yaml``): taken out of the build on purpose, not forgotten."""
-    kustomization = ctx.repo.by_rel.get(owner)
-    text = kustomization.text if kustomization is not None else None
-    if not text:
-        return False
-    mention = re.compile(rf"(?m)^\s*#.*(?<![\w.-]){re.escape(name)}(?![\w.-])")
-    return mention.search(text) is not None
 
 
 def _decryption_key_names(ctx: CheckContext) -> Iterator[Violation]:
