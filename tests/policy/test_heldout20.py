@@ -94,7 +94,8 @@ class TestTrueChartsRbacValues:
             "spec:\n  interval: 15m\n  chart:\n    spec:\n      chart: app-template\n"
             "      sourceRef: {kind: HelmRepository, name: truecharts, namespace: flux-system}\n"
             "  values:\n    rbac:\n      main:\n        enabled: true\n        primary: true\n"
-            f"        clusterWide: true\n        rules:\n          - apiGroups: ['']\n            resources: [{rules}]\n"
+            "        clusterWide: true\n        rules:\n          - apiGroups: ['']\n"
+            f"            resources: [{rules}]\n"
             "            verbs: [get, list, watch]\n    serviceAccount:\n      main:\n        enabled: true\n"
             "        primary: true\n"
         )
