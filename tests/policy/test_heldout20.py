@@ -137,3 +137,37 @@ class TestAParkedApp:
         root = self.repo(make_repo, "  - ./thanos/ks.yaml\n")
         assert flux(root, "encrypted-file-unreferenced") == [("apps/thanos/app/secret.sops.yaml", None)]
         assert flux(root, "kustomize-missing-file") == [("apps/thanos/app/kustomization.yaml", 3)]
+
+
+class TestRegressionsOfThisRound:
+    """Found by the full run over every labelled snapshot, not by a labeller: a ``ks.yaml`` kept
+    beside the app's own kustomization (which lists only the app's manifests) is listed by the
+    parent; and a Flux Kustomization whose GitRepository is defined outside the repository still
+    gives its files their ``targetNamespace``."""
+
+    BINDING = cluster_binding("headlamp", "cluster-admin", "headlamp", "kube-system", define_role=False)
+    RELEASE = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: headlamp\nspec:\n"
+               "  interval: 1h\n  chart:\n    spec:\n      chart: headlamp\n"
+               "      sourceRef: {kind: HelmRepository, name: headlamp}\n"
+               "  values:\n    clusterRoleBinding:\n      create: false\n    serviceAccount:\n      name: headlamp\n")
+
+    def repo(self, make_repo: RepoFactory, source: str) -> Path:
+        app = ks("headlamp", "./apps/kube-system/headlamp", source=f"kind: GitRepository\n    name: {source}",
+                 extra="  targetNamespace: kube-system\n")
+        return make_repo({
+            **SOPS_CONFIG, **FLUX_SOURCE,
+            "clusters/home/apps.yaml": ks("apps", "./apps/kube-system"),
+            "apps/kube-system/kustomization.yaml": "resources:\n  - ./headlamp/ks.yaml\n",
+            "apps/kube-system/headlamp/ks.yaml": app,
+            "apps/kube-system/headlamp/kustomization.yaml": "resources:\n  - ./helmrelease.yaml\n  - ./rbac.yaml\n",
+            "apps/kube-system/headlamp/helmrelease.yaml": self.RELEASE,
+            "apps/kube-system/headlamp/rbac.yaml": self.BINDING,
+        })
+
+    def test_a_ks_yaml_the_parent_lists_is_live(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, "flux-system")
+        assert found(root, RBAC) == [(RBAC, "apps/kube-system/headlamp/rbac.yaml")]
+
+    def test_a_source_defined_elsewhere_keeps_the_target_namespace(self, make_repo: RepoFactory) -> None:
+        root = self.repo(make_repo, "home-kubernetes")
+        assert found(root, RBAC) == [(RBAC, "apps/kube-system/headlamp/rbac.yaml")]

@@ -802,6 +802,21 @@ class FluxGraph:
         return builders
 
     @cached_property
+    def possible_builders(self) -> dict[str, list[FluxKustomization]]:
+        """File -> the Kustomizations whose source may be this repository without being known to
+        be (:meth:`_may_be_this_repository`: a GitRepository defined outside the repository; an
+        OCIRepository, which CI may push this repository to) and whose build reads it."""
+        builders: dict[str, list[FluxKustomization]] = {}
+        for kustomization in self.kustomizations:
+            ref = kustomization.source_ref
+            pushed = ref is not None and ref[0] == "OCIRepository" and self.ctx.repo.exists(kustomization.path or ".")
+            if (self._may_be_this_repository(kustomization) or pushed) \
+                    and not parked_by_comment(self.ctx, kustomization.file):
+                for rel in self.flux_inputs(kustomization):
+                    builders.setdefault(rel, []).append(kustomization)
+        return builders
+
+    @cached_property
     def deleted_objects(self) -> frozenset[ObjectKey]:
         """Objects that every build reaching them removes with a ``$patch: delete`` patch
         (:meth:`Builds.objects`): an upstream example Secret or ClusterRole that the repository's
@@ -1133,10 +1148,15 @@ def left_out_of_kustomization(ctx: CheckContext) -> set[str]:
         builds_nothing = isinstance(doc.data, dict) and not any(doc.data.get(f) for f in _PRODUCING_FIELDS)
         if picks or only_directories or builds_nothing:
             listed[file.parent] = targets
+    # a file another kustomization lists by name (``../headlamp/ks.yaml`` from the parent, beside
+    # an app kustomization that lists the app's manifests) is built all the same
+    named_elsewhere = {ref.target for file, doc in ctx.repo.kustomizations() for ref in references(file, doc)
+                       if ref.field in ("resources", "bases", "components")}
     left_out = {
         f.rel
         for f in ctx.repo.files
         if f.parent in listed and not f.is_kustomization and f.is_yaml and f.rel not in listed[f.parent]
+        and f.rel not in named_elsewhere
     }
     ctx.shared["left_out"] = left_out
     return left_out

@@ -402,7 +402,11 @@ def workload_namespace(ctx: CheckContext, file: RepoFile, doc: YamlDocument) -> 
 
 def flux_target_namespace(ctx: CheckContext, file: RepoFile) -> str | None:
     """The ``spec.targetNamespace`` that every Flux Kustomization of this repository building
-    ``file`` sets; None when none builds it, one sets none, or they disagree."""
-    builders = graph_of(ctx).own_builders.get(file.rel, [])
+    ``file`` sets (or, when none is known to, every one whose source may be this repository);
+    None when none builds it, one sets none, or they disagree."""
+    graph = graph_of(ctx)
+    # this repository's Kustomizations, else those whose source may be it (a GitRepository
+    # defined outside the repository, by a bootstrap or a FluxInstance's values)
+    builders = graph.own_builders.get(file.rel) or graph.possible_builders.get(file.rel, [])
     flux_targets = {_explicit(kustomization.spec.get("targetNamespace")) for kustomization in builders}
     return flux_targets.pop() if len(flux_targets) == 1 and None not in flux_targets else None
