@@ -736,20 +736,16 @@ class FluxGraph:
         kustomizations = list(self.ctx.repo.kustomizations())
         if any(k.templated_path for k in self.kustomizations) or not (kustomizations or self.kustomizations):
             return None
-        reached = set(self._own_built)
-        for k in self.kustomizations:
-            if self.ctx.repo.exists(k.path or ".") and not self.builds_another_tree(k):
-                reached |= self.flux_inputs(k)
+        reached = set(self.flux_built)
         for file, _doc in kustomizations:
             reached |= self.builds.inputs(file.parent)
-        unresolved = self.possibly_built
-        reached |= {f.rel for f in self.ctx.repo.files if any(_is_below(f.parent, path) for path in unresolved)}
         return frozenset(reached)
 
     @cached_property
     def flux_built(self) -> frozenset[str]:
-        """Every file a Flux build reads (live or not): unlike :attr:`_reached`, without what a
-        kustomization file that no Flux Kustomization builds would read."""
+        """Every file a Flux build reads (live or not; everything below a path whose source may be
+        this repository): :attr:`_reached` without what a kustomization file that no Flux
+        Kustomization builds would read."""
         built = set(self._own_built)
         for k in self.kustomizations:
             if self.ctx.repo.exists(k.path or ".") and not self.builds_another_tree(k):
@@ -917,9 +913,11 @@ class FluxGraph:
                 and (k.file.rel not in by_others or (k.namespace, k.name) == ("flux-system", "flux-system"))}
         # reached by a Kustomization of another identity (a copy of the same namespace, name and
         # path building its twin proves nothing), or by a FluxInstance's sync
+        identities: dict[str, set[tuple[str, str, str | None]]] = {}
+        for o in self.own:
+            identities.setdefault(o.file.rel, set()).add((o.namespace, o.name, o.path))
         reached = {rel for k in builders for rel in includes[id(k)] - {k.file.rel}
-                   if not any((k.namespace, k.name, k.path) == (o.namespace, o.name, o.path)
-                              for o in self.own if o.file.rel == rel)}
+                   if (k.namespace, k.name, k.path) not in identities.get(rel, set())}
         for path in self._instance_paths:  # what a FluxInstance's own sync Kustomization builds
             reached |= self.builds.resources(path) & defined
             live |= self.builds.resources(path) & defined
@@ -1070,18 +1068,25 @@ class FluxGraph:
         metadata = k.doc.data.get("metadata")
         own = metadata.get("labels") if isinstance(metadata, dict) else None
         labels = {str(key): str(value) for key, value in own.items()} if isinstance(own, dict) else {}
-        for file, doc in self.ctx.repo.kustomizations():
-            added: dict[str, str] = {}
-            common = doc.data.get("commonLabels")
-            if isinstance(common, dict):
-                added.update({str(key): str(value) for key, value in common.items()})
-            for entry in doc.data.get("labels") or [] if isinstance(doc.data.get("labels"), list) else []:
-                pairs = entry.get("pairs") if isinstance(entry, dict) else None
-                if isinstance(pairs, dict):
-                    added.update({str(key): str(value) for key, value in pairs.items()})
-            if added and k.file.rel in self.builds.inputs(file.parent):
+        for directory, added in self._kustomize_labels:
+            if k.file.rel in self.builds.inputs(directory):
                 labels.update(added)
         return labels
+
+    @cached_property
+    def _kustomize_labels(self) -> list[tuple[str, dict[str, str]]]:
+        """(directory, labels) of each kustomization that adds labels to what it builds."""
+        found = []
+        for file, doc in self.ctx.repo.kustomizations():
+            mappings = [doc.data.get("commonLabels")]
+            entries = doc.data.get("labels")
+            mappings += [entry.get("pairs") for entry in entries if isinstance(entry, dict)] \
+                if isinstance(entries, list) else []
+            added = {str(key): str(value) for mapping in mappings if isinstance(mapping, dict)
+                     for key, value in mapping.items()}
+            if added:
+                found.append((file.parent, added))
+        return found
 
 
 _NESTED_ROOT_MARKERS = (".gitignore", ".sourceignore", ".github", ".gitlab-ci.yml", ".git")
