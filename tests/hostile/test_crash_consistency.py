@@ -85,9 +85,11 @@ def test_sigkill_during_in_place_write_leaves_no_plaintext_and_no_torn_file(
             return [sys.executable, "-c", _SLOW_WRITE_CHILD, *argv]
         return sopskit_cmd(*argv)
 
-    probe = fresh(-1)
-    typical = _runtime(command(probe), keyenv.env)
-    finished = probe.read_bytes()
+    # the fastest of three runs: a first, cold run can take twice as long, and aiming every
+    # kill past the end of a warm run would interrupt nothing (seen once in a CI run)
+    probes = [fresh(-1 - n) for n in range(3)]
+    typical = min(_runtime(command(probe), keyenv.env) for probe in probes)
+    finished = probes[0].read_bytes()
     killed_mid_way = in_the_instant = 0
     for index in range(ITERATIONS):
         target = fresh(index)
@@ -104,6 +106,8 @@ def test_sigkill_during_in_place_write_leaves_no_plaintext_and_no_torn_file(
         code = proc.wait(timeout=30)
         proc.stderr.close()
         killed_mid_way += code != 0
+        if code == 0 and aim == "anywhere":
+            typical *= 0.7  # the run ended before the kill: the machine got faster, aim earlier
         now = target.read_bytes()
         if operation == "decrypt-i":
             assert now in (start, finished), f"torn file after kill {index}"
