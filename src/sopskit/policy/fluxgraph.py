@@ -71,11 +71,12 @@ from sopskit.policy.context import CheckContext
 from sopskit.policy.globs import IgnoreRule, go_git_ignored, ignore_rules
 from sopskit.policy.kustomize import CLUSTER_SCOPED, Deletion, Reference, deletions, patch_bodies, references
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, Repo, RepoFile, is_kind, name_of
+from sopskit.policy.resourceset import OPERATOR_API as _OPERATOR_API
+from sopskit.policy.resourceset import resource_set_objects
 from sopskit.policy.yamldocs import YamlDocument
 
 FLUX_KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/"
 _SOURCE_API = "source.toolkit.fluxcd.io/"
-_OPERATOR_API = "fluxcd.controlplane.io/"
 DEFAULT_FLUX_NAMESPACE = "flux-system"
 _GLOBAL_FLAG = re.compile(r"--sops-age-secret\b")
 #: a Flux post-build variable, ``${NAME}``, with or without a ``:=``/``:-`` default
@@ -319,24 +320,31 @@ class Builds:
 
 
 def flux_kustomizations(repo: Repo) -> Iterator[FluxKustomization]:
-    """Every Flux Kustomization object in the repository (any source; see FluxGraph for which are ours)."""
+    """Every Flux Kustomization object in the repository (any source; see FluxGraph for which
+    are ours), those a Flux Operator ``ResourceSet`` stamps out from its inputs included."""
     for file, doc in repo.documents():
-        data = doc.data
-        if not is_kind(data, "Kustomization", FLUX_KUSTOMIZE_API):
-            continue
-        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
-        raw_path = spec.get("path") if isinstance(spec, dict) else None
-        path = source_path(raw_path)
-        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
-        yield FluxKustomization(
-            file,
-            doc,
-            name_of(data),
-            namespace if isinstance(namespace, str) else DEFAULT_FLUX_NAMESPACE,
-            normal_dir(path),
-            str(raw_path or ""),
-        )
+        if is_kind(doc.data, "ResourceSet", _OPERATOR_API):
+            for rendered in resource_set_objects(doc):
+                if is_kind(rendered.data, "Kustomization", FLUX_KUSTOMIZE_API):
+                    yield _flux_kustomization(file, rendered)
+        elif is_kind(doc.data, "Kustomization", FLUX_KUSTOMIZE_API):
+            yield _flux_kustomization(file, doc)
+
+
+def _flux_kustomization(file: RepoFile, doc: YamlDocument) -> FluxKustomization:
+    data = doc.data
+    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    raw_path = spec.get("path") if isinstance(spec, dict) else None
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    return FluxKustomization(
+        file,
+        doc,
+        name_of(data),
+        namespace if isinstance(namespace, str) else DEFAULT_FLUX_NAMESPACE,
+        normal_dir(source_path(raw_path)),
+        str(raw_path or ""),
+    )
 
 
 def normalise_url(url: str) -> str:

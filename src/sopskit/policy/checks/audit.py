@@ -761,41 +761,64 @@ def _idle_account(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], na
 
 
 _APP_TEMPLATE = "app-template"
+#: actions-runner-controller's runner chart: its runner pods run as ``template.spec.serviceAccountName``
+#: when the values set it, else as an account the chart makes (``<release>-gha-rs-no-permission``)
+_RUNNER_SCALE_SET = "gha-runner-scale-set"
 
 
 def _accounts_beside_app_template(ctx: CheckContext) -> set[tuple[str | None, str]]:
     """(namespace, name) of ServiceAccounts the repository creates in a directory whose only
-    charts are bjw-s app-template releases with no ``serviceAccount`` anywhere in their values:
-    that chart runs its pods as ``default`` unless its values name or define an account, so
-    nothing in that directory holds the created account's token (often a forgotten
-    ``serviceAccount`` line). With a token Secret committed for the account, it is used from
-    outside and is no candidate. :func:`_idle_account` still asks that no workload anywhere
-    runs as it."""
+    charts run their pods as accounts the values say, and none of them this one: bjw-s
+    app-template releases with no ``serviceAccount`` anywhere in their values (that chart runs
+    its pods as ``default`` unless its values name or define an account; often a forgotten
+    ``serviceAccount`` line), and actions-runner-controller's ``gha-runner-scale-set``, whose
+    runners run as ``template.spec.serviceAccountName`` or the chart's own account (an account
+    committed under the release's name and bound to ``cluster-admin``, never wired into the
+    runner template). So nothing in that directory holds the created account's token. With a
+    token Secret committed for the account, it is used from outside and is no candidate.
+    :func:`_idle_account` still asks that no workload anywhere runs as it."""
     cached = ctx.shared.get("audit_app_template_accounts")
     if isinstance(cached, set):
         return cached
     created: dict[str, list[tuple[str | None, str]]] = {}
-    releases: dict[str, list[bool]] = {}
+    releases: dict[str, list[set[str] | None]] = {}
     tokens: set[str] = set()
     for file, doc in _rbac_documents(ctx):
         data = doc.data
         if is_kind(data, "ServiceAccount") and str(data.get("apiVersion", "")) == "v1":
             created.setdefault(file.parent, []).append((ctx.repo.namespace_of(file, doc), name_of(data)))
         elif is_helm_release(data):
-            chart = chart_of(ctx, data)
-            values = data.get("spec", {}).get("values") if isinstance(data.get("spec"), dict) else None
-            releases.setdefault(file.parent, []).append(
-                chart is not None and chart[0] == _APP_TEMPLATE and not _mentions_account(values, 0))
+            releases.setdefault(file.parent, []).append(_chart_pod_accounts(ctx, data))
         elif is_kind(data, "Secret") and data.get("type") == "kubernetes.io/service-account-token":
             metadata = data.get("metadata")
             annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
             if isinstance(annotations, dict):
                 tokens.add(str(annotations.get("kubernetes.io/service-account.name", "")))
-    found = {account for directory, accounts in created.items()
-             if releases.get(directory) and all(releases[directory])
-             for account in accounts if account[1] not in tokens}
+    found: set[tuple[str | None, str]] = set()
+    for directory, accounts in created.items():
+        charts = releases.get(directory)
+        if not charts or any(named is None for named in charts):
+            continue
+        used = set().union(*(named for named in charts if named is not None))
+        found |= {account for account in accounts if account[1] not in tokens and account[1] not in used}
     ctx.shared["audit_app_template_accounts"] = found
     return found
+
+
+def _chart_pod_accounts(ctx: CheckContext, data: dict[str, Any]) -> set[str] | None:
+    """The committed accounts a release's pods may run as, for a chart whose rule is known (see
+    :func:`_accounts_beside_app_template`); None for any other chart, or any doubt."""
+    chart = chart_of(ctx, data)
+    spec = data.get("spec")
+    values = spec.get("values") if isinstance(spec, dict) else None
+    if chart is not None and chart[0] == _APP_TEMPLATE:
+        return None if _mentions_account(values, 0) else set()
+    if chart is not None and chart[0] == _RUNNER_SCALE_SET:
+        template = values.get("template") if isinstance(values, dict) else None
+        pod = template.get("spec") if isinstance(template, dict) else None
+        account = pod.get("serviceAccountName") if isinstance(pod, dict) else None
+        return {account} if isinstance(account, str) else set() if account is None else None
+    return None
 
 
 def _mentions_account(node: Any, depth: int) -> bool:

@@ -18,7 +18,8 @@ redaction marker (``redacted``). A Secret in a template-named file (``secrets-tm
 ``x.sample.yaml``) that the kustomization beside it leaves out (it lists the encrypted one
 instead) is never applied: only key material in it counts. Under a credential key a placeholder
 counts only in a Secret some build (Flux or a kustomization) reaches: an example nothing lists is
-a template.
+a template. There, fewer than six characters under a token, key or ID key (``API_TOKEN: asdf``)
+are a stand-in too; a short password may be a real one and still counts.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ _LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
 #: the value was removed on purpose (a copy kept for the record): ``redacted``, ``<REDACTED>``, ``[redacted]``
 _REDACTED = re.compile(r"(?i)^\s*[<\[(*\"']*\s*redacted\s*[>\])*\"']*\s*$")
 _REMARK = re.compile(r"^(?:#|//|;)\s+[A-Za-z]+(?:\s+\S+)+$")
+#: shorter than any issued token or key (a stub in an unapplied Secret, :func:`_is_stub`)
+_SHORTEST_TOKEN = 6
+_PASSWORD_KEY = re.compile(r"(?i)pass|pwd|pin(?:code)?\b|phrase")
 #: a file name that says "template / sample / example" (``secrets-tmpl.yaml``, ``x-tmpl-sample.yaml``)
 _TEMPLATE_NAME = re.compile(r"(?i)(?:^|[-_.])(?:tmpl|template|sample|example|dist)(?:[-_.]|$)")
 
@@ -165,7 +169,7 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
             keys = [
                 key for key, text in values
                 if (_looks_like_material(text) if template else _is_plaintext(key, text, delegates=delegates)
-                    and (applied or not is_placeholder(text)))
+                    and (applied or not (is_placeholder(text) or _is_stub(key, text))))
             ]
             if keys:
                 namespace = ctx.repo.namespace_of(file, doc) or "default"
@@ -178,6 +182,14 @@ def _plaintext_secrets(ctx: CheckContext) -> Iterator[Violation]:
                     _ENCRYPT_FIX.format(path=file.rel),
                 )
     yield from _plaintext_generators(ctx)
+
+
+def _is_stub(key: str, text: str) -> bool:
+    """A few typed characters under a key that names a token, key or ID (``API_TOKEN: asdf``): no
+    service issues a token that short, so in a file nothing applies it is a stand-in waiting to
+    be filled. A short password may be real (and weak): it still counts."""
+    stripped = text.strip()
+    return len(stripped) < _SHORTEST_TOKEN and not _PASSWORD_KEY.search(key)
 
 
 def _values(section: Any, *, encoded: bool) -> list[tuple[str, str]]:

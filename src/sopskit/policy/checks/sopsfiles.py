@@ -176,6 +176,10 @@ def _plaintext_values(ctx: CheckContext) -> Iterator[Violation]:
                     )
 
 
+#: top-level fields that say what an object is, never what it holds
+_NAMING_FIELDS = (("apiVersion",), ("kind",), ("metadata",), ("type",))
+
+
 def _encrypts_nothing(ctx: CheckContext) -> Iterator[Violation]:
     ctx.count(SOPS_SELECTION_ENCRYPTS_NOTHING.id, 0)
     for file, docs in _encrypted_structured(ctx):
@@ -187,8 +191,10 @@ def _encrypts_nothing(ctx: CheckContext) -> Iterator[Violation]:
         rules = docs[0][1]
         if any(rules.should_encrypt(list(leaf.path), [], False) for leaf in every):
             continue  # it selects values (empty ones, ``stringData: {}`` too, stay as they are)
-        if all(leaf.path[:1] in (("apiVersion",), ("kind",), ("metadata",)) for leaf in leaves):
-            continue  # only what names the object (``kind: Secret`` and no data yet): nothing to protect
+        if all(leaf.path[:1] in _NAMING_FIELDS for leaf in leaves):
+            # only what names the object (``kind: Secret`` and no data yet; a service-account-token
+            # Secret whose ``type`` asks the cluster to fill it in): nothing to protect
+            continue
         yield Violation(
             SOPS_SELECTION_ENCRYPTS_NOTHING.id,
             file.rel,
