@@ -12,6 +12,9 @@ repository can its path be resolved here; everything else is reported as "not ch
   from it has a non-root ``spec.path`` that exists here and none has one that does not;
 * a Flux Operator ``FluxInstance``'s ``spec.sync`` defines a GitRepository too (judged by its URL
   like the others), and its sync Kustomization's ``spec.sync.path`` is deployed like a root;
+* a Flux Operator ``ResourceSet``'s Kustomization templates count once per inline input
+  (:mod:`sopskit.policy.resourceset`): ``path: ./apps/<< inputs.namespace >>`` builds each
+  namespace's directory;
 * ``OCIRepository``, ``Bucket``, ``ExternalArtifact``, ``HelmChart`` and other Git sources are
   other artifacts: never resolved here. A Kustomization without ``sourceRef`` (only valid as a
   kustomize patch fragment) is taken as this repository.
