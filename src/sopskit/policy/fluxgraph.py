@@ -1010,17 +1010,17 @@ class FluxGraph:
         )
 
     @cached_property
-    def _inherited(self) -> list[tuple[frozenset[str], str | None, str | None]]:
-        """(files, name pattern or None, label selector or None) of Kustomizations into which
-        something patches ``spec.decryption``: a parent Flux Kustomization, or a kustomization.yaml."""
-        found: list[tuple[frozenset[str], str | None, str | None]] = []
+    def _inherited(self) -> list[tuple[frozenset[str], str | None, PatchTarget]]:
+        """(files, name pattern or None, patch target) of Kustomizations into which something
+        patches ``spec.decryption``: a parent Flux Kustomization, or a kustomization.yaml."""
+        found: list[tuple[frozenset[str], str | None, PatchTarget]] = []
         for parent in self.own:
             if self.ctx.repo.exists(parent.path or "."):
-                for selector in _decryption_patch_selectors(parent.spec.get("patches")):
-                    found.append((frozenset(self.builds.resources(parent.path)), None, selector))
+                for target in _decryption_patch_targets(parent.spec.get("patches")):
+                    found.append((frozenset(self.builds.resources(parent.path)), None, target))
         for file, doc in self.ctx.repo.kustomizations():
-            for name in self._kustomize_decryption_patches(file, doc):
-                found.append((frozenset(self.builds.resources(file.parent)), name, None))
+            for name, target in self._kustomize_decryption_patches(file, doc):
+                found.append((frozenset(self.builds.resources(file.parent)), name, target))
         return found
 
     @cached_property
@@ -1031,8 +1031,9 @@ class FluxGraph:
             True for file, doc in self.ctx.repo.kustomizations() for _ in self._kustomize_decryption_patches(file, doc)
         )
 
-    def _kustomize_decryption_patches(self, file: RepoFile, doc: YamlDocument) -> Iterator[str | None]:
-        """Name patterns of the Kustomizations a kustomization.yaml's patches give decryption."""
+    def _kustomize_decryption_patches(self, file: RepoFile, doc: YamlDocument
+                                      ) -> Iterator[tuple[str | None, PatchTarget]]:
+        """(name pattern, target) of the Kustomizations a kustomization.yaml's patches give decryption."""
         for target, body in patch_bodies(self.ctx.repo, file, doc):
             if isinstance(target, dict) and target.get("kind") not in (None, "Kustomization"):
                 continue
@@ -1040,7 +1041,7 @@ class FluxGraph:
             if name is False or name is True:
                 continue
             target_name = target.get("name") if isinstance(target, dict) else None
-            yield str(target_name) if isinstance(target_name, str) else name
+            yield (str(target_name) if isinstance(target_name, str) else name), PatchTarget.of(target)
 
     @cached_property
     def _path_patches(self) -> list[tuple[frozenset[str], str | None, str]]:
@@ -1067,9 +1068,10 @@ class FluxGraph:
         ]
 
     def inherits_decryption(self, k: FluxKustomization) -> bool:
-        for files, pattern, selector in self._inherited:
-            if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)) and (
-                    selector is None or selector_matches(selector, self._labels(k))):
+        for files, pattern, target in self._inherited:
+            if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)) and \
+                    target.matches_api(k.doc.data.get("apiVersion")) and (
+                    target.selector is None or selector_matches(target.selector, self._labels(k))):
                 return True
         return False
 
@@ -1321,15 +1323,38 @@ def _spec_path_patches(body: str) -> Iterator[tuple[str | None, str]]:
 
 
 def _patches_decryption(patches: Any) -> bool:
-    return bool(_decryption_patch_selectors(patches))
+    return bool(_decryption_patch_targets(patches))
 
 
-def _decryption_patch_selectors(patches: Any) -> list[str | None]:
-    """The ``target.labelSelector`` of each patch in a Flux Kustomization's ``spec.patches`` that
-    sets ``spec.decryption`` (None: no selector, every Kustomization it builds)."""
+@dataclass(frozen=True)
+class PatchTarget:
+    """What a kustomize patch's ``target`` selects beyond kind and name: a label selector, and
+    an API group and version, each matched exactly when given (kustomize's ``resid.Gvk.IsSelected``:
+    a patch for ``version: v1beta2`` leaves ``kustomize.toolkit.fluxcd.io/v1`` objects alone)."""
+
+    selector: str | None = None
+    group: str | None = None
+    version: str | None = None
+
+    @classmethod
+    def of(cls, target: Any) -> PatchTarget:
+        if not isinstance(target, dict):
+            return cls()
+        fields = [target.get(key) for key in ("labelSelector", "group", "version")]
+        selector, group, version = (f.strip() if isinstance(f, str) and f.strip() else None for f in fields)
+        return cls(selector, group, version)
+
+    def matches_api(self, api_version: Any) -> bool:
+        group, _, version = str(api_version or "").rpartition("/")
+        return (self.group is None or self.group == group) and (self.version is None or self.version == version)
+
+
+def _decryption_patch_targets(patches: Any) -> list[PatchTarget]:
+    """The ``target`` of each patch in a Flux Kustomization's ``spec.patches`` that sets
+    ``spec.decryption`` (no selector: every Kustomization it builds)."""
     if not isinstance(patches, list):
         return []
-    found: list[str | None] = []
+    found: list[PatchTarget] = []
     for patch in patches:
         if not isinstance(patch, dict):
             continue
@@ -1340,7 +1365,6 @@ def _decryption_patch_selectors(patches: Any) -> list[str | None]:
         body = patch.get("patch")
         if not isinstance(body, str):
             continue
-        selector = target.get("labelSelector") if isinstance(target, dict) else None
         for data in _patch_documents(body):
             decrypts = False
             if isinstance(data, dict) and isinstance(data.get("spec"), dict):
@@ -1351,7 +1375,7 @@ def _decryption_patch_selectors(patches: Any) -> list[str | None]:
             ):
                 decrypts = True
             if decrypts:
-                found.append(selector if isinstance(selector, str) and selector.strip() else None)
+                found.append(PatchTarget.of(target))
                 break
     return found
 

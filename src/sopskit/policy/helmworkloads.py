@@ -332,11 +332,14 @@ def chart_own_bindings(ctx: CheckContext, data: dict[str, Any], namespace: str |
     values = _mapping(_mapping(data, "spec"), "values")
     switch = _mapping(values, key)
     accounts = _mapping(values, "serviceAccount")
-    if switch.get("create", create_default) is False or accounts.get("create", True) is False:
+    if switch.get("create", create_default) is False:
         return []
     role = _explicit(switch.get("clusterRoleName")) or role_default
     fullname = _chart_fullname(values, release_name(data), chart[0])
-    account = _explicit(accounts.get("name")) or fullname
+    # the chart's ``serviceAccountName`` helper: the named account, else its full name when it
+    # creates one and ``default`` when it does not (a pre-created account it binds all the same)
+    created = accounts.get("create", True) is not False
+    account = _explicit(accounts.get("name")) or (fullname if created else "default")
     manifest = _binding("ClusterRoleBinding", fullname, None, ("ClusterRole", role),
                         [{"kind": "ServiceAccount", "name": account, "namespace": namespace}])
     return [(manifest, (key,), account)]

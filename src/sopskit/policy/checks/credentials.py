@@ -89,9 +89,11 @@ def _plain_key(file: RepoFile) -> tuple[int, str] | None:
 def _encoded_key(file: RepoFile) -> tuple[int, str] | None:
     """A PEM private key committed base64-encoded (a Talos machine config's ``key:``, a Helm
     value ``tls.key: LS0tLS1...``). Secret manifests and kubeconfigs are left to their own
-    checks (``plaintext-secret``, ``kubeconfig``), which already report the same bytes; a SOPS
-    file's values are ``ENC[...]``."""
-    if file.is_encrypted or _OWN_CHECK_KINDS.search(file.raw):
+    checks (``plaintext-secret``, ``kubeconfig``), which already report the same bytes. A SOPS
+    file is read too: its encrypted values are ``ENC[...]`` (ciphertext never decodes to a PEM
+    header), so a key found there is one its creation rule left in plaintext (a Talos secrets
+    file under ``encrypted_regex: ^(data|stringData)$``)."""
+    if _OWN_CHECK_KINDS.search(file.raw):
         return None
     for start, _end, decoded in encoded.pem_runs(file.raw):
         match = values.PRIVATE_KEY_BLOCK_BYTES.search(decoded)

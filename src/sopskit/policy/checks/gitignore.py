@@ -67,6 +67,8 @@ _NIX_HERE = re.compile(r"\$\{\s*(?:builtins\.)?toString\s+\./?\.?\s*\}/")
 #: ``SOPS_AGE_KEY_FILE={{ key_file }}`` in a justfile (the value of ``key_file := "..."``), or
 #: ``{{ base_dir }}/...`` in an Ansible task (the playbook's ``base_dir: /opt/k8s``)
 _LEADING_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
+#: the whole value is one shell variable (``"$key"``, ``"${key}"``): its value is set elsewhere
+_LONE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _key_file_settings(ctx: CheckContext) -> list[str]:
@@ -102,6 +104,12 @@ def _interpolated(text: str, value: str) -> str:
     """A leading interpolation (``{{ key_file }}``, ``{{ base_dir }}/keys/age.key``) replaced by
     the variable's value in the same file: a justfile's ``key_file := "..."`` or an Ansible
     playbook's ``vars:`` entry ``base_dir: "/opt/k8s"``; anything else as it is."""
+    variable = _LONE_VARIABLE.fullmatch(value)
+    if variable is not None:
+        # ``SOPS_AGE_KEY_FILE="$key"`` in a script: the value of its ``key="..."`` line, if any
+        name = re.escape(variable.group(1) or variable.group(2))
+        assignment = re.search(rf"(?m)^\s*(?:export\s+|local\s+|readonly\s+)?{name}=([\"']?)([^\"'\s]+)\1", text)
+        return assignment.group(2) if assignment else ""
     interpolation = _LEADING_INTERPOLATION.match(value)
     if interpolation is None:
         return value
@@ -117,8 +125,10 @@ def is_ignored(gitignore: str, path: str) -> bool:
     return globs.is_ignored(globs.ignore_rules(gitignore), path)
 
 
-#: a leading work-tree variable: ``${PROJECT_ROOT}/``, ``$ROOT_DIR/``, ``./``
-_TREE_PREFIX = re.compile(r"^(?:\$\{[A-Za-z_][A-Za-z0-9_]*\}/|\$[A-Za-z_][A-Za-z0-9_]*/|\./)+")
+#: a leading work-tree variable: ``${PROJECT_ROOT}/``, ``$ROOT_DIR/``, ``./``, mise's
+#: ``{{config_root}}/`` (the project directory holding the mise config)
+_TREE_PREFIX = re.compile(
+    r"^(?:\$\{[A-Za-z_][A-Za-z0-9_]*\}/|\$[A-Za-z_][A-Za-z0-9_]*/|\./|\{\{\s*config_root\s*\}\}/)+")
 
 
 def _key_path_ignored(rules: list[globs.IgnoreRule], value: str) -> bool:
