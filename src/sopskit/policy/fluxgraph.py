@@ -764,6 +764,11 @@ class FluxGraph:
         built |= {f.rel for f in self.ctx.repo.files if any(_is_below(f.parent, path) for path in self.possibly_built)}
         return frozenset(built)
 
+    @property
+    def reaches_known(self) -> bool:
+        """Whether what the builds read can be told (:attr:`_reached` is not None)."""
+        return self._reached is not None
+
     def reaches(self, rel: str) -> bool:
         """Whether a build (Flux's, or a kustomization's) reads file ``rel``; True when what is
         built cannot be told (:attr:`_reached`)."""

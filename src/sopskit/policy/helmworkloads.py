@@ -16,6 +16,8 @@ that repositories bind their own RBAC to (:func:`chart_default_accounts`). The n
 * ``controllers.<controller>.serviceAccount.name: NAME`` (bjw-s app-template 3.x);
 * ``template.spec.serviceAccountName: NAME`` (a pod template in the values: the GitHub Actions
   runner scale set of actions-runner-controller);
+* ``serviceAccountName`` set by a ``spec.postRenderers[].kustomize`` patch on the rendered
+  workloads (the pods run as it whatever the values say);
 * ``serviceAccount.<identifier>: {...}`` (bjw-s app-template 4.x) when the identifier is the
   release's name: the common library names the account after the release (its full name), and
   adds the identifier as a suffix only when that differs, so both readings give the same name.
@@ -40,6 +42,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+import yaml
 
 from sopskit.detectors.values import is_templated
 from sopskit.policy.context import CheckContext
@@ -113,7 +117,55 @@ def release_accounts(data: dict[str, Any]) -> list[str]:
     # a pod template in the values (actions-runner-controller's gha-runner-scale-set)
     add(_mapping(_mapping(values, "template"), "spec").get("serviceAccountName"))
     add(_truecharts_primary_account(data))
+    for account in _post_rendered_accounts(data):
+        add(account)
     return names
+
+
+def _post_rendered_accounts(data: dict[str, Any]) -> list[str]:
+    """``serviceAccountName`` that a ``spec.postRenderers[].kustomize`` patch sets on the chart's
+    rendered workloads (strategic-merge ``patches``/``patchesStrategicMerge``, or a JSON 6902
+    ``replace``/``add`` of ``.../serviceAccountName``): the pods run as that account whatever the
+    values say."""
+    found: list[str] = []
+    renderers = _mapping(data, "spec").get("postRenderers")
+    for renderer in renderers if isinstance(renderers, list) else ():
+        kustomize = _mapping(renderer, "kustomize")
+        bodies: list[Any] = []
+        for key in ("patches", "patchesJson6902"):
+            entries = kustomize.get(key)
+            for entry in entries if isinstance(entries, list) else ():
+                patch = entry.get("patch") if isinstance(entry, dict) else None
+                bodies.append(_parsed_patch(patch) if isinstance(patch, str) else patch)
+        merges = kustomize.get("patchesStrategicMerge")
+        bodies.extend(merges if isinstance(merges, list) else ())
+        for body in bodies:
+            found.extend(_accounts_in_patch(body, 0))
+    return found
+
+
+def _parsed_patch(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def _accounts_in_patch(body: Any, depth: int) -> list[str]:
+    if depth > 10:
+        return []
+    if isinstance(body, list):
+        ops = [op for op in body if isinstance(op, dict) and str(op.get("path", "")).endswith("/serviceAccountName")
+               and op.get("op") in ("add", "replace") and isinstance(op.get("value"), str)]
+        if ops:
+            return [op["value"] for op in ops]
+        return [name for item in body for name in _accounts_in_patch(item, depth + 1)]
+    if isinstance(body, dict):
+        own = body.get("serviceAccountName")
+        found = [own] if isinstance(own, str) else []
+        return found + [name for key, value in body.items() if key != "serviceAccountName"
+                        for name in _accounts_in_patch(value, depth + 1)]
+    return []
 
 
 _RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"

@@ -178,8 +178,17 @@ class Repo:
                     directory == owner or file.rel in self.builds.inputs(directory)):
                 return directory, self._kustomize_namespaces[directory]
             if not directory:
-                return None
+                return self._overlay_namespace(file)
             directory = "" if "/" not in directory else directory.rsplit("/", 1)[0]
+
+    def _overlay_namespace(self, file: RepoFile) -> tuple[str, str] | None:
+        """(directory, namespace) when every kustomization elsewhere that builds ``file`` and sets
+        ``namespace:`` sets the same one: a base without a namespace that an overlay
+        (``apps/production/x``: ``namespace: utils``, ``resources: [../../base/x]``) moves."""
+        found = {(directory, namespace) for directory, namespace in self._kustomize_namespaces.items()
+                 if file.rel in self.builds.inputs(directory)}
+        namespaces = {namespace for _directory, namespace in found}
+        return min(found) if len(namespaces) == 1 else None
 
     @cached_property
     def builds(self) -> Builds:

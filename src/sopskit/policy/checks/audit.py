@@ -361,7 +361,7 @@ def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]
         if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel) \
                 and not deleted_by_patch(ctx, file.rel, doc) and not beside_chart_templates(ctx, file.rel):
             yield file, doc
-            if is_helm_release(doc.data):
+            if is_helm_release(doc.data) and _helm_controller_may_apply(ctx, file.rel):
                 # RBAC the chart renders from the values (app-template ``rbac.roles``/``rbac.bindings``)
                 namespace = release_namespace(ctx, file, doc)
                 for manifest, path in release_rbac(doc.data, namespace):
@@ -369,6 +369,17 @@ def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]
                 # and the binding a known chart renders for its own account (Headlamp's cluster-admin)
                 for manifest, path, _account in chart_own_bindings(ctx, doc.data, namespace):
                     yield file, YamlDocument(doc.index, manifest, doc.node_at("spec", "values", *path))
+
+
+def _helm_controller_may_apply(ctx: CheckContext, rel: str) -> bool:
+    """Whether Flux may apply the HelmRelease in ``rel``, so that its chart renders RBAC: only
+    helm-controller acts on a HelmRelease, so one outside every Flux build (an app directory no
+    Kustomization points at) renders nothing. True when the repository has no Flux Kustomization
+    or its builds cannot be told."""
+    graph = graph_of(ctx)
+    if not graph.kustomizations or not graph.reaches_known:
+        return True
+    return rel in graph.flux_built
 
 
 def _selector_matches(selector: Any, labels: dict[str, str]) -> bool:
@@ -664,8 +675,10 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
             if isinstance(spec, dict) and "serviceAccountName" not in spec and step in spec:
                 spec = spec[step]
         pod = spec if isinstance(spec, dict) else {}
-        account = pod.get("serviceAccountName")
-        name = str(account) if account else "default"
+        # ``serviceAccount`` is the deprecated alias the API server still honours when
+        # ``serviceAccountName`` is empty (older CSI drivers' DaemonSets use it)
+        account = pod.get("serviceAccountName") or pod.get("serviceAccount")
+        name = str(account) if account and isinstance(account, str) else "default"
         yield workload_namespace(ctx, file, doc), name, f"{data['kind']}/{name_of(data)}", pod
 
 
