@@ -60,7 +60,7 @@ from __future__ import annotations
 import posixpath
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -764,10 +764,10 @@ class FluxGraph:
         built |= {f.rel for f in self.ctx.repo.files if any(_is_below(f.parent, path) for path in self.possibly_built)}
         return frozenset(built)
 
-    @property
-    def reaches_known(self) -> bool:
-        """Whether what the builds read can be told (:attr:`_reached` is not None)."""
-        return self._reached is not None
+    def may_build(self, rel: str) -> bool:
+        """Whether a Flux build may read ``rel``: it is in :attr:`flux_built`, or the repository
+        has no Flux Kustomization, or what its builds read cannot be told (:attr:`_reached`)."""
+        return not self.kustomizations or self._reached is None or rel in self.flux_built
 
     def reaches(self, rel: str) -> bool:
         """Whether a build (Flux's, or a kustomization's) reads file ``rel``; True when what is
@@ -1075,8 +1075,7 @@ class FluxGraph:
     def inherits_decryption(self, k: FluxKustomization) -> bool:
         for files, pattern, target in self._inherited:
             if k.file.rel in files and (pattern is None or _name_matches(pattern, k.name)) and \
-                    target.matches_api(k.doc.data.get("apiVersion")) and (
-                    target.selector is None or selector_matches(target.selector, self._labels(k))):
+                    target.selects(k.doc.data.get("apiVersion"), lambda: self._labels(k)):
                 return True
         return False
 
@@ -1198,15 +1197,14 @@ def beside_chart_templates(ctx: CheckContext, rel: str) -> bool:
     nothing builds) is deployed by nothing. A chart whose templates read files
     (``.Files.Get``/``.Files.Glob``: a wrapper chart that renders the manifests beside them)
     deploys them, and is not one of these."""
-    graph = graph_of(ctx)
     charts = ctx.shared.get("chart_dirs")
     if not isinstance(charts, frozenset):
         charts = ctx.shared["chart_dirs"] = frozenset(
             f.parent for f in ctx.repo.files if f.name == "Chart.yaml" and not _reads_files(ctx, f.parent))
     chart = next((d for d in charts if d and rel.startswith(f"{d}/")), None)
-    if chart is None or rel.startswith(f"{chart}/templates/") or not graph.kustomizations:
+    if chart is None or rel.startswith(f"{chart}/templates/"):
         return False
-    return rel not in graph.flux_built
+    return not graph_of(ctx).may_build(rel)
 
 
 def _reads_files(ctx: CheckContext, chart: str) -> bool:
@@ -1278,7 +1276,7 @@ def _name_matches(pattern: str, name: str) -> bool:
         return False
 
 
-def _patch_documents(body: str) -> list[Any]:
+def patch_documents(body: str) -> list[Any]:
     """The documents of a patch text (strategic-merge mappings, JSON 6902 operation lists);
     none when it is not YAML."""
     try:
@@ -1290,7 +1288,7 @@ def _patch_documents(body: str) -> list[Any]:
 def _decryption_patch_name(body: str) -> str | bool | None:
     """For a strategic-merge patch setting ``spec.decryption`` on a Kustomization: its
     ``metadata.name`` (None when it has none); False when the patch does not set decryption."""
-    for data in _patch_documents(body):
+    for data in patch_documents(body):
         if isinstance(data, list) and any(
             isinstance(op, dict) and str(op.get("path", "")).startswith("/spec/decryption") for op in data
         ):
@@ -1310,7 +1308,7 @@ def _spec_path_patches(body: str) -> Iterator[tuple[str | None, str]]:
     """(``metadata.name`` or None, path) of each patch document in ``body`` that sets a
     Kustomization's ``spec.path``: a strategic merge (``spec: {path: ...}``) or a JSON 6902
     ``replace``/``add`` of ``/spec/path``."""
-    for data in _patch_documents(body):
+    for data in patch_documents(body):
         if isinstance(data, list):
             for op in data:
                 if (isinstance(op, dict) and op.get("path") == "/spec/path" and op.get("op") in ("add", "replace")
@@ -1349,9 +1347,13 @@ class PatchTarget:
         selector, group, version = (f.strip() if isinstance(f, str) and f.strip() else None for f in fields)
         return cls(selector, group, version)
 
-    def matches_api(self, api_version: Any) -> bool:
+    def selects(self, api_version: Any, labels: Callable[[], dict[str, str]]) -> bool:
+        """Whether an object of ``api_version`` whose labels ``labels()`` gives is selected
+        (the labels are computed only when a selector asks)."""
         group, _, version = str(api_version or "").rpartition("/")
-        return (self.group is None or self.group == group) and (self.version is None or self.version == version)
+        if (self.group is not None and self.group != group) or (self.version is not None and self.version != version):
+            return False
+        return self.selector is None or selector_matches(self.selector, labels())
 
 
 def _decryption_patch_targets(patches: Any) -> list[PatchTarget]:
@@ -1370,7 +1372,7 @@ def _decryption_patch_targets(patches: Any) -> list[PatchTarget]:
         body = patch.get("patch")
         if not isinstance(body, str):
             continue
-        for data in _patch_documents(body):
+        for data in patch_documents(body):
             decrypts = False
             if isinstance(data, dict) and isinstance(data.get("spec"), dict):
                 decryption = data["spec"].get("decryption")

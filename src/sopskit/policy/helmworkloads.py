@@ -43,11 +43,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
 from sopskit.detectors.values import is_templated
 from sopskit.policy.context import CheckContext
-from sopskit.policy.fluxgraph import graph_of
+from sopskit.policy.fluxgraph import graph_of, patch_documents
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.yamldocs import YamlDocument
 
@@ -136,19 +134,12 @@ def _post_rendered_accounts(data: dict[str, Any]) -> list[str]:
             entries = kustomize.get(key)
             for entry in entries if isinstance(entries, list) else ():
                 patch = entry.get("patch") if isinstance(entry, dict) else None
-                bodies.append(_parsed_patch(patch) if isinstance(patch, str) else patch)
+                bodies.extend(patch_documents(patch) if isinstance(patch, str) else [patch])
         merges = kustomize.get("patchesStrategicMerge")
         bodies.extend(merges if isinstance(merges, list) else ())
         for body in bodies:
             found.extend(_accounts_in_patch(body, 0))
     return found
-
-
-def _parsed_patch(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
 
 
 def _accounts_in_patch(body: Any, depth: int) -> list[str]:

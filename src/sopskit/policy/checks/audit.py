@@ -374,12 +374,8 @@ def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]
 def _helm_controller_may_apply(ctx: CheckContext, rel: str) -> bool:
     """Whether Flux may apply the HelmRelease in ``rel``, so that its chart renders RBAC: only
     helm-controller acts on a HelmRelease, so one outside every Flux build (an app directory no
-    Kustomization points at) renders nothing. True when the repository has no Flux Kustomization
-    or its builds cannot be told."""
-    graph = graph_of(ctx)
-    if not graph.kustomizations or not graph.reaches_known:
-        return True
-    return rel in graph.flux_built
+    Kustomization points at) renders nothing (:meth:`FluxGraph.may_build`)."""
+    return graph_of(ctx).may_build(rel)
 
 
 def _selector_matches(selector: Any, labels: dict[str, str]) -> bool:
@@ -779,7 +775,7 @@ _APP_TEMPLATE = "app-template"
 _RUNNER_SCALE_SET = "gha-runner-scale-set"
 
 
-def _accounts_beside_app_template(ctx: CheckContext) -> set[tuple[str | None, str]]:
+def _accounts_no_chart_pod_holds(ctx: CheckContext) -> set[tuple[str | None, str]]:
     """(namespace, name) of ServiceAccounts the repository creates in a directory whose only
     charts run their pods as accounts the values say, and none of them this one: bjw-s
     app-template releases with no ``serviceAccount`` anywhere in their values (that chart runs
@@ -790,7 +786,7 @@ def _accounts_beside_app_template(ctx: CheckContext) -> set[tuple[str | None, st
     runner template). So nothing in that directory holds the created account's token. With a
     token Secret committed for the account, it is used from outside and is no candidate.
     :func:`_idle_account` still asks that no workload anywhere runs as it."""
-    cached = ctx.shared.get("audit_app_template_accounts")
+    cached = ctx.shared.get("audit_idle_chart_accounts")
     if isinstance(cached, set):
         return cached
     created: dict[str, list[tuple[str | None, str]]] = {}
@@ -814,13 +810,13 @@ def _accounts_beside_app_template(ctx: CheckContext) -> set[tuple[str | None, st
             continue
         used = set().union(*(named for named in charts if named is not None))
         found |= {account for account in accounts if account[1] not in tokens and account[1] not in used}
-    ctx.shared["audit_app_template_accounts"] = found
+    ctx.shared["audit_idle_chart_accounts"] = found
     return found
 
 
 def _chart_pod_accounts(ctx: CheckContext, data: dict[str, Any]) -> set[str] | None:
     """The committed accounts a release's pods may run as, for a chart whose rule is known (see
-    :func:`_accounts_beside_app_template`); None for any other chart, or any doubt."""
+    :func:`_accounts_no_chart_pod_holds`); None for any other chart, or any doubt."""
     chart = chart_of(ctx, data)
     spec = data.get("spec")
     values = spec.get("values") if isinstance(spec, dict) else None
@@ -830,7 +826,9 @@ def _chart_pod_accounts(ctx: CheckContext, data: dict[str, Any]) -> set[str] | N
         template = values.get("template") if isinstance(values, dict) else None
         pod = template.get("spec") if isinstance(template, dict) else None
         account = pod.get("serviceAccountName") if isinstance(pod, dict) else None
-        return {account} if isinstance(account, str) else set() if account is None else None
+        if account is None:
+            return set()  # the chart's own no-permission account
+        return {account} if isinstance(account, str) else None
     return None
 
 
@@ -918,7 +916,7 @@ def _decryption_key_readable(ctx: CheckContext) -> Iterator[Violation]:
                 continue
             if _idle_account(ctx, file, subject, namespace, _flux_impersonation_accounts(ctx)) or _idle_account(
                     ctx, file, subject, namespace, retired_accounts(ctx)) or _idle_account(
-                    ctx, file, subject, namespace, _accounts_beside_app_template(ctx)):
+                    ctx, file, subject, namespace, _accounts_no_chart_pod_holds(ctx)):
                 continue
             if kind == "Group" and name == "system:masters":
                 continue
