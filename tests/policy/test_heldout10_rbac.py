@@ -49,6 +49,11 @@ def cluster_binding(name: str, role: str, account: str, namespace: str, *, defin
     )
 
 
+def secrets_binding(name: str, role: str, account: str, namespace: str) -> str:
+    """:func:`cluster_binding` whose ClusterRole reads exactly Secrets (every verb of the rule)."""
+    return cluster_binding(name, role, account, namespace).replace("resources: ['*']", "resources: [secrets]")
+
+
 class TestArgoCdComponents:
     """16 of round 10's false findings: the stock Argo CD ``install.yaml`` binds its server,
     application controller, applicationset controller, dex and notifications controller to roles

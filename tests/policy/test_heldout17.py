@@ -16,6 +16,7 @@ from tests.policy.test_heldout10_rbac import (
     cluster_binding,
     found,
     helm_release,
+    secrets_binding,
 )
 from tests.policy.test_heldout12 import AGE
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK
@@ -120,8 +121,7 @@ class TestChartDefaultAccounts:
         )
 
     def test_cilium_runs_as_cilium(self, make_repo: RepoFactory) -> None:
-        reader = cluster_binding("gateway-secrets", "gateway-secrets", "cilium", "kube-system").replace(
-            "resources: ['*']", "resources: [secrets]")
+        reader = secrets_binding("gateway-secrets", "gateway-secrets", "cilium", "kube-system")
         files = {**FLUX_SOURCE, "net/rbac.yaml": reader}
         root = make_repo({**files, "net/helmrelease.yaml": self.release("cilium", "cilium", "kube-system")})
         assert found(root, RBAC) == [(RBAC, "net/rbac.yaml")]

@@ -17,6 +17,7 @@ from tests.policy.test_heldout10_rbac import (
     cluster_binding,
     found,
     helm_release,
+    secrets_binding,
     workload,
 )
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK, ks
@@ -104,8 +105,7 @@ class TestManifestsBesideAChartsTemplates:
     the copy."""
 
     def repo(self, make_repo: RepoFactory, flux_path: str) -> Path:
-        binding = cluster_binding("ksm", "ksm", "ksm", "ksm").replace(
-            "resources: ['*']", "resources: [secrets]")
+        binding = secrets_binding("ksm", "ksm", "ksm", "ksm")
         deployment = workload("Deployment", "ksm", "ksm", "ksm", "example.org/ksm:2")
         release = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ksm\n"
                    "  namespace: ksm\nspec:\n  interval: 1h\n  chart:\n    spec:\n      chart: ./charts/ksm\n"
@@ -196,8 +196,7 @@ class TestExternalSecretsStoreAccount:
                 f"        serviceAccount:\n          name: {account}\n")
 
     def repo(self, make_repo: RepoFactory, account: str) -> Path:
-        reader = cluster_binding("pg-reader", "pg-reader", "pg-reader", "apps").replace(
-            "resources: ['*']", "resources: [secrets]")
+        reader = secrets_binding("pg-reader", "pg-reader", "pg-reader", "apps")
         return make_repo({**FLUX_SOURCE, "apps/rbac.yaml": reader, "apps/store.yaml": self.store(account)})
 
     def test_the_store_uses_the_account(self, make_repo: RepoFactory) -> None:

@@ -8,7 +8,14 @@ import subprocess
 from pathlib import Path
 
 from tests.policy.conftest import RepoFactory, flux, policy
-from tests.policy.test_heldout10_rbac import FLUX_SOURCE, RBAC, cluster_binding, found, helm_release, workload
+from tests.policy.test_heldout10_rbac import (
+    FLUX_SOURCE,
+    RBAC,
+    found,
+    helm_release,
+    secrets_binding,
+    workload,
+)
 from tests.policy.test_realworld_cases import ks
 
 
@@ -40,8 +47,7 @@ class TestARenamedRepository:
         apps = ks("status", "./apps/status", source="kind: GitRepository\n    name: home-ops",
                   extra="  targetNamespace: monitoring\n")
         release = helm_release("    serviceAccount:\n      name: status\n", namespace="")
-        binding = cluster_binding("status", "status", "status", "monitoring").replace(
-            "resources: ['*']", "resources: [secrets]")
+        binding = secrets_binding("status", "status", "status", "monitoring")
         root = make_repo({"clusters/home/source.yaml": source, "clusters/home/status.yaml": apps,
                           "apps/status/helmrelease.yaml": release, "apps/status/rbac.yaml": binding})
         subprocess.run(["git", "-C", str(root), "remote", "add", "origin",
@@ -75,8 +81,7 @@ def test_an_ancestors_namespace_moves_only_what_its_build_includes(make_repo: Re
     """``virt/kustomization.yaml`` (``namespace: virt``) lists ``./cdi/ks.yaml``; the operator's
     manifests in ``cdi/app`` are built by that Flux Kustomization, not by ``virt``: they keep
     their own namespace ``cdi``, where the Deployment runs as the bound account."""
-    reader = cluster_binding("cdi-op", "cdi-op", "cdi-op", "cdi").replace(
-        "resources: ['*']", "resources: [secrets]")
+    reader = secrets_binding("cdi-op", "cdi-op", "cdi-op", "cdi")
     operator = workload("Deployment", "cdi-op", "cdi", "cdi-op", "example.org/cdi-operator:1")
     files = {
         **FLUX_SOURCE,
@@ -103,8 +108,7 @@ class TestOpenTelemetryDefaultAccounts:
                 f"  namespace: monitoring\nspec:\n  mode: statefulset\n  targetAllocator:\n{allocator}")
 
     def repo(self, make_repo: RepoFactory, allocator: str) -> Path:
-        reader = cluster_binding("otel-ta", "otel-ta", "otel-targetallocator", "monitoring").replace(
-            "resources: ['*']", "resources: [secrets]")
+        reader = secrets_binding("otel-ta", "otel-ta", "otel-targetallocator", "monitoring")
         return make_repo({**FLUX_SOURCE, "otel/rbac.yaml": reader, "otel/collector.yaml": self.collector(allocator)})
 
     def test_an_enabled_allocator_runs_as_its_default_account(self, make_repo: RepoFactory) -> None:

@@ -7,7 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.policy.conftest import RepoFactory, flux, policy
-from tests.policy.test_heldout10_rbac import FLUX_SOURCE, KEY, RBAC, SOPS_CONFIG, cluster_binding, found, workload
+from tests.policy.test_heldout10_rbac import (
+    FLUX_SOURCE,
+    KEY,
+    RBAC,
+    SOPS_CONFIG,
+    cluster_binding,
+    found,
+    secrets_binding,
+    workload,
+)
 from tests.policy.test_realworld_cases import ENC, SOPS_BLOCK, ks
 
 PROVIDER = "flux-decryption-provider"
@@ -23,8 +32,7 @@ def test_a_kustomization_that_builds_nothing_deploys_nothing(make_repo: RepoFact
     pasted = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: capacitor\n"
               "spec:\n  interval: 1h\n  path: ./deployments/capacitor\n")
     files = {**SOPS_CONFIG, **FLUX_SOURCE, "clusters/home/apps.yaml": ks("apps", "./deployments/capacitor"),
-             "deployments/capacitor/rbac.yaml": cluster_binding("cap", "cap", "cap", "flux-system").replace(
-                 "resources: ['*']", "resources: [secrets]"),
+             "deployments/capacitor/rbac.yaml": secrets_binding("cap", "cap", "cap", "flux-system"),
              "deployments/capacitor/deploy.yaml": workload("Deployment", "cap", "flux-system", "cap", "x/cap:1")}
     assert found(make_repo({**files, "deployments/capacitor/kustomization.yaml": pasted}), RBAC) == []
     listed = "resources:\n  - rbac.yaml\n  - deploy.yaml\n"
