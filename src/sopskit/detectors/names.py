@@ -24,6 +24,9 @@ _CREDENTIAL_KEY = re.compile(
     r"crypto|enc|hmac|ssh|tls|psk|pre[_-]?shared|account|storage|webhook)[_.-]?key$|^auth$|salt|seed|"
     r"signature|\.pem$|\.key$|jwt|pin$|(?:^|[_.-])pw$|pwd"
 )
+#: A key that names something a person types (a password, passphrase or PIN), which may be short
+#: and still real, unlike an issued token or key.
+PASSWORD_NAME = re.compile(r"(?i)pass|pwd|pin(?:code)?\b|phrase")
 #: one-time-password words, matched as whole words of the key (``mfaOtp``, ``TOTP_SECRET``): a
 #: substring match took ``hotplug`` and ``footprint`` for credentials
 _OTP_WORDS = frozenset({"otp", "totp", "hotp"})

@@ -84,7 +84,6 @@ _REDACTED = re.compile(r"(?i)^\s*[<\[(*\"']*\s*redacted\s*[>\])*\"']*\s*$")
 _REMARK = re.compile(r"^(?:#|//|;)\s+[A-Za-z]+(?:\s+\S+)+$")
 #: shorter than any issued token or key (a stub in an unapplied Secret, :func:`_is_stub`)
 _SHORTEST_TOKEN = 6
-_PASSWORD_KEY = re.compile(r"(?i)pass|pwd|pin(?:code)?\b|phrase")
 #: a file name that says "template / sample / example" (``secrets-tmpl.yaml``, ``x-tmpl-sample.yaml``)
 _TEMPLATE_NAME = re.compile(r"(?i)(?:^|[-_.])(?:tmpl|template|sample|example|dist)(?:[-_.]|$)")
 
@@ -189,7 +188,7 @@ def _is_stub(key: str, text: str) -> bool:
     service issues a token that short, so in a file nothing applies it is a stand-in waiting to
     be filled. A short password may be real (and weak): it still counts."""
     stripped = text.strip()
-    return len(stripped) < _SHORTEST_TOKEN and not _PASSWORD_KEY.search(key)
+    return len(stripped) < _SHORTEST_TOKEN and not names.PASSWORD_NAME.search(key)
 
 
 def _values(section: Any, *, encoded: bool) -> list[tuple[str, str]]:
