@@ -147,6 +147,17 @@ PRIVATE_KEY_BLOCK = re.compile(
 )
 #: :data:`PRIVATE_KEY_BLOCK` for raw file bytes (the policy reads files as bytes)
 PRIVATE_KEY_BLOCK_BYTES = re.compile(PRIVATE_KEY_BLOCK.pattern.encode("ascii"))
+#: an armour line (BEGIN/END) of a key block, and what makes a block's body a cut-down example
+_ARMOUR_LINE = re.compile(rb"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
+_ELISION = (b"...", "\u2026".encode())
+
+
+def is_elided_key_block(block: bytes) -> bool:
+    """A private key block whose body an author cut short (``...`` or ``…`` standing for lines,
+    a README showing what an export looks like): not a usable key. The scanner and the policy's
+    ``private-key`` share this rule."""
+    body = b"".join(_ARMOUR_LINE.sub(b"", block).split()).replace(b"\\n", b"")
+    return any(mark in body for mark in _ELISION)
 #: A password in a URL's user info (``redis://:pw@host``, ``https://user:pw@host``); group 1 is
 #: the password. A ``/`` ends it, so ``https://host:443/@scope/pkg`` (a port, then a path) is
 #: none, and so does a template character (``user:${PW}@`` is a reference).
@@ -307,6 +318,8 @@ _PUBLIC_KEY_LINE = re.compile(
 )
 #: X.509 certificates, CA bundles, CRLs and PEM public keys: published by design
 _PUBLIC_PEM = re.compile(r"-----BEGIN (?:CERTIFICATE|TRUSTED CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY|X509 CRL)-----")
+#: The first line of ``openssl x509 -text`` output, which some keep as ``server.crt``
+_CERTIFICATE_DUMP = re.compile(r"Certificate:")
 #: An exported OpenPGP public key (``.sops.pub.asc`` kept beside a repository's sops rules).
 _PGP_PUBLIC = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----")
 #: an age recipient, X25519, post-quantum or plugin tag (the scanner compiles it for bytes)
@@ -326,4 +339,6 @@ def is_public_material(value: str) -> bool:
         return True
     if (_PUBLIC_PEM.match(lines[0]) or _PGP_PUBLIC.match(lines[0])) and "PRIVATE KEY" not in value:
         return True
+    if _CERTIFICATE_DUMP.fullmatch(lines[0]) and _PUBLIC_PEM.search(value) and "PRIVATE KEY" not in value:
+        return True  # ``openssl x509 -text`` output: the decoded fields, then the certificate itself
     return all(_AGE_RECIPIENT.fullmatch(ln) for ln in lines)

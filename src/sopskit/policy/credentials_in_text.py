@@ -22,6 +22,7 @@ line by line; other text by the multi-line rule of :func:`secrets.is_harmless_co
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -124,9 +125,10 @@ def credential_keys(data: Any, key: str = "") -> Iterator[str]:
 def file_holds_credential(rel: str, text: str, *, env: bool = False) -> bool | None:
     """Whether a configuration file holds a credential; None when its format is not known here
     (the caller then judges the text as a whole)."""
+    rel = _without_marker(rel)
     if env or rel.endswith(".env") or rel.rsplit("/", 1)[-1].startswith(".env"):
         return any(_env_credential(line) for line in text.splitlines())
-    if rel.endswith(_STRUCTURED_SUFFIXES):
+    if rel.endswith(_STRUCTURED_SUFFIXES) or _is_json_object(text):
         try:
             documents = list(yaml.safe_load_all(text))
         except yaml.YAMLError:
@@ -135,6 +137,29 @@ def file_holds_credential(rel: str, text: str, *, env: bool = False) -> bool | N
             any(isinstance(doc, str) and is_material(doc) for doc in documents)
         )
     return None
+
+
+#: a name's last suffix that says what is meant to happen to the file, not what it holds
+#: (``regcreds.json.encrypted``: a JSON file its author means to encrypt)
+_MARKER_SUFFIXES = (".encrypted", ".decrypted", ".plain", ".plaintext", ".unencrypted")
+
+
+def _without_marker(rel: str) -> str:
+    for suffix in _MARKER_SUFFIXES:
+        if rel.endswith(suffix) and "." in rel.rsplit("/", 1)[-1][: -len(suffix)]:
+            return rel[: -len(suffix)]
+    return rel
+
+
+def _is_json_object(text: str) -> bool:
+    """A file that is a JSON object whatever its name (a ``.dockerconfigjson`` input, ``auths``)."""
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(stripped), dict)
+    except ValueError:
+        return False
 
 
 def _env_credential(line: str) -> bool:

@@ -136,7 +136,7 @@ def is_placeholder(secret: bytes) -> bool:
     vocabulary of :mod:`sopskit.detectors.values`, plus the key-block rules below)."""
     if b"PRIVATE KEY" in secret:  # a key block whose body is elided (``...``) or filler
         body = b"".join(_ARMOUR.sub(b"", secret).split()).replace(b"\\n", b"")
-        if len(body) < 40 or b"..." in body or any(ch in body for ch in b"[]{}()*^$|"):
+        if len(body) < 40 or values.is_elided_key_block(secret) or any(ch in body for ch in b"[]{}()*^$|"):
             return True  # elided, or a pattern describing keys (a schema's regex), not a key
     if len(secret) >= LONG_SECRET:
         low = secret.lower()

@@ -73,6 +73,7 @@ from sopskit.policy.helmworkloads import (
     workload_namespace,
 )
 from sopskit.policy.keysecret import no_decryption_key_secret
+from sopskit.policy.replacements import SubjectNamespaces, replaced_subject_namespaces
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
 from sopskit.policy.yamldocs import YamlDocument
@@ -506,7 +507,13 @@ def _subject_namespace(ctx: CheckContext, file: RepoFile, subject: dict[str, Any
     above it (:func:`_kustomized_subject_namespace`), then by the Flux Kustomizations that apply
     it with a ``spec.targetNamespace`` (Flux's generated kustomization sets ``namespace:``, so
     the same two rules apply: a subject named ``default``, and one naming an account that the
-    same Flux build applies, from the namespace that account had before, move to the target)."""
+    same Flux build applies, from the namespace that account had before, move to the target).
+    A kustomize replacement that copies a ServiceAccount's namespace into the subject settles it
+    (:mod:`sopskit.policy.replacements`)."""
+    replaced = _replaced_subject_namespaces(ctx).get(
+        (file.rel, str(subject.get("name", "")), subject.get("namespace")))
+    if replaced is not None and subject.get("kind") == "ServiceAccount":
+        return replaced
     built = _kustomized_subject_namespace(ctx, file, subject, namespace)
     target = flux_target_namespace(ctx, file)
     if target is None or subject.get("kind") != "ServiceAccount":
@@ -522,6 +529,15 @@ def _subject_namespace(ctx: CheckContext, file: RepoFile, subject: dict[str, Any
         if not subject.get("namespace") or ctx.repo.namespace_of(account_file, doc) == built:
             return target
     return built
+
+
+def _replaced_subject_namespaces(ctx: CheckContext) -> SubjectNamespaces:
+    cached = ctx.shared.get("audit_replaced_subjects")
+    if isinstance(cached, dict):
+        return cached
+    found = replaced_subject_namespaces(ctx.repo)
+    ctx.shared["audit_replaced_subjects"] = found
+    return found
 
 
 def _service_accounts(ctx: CheckContext) -> dict[str, list[tuple[RepoFile, YamlDocument]]]:

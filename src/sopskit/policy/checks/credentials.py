@@ -77,13 +77,21 @@ def _private_keys(ctx: CheckContext) -> Iterator[Violation]:
 
 def _plain_key(file: RepoFile) -> tuple[int, str] | None:
     """Where a private key block or an age identity starts, and its kind (never the key)."""
-    for pattern, label in ((values.PRIVATE_KEY_BLOCK_BYTES, None), (AGE_IDENTITY_RE, "age identity")):
-        match = pattern.search(file.raw)
-        if match is not None:
-            # the fixed prefix up to the bech32 separator "1", or the PEM block's kind
-            return match.start(), (f"{label} ({_age_prefix(match.group())}...)" if label
-                                   else f"{match.group(1).decode()} block")
+    for block in values.PRIVATE_KEY_BLOCK_BYTES.finditer(file.raw):
+        if not values.is_elided_key_block(_key_block(file.raw, block.start())):
+            return block.start(), f"{block.group(1).decode()} block"  # the block's kind
+    identity = AGE_IDENTITY_RE.search(file.raw)
+    if identity is not None:
+        # the fixed prefix up to the bech32 separator "1"
+        return identity.start(), f"age identity ({_age_prefix(identity.group())}...)"
     return None
+
+
+def _key_block(raw: bytes, start: int) -> bytes:
+    """The key block that starts at ``start``, through its END line (or what a cut file holds)."""
+    end = raw.find(b"-----END", start)
+    stop = raw.find(b"-----", end + 8) if end >= 0 else -1
+    return raw[start: stop + 5 if stop >= 0 else start + 65536]
 
 
 def _encoded_key(file: RepoFile) -> tuple[int, str] | None:

@@ -27,6 +27,7 @@ from sopskit.policy.fluxgraph import (
     parked_by_comment,
     source_path,
 )
+from sopskit.policy.kustomize import Reference
 from sopskit.policy.repo import KUSTOMIZATION_NAMES, RepoFile, is_kind, name_of
 from sopskit.policy.results import Violation
 
@@ -308,13 +309,14 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
     ), {f.rel for f in ctx.repo.files if any(f.rel.startswith(f"{path}/") for path in parked_paths)})
     dead = _dead_kustomize_dirs(ctx, graph)
     templated = [_templated_path_pattern(k.raw_path) for k in graph.kustomizations if k.templated_path]
+    generator_style = _encrypted_generator_inputs(ctx, builds.all_references)
     ctx.count(ENCRYPTED_FILE_UNREFERENCED.id, 0)
     for file in ctx.repo.files:
         if not file.is_encrypted or file.rel in referenced or file.name == ".sops.yaml":
             continue
         if file.name.endswith(_PARKED_SUFFIXES):
             continue  # config.sops.yaml.disabled: taken out of the build on purpose
-        if not _is_manifest(file):
+        if not _is_manifest(file) and not _stray_generator_input(ctx, file, generator_style):
             continue  # Talos secrets, a sourced env file, Terraform variables: not Flux's to apply
         ctx.count(ENCRYPTED_FILE_UNREFERENCED.id)
         if file.rel in built or any(pattern.match(file.rel) for pattern in templated):
@@ -337,6 +339,40 @@ def _unreferenced_encrypted(ctx: CheckContext) -> Iterator[Violation]:
             "never applies it",
             f"add it to `resources:` (or a secretGenerator) in {owner}, or delete it if it is obsolete",
         )
+
+
+def _encrypted_generator_inputs(ctx: CheckContext, refs: list[tuple[RepoFile, Reference]]) -> set[str]:
+    """Suffixes (``.env.encrypted``, ``.json``...) of the SOPS files that this repository's
+    secretGenerators read: Flux decrypts a generator's ``envs``/``files`` inputs, and a team that
+    keeps secrets that way names them alike."""
+    suffixes = set()
+    for _, ref in refs:
+        if ref.field != "secretGenerator":
+            continue
+        target = ctx.repo.by_rel.get(ref.target)
+        if target is not None and target.is_encrypted and not _is_manifest(target):
+            suffixes.add(_input_suffix(target.name))
+    return suffixes
+
+
+def _input_suffix(name: str) -> str:
+    """``.env.secret.db.encrypted`` -> ``.encrypted``; ``creds.sops.json`` -> ``.sops.json``;
+    a dotenv file ``.env`` or ``app.env`` -> ``.env``."""
+    stem, dot, last = name.rpartition(".")
+    if not dot:
+        return name
+    inner = stem.rpartition(".")[2] if "." in stem else ""
+    return f".{inner}.{last}" if inner in ("sops", "enc", "secret") else f".{last}"
+
+
+def _stray_generator_input(ctx: CheckContext, file: RepoFile, suffixes: set[str]) -> bool:
+    """A non-manifest SOPS file (dotenv, JSON, binary) named like the files this repository's
+    secretGenerators read, in a directory that has its own kustomization: a generator input that
+    no generator reads any more (moved to the overlays, renamed), so Flux never applies it."""
+    if not suffixes or _input_suffix(file.name) not in suffixes:
+        return False
+    owner = ctx.repo.nearest_kustomization(file.parent)
+    return owner is not None and owner.rpartition("/")[0] == file.parent
 
 
 def _is_manifest(file: RepoFile) -> bool:

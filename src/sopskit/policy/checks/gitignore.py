@@ -174,8 +174,12 @@ def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
             return
     elif guarded or any(globs.is_ignored(rules, n) for n in _CONVENTIONAL):
         return
-    what = ("is saved as UTF-16, which git cannot read, so nothing ignores" if utf16
-            else "does not ignore" if text else "is missing, so nothing ignores")
+    if utf16:
+        what = "is saved as UTF-16, which git cannot read, so nothing ignores"
+    elif text.strip():
+        what = "does not ignore"
+    else:
+        what = "is empty, so nothing ignores" if path.is_file() else "is missing, so nothing ignores"
     yield Violation(
         GITIGNORE_AGEKEY.id,
         ".gitignore",
