@@ -398,6 +398,95 @@ _DEFAULT_ACCOUNTS: dict[str, tuple[str | None, ...]] = {
 }
 
 
+#: Cilium 1.14 and later render Secret-reading RBAC from two values switches
+#: (install/kubernetes/cilium/templates): with ``bgpControlPlane.enabled``, a Role that reads every
+#: Secret of ``bgpControlPlane.secretsNamespace.name`` (default ``kube-system``: where BGP peering
+#: passwords are looked up) bound to the agent's account (cilium-agent/role.yaml,
+#: ``cilium-bgp-control-plane-secrets``); with ``ingressController.enabled`` or
+#: ``gatewayAPI.enabled``, ``secrets`` among the cluster-wide get/list/watch rules of the
+#: operator's ClusterRole (cilium-operator/clusterrole.yaml: it copies TLS Secrets for Envoy)
+_CILIUM_BGP_ROLE = "cilium-bgp-control-plane-secrets"
+_CILIUM_OPERATOR_ROLE = "cilium-operator"
+_CILIUM_SINCE = (1, 14)
+_MINOR = re.compile(r"v?(\d+)\.(\d+)")
+_SECRET_READ = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}]
+
+
+def chart_secret_rbac(ctx: CheckContext, data: dict[str, Any], namespace: str | None
+                      ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """The Secret-reading roles and bindings a known chart renders from values switches, as
+    manifests with their values path: Cilium's (:data:`_CILIUM_BGP_ROLE`) and the extra rules of
+    Kyverno's controllers (:data:`_KYVERNO_CONTROLLERS`)."""
+    chart = chart_of(ctx, data)
+    if chart is not None and chart[0] == "kyverno":
+        return _kyverno_extra_rbac(chart[1], _mapping(_mapping(data, "spec"), "values"), namespace)
+    if chart is None or chart[0] != "cilium":
+        return []
+    version = _MINOR.match(chart[1] or "")
+    if version and (int(version.group(1)), int(version.group(2))) < _CILIUM_SINCE:
+        return []
+    values = _mapping(_mapping(data, "spec"), "values")
+    if _mapping(values, "rbac").get("create") is False or _mapping(values, "preflight").get("enabled") is True:
+        return []
+    accounts = _mapping(values, "serviceAccounts")
+    found: list[tuple[dict[str, Any], tuple[str, ...]]] = []
+    bgp, agent = _mapping(values, "bgpControlPlane"), _mapping(accounts, "cilium")
+    secrets_namespace = _mapping(bgp, "secretsNamespace").get("name", "kube-system")
+    if bgp.get("enabled") is True and values.get("agent") is not False and agent.get("create") is not False \
+            and isinstance(secrets_namespace, str) and _explicit(secrets_namespace):
+        agent_account = _explicit(agent.get("name")) or "cilium"
+        found += _role_and_binding("Role", _CILIUM_BGP_ROLE, secrets_namespace, agent_account, namespace,
+                                   ("bgpControlPlane",))
+    operator = _mapping(accounts, "operator")
+    switch = next((key for key in ("ingressController", "gatewayAPI") if _mapping(values, key).get("enabled") is True),
+                  None)
+    if switch and _mapping(values, "operator").get("enabled") is not False and operator.get("create") is not False:
+        found += _role_and_binding("ClusterRole", _CILIUM_OPERATOR_ROLE, None,
+                                   _explicit(operator.get("name")) or "cilium-operator", namespace, (switch,))
+    return found
+
+
+#: Kyverno 3.x's controllers, by values key: each runs as ``<name>-<component>`` (``name`` is
+#: ``nameOverride`` or ``kyverno``; ``<key>.rbac.serviceAccount.name`` overrides it) and takes
+#: ``<key>.rbac.clusterRole.extraResources`` as extra rules of its ClusterRole (charts/kyverno
+#: templates/<component>/clusterrole.yaml): a team that lets a policy generate or clone Secrets
+#: adds ``secrets`` there
+_KYVERNO_CONTROLLERS = {"admissionController": "admission-controller", "backgroundController": "background-controller",
+                        "cleanupController": "cleanup-controller", "reportsController": "reports-controller"}
+
+
+def _kyverno_extra_rbac(version: str | None, values: dict[str, Any], namespace: str | None
+                        ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    major = _MAJOR.match(version or "")
+    if major and int(major.group(1)) < 3:
+        return []
+    name = _explicit(values.get("nameOverride")) or "kyverno"
+    found: list[tuple[dict[str, Any], tuple[str, ...]]] = []
+    for key, component in _KYVERNO_CONTROLLERS.items():
+        controller = _mapping(values, key)
+        rbac = _mapping(controller, "rbac")
+        extra = _mapping(rbac, "clusterRole").get("extraResources")
+        if controller.get("enabled") is False or rbac.get("create") is False or not isinstance(extra, list) \
+                or not extra:
+            continue
+        account = _explicit(_mapping(rbac, "serviceAccount").get("name")) or f"{name}-{component}"
+        found += _role_and_binding("ClusterRole", f"{name}:{component}:extra", None, account, namespace,
+                                   (key, "rbac", "clusterRole", "extraResources"), extra)
+    return found
+
+
+def _role_and_binding(kind: str, name: str, namespace: str | None, account: str, account_namespace: str | None,
+                      path: tuple[str, ...], rules: list[Any] | None = None
+                      ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """A role with ``rules`` (default: read every Secret of ``namespace``, or of the cluster for a
+    ClusterRole) and the binding of the same name that grants it to ``account``."""
+    role = {"apiVersion": _RBAC_API_VERSION, "kind": kind, "metadata": _metadata(name, namespace),
+            "rules": rules if rules is not None else _SECRET_READ}
+    binding = _binding(f"{kind}Binding", name, namespace, (kind, name),
+                       [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}])
+    return [(role, path), (binding, path)]
+
+
 def chart_default_accounts(ctx: CheckContext, data: dict[str, Any]) -> list[str]:
     """The accounts a known chart's pods run as when its values name none (:data:`_DEFAULT_ACCOUNTS`)."""
     chart = chart_of(ctx, data)

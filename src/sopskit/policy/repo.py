@@ -24,7 +24,9 @@ from sopskit.walk import list_repo
 if TYPE_CHECKING:
     from sopskit.policy.fluxgraph import Builds
 
-MAX_TEXT_BYTES = 2 * 1024 * 1024
+#: files read as text (larger ones are binary blobs to the checks); operator bundles, which keep
+#: their CRDs, RBAC and Deployment in one file (prometheus-operator's ``bundle.yaml``), run to 4 MB
+MAX_TEXT_BYTES = 8 * 1024 * 1024
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 YAML_SUFFIXES = (".yaml", ".yml")
 

@@ -63,6 +63,7 @@ from sopskit.policy.helmworkloads import (
     chart_default_accounts,
     chart_of,
     chart_own_bindings,
+    chart_secret_rbac,
     flux_target_namespace,
     is_helm_release,
     release_accounts,
@@ -363,9 +364,11 @@ def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]
                 and not deleted_by_patch(ctx, file.rel, doc) and not beside_chart_templates(ctx, file.rel):
             yield file, doc
             if is_helm_release(doc.data) and _helm_controller_may_apply(ctx, file.rel):
-                # RBAC the chart renders from the values (app-template ``rbac.roles``/``rbac.bindings``)
+                # RBAC the chart renders from the values (app-template ``rbac.roles``/``rbac.bindings``,
+                # Cilium's BGP secrets Role)
                 namespace = release_namespace(ctx, file, doc)
-                for manifest, path in release_rbac(doc.data, namespace):
+                rendered = [*release_rbac(doc.data, namespace), *chart_secret_rbac(ctx, doc.data, namespace)]
+                for manifest, path in rendered:
                     yield file, YamlDocument(doc.index, manifest, doc.node_at("spec", "values", *path))
                 # and the binding a known chart renders for its own account (Headlamp's cluster-admin)
                 for manifest, path, _account in chart_own_bindings(ctx, doc.data, namespace):
@@ -664,8 +667,11 @@ def _workloads(ctx: CheckContext) -> Iterator[tuple[str | None, str, str, dict[s
             release_ns = release_namespace(ctx, file, doc)
             named = (release_accounts(data) or adopted_accounts(ctx).get((release_ns, release_name(data)), [])
                      or chart_default_accounts(ctx, data))
-            named = [*named, *(account for _m, _p, account in chart_own_bindings(ctx, data, release_ns)
-                               if account not in named)]
+            # and the accounts a known chart binds its own rendered RBAC to run its pods
+            rendered = [*(account for _m, _p, account in chart_own_bindings(ctx, data, release_ns)),
+                        *(str(subject["name"]) for manifest, _p in chart_secret_rbac(ctx, data, release_ns)
+                          for subject in manifest.get("subjects", ()))]
+            named = [*named, *(account for account in dict.fromkeys(rendered) if account not in named)]
             for release_account in named:
                 yield release_ns, release_account, f"HelmRelease/{name_of(data)}", {}
             continue

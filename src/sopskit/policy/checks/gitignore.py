@@ -16,6 +16,7 @@ ignored directory on that path.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 
@@ -71,9 +72,10 @@ _LEADING_INTERPOLATION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
 _LONE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _key_file_settings(ctx: CheckContext) -> list[str]:
-    """Where the repository's own tooling tells sops to find the age key."""
-    found: list[str] = []
+def _key_file_settings(ctx: CheckContext) -> list[tuple[str, str]]:
+    """Where the repository's own tooling tells sops to find the age key, each with the directory
+    of the file that says so (a relative path in ``flux/decrypt.sh`` may be meant from there)."""
+    found: list[tuple[str, str]] = []
     for file in ctx.repo.files:
         if file.name.lower() not in _TOOLING_NAMES and not file.name.endswith(_TOOLING_SUFFIXES) and (
             "." in file.name or not _SHELL_SHEBANG.match(file.text or "")  # script/setup: shell, no suffix
@@ -85,18 +87,18 @@ def _key_file_settings(ctx: CheckContext) -> list[str]:
             text = _NIX_HERE.sub(here, _NIX_GETENV.sub(r"$\1", text))
         if file.is_encrypted or ("SOPS_AGE_KEY_FILE" not in text and "keys.txt" not in text and ".agekey" not in text):
             continue
-        found.extend(_interpolated(text, m.group(1)) for m in _KEY_FILE_SETTING.finditer(text))
-        found.extend(m.group(1) for m in _KEY_FILE_EXPANSION_DEFAULT.finditer(text))
-        found.extend(m.group(0) for m in _HOME_KEY_FILE.finditer(text))
+        found.extend((_interpolated(text, m.group(1)), file.parent) for m in _KEY_FILE_SETTING.finditer(text))
+        found.extend((m.group(1), file.parent) for m in _KEY_FILE_EXPANSION_DEFAULT.finditer(text))
+        found.extend((m.group(0), file.parent) for m in _HOME_KEY_FILE.finditer(text))
     values = []
-    for value in found:
+    for value, directory in found:
         defaulted = _DEFAULTED.match(value)
         if defaulted:
             value = defaulted.group(1).removesuffix("}")
         if value.endswith("("):
             continue  # an expression this reader does not evaluate (just's source_directory() / ...)
         if value and not value.startswith(("$SOPS_AGE_KEY_FILE", "${SOPS_AGE_KEY_FILE")):
-            values.append(value)
+            values.append((value, directory))
     return values
 
 
@@ -131,11 +133,21 @@ _TREE_PREFIX = re.compile(
     r"^(?:\$\{[A-Za-z_][A-Za-z0-9_]*\}/|\$[A-Za-z_][A-Za-z0-9_]*/|\./|\{\{\s*config_root\s*\}\}/)+")
 
 
-def _key_path_ignored(rules: list[globs.IgnoreRule], value: str) -> bool:
+def _key_path_ignored(rules: list[globs.IgnoreRule], value: str, directory: str = "") -> bool:
     """Whether the key file a tool names (inside the work tree) is ignored: by its name, by its
     path below the work tree (``${PROJECT_ROOT}/.env/age.txt`` under ``.env/*``), or because a
-    directory on that path is ignored (``.env/``)."""
-    path = _TREE_PREFIX.sub("", value.replace("\\", "/")).strip("}")
+    directory on that path is ignored (``.env/``). A plain relative path (``./.sops/flux.agekey``
+    in ``flux/decrypt.sh``) is also read from the tool's own directory, where a script kept
+    beside its files is run from (``flux/.sops/**`` guards it)."""
+    raw = value.replace("\\", "/")
+    path = _TREE_PREFIX.sub("", raw).strip("}")
+    candidates = [path]
+    if directory and not raw.startswith(("$", "{")) and not path.startswith("../"):
+        candidates.append(posixpath.normpath(posixpath.join(directory, path)))
+    return any(_path_ignored(rules, candidate) for candidate in candidates)
+
+
+def _path_ignored(rules: list[globs.IgnoreRule], path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     if globs.is_ignored(rules, name) or globs.is_ignored(rules, path):
         return True
@@ -144,12 +156,23 @@ def _key_path_ignored(rules: list[globs.IgnoreRule], value: str) -> bool:
 
 
 def _uses_age(ctx: CheckContext) -> bool:
-    """age recipients in the root ``.sops.yaml`` or in a live SOPS file: one kept in an archive
-    tree (``.archived/``) is history, not a key anybody still decrypts with."""
+    """age recipients in the root ``.sops.yaml``, in a ``.sops.yaml`` further down (one per
+    cluster: ``clusters/lab/.sops.yaml``, which sops finds from the files below it) or in a live
+    SOPS file: one kept in an archive tree (``.archived/``) is history, not a key anybody still
+    decrypts with."""
     if ctx.sops_config is not None and any(rule.age_recipients for rule in ctx.sops_config.rules):
         return True
-    return any(f.is_encrypted and not is_archived(f.rel) and AGE_RECIPIENT_RE.search(f.text or "")
-               for f in ctx.repo.files)
+    return any(not is_archived(f.rel) and (f.is_encrypted or f.name in _SOPS_CONFIG_NAMES)
+               and AGE_RECIPIENT_RE.search(_uncommented(f.text or "")) for f in ctx.repo.files)
+
+
+_SOPS_CONFIG_NAMES = (".sops.yaml", ".sops.yml")
+_COMMENT_LINE = re.compile(r"(?m)^\s*#.*$")
+
+
+def _uncommented(text: str) -> str:
+    """The text without its comment lines (``# age: age1...``, a recipient taken out)."""
+    return _COMMENT_LINE.sub("", text)
 
 
 def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
@@ -157,10 +180,10 @@ def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
         ctx.mark_not_applicable(GITIGNORE_AGEKEY.id, "the repository uses no age key")
         return
     settings = _key_file_settings(ctx)
-    inside = [value for value in settings if not _OUTSIDE.match(value)]
+    inside = [(value, directory) for value, directory in settings if not _OUTSIDE.match(value)]
     if settings and not inside:
         ctx.mark_not_applicable(GITIGNORE_AGEKEY.id, f"the repository keeps its age key outside the work tree "
-                                f"({settings[0]})")
+                                f"({settings[0][0]})")
         return
     ctx.count(GITIGNORE_AGEKEY.id)
     path = ctx.repo.root / ".gitignore"
@@ -170,7 +193,7 @@ def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:
     rules = globs.ignore_rules(text)
     guarded = all(globs.is_ignored(rules, probe) for probe in _PROBES)
     if inside:
-        if guarded or all(_key_path_ignored(rules, value) for value in inside):
+        if guarded or all(_key_path_ignored(rules, value, directory) for value, directory in inside):
             return
     elif guarded or any(globs.is_ignored(rules, n) for n in _CONVENTIONAL):
         return

@@ -41,7 +41,7 @@ from sopskit.detectors.values import (
     strip_templates,
 )
 from sopskit.detectors.values import is_reference as is_reference_syntax
-from sopskit.format.recognize import has_sops_metadata, is_enc_value
+from sopskit.format.recognize import AGE_IDENTITY_PATTERN, has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
 from sopskit.policy.credentials_in_text import file_holds_credential, is_material, is_placeholder, is_secret_value
@@ -88,12 +88,17 @@ _SHORTEST_TOKEN = 6
 _TEMPLATE_NAME = re.compile(r"(?i)(?:^|[-_.])(?:tmpl|template|sample|example|dist)(?:[-_.]|$)")
 
 
+_AGE_IDENTITY = re.compile(AGE_IDENTITY_PATTERN)
+
+
 def is_harmless_config(value: str) -> bool:
     """A multi-line value (a config file carried in a Secret) in which no credential-looking key
     has a literal value, and with no key block or long random token: templates and ``${VAR}``
     references do not count as literals."""
     if "\n" not in value.strip():
         return False
+    if _AGE_IDENTITY.search(value):
+        return False  # an age key file (``# created: ...`` and ``# public key: ...`` above the key)
     stripped = strip_templates(value)
     for match in _CONFIG_MATERIAL.finditer(stripped):
         # a key block, or a long token that looks random (not a metric or label name, nor a
