@@ -954,6 +954,35 @@ class FluxGraph:
         built = {(k.namespace, k.name, k.path) for k in self.own if k.file.rel in reached}
         return {k.file.rel for k in self.own if k.file.rel in roots and (k.namespace, k.name, k.path) in built}
 
+    @cached_property
+    def stale_copy_roots(self) -> tuple[str, ...]:
+        """Root directories of stale copies of the repository's Flux tree: a ``flux-system``
+        Kustomization kept at ``backup/base/flux-system/`` whose sync path is ``./cluster/base``,
+        an existing directory that is not its own, so ``backup/`` mirrors ``cluster/`` (a tree
+        moved aside with its bootstrap files). Flux syncs the path named, never the copy."""
+        roots: set[str] = set()
+        for k in self.kustomizations:
+            if k.name != "flux-system" or k.namespace != "flux-system" or k.file.name != "gotk-sync.yaml":
+                continue
+            home = posixpath.dirname(k.file.parent)  # backup/base (the directory above flux-system/)
+            synced = k.path.strip("/")
+            if not home or synced == home or not synced or not self.ctx.repo.exists(synced):
+                continue
+            home_parts, synced_parts = home.split("/"), synced.split("/")
+            common = 0
+            while (common < min(len(home_parts), len(synced_parts))
+                   and home_parts[-1 - common] == synced_parts[-1 - common]):
+                common += 1
+            copy_root = "/".join(home_parts[: len(home_parts) - common])
+            if common and copy_root and not f"{synced}/".startswith(f"{copy_root}/"):
+                roots.add(copy_root)
+        return tuple(sorted(roots))
+
+    def in_stale_copy(self, rel: str) -> bool:
+        """A file below a stale copy of the Flux tree (:attr:`stale_copy_roots`) that no live
+        build of this repository reads."""
+        return any(rel.startswith(f"{root}/") for root in self.stale_copy_roots) and rel not in self.flux_built
+
     def is_live(self, k: FluxKustomization) -> bool:
         """Deployed: reached from a root Kustomization (or no Kustomization builds another), and
         not in an example tree that no live Kustomization builds, nor in a file that the

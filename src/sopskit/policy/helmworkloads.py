@@ -40,8 +40,11 @@ the HelmRelease's ``spec.targetNamespace``, else where the HelmRelease itself is
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
+
+import yaml
 
 from sopskit.detectors.values import is_templated
 from sopskit.policy.context import CheckContext
@@ -277,6 +280,64 @@ def _truecharts_primary_account(data: dict[str, Any]) -> str | None:
 #: 2.x setup reaches no pod.
 _RETIRED_ACCOUNTS: dict[str, tuple[int, frozenset[str]]] = {"kyverno": (3, frozenset({"kyverno"}))}
 _MAJOR = re.compile(r"^[\s>=~^v]*(\d+)")
+
+
+def with_generated_values(ctx: CheckContext, file: RepoFile, data: dict[str, Any]) -> dict[str, Any]:
+    """The HelmRelease with the values helm-controller merges in: each ``spec.valuesFrom``
+    ConfigMap that a kustomize ``configMapGenerator`` of the release's kustomization makes from
+    a values file in the repository, in order, then ``spec.values`` on top (Flux's
+    ``chartutil.MergeMaps``, inline values win). ``targetPath`` entries (one value) and Secrets
+    are left out. The release itself when nothing is merged."""
+    spec = _mapping(data, "spec")
+    sources = spec.get("valuesFrom")
+    if not isinstance(sources, list) or not sources:
+        return data
+    files = _generated_config_files(ctx, file)
+    merged: dict[str, Any] = {}
+    for source in sources:
+        if not isinstance(source, dict) or source.get("kind") != "ConfigMap" or source.get("targetPath"):
+            continue
+        key = source.get("valuesKey") or "values.yaml"
+        target = ctx.repo.by_rel.get(files.get((str(source.get("name", "")), str(key)), ""))
+        try:
+            values = yaml.safe_load(target.text) if target is not None and target.text else None
+        except yaml.YAMLError:
+            values = None
+        if isinstance(values, dict):
+            merged = _merged(merged, values)
+    if not merged:
+        return data
+    return {**data, "spec": {**spec, "values": _merged(merged, _mapping(spec, "values"))}}
+
+
+def _generated_config_files(ctx: CheckContext, file: RepoFile) -> dict[tuple[str, str], str]:
+    """(ConfigMap name, data key) -> the repository file a ``configMapGenerator`` of the
+    kustomization owning ``file``'s directory reads into it (``files: [values.yaml]``, or
+    ``key=path``)."""
+    owner = ctx.repo.kustomize_owner(file.parent)
+    kustomization = ctx.repo.by_rel.get(ctx.repo.nearest_kustomization(file.parent) or "")
+    parsed = kustomization.yaml if kustomization is not None else None
+    if owner is None or parsed is None or not parsed.documents or not isinstance(parsed.documents[0].data, dict):
+        return {}
+    found: dict[tuple[str, str], str] = {}
+    for generator in parsed.documents[0].data.get("configMapGenerator") or []:
+        if not isinstance(generator, dict):
+            continue
+        for entry in generator.get("files") or []:
+            if isinstance(entry, str) and entry.strip():
+                key, _, path = entry.strip().rpartition("=")
+                key = key or posixpath.basename(path)
+                found[(str(generator.get("name", "")), key)] = posixpath.normpath(posixpath.join(owner, path))
+    return found
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base``: nested mappings merge, anything else in ``over`` wins."""
+    result = dict(base)
+    for key, value in over.items():
+        current = result.get(key)
+        result[key] = _merged(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+    return result
 
 
 def chart_of(ctx: CheckContext, data: dict[str, Any]) -> tuple[str, str | None] | None:

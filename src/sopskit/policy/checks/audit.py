@@ -71,6 +71,7 @@ from sopskit.policy.helmworkloads import (
     release_namespace,
     release_rbac,
     retired_accounts,
+    with_generated_values,
     workload_namespace,
 )
 from sopskit.policy.keysecret import no_decryption_key_secret
@@ -357,11 +358,17 @@ def _reads_all_secrets(role: dict[str, Any]) -> bool:
 def _rbac_documents(ctx: CheckContext) -> Iterator[tuple[RepoFile, YamlDocument]]:
     """Documents that something may deploy: not left out by their kustomization, not archived,
     not in a kustomize directory dropped from a tree that Flux builds, not removed by a
-    ``$patch: delete`` in every build that reaches them, not a copy beside a chart's templates."""
+    ``$patch: delete`` in every build that reaches them, not a copy beside a chart's templates,
+    not in a stale copy of the Flux tree (``backup/`` beside ``cluster/``)."""
     left_out = left_out_of_kustomization(ctx)
+    graph = graph_of(ctx)
     for file, doc in ctx.repo.documents():
         if file.rel not in left_out and not is_archived(file.rel) and not dropped_from_flux(ctx, file.rel) \
-                and not deleted_by_patch(ctx, file.rel, doc) and not beside_chart_templates(ctx, file.rel):
+                and not deleted_by_patch(ctx, file.rel, doc) and not beside_chart_templates(ctx, file.rel) \
+                and not graph.in_stale_copy(file.rel):
+            if is_helm_release(doc.data):
+                # the values helm-controller merges in from generated ConfigMaps count as values
+                doc = YamlDocument(doc.index, with_generated_values(ctx, file, doc.data), doc.node)
             yield file, doc
             if is_helm_release(doc.data) and _helm_controller_may_apply(ctx, file.rel):
                 # RBAC the chart renders from the values (app-template ``rbac.roles``/``rbac.bindings``,
@@ -792,6 +799,10 @@ def _idle_account(ctx: CheckContext, file: RepoFile, subject: dict[str, Any], na
 
 
 _APP_TEMPLATE = "app-template"
+#: the Kubernetes Dashboard chart: its pods run as accounts it creates and names after the
+#: release; an account committed beside it and bound to ``cluster-admin`` is a login account
+#: (the dashboard's documented ``admin-user``), used from outside only through a token
+_DASHBOARD = "kubernetes-dashboard"
 #: actions-runner-controller's runner chart: its runner pods run as ``template.spec.serviceAccountName``
 #: when the values set it, else as an account the chart makes (``<release>-gha-rs-no-permission``)
 _RUNNER_SCALE_SET = "gha-runner-scale-set"
@@ -805,7 +816,9 @@ def _accounts_no_chart_pod_holds(ctx: CheckContext) -> set[tuple[str | None, str
     ``serviceAccount`` line), and actions-runner-controller's ``gha-runner-scale-set``, whose
     runners run as ``template.spec.serviceAccountName`` or the chart's own account (an account
     committed under the release's name and bound to ``cluster-admin``, never wired into the
-    runner template). So nothing in that directory holds the created account's token. With a
+    runner template), and the Kubernetes Dashboard chart, whose pods run as accounts it creates
+    (a committed ``admin-user`` bound to ``cluster-admin`` is a login account). So nothing in
+    that directory holds the created account's token. With a
     token Secret committed for the account, it is used from outside and is no candidate.
     :func:`_idle_account` still asks that no workload anywhere runs as it."""
     cached = ctx.shared.get("audit_idle_chart_accounts")
@@ -842,7 +855,7 @@ def _chart_pod_accounts(ctx: CheckContext, data: dict[str, Any]) -> set[str] | N
     chart = chart_of(ctx, data)
     spec = data.get("spec")
     values = spec.get("values") if isinstance(spec, dict) else None
-    if chart is not None and chart[0] == _APP_TEMPLATE:
+    if chart is not None and chart[0] in (_APP_TEMPLATE, _DASHBOARD):
         return None if _mentions_account(values, 0) else set()
     if chart is not None and chart[0] == _RUNNER_SCALE_SET:
         template = values.get("template") if isinstance(values, dict) else None

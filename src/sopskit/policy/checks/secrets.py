@@ -72,11 +72,15 @@ _LONG_LITERAL = re.compile(r"[A-Za-z0-9+/_\-]{20,}")
 
 # a credential-looking key with a literal value (what follows the key up to the end of the line)
 _CONFIG_CREDENTIAL = re.compile(
-    rf"(?im)(?:^|[\s\"'{{,])[\w.-]*(?:{names.SECRET_WORD}|auth)[\w-]*[\"']?(?::\s|\s*=)\s*(.*)$"
+    rf"(?im)(?:^|[\s\"'{{,])[\w.-]*(?:{names.SECRET_WORD}|auth(?!or(?:s|ity)?\b))[\w-]*[\"']?(?::\s|\s*=)\s*(.*)$"
 )
 _NOT_A_CREDENTIAL = re.compile(r"(?i)^[\s\"',]*(?:true|false|null|none|yes|no|~|-?\d+(?:\.\d+)?)?[\s\"',;]*$")
 _CONFIG_MATERIAL = re.compile(r"-----BEGIN|[A-Za-z0-9+/_\-]{32,}")
-_LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>-]")
+_LITERAL_VALUE = re.compile(r"[^\s\"'\[\]{},|>\\-]")
+#: what a value in a script or code file holds instead of a literal: a shell variable
+#: (``PRIVATE-TOKEN: $GITLAB_TOKEN``) or a function call (``self.auth = copy(t.auth)``)
+_SHELL_VARIABLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
+_CALL = re.compile(r"^\s*[A-Za-z_][\w.:]*\(")
 
 
 #: the value was removed on purpose (a copy kept for the record): ``redacted``, ``<REDACTED>``, ``[redacted]``
@@ -107,8 +111,8 @@ def is_harmless_config(value: str) -> bool:
                                                and not is_filesystem_path(match.group(0))):
             return False
     for match in _CONFIG_CREDENTIAL.finditer(value):
-        literal = strip_templates(match.group(1)).split("#", 1)[0]
-        if _LITERAL_VALUE.search(literal) and not _NOT_A_CREDENTIAL.match(literal):
+        literal = _SHELL_VARIABLE.sub("", strip_templates(match.group(1)).split("#", 1)[0])
+        if _LITERAL_VALUE.search(literal) and not _NOT_A_CREDENTIAL.match(literal) and not _CALL.match(literal):
             return False
     return True
 
