@@ -158,6 +158,8 @@ def is_elided_key_block(block: bytes) -> bool:
     ``private-key`` share this rule."""
     body = b"".join(_ARMOUR_LINE.sub(b"", block).split()).replace(b"\\n", b"")
     return any(mark in body for mark in _ELISION)
+
+
 #: A password in a URL's user info (``redis://:pw@host``, ``https://user:pw@host``); group 1 is
 #: the password. A ``/`` ends it, so ``https://host:443/@scope/pkg`` (a port, then a path) is
 #: none, and so does a template character (``user:${PW}@`` is a reference).

@@ -145,6 +145,7 @@ _MARKER_SUFFIXES = (".encrypted", ".decrypted", ".plain", ".plaintext", ".unencr
 
 
 def _without_marker(rel: str) -> str:
+    """``rel`` without a trailing :data:`_MARKER_SUFFIXES` when a real suffix is left before it."""
     for suffix in _MARKER_SUFFIXES:
         if rel.endswith(suffix) and "." in rel.rsplit("/", 1)[-1][: -len(suffix)]:
             return rel[: -len(suffix)]

@@ -33,6 +33,12 @@ with a ``roleRef`` by ``identifier`` or by ``kind``/``name``, and ``subjects`` b
 ``serviceAccount`` entry or by ``kind``/``name``) is read as the Roles and bindings the chart renders
 (:func:`release_rbac`), each named after the release like the account.
 
+Two charts render Secret-reading RBAC from a values switch, read as committed RBAC
+(:func:`chart_secret_rbac`): Cilium's BGP control plane and its operator's Gateway API/Ingress
+support, and Kyverno 3.x controllers' ``extraResources``. The values, for all of the above,
+include those helm-controller merges in from ``valuesFrom`` ConfigMaps that the release's
+kustomization generates from a values file (:func:`with_generated_values`).
+
 A name holding a template (``${VAR}``, ``{{ }}``) is not followed. Where the chart's objects run:
 the HelmRelease's ``spec.targetNamespace``, else where the HelmRelease itself is applied
 (:func:`workload_namespace`, which plain workloads use too).
@@ -314,11 +320,12 @@ def _generated_config_files(ctx: CheckContext, file: RepoFile) -> dict[tuple[str
     """(ConfigMap name, data key) -> the repository file a ``configMapGenerator`` of the
     kustomization owning ``file``'s directory reads into it (``files: [values.yaml]``, or
     ``key=path``)."""
-    owner = ctx.repo.kustomize_owner(file.parent)
     kustomization = ctx.repo.by_rel.get(ctx.repo.nearest_kustomization(file.parent) or "")
     parsed = kustomization.yaml if kustomization is not None else None
-    if owner is None or parsed is None or not parsed.documents or not isinstance(parsed.documents[0].data, dict):
+    if kustomization is None or parsed is None or not parsed.documents \
+            or not isinstance(parsed.documents[0].data, dict):
         return {}
+    owner = kustomization.parent
     found: dict[tuple[str, str], str] = {}
     for generator in parsed.documents[0].data.get("configMapGenerator") or []:
         if not isinstance(generator, dict):
