@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from sopskit.detectors import names, values
+from sopskit.format.recognize import AGE_IDENTITY_PATTERN
 
 #: a Kubernetes object name: what a key like ``adminTokenSecret`` holds when it names a Secret
 _OBJECT_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
@@ -55,13 +56,17 @@ def is_placeholder(value: str) -> bool:
     return not rest or (rest != text and len(rest) < 8)
 
 
+#: an age identity (X25519 or post-quantum): key material whatever the key or file around it says
+AGE_IDENTITY = re.compile(AGE_IDENTITY_PATTERN)
+
+
 def is_material(value: str) -> bool:
     """Key material whatever the key says: a private key block, a URL password, a random token
     (a reference such as ``op://vault/Item2/API_TOKEN`` is none of these)."""
     if values.is_reference(value.strip()):
         return False
     text = values.strip_templates(value)
-    if values.PRIVATE_KEY_BLOCK.search(text):
+    if values.PRIVATE_KEY_BLOCK.search(text) or AGE_IDENTITY.search(text):
         return True
     for match in values.URL_PASSWORD.finditer(text):
         if not is_placeholder(match.group(1)):

@@ -46,15 +46,13 @@ the HelmRelease's ``spec.targetNamespace``, else where the HelmRelease itself is
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import Any
-
-import yaml
 
 from sopskit.detectors.values import is_templated
 from sopskit.policy.context import CheckContext
 from sopskit.policy.fluxgraph import graph_of, patch_documents
+from sopskit.policy.kustomize import generator_files
 from sopskit.policy.repo import RepoFile, is_kind, name_of
 from sopskit.policy.yamldocs import YamlDocument
 
@@ -305,10 +303,8 @@ def with_generated_values(ctx: CheckContext, file: RepoFile, data: dict[str, Any
             continue
         key = source.get("valuesKey") or "values.yaml"
         target = ctx.repo.by_rel.get(files.get((str(source.get("name", "")), str(key)), ""))
-        try:
-            values = yaml.safe_load(target.text) if target is not None and target.text else None
-        except yaml.YAMLError:
-            values = None
+        parsed = target.yaml if target is not None else None  # the repository's parse, cached
+        values = parsed.documents[0].data if parsed is not None and parsed.documents else None
         if isinstance(values, dict):
             merged = _merged(merged, values)
     if not merged:
@@ -318,24 +314,16 @@ def with_generated_values(ctx: CheckContext, file: RepoFile, data: dict[str, Any
 
 def _generated_config_files(ctx: CheckContext, file: RepoFile) -> dict[tuple[str, str], str]:
     """(ConfigMap name, data key) -> the repository file a ``configMapGenerator`` of the
-    kustomization owning ``file``'s directory reads into it (``files: [values.yaml]``, or
-    ``key=path``)."""
+    kustomization owning ``file``'s directory reads into it (:func:`kustomize.generator_files`)."""
     kustomization = ctx.repo.by_rel.get(ctx.repo.nearest_kustomization(file.parent) or "")
     parsed = kustomization.yaml if kustomization is not None else None
     if kustomization is None or parsed is None or not parsed.documents \
             or not isinstance(parsed.documents[0].data, dict):
         return {}
-    owner = kustomization.parent
-    found: dict[tuple[str, str], str] = {}
-    for generator in parsed.documents[0].data.get("configMapGenerator") or []:
-        if not isinstance(generator, dict):
-            continue
-        for entry in generator.get("files") or []:
-            if isinstance(entry, str) and entry.strip():
-                key, _, path = entry.strip().rpartition("=")
-                key = key or posixpath.basename(path)
-                found[(str(generator.get("name", "")), key)] = posixpath.normpath(posixpath.join(owner, path))
-    return found
+    return {(str(generator.get("name", "")), key): path
+            for generator in parsed.documents[0].data.get("configMapGenerator") or []
+            if isinstance(generator, dict)
+            for key, path in generator_files(kustomization.parent, generator)}
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -55,18 +55,29 @@ def join(directory: str, entry: str) -> str:
     return posixpath.normpath(posixpath.join(directory, entry)) if directory else posixpath.normpath(entry)
 
 
+def generator_files(directory: str, generator: dict[str, Any]) -> list[tuple[str, str]]:
+    """(data key, file) of a generator's ``files`` entries: ``key=path``, or ``path`` whose
+    key is the file's name (kustomize's ``ParseFileSource``)."""
+    found: list[tuple[str, str]] = []
+    for item in generator.get("files") or []:
+        if isinstance(item, str) and item.strip():
+            key, separator, path = item.strip().partition("=")
+            if not separator:
+                key, path = "", key
+            path = path.strip()
+            if path and not is_remote(path):
+                found.append((key.strip() or posixpath.basename(path), join(directory, path)))
+    return found
+
+
 def generator_sources(directory: str, generator: dict[str, Any]) -> list[str]:
     """Files a generator reads: ``files`` (``key=path`` or ``path``), ``envs`` and ``env``."""
-    entries: list[str] = []
-    for item in generator.get("files") or []:
-        if isinstance(item, str):
-            entries.append(item.split("=", 1)[1] if "=" in item else item)
-    for item in generator.get("envs") or []:
-        if isinstance(item, str):
-            entries.append(item)
+    entries = [path for _key, path in generator_files(directory, generator)]
+    envs = [item for item in generator.get("envs") or [] if isinstance(item, str)]
     if isinstance(generator.get("env"), str):
-        entries.append(generator["env"])
-    return [join(directory, entry.strip()) for entry in entries if entry.strip() and not is_remote(entry.strip())]
+        envs.append(generator["env"])
+    return entries + [join(directory, entry.strip()) for entry in envs
+                      if entry.strip() and not is_remote(entry.strip())]
 
 
 def references(file: RepoFile, doc: YamlDocument) -> Iterator[Reference]:

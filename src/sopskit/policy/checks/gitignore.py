@@ -156,23 +156,19 @@ def _path_ignored(rules: list[globs.IgnoreRule], path: str) -> bool:
 
 
 def _uses_age(ctx: CheckContext) -> bool:
-    """age recipients in the root ``.sops.yaml``, in a ``.sops.yaml`` further down (one per
-    cluster: ``clusters/lab/.sops.yaml``, which sops finds from the files below it) or in a live
-    SOPS file: one kept in an archive tree (``.archived/``) is history, not a key anybody still
+    """age recipients in a ``.sops.yaml`` (the one in use or one further down, per cluster:
+    ``clusters/lab/.sops.yaml``, which sops finds from the files below it) or in a live SOPS
+    file: one kept in an archive tree (``.archived/``) is history, not a key anybody still
     decrypts with."""
-    if ctx.sops_config is not None and any(rule.age_recipients for rule in ctx.sops_config.rules):
-        return True
-    return any(not is_archived(f.rel) and (f.is_encrypted or f.name in _SOPS_CONFIG_NAMES)
-               and AGE_RECIPIENT_RE.search(_uncommented(f.text or "")) for f in ctx.repo.files)
-
-
-_SOPS_CONFIG_NAMES = (".sops.yaml", ".sops.yml")
-_COMMENT_LINE = re.compile(r"(?m)^\s*#.*$")
-
-
-def _uncommented(text: str) -> str:
-    """The text without its comment lines (``# age: age1...``, a recipient taken out)."""
-    return _COMMENT_LINE.sub("", text)
+    root = ctx.repo.root.resolve()
+    for config in ctx.sops_configs:
+        path = config.path.resolve()
+        if path.is_relative_to(root) and is_archived(path.relative_to(root).as_posix()):
+            continue
+        if any(rule.age_recipients for rule in config.rules):
+            return True
+    return any(f.is_encrypted and not is_archived(f.rel) and AGE_RECIPIENT_RE.search(f.text or "")
+               for f in ctx.repo.files)
 
 
 def _missing_guard(ctx: CheckContext) -> Iterator[Violation]:

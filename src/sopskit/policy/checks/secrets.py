@@ -41,10 +41,16 @@ from sopskit.detectors.values import (
     strip_templates,
 )
 from sopskit.detectors.values import is_reference as is_reference_syntax
-from sopskit.format.recognize import AGE_IDENTITY_PATTERN, has_sops_metadata, is_enc_value
+from sopskit.format.recognize import has_sops_metadata, is_enc_value
 from sopskit.policy.check import Check
 from sopskit.policy.context import CheckContext
-from sopskit.policy.credentials_in_text import file_holds_credential, is_material, is_placeholder, is_secret_value
+from sopskit.policy.credentials_in_text import (
+    AGE_IDENTITY,
+    file_holds_credential,
+    is_material,
+    is_placeholder,
+    is_secret_value,
+)
 from sopskit.policy.fluxgraph import (
     deleted_by_patch,
     dropped_from_flux,
@@ -92,8 +98,6 @@ _SHORTEST_TOKEN = 6
 _TEMPLATE_NAME = re.compile(r"(?i)(?:^|[-_.])(?:tmpl|template|sample|example|dist)(?:[-_.]|$)")
 
 
-_AGE_IDENTITY = re.compile(AGE_IDENTITY_PATTERN)
-
 
 def is_harmless_config(value: str) -> bool:
     """A multi-line value (a config file carried in a Secret) in which no credential-looking key
@@ -101,7 +105,7 @@ def is_harmless_config(value: str) -> bool:
     references do not count as literals."""
     if "\n" not in value.strip():
         return False
-    if _AGE_IDENTITY.search(value):
+    if AGE_IDENTITY.search(value):
         return False  # an age key file (``# created: ...`` and ``# public key: ...`` above the key)
     stripped = strip_templates(value)
     for match in _CONFIG_MATERIAL.finditer(stripped):
