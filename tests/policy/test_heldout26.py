@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from sopskit.policy.credentials_in_text import is_material
 from tests.policy import test_heldout17
 from tests.policy.conftest import AGE_VECTOR_RECIPIENT, SOPS_CONFIG, RepoFactory, policy
 from tests.policy.test_heldout10_rbac import FLUX_SOURCE, KEY, RBAC, found, secrets_binding, workload
@@ -142,3 +143,12 @@ class TestKyvernoExtraResources:
     def test_other_extra_rules_or_a_2x_chart_are_not(self, make_repo: RepoFactory) -> None:
         assert self.repo(make_repo, self.release("configmaps")) == []
         assert self.repo(make_repo, self.release("secrets", version="2.7.5")) == []
+
+
+def test_an_age_identity_is_key_material_wherever_it_stands() -> None:
+    """The shared "key material whatever the key says" rule knows age identities (upper case and
+    digits, so not "random-looking" by shape): a value under any key name, or a one-line file."""
+    identity = "AGE-SECRET-KEY-" + "1" + "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" * 2
+    assert is_material(identity)
+    assert is_material(f"# created: 2026-01-01T00:00:00Z\n{identity}\n")
+    assert not is_material("AGE-SECRET-KEY-1...")

@@ -63,6 +63,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
+from itertools import takewhile
 from typing import Any
 
 import yaml
@@ -968,11 +969,10 @@ class FluxGraph:
             synced = k.path.strip("/")
             if not home or synced == home or not synced or not self.ctx.repo.exists(synced):
                 continue
-            home_parts, synced_parts = home.split("/"), synced.split("/")
-            common = 0
-            while (common < min(len(home_parts), len(synced_parts))
-                   and home_parts[-1 - common] == synced_parts[-1 - common]):
-                common += 1
+            home_parts = home.split("/")
+            # the path segments both end with (``base``): what is left of home is the copy's root
+            common = sum(1 for _ in takewhile(lambda pair: pair[0] == pair[1],
+                                              zip(reversed(home_parts), reversed(synced.split("/")), strict=False)))
             copy_root = "/".join(home_parts[: len(home_parts) - common])
             if common and copy_root and not f"{synced}/".startswith(f"{copy_root}/"):
                 roots.add(copy_root)
